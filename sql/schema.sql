@@ -1,0 +1,376 @@
+-- ff_engine schema. Runs first in the extension script (pgrx `bootstrap`).
+-- Conventions: every per-execution table has `partition_key smallint` (the N of {fp:N}) as the first
+-- primary-key column; timestamps are unix milliseconds of the server clock (`*_ms bigint`); state
+-- columns hold the canonical FlowFabric literals (semantics §2), checked by constraints.
+
+-- Roles are cluster-wide: created if missing, never dropped with the extension.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_engine_owner') THEN
+        CREATE ROLE ff_engine_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_admin') THEN
+        CREATE ROLE ff_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_worker') THEN
+        CREATE ROLE ff_worker NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_signaler') THEN
+        CREATE ROLE ff_signaler NOLOGIN;
+    END IF;
+END
+$roles$;
+
+----------------------------------------------------------------------------------------------------
+-- Keys
+----------------------------------------------------------------------------------------------------
+CREATE TABLE ff_keystore (
+    kid            text PRIMARY KEY,
+    secret         bytea   NOT NULL CHECK (octet_length(secret) BETWEEN 32 AND 64),
+    created_at_ms  bigint  NOT NULL,
+    rotated_at_ms  bigint,
+    active         boolean NOT NULL,
+    expires_at_ms  bigint,
+    CHECK (active = (expires_at_ms IS NULL))
+);
+COMMENT ON TABLE ff_keystore IS
+    'HMAC signing keys. Readable only by ff_engine_owner: secrets never leave the database.';
+-- Serves: the signing-key look-up of every token/grant mint (WHERE active); also makes two active
+-- keys impossible even if the keystore lock were bypassed.
+CREATE UNIQUE INDEX ff_keystore_one_active ON ff_keystore ((true)) WHERE active;
+COMMENT ON INDEX ff_keystore_one_active IS 'At most one active key; serves WHERE active look-ups.';
+
+----------------------------------------------------------------------------------------------------
+-- Executions and attempts
+----------------------------------------------------------------------------------------------------
+CREATE TABLE ff_exec_core (
+    partition_key            smallint NOT NULL CHECK (partition_key BETWEEN 0 AND 255),
+    execution_id             uuid     NOT NULL,
+    lane_id                  text     NOT NULL,
+    namespace                text,
+    flow_id                  uuid,
+    priority                 integer  NOT NULL DEFAULT 0,
+    required_capabilities    text[]   NOT NULL DEFAULT '{}',
+    tags                     jsonb    NOT NULL DEFAULT '{}',
+    budget_ids               text[]   NOT NULL DEFAULT '{}',
+    quota_policy_id          uuid,
+    payload                  bytea,
+    result                   bytea,
+    lifecycle_phase          text     NOT NULL CHECK (lifecycle_phase IN
+                                 ('submitted','runnable','active','suspended','terminal')),
+    ownership_state          text     NOT NULL CHECK (ownership_state IN
+                                 ('unowned','leased','lease_expired_reclaimable','lease_revoked')),
+    eligibility_state        text     NOT NULL CHECK (eligibility_state IN
+                                 ('eligible_now','not_eligible_until_time','blocked_by_dependencies',
+                                  'blocked_by_budget','blocked_by_quota','blocked_by_route',
+                                  'blocked_by_lane_state','blocked_by_operator','not_applicable')),
+    attempt_state            text     NOT NULL CHECK (attempt_state IN
+                                 ('none','pending_first_attempt','running_attempt','attempt_interrupted',
+                                  'pending_retry_attempt','pending_replay_attempt','attempt_terminal')),
+    public_state             text     NOT NULL CHECK (public_state IN
+                                 ('waiting','delayed','rate_limited','waiting_children','active','suspended',
+                                  'resumable','completed','failed','cancelled','expired','skipped')),
+    attempt_index            integer  NOT NULL DEFAULT 0,
+    current_attempt_id       uuid,
+    lease_id                 uuid,
+    lease_epoch              bigint   NOT NULL DEFAULT 0,
+    lease_expires_at_ms      bigint,
+    lease_worker_id          text,
+    lease_worker_instance_id text,
+    eligible_at_ms           bigint,
+    max_attempts             integer  NOT NULL DEFAULT 1 CHECK (max_attempts >= 1),
+    retry_backoff_ms         bigint   NOT NULL DEFAULT 1000 CHECK (retry_backoff_ms >= 0),
+    reclaim_count            integer  NOT NULL DEFAULT 0,
+    signal_count             integer  NOT NULL DEFAULT 0,
+    idempotency_key          text,
+    last_error               text,
+    queue_seq                bigint   GENERATED ALWAYS AS IDENTITY,
+    created_at_ms            bigint   NOT NULL,
+    updated_at_ms            bigint   NOT NULL,
+    completed_at_ms          bigint,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_exec_core IS
+    'One row per execution: its five state columns, current lease (id, epoch, expiry) and attempt. '
+    'The row lock (FOR UPDATE) is the per-execution mutex of every operation.';
+-- Serves: ff_claim_for_worker / ff_claim candidate scan: WHERE lane_id = $1 AND runnable AND
+-- eligible_now ORDER BY priority DESC, queue_seq (oldest first) ... FOR UPDATE SKIP LOCKED.
+CREATE INDEX ff_exec_core_claimable ON ff_exec_core (lane_id, priority DESC, queue_seq)
+    WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now';
+COMMENT ON INDEX ff_exec_core_claimable IS 'Claim scan: lane, priority desc, oldest first; claimable rows only.';
+-- Serves: ff_promote_delayed: WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= now.
+CREATE INDEX ff_exec_core_delayed ON ff_exec_core (eligible_at_ms)
+    WHERE eligibility_state = 'not_eligible_until_time';
+COMMENT ON INDEX ff_exec_core_delayed IS 'Delayed promotion scan, oldest due first.';
+-- Serves: ff_expire_leases: WHERE ownership_state = 'leased' AND lease_expires_at_ms <= now.
+CREATE INDEX ff_exec_core_leases ON ff_exec_core (lease_expires_at_ms)
+    WHERE ownership_state = 'leased';
+COMMENT ON INDEX ff_exec_core_leases IS 'Lease expiry scan, oldest due first.';
+-- Serves: ff_create_execution idempotent replay: (lane_id, idempotency_key) look-up, and uniqueness.
+CREATE UNIQUE INDEX ff_exec_core_idempotency ON ff_exec_core (lane_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+COMMENT ON INDEX ff_exec_core_idempotency IS 'Idempotent create: one execution per (lane, idempotency_key).';
+-- Serves: quota admission: active executions of one policy (concurrency cap).
+CREATE INDEX ff_exec_core_quota_active ON ff_exec_core (quota_policy_id)
+    WHERE quota_policy_id IS NOT NULL AND ownership_state = 'leased';
+COMMENT ON INDEX ff_exec_core_quota_active IS 'Quota concurrency cap: leased executions per policy.';
+-- Serves: ff_lane_stats and operator listings by lane.
+CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, lifecycle_phase);
+COMMENT ON INDEX ff_exec_core_lane IS 'Per-lane counts for ff_lane_stats.';
+
+CREATE TABLE ff_attempt (
+    partition_key      smallint NOT NULL,
+    execution_id       uuid     NOT NULL,
+    attempt_index      integer  NOT NULL,
+    attempt_id         uuid     NOT NULL,
+    worker_id          text,
+    worker_instance_id text,
+    started_at_ms      bigint   NOT NULL,
+    ended_at_ms        bigint,
+    outcome            text,
+    error_message      text,
+    PRIMARY KEY (partition_key, execution_id, attempt_index),
+    FOREIGN KEY (partition_key, execution_id) REFERENCES ff_exec_core ON DELETE CASCADE
+);
+COMMENT ON TABLE ff_attempt IS 'One row per attempt of an execution (attempt_index 0, 1, ...); a resumed attempt keeps its row.';
+
+CREATE TABLE ff_claim_grant (
+    partition_key      smallint NOT NULL,
+    execution_id       uuid     NOT NULL,
+    grant_hash         bytea    NOT NULL,
+    worker_id          text     NOT NULL,
+    worker_instance_id text     NOT NULL,
+    created_at_ms      bigint   NOT NULL,
+    expires_at_ms      bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id),
+    FOREIGN KEY (partition_key, execution_id) REFERENCES ff_exec_core ON DELETE CASCADE
+);
+COMMENT ON TABLE ff_claim_grant IS
+    'Outstanding claim grants, at most one per execution, stored as sha256 of the grant key. An '
+    'unexpired row reserves the execution; consuming deletes it, so a grant is single-use.';
+-- Serves: ff_expire_grants: WHERE expires_at_ms <= now.
+CREATE INDEX ff_claim_grant_expiry ON ff_claim_grant (expires_at_ms);
+COMMENT ON INDEX ff_claim_grant_expiry IS 'Grant expiry scan.';
+
+----------------------------------------------------------------------------------------------------
+-- Suspensions, waitpoints, signals
+----------------------------------------------------------------------------------------------------
+CREATE TABLE ff_suspension (
+    partition_key     smallint NOT NULL,
+    execution_id      uuid     NOT NULL,
+    suspension_id     uuid     NOT NULL,
+    state             text     NOT NULL CHECK (state IN ('open','closed')),
+    resume_condition  jsonb    NOT NULL,
+    reason_code       text     NOT NULL,
+    requested_by      text     NOT NULL,
+    timeout_at_ms     bigint,
+    timeout_behavior  text     NOT NULL,
+    continuation      text,
+    suspended_at_ms   bigint   NOT NULL,
+    closed_at_ms      bigint,
+    close_reason      text,
+    closer_signal_id  uuid,
+    satisfier_seqs    bigint[],
+    PRIMARY KEY (partition_key, execution_id, suspension_id),
+    FOREIGN KEY (partition_key, execution_id) REFERENCES ff_exec_core ON DELETE CASCADE
+);
+COMMENT ON TABLE ff_suspension IS
+    'Suspensions of executions: the resume condition (FlowFabric JSON), timeout policy, and, once '
+    'closed, why and by which signals (satisfier_seqs point into ff_signal).';
+-- Serves: "at most one open suspension per execution" and the open-suspension look-up of signal
+-- delivery / suspend / cancel.
+CREATE UNIQUE INDEX ff_suspension_open ON ff_suspension (partition_key, execution_id) WHERE state = 'open';
+COMMENT ON INDEX ff_suspension_open IS 'One open suspension per execution.';
+-- Serves: ff_expire_suspensions: open suspensions WHERE timeout_at_ms <= now.
+CREATE INDEX ff_suspension_timeout ON ff_suspension (timeout_at_ms)
+    WHERE state = 'open' AND timeout_at_ms IS NOT NULL;
+COMMENT ON INDEX ff_suspension_timeout IS 'Suspension timeout scan.';
+-- Serves: ff_list_suspended keyset pagination (ORDER BY partition_key, execution_id).
+CREATE INDEX ff_suspension_open_list ON ff_suspension (partition_key, execution_id, suspended_at_ms)
+    WHERE state = 'open';
+COMMENT ON INDEX ff_suspension_open_list IS 'Keyset pagination of open suspensions.';
+
+CREATE TABLE ff_waitpoint (
+    partition_key          smallint NOT NULL,
+    execution_id           uuid     NOT NULL,
+    waitpoint_id           uuid     NOT NULL,
+    waitpoint_key          text     NOT NULL,
+    suspension_id          uuid,
+    state                  text     NOT NULL CHECK (state IN ('pending','active','closed')),
+    token_kid              text     NOT NULL,
+    token_fingerprint      text     NOT NULL,
+    required_signal_names  text[]   NOT NULL DEFAULT '{}',
+    created_at_ms          bigint   NOT NULL,
+    activated_at_ms        bigint,
+    expires_at_ms          bigint,
+    closed_at_ms           bigint,
+    close_reason           text,
+    PRIMARY KEY (partition_key, execution_id, waitpoint_id),
+    FOREIGN KEY (partition_key, execution_id) REFERENCES ff_exec_core ON DELETE CASCADE
+);
+COMMENT ON TABLE ff_waitpoint IS
+    'Waitpoints: pending (made by ff_create_waitpoint), active (bound to an open suspension) or '
+    'closed. Tokens are never stored: they are recomputed from token_kid; only a fingerprint is kept.';
+-- Serves: ff_expire_pending_waitpoints: WHERE state = 'pending' AND expires_at_ms <= now.
+CREATE INDEX ff_waitpoint_pending_expiry ON ff_waitpoint (expires_at_ms) WHERE state = 'pending';
+COMMENT ON INDEX ff_waitpoint_pending_expiry IS 'Pending waitpoint expiry scan.';
+-- Serves: derived bindings at suspend (reuse this execution''s open pending waitpoint with a key).
+CREATE INDEX ff_waitpoint_by_key ON ff_waitpoint (partition_key, execution_id, waitpoint_key)
+    WHERE state <> 'closed';
+COMMENT ON INDEX ff_waitpoint_by_key IS 'Open waitpoints of an execution by key.';
+
+CREATE TABLE ff_signal (
+    partition_key    smallint NOT NULL,
+    execution_id     uuid     NOT NULL,
+    signal_seq       bigint   GENERATED ALWAYS AS IDENTITY,
+    signal_id        uuid     NOT NULL,
+    waitpoint_id     uuid     NOT NULL,
+    waitpoint_key    text     NOT NULL,
+    suspension_id    uuid,
+    signal_name      text     NOT NULL,
+    signal_category  text     NOT NULL DEFAULT '',
+    source_type      text     NOT NULL DEFAULT '',
+    source_identity  text     NOT NULL DEFAULT '',
+    correlation_id   text,
+    idempotency_key  text,
+    payload          bytea,
+    effect           text     NOT NULL,
+    accepted_at_ms   bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, signal_seq),
+    FOREIGN KEY (partition_key, execution_id) REFERENCES ff_exec_core ON DELETE CASCADE
+);
+COMMENT ON TABLE ff_signal IS
+    'Every accepted signal, in acceptance order (signal_seq), with its effect. Conditions are '
+    'evaluated by recomputing over these rows; the same signal_id may appear twice (DistinctSignals).';
+-- Serves: condition evaluation: the signals of one waitpoint / suspension of an execution.
+CREATE INDEX ff_signal_by_waitpoint ON ff_signal (partition_key, execution_id, waitpoint_id, signal_seq);
+COMMENT ON INDEX ff_signal_by_waitpoint IS 'Signals recorded on one waitpoint, in acceptance order.';
+
+CREATE TABLE ff_signal_dedup (
+    partition_key    smallint NOT NULL,
+    execution_id     uuid     NOT NULL,
+    waitpoint_id     uuid     NOT NULL,
+    idempotency_key  text     NOT NULL,
+    signal_id        uuid     NOT NULL,
+    expires_at_ms    bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, waitpoint_id, idempotency_key)
+);
+COMMENT ON TABLE ff_signal_dedup IS 'Signal idempotency keys per waitpoint, kept for dedup_ttl_ms.';
+-- Serves: ff_gc_dedup.
+CREATE INDEX ff_signal_dedup_expiry ON ff_signal_dedup (expires_at_ms);
+COMMENT ON INDEX ff_signal_dedup_expiry IS 'Dedup GC scan.';
+
+CREATE TABLE ff_suspend_dedup (
+    partition_key    smallint NOT NULL,
+    execution_id     uuid     NOT NULL,
+    idempotency_key  text     NOT NULL,
+    result_rows      jsonb    NOT NULL,
+    expires_at_ms    bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, idempotency_key)
+);
+COMMENT ON TABLE ff_suspend_dedup IS
+    'Suspend idempotency: the first call''s result rows, replayed verbatim for the same key.';
+-- Serves: ff_gc_dedup.
+CREATE INDEX ff_suspend_dedup_expiry ON ff_suspend_dedup (expires_at_ms);
+COMMENT ON INDEX ff_suspend_dedup_expiry IS 'Dedup GC scan.';
+
+----------------------------------------------------------------------------------------------------
+-- Budgets and quotas
+----------------------------------------------------------------------------------------------------
+CREATE TABLE ff_budget (
+    budget_id          text   PRIMARY KEY,
+    hard_limits        jsonb  NOT NULL DEFAULT '{}',
+    soft_limits        jsonb  NOT NULL DEFAULT '{}',
+    reset_interval_ms  bigint,
+    created_at_ms      bigint NOT NULL,
+    last_reset_at_ms   bigint
+);
+COMMENT ON TABLE ff_budget IS 'Budgets: hard and soft limits per dimension ({dimension: u64}).';
+
+CREATE TABLE ff_budget_usage (
+    budget_id  text   NOT NULL REFERENCES ff_budget ON DELETE CASCADE,
+    dimension  text   NOT NULL,
+    used       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (budget_id, dimension)
+);
+COMMENT ON TABLE ff_budget_usage IS 'Usage per budget and dimension, reported by leased workers.';
+
+CREATE TABLE ff_usage_dedup (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    dedup_key      text     NOT NULL,
+    created_at_ms  bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, dedup_key)
+);
+COMMENT ON TABLE ff_usage_dedup IS 'ff_report_usage idempotency: one row per (execution, dedup_key).';
+
+CREATE TABLE ff_quota_policy (
+    quota_policy_id          uuid    PRIMARY KEY,
+    max_requests_per_window  integer CHECK (max_requests_per_window >= 0),
+    window_ms                bigint  NOT NULL CHECK (window_ms > 0),
+    active_concurrency_cap   integer CHECK (active_concurrency_cap >= 0),
+    created_at_ms            bigint  NOT NULL
+);
+COMMENT ON TABLE ff_quota_policy IS 'Quota policies: requests per sliding window and an active-concurrency cap.';
+
+CREATE TABLE ff_quota_admission (
+    quota_policy_id  uuid     NOT NULL REFERENCES ff_quota_policy ON DELETE CASCADE,
+    admitted_at_ms   bigint   NOT NULL,
+    partition_key    smallint NOT NULL,
+    execution_id     uuid     NOT NULL,
+    PRIMARY KEY (quota_policy_id, admitted_at_ms, partition_key, execution_id)
+);
+COMMENT ON TABLE ff_quota_admission IS
+    'Admitted claims per quota policy (a quota "request"), for the sliding-window count.';
+
+----------------------------------------------------------------------------------------------------
+-- Outbox event tables (append-only; retention by ff_prune_events)
+----------------------------------------------------------------------------------------------------
+CREATE TABLE ff_signal_event (
+    event_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key    smallint NOT NULL,
+    execution_id     text     NOT NULL,
+    namespace        text,
+    occurred_at_ms   bigint   NOT NULL,
+    signal_id        uuid     NOT NULL,
+    waitpoint_id     uuid     NOT NULL,
+    signal_name      text     NOT NULL,
+    source_type      text     NOT NULL,
+    source_identity  text     NOT NULL,
+    effect           text     NOT NULL
+);
+COMMENT ON TABLE ff_signal_event IS
+    'Outbox: one row per accepted signal (buffered included, duplicates excluded). NOTIFY channel '
+    'ff_signal_event, empty payload; listeners read rows after their last event_id.';
+
+CREATE TABLE ff_lease_event (
+    event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key   smallint NOT NULL,
+    execution_id    text     NOT NULL,
+    namespace       text,
+    occurred_at_ms  bigint   NOT NULL,
+    lease_id        uuid,
+    lease_epoch     bigint   NOT NULL,
+    event_type      text     NOT NULL CHECK (event_type IN
+                        ('acquired','renewed','expired','reclaimed','revoked','released'))
+);
+COMMENT ON TABLE ff_lease_event IS
+    'Outbox: lease acquired / renewed / expired / reclaimed / revoked / released. NOTIFY channel ff_lease_event.';
+
+CREATE TABLE ff_completion_event (
+    event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key   smallint NOT NULL,
+    execution_id    text     NOT NULL,
+    namespace       text,
+    occurred_at_ms  bigint   NOT NULL,
+    outcome         text     NOT NULL CHECK (outcome IN ('success','failed','cancelled','expired','resumed'))
+);
+COMMENT ON TABLE ff_completion_event IS
+    'Outbox: terminal outcomes and resumes. NOTIFY channel ff_completion.';
+-- Serves: ff_prune_events(older_than_ms) bulk retention on all three event tables.
+CREATE INDEX ff_signal_event_time ON ff_signal_event (occurred_at_ms);
+CREATE INDEX ff_lease_event_time ON ff_lease_event (occurred_at_ms);
+CREATE INDEX ff_completion_event_time ON ff_completion_event (occurred_at_ms);
+COMMENT ON INDEX ff_signal_event_time IS 'Retention scan for ff_prune_events.';
+COMMENT ON INDEX ff_lease_event_time IS 'Retention scan for ff_prune_events.';
+COMMENT ON INDEX ff_completion_event_time IS 'Retention scan for ff_prune_events.';
