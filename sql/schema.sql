@@ -3,21 +3,25 @@
 -- primary-key column; timestamps are unix milliseconds of the server clock (`*_ms bigint`); state
 -- columns hold the canonical FlowFabric literals (semantics §2), checked by constraints.
 
--- Roles are cluster-wide: created if missing, never dropped with the extension.
+-- Roles are cluster-wide: created if missing, never dropped with the extension. Two databases may
+-- create the extension at the same moment, so a concurrent creator's role is not an error.
 DO $roles$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_engine_owner') THEN
-        CREATE ROLE ff_engine_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_admin') THEN
-        CREATE ROLE ff_admin NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_worker') THEN
-        CREATE ROLE ff_worker NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_signaler') THEN
-        CREATE ROLE ff_signaler NOLOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['ff_engine_owner', 'ff_admin', 'ff_worker', 'ff_signaler'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                IF r = 'ff_engine_owner' THEN
+                    CREATE ROLE ff_engine_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+                ELSE
+                    EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+                END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- created concurrently by another database's CREATE EXTENSION
+            END;
+        END IF;
+    END LOOP;
 END
 $roles$;
 

@@ -1,1 +1,214 @@
-pub fn placeholder(){}
+//! Test harness: a real PostgreSQL 15 cluster started with initdb/pg_ctl as the `postgres` OS user,
+//! listening only on a unix socket in a private directory under /tmp; one fresh database per test with
+//! `CREATE EXTENSION ff_engine`. The extension must be installed into the system Postgres first
+//! (`scripts/test.sh` does that).
+
+use postgres::{Client, NoTls};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub use postgres;
+
+/// Directory of the Postgres 15 server binaries.
+pub fn pg_bindir() -> PathBuf {
+    std::env::var_os("FF_PG_BINDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+/// A running throwaway cluster.
+pub struct Cluster {
+    pub root: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+}
+
+fn run_as_postgres(args: &[&str]) -> std::process::Output {
+    // The server must not inherit RUST_BACKTRACE, or Rust backtraces would reach clients in DETAIL.
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .expect("runuser (util-linux) must be available");
+    if !out.status.success() {
+        panic!(
+            "command {:?} failed: {}\n{}",
+            args,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+impl Cluster {
+    /// initdb + start a new cluster under /tmp. `settings` are extra `-c name=value` server options.
+    pub fn start(settings: &[&str]) -> Cluster {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let root = PathBuf::from(format!("/tmp/ff_it_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let socket_dir = root.join("sock");
+        std::fs::create_dir_all(&socket_dir).unwrap();
+        let (uid, gid) = postgres_ids();
+        for p in [&root, &socket_dir] {
+            std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+        }
+        let data = root.join("data");
+        let bin = pg_bindir();
+        run_as_postgres(&[
+            bin.join("initdb").to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        let mut opts = format!("-c listen_addresses='' -k {} -p 5432 -c max_connections=120", socket_dir.display());
+        for s in settings {
+            opts.push_str(" -c ");
+            opts.push_str(s);
+        }
+        run_as_postgres(&[
+            bin.join("pg_ctl").to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            root.join("server.log").to_str().unwrap(),
+            "-o",
+            &opts,
+            "-w",
+            "start",
+        ]);
+        Cluster { root, socket_dir, port: 5432 }
+    }
+
+    /// The cluster shared by all tests of one test binary; stopped when the process exits.
+    pub fn shared() -> &'static Cluster {
+        static SHARED: OnceLock<Cluster> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let c = Cluster::start(&["fsync=off", "synchronous_commit=off", "full_page_writes=off"]);
+            extern "C" fn stop_shared() {
+                if let Some(c) = SHARED.get() {
+                    c.stop();
+                }
+            }
+            unsafe { libc::atexit(stop_shared) };
+            c
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    pub fn conninfo(&self, dbname: &str, user: &str) -> String {
+        format!("host={} port={} user={} dbname={} application_name=ff_it", self.socket_dir.display(), self.port, user, dbname)
+    }
+
+    pub fn connect(&self, dbname: &str, user: &str) -> Client {
+        Client::connect(&self.conninfo(dbname, user), NoTls)
+            .unwrap_or_else(|e| panic!("connect {dbname} as {user}: {e}"))
+    }
+
+    /// A fresh database with `CREATE EXTENSION ff_engine`, named after the test.
+    pub fn fresh_db(&self, name: &str) -> TestDb<'_> {
+        let mut admin = self.connect("postgres", "postgres");
+        let db = format!("t_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+        let mut c = self.connect(&db, "postgres");
+        c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
+        TestDb { cluster: self, name: db }
+    }
+
+    /// Stop immediately (used at exit and by crash tests).
+    pub fn stop(&self) {
+        let data = self.data_dir();
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(pg_bindir().join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.root.join("server.log")
+    }
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let out = Command::new("id").args(["-u", "postgres"]).output().expect("id");
+    let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("postgres user must exist");
+    let out = Command::new("id").args(["-g", "postgres"]).output().expect("id");
+    let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("postgres group");
+    (uid, gid)
+}
+
+/// A database of the cluster with the extension created.
+pub struct TestDb<'c> {
+    pub cluster: &'c Cluster,
+    pub name: String,
+}
+
+impl TestDb<'_> {
+    /// A superuser session.
+    pub fn connect(&self) -> Client {
+        self.cluster.connect(&self.name, "postgres")
+    }
+
+    pub fn connect_as(&self, user: &str) -> Client {
+        self.cluster.connect(&self.name, user)
+    }
+
+    pub fn conninfo(&self, user: &str) -> String {
+        self.cluster.conninfo(&self.name, user)
+    }
+}
+
+/// The SQLSTATE, message and detail of a failed statement.
+#[derive(Debug, Clone)]
+pub struct DbErr {
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+pub fn db_err(e: &postgres::Error) -> DbErr {
+    match e.as_db_error() {
+        Some(d) => DbErr { code: d.code().code().to_string(), message: d.message().to_string(), detail: d.detail().map(str::to_string) },
+        None => DbErr { code: "client".into(), message: e.to_string(), detail: None },
+    }
+}
+
+/// Run a statement that must fail; return its error.
+pub fn expect_err(c: &mut Client, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> DbErr {
+    match c.query(sql, params) {
+        Ok(rows) => panic!("expected an error from {sql}, got {} rows", rows.len()),
+        Err(e) => db_err(&e),
+    }
+}
+
+/// Assert a statement fails with `code`; return the error for further checks.
+#[track_caller]
+pub fn assert_code(c: &mut Client, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)], code: &str) -> DbErr {
+    let e = expect_err(c, sql, params);
+    assert_eq!(e.code, code, "{sql}: {e:?}");
+    e
+}
+
+/// Whether a string looks like it carries a Rust backtrace or panic location.
+pub fn looks_like_backtrace(s: &str) -> bool {
+    s.contains("stack backtrace") || s.contains("rustc/") || s.contains(".rs:") || s.contains("panicked at")
+}
+
+pub fn hex32(byte: u8) -> String {
+    format!("{byte:02x}").repeat(32)
+}
