@@ -37,3 +37,111 @@ fn plans_are_reused_across_calls() {
         assert_eq!(n, Some(1));
     }
 }
+
+fn mint_under_active_key(exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> String {
+    Spi::connect(|c| {
+        let k = crate::keystore::active_key(c).unwrap();
+        crate::tokens::waitpoint_token(&k.kid, &k.secret, exec, wp)
+    })
+}
+
+fn verify_now(token: &str, exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> Result<(), crate::error::ErrorKind> {
+    let p = crate::tokens::parse_token(token).map_err(|e| e.kind)?;
+    Spi::connect(|c| {
+        let key = crate::keystore::verifying_key(c, p.kid, crate::plans::now_ms()).map_err(|e| e.kind)?;
+        if crate::tokens::verify_waitpoint_digest(p.kid, &key.secret, exec, wp, &p.digest) {
+            Ok(())
+        } else {
+            Err(crate::error::ErrorKind::InvalidToken)
+        }
+    })
+}
+
+fn sample_ids() -> (crate::ids::ExecutionId, uuid::Uuid) {
+    (
+        crate::ids::ExecutionId::parse("{fp:7}:6f1c1e9e-0000-4000-8000-000000000001").unwrap(),
+        uuid::Uuid::parse_str("6f1c1e9e-0000-4000-8000-0000000000aa").unwrap(),
+    )
+}
+
+#[pg_test]
+fn stored_key_reproduces_the_token_vector() {
+    Spi::run(&format!("SELECT * FROM ff_seed_hmac('kid-1', '{}')", "11".repeat(32))).unwrap();
+    let (exec, wp) = sample_ids();
+    assert_eq!(mint_under_active_key(&exec, &wp), "kid-1:b5ac18077d52b2213024ce556a24d956c88d10a92c80ac7dd85d36be5dd0d048");
+}
+
+#[pg_test]
+fn tokens_verify_within_grace_and_expire_after() {
+    use crate::error::ErrorKind;
+    let (exec, wp) = sample_ids();
+    Spi::run("SELECT * FROM ff_seed_hmac('a')").unwrap();
+    let token_a = mint_under_active_key(&exec, &wp);
+    // a -> b with a long grace: a's tokens still verify.
+    Spi::run("SELECT * FROM ff_rotate_hmac('b', NULL, 600000)").unwrap();
+    assert_eq!(verify_now(&token_a, &exec, &wp), Ok(()));
+    // b -> c quickly: a (and b) still verify.
+    let token_b = mint_under_active_key(&exec, &wp);
+    Spi::run("SELECT * FROM ff_rotate_hmac('c', NULL, 0)").unwrap();
+    assert_eq!(verify_now(&token_a, &exec, &wp), Ok(()));
+    // b was retired with grace 0: its tokens are expired.
+    assert_eq!(verify_now(&token_b, &exec, &wp), Err(ErrorKind::TokenExpired));
+    // A flipped digit, another waitpoint, or an unknown kid are all invalid_token.
+    let mut flipped = token_a.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+    assert_eq!(verify_now(std::str::from_utf8(&flipped).unwrap(), &exec, &wp), Err(ErrorKind::InvalidToken));
+    let other_wp = uuid::Uuid::parse_str("6f1c1e9e-0000-4000-8000-0000000000ab").unwrap();
+    assert_eq!(verify_now(&token_a, &exec, &other_wp), Err(ErrorKind::InvalidToken));
+    assert_eq!(verify_now(&token_a.replacen("a:", "zz:", 1), &exec, &wp), Err(ErrorKind::InvalidToken));
+    assert_eq!(verify_now("", &exec, &wp), Err(ErrorKind::InvalidToken));
+    // Once GC reaps b (past grace, retired by an earlier rotation), its tokens are invalid, not expired.
+    Spi::run("SELECT * FROM ff_rotate_hmac('d', NULL, 600000)").unwrap();
+    assert_eq!(verify_now(&token_b, &exec, &wp), Err(ErrorKind::InvalidToken));
+}
+
+#[pg_test]
+fn active_key_on_empty_keystore_is_keystore_empty() {
+    let kind = Spi::connect(|c| crate::keystore::active_key(c).map(|_| ()).map_err(|e| e.kind));
+    assert_eq!(kind, Err(crate::error::ErrorKind::KeystoreEmpty));
+}
+
+/// Test-only probes for the raise helper.
+#[pg_extern]
+fn panic_probe() -> i32 {
+    crate::raise::guarded(|| -> crate::error::WfResult<i32> { panic!("deliberate test panic") })
+}
+
+#[pg_extern]
+fn spi_error_probe() -> i32 {
+    crate::raise::guarded(|| -> crate::error::WfResult<i32> {
+        Spi::get_one::<i32>("SELECT 1 / 0")?;
+        Ok(1)
+    })
+}
+
+#[pg_test]
+fn rust_panic_becomes_wf099_not_xx000() {
+    Spi::run(
+        "DO $$ BEGIN
+           PERFORM tests.panic_probe();
+           RAISE EXCEPTION 'panic_probe returned';
+         EXCEPTION WHEN SQLSTATE 'WF099' THEN
+           NULL;
+         END $$",
+    )
+    .unwrap();
+}
+
+#[pg_test]
+fn postgres_error_inside_spi_keeps_its_sqlstate() {
+    Spi::run(
+        "DO $$ BEGIN
+           PERFORM tests.spi_error_probe();
+           RAISE EXCEPTION 'spi_error_probe returned';
+         EXCEPTION WHEN division_by_zero THEN
+           NULL;
+         END $$",
+    )
+    .unwrap();
+}

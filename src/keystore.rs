@@ -64,6 +64,21 @@ pub fn active_key(client: &SpiClient<'_>) -> WfResult<StoredKey> {
     read_key(client, &ACTIVE_KEY, &[])?.ok_or_else(WfError::keystore_empty)
 }
 
+/// The key that verifies a token minted under `kid`, at `now_ms`: an unknown kid (never stored, or
+/// already reaped by GC) is `invalid_token`, like any bad token; a retired key past its grace window
+/// is `token_expired`.
+#[allow(dead_code)] // used by signal delivery and grant consumption
+pub fn verifying_key(client: &SpiClient<'_>, kid: &str, now_ms: i64) -> WfResult<StoredKey> {
+    let key = key_by_kid(client, kid)?.ok_or_else(WfError::invalid_token)?;
+    match keys::key_usability(&key, now_ms) {
+        keys::KeyUsability::Usable => Ok(key),
+        keys::KeyUsability::PastGrace => Err(WfError::new(
+            crate::error::ErrorKind::TokenExpired,
+            "the token's signing key was retired and its grace window has passed",
+        )),
+    }
+}
+
 fn generate_secret() -> WfResult<Vec<u8>> {
     let mut buf = vec![0u8; keys::GENERATED_SECRET_LEN];
     getrandom::getrandom(&mut buf).map_err(|e| WfError::corruption(format!("random source failed: {e}")))?;
