@@ -2,5 +2,9 @@
 # Build the extension and install it into the system PostgreSQL 15 (dev profile; --release for benchmarks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config "$@" 2>&1 | grep -vE '^\s*(Compiling|Copying|Discovered|Writing|Installing|Using|Building|Running|Finished `)' || true
-test -f /usr/share/postgresql/15/extension/ff_engine.control
+log=$(mktemp)
+if ! cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config "$@" >"$log" 2>&1; then
+  cat "$log"; rm -f "$log"; echo "install: cargo pgrx install failed" >&2; exit 1
+fi
+grep -E '^(warning|error)' "$log" || true
+rm -f "$log"

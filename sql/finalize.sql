@@ -37,8 +37,65 @@ GRANT USAGE ON SCHEMA @extschema@ TO ff_admin, ff_worker, ff_signaler;
 -- Event tables: readable by all three roles (listeners replay from their last event id).
 GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event TO ff_admin, ff_worker, ff_signaler;
 
-COMMENT ON FUNCTION ff_seed_hmac(text, text) IS
-    'Install the first HMAC signing key (idempotent: already_seeded with same_secret). Secret generated when NULL.';
-COMMENT ON FUNCTION ff_rotate_hmac(text, text, bigint) IS
-    'Make new_kid the signing key; the old key verifies for grace_ms more; reaps keys past grace (gc_count).';
-COMMENT ON FUNCTION ff_hmac_kids() IS 'List HMAC key ids with their state and times; never the secrets.';
+GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
+
+-- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
+DO $grants$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, g.role
+        FROM (VALUES
+            ('ff_create_execution', 'ff_worker'), ('ff_claim_for_worker', 'ff_worker'),
+            ('ff_claim_execution', 'ff_worker'), ('ff_claim_resumed_execution', 'ff_worker'),
+            ('ff_claim', 'ff_worker'), ('ff_renew_lease', 'ff_worker'), ('ff_complete', 'ff_worker'),
+            ('ff_complete_many', 'ff_worker'), ('ff_fail', 'ff_worker'), ('ff_report_usage', 'ff_worker')
+        ) AS g(fn_name, role)
+        JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, r.role);
+    END LOOP;
+END
+$grants$;
+
+-- One-line purpose of every function, by name.
+DO $comments$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, c.txt
+        FROM (VALUES
+            ('ff_seed_hmac', 'Install the first HMAC signing key (idempotent: already_seeded with same_secret). Secret generated when NULL.'),
+            ('ff_rotate_hmac', 'Make new_kid the signing key; the old key verifies for grace_ms more; reaps keys past grace (gc_count).'),
+            ('ff_hmac_kids', 'List HMAC key ids with their state and times; never the secrets.'),
+            ('ff_create_execution', 'Create an execution in a lane (idempotent per lane with idempotency_key; delayed with delay_until_ms).'),
+            ('ff_claim_for_worker', 'Pick the best eligible execution of a lane (priority, then oldest; capabilities, budgets, quotas) and reserve it with a signed grant.'),
+            ('ff_claim_execution', 'Verify and consume a claim grant; open the next attempt or re-lease an interrupted one (resumed) under a new fenced lease.'),
+            ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
+            ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
+            ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
+            ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
+            ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
+            ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
+            ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
+            ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
+            ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
+            ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),
+            ('ff_create_quota_policy', 'Create a quota policy: requests per sliding window and/or an active-concurrency cap.'),
+            ('ff_tick', 'Run every scanner task once (max_rows each); one row per task with the rows it processed.'),
+            ('ff_promote_delayed', 'Scanner: make delayed executions whose time has come eligible now.'),
+            ('ff_expire_grants', 'Scanner: delete expired, unconsumed claim grants.'),
+            ('ff_expire_leases', 'Scanner: reclaim executions whose lease expired (epoch + 1); fail them after ff_engine.max_reclaims expiries.'),
+            ('ff_expire_pending_waitpoints', 'Scanner: close pending waitpoints past their expiry (never_committed).'),
+            ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
+            ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
+            ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.')
+        ) AS c(fn_name, txt)
+        JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+    LOOP
+        EXECUTE format('COMMENT ON FUNCTION %s IS %L', r.fn, r.txt);
+    END LOOP;
+END
+$comments$;

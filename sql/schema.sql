@@ -85,6 +85,8 @@ CREATE TABLE ff_exec_core (
     max_attempts             integer  NOT NULL DEFAULT 1 CHECK (max_attempts >= 1),
     retry_backoff_ms         bigint   NOT NULL DEFAULT 1000 CHECK (retry_backoff_ms >= 0),
     reclaim_count            integer  NOT NULL DEFAULT 0,
+    reserved_until_ms        bigint,
+    interrupt_reason         text     CHECK (interrupt_reason IN ('suspended','lease_expired')),
     signal_count             integer  NOT NULL DEFAULT 0,
     idempotency_key          text,
     last_error               text,
@@ -96,7 +98,8 @@ CREATE TABLE ff_exec_core (
 );
 COMMENT ON TABLE ff_exec_core IS
     'One row per execution: its five state columns, current lease (id, epoch, expiry) and attempt. '
-    'The row lock (FOR UPDATE) is the per-execution mutex of every operation.';
+    'The row lock (FOR UPDATE) is the per-execution mutex of every operation. reserved_until_ms is the '
+    'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it.';
 -- Serves: ff_claim_for_worker / ff_claim candidate scan: WHERE lane_id = $1 AND runnable AND
 -- eligible_now ORDER BY priority DESC, queue_seq (oldest first) ... FOR UPDATE SKIP LOCKED.
 CREATE INDEX ff_exec_core_claimable ON ff_exec_core (lane_id, priority DESC, queue_seq)
@@ -114,10 +117,10 @@ COMMENT ON INDEX ff_exec_core_leases IS 'Lease expiry scan, oldest due first.';
 CREATE UNIQUE INDEX ff_exec_core_idempotency ON ff_exec_core (lane_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 COMMENT ON INDEX ff_exec_core_idempotency IS 'Idempotent create: one execution per (lane, idempotency_key).';
--- Serves: quota admission: active executions of one policy (concurrency cap).
+-- Serves: quota admission: executions of one policy that are leased or reserved by a grant.
 CREATE INDEX ff_exec_core_quota_active ON ff_exec_core (quota_policy_id)
-    WHERE quota_policy_id IS NOT NULL AND ownership_state = 'leased';
-COMMENT ON INDEX ff_exec_core_quota_active IS 'Quota concurrency cap: leased executions per policy.';
+    WHERE quota_policy_id IS NOT NULL AND (ownership_state = 'leased' OR reserved_until_ms IS NOT NULL);
+COMMENT ON INDEX ff_exec_core_quota_active IS 'Quota concurrency cap: leased or reserved executions per policy.';
 -- Serves: ff_lane_stats and operator listings by lane.
 CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, lifecycle_phase);
 COMMENT ON INDEX ff_exec_core_lane IS 'Per-lane counts for ff_lane_stats.';
@@ -378,3 +381,33 @@ CREATE INDEX ff_completion_event_time ON ff_completion_event (occurred_at_ms);
 COMMENT ON INDEX ff_signal_event_time IS 'Retention scan for ff_prune_events.';
 COMMENT ON INDEX ff_lease_event_time IS 'Retention scan for ff_prune_events.';
 COMMENT ON INDEX ff_completion_event_time IS 'Retention scan for ff_prune_events.';
+
+----------------------------------------------------------------------------------------------------
+-- Operator views (readable by ff_admin; no payloads, no secrets)
+----------------------------------------------------------------------------------------------------
+CREATE VIEW ff_executions AS
+SELECT '{fp:' || partition_key || '}:' || execution_id AS execution_id, lane_id, namespace, priority,
+       lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, attempt_index,
+       lease_epoch, lease_expires_at_ms, created_at_ms
+FROM ff_exec_core;
+COMMENT ON VIEW ff_executions IS 'One row per execution with its state columns and lease; no payloads.';
+
+CREATE VIEW ff_suspensions AS
+SELECT '{fp:' || s.partition_key || '}:' || s.execution_id AS execution_id, s.suspension_id, s.reason_code,
+       s.suspended_at_ms, s.timeout_at_ms, s.timeout_behavior,
+       (SELECT count(*) FROM ff_waitpoint w WHERE w.partition_key = s.partition_key
+          AND w.execution_id = s.execution_id AND w.suspension_id = s.suspension_id) AS waitpoints,
+       (SELECT count(*) FROM ff_signal g WHERE g.partition_key = s.partition_key
+          AND g.execution_id = s.execution_id AND g.suspension_id = s.suspension_id) AS signals_received
+FROM ff_suspension s WHERE s.state = 'open';
+COMMENT ON VIEW ff_suspensions IS 'Open suspensions with their number of waitpoints and signals received.';
+
+CREATE VIEW ff_lane_stats AS
+SELECT lane_id,
+       count(*) FILTER (WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now') AS runnable,
+       count(*) FILTER (WHERE lifecycle_phase = 'runnable' AND eligibility_state <> 'eligible_now') AS delayed,
+       count(*) FILTER (WHERE lifecycle_phase = 'active') AS active,
+       count(*) FILTER (WHERE lifecycle_phase = 'suspended') AS suspended,
+       count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS terminal
+FROM ff_exec_core GROUP BY lane_id;
+COMMENT ON VIEW ff_lane_stats IS 'Per lane: executions runnable now, delayed, active, suspended, terminal.';

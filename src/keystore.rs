@@ -9,40 +9,34 @@ use crate::raise::guarded;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-static LOCK_KEYSTORE: Plan = Plan { sql: "LOCK TABLE ff_keystore IN EXCLUSIVE MODE", args: &[], mutating: true };
+static LOCK_KEYSTORE: Plan = Plan { sql: "LOCK TABLE ff_keystore IN EXCLUSIVE MODE", args: &[] };
 static KEY_BY_KID: Plan = Plan {
     sql: "SELECT kid, secret, active, expires_at_ms FROM ff_keystore WHERE kid = $1",
     args: &[t::TEXT],
-    mutating: false,
 };
 static ACTIVE_KEY: Plan = Plan {
     sql: "SELECT kid, secret, active, expires_at_ms FROM ff_keystore WHERE active",
     args: &[],
-    mutating: false,
 };
 static INSERT_ACTIVE: Plan = Plan {
     sql: "INSERT INTO ff_keystore (kid, secret, created_at_ms, active) VALUES ($1, $2, $3, true)",
     args: &[t::TEXT, t::BYTEA, t::INT8],
-    mutating: true,
 };
 static RETIRE_ACTIVE: Plan = Plan {
     sql: "UPDATE ff_keystore SET active = false, rotated_at_ms = $1, expires_at_ms = $1 + $2 WHERE active RETURNING kid",
     args: &[t::INT8, t::INT8],
-    mutating: true,
 };
 static GC_RETIRED: Plan = Plan {
     sql: "DELETE FROM ff_keystore WHERE NOT active AND expires_at_ms <= $1 AND kid IS DISTINCT FROM $2 RETURNING kid",
     args: &[t::INT8, t::TEXT],
-    mutating: true,
 };
 static LIST_KIDS: Plan = Plan {
     sql: "SELECT kid, active, created_at_ms, rotated_at_ms, expires_at_ms FROM ff_keystore ORDER BY created_at_ms, kid",
     args: &[],
-    mutating: false,
 };
 
 fn read_key(client: &SpiClient<'_>, plan: &'static Plan, args: &[pgrx::datum::DatumWithOid<'_>]) -> WfResult<Option<StoredKey>> {
-    let rows = client.select(plan.get(client)?, Some(1), args)?;
+    let rows = plan.run(client, args)?;
     for row in rows {
         let kid: String = row.get(1)?.ok_or_else(|| WfError::corruption("keystore row without kid"))?;
         let secret: Vec<u8> = row.get(2)?.ok_or_else(|| WfError::corruption("keystore row without secret"))?;
@@ -85,8 +79,8 @@ fn generate_secret() -> WfResult<Vec<u8>> {
     Ok(buf)
 }
 
-fn lock_keystore(client: &mut SpiClient<'_>) -> WfResult<()> {
-    client.update(LOCK_KEYSTORE.get(client)?, None, &[])?;
+fn lock_keystore(client: &SpiClient<'_>) -> WfResult<()> {
+    LOCK_KEYSTORE.run(client, &[])?;
     Ok(())
 }
 
@@ -107,7 +101,7 @@ fn seed(kid: Option<&str>, secret_hex: Option<&str>) -> WfResult<SeedRow> {
                     Some(s) => s,
                     None => generate_secret()?,
                 };
-                client.update(INSERT_ACTIVE.get(client)?, None, &[kid.into(), secret.into(), now_ms().into()])?;
+                INSERT_ACTIVE.run(client, &[kid.into(), secret.into(), now_ms().into()])?;
                 Ok(("seeded".to_string(), kid.to_string(), None))
             }
         }
@@ -132,13 +126,13 @@ fn rotate(new_kid: Option<&str>, new_secret_hex: Option<&str>, grace_ms: Option<
             RotateDecision::Noop => Ok(("noop".to_string(), None, new_kid.to_string(), 0)),
             RotateDecision::Rotate => {
                 let now = now_ms();
-                let retired = client.update(RETIRE_ACTIVE.get(client)?, None, &[now.into(), grace_ms.into()])?;
+                let retired = RETIRE_ACTIVE.run(client, &[now.into(), grace_ms.into()])?;
                 let mut previous: Option<String> = None;
                 for row in retired {
                     previous = row.get(1)?;
                 }
-                client.update(INSERT_ACTIVE.get(client)?, None, &[new_kid.into(), secret.into(), now.into()])?;
-                let gc = client.update(GC_RETIRED.get(client)?, None, &[now.into(), previous.clone().into()])?;
+                INSERT_ACTIVE.run(client, &[new_kid.into(), secret.into(), now.into()])?;
+                let gc = GC_RETIRED.run(client, &[now.into(), previous.clone().into()])?;
                 Ok(("rotated".to_string(), previous, new_kid.to_string(), gc.len() as i32))
             }
         }
@@ -150,7 +144,7 @@ type KidRow = (String, bool, i64, Option<i64>, Option<i64>);
 fn list_kids() -> WfResult<Vec<KidRow>> {
     Spi::connect(|client| {
         let mut out = Vec::new();
-        for row in client.select(LIST_KIDS.get(client)?, None, &[])? {
+        for row in LIST_KIDS.run(client, &[])? {
             out.push((
                 row.get(1)?.unwrap_or_default(),
                 row.get(2)?.unwrap_or(false),

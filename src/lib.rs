@@ -4,14 +4,22 @@
 //! Postgres layer: `raise` (the one error-raising helper), `plans` (per-backend prepared SPI plans),
 //! `keystore` (key functions), `settings` (GUCs). SQL schema: `sql/`.
 
+pub mod admission;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod tokens;
 
+mod budgets;
+mod claims;
+mod events;
+mod executions;
 mod keystore;
+mod leases;
 mod plans;
 mod raise;
+mod scanners;
 mod settings;
 
 ::pgrx::pg_module_magic!();

@@ -2,15 +2,19 @@
 //! Each concept module declares its statements as `static Plan`s next to the code that runs them.
 
 use pgrx::pg_sys::PgOid;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
+use pgrx::datum::DatumWithOid;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// One statement: its SQL, argument types, and whether it writes.
+/// One statement: its SQL and argument types.
+///
+/// Every plan is prepared read-write (`prepare_mut`), even a pure read: a read-only SPI execution
+/// reuses the calling query's snapshot, and the hot paths rely on each statement seeing what committed
+/// while an earlier statement waited for a row lock (READ COMMITTED), and on seeing their own writes.
 pub struct Plan {
     pub sql: &'static str,
     pub args: &'static [PgOid],
-    pub mutating: bool,
 }
 
 thread_local! {
@@ -26,10 +30,15 @@ impl Plan {
         if let Some(stmt) = CACHE.with(|c| c.borrow().get(&key).copied()) {
             return Ok(stmt);
         }
-        let prepared = if self.mutating { client.prepare_mut(self.sql, self.args)? } else { client.prepare(self.sql, self.args)? };
+        let prepared = client.prepare_mut(self.sql, self.args)?;
         let kept: &'static OwnedPreparedStatement = Box::leak(Box::new(prepared.keep()));
         CACHE.with(|c| c.borrow_mut().insert(key, kept));
         Ok(kept)
+    }
+
+    /// Execute the kept plan with `args`.
+    pub fn run<'conn>(&'static self, client: &SpiClient<'conn>, args: &[DatumWithOid<'_>]) -> SpiResult<SpiTupleTable<'conn>> {
+        client.select(self.get(client)?, None, args)
     }
 }
 
@@ -46,6 +55,7 @@ pub mod t {
     pub const UUID: PgOid = PgOid::BuiltIn(BuiltinOid::UUIDOID);
     pub const JSONB: PgOid = PgOid::BuiltIn(BuiltinOid::JSONBOID);
     pub const TEXT_ARRAY: PgOid = PgOid::BuiltIn(BuiltinOid::TEXTARRAYOID);
+    pub const UUID_ARRAY: PgOid = PgOid::BuiltIn(BuiltinOid::UUIDARRAYOID);
 }
 
 /// Server clock in unix milliseconds (semantics: every timestamp is the database's clock).

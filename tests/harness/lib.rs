@@ -212,3 +212,49 @@ pub fn looks_like_backtrace(s: &str) -> bool {
 pub fn hex32(byte: u8) -> String {
     format!("{byte:02x}").repeat(32)
 }
+
+/// A lease as the worker functions return it.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub execution_id: String,
+    pub attempt_index: i32,
+    pub lease_id: uuid::Uuid,
+    pub lease_epoch: i64,
+    pub resumed: bool,
+}
+
+pub fn lease_from_row(r: &postgres::Row) -> Lease {
+    Lease {
+        execution_id: r.get("execution_id"),
+        attempt_index: r.get("attempt_index"),
+        lease_id: r.get("lease_id"),
+        lease_epoch: r.get("lease_epoch"),
+        resumed: r.get("resumed"),
+    }
+}
+
+/// Create an execution in `lane` with extra named arguments (SQL text, may be empty); returns its id.
+pub fn create_in(c: &mut Client, lane: &str, extra: &str) -> String {
+    let sql = format!("SELECT execution_id FROM ff_create_execution($1{}{extra})", if extra.is_empty() { "" } else { ", " });
+    c.query_one(&sql, &[&lane]).unwrap().get(0)
+}
+
+/// Claim one execution of `lane` with `ff_claim`; None on an empty lane.
+pub fn claim_one(c: &mut Client, lane: &str, worker: &str) -> Option<Lease> {
+    c.query("SELECT * FROM ff_claim($1, $2, 'inst-1')", &[&lane, &worker]).unwrap().first().map(lease_from_row)
+}
+
+/// The five state columns of an execution.
+pub fn states(c: &mut Client, execution_id: &str) -> (String, String, String, String, String) {
+    let r = c
+        .query_one(
+            "SELECT lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state FROM ff_executions WHERE execution_id = $1",
+            &[&execution_id],
+        )
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))
+}
+
+pub fn count(c: &mut Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).unwrap().get(0)
+}
