@@ -4,16 +4,21 @@
 //!
 //! The candidate statement is one index scan of `ff_exec_core_claimable` (lane, priority desc, oldest
 //! first) with `FOR UPDATE SKIP LOCKED`; budget and quota admission are predicates of the same
-//! statement, so a refused head never blocks the lane. EXPLAIN of the generic plan (1 000 000 queued):
+//! statement, so a refused head never blocks the lane. `EXPLAIN (ANALYZE)` of the generic plan with
+//! 200 000 executions queued (4 lanes), PostgreSQL 15:
 //!
 //! ```text
-//! Limit
-//!   ->  LockRows
-//!         ->  Index Scan using ff_exec_core_claimable on ff_exec_core e
+//! Limit (actual rows=1 loops=1)
+//!   ->  LockRows (actual rows=1 loops=1)
+//!         ->  Index Scan using ff_exec_core_claimable on ff_exec_core e (actual rows=1 loops=1)
 //!               Index Cond: (lane_id = $1)
-//!               Filter: ((required_capabilities <@ $2) AND (execution_id <> ALL ($4))
-//!                        AND ((reserved_until_ms IS NULL) OR (reserved_until_ms <= $3)) AND ...)
+//!               Filter: (... (required_capabilities <@ $2) AND ((reserved_until_ms IS NULL) OR
+//!                        (reserved_until_ms <= $3)) ... ((cardinality(budget_ids) = 0) OR (NOT (SubPlan 1))))
+//!               SubPlan 1 / SubPlan 4: budget and quota checks (never executed for rows without them)
+//! Execution Time: 0.085 ms        (empty lane: 0.053 ms, one index probe)
 //! ```
+//! Capabilities are a filter on that ordered scan, not a separate index: a GIN index on
+//! `required_capabilities` could not return rows in priority order.
 //! A quota-limited candidate is re-checked under a lock on its policy row before it is admitted.
 
 use crate::admission::{self, QuotaView};
