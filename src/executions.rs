@@ -38,19 +38,19 @@ pub struct LeasedExec {
     pub max_attempts: i32,
     pub retry_backoff_ms: i64,
     pub budget_ids: Vec<String>,
+    pub namespace: Option<String>,
+    pub lane_id: String,
 }
 
 static LOCK_FOR_LEASE: Plan = Plan {
     sql: "SELECT lease_id, lease_epoch, lease_expires_at_ms, lifecycle_phase, ownership_state, \
-                 attempt_index, max_attempts, retry_backoff_ms, budget_ids \
+                 attempt_index, max_attempts, retry_backoff_ms, budget_ids, namespace, lane_id \
           FROM ff_exec_core WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE",
     args: &[t::INT2, t::UUID],
 };
 
-/// Lock the execution row (the per-execution mutex) and check the caller's fence (semantics §3).
-pub fn lock_leased(client: &SpiClient<'_>, exec: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, now: i64) -> WfResult<LeasedExec> {
-    let lease_id = required(lease_id, "lease_id")?;
-    let lease_epoch = required(lease_epoch, "lease_epoch")?;
+/// Lock the execution row (the per-execution mutex) and read its lease, without checking a fence.
+pub fn lock_for_lease(client: &SpiClient<'_>, exec: &ExecutionId) -> WfResult<(LeaseView, LeasedExec)> {
     let rows = LOCK_FOR_LEASE.run(client, &[(exec.partition as i16).into(), to_pg_uuid(&exec.uuid).into()])?;
     let row = rows.into_iter().next().ok_or_else(|| WfError::not_found("execution"))?;
     let current: Option<pgrx::Uuid> = row.get(1)?;
@@ -61,13 +61,24 @@ pub fn lock_leased(client: &SpiClient<'_>, exec: &ExecutionId, lease_id: Option<
         lifecycle_phase: row.get(4)?.unwrap_or_default(),
         ownership_state: row.get(5)?.unwrap_or_default(),
     };
-    lifecycle::check_fence(&view, lease_id.as_bytes(), lease_epoch, now)?;
-    Ok(LeasedExec {
+    let ex = LeasedExec {
         attempt_index: row.get(6)?.unwrap_or(0),
         max_attempts: row.get(7)?.unwrap_or(1),
         retry_backoff_ms: row.get(8)?.unwrap_or(0),
         budget_ids: row.get(9)?.unwrap_or_default(),
-    })
+        namespace: row.get(10)?,
+        lane_id: row.get(11)?.unwrap_or_default(),
+    };
+    Ok((view, ex))
+}
+
+/// Lock the execution row (the per-execution mutex) and check the caller's fence (semantics §3).
+pub fn lock_leased(client: &SpiClient<'_>, exec: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, now: i64) -> WfResult<LeasedExec> {
+    let lease_id = required(lease_id, "lease_id")?;
+    let lease_epoch = required(lease_epoch, "lease_epoch")?;
+    let (view, ex) = lock_for_lease(client, exec)?;
+    lifecycle::check_fence(&view, lease_id.as_bytes(), lease_epoch, now)?;
+    Ok(ex)
 }
 
 static INSERT_EXECUTION: Plan = Plan {

@@ -5,6 +5,7 @@
 //! `keystore` (key functions), `settings` (GUCs). SQL schema: `sql/`.
 
 pub mod admission;
+pub mod bindings;
 pub mod condition;
 pub mod error;
 pub mod ids;
