@@ -50,7 +50,10 @@ BEGIN
             ('ff_create_execution', 'ff_worker'), ('ff_claim_for_worker', 'ff_worker'),
             ('ff_claim_execution', 'ff_worker'), ('ff_claim_resumed_execution', 'ff_worker'),
             ('ff_claim', 'ff_worker'), ('ff_renew_lease', 'ff_worker'), ('ff_complete', 'ff_worker'),
-            ('ff_complete_many', 'ff_worker'), ('ff_fail', 'ff_worker'), ('ff_report_usage', 'ff_worker')
+            ('ff_complete_many', 'ff_worker'), ('ff_fail', 'ff_worker'), ('ff_report_usage', 'ff_worker'),
+            ('ff_create_waitpoint', 'ff_worker'), ('ff_suspend', 'ff_worker'), ('ff_observe_signals', 'ff_worker'),
+            ('ff_deliver_signal', 'ff_signaler'), ('ff_observe_signals', 'ff_signaler'),
+            ('ff_list_suspended', 'ff_signaler'), ('ff_list_pending_waitpoints', 'ff_signaler')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -91,7 +94,17 @@ BEGIN
             ('ff_expire_pending_waitpoints', 'Scanner: close pending waitpoints past their expiry (never_committed).'),
             ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
             ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
-            ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.')
+            ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
+            ('ff_create_waitpoint', 'Create a pending waitpoint for the leased execution; signals to it are buffered until a suspend binds it.'),
+            ('ff_suspend', 'Suspend the leased execution on a resume condition; one row per bound waitpoint (primary first) with its token.'),
+            ('ff_deliver_signal', 'Authenticate a signal by waitpoint token, record it, evaluate the resume condition, resume when satisfied.'),
+            ('ff_deliver_approval_signal', 'Operator approval signal: token read server-side, category approval, source operator; lane must match.'),
+            ('ff_resume_execution', 'Operator resume of a suspended execution (execution_not_suspended otherwise).'),
+            ('ff_observe_signals', 'The signals that satisfied the latest suspension, in acceptance order, with payloads.'),
+            ('ff_list_suspended', 'Open suspensions, keyset-paginated by execution id.'),
+            ('ff_list_pending_waitpoints', 'An execution''s open waitpoints (closed too on request), keyset-paginated; a fingerprint, never the token.'),
+            ('ff_read_waitpoint_token', 'The token of a waitpoint, for operators; no row when it does not exist.'),
+            ('ff_expire_suspensions', 'Scanner: apply the timeout behaviour (fail, cancel, expire, auto_resume, escalate) of suspensions past their timeout.')
         ) AS c(fn_name, txt)
         JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace
     LOOP

@@ -9,7 +9,6 @@ use pgrx::spi::SpiClient;
 use std::cell::Cell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // Signal: signal delivery (suspend issue)
 pub enum Channel {
     Signal = 1,
     Lease = 2,

@@ -38,8 +38,6 @@ pub struct LeasedExec {
     pub max_attempts: i32,
     pub retry_backoff_ms: i64,
     pub budget_ids: Vec<String>,
-    pub namespace: Option<String>,
-    pub lane_id: String,
 }
 
 static LOCK_FOR_LEASE: Plan = Plan {
@@ -66,8 +64,6 @@ pub fn lock_for_lease(client: &SpiClient<'_>, exec: &ExecutionId) -> WfResult<(L
         max_attempts: row.get(7)?.unwrap_or(1),
         retry_backoff_ms: row.get(8)?.unwrap_or(0),
         budget_ids: row.get(9)?.unwrap_or_default(),
-        namespace: row.get(10)?,
-        lane_id: row.get(11)?.unwrap_or_default(),
     };
     Ok((view, ex))
 }

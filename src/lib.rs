@@ -23,6 +23,8 @@ mod plans;
 mod raise;
 mod scanners;
 mod settings;
+mod signals;
+mod suspensions;
 
 ::pgrx::pg_module_magic!();
 

@@ -33,6 +33,8 @@ pub const CLAIMED: States = st("active", "leased", "not_applicable", "running_at
 pub const COMPLETED: States = st("terminal", "unowned", "not_applicable", "attempt_terminal", "completed");
 /// Fail with no retries left.
 pub const FAILED: States = st("terminal", "unowned", "not_applicable", "attempt_terminal", "failed");
+/// Suspension timed out with behaviour `expire`.
+pub const EXPIRED: States = st("terminal", "unowned", "not_applicable", "attempt_terminal", "expired");
 /// Cancel.
 pub const CANCELLED: States = st("terminal", "unowned", "not_applicable", "attempt_terminal", "cancelled");
 
@@ -42,6 +44,18 @@ pub fn retry_scheduled(delayed: bool) -> States {
         st("runnable", "unowned", "not_eligible_until_time", "pending_retry_attempt", "delayed")
     } else {
         st("runnable", "unowned", "eligible_now", "pending_retry_attempt", "waiting")
+    }
+}
+
+/// Suspend: the lease ends, the attempt is interrupted until the condition is satisfied.
+pub const SUSPENDED: States = st("suspended", "unowned", "not_applicable", "attempt_interrupted", "suspended");
+
+/// Condition satisfied (or operator resume): back to the lane as an interrupted attempt.
+pub fn resumed(delayed: bool) -> States {
+    if delayed {
+        st("runnable", "unowned", "not_eligible_until_time", "attempt_interrupted", "delayed")
+    } else {
+        st("runnable", "unowned", "eligible_now", "attempt_interrupted", "waiting")
     }
 }
 

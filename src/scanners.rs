@@ -87,7 +87,15 @@ static PRUNE: [(&str, Plan); 3] = [
 ];
 
 /// Every task of `ff_tick`, in the order it runs them.
-pub const TASKS: [&str; 6] = ["promote_delayed", "expire_grants", "expire_leases", "expire_pending_waitpoints", "gc_dedup", "gc_keys"];
+pub const TASKS: [&str; 7] = [
+    "promote_delayed",
+    "expire_grants",
+    "expire_leases",
+    "expire_suspensions",
+    "expire_pending_waitpoints",
+    "gc_dedup",
+    "gc_keys",
+];
 
 fn max_rows_arg(max_rows: Option<i32>) -> WfResult<i64> {
     let n = required(max_rows, "max_rows")?;
@@ -115,6 +123,7 @@ fn run_task(task: &str, max_rows: i64) -> WfResult<i32> {
                 }
                 n as usize
             }
+            "expire_suspensions" => crate::signals::expire_suspensions(client, now, max_rows)?,
             "expire_pending_waitpoints" => EXPIRE_PENDING_WAITPOINTS.run(client, &[now.into(), max_rows.into()])?.len(),
             "gc_dedup" => {
                 GC_SIGNAL_DEDUP.run(client, &[now.into(), max_rows.into()])?.len()
@@ -160,6 +169,13 @@ fn ff_expire_grants(max_rows: default!(Option<i32>, 1000)) -> i32 {
 #[search_path(@extschema@, pg_temp)]
 fn ff_expire_leases(max_rows: default!(Option<i32>, 1000)) -> i32 {
     task_fn("expire_leases", max_rows)
+}
+
+/// Apply the timeout behaviour of suspensions whose timeout has passed.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_suspensions(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    task_fn("expire_suspensions", max_rows)
 }
 
 /// Close pending waitpoints past their expiry (reason never_committed).
