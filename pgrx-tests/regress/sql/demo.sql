@@ -88,3 +88,51 @@ SELECT * FROM ff_lane_stats;
 SELECT execution_id, lease_epoch, event_type FROM ff_lease_event ORDER BY event_id;
 SELECT execution_id, outcome FROM ff_completion_event ORDER BY event_id;
 SELECT task, processed FROM ff_tick();
+
+-- 12. Human approval: a worker suspends on "approved AND 2 of 3 reviewers from distinct sources".
+SELECT * FROM ff_create_execution('contracts', payload => convert_to('contract #7', 'UTF8'),
+                                  execution_id => '{fp:9}:00000000-0000-4000-8000-000000000009');
+SELECT execution_id AS c_id, lease_id AS c_lease, lease_epoch AS c_epoch
+FROM ff_claim('contracts', 'worker-3', 'pod-c') \gset
+SELECT outcome, waitpoint_key, length(token) AS token_length
+FROM ff_suspend(:'c_id', :'c_lease', :'c_epoch',
+  '{"Composite":{"kind":"AllOf","members":[
+      {"Single":{"waitpoint_key":"approval","matcher":{"ByName":"approved"}}},
+      {"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources",
+                    "waitpoints":["review-1","review-2","review-3"]}}]}}',
+  timeout_at_ms => (extract(epoch from clock_timestamp()) * 1000)::bigint + 86400000,
+  timeout_behavior => 'escalate', reason_code => 'waiting_for_approval');
+SELECT execution_id, reason_code, timeout_behavior FROM ff_list_suspended();
+-- Each waitpoint has its own HMAC token (handed to whoever may signal it; read here as an operator).
+SELECT waitpoint_id AS wp_approval FROM ff_list_pending_waitpoints(:'c_id') WHERE waitpoint_key = 'approval' \gset
+SELECT waitpoint_id AS wp_r1 FROM ff_list_pending_waitpoints(:'c_id') WHERE waitpoint_key = 'review-1' \gset
+SELECT waitpoint_id AS wp_r2 FROM ff_list_pending_waitpoints(:'c_id') WHERE waitpoint_key = 'review-2' \gset
+SELECT token AS tok_approval FROM ff_read_waitpoint_token(:'c_id', :'wp_approval') \gset
+SELECT token AS tok_r1 FROM ff_read_waitpoint_token(:'c_id', :'wp_r1') \gset
+SELECT token AS tok_r2 FROM ff_read_waitpoint_token(:'c_id', :'wp_r2') \gset
+SELECT waitpoint_key, state, required_signal_names, length(token_fingerprint) AS fingerprint_length
+FROM ff_list_pending_waitpoints(:'c_id') ORDER BY waitpoint_key;
+
+-- Signals arrive from any SQL client: one call each.
+SELECT outcome, effect FROM ff_deliver_signal(:'c_id', :'wp_approval', :'tok_approval', 'approved',
+                                              source_type => 'user', source_identity => 'manager');
+SELECT outcome, effect FROM ff_deliver_signal(:'c_id', :'wp_r1', :'tok_r1', 'lgtm',
+                                              source_type => 'user', source_identity => 'alice', idempotency_key => 'alice-1');
+-- A retry of the same delivery is recognised (same signal id, nothing recorded twice) ...
+SELECT outcome, effect FROM ff_deliver_signal(:'c_id', :'wp_r1', :'tok_r1', 'lgtm',
+                                              source_type => 'user', source_identity => 'alice', idempotency_key => 'alice-1');
+-- ... a token for another waitpoint is refused without saying why ...
+SELECT * FROM ff_deliver_signal(:'c_id', :'wp_r2', :'tok_r1', 'lgtm', source_type => 'user', source_identity => 'mallory');
+-- ... and the second distinct reviewer satisfies the condition: the execution resumes.
+SELECT outcome, effect FROM ff_deliver_signal(:'c_id', :'wp_r2', :'tok_r2', 'lgtm',
+                                              source_type => 'user', source_identity => 'bob', payload => '\x6f6b');
+SELECT public_state, attempt_state FROM ff_executions WHERE execution_id = :'c_id';
+
+-- 13. The worker claims it again (resumed = true, same attempt), reads what satisfied it, completes.
+SELECT execution_id, attempt_index, resumed, lease_id AS c_lease2, lease_epoch AS c_epoch2
+FROM ff_claim('contracts', 'worker-3', 'pod-c') \gset
+\echo resumed :resumed attempt :attempt_index
+SELECT waitpoint_key, signal_name, source_identity, payload FROM ff_observe_signals(:'c_id');
+SELECT * FROM ff_complete(:'c_id', :'c_lease2', :'c_epoch2');
+SELECT execution_id, outcome FROM ff_completion_event WHERE execution_id = :'c_id' ORDER BY event_id;
+SELECT signal_name, source_identity, effect FROM ff_signal_event WHERE execution_id = :'c_id' ORDER BY event_id;
