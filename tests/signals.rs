@@ -427,3 +427,38 @@ fn thirty_two_sessions_signal_one_execution() {
     assert_eq!(recorded as usize, effects.len(), "no signal lost");
     assert_eq!(c.query("SELECT * FROM ff_observe_signals($1)", &[&l.execution_id]).unwrap().len(), 20);
 }
+
+#[test]
+fn robustness_of_suspend_and_signal_functions() {
+    let (_db, mut c) = seeded("sig_robust");
+    let l = leased(&mut c, "lane");
+    let huge = "x".repeat(1 << 20);
+    let texts: Vec<Option<String>> = vec![None, Some(String::new()), Some(huge), Some("{\"Single\":".into()), Some("{fp:1}:6f1c1e9e-0000-4000-8000-000000000001".into())];
+    let stmts = [
+        "SELECT * FROM ff_suspend($1, gen_random_uuid(), 1, $2::text::jsonb)",
+        "SELECT * FROM ff_suspend(coalesce($1, ''), NULL, NULL, '\"OperatorOnly\"', waitpoints => $2::text::jsonb)",
+        "SELECT * FROM ff_create_waitpoint($1, gen_random_uuid(), 1, $2)",
+        "SELECT * FROM ff_deliver_signal($1, gen_random_uuid(), $2, $2)",
+        "SELECT * FROM ff_deliver_signal($1, gen_random_uuid(), 'k1:' || repeat('0', 64), $2, idempotency_key => $2)",
+        "SELECT * FROM ff_deliver_approval_signal($1, $2, gen_random_uuid(), $2, $2)",
+        "SELECT * FROM ff_resume_execution($1, length(coalesce($2, ''))::bigint)",
+        "SELECT * FROM ff_observe_signals(coalesce($1, $2))",
+        "SELECT * FROM ff_list_suspended($1, length(coalesce($2, '')))",
+        "SELECT * FROM ff_list_pending_waitpoints($1, NULL, length(coalesce($2, '')) + 1)",
+        "SELECT * FROM ff_read_waitpoint_token(coalesce($1, $2), gen_random_uuid())",
+    ];
+    for sql in stmts {
+        for a in &texts {
+            for b in &texts {
+                if let Err(e) = c.query(sql, &[a, b]) {
+                    let e = db_err(&e);
+                    let ok = (e.code.starts_with("WF") && e.code != "WF099") || e.code == "22P02";
+                    assert!(ok, "{sql} ({:?}, {:?}): {e:?}", a.as_ref().map(|s| s.len()), b.as_ref().map(|s| s.len()));
+                    assert!(!looks_like_backtrace(&e.message));
+                }
+            }
+        }
+    }
+    // The lease survived all of it.
+    c.query_one("SELECT * FROM ff_renew_lease($1, $2, $3)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+}
