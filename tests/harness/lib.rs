@@ -21,6 +21,7 @@ pub struct Cluster {
     pub root: PathBuf,
     pub socket_dir: PathBuf,
     pub port: u16,
+    server_options: String,
 }
 
 fn run_as_postgres(args: &[&str]) -> std::process::Output {
@@ -75,18 +76,41 @@ impl Cluster {
             opts.push_str(" -c ");
             opts.push_str(s);
         }
+        let c = Cluster { root, socket_dir, port: 5432, server_options: opts };
+        c.pg_ctl_start();
+        c
+    }
+
+    fn pg_ctl_start(&self) {
+        let bin = pg_bindir();
         run_as_postgres(&[
             bin.join("pg_ctl").to_str().unwrap(),
             "-D",
-            data.to_str().unwrap(),
+            self.data_dir().to_str().unwrap(),
             "-l",
-            root.join("server.log").to_str().unwrap(),
+            self.root.join("server.log").to_str().unwrap(),
             "-o",
-            &opts,
+            &self.server_options,
             "-w",
             "start",
         ]);
-        Cluster { root, socket_dir, port: 5432 }
+    }
+
+    /// Kill the postmaster with SIGKILL (no shutdown, no checkpoint), then start it again: crash recovery.
+    pub fn crash_and_restart(&self) {
+        let pidfile = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).expect("postmaster.pid");
+        let pid: i32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // Wait until the postmaster's pid is gone (Postgres then treats its lock files as stale).
+        for _ in 0..200 {
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300)); // backends exit on postmaster death
+        let _ = std::fs::remove_file(self.data_dir().join("postmaster.pid"));
+        self.pg_ctl_start();
     }
 
     /// The cluster shared by all tests of one test binary; stopped when the process exits.
