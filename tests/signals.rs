@@ -297,8 +297,16 @@ fn suspend_rules() {
     let p1: Vec<String> = c.query("SELECT execution_id FROM ff_list_suspended(max_rows => 3)", &[]).unwrap().iter().map(|r| r.get(0)).collect();
     let p2: Vec<String> = c.query("SELECT execution_id FROM ff_list_suspended($1)", &[&p1[2]]).unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!([p1, p2].concat(), all);
+    let view: Vec<(String, i64, i64)> = c
+        .query("SELECT execution_id, waitpoints, signals_received FROM ff_suspensions WHERE execution_id = $1", &[&eid])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(view, vec![(eid.clone(), 1, 0)], "the operator view shows the open suspension");
     c.query_one("SELECT * FROM ff_resume_execution($1)", &[&eid]).unwrap();
     assert_eq!(c.query("SELECT * FROM ff_list_suspended()", &[]).unwrap().len(), 3);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_suspensions"), 3);
     assert_code(&mut c, "SELECT * FROM ff_resume_execution($1)", &[&eid], "WF033");
 }
 
