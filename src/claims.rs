@@ -34,7 +34,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 static CANDIDATES: Plan = Plan {
-    sql: "SELECT e.partition_key, e.execution_id, e.quota_policy_id \
+    sql: "SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index, \
+                 e.current_attempt_id, e.interrupt_reason \
           FROM ff_exec_core e \
           WHERE e.lane_id = $1 AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
             AND e.required_capabilities <@ $2 \
@@ -128,9 +129,15 @@ static LEASE: Plan = Plan {
     ],
 };
 
+/// A locked candidate, with the attempt fields a lease needs (read by the same locking statement, so
+/// they are the row's latest version).
 struct Candidate {
     id: ExecutionId,
     quota_policy_id: Option<pgrx::Uuid>,
+    attempt_state: String,
+    attempt_index: i32,
+    current_attempt_id: Option<pgrx::Uuid>,
+    interrupt_reason: Option<String>,
 }
 
 /// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
@@ -151,7 +158,14 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
         for row in rows {
             let p: i16 = row.get(1)?.unwrap_or(0);
             let u: pgrx::Uuid = row.get(2)?.ok_or_else(|| WfError::corruption("candidate without id"))?;
-            batch.push(Candidate { id: ExecutionId { partition: p as u16, uuid: from_pg_uuid(&u) }, quota_policy_id: row.get(3)? });
+            batch.push(Candidate {
+                id: ExecutionId { partition: p as u16, uuid: from_pg_uuid(&u) },
+                quota_policy_id: row.get(3)?,
+                attempt_state: row.get(4)?.unwrap_or_default(),
+                attempt_index: row.get(5)?.unwrap_or(0),
+                current_attempt_id: row.get(6)?,
+                interrupt_reason: row.get(7)?,
+            });
         }
         if batch.is_empty() {
             break;
@@ -317,12 +331,6 @@ fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: O
     })
 }
 
-static LOCKED_STATE: Plan = Plan {
-    sql: "SELECT attempt_state, attempt_index, current_attempt_id, interrupt_reason FROM ff_exec_core \
-          WHERE partition_key = $1 AND execution_id = $2",
-    args: &[t::INT2, t::UUID],
-};
-
 fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, caps: Option<Vec<String>>, lease_ttl_ms: Option<i64>, max_items: Option<i32>) -> WfResult<Vec<LeaseRow>> {
     let lane = required(lane, "lane_id")?;
     ids::validate_lane_id(lane)?;
@@ -341,12 +349,8 @@ fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&st
         let picked = pick(client, lane, &caps, now, max_items as i64, true)?;
         let mut out = Vec::with_capacity(picked.len());
         for c in picked {
-            let st = LOCKED_STATE.run(client, &[(c.id.partition as i16).into(), to_pg_uuid(&c.id.uuid).into()])?;
-            let r = st.first();
-            let attempt_state: String = r.get(1)?.unwrap_or_default();
-            let attempt = lifecycle::attempt_for_claim(&attempt_state, r.get(2)?.unwrap_or(0))?;
-            let interrupt: Option<String> = r.get(4)?;
-            out.push(lease_locked(client, &c.id, attempt, r.get(3)?, interrupt.as_deref(), worker_id, instance, ttl, now)?);
+            let attempt = lifecycle::attempt_for_claim(&c.attempt_state, c.attempt_index)?;
+            out.push(lease_locked(client, &c.id, attempt, c.current_attempt_id, c.interrupt_reason.as_deref(), worker_id, instance, ttl, now)?);
         }
         if !out.is_empty() {
             notify(client, &[Channel::Lease])?;
