@@ -4,7 +4,7 @@
 
 use crate::admission::{self, BudgetView};
 use crate::error::{required, WfError, WfResult};
-use crate::executions::{lock_leased, optional_text, parse_execution_id, to_pg_uuid};
+use crate::executions::{ex_key, lock_leased, optional_text, parse_execution_id, to_pg_uuid};
 use crate::plans::{now_ms, t, Plan};
 use crate::raise::guarded;
 use pgrx::prelude::*;
@@ -81,8 +81,8 @@ fn create_budget(budget_id: Option<&str>, hard: Option<pgrx::JsonB>, soft: Optio
     admission::parse_amounts(&hard, "hard_limits")?;
     let soft = soft.map(|j| j.0).unwrap_or_else(|| serde_json::json!({}));
     admission::parse_amounts(&soft, "soft_limits")?;
-    if reset.is_some_and(|r| !(1..=crate::keys::MAX_GRACE_MS).contains(&r)) {
-        return Err(WfError::invalid_input("invalid_reset_interval_ms", "reset_interval_ms must be between 1 and 2^53-1"));
+    if let Some(r) = reset {
+        crate::lifecycle::validate_ms(r, "reset_interval_ms", 1)?;
     }
     Spi::connect_mut(|client| {
         let rows = INSERT_BUDGET.run(client, &[budget_id.into(), pgrx::JsonB(hard).into(), pgrx::JsonB(soft).into(), reset.into(), now_ms().into()])?;
@@ -99,7 +99,8 @@ fn report_usage(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_
     Spi::connect_mut(|client| {
         let ex = lock_leased(client, &id, lease_id, lease_epoch, now)?;
         if let Some(key) = dedup_key {
-            let fresh = USAGE_DEDUP.run(client, &[(id.partition as i16).into(), to_pg_uuid(&id.uuid).into(), key.into(), now.into()])?;
+            let (pk, eu) = ex_key(&id);
+            let fresh = USAGE_DEDUP.run(client, &[pk.into(), eu.into(), key.into(), now.into()])?;
             if fresh.is_empty() {
                 return Ok(("duplicate".to_string(), None));
             }
@@ -139,7 +140,7 @@ fn create_quota(max_requests: Option<i32>, window_ms: Option<i64>, cap: Option<i
         return Err(WfError::invalid_input("invalid_active_concurrency_cap", "active_concurrency_cap must be >= 0"));
     }
     let window_ms = required(window_ms, "window_ms")?;
-    crate::lifecycle::validate_ttl_ms(window_ms, "window_ms")?;
+    crate::lifecycle::validate_ms(window_ms, "window_ms", 1)?;
     let id = id.unwrap_or_else(|| to_pg_uuid(&uuid::Uuid::new_v4()));
     Spi::connect_mut(|client| {
         INSERT_QUOTA.run(client, &[id.into(), max_requests.into(), window_ms.into(), cap.into(), now_ms().into()])?;

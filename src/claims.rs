@@ -24,7 +24,7 @@
 use crate::admission::{self, QuotaView};
 use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::events::{notify, Channel};
-use crate::executions::{from_pg_uuid, to_pg_uuid};
+use crate::executions::{ex_key, from_pg_uuid, to_pg_uuid};
 use crate::ids::{self, ExecutionId};
 use crate::lifecycle::{self, ClaimedAttempt};
 use crate::plans::{now_ms, t, Plan};
@@ -179,7 +179,8 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
                     continue;
                 }
                 if record_admission {
-                    RECORD_ADMISSION.run(client, &[q.into(), now.into(), (c.id.partition as i16).into(), to_pg_uuid(&c.id.uuid).into()])?;
+                    let (pk, eu) = ex_key(&c.id);
+                    RECORD_ADMISSION.run(client, &[q.into(), now.into(), pk.into(), eu.into()])?;
                 }
             }
             admitted.push(c);
@@ -224,7 +225,7 @@ fn claim_for_worker(lane: Option<&str>, worker_id: Option<&str>, instance: Optio
     let caps = caps.unwrap_or_default();
     ids::validate_capabilities(&caps, "capabilities")?;
     let ttl = required(grant_ttl_ms, "grant_ttl_ms")?;
-    lifecycle::validate_ttl_ms(ttl, "grant_ttl_ms")?;
+    lifecycle::validate_ms(ttl, "grant_ttl_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         let key = crate::keystore::active_key(client)?;
@@ -295,20 +296,25 @@ fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: O
     validate_worker(worker_id, instance)?;
     let (worker_id, instance) = (worker_id.unwrap_or_default(), instance.unwrap_or_default());
     let ttl = required(lease_ttl_ms, "lease_ttl_ms")?;
-    lifecycle::validate_ttl_ms(ttl, "lease_ttl_ms")?;
+    lifecycle::validate_ms(ttl, "lease_ttl_ms", 1)?;
     let grant = tokens::parse_grant_key(grant_key)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         // Signature (which binds the worker identity) first, then expiry, then single use.
-        let key = crate::keystore::key_by_kid(client, grant.kid)?.ok_or_else(invalid)?;
-        if crate::keys::key_usability(&key, now) != crate::keys::KeyUsability::Usable || !tokens::verify_grant(&key.secret, &grant, worker_id, instance) {
+        // An unknown kid or a key past its grace window makes the grant invalid (not a token error).
+        let key = crate::keystore::verifying_key(client, grant.kid, now).map_err(|e| match e.kind {
+            ErrorKind::InvalidToken | ErrorKind::TokenExpired => invalid(),
+            _ => e,
+        })?;
+        if !tokens::verify_grant(&key.secret, &grant, worker_id, instance) {
             return Err(invalid());
         }
         if grant.expires_at_ms <= now {
             return Err(WfError::new(ErrorKind::ClaimGrantExpired, "the claim grant has expired"));
         }
         let id = grant.execution_id;
-        let rows = LOCK_FOR_CLAIM.run(client, &[(id.partition as i16).into(), to_pg_uuid(&id.uuid).into()])?;
+        let (pk, eu) = ex_key(&id);
+        let rows = LOCK_FOR_CLAIM.run(client, &[pk.into(), eu.into()])?;
         let row = rows.into_iter().next().ok_or_else(invalid)?;
         let phase: String = row.get(1)?.unwrap_or_default();
         let eligibility: String = row.get(2)?.unwrap_or_default();
@@ -339,7 +345,7 @@ fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&st
     let caps = caps.unwrap_or_default();
     ids::validate_capabilities(&caps, "capabilities")?;
     let ttl = required(lease_ttl_ms, "lease_ttl_ms")?;
-    lifecycle::validate_ttl_ms(ttl, "lease_ttl_ms")?;
+    lifecycle::validate_ms(ttl, "lease_ttl_ms", 1)?;
     let max_items = required(max_items, "max_items")?;
     if !(1..=1000).contains(&max_items) {
         return Err(WfError::invalid_input("invalid_max_items", "max_items must be between 1 and 1000"));

@@ -51,7 +51,3 @@ pub fn notify(client: &SpiClient<'_>, channels: &[Channel]) -> WfResult<()> {
     NOTIFIED.with(|c| c.set((xid, subxid, done)));
     Ok(())
 }
-
-/// SQL expression giving the `{fp:N}:<uuid>` text of the row's execution id.
-#[allow(dead_code)]
-pub const EXEC_ID_TEXT: &str = "'{fp:' || partition_key || '}:' || execution_id";

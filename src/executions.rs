@@ -17,19 +17,29 @@ pub fn from_pg_uuid(u: &pgrx::Uuid) -> uuid::Uuid {
     uuid::Uuid::from_bytes(*u.as_bytes())
 }
 
+/// The two key columns of an execution, as SPI arguments.
+pub fn ex_key(id: &ExecutionId) -> (i16, pgrx::Uuid) {
+    (id.partition as i16, to_pg_uuid(&id.uuid))
+}
+
 /// A required `execution_id text` argument, parsed strictly.
 pub fn parse_execution_id(text: Option<&str>) -> WfResult<ExecutionId> {
     ExecutionId::parse(required(text, "execution_id")?)
 }
 
-/// Optional short text argument: at most `max` bytes, and non-empty when given.
-pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> WfResult<()> {
+/// Optional text argument: when given, between `min` and `max` bytes.
+pub fn bounded_text(value: Option<&str>, field: &str, min: usize, max: usize) -> WfResult<()> {
     match value {
-        Some(v) if v.is_empty() || v.len() > max => {
-            Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be 1-{max} bytes")))
+        Some(v) if v.len() < min || v.len() > max => {
+            Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be {min}-{max} bytes")))
         }
         _ => Ok(()),
     }
+}
+
+/// Optional short text argument: at most `max` bytes, and non-empty when given.
+pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> WfResult<()> {
+    bounded_text(value, field, 1, max)
 }
 
 /// What a lease-holding operation knows after locking the execution and checking the fence.
@@ -49,7 +59,8 @@ static LOCK_FOR_LEASE: Plan = Plan {
 
 /// Lock the execution row (the per-execution mutex) and read its lease, without checking a fence.
 pub fn lock_for_lease(client: &SpiClient<'_>, exec: &ExecutionId) -> WfResult<(LeaseView, LeasedExec)> {
-    let rows = LOCK_FOR_LEASE.run(client, &[(exec.partition as i16).into(), to_pg_uuid(&exec.uuid).into()])?;
+    let (pk, eu) = ex_key(exec);
+    let rows = LOCK_FOR_LEASE.run(client, &[pk.into(), eu.into()])?;
     let row = rows.into_iter().next().ok_or_else(|| WfError::not_found("execution"))?;
     let current: Option<pgrx::Uuid> = row.get(1)?;
     let view = LeaseView {
@@ -139,9 +150,7 @@ fn create(n: NewExecution<'_>) -> WfResult<(String, bool)> {
         return Err(WfError::invalid_input("invalid_max_attempts", "max_attempts must be between 1 and 100000"));
     }
     let retry_backoff_ms = n.retry_backoff_ms.unwrap_or(1000);
-    if !(0..=crate::keys::MAX_GRACE_MS).contains(&retry_backoff_ms) {
-        return Err(WfError::invalid_input("invalid_retry_backoff_ms", "retry_backoff_ms must be between 0 and 2^53-1"));
-    }
+    lifecycle::validate_ms(retry_backoff_ms, "retry_backoff_ms", 0)?;
     let flow = n.flow_id.as_ref().map(from_pg_uuid);
     let id = match n.execution_id {
         Some(text) => ExecutionId::parse(text)?,

@@ -4,7 +4,7 @@
 
 use crate::error::{required, WfError, WfResult};
 use crate::events::{notify, Channel};
-use crate::executions::{lock_leased, optional_text, parse_execution_id, to_pg_uuid};
+use crate::executions::{ex_key, lock_leased, optional_text, parse_execution_id, to_pg_uuid};
 use crate::ids::ExecutionId;
 use crate::lifecycle::{self, States};
 use crate::plans::{now_ms, t, Plan};
@@ -85,12 +85,13 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: LeaseEnd<'_>, now: i
 fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, ttl: Option<i64>) -> WfResult<(i64, i64)> {
     let id = parse_execution_id(execution_id)?;
     let ttl = required(ttl, "lease_ttl_ms")?;
-    lifecycle::validate_ttl_ms(ttl, "lease_ttl_ms")?;
+    lifecycle::validate_ms(ttl, "lease_ttl_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         lock_leased(client, &id, lease_id, lease_epoch, now)?;
         let expires = now + ttl;
-        let rows = RENEW.run(client, &[(id.partition as i16).into(), to_pg_uuid(&id.uuid).into(), expires.into(), now.into(), id.to_string().into()])?;
+        let (pk, eu) = ex_key(&id);
+        let rows = RENEW.run(client, &[pk.into(), eu.into(), expires.into(), now.into(), id.to_string().into()])?;
         let epoch: i64 = rows.first().get(1)?.unwrap_or(0);
         notify(client, &[Channel::Lease])?;
         Ok((expires, epoch))
@@ -225,7 +226,8 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
     })
 }
 
-static LOCK_ANY: Plan = Plan {
+/// Lock an execution row in any phase (cancel, operator resume).
+pub static LOCK_ANY: Plan = Plan {
     sql: "SELECT lifecycle_phase, ownership_state FROM ff_exec_core WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE",
     args: &[t::INT2, t::UUID],
 };
@@ -287,7 +289,8 @@ fn cancel(execution_id: Option<&str>, reason: Option<&str>) -> WfResult<String> 
     optional_text(Some(reason), "reason", 256)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
-        let rows = LOCK_ANY.run(client, &[(id.partition as i16).into(), to_pg_uuid(&id.uuid).into()])?;
+        let (pk, eu) = ex_key(&id);
+        let rows = LOCK_ANY.run(client, &[pk.into(), eu.into()])?;
         let row = rows.into_iter().next().ok_or_else(|| WfError::not_found("execution"))?;
         let phase: String = row.get(1)?.unwrap_or_default();
         let ownership: String = row.get(2)?.unwrap_or_default();

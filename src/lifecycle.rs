@@ -131,10 +131,10 @@ pub fn retries_left(retryable: bool, attempt_index: i32, max_attempts: i32) -> b
     retryable && (attempt_index as i64) + 1 < max_attempts as i64
 }
 
-/// Validate a TTL/duration argument in milliseconds.
-pub fn validate_ttl_ms(value: i64, field: &str) -> WfResult<()> {
-    if !(1..=crate::keys::MAX_GRACE_MS).contains(&value) {
-        return Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be between 1 and 2^53-1")));
+/// Validate a duration argument in milliseconds: from `min` (0 or 1) to 2^53 − 1.
+pub fn validate_ms(value: i64, field: &str, min: i64) -> WfResult<()> {
+    if !(min..=crate::keys::MAX_GRACE_MS).contains(&value) {
+        return Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be between {min} and 2^53-1")));
     }
     Ok(())
 }

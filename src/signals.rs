@@ -6,12 +6,11 @@
 use crate::condition::{self, Condition, Effect};
 use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::events::{notify, Channel};
-use crate::executions::{optional_text, parse_execution_id, to_pg_uuid};
+use crate::executions::{bounded_text, ex_key, optional_text, parse_execution_id, to_pg_uuid};
 use crate::ids::ExecutionId;
 use crate::lifecycle::{self, States};
 use crate::plans::{now_ms, t, Plan};
 use crate::raise::guarded;
-use crate::suspensions::ex_key;
 use crate::tokens;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -39,7 +38,8 @@ static DEDUP_PUT: Plan = Plan {
           DO UPDATE SET signal_id = EXCLUDED.signal_id, expires_at_ms = EXCLUDED.expires_at_ms",
     args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::UUID, t::INT8],
 };
-static OPEN_SUSPENSION: Plan = Plan {
+/// The open suspension of an execution (at most one), with its condition.
+pub static OPEN_SUSPENSION: Plan = Plan {
     sql: "SELECT suspension_id, resume_condition FROM ff_suspension \
           WHERE partition_key = $1 AND execution_id = $2 AND state = 'open'",
     args: &[t::INT2, t::UUID],
@@ -247,20 +247,9 @@ fn counted_signals(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pgrx
     Ok(out)
 }
 
-fn short(v: Option<&str>, field: &str, allow_empty: bool) -> WfResult<()> {
-    match v {
-        Some(s) if s.len() > 256 || (!allow_empty && s.is_empty()) => {
-            Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be {}-256 bytes", if allow_empty { 0 } else { 1 })))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn delay_arg(v: Option<i64>, field: &str) -> WfResult<i64> {
     let v = required(v, field)?;
-    if !(0..=crate::keys::MAX_GRACE_MS).contains(&v) {
-        return Err(WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must be between 0 and 2^53-1")));
-    }
+    lifecycle::validate_ms(v, field, 0)?;
     Ok(v)
 }
 
@@ -276,9 +265,9 @@ fn deliver_with_token(
     let waitpoint_id = required(waitpoint_id, "waitpoint_id")?;
     let token = token.unwrap_or("");
     let signal_name = required(signal_name, "signal_name")?;
-    short(Some(signal_name), "signal_name", false)?;
+    optional_text(Some(signal_name), "signal_name", 256)?;
     for (v, f) in [(signal_category, "signal_category"), (source_type, "source_type"), (source_identity, "source_identity"), (correlation_id, "correlation_id")] {
-        short(v, f, true)?;
+        bounded_text(v, f, 0, 256)?;
     }
     optional_text(idempotency_key, "idempotency_key", 256)?;
     if payload.is_some_and(|p| p.len() > 1 << 20) {
@@ -308,9 +297,9 @@ fn deliver_approval(execution_id: Option<&str>, lane_id: Option<&str>, waitpoint
     crate::ids::validate_lane_id(lane)?;
     let waitpoint_id = required(waitpoint_id, "waitpoint_id")?;
     let signal_name = required(signal_name, "signal_name")?;
-    short(Some(signal_name), "signal_name", false)?;
+    optional_text(Some(signal_name), "signal_name", 256)?;
     let suffix = required(suffix, "idempotency_suffix")?;
-    short(Some(suffix), "idempotency_suffix", false)?;
+    optional_text(Some(suffix), "idempotency_suffix", 256)?;
     let key = format!("approval:{signal_name}:{suffix}");
     let d = Delivery {
         waitpoint_id,
@@ -336,18 +325,13 @@ fn deliver_approval(execution_id: Option<&str>, lane_id: Option<&str>, waitpoint
 
 static SESSION_USER: Plan = Plan { sql: "SELECT session_user::text", args: &[] };
 
-static LOCK_PHASE: Plan = Plan {
-    sql: "SELECT lifecycle_phase FROM ff_exec_core WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE",
-    args: &[t::INT2, t::UUID],
-};
-
 fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
     let delay = delay_arg(delay, "resume_delay_ms")?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         let (pk, eu) = ex_key(&id);
-        let r = LOCK_PHASE.run(client, &[pk.into(), eu.into()])?;
+        let r = crate::leases::LOCK_ANY.run(client, &[pk.into(), eu.into()])?;
         let phase: String = r.into_iter().next().ok_or_else(|| WfError::not_found("execution"))?.get(1)?.unwrap_or_default();
         let sus = OPEN_SUSPENSION.run(client, &[pk.into(), eu.into()])?;
         let sid: Option<pgrx::Uuid> = match sus.into_iter().next() {

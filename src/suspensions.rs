@@ -6,7 +6,7 @@ use crate::bindings::{self, Bound, ExistingWaitpoint};
 use crate::condition::{self, Condition, Effect};
 use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::events::{notify, Channel};
-use crate::executions::{from_pg_uuid, lock_for_lease, optional_text, parse_execution_id, to_pg_uuid};
+use crate::executions::{ex_key, from_pg_uuid, lock_for_lease, optional_text, parse_execution_id, to_pg_uuid};
 use crate::ids::ExecutionId;
 use crate::lifecycle;
 use crate::plans::{now_ms, t, Plan};
@@ -25,10 +25,6 @@ static INSERT_WAITPOINT: Plan = Plan {
 static OPEN_WAITPOINTS: Plan = Plan {
     sql: "SELECT waitpoint_id, waitpoint_key, state, expires_at_ms FROM ff_waitpoint \
           WHERE partition_key = $1 AND execution_id = $2 AND state <> 'closed'",
-    args: &[t::INT2, t::UUID],
-};
-static OPEN_SUSPENSION: Plan = Plan {
-    sql: "SELECT suspension_id FROM ff_suspension WHERE partition_key = $1 AND execution_id = $2 AND state = 'open'",
     args: &[t::INT2, t::UUID],
 };
 static DEDUP_GET: Plan = Plan {
@@ -83,11 +79,6 @@ static WAITPOINT_KID: Plan = Plan {
     args: &[t::INT2, t::UUID, t::UUID],
 };
 
-/// The two key columns of an execution, as SPI arguments.
-pub fn ex_key(id: &ExecutionId) -> (i16, pgrx::Uuid) {
-    (id.partition as i16, to_pg_uuid(&id.uuid))
-}
-
 /// The token of a waitpoint, recomputed under the key it was minted with.
 pub fn token_for(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: &uuid::Uuid, kid: &str) -> WfResult<String> {
     let key = crate::keystore::key_by_kid(client, kid)?
@@ -104,7 +95,7 @@ fn create_waitpoint(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, le
     let key = required(key, "waitpoint_key")?;
     optional_text(Some(key), "waitpoint_key", 256)?;
     let ttl = required(expires_in_ms, "expires_in_ms")?;
-    lifecycle::validate_ttl_ms(ttl, "expires_in_ms")?;
+    lifecycle::validate_ms(ttl, "expires_in_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         crate::executions::lock_leased(client, &id, lease_id, lease_epoch, now)?;
@@ -186,7 +177,7 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
                 return rows_from_dedup(client, &id, &stored.0);
             }
         }
-        if !OPEN_SUSPENSION.run(client, &[pk.into(), eu.into()])?.is_empty() {
+        if !crate::signals::OPEN_SUSPENSION.run(client, &[pk.into(), eu.into()])?.is_empty() {
             return Err(WfError::new(ErrorKind::AlreadySuspended, "the execution already has an open suspension"));
         }
         let lease_id = required(a.lease_id, "lease_id")?;
@@ -194,12 +185,10 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
         let signing = crate::keystore::active_key(client)?;
 
         let mut existing = Vec::new();
-        let mut kid_of = std::collections::HashMap::new();
         for r in OPEN_WAITPOINTS.run(client, &[pk.into(), eu.into()])? {
             let wid = from_pg_uuid(&r.get::<pgrx::Uuid>(1)?.ok_or_else(|| WfError::corruption("waitpoint without id"))?);
             let state: String = r.get(3)?.unwrap_or_default();
             existing.push(ExistingWaitpoint { id: wid, key: r.get(2)?.unwrap_or_default(), pending: state == "pending", expires_at_ms: r.get(4)? });
-            kid_of.insert(wid, ());
         }
         let bound: Vec<Bound> = bindings::resolve(&cond, specs, &existing, now, uuid::Uuid::new_v4)?;
         let suspension_id = a.suspension_id.map(|u| from_pg_uuid(&u)).unwrap_or_else(uuid::Uuid::new_v4);

@@ -2,7 +2,7 @@
 //! constant-time (`hmac`'s `verify_slice`, `subtle`).
 
 use crate::error::{WfError, WfResult};
-use crate::ids::{parse_canonical_uuid, ExecutionId};
+use crate::ids::ExecutionId;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -157,12 +157,6 @@ pub fn parse_grant_key(key: &str) -> WfResult<ParsedGrant<'_>> {
 pub fn verify_grant(secret: &[u8], grant: &ParsedGrant<'_>, worker_id: &str, worker_instance_id: &str) -> bool {
     let claims = GrantClaims { execution_id: grant.execution_id, worker_id, worker_instance_id, expires_at_ms: grant.expires_at_ms };
     hmac_verify(secret, grant_message(grant.kid, &claims).as_bytes(), &grant.digest)
-}
-
-/// Parse a waitpoint id given as text (only where ids arrive inside JSON).
-pub fn parse_uuid_field(s: &str, code: &str) -> WfResult<Uuid> {
-    parse_canonical_uuid(&s.to_ascii_lowercase())
-        .ok_or_else(|| WfError::invalid_input(code, format!("{code}: not a hyphenated uuid")))
 }
 
 #[cfg(test)]
