@@ -1,0 +1,320 @@
+//! Keys, executions, claims and leases: one method per SQL function of api.md's first two tables.
+
+use crate::client::col;
+use crate::types::*;
+use crate::{Client, ExecutionId, Result};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// Arguments of [`Client::create_execution`]; `NewExecution::new(lane)` gives the SQL defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    /// The lane (queue) it runs in.
+    pub lane_id: String,
+    /// Input for the worker.
+    pub payload: Option<Vec<u8>>,
+    /// Higher runs first (default 0).
+    pub priority: i32,
+    /// Capabilities a worker must have to claim it.
+    pub required_capabilities: Vec<String>,
+    /// Free-form namespace (tenant), carried into events.
+    pub namespace: Option<String>,
+    /// Free-form tags (a JSON object).
+    pub tags: serde_json::Value,
+    /// Budgets that admit its claims.
+    pub budget_ids: Vec<String>,
+    /// Quota policy that admits its claims.
+    pub quota_policy_id: Option<Uuid>,
+    /// Not claimable before this time (ms since the epoch).
+    pub delay_until_ms: Option<i64>,
+    /// Attempts in all (default 1).
+    pub max_attempts: i32,
+    /// First retry delay; doubles per attempt (default 1000 ms).
+    pub retry_backoff_ms: i64,
+    /// Replays of the same key within the lane return the first execution.
+    pub idempotency_key: Option<String>,
+    /// An id chosen by the caller (else minted by the server).
+    pub execution_id: Option<ExecutionId>,
+    /// Flow membership (places the execution in the flow's partition).
+    pub flow_id: Option<Uuid>,
+}
+
+impl NewExecution {
+    /// An execution in `lane_id` with every other argument at its SQL default.
+    pub fn new(lane_id: impl Into<String>) -> Self {
+        NewExecution {
+            lane_id: lane_id.into(),
+            payload: None,
+            priority: 0,
+            required_capabilities: Vec::new(),
+            namespace: None,
+            tags: serde_json::json!({}),
+            budget_ids: Vec::new(),
+            quota_policy_id: None,
+            delay_until_ms: None,
+            max_attempts: 1,
+            retry_backoff_ms: 1000,
+            idempotency_key: None,
+            execution_id: None,
+            flow_id: None,
+        }
+    }
+
+    /// Set the payload.
+    pub fn payload(mut self, payload: impl Into<Vec<u8>>) -> Self {
+        self.payload = Some(payload.into());
+        self
+    }
+
+    /// Set the priority.
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Set the required capabilities.
+    pub fn requires<S: Into<String>>(mut self, capabilities: impl IntoIterator<Item = S>) -> Self {
+        self.required_capabilities = capabilities.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set attempts and the first retry delay.
+    pub fn retries(mut self, max_attempts: i32, retry_backoff_ms: i64) -> Self {
+        self.max_attempts = max_attempts;
+        self.retry_backoff_ms = retry_backoff_ms;
+        self
+    }
+
+    /// Set the idempotency key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+fn claimed(row: &Row) -> Result<ClaimedExecution> {
+    Ok(ClaimedExecution {
+        lease: Lease { execution_id: parse_execution_id(col(row, 0)?)?, lease_id: col(row, 1)?, lease_epoch: col(row, 2)? },
+        attempt_index: col(row, 3)?,
+        attempt_id: col(row, 4)?,
+        lease_expires_at_ms: col(row, 5)?,
+        resumed: col(row, 6)?,
+        payload: col(row, 7)?,
+    })
+}
+
+impl Client {
+    /// `ff_seed_hmac`: install the first signing key (idempotent). `secret_hex` None: 32 random bytes
+    /// generated in the database.
+    pub async fn seed_hmac(&self, kid: &str, secret_hex: Option<&str>) -> Result<SeedOutcome> {
+        let r = self.row("SELECT outcome, kid, same_secret FROM ff_seed_hmac(kid => $1, secret_hex => $2)", &[&kid, &secret_hex]).await?;
+        Ok(SeedOutcome { outcome: col(&r, 0)?, kid: col(&r, 1)?, same_secret: col(&r, 2)? })
+    }
+
+    /// `ff_rotate_hmac`: make `new_kid` the signing key; the previous key verifies for `grace_ms` more.
+    pub async fn rotate_hmac(&self, new_kid: &str, new_secret_hex: Option<&str>, grace_ms: i64) -> Result<RotateOutcome> {
+        let r = self
+            .row(
+                "SELECT outcome, previous_kid, new_kid, gc_count FROM ff_rotate_hmac(new_kid => $1, new_secret_hex => $2, grace_ms => $3)",
+                &[&new_kid, &new_secret_hex, &grace_ms],
+            )
+            .await?;
+        Ok(RotateOutcome { outcome: col(&r, 0)?, previous_kid: col(&r, 1)?, new_kid: col(&r, 2)?, gc_count: col(&r, 3)? })
+    }
+
+    /// `ff_hmac_kids`: the stored key ids and their state (never a secret).
+    pub async fn hmac_kids(&self) -> Result<Vec<KeyInfo>> {
+        let rows = self.rows("SELECT kid, active, created_at_ms, rotated_at_ms, expires_at_ms FROM ff_hmac_kids()", &[]).await?;
+        rows.iter()
+            .map(|r| Ok(KeyInfo { kid: col(r, 0)?, active: col(r, 1)?, created_at_ms: col(r, 2)?, rotated_at_ms: col(r, 3)?, expires_at_ms: col(r, 4)? }))
+            .collect()
+    }
+
+    /// `ff_create_execution`: queue an execution.
+    pub async fn create_execution(&self, e: &NewExecution) -> Result<CreatedExecution> {
+        let execution_id = e.execution_id.map(|id| id.to_string());
+        let r = self
+            .row(
+                "SELECT execution_id, created FROM ff_create_execution(lane_id => $1, payload => $2, priority => $3, \
+                 required_capabilities => $4, namespace => $5, tags => $6, budget_ids => $7, quota_policy_id => $8, \
+                 delay_until_ms => $9, max_attempts => $10, retry_backoff_ms => $11, idempotency_key => $12, \
+                 execution_id => $13, flow_id => $14)",
+                &[
+                    &e.lane_id,
+                    &e.payload,
+                    &e.priority,
+                    &e.required_capabilities,
+                    &e.namespace,
+                    &e.tags,
+                    &e.budget_ids,
+                    &e.quota_policy_id,
+                    &e.delay_until_ms,
+                    &e.max_attempts,
+                    &e.retry_backoff_ms,
+                    &e.idempotency_key,
+                    &execution_id,
+                    &e.flow_id,
+                ],
+            )
+            .await?;
+        Ok(CreatedExecution { execution_id: parse_execution_id(col(&r, 0)?)?, created: col(&r, 1)? })
+    }
+
+    /// `ff_claim_for_worker`: reserve the lane's best eligible execution for this worker (None: nothing
+    /// eligible). Consume the grant with [`Client::claim_execution`] within `grant_ttl_ms`.
+    pub async fn claim_for_worker(
+        &self,
+        lane_id: &str,
+        worker_id: &str,
+        worker_instance_id: &str,
+        capabilities: &[String],
+        grant_ttl_ms: i64,
+    ) -> Result<Option<ClaimGrant>> {
+        let rows = self
+            .rows(
+                "SELECT execution_id, partition_key, grant_key, expires_at_ms FROM ff_claim_for_worker(lane_id => $1, \
+                 worker_id => $2, worker_instance_id => $3, capabilities => $4, grant_ttl_ms => $5)",
+                &[&lane_id, &worker_id, &worker_instance_id, &capabilities, &grant_ttl_ms],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(ClaimGrant {
+                    execution_id: parse_execution_id(col(r, 0)?)?,
+                    partition_key: col(r, 1)?,
+                    grant_key: GrantKey::new(col::<String>(r, 2)?),
+                    expires_at_ms: col(r, 3)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// `ff_claim_execution`: consume a grant and take the lease.
+    pub async fn claim_execution(&self, grant: &GrantKey, worker_id: &str, worker_instance_id: &str, lease_ttl_ms: i64) -> Result<ClaimedExecution> {
+        let r = self
+            .row(
+                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
+                 FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)",
+                &[&grant.expose(), &worker_id, &worker_instance_id, &lease_ttl_ms],
+            )
+            .await?;
+        claimed(&r)
+    }
+
+    /// `ff_claim_resumed_execution`: as [`Client::claim_execution`], only for interrupted attempts
+    /// ([`Error::NotAResumedExecution`] otherwise).
+    pub async fn claim_resumed_execution(
+        &self,
+        grant: &GrantKey,
+        worker_id: &str,
+        worker_instance_id: &str,
+        lease_ttl_ms: i64,
+    ) -> Result<ClaimedExecution> {
+        let r = self
+            .row(
+                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
+                 FROM ff_claim_resumed_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)",
+                &[&grant.expose(), &worker_id, &worker_instance_id, &lease_ttl_ms],
+            )
+            .await?;
+        claimed(&r)
+    }
+
+    /// `ff_claim`: grant and lease up to `max_items` executions in one call (the worker loop's claim).
+    pub async fn claim(
+        &self,
+        lane_id: &str,
+        worker_id: &str,
+        worker_instance_id: &str,
+        capabilities: &[String],
+        lease_ttl_ms: i64,
+        max_items: i32,
+    ) -> Result<Vec<ClaimedExecution>> {
+        let rows = self
+            .rows(
+                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
+                 FROM ff_claim(lane_id => $1, worker_id => $2, worker_instance_id => $3, capabilities => $4, \
+                 lease_ttl_ms => $5, max_items => $6)",
+                &[&lane_id, &worker_id, &worker_instance_id, &capabilities, &lease_ttl_ms, &max_items],
+            )
+            .await?;
+        rows.iter().map(claimed).collect()
+    }
+
+    /// `ff_renew_lease`: extend the lease to now + `lease_ttl_ms`.
+    pub async fn renew_lease(&self, lease: &Lease, lease_ttl_ms: i64) -> Result<RenewedLease> {
+        let id = lease.execution_id.to_string();
+        let r = self
+            .row(
+                "SELECT lease_expires_at_ms, lease_epoch FROM ff_renew_lease(execution_id => $1, lease_id => $2, \
+                 lease_epoch => $3, lease_ttl_ms => $4)",
+                &[&id, &lease.lease_id, &lease.lease_epoch, &lease_ttl_ms],
+            )
+            .await?;
+        Ok(RenewedLease { lease_expires_at_ms: col(&r, 0)?, lease_epoch: col(&r, 1)? })
+    }
+
+    /// `ff_complete`: finish the execution successfully with an optional result.
+    pub async fn complete(&self, lease: &Lease, result: Option<&[u8]>) -> Result<()> {
+        let id = lease.execution_id.to_string();
+        let r = self
+            .row(
+                "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3, result => $4)",
+                &[&id, &lease.lease_id, &lease.lease_epoch, &result],
+            )
+            .await?;
+        match col::<&str>(&r, 0)? {
+            "completed" => Ok(()),
+            other => Err(unknown("complete outcome", other)),
+        }
+    }
+
+    /// `ff_complete_many`: complete several leases in one call; one bad fence does not fail the others.
+    pub async fn complete_many(&self, items: &[(Lease, Option<Vec<u8>>)]) -> Result<Vec<CompleteManyOutcome>> {
+        let leases: Vec<serde_json::Value> = items
+            .iter()
+            .map(|(l, result)| {
+                let mut o = serde_json::json!({
+                    "execution_id": l.execution_id.to_string(),
+                    "lease_id": l.lease_id.to_string(),
+                    "lease_epoch": l.lease_epoch,
+                });
+                if let Some(r) = result {
+                    o["result_hex"] = serde_json::Value::String(r.iter().map(|b| format!("{b:02x}")).collect());
+                }
+                o
+            })
+            .collect();
+        let leases = serde_json::Value::Array(leases);
+        let rows = self.rows("SELECT execution_id, outcome FROM ff_complete_many(leases => $1)", &[&leases]).await?;
+        rows.iter().map(|r| Ok(CompleteManyOutcome { execution_id: col(r, 0)?, outcome: col(r, 1)? })).collect()
+    }
+
+    /// `ff_fail`: fail the attempt; retried with backoff while attempts remain and `retryable`.
+    pub async fn fail(&self, lease: &Lease, message: &str, retryable: bool) -> Result<FailOutcome> {
+        let id = lease.execution_id.to_string();
+        let r = self
+            .row(
+                "SELECT outcome, retry_at_ms FROM ff_fail(execution_id => $1, lease_id => $2, lease_epoch => $3, \
+                 message => $4, retryable => $5)",
+                &[&id, &lease.lease_id, &lease.lease_epoch, &message, &retryable],
+            )
+            .await?;
+        match col::<&str>(&r, 0)? {
+            "retry_scheduled" => Ok(FailOutcome::RetryScheduled { retry_at_ms: col::<Option<i64>>(&r, 1)?.unwrap_or_default() }),
+            "terminal_failed" => Ok(FailOutcome::TerminalFailed),
+            other => Err(unknown("fail outcome", other)),
+        }
+    }
+
+    /// `ff_cancel`: cancel an execution in any non-terminal phase (operator).
+    pub async fn cancel(&self, execution_id: &ExecutionId, reason: &str) -> Result<CancelOutcome> {
+        let id = execution_id.to_string();
+        let r = self.row("SELECT outcome FROM ff_cancel(execution_id => $1, reason => $2)", &[&id, &reason]).await?;
+        match col::<&str>(&r, 0)? {
+            "cancelled" => Ok(CancelOutcome::Cancelled),
+            "already_terminal" => Ok(CancelOutcome::AlreadyTerminal),
+            other => Err(unknown("cancel outcome", other)),
+        }
+    }
+}

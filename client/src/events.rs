@@ -1,0 +1,470 @@
+//! Event subscriptions over the outbox tables (semantics §8): each committed event exactly once per
+//! subscriber, in event-id order per table, across reconnects.
+//!
+//! A subscription holds one connection of its own. In [`Delivery::Listen`] mode it `LISTEN`s on the
+//! channels and reads rows after its cursor when woken (and every `poll_interval` as a safety net); in
+//! [`Delivery::Poll`] mode (for transaction-mode poolers, or `ff_engine.notify = off`) it only polls. On
+//! start and after every reconnect it replays from its cursor, so nothing committed while it was away is
+//! missed.
+//!
+//! **Gaps.** Event ids come from identity sequences, which hand out ids at insert time, not commit time:
+//! id 11 can commit before id 10 does, and a rolled-back insert leaves a hole for ever. Reading "ids
+//! after the last one seen" would then skip id 10. So the subscriber delivers only the contiguous run
+//! after its cursor and holds back at a hole until the hole is proven final: every read returns its
+//! snapshot's `xmin`/`xmax`; once a later snapshot's `xmin` passes the `xmax` recorded when the hole was
+//! first seen, every transaction that could have taken the missing ids has ended, so a still-missing id
+//! never will commit. (`max_gap_wait` bounds the wait when an unrelated transaction stays open for long.)
+
+use crate::client::col;
+use crate::retry::{jitter_seed, RetryPolicy};
+use crate::types::parse_execution_id;
+use crate::{Client, ExecutionId, Result};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_postgres::{AsyncMessage, NoTls, Row};
+use uuid::Uuid;
+
+/// The three outbox tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// `ff_signal_event` (channel `ff_signal_event`).
+    Signal,
+    /// `ff_lease_event` (channel `ff_lease_event`).
+    Lease,
+    /// `ff_completion_event` (channel `ff_completion`).
+    Completion,
+}
+
+impl EventKind {
+    fn channel(self) -> &'static str {
+        match self {
+            EventKind::Signal => "ff_signal_event",
+            EventKind::Lease => "ff_lease_event",
+            EventKind::Completion => "ff_completion",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    // One statement (one snapshot): the snapshot's xmin/xmax, then the rows after the cursor.
+    fn sql(self) -> &'static str {
+        match self {
+            EventKind::Signal => concat!(
+                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "e.signal_id, e.waitpoint_id, e.signal_name, e.source_type, e.source_identity, e.effect ",
+                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
+                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                "LEFT JOIN LATERAL (SELECT * FROM ff_signal_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "ORDER BY e.event_id"
+            ),
+            EventKind::Lease => concat!(
+                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "e.lease_id, e.lease_epoch, e.event_type ",
+                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
+                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                "LEFT JOIN LATERAL (SELECT * FROM ff_lease_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "ORDER BY e.event_id"
+            ),
+            EventKind::Completion => concat!(
+                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "e.outcome ",
+                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
+                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                "LEFT JOIN LATERAL (SELECT * FROM ff_completion_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "ORDER BY e.event_id"
+            ),
+        }
+    }
+}
+
+/// Fields every event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventHeader {
+    /// The event's id within its table (the cursor).
+    pub event_id: i64,
+    /// The execution's partition.
+    pub partition_key: i16,
+    /// The execution.
+    pub execution_id: ExecutionId,
+    /// The execution's namespace.
+    pub namespace: Option<String>,
+    /// When it happened (ms since the epoch).
+    pub occurred_at_ms: i64,
+}
+
+/// An outbox event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An accepted signal.
+    Signal {
+        /// Common fields.
+        header: EventHeader,
+        /// The signal's id.
+        signal_id: Uuid,
+        /// The waitpoint it arrived on.
+        waitpoint_id: Uuid,
+        /// Its name.
+        signal_name: String,
+        /// Sender kind.
+        source_type: String,
+        /// Sender identity.
+        source_identity: String,
+        /// What it did (`appended_to_waitpoint`, `resume_condition_satisfied`, …).
+        effect: String,
+    },
+    /// A lease transition.
+    Lease {
+        /// Common fields.
+        header: EventHeader,
+        /// The lease.
+        lease_id: Option<Uuid>,
+        /// The epoch after the transition.
+        lease_epoch: i64,
+        /// `acquired`, `renewed`, `expired`, `reclaimed`, `revoked` or `released`.
+        event_type: String,
+    },
+    /// A terminal outcome or a resume.
+    Completion {
+        /// Common fields.
+        header: EventHeader,
+        /// `success`, `failed`, `cancelled`, `expired` or `resumed`.
+        outcome: String,
+    },
+}
+
+impl Event {
+    /// The common fields.
+    pub fn header(&self) -> &EventHeader {
+        match self {
+            Event::Signal { header, .. } | Event::Lease { header, .. } | Event::Completion { header, .. } => header,
+        }
+    }
+
+    /// Which table it came from.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Signal { .. } => EventKind::Signal,
+            Event::Lease { .. } => EventKind::Lease,
+            Event::Completion { .. } => EventKind::Completion,
+        }
+    }
+
+    fn from_row(kind: EventKind, r: &Row) -> Result<Event> {
+        let header = EventHeader {
+            event_id: col(r, 2)?,
+            partition_key: col(r, 3)?,
+            execution_id: parse_execution_id(col(r, 4)?)?,
+            namespace: col(r, 5)?,
+            occurred_at_ms: col(r, 6)?,
+        };
+        Ok(match kind {
+            EventKind::Signal => Event::Signal {
+                header,
+                signal_id: col(r, 7)?,
+                waitpoint_id: col(r, 8)?,
+                signal_name: col(r, 9)?,
+                source_type: col(r, 10)?,
+                source_identity: col(r, 11)?,
+                effect: col(r, 12)?,
+            },
+            EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
+            EventKind::Completion => Event::Completion { header, outcome: col(r, 7)? },
+        })
+    }
+}
+
+/// The last event id delivered per table (0 = from the beginning). Persist it to resume a subscription
+/// across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cursor {
+    /// Last `ff_signal_event.event_id` delivered.
+    pub signal: i64,
+    /// Last `ff_lease_event.event_id` delivered.
+    pub lease: i64,
+    /// Last `ff_completion_event.event_id` delivered.
+    pub completion: i64,
+}
+
+impl Cursor {
+    fn get(&self, k: EventKind) -> i64 {
+        [self.signal, self.lease, self.completion][k.index()]
+    }
+
+    fn set(&mut self, k: EventKind, v: i64) {
+        *[&mut self.signal, &mut self.lease, &mut self.completion][k.index()] = v;
+    }
+}
+
+/// How a subscription learns of new events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// `LISTEN` on the channels; read on every notification.
+    Listen,
+    /// Poll only (transaction-mode poolers, `ff_engine.notify = off`).
+    Poll,
+}
+
+/// Options of [`Client::subscribe`].
+#[derive(Debug, Clone)]
+pub struct SubscriptionOptions {
+    /// Tables to follow.
+    pub kinds: Vec<EventKind>,
+    /// Start after these ids.
+    pub cursor: Cursor,
+    /// Listen or poll.
+    pub delivery: Delivery,
+    /// Poll period (in Listen mode: the safety-net period).
+    pub poll_interval: Duration,
+    /// Rows read per statement.
+    pub batch: i64,
+    /// Longest a hole in the ids holds back later events (see the module docs).
+    pub max_gap_wait: Duration,
+}
+
+impl SubscriptionOptions {
+    /// Follow `kinds` from the beginning with LISTEN (poll every 10 s as a safety net).
+    pub fn new(kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        SubscriptionOptions {
+            kinds: kinds.into_iter().collect(),
+            cursor: Cursor::default(),
+            delivery: Delivery::Listen,
+            poll_interval: Duration::from_secs(10),
+            batch: 500,
+            max_gap_wait: Duration::from_secs(30),
+        }
+    }
+
+    /// Start after `cursor`.
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// Poll every `interval` instead of listening.
+    pub fn polling(mut self, interval: Duration) -> Self {
+        self.delivery = Delivery::Poll;
+        self.poll_interval = interval;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hole {
+    first_missing: i64,
+    seen_xmax: i64,
+    seen_at: Instant,
+}
+
+struct Connection {
+    client: tokio_postgres::Client,
+    statements: Vec<(EventKind, tokio_postgres::Statement)>,
+    wakeups: mpsc::UnboundedReceiver<()>,
+    backend_pid: i32,
+}
+
+/// A live subscription; see the module docs. Call [`Subscription::next`] in a loop.
+pub struct Subscription {
+    config: tokio_postgres::Config,
+    options: SubscriptionOptions,
+    cursor: Cursor,
+    holes: [Option<Hole>; 3],
+    conn: Option<Connection>,
+    buffer: VecDeque<Event>,
+    must_read: bool,
+    connected_once: bool,
+    reconnects: u64,
+}
+
+impl Client {
+    /// Subscribe to outbox events with its own connection (opened lazily by the first `next`).
+    pub fn subscribe(&self, options: SubscriptionOptions) -> Subscription {
+        let mut config = self.pg_config().clone();
+        config.application_name("ff_engine_subscriber");
+        Subscription {
+            config,
+            cursor: options.cursor,
+            options,
+            holes: [None; 3],
+            conn: None,
+            buffer: VecDeque::new(),
+            must_read: true,
+            connected_once: false,
+            reconnects: 0,
+        }
+    }
+}
+
+const HOLE_RECHECK: Duration = Duration::from_millis(20);
+
+impl Subscription {
+    /// The next event, in event-id order per table. Waits for one; reconnects (with jittered backoff)
+    /// and replays as needed. Errors other than dropped connections (e.g. `42501`) are returned.
+    pub async fn next(&mut self) -> Result<Event> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                self.cursor.set(e.kind(), e.header().event_id);
+                return Ok(e);
+            }
+            if self.conn.is_none() {
+                self.connect().await?;
+                self.must_read = true;
+            }
+            if self.must_read {
+                self.must_read = false;
+                match self.read().await {
+                    Ok(()) => continue,
+                    Err(e) if e.is_retryable() => {
+                        self.conn = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            self.wait().await;
+        }
+    }
+
+    /// The last event id delivered per table.
+    pub fn cursor(&self) -> Cursor {
+        self.cursor
+    }
+
+    /// How many times the subscription reconnected.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// The server process id of the subscription's connection, if connected.
+    pub fn backend_pid(&self) -> Option<i32> {
+        self.conn.as_ref().map(|c| c.backend_pid)
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        let backoff = RetryPolicy { max_attempts: u32::MAX, base_delay: Duration::from_millis(50), max_delay: Duration::from_secs(5) };
+        let mut attempt = 0;
+        loop {
+            match self.try_connect().await {
+                Ok(c) => {
+                    if self.connected_once {
+                        self.reconnects += 1;
+                    }
+                    self.connected_once = true;
+                    self.conn = Some(c);
+                    return Ok(());
+                }
+                Err(e) if e.is_retryable() => {
+                    tokio::time::sleep(backoff.delay(attempt, jitter_seed())).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn try_connect(&self) -> Result<Connection> {
+        let (client, mut connection) = self.config.connect(NoTls).await?;
+        let (tx, wakeups) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            // Drive the connection; forward notifications; dropping `tx` tells the subscriber it closed.
+            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                if let AsyncMessage::Notification(_) = msg {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if self.options.delivery == Delivery::Listen {
+            let listen: String = self.options.kinds.iter().map(|k| format!("LISTEN {};", k.channel())).collect();
+            client.batch_execute(&listen).await?;
+        }
+        let backend_pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+        let mut statements = Vec::new();
+        for &kind in &self.options.kinds {
+            statements.push((kind, client.prepare(kind.sql()).await?));
+        }
+        Ok(Connection { client, statements, wakeups, backend_pid })
+    }
+
+    /// Read every followed table after its cursor into the buffer (contiguous runs only).
+    async fn read(&mut self) -> Result<()> {
+        let conn = self.conn.as_ref().expect("connected");
+        for (kind, stmt) in &conn.statements {
+            let kind = *kind;
+            let start = self.buffered_until(kind);
+            let rows = conn.client.query(stmt, &[&start, &self.options.batch]).await?;
+            let full = rows.iter().filter(|r| r.get::<_, Option<i64>>(2).is_some()).count() as i64 == self.options.batch;
+            let (xmin, xmax): (i64, i64) = match rows.first() {
+                Some(r) => (col(r, 0)?, col(r, 1)?),
+                None => continue,
+            };
+            let mut expected = start + 1;
+            for r in &rows {
+                let Some(id) = col::<Option<i64>>(r, 2)? else { break };
+                if id != expected {
+                    let hole = self.holes[kind.index()];
+                    match hole {
+                        Some(h) if h.first_missing == expected => {
+                            let final_now = xmin >= h.seen_xmax || h.seen_at.elapsed() >= self.options.max_gap_wait;
+                            if !final_now {
+                                break;
+                            }
+                        }
+                        _ => {
+                            self.holes[kind.index()] = Some(Hole { first_missing: expected, seen_xmax: xmax, seen_at: Instant::now() });
+                            break;
+                        }
+                    }
+                }
+                self.holes[kind.index()] = None;
+                self.buffer.push_back(Event::from_row(kind, r)?);
+                expected = id + 1;
+            }
+            if full && self.holes[kind.index()].is_none() {
+                self.must_read = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The id after which the next read starts: the cursor, or the last buffered event of that kind.
+    fn buffered_until(&self, kind: EventKind) -> i64 {
+        self.buffer.iter().rev().find(|e| e.kind() == kind).map(|e| e.header().event_id).unwrap_or_else(|| self.cursor.get(kind))
+    }
+
+    /// Sleep until a notification, the poll period, a hole re-check, or the connection's end.
+    async fn wait(&mut self) {
+        let period = if self.holes.iter().any(Option::is_some) { HOLE_RECHECK } else { self.options.poll_interval };
+        let conn = self.conn.as_mut().expect("connected");
+        tokio::select! {
+            woke = conn.wakeups.recv() => match woke {
+                Some(()) => {
+                    // Fold a burst of notifications into one read.
+                    while conn.wakeups.try_recv().is_ok() {}
+                    self.must_read = true;
+                }
+                None => self.conn = None,
+            },
+            _ = tokio::time::sleep(period) => self.must_read = true,
+        }
+        if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
+            self.conn = None;
+        }
+    }
+}
+
+impl Client {
+    /// The current end of the event tables: subscribe `after` it to see only what happens from now on.
+    pub async fn current_cursor(&self) -> Result<Cursor> {
+        let r = self
+            .row(
+                "SELECT (SELECT coalesce(max(event_id), 0) FROM ff_signal_event), \
+                 (SELECT coalesce(max(event_id), 0) FROM ff_lease_event), \
+                 (SELECT coalesce(max(event_id), 0) FROM ff_completion_event)",
+                &[],
+            )
+            .await?;
+        Ok(Cursor { signal: col(&r, 0)?, lease: col(&r, 1)?, completion: col(&r, 2)? })
+    }
+}

@@ -1,0 +1,310 @@
+//! The worker loop: claim a batch from a lane (`ff_claim`), run a handler per execution while renewing
+//! its lease in the background, then complete / fail from the handler's result (or leave it suspended),
+//! and stop gracefully: no new claims, in-flight handlers finish.
+
+use crate::types::{ClaimedExecution, Lease, SuspendOutcome, Waitpoint};
+use crate::{Client, Error, ExecutionId, ObservedSignal, Result, Suspend};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Options of a [`Worker`]; `WorkerOptions::new(lane, worker_id)` gives the defaults.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The lane to claim from.
+    pub lane_id: String,
+    /// The worker's identity (grants and leases record it).
+    pub worker_id: String,
+    /// This process's identity (default: a fresh uuid).
+    pub worker_instance_id: String,
+    /// Capabilities this worker has.
+    pub capabilities: Vec<String>,
+    /// Lease length; renewed every third of it while the handler runs (default 30 s).
+    pub lease_ttl_ms: i64,
+    /// Most executions claimed per `ff_claim` call (default 10).
+    pub batch: i32,
+    /// Most handlers running at once (default 10).
+    pub concurrency: usize,
+    /// Longest sleep between claims when the lane is empty (default 500 ms; it starts at 5 ms and
+    /// doubles while the lane stays empty).
+    pub max_idle_poll: Duration,
+    /// Run `ff_tick` this often (needs `ff_admin`); None: leave the scanners to someone else.
+    pub tick_interval: Option<Duration>,
+}
+
+impl WorkerOptions {
+    /// Claim from `lane_id` as `worker_id` with the defaults.
+    pub fn new(lane_id: impl Into<String>, worker_id: impl Into<String>) -> Self {
+        WorkerOptions {
+            lane_id: lane_id.into(),
+            worker_id: worker_id.into(),
+            worker_instance_id: uuid::Uuid::new_v4().to_string(),
+            capabilities: Vec::new(),
+            lease_ttl_ms: 30_000,
+            batch: 10,
+            concurrency: 10,
+            max_idle_poll: Duration::from_millis(500),
+            tick_interval: None,
+        }
+    }
+}
+
+/// What the handler decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Complete with an optional result.
+    Complete(Option<Vec<u8>>),
+    /// Fail the attempt (retried while attempts remain and `retryable`).
+    Fail {
+        /// Why.
+        message: String,
+        /// Whether another attempt may help.
+        retryable: bool,
+    },
+    /// The handler suspended the execution (with [`Job::suspend`]); nothing more to do.
+    Suspended,
+}
+
+/// One leased execution handed to the handler.
+#[derive(Debug, Clone)]
+pub struct Job {
+    client: Client,
+    /// What the claim returned (fence, attempt, payload, `resumed`).
+    pub claimed: ClaimedExecution,
+}
+
+impl Job {
+    /// The execution.
+    pub fn execution_id(&self) -> ExecutionId {
+        self.claimed.lease.execution_id
+    }
+
+    /// The lease fence.
+    pub fn lease(&self) -> &Lease {
+        &self.claimed.lease
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> Option<&[u8]> {
+        self.claimed.payload.as_deref()
+    }
+
+    /// True when this continues an interrupted attempt (after a resume or a reclaim).
+    pub fn resumed(&self) -> bool {
+        self.claimed.resumed
+    }
+
+    /// The client, for any other call.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Suspend under this job's lease. Return [`Outcome::Suspended`] when the state is `Suspended`;
+    /// with `AlreadySatisfied` the lease is kept: carry on.
+    pub async fn suspend(&self, s: &Suspend) -> Result<SuspendOutcome> {
+        self.client.suspend(self.lease(), s).await
+    }
+
+    /// A pending waitpoint under this job's lease.
+    pub async fn create_waitpoint(&self, waitpoint_key: &str, expires_in_ms: i64) -> Result<Waitpoint> {
+        self.client.create_waitpoint(self.lease(), waitpoint_key, expires_in_ms).await
+    }
+
+    /// The signals that satisfied the latest suspension (after a resume).
+    pub async fn observe_signals(&self) -> Result<Vec<ObservedSignal>> {
+        self.client.observe_signals(&self.execution_id()).await
+    }
+}
+
+/// Counts from a finished [`Worker::run`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Executions claimed.
+    pub claimed: u64,
+    /// Completed by this worker.
+    pub completed: u64,
+    /// Failed by this worker (retry scheduled or terminal).
+    pub failed: u64,
+    /// Left suspended by their handler.
+    pub suspended: u64,
+    /// Handlers that panicked (their attempt is failed, retryable).
+    pub panicked: u64,
+    /// Lease lost before the result could be recorded (expired and reclaimed, cancelled, …).
+    pub lost: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    claimed: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    suspended: AtomicU64,
+    panicked: AtomicU64,
+    lost: AtomicU64,
+}
+
+impl Counters {
+    fn report(&self) -> WorkerReport {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        WorkerReport {
+            claimed: g(&self.claimed),
+            completed: g(&self.completed),
+            failed: g(&self.failed),
+            suspended: g(&self.suspended),
+            panicked: g(&self.panicked),
+            lost: g(&self.lost),
+        }
+    }
+}
+
+/// A worker: see the module docs.
+///
+/// ```no_run
+/// # async fn demo(client: ff_engine_client::Client) -> ff_engine_client::Result<()> {
+/// use ff_engine_client::{Outcome, Worker, WorkerOptions};
+/// let worker = Worker::new(client, WorkerOptions::new("emails", "mailer-1"));
+/// let report = worker
+///     .run(|job| async move { Outcome::Complete(job.payload().map(<[u8]>::to_vec)) },
+///          async { tokio::signal::ctrl_c().await.ok(); })
+///     .await?;
+/// println!("completed {}", report.completed);
+/// # Ok(()) }
+/// ```
+pub struct Worker {
+    client: Client,
+    options: WorkerOptions,
+}
+
+impl Worker {
+    /// A worker claiming with `client`.
+    pub fn new(client: Client, options: WorkerOptions) -> Self {
+        Worker { client, options }
+    }
+
+    /// Claim and handle executions until `shutdown` completes; then stop claiming, let in-flight
+    /// handlers finish, and return the counts. A claim error that retries did not cure (e.g. `42501`) stops
+    /// the loop the same way and is returned.
+    pub async fn run<H, F>(self, handler: H, shutdown: impl Future<Output = ()>) -> Result<WorkerReport>
+    where
+        H: Fn(Job) -> F + Send + Sync + 'static,
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        let o = &self.options;
+        let handler = Arc::new(handler);
+        let counters = Arc::new(Counters::default());
+        let slots = Arc::new(Semaphore::new(o.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        let ticker = o.tick_interval.map(|every| {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                loop {
+                    let _ = client.tick(1000).await;
+                    tokio::time::sleep(every).await;
+                }
+            })
+        });
+        tokio::pin!(shutdown);
+        let min_idle = Duration::from_millis(5);
+        let mut idle = min_idle;
+        let mut failure = None;
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = tasks.join_next() => continue,
+                    _ = &mut shutdown => break,
+                }
+            }
+            let max_items = (o.batch.max(1) as usize).min(free) as i32;
+            let claim = self.client.claim(&o.lane_id, &o.worker_id, &o.worker_instance_id, &o.capabilities, o.lease_ttl_ms, max_items);
+            let claimed = tokio::select! {
+                c = claim => c,
+                _ = &mut shutdown => break,
+            };
+            let claimed = match claimed {
+                Ok(c) => c,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = &mut shutdown => break,
+                }
+                idle = (idle * 2).min(o.max_idle_poll.max(min_idle));
+                continue;
+            }
+            idle = min_idle;
+            counters.claimed.fetch_add(claimed.len() as u64, Ordering::Relaxed);
+            for c in claimed {
+                let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+                let job = Job { client: self.client.clone(), claimed: c };
+                let (handler, counters, ttl) = (handler.clone(), counters.clone(), o.lease_ttl_ms);
+                tasks.spawn(async move {
+                    run_job(job, handler, counters, ttl).await;
+                    drop(permit);
+                });
+            }
+        }
+        // Graceful stop: no new claims; every claimed execution is handled to the end.
+        while tasks.join_next().await.is_some() {}
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(counters.report()),
+        }
+    }
+}
+
+async fn run_job<H, F>(job: Job, handler: Arc<H>, counters: Arc<Counters>, lease_ttl_ms: i64)
+where
+    H: Fn(Job) -> F + Send + Sync + 'static,
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let (client, lease) = (job.client.clone(), *job.lease());
+    let renewer = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_millis((lease_ttl_ms / 3).max(1) as u64);
+            loop {
+                tokio::time::sleep(every).await;
+                if client.renew_lease(&lease, lease_ttl_ms).await.is_err() {
+                    return; // suspended, completed elsewhere, or lost: nothing left to renew
+                }
+            }
+        })
+    };
+    // The handler runs in a task of its own so that a panic is contained and reported as a failure.
+    let outcome = tokio::spawn(handler(job)).await;
+    renewer.abort();
+    let recorded = match outcome {
+        Ok(Outcome::Complete(result)) => client.complete(&lease, result.as_deref()).await.map(|_| &counters.completed),
+        Ok(Outcome::Fail { message, retryable }) => client.fail(&lease, &message, retryable).await.map(|_| &counters.failed),
+        Ok(Outcome::Suspended) => Ok(&counters.suspended),
+        Err(_) => {
+            counters.panicked.fetch_add(1, Ordering::Relaxed);
+            client.fail(&lease, "handler panicked", true).await.map(|_| &counters.failed)
+        }
+    };
+    match recorded {
+        Ok(counter) => {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(Error::LeaseConflict(_) | Error::LeaseExpired(_) | Error::ExecutionNotActive(_)) => {
+            counters.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(_) => {
+            // Not recorded (e.g. the database stayed unreachable past the retries): the lease expires and the
+            // execution is reclaimed; count it as lost.
+            counters.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
