@@ -1,0 +1,176 @@
+//! Event subscriptions against a real cluster: every committed event exactly once, in event-id order,
+//! across `pg_terminate_backend` of the subscription's connection, across out-of-order commits and
+//! rolled-back ids; LISTEN and polling modes.
+
+use ff_engine_client::*;
+use ff_engine_tests::*;
+use std::collections::HashSet;
+use std::time::Duration;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
+}
+
+async fn run_to_completion(c: &Client, lane: &str, n: usize) -> Vec<ExecutionId> {
+    let mut done = Vec::new();
+    for _ in 0..n {
+        let id = c.create_execution(&NewExecution::new(lane)).await.unwrap().execution_id;
+        let l = c.claim(lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        c.complete(&l.lease, None).await.unwrap();
+        done.push(id);
+    }
+    done
+}
+
+async fn next_completion(sub: &mut Subscription) -> (i64, ExecutionId, String) {
+    let e = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("an event within 20 s").unwrap();
+    match e {
+        Event::Completion { header, outcome } => (header.event_id, header.execution_id, outcome),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn terminate(su: &Client, pid: i32) {
+    let ok: bool = su.pool().get().await.unwrap().query_one("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap().get(0);
+    assert!(ok, "terminate {pid}");
+}
+
+#[test]
+fn subscription_survives_terminate_and_misses_nothing() {
+    for delivery in [Delivery::Listen, Delivery::Poll] {
+        let db = Cluster::shared().fresh_db(&format!("client_sub_{delivery:?}").to_lowercase());
+        block_on(async {
+            let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+            let mut options = SubscriptionOptions::new([EventKind::Completion]);
+            if delivery == Delivery::Poll {
+                options = options.polling(Duration::from_millis(50));
+            }
+            let mut sub = c.subscribe(options);
+            let mut seen: Vec<(i64, ExecutionId)> = Vec::new();
+            let mut expected: Vec<ExecutionId> = Vec::new();
+            expected.extend(run_to_completion(&c, "sub", 10).await);
+            for _ in 0..10 {
+                let (id, ex, outcome) = next_completion(&mut sub).await;
+                assert_eq!(outcome, "success");
+                seen.push((id, ex));
+            }
+            // Terminate the subscription's connection three times; commit events while it is gone.
+            for round in 0..3 {
+                terminate(&c, sub.backend_pid().expect("connected")).await;
+                expected.extend(run_to_completion(&c, "sub", 15).await);
+                for _ in 0..15 {
+                    let (id, ex, _) = next_completion(&mut sub).await;
+                    seen.push((id, ex));
+                }
+                assert!(sub.reconnects() > round as u64, "round {round}: reconnects {}", sub.reconnects());
+            }
+            assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), expected, "{delivery:?}: every event once, in commit order here");
+            assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "event ids strictly increase");
+            assert_eq!(sub.cursor().completion, seen.last().unwrap().0);
+            // Nothing more arrives.
+            assert!(tokio::time::timeout(Duration::from_millis(300), sub.next()).await.is_err());
+        });
+    }
+}
+
+/// Id n+1 commits before id n: the subscriber holds n+1 back until n commits, then yields both in
+/// order; an id taken by a rolled-back transaction is skipped once provably final.
+#[test]
+fn out_of_order_commits_and_rollbacks_keep_id_order() {
+    let db = Cluster::shared().fresh_db("client_sub_gaps");
+    block_on(async {
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Completion]));
+        run_to_completion(&c, "gap", 1).await;
+        let (first, _, _) = next_completion(&mut sub).await;
+
+        // Two leased executions: A completes in an open transaction (takes id first+1), B commits (first+2).
+        for lane in ["gap-a", "gap-b"] {
+            c.create_execution(&NewExecution::new(lane)).await.unwrap();
+        }
+        let a = c.claim("gap-a", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        let b = c.claim("gap-b", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        let mut held = c.pool().get().await.unwrap();
+        let tx = held.transaction().await.unwrap();
+        let complete_a = "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3)";
+        tx.query(complete_a, &[&a.lease.execution_id.to_string(), &a.lease.lease_id, &a.lease.lease_epoch]).await.unwrap();
+        c.complete(&b.lease, None).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(400), sub.next()).await.is_err(),
+            "B's event must wait for A's lower id"
+        );
+        tx.commit().await.unwrap();
+        drop(held);
+        let (ia, ea, _) = next_completion(&mut sub).await;
+        let (ib, eb, _) = next_completion(&mut sub).await;
+        assert_eq!((ia, ea, ib, eb), (first + 1, a.lease.execution_id, first + 2, b.lease.execution_id));
+
+        // A rolled-back completion leaves a hole that must not block later events for ever.
+        c.create_execution(&NewExecution::new("gap-c")).await.unwrap();
+        let cc = c.claim("gap-c", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        {
+            let mut conn = c.pool().get().await.unwrap();
+            let tx = conn.transaction().await.unwrap();
+            tx.query(complete_a, &[&cc.lease.execution_id.to_string(), &cc.lease.lease_id, &cc.lease.lease_epoch]).await.unwrap();
+            tx.rollback().await.unwrap();
+        }
+        let after = run_to_completion(&c, "gap", 1).await;
+        let (id, ex, _) = next_completion(&mut sub).await;
+        assert_eq!(ex, after[0]);
+        assert!(id > ib + 1, "the rolled-back id {} was skipped", ib + 1);
+    });
+}
+
+/// Many writers commit concurrently while the subscriber reads and its connection is terminated again and
+/// again: it yields each completion exactly once, ids strictly increasing.
+#[test]
+fn concurrent_writers_and_terminations() {
+    let db = Cluster::shared().fresh_db("client_sub_storm");
+    block_on(async {
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Completion, EventKind::Lease]));
+        let writers: Vec<_> = (0..6)
+            .map(|w| {
+                let c = c.clone();
+                tokio::spawn(async move { run_to_completion(&c, &format!("storm{w}"), 40).await })
+            })
+            .collect();
+        let mut completions = Vec::new();
+        let mut lease_ids = Vec::new();
+        let mut terminations = 0;
+        while completions.len() < 240 {
+            let e = tokio::time::timeout(Duration::from_secs(30), sub.next()).await.expect("event").unwrap();
+            match &e {
+                Event::Completion { header, .. } => completions.push((header.event_id, header.execution_id)),
+                Event::Lease { header, .. } => lease_ids.push(header.event_id),
+                Event::Signal { .. } => unreachable!(),
+            }
+            if (completions.len() + lease_ids.len()) % 97 == 0 {
+                if let Some(pid) = sub.backend_pid() {
+                    terminate(&c, pid).await;
+                    terminations += 1;
+                }
+            }
+        }
+        let mut expected = HashSet::new();
+        for w in writers {
+            expected.extend(w.await.unwrap());
+        }
+        let got: HashSet<ExecutionId> = completions.iter().map(|c| c.1).collect();
+        assert_eq!(got.len(), 240, "no duplicates");
+        assert_eq!(got, expected);
+        assert!(completions.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(lease_ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(terminations >= 3 && sub.reconnects() >= 3, "terminations {terminations}, reconnects {}", sub.reconnects());
+        // Every lease event (acquired + released per execution) arrives too, once.
+        while lease_ids.len() < 480 {
+            match tokio::time::timeout(Duration::from_secs(10), sub.next()).await.expect("lease event").unwrap() {
+                Event::Lease { header, .. } => lease_ids.push(header.event_id),
+                other => panic!("{other:?}"),
+            }
+        }
+        let total: i64 = c.pool().get().await.unwrap().query_one("SELECT count(*) FROM ff_lease_event", &[]).await.unwrap().get(0);
+        assert_eq!(total, 480);
+        assert_eq!(lease_ids.iter().collect::<HashSet<_>>().len(), 480);
+    });
+}
