@@ -21,4 +21,7 @@ bash scripts/install.sh
 echo "== client, integration and pg_regress tests (real clusters, concurrent sessions)"
 cargo test -p ff-engine-client -p ff-engine-tests
 
+echo "== client rustdoc (every public item documented, no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p ff-engine-client --no-deps --quiet
+
 echo "== all tests passed in $(( $(date +%s) - start )) s"

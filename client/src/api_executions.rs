@@ -202,7 +202,7 @@ impl Client {
     }
 
     /// `ff_claim_resumed_execution`: as [`Client::claim_execution`], only for interrupted attempts
-    /// ([`Error::NotAResumedExecution`] otherwise).
+    /// ([`Error::NotAResumedExecution`](crate::Error::NotAResumedExecution) otherwise).
     pub async fn claim_resumed_execution(
         &self,
         grant: &GrantKey,

@@ -13,7 +13,7 @@
 //! The pure id, error and condition definitions are the extension's own source files (`src/ids.rs`,
 //! `src/error.rs`, `src/condition.rs`) compiled into this crate, so client and server parse ids, map
 //! codes and serialise conditions identically.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 #[path = "../../src/error.rs"]
 #[allow(dead_code, missing_docs)] // server-side helpers of the shared module
@@ -49,3 +49,8 @@ pub use events::{Cursor, Delivery, Event, EventHeader, EventKind, Subscription, 
 pub use retry::RetryPolicy;
 pub use types::*;
 pub use worker::{Job, Outcome, Worker, WorkerOptions, WorkerReport};
+
+/// The crate README's code, compiled as a doctest so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
