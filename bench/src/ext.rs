@@ -1,0 +1,92 @@
+//! Mode "extension": every operation is one SQL function call through the client crate.
+
+use crate::stats::{BResult, Rec};
+use crate::Workload;
+use ff_engine_client::*;
+
+pub struct Ext {
+    c: Client,
+    lane: String,
+    worker: String,
+    batch: i32,
+}
+
+const KEYS: [&str; 5] = ["k1", "k2", "k3", "k4", "k5"];
+
+impl Ext {
+    pub async fn new(conninfo: &str, lane: String, client_no: usize, batch: i32) -> BResult<Ext> {
+        let c = Client::builder(conninfo)?.max_connections(1).build()?;
+        c.rows_warmup().await?;
+        Ok(Ext { c, lane, worker: format!("w{client_no}"), batch })
+    }
+
+    pub async fn cycle(&mut self, w: Workload, rec: &mut Rec) -> BResult<u64> {
+        let c = &self.c;
+        let (lane, worker) = (self.lane.as_str(), self.worker.as_str());
+        match w {
+            Workload::SuspendSignalResume | Workload::CountOfFive => {
+                let id = rec.call("create", 1, c.create_execution(&NewExecution::new(lane))).await?.execution_id;
+                let l = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                let condition = if w == Workload::CountOfFive {
+                    ResumeCondition::count(5, Distinct::Waitpoints, KEYS)
+                } else {
+                    ResumeCondition::single("k1", SignalMatcher::name("go"))
+                };
+                let s = rec.call("suspend", 1, c.suspend(&l.lease, &Suspend::new(condition))).await?;
+                for wp in s.waitpoints {
+                    let d = rec.call("deliver", 1, c.deliver_signal(&Signal::new(id, wp.waitpoint_id, wp.token, "go"))).await?;
+                    debug_assert_eq!(d.outcome, SignalOutcome::Accepted);
+                }
+                let l2 = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                assert!(l2.resumed, "resumed execution expected");
+                rec.call("complete", 1, c.complete(&l2.lease, None)).await?;
+            }
+            Workload::ClaimComplete => {
+                if self.batch <= 1 {
+                    let mut got = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?;
+                    let Some(l) = got.pop() else {
+                        rec.retries += 1; // an empty claim with work queued (a miss)
+                        return Ok(0);
+                    };
+                    rec.call("complete", 1, c.complete(&l.lease, None)).await?;
+                } else {
+                    let got = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, self.batch)).await?;
+                    if got.is_empty() {
+                        rec.retries += 1;
+                        return Ok(0);
+                    }
+                    let items: Vec<_> = got.iter().map(|g| (g.lease, None)).collect();
+                    rec.call("complete", 1, c.complete_many(&items)).await?;
+                    return Ok(got.len() as u64);
+                }
+            }
+            Workload::EmptyClaim => {
+                let g = rec.call("claim", 1, c.claim_for_worker(lane, worker, "i", &[], 5000)).await?;
+                assert!(g.is_none());
+            }
+        }
+        Ok(1)
+    }
+}
+
+trait Warmup {
+    async fn rows_warmup(&self) -> BResult<()>;
+}
+
+impl Warmup for Client {
+    async fn rows_warmup(&self) -> BResult<()> {
+        self.hmac_kids().await?;
+        Ok(())
+    }
+}
+
+/// Set-up SQL (superuser): the key, and `n` queued executions in `lane`.
+pub fn fill_sql(lane: &str, n: usize) -> String {
+    // In the select list, so it runs once per row (a LATERAL call without references would run once).
+    format!("SELECT count(*) FROM (SELECT ff_create_execution(lane_id => '{lane}') FROM generate_series(1, {n})) s")
+}
+
+pub const RESET_SQL: &str = "DO $$ DECLARE t text; BEGIN \
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'ff\\_%' AND tablename <> 'ff_keystore' LOOP \
+      EXECUTE format('TRUNCATE %I RESTART IDENTITY CASCADE', t); \
+    END LOOP; END $$";

@@ -1,0 +1,528 @@
+//! The benchmark harness (issue #7): one run, one server, four modes, four workloads, 1/4/16 clients.
+//!
+//! `./scripts/bench.sh` builds the extension in release mode, installs it and runs this binary (release
+//! build). It starts its own cluster with the settings in `SERVER_SETTINGS` (recorded in
+//! `bench/results/postgresql.conf`), prepares one database per mode, and measures each workload × mode ×
+//! client count for a fixed time after a warm-up, printing a progress line per run. Output:
+//! `bench/results/results.csv`, `bench/results/chart.svg`, `bench/results/table.md`.
+
+mod absurd;
+mod baseline;
+mod chart;
+mod ext;
+mod limit;
+mod stats;
+
+use ff_engine_tests::Cluster;
+use stats::{latencies, percentiles, BResult, Rec};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// 1: create, claim, suspend, deliver (Single, satisfying), claim resumed, complete.
+    SuspendSignalResume,
+    /// 2: create, claim, suspend on Count 5 of 5 waitpoints, five delivers (four append, one satisfies),
+    /// claim resumed, complete.
+    CountOfFive,
+    /// 3: claim + complete from one lane kept at a fixed depth.
+    ClaimComplete,
+    /// 4: claim on an empty lane.
+    EmptyClaim,
+}
+
+impl Workload {
+    fn number(self) -> u8 {
+        match self {
+            Workload::SuspendSignalResume => 1,
+            Workload::CountOfFive => 2,
+            Workload::ClaimComplete => 3,
+            Workload::EmptyClaim => 4,
+        }
+    }
+
+    fn from_number(n: &str) -> Workload {
+        match n {
+            "1" => Workload::SuspendSignalResume,
+            "2" => Workload::CountOfFive,
+            "3" => Workload::ClaimComplete,
+            "4" => Workload::EmptyClaim,
+            other => panic!("unknown workload {other}"),
+        }
+    }
+
+    /// The operation whose latency the table reports besides "all calls".
+    fn key_op(self) -> &'static str {
+        match self {
+            Workload::SuspendSignalResume | Workload::CountOfFive => "deliver",
+            Workload::ClaimComplete | Workload::EmptyClaim => "claim",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Ext,
+    ExtBatch10,
+    Baseline,
+    Absurd,
+    Limit,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Ext => "extension",
+            Mode::ExtBatch10 => "extension-batch10",
+            Mode::Baseline => "baseline",
+            Mode::Absurd => "absurd",
+            Mode::Limit => "limit",
+        }
+    }
+}
+
+/// Server settings of the benchmark cluster (besides the harness's socket/port/max_connections).
+const SERVER_SETTINGS: &[&str] = &[
+    "synchronous_commit=on",
+    "fsync=on",
+    "shared_buffers=2GB",
+    "max_wal_size=16GB",
+    "checkpoint_timeout=1h",
+    "autovacuum_naptime=10s",
+];
+
+struct Opts {
+    duration: Duration,
+    warmup: Duration,
+    clients: Vec<usize>,
+    workloads: Vec<Workload>,
+    modes: Vec<Mode>,
+    depths: Vec<usize>,
+    out: std::path::PathBuf,
+}
+
+fn parse_opts() -> Opts {
+    let mut o = Opts {
+        duration: Duration::from_secs(8),
+        warmup: Duration::from_secs(2),
+        clients: vec![1, 4, 16],
+        workloads: vec![Workload::SuspendSignalResume, Workload::CountOfFive, Workload::ClaimComplete, Workload::EmptyClaim],
+        modes: vec![Mode::Ext, Mode::ExtBatch10, Mode::Baseline, Mode::Absurd, Mode::Limit],
+        depths: vec![1_000, 1_000_000],
+        out: "bench/results".into(),
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+    for pair in args.chunks(2) {
+        let v = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
+            "--duration" => o.duration = Duration::from_secs_f64(v.parse().unwrap()),
+            "--warmup" => o.warmup = Duration::from_secs_f64(v.parse().unwrap()),
+            "--clients" => o.clients = list(&v).iter().map(|c| c.parse().unwrap()).collect(),
+            "--workloads" => o.workloads = list(&v).iter().map(|w| Workload::from_number(w)).collect(),
+            "--modes" => {
+                o.modes = list(&v)
+                    .iter()
+                    .map(|m| match m.as_str() {
+                        "extension" => Mode::Ext,
+                        "extension-batch10" => Mode::ExtBatch10,
+                        "baseline" => Mode::Baseline,
+                        "absurd" => Mode::Absurd,
+                        "limit" => Mode::Limit,
+                        other => panic!("unknown mode {other}"),
+                    })
+                    .collect()
+            }
+            "--depths" => o.depths = list(&v).iter().filter(|d| !d.is_empty()).map(|d| d.parse().unwrap()).collect(),
+            "--out" => o.out = v.into(),
+            other => panic!("unknown option {other}; see bench/src/main.rs"),
+        }
+    }
+    o
+}
+
+/// One measured run.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub workload: u8,
+    pub mode: &'static str,
+    pub clients: usize,
+    pub depth: usize,
+    pub cycles_per_s: f64,
+    pub calls_per_s: f64,
+    pub all: stats::Pcts,
+    pub key_op: &'static str,
+    pub key: stats::Pcts,
+    pub statements_per_cycle: f64,
+    pub wal_bytes_per_cycle: f64,
+    pub retries: u64,
+}
+
+enum Driver {
+    Ext(ext::Ext),
+    Baseline(baseline::Baseline),
+    Absurd(absurd::Absurd),
+}
+
+impl Driver {
+    async fn cycle(&mut self, w: Workload, rec: &mut Rec) -> BResult<u64> {
+        match self {
+            Driver::Ext(d) => d.cycle(w, rec).await,
+            Driver::Baseline(d) => d.cycle(w, rec).await,
+            Driver::Absurd(d) => d.cycle(w, rec).await,
+        }
+    }
+}
+
+struct Env {
+    cluster: Cluster,
+    version: String,
+}
+
+impl Env {
+    fn conninfo(&self, db: &str) -> String {
+        self.cluster.conninfo(db, "postgres")
+    }
+
+    fn sql(&self, db: &str, sql: &str) {
+        let mut c = self.cluster.connect(db, "postgres");
+        c.batch_execute(sql).unwrap_or_else(|e| panic!("{db}: {e}\n{sql}"));
+    }
+
+    fn wal_bytes(&self) -> i64 {
+        let mut c = self.cluster.connect("postgres", "postgres");
+        c.query_one("SELECT wal_bytes::bigint FROM pg_stat_wal", &[]).unwrap().get(0)
+    }
+
+    fn db_for(mode: Mode) -> &'static str {
+        match mode {
+            Mode::Ext | Mode::ExtBatch10 => "bench_ext",
+            Mode::Baseline => "bench_baseline",
+            Mode::Absurd => "bench_absurd",
+            Mode::Limit => "bench_limit",
+        }
+    }
+}
+
+fn lane_for(w: Workload, client: usize) -> String {
+    match w {
+        Workload::SuspendSignalResume | Workload::CountOfFive => format!("w{}c{client}", w.number()),
+        Workload::ClaimComplete => "bulk".into(),
+        Workload::EmptyClaim => "empty".into(),
+    }
+}
+
+fn queue_for(w: Workload, client: usize) -> String {
+    match w {
+        Workload::SuspendSignalResume | Workload::CountOfFive => format!("q{client}"),
+        Workload::ClaimComplete => "bulk".into(),
+        Workload::EmptyClaim => "empty".into(),
+    }
+}
+
+fn reset(env: &Env, mode: Mode, max_clients: usize) {
+    let db = Env::db_for(mode);
+    match mode {
+        Mode::Ext | Mode::ExtBatch10 => env.sql(db, ext::RESET_SQL),
+        Mode::Baseline => env.sql(db, baseline::RESET_SQL),
+        Mode::Absurd => {
+            let mut queues: Vec<String> = (0..max_clients).map(|c| format!("q{c}")).collect();
+            queues.extend(["bulk".into(), "empty".into()]);
+            let sql: String = queues.iter().map(|q| format!("SELECT absurd.drop_queue('{q}'); SELECT absurd.create_queue('{q}');")).collect();
+            env.sql(db, &sql);
+        }
+        Mode::Limit => {}
+    }
+    env.sql(db, "VACUUM ANALYZE");
+    env.sql(db, "CHECKPOINT");
+}
+
+fn fill_sql(mode: Mode, n: usize) -> String {
+    match mode {
+        Mode::Ext | Mode::ExtBatch10 => ext::fill_sql("bulk", n),
+        Mode::Baseline => baseline::fill_sql("bulk", n),
+        Mode::Absurd => absurd::fill_sql("bulk", n),
+        Mode::Limit => unreachable!(),
+    }
+}
+
+/// Run `clients` drivers for warm-up + duration; for workload 3 keep the lane at `depth` by refilling
+/// what was consumed (one bulk statement every 20 ms).
+fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, depth: usize) -> BResult<Row> {
+    let db = Env::db_for(mode);
+    reset(env, mode, 16);
+    if w == Workload::ClaimComplete {
+        env.sql(db, &fill_sql(mode, depth));
+        env.sql(db, "VACUUM ANALYZE");
+    }
+    let conninfo = env.conninfo(db);
+    let wal_before = env.wal_bytes();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (warmup, duration) = (opts.warmup, opts.duration);
+    let rec = rt.block_on(async move {
+        let consumed = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refill = (w == Workload::ClaimComplete).then(|| {
+            let (consumed, stop, conninfo) = (consumed.clone(), stop.clone(), conninfo.clone());
+            tokio::spawn(async move {
+                let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let mut refilled = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let target = consumed.load(Ordering::Relaxed);
+                    if target > refilled {
+                        c.batch_execute(&fill_sql(mode, (target - refilled) as usize)).await.unwrap();
+                        refilled = target;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        });
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for client in 0..clients {
+            let conninfo = conninfo.clone();
+            let consumed = consumed.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut d = match mode {
+                    Mode::Ext => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?),
+                    Mode::ExtBatch10 => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?),
+                    Mode::Baseline => Driver::Baseline(baseline::Baseline::new(&conninfo, lane_for(w, client), client).await?),
+                    Mode::Absurd => Driver::Absurd(absurd::Absurd::new(&conninfo, queue_for(w, client), client).await?),
+                    Mode::Limit => unreachable!(),
+                };
+                let mut rec = Rec::default();
+                loop {
+                    let elapsed = start.elapsed();
+                    if elapsed >= warmup + duration {
+                        break;
+                    }
+                    rec.measuring = elapsed >= warmup;
+                    let measuring = rec.measuring;
+                    let n = d.cycle(w, &mut rec).await?;
+                    consumed.fetch_add(n, Ordering::Relaxed);
+                    rec.cycles_total += n;
+                    if measuring {
+                        rec.cycles += n;
+                    }
+                }
+                BResult::Ok(rec)
+            }));
+        }
+        let mut total = Rec::default();
+        let mut failure = None;
+        for t in tasks {
+            match t.await.expect("client task") {
+                Ok(r) => total.merge(r),
+                Err(e) => failure = Some(e),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        if let Some(r) = refill {
+            let _ = r.await;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
+    })?;
+    let wal = env.wal_bytes() - wal_before;
+    let secs = opts.duration.as_secs_f64();
+    let mut all = latencies(&rec, &[]);
+    let calls = all.len();
+    let mut key = latencies(&rec, &[w.key_op()]);
+    Ok(Row {
+        workload: w.number(),
+        mode: mode.name(),
+        clients,
+        depth,
+        cycles_per_s: rec.cycles as f64 / secs,
+        calls_per_s: calls as f64 / secs,
+        all: percentiles(&mut all),
+        key_op: w.key_op(),
+        key: percentiles(&mut key),
+        statements_per_cycle: rec.statements as f64 / rec.cycles_total.max(1) as f64,
+        wal_bytes_per_cycle: wal as f64 / rec.cycles_total.max(1) as f64,
+        retries: rec.retries,
+    })
+}
+
+fn setup(env: &Env, modes: &[Mode]) -> Vec<Mode> {
+    let mut ok = Vec::new();
+    for &m in modes {
+        let db = Env::db_for(m);
+        let exists = {
+            let mut c = env.cluster.connect("postgres", "postgres");
+            c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db]).unwrap().is_some()
+        };
+        if !exists {
+            env.sql("postgres", &format!("CREATE DATABASE {db}"));
+            let ready = match m {
+                Mode::Ext | Mode::ExtBatch10 => {
+                    env.sql(db, "CREATE EXTENSION ff_engine; SELECT ff_seed_hmac('bench-k1');");
+                    true
+                }
+                Mode::Baseline => {
+                    env.sql(db, baseline::SCHEMA_SQL);
+                    true
+                }
+                Mode::Absurd => absurd_init(env, db),
+                Mode::Limit => limit::init(env, db),
+            };
+            if !ready {
+                eprintln!("!! mode {} unavailable; skipped", m.name());
+                continue;
+            }
+        }
+        ok.push(m);
+    }
+    ok
+}
+
+fn absurd_init(env: &Env, db: &str) -> bool {
+    let out = std::process::Command::new("absurdctl")
+        .args(["init", "-h", env.cluster.socket_dir.to_str().unwrap(), "-p", &env.cluster.port.to_string(), "-U", "postgres", "-d", db])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!("absurdctl init failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            false
+        }
+        Err(e) => {
+            eprintln!("absurdctl not found ({e}); install with: pip install absurdctl==0.5.1");
+            false
+        }
+    }
+}
+
+fn main() -> BResult<()> {
+    let opts = parse_opts();
+    std::fs::create_dir_all(&opts.out)?;
+    eprintln!("== starting the benchmark cluster ({})", SERVER_SETTINGS.join(" "));
+    let cluster = Cluster::start(SERVER_SETTINGS);
+    let version: String = cluster.connect("postgres", "postgres").query_one("SHOW server_version", &[])?.get(0);
+    let env = Env { cluster, version };
+    let settings: Vec<(String, String)> = env
+        .cluster
+        .connect("postgres", "postgres")
+        .query("SELECT name, setting FROM pg_settings WHERE source NOT IN ('default', 'override') ORDER BY name", &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
+    let modes = setup(&env, &opts.modes);
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    eprintln!("== PostgreSQL {}, {cpus} CPUs, {}s warm-up + {}s per run", env.version, opts.warmup.as_secs_f64(), opts.duration.as_secs_f64());
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut plan: Vec<(Workload, Mode, usize, usize)> = Vec::new();
+    for &w in &opts.workloads {
+        for &m in &modes {
+            if m == Mode::Limit || (m == Mode::ExtBatch10 && w != Workload::ClaimComplete) {
+                continue;
+            }
+            for &c in &opts.clients {
+                plan.push((w, m, c, if w == Workload::ClaimComplete { 10_000 } else { 0 }));
+            }
+        }
+        if w == Workload::ClaimComplete && modes.contains(&Mode::Ext) {
+            for &d in &opts.depths {
+                plan.push((w, Mode::Ext, *opts.clients.iter().max().unwrap(), d));
+            }
+        }
+    }
+    let total = plan.len() + if modes.contains(&Mode::Limit) { opts.clients.len() } else { 0 };
+    for (i, &(w, m, c, d)) in plan.iter().enumerate() {
+        eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ", i + 1, w.number(), m.name(), c, if d > 0 { format!(" depth {d}") } else { String::new() });
+        match measure(&env, &opts, w, m, c, d) {
+            Ok(r) => {
+                eprintln!("{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99);
+                rows.push(r);
+            }
+            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
+        }
+    }
+    if modes.contains(&Mode::Limit) {
+        for (i, &c) in opts.clients.iter().enumerate() {
+            eprint!("[{:>2}/{total}] pgbench one-row UPDATE {c:>2} clients ... ", plan.len() + i + 1);
+            let r = limit::run(&env, Env::db_for(Mode::Limit), c, opts.warmup, opts.duration, &opts.out)?;
+            eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99);
+            rows.push(r);
+        }
+    }
+    write_csv(&opts.out.join("results.csv"), &rows)?;
+    std::fs::write(opts.out.join("chart.svg"), chart::svg(&rows, *opts.clients.iter().max().unwrap()))?;
+    std::fs::write(opts.out.join("table.md"), table_md(&rows, &env.version, cpus, &opts))?;
+    eprintln!("== wrote {}/results.csv, chart.svg, table.md", opts.out.display());
+    env.cluster.stop();
+    Ok(())
+}
+
+fn write_csv(path: &std::path::Path, rows: &[Row]) -> BResult<()> {
+    let mut s = String::from(
+        "workload,mode,clients,depth,cycles_per_s,calls_per_s,p50_ms,p95_ms,p99_ms,key_op,key_p50_ms,key_p95_ms,key_p99_ms,statements_per_cycle,wal_bytes_per_cycle,retries\n",
+    );
+    for r in rows {
+        s += &format!(
+            "{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{},{:.3},{:.3},{:.3},{:.1},{:.0},{}\n",
+            r.workload,
+            r.mode,
+            r.clients,
+            r.depth,
+            r.cycles_per_s,
+            r.calls_per_s,
+            r.all.p50,
+            r.all.p95,
+            r.all.p99,
+            r.key_op,
+            r.key.p50,
+            r.key.p95,
+            r.key.p99,
+            r.statements_per_cycle,
+            r.wal_bytes_per_cycle,
+            r.retries
+        );
+    }
+    std::fs::write(path, s)?;
+    Ok(())
+}
+
+fn table_md(rows: &[Row], version: &str, cpus: usize, opts: &Opts) -> String {
+    let mut s = format!(
+        "PostgreSQL {version}, {cpus} CPUs, {}s warm-up + {}s measured per run, synchronous_commit = on.\n\n\
+         | workload | mode | clients | depth | cycles/s | calls/s | p50 ms | p95 ms | p99 ms | key op p99 ms | stmts/cycle | WAL B/cycle | retries |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        opts.warmup.as_secs_f64(),
+        opts.duration.as_secs_f64()
+    );
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} {:.2} | {:.1} | {:.0} | {} |\n",
+            r.workload,
+            r.mode,
+            r.clients,
+            if r.depth > 0 { r.depth.to_string() } else { "–".into() },
+            r.cycles_per_s,
+            r.calls_per_s,
+            r.all.p50,
+            r.all.p95,
+            r.all.p99,
+            r.key_op,
+            r.key.p99,
+            r.statements_per_cycle,
+            r.wal_bytes_per_cycle,
+            r.retries
+        );
+    }
+    s
+}
+
+/// An error with its database message (tokio-postgres's Display says only "db error").
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error()) {
+        Some(db) => format!("{} {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}

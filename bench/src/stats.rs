@@ -1,0 +1,81 @@
+//! Per-client recording of call latencies, cycles and statements, and the merged summary.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+pub type BResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// What one client recorded.
+#[derive(Default)]
+pub struct Rec {
+    /// Latencies in microseconds per operation name (only while measuring, not during warm-up).
+    pub lat: BTreeMap<&'static str, Vec<u32>>,
+    /// Cycles completed while measuring.
+    pub cycles: u64,
+    /// Cycles completed in all (warm-up included), to divide WAL bytes by.
+    pub cycles_total: u64,
+    /// SQL statements sent in all (warm-up included).
+    pub statements: u64,
+    /// Transactions retried after 40001 / 40P01 (baseline).
+    pub retries: u64,
+    pub measuring: bool,
+}
+
+impl Rec {
+    /// Time one call of operation `op` that sends `statements` SQL statements.
+    pub async fn call<T, F: Future<Output = T>>(&mut self, op: &'static str, statements: u64, f: F) -> T {
+        let t = Instant::now();
+        let r = f.await;
+        if self.measuring {
+            self.lat.entry(op).or_default().push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        }
+        self.statements += statements;
+        r
+    }
+
+    pub fn merge(&mut self, other: Rec) {
+        for (k, v) in other.lat {
+            self.lat.entry(k).or_default().extend(v);
+        }
+        self.cycles += other.cycles;
+        self.cycles_total += other.cycles_total;
+        self.statements += other.statements;
+        self.retries += other.retries;
+    }
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pcts {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+pub fn percentiles(samples: &mut [u32]) -> Pcts {
+    if samples.is_empty() {
+        return Pcts::default();
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1] as f64 / 1000.0;
+    Pcts { p50: at(0.50), p95: at(0.95), p99: at(0.99) }
+}
+
+/// Latencies of the named operations together (all operations when `ops` is empty).
+pub fn latencies(rec: &Rec, ops: &[&str]) -> Vec<u32> {
+    rec.lat.iter().filter(|(k, _)| ops.is_empty() || ops.contains(k)).flat_map(|(_, v)| v.iter().copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_nearest_rank() {
+        let mut v: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        let p = percentiles(&mut v);
+        assert_eq!((p.p50, p.p95, p.p99), (50.0, 95.0, 99.0));
+        assert_eq!(percentiles(&mut []).p99, 0.0);
+    }
+}
