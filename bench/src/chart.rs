@@ -4,7 +4,15 @@
 use crate::Row;
 
 const COLORS: &[(&str, &str)] =
-    &[("extension", "#2b6cb0"), ("extension-batch10", "#63b3ed"), ("baseline", "#c05621"), ("absurd", "#6b46c1"), ("limit", "#718096")];
+    &[
+        ("extension", "#2b6cb0"),
+        ("extension-notify-off", "#3182ce"),
+        ("extension-batch10", "#63b3ed"),
+        ("extension-batch10-notify-off", "#90cdf4"),
+        ("baseline", "#c05621"),
+        ("absurd", "#6b46c1"),
+        ("limit", "#718096"),
+    ];
 
 pub fn svg(rows: &[Row], clients: usize) -> String {
     let groups: Vec<(String, Vec<&Row>)> = [(1u8, "1: suspend/signal/resume"), (2, "2: count 5 of 5"), (3, "3: claim+complete, 10k queued"), (4, "4: empty-lane claim"), (0, "limit: pgbench UPDATE")]
@@ -54,8 +62,8 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
         s += &format!("<text x='{:.1}' y='{}' text-anchor='middle'>{title}</text>\n", gx + group_w / 2.0, bottom + 18.0);
     }
     for (i, (mode, color)) in COLORS.iter().enumerate() {
-        let x = left + i as f64 * 160.0;
-        s += &format!("<rect x='{x}' y='{}' width='12' height='12' fill='{color}'/><text x='{}' y='{}'>{mode}</text>\n", h - 30.0, x + 16.0, h - 20.0);
+        let x = left + i as f64 * 130.0;
+        s += &format!("<rect x='{x}' y='{}' width='12' height='12' fill='{color}'/><text x='{}' y='{}' font-size='10'>{mode}</text>\n", h - 30.0, x + 16.0, h - 20.0);
     }
     s + "</svg>\n"
 }

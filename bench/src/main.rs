@@ -64,7 +64,9 @@ impl Workload {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Ext,
+    ExtQuiet,
     ExtBatch10,
+    ExtBatch10Quiet,
     Baseline,
     Absurd,
     Limit,
@@ -74,7 +76,9 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Ext => "extension",
+            Mode::ExtQuiet => "extension-notify-off",
             Mode::ExtBatch10 => "extension-batch10",
+            Mode::ExtBatch10Quiet => "extension-batch10-notify-off",
             Mode::Baseline => "baseline",
             Mode::Absurd => "absurd",
             Mode::Limit => "limit",
@@ -104,11 +108,11 @@ struct Opts {
 
 fn parse_opts() -> Opts {
     let mut o = Opts {
-        duration: Duration::from_secs(8),
+        duration: Duration::from_secs(6),
         warmup: Duration::from_secs(2),
         clients: vec![1, 4, 16],
         workloads: vec![Workload::SuspendSignalResume, Workload::CountOfFive, Workload::ClaimComplete, Workload::EmptyClaim],
-        modes: vec![Mode::Ext, Mode::ExtBatch10, Mode::Baseline, Mode::Absurd, Mode::Limit],
+        modes: vec![Mode::Ext, Mode::ExtQuiet, Mode::ExtBatch10, Mode::ExtBatch10Quiet, Mode::Baseline, Mode::Absurd, Mode::Limit],
         depths: vec![1_000, 1_000_000],
         out: "bench/results".into(),
     };
@@ -126,7 +130,9 @@ fn parse_opts() -> Opts {
                     .iter()
                     .map(|m| match m.as_str() {
                         "extension" => Mode::Ext,
+                        "extension-notify-off" => Mode::ExtQuiet,
                         "extension-batch10" => Mode::ExtBatch10,
+                        "extension-batch10-notify-off" => Mode::ExtBatch10Quiet,
                         "baseline" => Mode::Baseline,
                         "absurd" => Mode::Absurd,
                         "limit" => Mode::Limit,
@@ -198,6 +204,8 @@ impl Env {
     fn db_for(mode: Mode) -> &'static str {
         match mode {
             Mode::Ext | Mode::ExtBatch10 => "bench_ext",
+            // The same extension with `ff_engine.notify = off` (ALTER DATABASE): no NOTIFY at commit.
+            Mode::ExtQuiet | Mode::ExtBatch10Quiet => "bench_ext_quiet",
             Mode::Baseline => "bench_baseline",
             Mode::Absurd => "bench_absurd",
             Mode::Limit => "bench_limit",
@@ -224,7 +232,7 @@ fn queue_for(w: Workload, client: usize) -> String {
 fn reset(env: &Env, mode: Mode, max_clients: usize) {
     let db = Env::db_for(mode);
     match mode {
-        Mode::Ext | Mode::ExtBatch10 => env.sql(db, ext::RESET_SQL),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => env.sql(db, ext::RESET_SQL),
         Mode::Baseline => env.sql(db, baseline::RESET_SQL),
         Mode::Absurd => {
             let mut queues: Vec<String> = (0..max_clients).map(|c| format!("q{c}")).collect();
@@ -240,7 +248,7 @@ fn reset(env: &Env, mode: Mode, max_clients: usize) {
 
 fn fill_sql(mode: Mode, n: usize) -> String {
     match mode {
-        Mode::Ext | Mode::ExtBatch10 => ext::fill_sql("bulk", n),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => ext::fill_sql("bulk", n),
         Mode::Baseline => baseline::fill_sql("bulk", n),
         Mode::Absurd => absurd::fill_sql("bulk", n),
         Mode::Limit => unreachable!(),
@@ -286,8 +294,8 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
             let consumed = consumed.clone();
             tasks.push(tokio::spawn(async move {
                 let mut d = match mode {
-                    Mode::Ext => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?),
-                    Mode::ExtBatch10 => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?),
+                    Mode::Ext | Mode::ExtQuiet => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?),
+                    Mode::ExtBatch10 | Mode::ExtBatch10Quiet => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?),
                     Mode::Baseline => Driver::Baseline(baseline::Baseline::new(&conninfo, lane_for(w, client), client).await?),
                     Mode::Absurd => Driver::Absurd(absurd::Absurd::new(&conninfo, queue_for(w, client), client).await?),
                     Mode::Limit => unreachable!(),
@@ -359,8 +367,14 @@ fn setup(env: &Env, modes: &[Mode]) -> Vec<Mode> {
         if !exists {
             env.sql("postgres", &format!("CREATE DATABASE {db}"));
             let ready = match m {
-                Mode::Ext | Mode::ExtBatch10 => {
+                Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => {
                     env.sql(db, "CREATE EXTENSION ff_engine; SELECT ff_seed_hmac('bench-k1');");
+                    if matches!(m, Mode::ExtQuiet | Mode::ExtBatch10Quiet) {
+                        env.sql(db, &format!("ALTER DATABASE {db} SET ff_engine.notify = off"));
+                    }
+                    if let Ok(extra) = std::env::var("FF_BENCH_EXT_SQL") {
+                        env.sql(db, &std::fs::read_to_string(extra).unwrap());
+                    }
                     true
                 }
                 Mode::Baseline => {
@@ -401,7 +415,13 @@ fn main() -> BResult<()> {
     let opts = parse_opts();
     std::fs::create_dir_all(&opts.out)?;
     eprintln!("== starting the benchmark cluster ({})", SERVER_SETTINGS.join(" "));
-    let cluster = Cluster::start(SERVER_SETTINGS);
+    let mut settings_list: Vec<&str> = SERVER_SETTINGS.to_vec();
+    let profile = std::env::var_os("FF_BENCH_PROFILE").is_some();
+    if profile {
+        // Opt-in: statement-level profile of every run (nested statements included) in <out>/profile/.
+        settings_list.extend(["shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"]);
+    }
+    let cluster = Cluster::start(&settings_list);
     let version: String = cluster.connect("postgres", "postgres").query_one("SHOW server_version", &[])?.get(0);
     let env = Env { cluster, version };
     let settings: Vec<(String, String)> = env
@@ -420,23 +440,39 @@ fn main() -> BResult<()> {
     let mut plan: Vec<(Workload, Mode, usize, usize)> = Vec::new();
     for &w in &opts.workloads {
         for &m in &modes {
-            if m == Mode::Limit || (m == Mode::ExtBatch10 && w != Workload::ClaimComplete) {
+            let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
+            if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
                 continue;
             }
             for &c in &opts.clients {
                 plan.push((w, m, c, if w == Workload::ClaimComplete { 10_000 } else { 0 }));
             }
         }
-        if w == Workload::ClaimComplete && modes.contains(&Mode::Ext) {
-            for &d in &opts.depths {
-                plan.push((w, Mode::Ext, *opts.clients.iter().max().unwrap(), d));
+        for m in [Mode::ExtQuiet] {
+            if w == Workload::ClaimComplete && modes.contains(&m) {
+                for &d in &opts.depths {
+                    plan.push((w, m, *opts.clients.iter().max().unwrap(), d));
+                }
             }
         }
     }
     let total = plan.len() + if modes.contains(&Mode::Limit) { opts.clients.len() } else { 0 };
     for (i, &(w, m, c, d)) in plan.iter().enumerate() {
         eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ", i + 1, w.number(), m.name(), c, if d > 0 { format!(" depth {d}") } else { String::new() });
-        match measure(&env, &opts, w, m, c, d) {
+        if profile {
+            env.sql(Env::db_for(m), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();");
+        }
+        let result = measure(&env, &opts, w, m, c, d);
+        if profile {
+            let mut conn = env.cluster.connect(Env::db_for(m), "postgres");
+            let rows = conn.query(
+                "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
+            let text: String = rows.iter().map(|r| format!("{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans)  {}\n",
+                r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i64>(4), r.get::<_, String>(5))).collect();
+            std::fs::create_dir_all(opts.out.join("profile"))?;
+            std::fs::write(opts.out.join("profile").join(format!("w{}-{}-{c}-{d}.txt", w.number(), m.name())), text)?;
+        }
+        match result {
             Ok(r) => {
                 eprintln!("{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99);
                 rows.push(r);
