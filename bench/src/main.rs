@@ -414,6 +414,7 @@ fn absurd_init(env: &Env, db: &str) -> bool {
 fn main() -> BResult<()> {
     let opts = parse_opts();
     std::fs::create_dir_all(&opts.out)?;
+    let opts = Opts { out: std::fs::canonicalize(&opts.out)?, ..opts };
     eprintln!("== starting the benchmark cluster ({})", SERVER_SETTINGS.join(" "));
     let mut settings_list: Vec<&str> = SERVER_SETTINGS.to_vec();
     let profile = std::env::var_os("FF_BENCH_PROFILE").is_some();
@@ -476,6 +477,7 @@ fn main() -> BResult<()> {
             Ok(r) => {
                 eprintln!("{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99);
                 rows.push(r);
+                write_csv(&opts.out.join("results.csv"), &rows)?; // as we go: a late failure loses nothing
             }
             Err(e) => eprintln!("FAILED: {}", describe(&*e)),
         }
@@ -483,9 +485,13 @@ fn main() -> BResult<()> {
     if modes.contains(&Mode::Limit) {
         for (i, &c) in opts.clients.iter().enumerate() {
             eprint!("[{:>2}/{total}] pgbench one-row UPDATE {c:>2} clients ... ", plan.len() + i + 1);
-            let r = limit::run(&env, Env::db_for(Mode::Limit), c, opts.warmup, opts.duration, &opts.out)?;
-            eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99);
-            rows.push(r);
+            match limit::run(&env, Env::db_for(Mode::Limit), c, opts.warmup, opts.duration, &opts.out) {
+                Ok(r) => {
+                    eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99);
+                    rows.push(r);
+                }
+                Err(e) => eprintln!("FAILED: {e}"),
+            }
         }
     }
     write_csv(&opts.out.join("results.csv"), &rows)?;
