@@ -19,7 +19,7 @@ echo "== install ff_engine into the system PostgreSQL 15"
 bash scripts/install.sh
 
 echo "== client, integration and pg_regress tests (real clusters, concurrent sessions)"
-cargo test -p ff-engine-client -p ff-engine-tests
+cargo test -p ff-engine-client -p ff-engine-tests -p ff-engine-bench
 
 echo "== client rustdoc (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ff-engine-client --no-deps --quiet
