@@ -104,6 +104,10 @@ fn claimed(row: &Row) -> Result<ClaimedExecution> {
 }
 
 impl Client {
+    async fn consume_grant(&self, sql: &'static str, grant: &GrantKey, worker_id: &str, instance: &str, lease_ttl_ms: i64) -> Result<ClaimedExecution> {
+        claimed(&self.row(sql, &[&grant.expose(), &worker_id, &instance, &lease_ttl_ms]).await?)
+    }
+
     /// `ff_seed_hmac`: install the first signing key (idempotent). `secret_hex` None: 32 random bytes
     /// generated in the database.
     pub async fn seed_hmac(&self, kid: &str, secret_hex: Option<&str>) -> Result<SeedOutcome> {
@@ -191,14 +195,9 @@ impl Client {
 
     /// `ff_claim_execution`: consume a grant and take the lease.
     pub async fn claim_execution(&self, grant: &GrantKey, worker_id: &str, worker_instance_id: &str, lease_ttl_ms: i64) -> Result<ClaimedExecution> {
-        let r = self
-            .row(
-                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
-                 FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)",
-                &[&grant.expose(), &worker_id, &worker_instance_id, &lease_ttl_ms],
-            )
-            .await?;
-        claimed(&r)
+        const SQL: &str = "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, \
+            payload FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
+        self.consume_grant(SQL, grant, worker_id, worker_instance_id, lease_ttl_ms).await
     }
 
     /// `ff_claim_resumed_execution`: as [`Client::claim_execution`], only for interrupted attempts
@@ -210,14 +209,9 @@ impl Client {
         worker_instance_id: &str,
         lease_ttl_ms: i64,
     ) -> Result<ClaimedExecution> {
-        let r = self
-            .row(
-                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
-                 FROM ff_claim_resumed_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)",
-                &[&grant.expose(), &worker_id, &worker_instance_id, &lease_ttl_ms],
-            )
-            .await?;
-        claimed(&r)
+        const SQL: &str = "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, \
+            payload FROM ff_claim_resumed_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
+        self.consume_grant(SQL, grant, worker_id, worker_instance_id, lease_ttl_ms).await
     }
 
     /// `ff_claim`: grant and lease up to `max_items` executions in one call (the worker loop's claim).
