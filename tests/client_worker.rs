@@ -107,6 +107,7 @@ fn renewal_outlives_the_ttl_and_stop_is_graceful() {
         };
         let mut options = WorkerOptions::new("slow", "slow-worker");
         options.lease_ttl_ms = 300;
+        options.batch_completions = false; // the one-call-per-completion path
         options.batch = 3;
         options.concurrency = 3;
         let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
