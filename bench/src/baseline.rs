@@ -311,26 +311,26 @@ impl Baseline {
                 };
                 let t = std::time::Instant::now();
                 this.create(rec).await?;
-                record(rec, "create", t);
+                rec.record("create", t);
                 let t = std::time::Instant::now();
                 let l = this.claim(rec).await?.ok_or("nothing to claim")?;
-                record(rec, "claim", t);
+                rec.record("claim", t);
                 let t = std::time::Instant::now();
                 let tokens = this.suspend(&l, keys, &condition, rec).await?;
-                record(rec, "suspend", t);
+                rec.record("suspend", t);
                 for (i, (wp, token)) in tokens.iter().enumerate() {
                     let t = std::time::Instant::now();
                     let satisfied = this.deliver(l.pk, *wp, token, "go", keys.len(), rec).await?;
-                    record(rec, "deliver", t);
+                    rec.record("deliver", t);
                     assert_eq!(satisfied, i + 1 == keys.len());
                 }
                 let t = std::time::Instant::now();
                 let l2 = this.claim(rec).await?.ok_or("resumed execution not claimable")?;
-                record(rec, "claim", t);
+                rec.record("claim", t);
                 assert!(l2.interrupted);
                 let t = std::time::Instant::now();
                 this.complete(&l2, rec).await?;
-                record(rec, "complete", t);
+                rec.record("complete", t);
                 Ok(1)
             }
             Workload::ClaimComplete => {
@@ -339,25 +339,19 @@ impl Baseline {
                     rec.retries += 1;
                     return Ok(0);
                 };
-                record(rec, "claim", t);
+                rec.record("claim", t);
                 let t = std::time::Instant::now();
                 this.complete(&l, rec).await?;
-                record(rec, "complete", t);
+                rec.record("complete", t);
                 Ok(1)
             }
             Workload::EmptyClaim => {
                 let t = std::time::Instant::now();
                 assert!(this.claim(rec).await?.is_none());
-                record(rec, "claim", t);
+                rec.record("claim", t);
                 Ok(1)
             }
         }
-    }
-}
-
-fn record(rec: &mut Rec, op: &'static str, t: std::time::Instant) {
-    if rec.measuring {
-        rec.lat.entry(op).or_default().push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
     }
 }
 

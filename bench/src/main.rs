@@ -259,7 +259,7 @@ fn fill_sql(mode: Mode, n: usize) -> String {
 /// what was consumed (one bulk statement every 20 ms).
 fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, depth: usize) -> BResult<Row> {
     let db = Env::db_for(mode);
-    reset(env, mode, 16);
+    reset(env, mode, opts.clients.iter().copied().max().unwrap_or(1));
     if w == Workload::ClaimComplete {
         env.sql(db, &fill_sql(mode, depth));
         env.sql(db, "VACUUM ANALYZE");

@@ -27,11 +27,16 @@ impl Rec {
     pub async fn call<T, F: Future<Output = T>>(&mut self, op: &'static str, statements: u64, f: F) -> T {
         let t = Instant::now();
         let r = f.await;
+        self.record(op, t);
+        self.statements += statements;
+        r
+    }
+
+    /// Record the latency of `op`, started at `t` (only while measuring).
+    pub fn record(&mut self, op: &'static str, t: Instant) {
         if self.measuring {
             self.lat.entry(op).or_default().push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
         }
-        self.statements += statements;
-        r
     }
 
     pub fn merge(&mut self, other: Rec) {

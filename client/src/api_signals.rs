@@ -220,14 +220,12 @@ impl Client {
             )
             .await?;
         let first = rows.first().ok_or_else(|| crate::Error::Protocol("ff_suspend returned no row".into()))?;
-        let waitpoints = rows
-            .iter()
-            .filter_map(|r| match col::<Option<Uuid>>(r, 2) {
-                Ok(Some(wp)) => Some((|| Ok(Waitpoint { waitpoint_id: wp, waitpoint_key: col(r, 3)?, token: WaitpointToken::new(col::<String>(r, 4)?) }))()),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut waitpoints = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(waitpoint_id) = col::<Option<Uuid>>(r, 2)? {
+                waitpoints.push(Waitpoint { waitpoint_id, waitpoint_key: col(r, 3)?, token: WaitpointToken::new(col::<String>(r, 4)?) });
+            }
+        }
         Ok(SuspendOutcome { state: SuspendState::parse(col(first, 0)?)?, suspension_id: col(first, 1)?, waitpoints })
     }
 

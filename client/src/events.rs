@@ -392,7 +392,7 @@ impl Subscription {
         let conn = self.conn.as_ref().expect("connected");
         for (kind, stmt) in &conn.statements {
             let kind = *kind;
-            let start = self.buffered_until(kind);
+            let start = self.cursor.get(kind); // `next` reads only once the buffer is drained
             let rows = conn.client.query(stmt, &[&start, &self.options.batch]).await?;
             let full = rows.iter().filter(|r| r.get::<_, Option<i64>>(2).is_some()).count() as i64 == self.options.batch;
             let (xmin, xmax): (i64, i64) = match rows.first() {
@@ -426,11 +426,6 @@ impl Subscription {
             }
         }
         Ok(())
-    }
-
-    /// The id after which the next read starts: the cursor, or the last buffered event of that kind.
-    fn buffered_until(&self, kind: EventKind) -> i64 {
-        self.buffer.iter().rev().find(|e| e.kind() == kind).map(|e| e.header().event_id).unwrap_or_else(|| self.cursor.get(kind))
     }
 
     /// Sleep until a notification, the poll period, a hole re-check, or the connection's end.

@@ -4,7 +4,7 @@
 //! and stop gracefully: no new claims, in-flight handlers finish.
 
 use crate::types::{ClaimedExecution, Lease, SuspendOutcome, Waitpoint};
-use crate::{Client, Error, ExecutionId, ObservedSignal, Result, Suspend};
+use crate::{Client, ExecutionId, ObservedSignal, Result, Suspend};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -353,12 +353,9 @@ where
         Ok(counter) => {
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        Err(Error::LeaseConflict(_) | Error::LeaseExpired(_) | Error::ExecutionNotActive(_)) => {
-            counters.lost.fetch_add(1, Ordering::Relaxed);
-        }
         Err(_) => {
-            // Not recorded (e.g. the database stayed unreachable past the retries): the lease expires and the
-            // execution is reclaimed; count it as lost.
+            // Not recorded: the lease was lost (LeaseConflict / LeaseExpired / ExecutionNotActive), or the
+            // database stayed unreachable past the retries and the lease will expire and be reclaimed.
             counters.lost.fetch_add(1, Ordering::Relaxed);
         }
     }
