@@ -1,7 +1,8 @@
 //! Plan stability: every backend prepares each statement once and keeps the plan. A backend whose
 //! first call comes while the tables are empty (just created, or vacuumed empty: relpages = 0) must
 //! still plan index look-ups, or it scans whole tables for the rest of its life. The extension's
-//! SQL-running functions carry `enable_seqscan = off` and `plan_cache_mode = force_generic_plan`.
+//! SQL-running functions carry `enable_seqscan = off`, `plan_cache_mode = force_generic_plan` and
+//! `jit = off` (a generic plan costed for a deep queue would otherwise be JIT-compiled on every call).
 
 use ff_engine_tests::*;
 
@@ -58,7 +59,7 @@ fn every_sql_running_function_pins_its_plan_settings() {
         .query(
             "SELECT p.proname::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass \
              JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'ff_engine' \
-             WHERE p.proconfig IS NOT NULL AND NOT (p.proconfig @> ARRAY['enable_seqscan=off', 'plan_cache_mode=force_generic_plan'])",
+             WHERE p.proconfig IS NOT NULL AND NOT (p.proconfig @> ARRAY['enable_seqscan=off', 'plan_cache_mode=force_generic_plan', 'jit=off'])",
             &[],
         )
         .unwrap()
