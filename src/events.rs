@@ -1,12 +1,22 @@
 //! Outbox NOTIFY (semantics §8). Event rows are inserted by the statements that change state (in the
-//! same statement, as data-modifying CTEs); this module only wakes listeners: at most one `pg_notify`
+//! same statement, as data-modifying CTEs); this module only wakes listeners: at most one notification
 //! per channel and (sub)transaction, empty payload, and none when `ff_engine.notify` is off.
+//!
+//! The notification is queued with PostgreSQL's own `Async_Notify` (what `pg_notify()` and `NOTIFY`
+//! call), not through an SPI `SELECT pg_notify(...)`: the same effect at commit, without starting an
+//! executor for it (up to two per call on the hot paths).
 
 use crate::error::WfResult;
-use crate::plans::{t, Plan};
 use pgrx::prelude::*;
-use pgrx::spi::SpiClient;
 use std::cell::Cell;
+use std::ffi::{c_char, CStr};
+
+extern "C-unwind" {
+    // src/include/commands/async.h; not in pgrx's bindings. Raises ERROR only for an empty or too
+    // long channel or payload (ours are constants) or in a parallel worker (our functions are
+    // PARALLEL UNSAFE).
+    fn Async_Notify(channel: *const c_char, payload: *const c_char);
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -16,16 +26,14 @@ pub enum Channel {
 }
 
 impl Channel {
-    fn name(self) -> &'static str {
+    fn name(self) -> &'static CStr {
         match self {
-            Channel::Signal => "ff_signal_event",
-            Channel::Lease => "ff_lease_event",
-            Channel::Completion => "ff_completion",
+            Channel::Signal => c"ff_signal_event",
+            Channel::Lease => c"ff_lease_event",
+            Channel::Completion => c"ff_completion",
         }
     }
 }
-
-static NOTIFY: Plan = Plan { sql: "SELECT pg_notify($1, '')", args: &[t::TEXT] };
 
 thread_local! {
     // (top-level xid, subtransaction id, channels already notified in it)
@@ -33,7 +41,7 @@ thread_local! {
 }
 
 /// Wake listeners of `channels` once per (sub)transaction. Call after writing the event rows.
-pub fn notify(client: &SpiClient<'_>, channels: &[Channel]) -> WfResult<()> {
+pub fn notify(channels: &[Channel]) -> WfResult<()> {
     if !crate::settings::NOTIFY.get() {
         return Ok(());
     }
@@ -44,7 +52,10 @@ pub fn notify(client: &SpiClient<'_>, channels: &[Channel]) -> WfResult<()> {
     }
     for &ch in channels {
         if done & ch as u8 == 0 {
-            NOTIFY.run(client, &[ch.name().into()])?;
+            let channel = ch.name().as_ptr();
+            // SAFETY: two pointers to static C strings; nothing with a destructor is live inside the
+            // guarded call, which turns a Postgres ERROR into a Rust panic (caught by `guarded`).
+            unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| Async_Notify(channel, c"".as_ptr())) };
             done |= ch as u8;
         }
     }

@@ -12,6 +12,7 @@ const COLORS: &[(&str, &str)] =
         ("baseline", "#c05621"),
         ("absurd", "#6b46c1"),
         ("limit", "#718096"),
+        ("limit-notify", "#a0aec0"),
     ];
 
 pub fn svg(rows: &[Row], clients: usize) -> String {

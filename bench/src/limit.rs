@@ -1,5 +1,7 @@
 //! Mode "limit": pgbench's single-row UPDATE transaction (prepared), at the same client counts: the cost
-//! of one durable commit, which no design can beat.
+//! of one durable commit, which no design can beat. "limit-notify" is the same transaction with one
+//! `pg_notify` in it (one statement): the ceiling of notifying commits, which PostgreSQL serialises
+//! (a cluster-wide lock from PreCommit_Notify until the commit record is flushed).
 
 use crate::stats::{percentiles, BResult, Pcts};
 use crate::{Env, Row};
@@ -11,6 +13,9 @@ fn pgbench() -> std::path::PathBuf {
 }
 
 const SCRIPT: &str = "\\set aid random(1, 1000000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n";
+const SCRIPT_NOTIFY: &str = "\\set aid random(1, 1000000)\n\
+    WITH u AS (UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid RETURNING aid) \
+    SELECT pg_notify('ff_bench_limit', '') FROM u;\n";
 
 fn base_args(env: &Env, db: &str) -> Vec<String> {
     vec!["-h".into(), env.cluster.socket_dir.display().to_string(), "-p".into(), env.cluster.port.to_string(), "-U".into(), "postgres".into(), db.into()]
@@ -32,12 +37,12 @@ pub fn init(env: &Env, db: &str) -> bool {
     }
 }
 
-pub fn run(env: &Env, db: &str, clients: usize, warmup: Duration, duration: Duration, out: &std::path::Path) -> BResult<Row> {
+pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, duration: Duration, out: &std::path::Path) -> BResult<Row> {
     let dir = out.join("pgbench");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let script = dir.join("update.sql");
-    std::fs::write(&script, SCRIPT)?;
+    std::fs::write(&script, if notify { SCRIPT_NOTIFY } else { SCRIPT })?;
     let jobs = clients.min(2).to_string();
     let go = |secs: u64, log: bool| -> BResult<String> {
         let mut args = vec!["-n".to_string(), "-M".into(), "prepared".into(), "-c".into(), clients.to_string(), "-j".into(), jobs.clone(), "-T".into(), secs.to_string(), "-f".into(), script.display().to_string()];
@@ -76,7 +81,7 @@ pub fn run(env: &Env, db: &str, clients: usize, warmup: Duration, duration: Dura
     let p: Pcts = percentiles(&mut lat);
     Ok(Row {
         workload: 0,
-        mode: "limit",
+        mode: if notify { "limit-notify" } else { "limit" },
         clients,
         depth: 0,
         cycles_per_s: tps,

@@ -457,7 +457,7 @@ fn main() -> BResult<()> {
             }
         }
     }
-    let total = plan.len() + if modes.contains(&Mode::Limit) { opts.clients.len() } else { 0 };
+    let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 };
     for (i, &(w, m, c, d)) in plan.iter().enumerate() {
         eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ", i + 1, w.number(), m.name(), c, if d > 0 { format!(" depth {d}") } else { String::new() });
         if profile {
@@ -483,9 +483,11 @@ fn main() -> BResult<()> {
         }
     }
     if modes.contains(&Mode::Limit) {
-        for (i, &c) in opts.clients.iter().enumerate() {
-            eprint!("[{:>2}/{total}] pgbench one-row UPDATE {c:>2} clients ... ", plan.len() + i + 1);
-            match limit::run(&env, Env::db_for(Mode::Limit), c, opts.warmup, opts.duration, &opts.out) {
+        let runs = [false, true].into_iter().flat_map(|n| opts.clients.iter().map(move |&c| (n, c)));
+        for (i, (notify, c)) in runs.enumerate() {
+            let what = if notify { "UPDATE + pg_notify" } else { "UPDATE" };
+            eprint!("[{:>2}/{total}] pgbench one-row {what} {c:>2} clients ... ", plan.len() + i + 1);
+            match limit::run(&env, Env::db_for(Mode::Limit), c, notify, opts.warmup, opts.duration, &opts.out) {
                 Ok(r) => {
                     eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99);
                     rows.push(r);
