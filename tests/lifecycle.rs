@@ -531,3 +531,21 @@ fn robustness_of_lifecycle_functions() {
     }
     assert_eq!(count(&mut c, "SELECT 1::bigint"), 1);
 }
+
+#[test]
+fn state_columns_reject_unknown_literals() {
+    // The state literals are checked by domains (compiled once per backend), not table CHECKs: a
+    // direct write of a non-canonical literal (FlowFabric's backend wrote 'running', 'released') fails.
+    let (_db, mut c) = seeded("state_domains");
+    let id = create_in(&mut c, "lane", "");
+    let (fp, uuid) = id.trim_start_matches("{fp:").split_once("}:").unwrap();
+    for (col, bad) in [("lifecycle_phase", "running"), ("ownership_state", "released"), ("eligibility_state", "pending_claim"),
+        ("attempt_state", "x"), ("public_state", "resumable2"), ("interrupt_reason", "nope")] {
+        let sql = format!("UPDATE ff_exec_core SET {col} = $1::text WHERE partition_key = {fp} AND execution_id = '{uuid}'");
+        let e = expect_err(&mut c, &sql, &[&bad]);
+        assert_eq!(e.code, "23514", "{col}: {e:?}");
+    }
+    let e = expect_err(&mut c, "UPDATE ff_exec_core SET max_attempts = 0", &[]);
+    assert_eq!(e.code, "23514");
+    assert_eq!(states(&mut c, &id), ("runnable".into(), "unowned".into(), "eligible_now".into(), "pending_first_attempt".into(), "waiting".into()));
+}

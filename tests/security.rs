@@ -122,6 +122,20 @@ fn security_definer_functions_are_owned_by_non_superuser_with_pinned_search_path
         .map(|r| r.get(0))
         .collect();
     assert!(uncommented.is_empty(), "functions without COMMENT: {uncommented:?}");
+    let domains: Vec<(String, String, bool)> = c
+        .query(
+            "SELECT t.typname::text, pg_get_userbyid(t.typowner)::text, obj_description(t.oid, 'pg_type') IS NOT NULL FROM pg_type t
+             JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
+             JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
+             WHERE t.typtype = 'd' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(domains.len() >= 10, "{domains:?}");
+    assert!(domains.iter().all(|(_, owner, commented)| owner == "ff_engine_owner" && *commented), "{domains:?}");
 }
 
 #[test]

@@ -1,2 +1,2 @@
 \set aid random(1, 1000000)
-UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
+WITH u AS (UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid RETURNING aid) SELECT pg_notify('ff_bench_limit', '') FROM u;
