@@ -332,7 +332,7 @@ fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: O
         }
         let attempt = lifecycle::attempt_for_claim(&attempt_state, attempt_index)?;
         let out = lease_locked(client, &id, attempt, current_attempt, interrupt.as_deref(), worker_id, instance, ttl, now)?;
-        notify(&[Channel::Lease])?;
+        notify(&[Channel::Lease]);
         Ok(out)
     })
 }
@@ -359,7 +359,7 @@ fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&st
             out.push(lease_locked(client, &c.id, attempt, c.current_attempt_id, c.interrupt_reason.as_deref(), worker_id, instance, ttl, now)?);
         }
         if !out.is_empty() {
-            notify(&[Channel::Lease])?;
+            notify(&[Channel::Lease]);
         }
         Ok(out)
     })

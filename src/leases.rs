@@ -79,7 +79,8 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: LeaseEnd<'_>, now: i
         ],
     )?;
     let channels: &[Channel] = if end.completion_outcome.is_some() { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
-    notify(channels)
+    notify(channels);
+    Ok(())
 }
 
 fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, ttl: Option<i64>) -> WfResult<(i64, i64)> {
@@ -93,7 +94,7 @@ fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: 
         let (pk, eu) = ex_key(&id);
         let rows = RENEW.run(client, &[pk.into(), eu.into(), expires.into(), now.into(), id.to_string().into()])?;
         let epoch: i64 = rows.first().get(1)?.unwrap_or(0);
-        notify(&[Channel::Lease])?;
+        notify(&[Channel::Lease]);
         Ok((expires, epoch))
     })
 }
@@ -280,7 +281,8 @@ pub fn terminate_locked(client: &SpiClient<'_>, id: &ExecutionId, states: States
         ],
     )?;
     let channels: &[Channel] = if was_leased { &[Channel::Lease, Channel::Completion] } else { &[Channel::Completion] };
-    notify(channels)
+    notify(channels);
+    Ok(())
 }
 
 fn cancel(execution_id: Option<&str>, reason: Option<&str>) -> WfResult<String> {

@@ -119,7 +119,7 @@ fn run_task(task: &str, max_rows: i64) -> WfResult<i32> {
                 let n: i64 = row.get(2)?.unwrap_or(0);
                 if n > 0 {
                     let ch: &[Channel] = if failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
-                    notify(ch)?;
+                    notify(ch);
                 }
                 n as usize
             }

@@ -225,7 +225,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
         resume_locked(client, id, sid, "condition_satisfied", Some(d.signal_id), satisfiers, d.resume_delay_ms, now)?;
         channels.push(Channel::Completion);
     }
-    notify(&channels)?;
+    notify(&channels);
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
 }
 
@@ -342,7 +342,7 @@ fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResult<S
             return Err(WfError::new(ErrorKind::ExecutionNotSuspended, format!("the execution is {phase}, not suspended")));
         };
         resume_locked(client, &id, sid, "resumed_by_operator", None, Vec::new(), delay, now)?;
-        notify(&[Channel::Completion])?;
+        notify(&[Channel::Completion]);
         Ok("resumed".to_string())
     })
 }
@@ -449,7 +449,7 @@ pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64) -> Wf
                 )?;
                 let seq: i64 = rec.first().get(1)?.unwrap_or(0);
                 resume_locked(client, &id, sid, "timed_out_auto_resume", Some(signal_id), vec![seq], 0, now)?;
-                notify(&[Channel::Signal, Channel::Completion])?;
+                notify(&[Channel::Signal, Channel::Completion]);
             }
         }
         n += 1;

@@ -284,7 +284,7 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
                 &[pk.into(), eu.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(),
                   s.public_state.into(), now.into(), id.to_string().into()],
             )?;
-            notify(&[Channel::Lease])?;
+            notify(&[Channel::Lease]);
         }
         if let Some(key) = a.idempotency_key {
             // Kept until the suspension's timeout + 60 s, or 7 days.
