@@ -10,14 +10,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 static LOCK_KEYSTORE: Plan = Plan { sql: "LOCK TABLE ff_keystore IN EXCLUSIVE MODE", args: &[] };
-static KEY_BY_KID: Plan = Plan {
-    sql: "SELECT kid, secret, active, expires_at_ms FROM ff_keystore WHERE kid = $1",
-    args: &[t::TEXT],
-};
-static ACTIVE_KEY: Plan = Plan {
-    sql: "SELECT kid, secret, active, expires_at_ms FROM ff_keystore WHERE active",
-    args: &[],
-};
+static KEY_BY_KID: Plan = Plan { sql: concat!("SELECT ", crate::key_columns!(), " FROM ff_keystore k WHERE k.kid = $1"), args: &[t::TEXT] };
+static ACTIVE_KEY: Plan = Plan { sql: concat!("SELECT ", crate::key_columns!(), " FROM ff_keystore k WHERE k.active"), args: &[] };
 static INSERT_ACTIVE: Plan = Plan {
     sql: "INSERT INTO ff_keystore (kid, secret, created_at_ms, active) VALUES ($1, $2, $3, true)",
     args: &[t::TEXT, t::BYTEA, t::INT8],
@@ -35,16 +29,30 @@ static LIST_KIDS: Plan = Plan {
     args: &[],
 };
 
+/// The keystore columns a hot-path statement of another module selects (from `ff_keystore k`, usually
+/// LEFT JOINed) so that reading the key costs no statement of its own; `key_at` reads them back.
+#[macro_export]
+macro_rules! key_columns {
+    () => {
+        "k.kid, k.secret, k.active, k.expires_at_ms"
+    };
+}
+
+/// The key in the four `key_columns!()` of `row`, starting at 1-based column `first`; `None` when the
+/// join found no key (the kid is NULL).
+pub fn key_at(row: &pgrx::spi::SpiHeapTupleData<'_>, first: usize) -> WfResult<Option<StoredKey>> {
+    let Some(kid) = row.get::<String>(first)? else { return Ok(None) };
+    let secret: Vec<u8> = row.get(first + 1)?.ok_or_else(|| WfError::corruption("keystore row without secret"))?;
+    let active: bool = row.get(first + 2)?.unwrap_or(false);
+    let expires_at_ms: Option<i64> = row.get(first + 3)?;
+    Ok(Some(StoredKey { kid, secret, active, expires_at_ms }))
+}
+
 fn read_key(client: &SpiClient<'_>, plan: &'static Plan, args: &[pgrx::datum::DatumWithOid<'_>]) -> WfResult<Option<StoredKey>> {
-    let rows = plan.run(client, args)?;
-    for row in rows {
-        let kid: String = row.get(1)?.ok_or_else(|| WfError::corruption("keystore row without kid"))?;
-        let secret: Vec<u8> = row.get(2)?.ok_or_else(|| WfError::corruption("keystore row without secret"))?;
-        let active: bool = row.get(3)?.unwrap_or(false);
-        let expires_at_ms: Option<i64> = row.get(4)?;
-        return Ok(Some(StoredKey { kid, secret, active, expires_at_ms }));
+    match plan.run(client, args)?.next() {
+        Some(row) => key_at(&row, 1),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// The key stored under `kid`, if any.
@@ -63,7 +71,12 @@ pub fn active_key(client: &SpiClient<'_>) -> WfResult<StoredKey> {
 /// is `token_expired`.
 #[allow(dead_code)] // used by signal delivery and grant consumption
 pub fn verifying_key(client: &SpiClient<'_>, kid: &str, now_ms: i64) -> WfResult<StoredKey> {
-    let key = key_by_kid(client, kid)?.ok_or_else(WfError::invalid_token)?;
+    usable_for_verification(key_by_kid(client, kid)?, now_ms)
+}
+
+/// `verifying_key`'s decision for a key already read (by `key_columns!()` in another statement).
+pub fn usable_for_verification(key: Option<StoredKey>, now_ms: i64) -> WfResult<StoredKey> {
+    let key = key.ok_or_else(WfError::invalid_token)?;
     match keys::key_usability(&key, now_ms) {
         keys::KeyUsability::Usable => Ok(key),
         keys::KeyUsability::PastGrace => Err(WfError::new(

@@ -17,20 +17,39 @@ use pgrx::spi::SpiClient;
 
 const COUNTING_EFFECTS: [&str; 3] = ["appended_to_waitpoint", "appended_to_waitpoint_duplicate", "resume_condition_satisfied"];
 
-static WAITPOINT: Plan = Plan {
-    sql: "SELECT token_kid, waitpoint_key, state, expires_at_ms, suspension_id FROM ff_waitpoint \
-          WHERE partition_key = $1 AND execution_id = $2 AND waitpoint_id = $3",
-    args: &[t::INT2, t::UUID, t::UUID],
+/// Before the lock: the waitpoint (does it exist?) and the key the presented token names, one statement.
+static WAITPOINT_AND_KEY: Plan = Plan {
+    sql: concat!(
+        "SELECT w.waitpoint_id, ",
+        crate::key_columns!(),
+        " FROM (SELECT 1) one \
+          LEFT JOIN ff_waitpoint w ON w.partition_key = $1 AND w.execution_id = $2 AND w.waitpoint_id = $3 \
+          LEFT JOIN ff_keystore k ON k.kid = $4"
+    ),
+    args: &[t::INT2, t::UUID, t::UUID, t::TEXT],
 };
 static LOCK_EXEC: Plan = Plan {
     sql: "SELECT lifecycle_phase, signal_count, lane_id FROM ff_exec_core \
           WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE",
     args: &[t::INT2, t::UUID],
 };
-static DEDUP_SEEN: Plan = Plan {
-    sql: "SELECT signal_id FROM ff_signal_dedup WHERE partition_key = $1 AND execution_id = $2 AND waitpoint_id = $3 \
-            AND idempotency_key = $4 AND expires_at_ms > $5",
-    args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::INT8],
+/// After the lock (a new statement, so it sees what committed while we waited): the waitpoint, the
+/// first signal id of an idempotency key, the open suspension with its condition, and the signals that
+/// count towards it (one row each, in acceptance order; a single row of NULLs in those columns when
+/// none).
+static DELIVERY_STATE: Plan = Plan {
+    sql: "SELECT w.waitpoint_key, w.state, w.expires_at_ms, w.suspension_id, \
+                 (SELECT d.signal_id FROM ff_signal_dedup d WHERE d.partition_key = $1 AND d.execution_id = $2 \
+                    AND d.waitpoint_id = $3 AND d.idempotency_key = $4 AND d.expires_at_ms > $5), \
+                 s.suspension_id, s.resume_condition, \
+                 g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity \
+          FROM ff_waitpoint w \
+          LEFT JOIN ff_suspension s ON s.partition_key = $1 AND s.execution_id = $2 AND s.state = 'open' \
+          LEFT JOIN ff_signal g ON g.partition_key = $1 AND g.execution_id = $2 AND g.suspension_id = s.suspension_id \
+                AND g.effect = ANY ($6) \
+          WHERE w.partition_key = $1 AND w.execution_id = $2 AND w.waitpoint_id = $3 \
+          ORDER BY g.signal_seq",
+    args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::INT8, t::TEXT_ARRAY],
 };
 static DEDUP_PUT: Plan = Plan {
     sql: "INSERT INTO ff_signal_dedup (partition_key, execution_id, waitpoint_id, idempotency_key, signal_id, expires_at_ms) \
@@ -43,11 +62,6 @@ pub static OPEN_SUSPENSION: Plan = Plan {
     sql: "SELECT suspension_id, resume_condition FROM ff_suspension \
           WHERE partition_key = $1 AND execution_id = $2 AND state = 'open'",
     args: &[t::INT2, t::UUID],
-};
-static COUNTED_SIGNALS: Plan = Plan {
-    sql: "SELECT signal_seq, signal_id, waitpoint_key, signal_name, source_type, source_identity FROM ff_signal \
-          WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $3 AND effect = ANY ($4) ORDER BY signal_seq",
-    args: &[t::INT2, t::UUID, t::UUID, t::TEXT_ARRAY],
 };
 /// Record an accepted signal, its outbox event, and the execution's signal count, in one statement.
 static RECORD: Plan = Plan {
@@ -83,6 +97,35 @@ static RESUME: Plan = Plan {
     args: &[
         t::INT2, t::UUID, t::UUID, t::INT8, t::TEXT, t::UUID, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT,
         t::INT8, t::TEXT,
+    ],
+};
+
+/// Record the signal that satisfies the condition and resume, in one statement: the signal and its
+/// event, the execution's signal count and resumed states, the suspension and its waitpoints closed
+/// (`$23`'s placeholder seq i64::MAX in the satisfiers becomes the new signal's), the completion event.
+static RECORD_AND_RESUME: Plan = Plan {
+    sql: "WITH sig AS ( \
+            INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, \
+                signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, \
+                effect, accepted_at_ms) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING signal_seq), \
+          sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied', \
+                      closer_signal_id = $3, satisfier_seqs = array_replace($17, 9223372036854775807, (SELECT signal_seq FROM sig)) \
+                  WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $6 AND state = 'open'), \
+          wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied' \
+                  WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $6 AND state <> 'closed'), \
+          upd AS (UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = $18, ownership_state = $19, \
+                      eligibility_state = $20, attempt_state = $21, public_state = $22, eligible_at_ms = $23, updated_at_ms = $15 \
+                  WHERE partition_key = $1 AND execution_id = $2 RETURNING partition_key, namespace), \
+          ev AS (INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, \
+                     signal_name, source_type, source_identity, effect) \
+                 SELECT $1, $16, namespace, $15, $3, $4, $7, $9, $10, $14 FROM upd), \
+          ce AS (INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
+                 SELECT partition_key, $16, namespace, $15, 'resumed' FROM upd) \
+          SELECT signal_seq FROM sig",
+    args: &[
+        t::INT2, t::UUID, t::UUID, t::UUID, t::TEXT, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA,
+        t::TEXT, t::INT8, t::TEXT, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8,
     ],
 };
 
@@ -128,20 +171,31 @@ pub fn resume_locked(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pg
 pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof: Proof<'_>, now: i64) -> WfResult<DeliverRow> {
     let (pk, eu) = ex_key(id);
     // 2. Find the waitpoint and verify the token; nothing about existence is revealed before this.
-    let wp_rows = WAITPOINT.run(client, &[pk.into(), eu.into(), d.waitpoint_id.into()])?;
-    let wp = wp_rows.into_iter().next();
-    match (&proof, &wp) {
-        (Proof::Token(token), _) => {
-            let presented = tokens::parse_token(token)?;
-            let Some(_) = wp else { return Err(WfError::invalid_token()) };
-            let key = crate::keystore::verifying_key(client, presented.kid, now)?;
-            let wp_uuid = crate::executions::from_pg_uuid(&d.waitpoint_id);
-            if !tokens::verify_waitpoint_digest(presented.kid, &key.secret, id, &wp_uuid, &presented.digest) {
-                return Err(WfError::invalid_token());
+    let presented = match proof {
+        Proof::Token(token) => Some(tokens::parse_token(token)?),
+        Proof::Operator { .. } => None,
+    };
+    let kid = presented.as_ref().map(|p| p.kid);
+    {
+        let row = WAITPOINT_AND_KEY
+            .run(client, &[pk.into(), eu.into(), d.waitpoint_id.into(), kid.into()])?
+            .next()
+            .ok_or_else(|| WfError::corruption("waitpoint look-up returned no row"))?;
+        let exists = row.get::<pgrx::Uuid>(1)?.is_some();
+        match &presented {
+            Some(presented) => {
+                if !exists {
+                    return Err(WfError::invalid_token());
+                }
+                let key = crate::keystore::usable_for_verification(crate::keystore::key_at(&row, 2)?, now)?;
+                let wp_uuid = crate::executions::from_pg_uuid(&d.waitpoint_id);
+                if !tokens::verify_waitpoint_digest(presented.kid, &key.secret, id, &wp_uuid, &presented.digest) {
+                    return Err(WfError::invalid_token());
+                }
             }
+            None if !exists => return Err(WfError::not_found("waitpoint")),
+            None => {}
         }
-        (Proof::Operator { .. }, None) => return Err(WfError::not_found("waitpoint")),
-        (Proof::Operator { .. }, Some(_)) => {}
     }
     // 3. Lock the execution; terminal executions take no signals.
     let ex = LOCK_EXEC.run(client, &[pk.into(), eu.into()])?;
@@ -157,13 +211,17 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     if phase == "terminal" {
         return Err(WfError::new(ErrorKind::TargetNotSignalable, "the execution is terminal"));
     }
-    // 4. Re-read the waitpoint under the lock: closed or expired waitpoints take no signals.
-    let wp = WAITPOINT.run(client, &[pk.into(), eu.into(), d.waitpoint_id.into()])?;
-    let wp = wp.first();
-    let key: String = wp.get(2)?.unwrap_or_default();
-    let state: String = wp.get(3)?.unwrap_or_default();
-    let expires: Option<i64> = wp.get(4)?;
-    let wp_suspension: Option<pgrx::Uuid> = wp.get(5)?;
+    // 4. Re-read the waitpoint under the lock (with all else the decision needs): closed or expired
+    //    waitpoints take no signals.
+    let effects: Vec<String> = COUNTING_EFFECTS.iter().map(|s| s.to_string()).collect();
+    let rows: Vec<_> = DELIVERY_STATE
+        .run(client, &[pk.into(), eu.into(), d.waitpoint_id.into(), d.idempotency_key.into(), now.into(), effects.into()])?
+        .collect();
+    let wp = rows.first().ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint is gone"))?;
+    let key: String = wp.get(1)?.unwrap_or_default();
+    let state: String = wp.get(2)?.unwrap_or_default();
+    let expires: Option<i64> = wp.get(3)?;
+    let wp_suspension: Option<pgrx::Uuid> = wp.get(4)?;
     if state == "closed" || (state == "pending" && expires.is_some_and(|e| e <= now)) {
         return Err(WfError::new(ErrorKind::WaitpointClosed, "the waitpoint is closed or expired"));
     }
@@ -172,27 +230,35 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
         return Err(WfError::new(ErrorKind::SignalLimitExceeded, format!("the execution already has {signal_count} signals")));
     }
     // 6. Idempotency: the first signal's id, no second record, no event.
-    if let Some(k) = d.idempotency_key {
-        let seen = DEDUP_SEEN.run(client, &[pk.into(), eu.into(), d.waitpoint_id.into(), k.into(), now.into()])?;
-        if let Some(r) = seen.into_iter().next() {
-            let first: pgrx::Uuid = r.get(1)?.ok_or_else(|| WfError::corruption("dedup row without signal id"))?;
+    if d.idempotency_key.is_some() {
+        if let Some(first) = wp.get::<pgrx::Uuid>(5)? {
             return Ok(("duplicate".to_string(), first, None));
         }
     }
-    // 7. Record, evaluate, apply.
-    let mut resume: Option<(pgrx::Uuid, Vec<i64>)> = None;
+    // 7. Evaluate, then record (and resume) in one statement.
+    let mut resume: Option<Vec<i64>> = None;
     let (effect, suspension_id) = if state == "pending" {
         ("buffered_for_pending_waitpoint", None)
     } else {
-        let sus = OPEN_SUSPENSION.run(client, &[pk.into(), eu.into()])?;
-        let sus = sus.into_iter().next().ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint's suspension is closed"))?;
-        let sid: pgrx::Uuid = sus.get(1)?.ok_or_else(|| WfError::corruption("suspension without id"))?;
+        let sid: pgrx::Uuid = wp.get(6)?.ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint's suspension is closed"))?;
         if wp_suspension != Some(sid) {
             return Err(WfError::new(ErrorKind::WaitpointClosed, "the waitpoint belongs to a closed suspension"));
         }
-        let cond_json: pgrx::JsonB = sus.get(2)?.ok_or_else(|| WfError::corruption("suspension without condition"))?;
+        let cond_json: pgrx::JsonB = wp.get(7)?.ok_or_else(|| WfError::corruption("suspension without condition"))?;
         let cond = Condition::parse(&cond_json.0).map_err(|_| WfError::corruption("stored resume condition does not parse"))?;
-        let counted = counted_signals(client, id, sid)?;
+        let mut counted = Vec::new();
+        for r in &rows {
+            let Some(seq) = r.get::<i64>(8)? else { continue };
+            let signal_id: pgrx::Uuid = r.get(9)?.ok_or_else(|| WfError::corruption("signal without id"))?;
+            counted.push(condition::Signal {
+                seq,
+                signal_id: *signal_id.as_bytes(),
+                waitpoint_key: r.get(10)?.unwrap_or_default(),
+                name: r.get(11)?.unwrap_or_default(),
+                source_type: r.get(12)?.unwrap_or_default(),
+                source_identity: r.get(13)?.unwrap_or_default(),
+            });
+        }
         let new = condition::Signal {
             seq: i64::MAX,
             signal_id: *d.signal_id.as_bytes(),
@@ -203,48 +269,36 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
         };
         let (effect, after) = condition::effect_of(&cond, &counted, &new);
         if effect == Effect::ResumeConditionSatisfied {
-            resume = Some((sid, after.satisfiers));
+            resume = Some(after.satisfiers);
         }
         (effect.as_str(), Some(sid))
     };
-    let rec = RECORD.run(
-        client,
-        &[
-            pk.into(), eu.into(), d.signal_id.into(), d.waitpoint_id.into(), key.as_str().into(), suspension_id.into(), d.signal_name.into(),
-            d.signal_category.into(), d.source_type.into(), d.source_identity.into(), d.correlation_id.into(), d.idempotency_key.into(),
-            d.payload.into(), effect.into(), now.into(), id.to_string().into(),
-        ],
-    )?;
-    let seq: i64 = rec.first().get(1)?.ok_or_else(|| WfError::corruption("signal insert returned no sequence"))?;
+    drop(rows);
+    let mut args = vec![
+        pk.into(), eu.into(), d.signal_id.into(), d.waitpoint_id.into(), key.as_str().into(), suspension_id.into(), d.signal_name.into(),
+        d.signal_category.into(), d.source_type.into(), d.source_identity.into(), d.correlation_id.into(), d.idempotency_key.into(),
+        d.payload.into(), effect.into(), now.into(), id.to_string().into(),
+    ];
+    let mut channels = vec![Channel::Signal];
+    let plan = match resume {
+        None => &RECORD,
+        Some(satisfiers) => {
+            let s: States = lifecycle::resumed(d.resume_delay_ms > 0);
+            let eligible_at = if d.resume_delay_ms > 0 { Some(now + d.resume_delay_ms) } else { None };
+            args.extend([
+                satisfiers.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(),
+                s.public_state.into(), eligible_at.into(),
+            ]);
+            channels.push(Channel::Completion);
+            &RECORD_AND_RESUME
+        }
+    };
+    plan.run(client, &args)?;
     if let Some(k) = d.idempotency_key {
         DEDUP_PUT.run(client, &[pk.into(), eu.into(), d.waitpoint_id.into(), k.into(), d.signal_id.into(), now.saturating_add(d.dedup_ttl_ms).into()])?;
     }
-    let mut channels = vec![Channel::Signal];
-    if let Some((sid, satisfiers)) = resume {
-        let satisfiers = satisfiers.into_iter().map(|s| if s == i64::MAX { seq } else { s }).collect();
-        resume_locked(client, id, sid, "condition_satisfied", Some(d.signal_id), satisfiers, d.resume_delay_ms, now)?;
-        channels.push(Channel::Completion);
-    }
     notify(&channels);
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
-}
-
-fn counted_signals(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pgrx::Uuid) -> WfResult<Vec<condition::Signal>> {
-    let (pk, eu) = ex_key(id);
-    let effects: Vec<String> = COUNTING_EFFECTS.iter().map(|s| s.to_string()).collect();
-    let mut out = Vec::new();
-    for r in COUNTED_SIGNALS.run(client, &[pk.into(), eu.into(), suspension_id.into(), effects.into()])? {
-        let sid: pgrx::Uuid = r.get(2)?.ok_or_else(|| WfError::corruption("signal without id"))?;
-        out.push(condition::Signal {
-            seq: r.get(1)?.unwrap_or(0),
-            signal_id: *sid.as_bytes(),
-            waitpoint_key: r.get(3)?.unwrap_or_default(),
-            name: r.get(4)?.unwrap_or_default(),
-            source_type: r.get(5)?.unwrap_or_default(),
-            source_identity: r.get(6)?.unwrap_or_default(),
-        });
-    }
-    Ok(out)
 }
 
 fn delay_arg(v: Option<i64>, field: &str) -> WfResult<i64> {

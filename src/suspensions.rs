@@ -8,6 +8,7 @@ use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::events::{notify, Channel};
 use crate::executions::{ex_key, from_pg_uuid, lock_for_lease, optional_text, parse_execution_id, to_pg_uuid};
 use crate::ids::ExecutionId;
+use crate::keys::StoredKey;
 use crate::lifecycle;
 use crate::plans::{now_ms, t, Plan};
 use crate::raise::guarded;
@@ -22,13 +23,20 @@ static INSERT_WAITPOINT: Plan = Plan {
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING waitpoint_id",
     args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT_ARRAY, t::INT8, t::INT8, t::INT8],
 };
-static OPEN_WAITPOINTS: Plan = Plan {
-    sql: "SELECT waitpoint_id, waitpoint_key, state, expires_at_ms FROM ff_waitpoint \
-          WHERE partition_key = $1 AND execution_id = $2 AND state <> 'closed'",
-    args: &[t::INT2, t::UUID],
-};
-static DEDUP_GET: Plan = Plan {
-    sql: "SELECT result_rows FROM ff_suspend_dedup WHERE partition_key = $1 AND execution_id = $2 AND idempotency_key = $3",
+/// Everything suspend decides on, read in one statement after the execution row is locked: whether a
+/// suspension is open, the stored result of an idempotent replay, the active signing key, and the
+/// execution's open waitpoints (one row each; a single row of NULLs in those columns when none).
+static SUSPEND_STATE: Plan = Plan {
+    sql: concat!(
+        "SELECT EXISTS (SELECT 1 FROM ff_suspension s WHERE s.partition_key = $1 AND s.execution_id = $2 AND s.state = 'open'), \
+                d.result_rows, ",
+        crate::key_columns!(),
+        ", w.waitpoint_id, w.waitpoint_key, w.state, w.expires_at_ms, w.token_kid \
+         FROM (SELECT 1) one \
+         LEFT JOIN ff_suspend_dedup d ON d.partition_key = $1 AND d.execution_id = $2 AND d.idempotency_key = $3 \
+         LEFT JOIN ff_keystore k ON k.active \
+         LEFT JOIN ff_waitpoint w ON w.partition_key = $1 AND w.execution_id = $2 AND w.state <> 'closed'"
+    ),
     args: &[t::INT2, t::UUID, t::TEXT],
 };
 static DEDUP_PUT: Plan = Plan {
@@ -46,14 +54,36 @@ static SET_SIGNAL_EFFECT: Plan = Plan {
     sql: "UPDATE ff_signal SET suspension_id = $3, effect = $4 WHERE partition_key = $1 AND execution_id = $2 AND signal_seq = $5",
     args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::INT8],
 };
-static INSERT_SUSPENSION: Plan = Plan {
-    sql: "INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code, \
-              requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason, \
-              satisfier_seqs) \
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+/// Record the suspension, its fresh waitpoints (`$15`, a JSON array of records) and, when `$21`, end
+/// the lease (epoch + 1, attempt interrupted) with the lease event `revoked` — one statement. Returns
+/// how many waitpoints were inserted (fewer than given: a caller-chosen waitpoint id is taken).
+static SUSPEND_WRITE: Plan = Plan {
+    sql: "WITH sus AS ( \
+            INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code, \
+                requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason, \
+                satisfier_seqs) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)), \
+          wps AS ( \
+            INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state, \
+                token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms) \
+            SELECT $1, $2, w.waitpoint_id, w.waitpoint_key, $3, 'active', w.token_kid, w.token_fingerprint, \
+                   w.required_signal_names, $11, $11, $8 \
+            FROM jsonb_to_recordset($15) AS w(waitpoint_id uuid, waitpoint_key text, token_kid text, \
+                 token_fingerprint text, required_signal_names text[]) \
+            ON CONFLICT DO NOTHING RETURNING 1), \
+          upd AS ( \
+            UPDATE ff_exec_core SET lifecycle_phase = $16, ownership_state = $17, eligibility_state = $18, \
+                attempt_state = $19, public_state = $20, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL, \
+                interrupt_reason = 'suspended', updated_at_ms = $11 \
+            WHERE partition_key = $1 AND execution_id = $2 AND $21 \
+            RETURNING partition_key, namespace, lease_id, lease_epoch), \
+          ev AS ( \
+            INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
+            SELECT partition_key, $22, namespace, $11, lease_id, lease_epoch, 'revoked' FROM upd) \
+          SELECT count(*) FROM wps",
     args: &[
         t::INT2, t::UUID, t::UUID, t::TEXT, t::JSONB, t::TEXT, t::TEXT, t::INT8, t::TEXT, t::TEXT, t::INT8, t::INT8, t::TEXT,
-        t::INT8_ARRAY,
+        t::INT8_ARRAY, t::JSONB, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BOOL, t::TEXT,
     ],
 };
 static BIND_PENDING: Plan = Plan {
@@ -61,18 +91,6 @@ static BIND_PENDING: Plan = Plan {
               closed_at_ms = CASE WHEN $4 = 'closed' THEN $6 END, close_reason = $8 \
           WHERE partition_key = $1 AND execution_id = $2 AND waitpoint_id = $3",
     args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::UUID, t::INT8, t::TEXT_ARRAY, t::TEXT],
-};
-/// Suspend: end the lease (epoch + 1), interrupt the attempt, write the lease event `revoked`.
-static SUSPEND_EXEC: Plan = Plan {
-    sql: "WITH upd AS ( \
-            UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, \
-                attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL, \
-                interrupt_reason = 'suspended', updated_at_ms = $8 \
-            WHERE partition_key = $1 AND execution_id = $2 \
-            RETURNING partition_key, namespace, lease_id, lease_epoch) \
-          INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
-          SELECT partition_key, $9, namespace, $8, lease_id, lease_epoch, 'revoked' FROM upd",
-    args: &[t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8, t::TEXT],
 };
 static WAITPOINT_KID: Plan = Plan {
     sql: "SELECT token_kid FROM ff_waitpoint WHERE partition_key = $1 AND execution_id = $2 AND waitpoint_id = $3",
@@ -170,26 +188,34 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
     Spi::connect_mut(|client| {
         let (view, _) = lock_for_lease(client, &id)?;
         let (pk, eu) = ex_key(&id);
-        if let Some(key) = a.idempotency_key {
-            let rows = DEDUP_GET.run(client, &[pk.into(), eu.into(), key.into()])?;
-            if let Some(r) = rows.into_iter().next() {
-                let stored: pgrx::JsonB = r.get(1)?.ok_or_else(|| WfError::corruption("empty suspend dedup row"))?;
-                return rows_from_dedup(client, &id, &stored.0);
+        // One read under the lock: open suspension?, idempotent replay, signing key, open waitpoints.
+        let mut already_suspended = false;
+        let mut replay: Option<pgrx::JsonB> = None;
+        let mut signing: Option<StoredKey> = None;
+        let mut existing = Vec::new();
+        let mut pending_kids: Vec<(uuid::Uuid, String)> = Vec::new();
+        for r in SUSPEND_STATE.run(client, &[pk.into(), eu.into(), a.idempotency_key.into()])? {
+            already_suspended = r.get(1)?.unwrap_or(false);
+            replay = r.get(2)?;
+            signing = crate::keystore::key_at(&r, 3)?;
+            let Some(wid) = r.get::<pgrx::Uuid>(7)? else { continue };
+            let wid = from_pg_uuid(&wid);
+            let state: String = r.get(9)?.unwrap_or_default();
+            if state == "pending" {
+                pending_kids.push((wid, r.get(11)?.ok_or_else(|| WfError::corruption("pending waitpoint without kid"))?));
             }
+            existing.push(ExistingWaitpoint { id: wid, key: r.get(8)?.unwrap_or_default(), pending: state == "pending", expires_at_ms: r.get(10)? });
         }
-        if !crate::signals::OPEN_SUSPENSION.run(client, &[pk.into(), eu.into()])?.is_empty() {
+        if let Some(stored) = replay {
+            return rows_from_dedup(client, &id, &stored.0);
+        }
+        if already_suspended {
             return Err(WfError::new(ErrorKind::AlreadySuspended, "the execution already has an open suspension"));
         }
         let lease_id = required(a.lease_id, "lease_id")?;
         lifecycle::check_fence(&view, lease_id.as_bytes(), required(a.lease_epoch, "lease_epoch")?, now)?;
-        let signing = crate::keystore::active_key(client)?;
+        let signing = signing.ok_or_else(WfError::keystore_empty)?;
 
-        let mut existing = Vec::new();
-        for r in OPEN_WAITPOINTS.run(client, &[pk.into(), eu.into()])? {
-            let wid = from_pg_uuid(&r.get::<pgrx::Uuid>(1)?.ok_or_else(|| WfError::corruption("waitpoint without id"))?);
-            let state: String = r.get(3)?.unwrap_or_default();
-            existing.push(ExistingWaitpoint { id: wid, key: r.get(2)?.unwrap_or_default(), pending: state == "pending", expires_at_ms: r.get(4)? });
-        }
         let bound: Vec<Bound> = bindings::resolve(&cond, specs, &existing, now, uuid::Uuid::new_v4)?;
         let suspension_id = a.suspension_id.map(|u| from_pg_uuid(&u)).unwrap_or_else(uuid::Uuid::new_v4);
 
@@ -223,49 +249,29 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
                 }
             }
         }
-        let cond_json = pgrx::JsonB(cond.to_json());
         let sid_pg = to_pg_uuid(&suspension_id);
         let outcome = if satisfied.is_some() { "already_satisfied" } else { "suspended" };
-        // Record the suspension (closed at once when already satisfied, so observers can see why).
-        INSERT_SUSPENSION.run(
-            client,
-            &[
-                pk.into(), eu.into(), sid_pg.into(), (if satisfied.is_some() { "closed" } else { "open" }).into(), cond_json.into(),
-                reason.into(), requested_by.into(), a.timeout_at_ms.into(), behavior.into(), a.continuation.into(), now.into(),
-                (if satisfied.is_some() { Some(now) } else { None }).into(),
-                (if satisfied.is_some() { Some("already_satisfied") } else { None }).into(),
-                satisfied.clone().into(),
-            ],
-        )?;
         for (seq, effect) in &replayed {
             SET_SIGNAL_EFFECT.run(client, &[pk.into(), eu.into(), sid_pg.into(), effect.as_str().into(), (*seq).into()])?;
         }
         let mut rows: Vec<SuspendRow> = Vec::new();
         let mut stored = Vec::new();
+        let mut fresh = Vec::new();
         for b in &bound {
             let names = cond.required_names(&b.key);
             let wp = to_pg_uuid(&b.id);
             let kid = if b.pending {
-                let r = WAITPOINT_KID.run(client, &[pk.into(), eu.into(), wp.into()])?;
-                r.first().get::<String>(1)?.ok_or_else(|| WfError::corruption("pending waitpoint without kid"))?
+                pending_kids.iter().find(|(w, _)| *w == b.id).map(|(_, k)| k.clone()).ok_or_else(|| WfError::corruption("bound pending waitpoint not read"))?
             } else {
                 signing.kid.clone()
             };
-            let token = token_for(client, &id, &b.id, &kid)?;
+            let token = if kid == signing.kid { tokens::waitpoint_token(&signing.kid, &signing.secret, &id, &b.id) } else { token_for(client, &id, &b.id, &kid)? };
             if b.pending {
                 let (state, close) = if satisfied.is_some() { ("closed", Some("satisfied_before_suspend")) } else { ("active", None) };
                 BIND_PENDING.run(client, &[pk.into(), eu.into(), wp.into(), state.into(), sid_pg.into(), now.into(), names.into(), close.into()])?;
             } else if satisfied.is_none() {
-                let inserted = INSERT_WAITPOINT.run(
-                    client,
-                    &[
-                        pk.into(), eu.into(), wp.into(), b.key.as_str().into(), sid_pg.into(), "active".into(), kid.as_str().into(),
-                        fingerprint(&token).into(), names.into(), now.into(), Some(now).into(), a.timeout_at_ms.into(),
-                    ],
-                )?;
-                if inserted.is_empty() {
-                    return Err(WfError::invalid_input("waitpoint_id_exists", "waitpoint_id_exists: that waitpoint id is already used"));
-                }
+                fresh.push(json!({"waitpoint_id": b.id.to_string(), "waitpoint_key": b.key, "token_kid": kid,
+                                  "token_fingerprint": fingerprint(&token), "required_signal_names": names}));
             } else {
                 continue; // already satisfied: fresh waitpoints are not created
             }
@@ -277,13 +283,30 @@ fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
             stored.push(json!({"outcome": outcome, "suspension_id": suspension_id.to_string()}));
             rows.push((outcome.to_string(), sid_pg, None, None, None));
         }
-        if satisfied.is_none() {
-            let s = lifecycle::SUSPENDED;
-            SUSPEND_EXEC.run(
+        // The suspension (closed at once when already satisfied, so observers can see why), the fresh
+        // waitpoints and, unless already satisfied, the end of the lease: one statement.
+        let s = lifecycle::SUSPENDED;
+        let fresh_count = fresh.len() as i64;
+        let inserted: i64 = SUSPEND_WRITE
+            .run(
                 client,
-                &[pk.into(), eu.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(),
-                  s.public_state.into(), now.into(), id.to_string().into()],
-            )?;
+                &[
+                    pk.into(), eu.into(), sid_pg.into(), (if satisfied.is_some() { "closed" } else { "open" }).into(), pgrx::JsonB(cond.to_json()).into(),
+                    reason.into(), requested_by.into(), a.timeout_at_ms.into(), behavior.into(), a.continuation.into(), now.into(),
+                    (if satisfied.is_some() { Some(now) } else { None }).into(),
+                    (if satisfied.is_some() { Some("already_satisfied") } else { None }).into(),
+                    satisfied.clone().into(), pgrx::JsonB(Value::Array(fresh)).into(),
+                    s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(), s.public_state.into(),
+                    satisfied.is_none().into(), id.to_string().into(),
+                ],
+            )?
+            .first()
+            .get(1)?
+            .unwrap_or(0);
+        if inserted != fresh_count {
+            return Err(WfError::invalid_input("waitpoint_id_exists", "waitpoint_id_exists: that waitpoint id is already used"));
+        }
+        if satisfied.is_none() {
             notify(&[Channel::Lease]);
         }
         if let Some(key) = a.idempotency_key {

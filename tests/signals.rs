@@ -98,6 +98,26 @@ fn single_resume_reclaim_observe() {
 }
 
 #[test]
+fn reused_waitpoint_id_is_refused_and_writes_nothing() {
+    let (_db, mut c) = seeded("sig_wp_reuse");
+    let l = leased(&mut c, "lane");
+    let eid = l.execution_id.clone();
+    let fixed = Uuid::new_v4();
+    let bind = format!("waitpoints => '[{{\"waitpoint_id\": \"{fixed}\", \"waitpoint_key\": \"k\"}}]'");
+    let (_, _, wps) = suspend(&mut c, &l, &single("k", "go"), &bind).unwrap();
+    assert_eq!(wps[0].0, fixed, "the caller's waitpoint id is used");
+    assert_eq!(effect(&mut c, &eid, &wps[0], "go", ""), "resume_condition_satisfied");
+    let r = claim_one(&mut c, "lane", "w").unwrap();
+    let before = (count(&mut c, "SELECT count(*) FROM ff_suspension"), count(&mut c, "SELECT count(*) FROM ff_lease_event"));
+    let e = suspend(&mut c, &r, &single("k", "go"), &bind).unwrap_err();
+    assert_eq!((e.code.as_str(), e.detail.as_deref()), ("WF001", Some("waitpoint_id_exists")));
+    let after = (count(&mut c, "SELECT count(*) FROM ff_suspension"), count(&mut c, "SELECT count(*) FROM ff_lease_event"));
+    assert_eq!(before, after, "no suspension, no lease event");
+    assert_eq!(states(&mut c, &eid).4, "active", "the lease is intact");
+    c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&eid, &r.lease_id, &r.lease_epoch]).unwrap();
+}
+
+#[test]
 fn idempotency_limit_and_delay() {
     let (_db, mut c) = seeded("sig_dedup");
     let l = leased(&mut c, "lane");
