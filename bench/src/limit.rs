@@ -58,7 +58,9 @@ pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, 
     };
     go(warmup.as_secs().max(1), false)?;
     let wal_before = env.wal_bytes();
+    let cpu_before = crate::busy_cpu_us();
     let report = go(duration.as_secs().max(1), true)?;
+    let cpu = crate::busy_cpu_us() - cpu_before;
     let wal = env.wal_bytes() - wal_before;
     let tps: f64 = report
         .lines()
@@ -91,6 +93,7 @@ pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, 
         key: p,
         statements_per_cycle: 1.0,
         wal_bytes_per_cycle: wal as f64 / txns,
+        cpu_us_per_cycle: cpu / txns,
         retries: 0,
     })
 }

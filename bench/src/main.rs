@@ -162,6 +162,9 @@ pub struct Row {
     pub key: stats::Pcts,
     pub statements_per_cycle: f64,
     pub wal_bytes_per_cycle: f64,
+    /// Busy CPU time of the whole machine (server, client, everything; `/proc/stat`) per cycle, in µs,
+    /// over the run including its warm-up: steadier than throughput on a shared host.
+    pub cpu_us_per_cycle: f64,
     pub retries: u64,
 }
 
@@ -266,6 +269,7 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
     }
     let conninfo = env.conninfo(db);
     let wal_before = env.wal_bytes();
+    let cpu_before = busy_cpu_us();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (warmup, duration) = (opts.warmup, opts.duration);
     let rec = rt.block_on(async move {
@@ -335,6 +339,7 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
             None => Ok(total),
         }
     })?;
+    let cpu = busy_cpu_us() - cpu_before;
     let wal = env.wal_bytes() - wal_before;
     let secs = opts.duration.as_secs_f64();
     let mut all = latencies(&rec, &[]);
@@ -352,6 +357,7 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
         key: percentiles(&mut key),
         statements_per_cycle: rec.statements as f64 / rec.cycles_total.max(1) as f64,
         wal_bytes_per_cycle: wal as f64 / rec.cycles_total.max(1) as f64,
+        cpu_us_per_cycle: cpu / rec.cycles_total.max(1) as f64,
         retries: rec.retries,
     })
 }
@@ -475,7 +481,10 @@ fn main() -> BResult<()> {
         }
         match result {
             Ok(r) => {
-                eprintln!("{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99);
+                eprintln!(
+                    "{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms  CPU {:.0} µs/cycle",
+                    r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99, r.cpu_us_per_cycle
+                );
                 rows.push(r);
                 write_csv(&opts.out.join("results.csv"), &rows)?; // as we go: a late failure loses nothing
             }
@@ -489,7 +498,7 @@ fn main() -> BResult<()> {
             eprint!("[{:>2}/{total}] pgbench one-row {what} {c:>2} clients ... ", plan.len() + i + 1);
             match limit::run(&env, Env::db_for(Mode::Limit), c, notify, opts.warmup, opts.duration, &opts.out) {
                 Ok(r) => {
-                    eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms", r.cycles_per_s, r.all.p50, r.all.p99);
+                    eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms  CPU {:.0} µs/tx", r.cycles_per_s, r.all.p50, r.all.p99, r.cpu_us_per_cycle);
                     rows.push(r);
                 }
                 Err(e) => eprintln!("FAILED: {e}"),
@@ -506,11 +515,11 @@ fn main() -> BResult<()> {
 
 fn write_csv(path: &std::path::Path, rows: &[Row]) -> BResult<()> {
     let mut s = String::from(
-        "workload,mode,clients,depth,cycles_per_s,calls_per_s,p50_ms,p95_ms,p99_ms,key_op,key_p50_ms,key_p95_ms,key_p99_ms,statements_per_cycle,wal_bytes_per_cycle,retries\n",
+        "workload,mode,clients,depth,cycles_per_s,calls_per_s,p50_ms,p95_ms,p99_ms,key_op,key_p50_ms,key_p95_ms,key_p99_ms,statements_per_cycle,wal_bytes_per_cycle,cpu_us_per_cycle,retries\n",
     );
     for r in rows {
         s += &format!(
-            "{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{},{:.3},{:.3},{:.3},{:.1},{:.0},{}\n",
+            "{},{},{},{},{:.1},{:.1},{:.3},{:.3},{:.3},{},{:.3},{:.3},{:.3},{:.1},{:.0},{:.0},{}\n",
             r.workload,
             r.mode,
             r.clients,
@@ -526,6 +535,7 @@ fn write_csv(path: &std::path::Path, rows: &[Row]) -> BResult<()> {
             r.key.p99,
             r.statements_per_cycle,
             r.wal_bytes_per_cycle,
+            r.cpu_us_per_cycle,
             r.retries
         );
     }
@@ -536,14 +546,14 @@ fn write_csv(path: &std::path::Path, rows: &[Row]) -> BResult<()> {
 fn table_md(rows: &[Row], version: &str, cpus: usize, opts: &Opts) -> String {
     let mut s = format!(
         "PostgreSQL {version}, {cpus} CPUs, {}s warm-up + {}s measured per run, synchronous_commit = on.\n\n\
-         | workload | mode | clients | depth | cycles/s | calls/s | p50 ms | p95 ms | p99 ms | key op p99 ms | stmts/cycle | WAL B/cycle | retries |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | workload | mode | clients | depth | cycles/s | calls/s | p50 ms | p95 ms | p99 ms | key op p99 ms | stmts/cycle | WAL B/cycle | CPU µs/cycle | retries |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         opts.warmup.as_secs_f64(),
         opts.duration.as_secs_f64()
     );
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} {:.2} | {:.1} | {:.0} | {} |\n",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} {:.2} | {:.1} | {:.0} | {:.0} | {} |\n",
             r.workload,
             r.mode,
             r.clients,
@@ -557,10 +567,21 @@ fn table_md(rows: &[Row], version: &str, cpus: usize, opts: &Opts) -> String {
             r.key.p99,
             r.statements_per_cycle,
             r.wal_bytes_per_cycle,
+            r.cpu_us_per_cycle,
             r.retries
         );
     }
     s
+}
+
+/// Busy CPU time of the whole machine so far, in µs (`/proc/stat`: user, nice, system, irq, softirq;
+/// not idle, iowait or steal).
+pub fn busy_cpu_us() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let busy: f64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| fields.get(i)).sum();
+    // USER_HZ is 100 on Linux.
+    busy * 10_000.0
 }
 
 /// An error with its database message (tokio-postgres's Display says only "db error").
