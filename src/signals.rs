@@ -63,19 +63,27 @@ pub static OPEN_SUSPENSION: Plan = Plan {
           WHERE partition_key = $1 AND execution_id = $2 AND state = 'open'",
     args: &[t::INT2, t::UUID],
 };
-/// Record an accepted signal, its outbox event, and the execution's signal count, in one statement.
-static RECORD: Plan = Plan {
-    sql: "WITH sig AS ( \
+/// The first CTE of both recording statements: insert the signal (`$1`–`$15`), return its seq.
+macro_rules! insert_signal_cte {
+    () => {
+        "WITH sig AS ( \
             INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, \
                 signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, \
                 effect, accepted_at_ms) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING signal_seq), \
-          cnt AS (UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = $1 AND execution_id = $2 \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING signal_seq), "
+    };
+}
+/// Record an accepted signal, its outbox event, and the execution's signal count, in one statement.
+static RECORD: Plan = Plan {
+    sql: concat!(
+        insert_signal_cte!(),
+        "cnt AS (UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = $1 AND execution_id = $2 \
                   RETURNING namespace), \
           ev AS (INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, \
                      signal_name, source_type, source_identity, effect) \
                  SELECT $1, $16, namespace, $15, $3, $4, $7, $9, $10, $14 FROM cnt) \
-          SELECT signal_seq FROM sig",
+          SELECT signal_seq FROM sig"
+    ),
     args: &[
         t::INT2, t::UUID, t::UUID, t::UUID, t::TEXT, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA,
         t::TEXT, t::INT8, t::TEXT,
@@ -102,14 +110,11 @@ static RESUME: Plan = Plan {
 
 /// Record the signal that satisfies the condition and resume, in one statement: the signal and its
 /// event, the execution's signal count and resumed states, the suspension and its waitpoints closed
-/// (`$23`'s placeholder seq i64::MAX in the satisfiers becomes the new signal's), the completion event.
+/// (the placeholder seq i64::MAX in the satisfiers `$17` becomes the new signal's), the completion event.
 static RECORD_AND_RESUME: Plan = Plan {
-    sql: "WITH sig AS ( \
-            INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, \
-                signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, \
-                effect, accepted_at_ms) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING signal_seq), \
-          sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied', \
+    sql: concat!(
+        insert_signal_cte!(),
+        "sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied', \
                       closer_signal_id = $3, satisfier_seqs = array_replace($17, 9223372036854775807, (SELECT signal_seq FROM sig)) \
                   WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $6 AND state = 'open'), \
           wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied' \
@@ -122,7 +127,8 @@ static RECORD_AND_RESUME: Plan = Plan {
                  SELECT $1, $16, namespace, $15, $3, $4, $7, $9, $10, $14 FROM upd), \
           ce AS (INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
                  SELECT partition_key, $16, namespace, $15, 'resumed' FROM upd) \
-          SELECT signal_seq FROM sig",
+          SELECT signal_seq FROM sig"
+    ),
     args: &[
         t::INT2, t::UUID, t::UUID, t::UUID, t::TEXT, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA,
         t::TEXT, t::INT8, t::TEXT, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8,
