@@ -58,7 +58,7 @@ static DEDUP_PUT: Plan = Plan {
     args: &[t::INT2, t::UUID, t::UUID, t::TEXT, t::UUID, t::INT8],
 };
 /// The open suspension of an execution (at most one), with its condition.
-pub static OPEN_SUSPENSION: Plan = Plan {
+static OPEN_SUSPENSION: Plan = Plan {
     sql: "SELECT suspension_id, resume_condition FROM ff_suspension \
           WHERE partition_key = $1 AND execution_id = $2 AND state = 'open'",
     args: &[t::INT2, t::UUID],
@@ -110,14 +110,15 @@ static RESUME: Plan = Plan {
 
 /// Record the signal that satisfies the condition and resume, in one statement: the signal and its
 /// event, the execution's signal count and resumed states, the suspension and its waitpoints closed
-/// (the placeholder seq i64::MAX in the satisfiers `$17` becomes the new signal's), the completion event.
+/// (the placeholder seq i64::MAX in the satisfiers `$17` becomes the new signal's; close reason `$24`), the
+/// completion event.
 static RECORD_AND_RESUME: Plan = Plan {
     sql: concat!(
         insert_signal_cte!(),
-        "sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied', \
+        "sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $15, close_reason = $24, \
                       closer_signal_id = $3, satisfier_seqs = array_replace($17, 9223372036854775807, (SELECT signal_seq FROM sig)) \
                   WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $6 AND state = 'open'), \
-          wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $15, close_reason = 'condition_satisfied' \
+          wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $15, close_reason = $24 \
                   WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $6 AND state <> 'closed'), \
           upd AS (UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = $18, ownership_state = $19, \
                       eligibility_state = $20, attempt_state = $21, public_state = $22, eligible_at_ms = $23, updated_at_ms = $15 \
@@ -131,7 +132,7 @@ static RECORD_AND_RESUME: Plan = Plan {
     ),
     args: &[
         t::INT2, t::UUID, t::UUID, t::UUID, t::TEXT, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA,
-        t::TEXT, t::INT8, t::TEXT, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8,
+        t::TEXT, t::INT8, t::TEXT, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8, t::TEXT,
     ],
 };
 
@@ -159,8 +160,9 @@ pub enum Proof<'a> {
 
 pub type DeliverRow = (String, pgrx::Uuid, Option<String>);
 
-#[allow(clippy::too_many_arguments)]
-pub fn resume_locked(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pgrx::Uuid, close_reason: &str, closer: Option<pgrx::Uuid>, satisfiers: Vec<i64>, delay_ms: i64, now: i64) -> WfResult<()> {
+/// Operator resume of a locked, suspended execution: no signal closes it, so no satisfiers.
+fn resume_by_operator(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pgrx::Uuid, delay_ms: i64, now: i64) -> WfResult<()> {
+    let (close_reason, closer, satisfiers) = ("resumed_by_operator", Option::<pgrx::Uuid>::None, Vec::<i64>::new());
     let states: States = lifecycle::resumed(delay_ms > 0);
     let (pk, eu) = ex_key(id);
     RESUME.run(
@@ -280,31 +282,46 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
         (effect.as_str(), Some(sid))
     };
     drop(rows);
-    let mut args = vec![
-        pk.into(), eu.into(), d.signal_id.into(), d.waitpoint_id.into(), key.as_str().into(), suspension_id.into(), d.signal_name.into(),
-        d.signal_category.into(), d.source_type.into(), d.source_identity.into(), d.correlation_id.into(), d.idempotency_key.into(),
-        d.payload.into(), effect.into(), now.into(), id.to_string().into(),
-    ];
-    let mut channels = vec![Channel::Signal];
-    let plan = match resume {
-        None => &RECORD,
-        Some(satisfiers) => {
-            let s: States = lifecycle::resumed(d.resume_delay_ms > 0);
-            let eligible_at = if d.resume_delay_ms > 0 { Some(now + d.resume_delay_ms) } else { None };
-            args.extend([
-                satisfiers.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(),
-                s.public_state.into(), eligible_at.into(),
-            ]);
-            channels.push(Channel::Completion);
-            &RECORD_AND_RESUME
-        }
-    };
-    plan.run(client, &args)?;
+    let resumes = resume.map(|satisfiers| Resumes { satisfiers, delay_ms: d.resume_delay_ms, close_reason: "condition_satisfied" });
+    record(client, id, d, &key, suspension_id, effect, resumes, now)?;
     if let Some(k) = d.idempotency_key {
         DEDUP_PUT.run(client, &[pk.into(), eu.into(), d.waitpoint_id.into(), k.into(), d.signal_id.into(), now.saturating_add(d.dedup_ttl_ms).into()])?;
     }
-    notify(&channels);
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
+}
+
+/// What recording a satisfying signal also does: resume the suspension it satisfied.
+struct Resumes {
+    /// Seqs of the satisfying signals; `i64::MAX` stands for the signal being recorded.
+    satisfiers: Vec<i64>,
+    delay_ms: i64,
+    close_reason: &'static str,
+}
+
+/// Record an accepted signal (`RECORD`), or record it and resume (`RECORD_AND_RESUME`), and wake the
+/// listeners of what was written.
+#[allow(clippy::too_many_arguments)]
+fn record(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, key: &str, suspension_id: Option<pgrx::Uuid>, effect: &str, resumes: Option<Resumes>, now: i64) -> WfResult<()> {
+    let (pk, eu) = ex_key(id);
+    let mut args = vec![
+        pk.into(), eu.into(), d.signal_id.into(), d.waitpoint_id.into(), key.into(), suspension_id.into(), d.signal_name.into(),
+        d.signal_category.into(), d.source_type.into(), d.source_identity.into(), d.correlation_id.into(), d.idempotency_key.into(),
+        d.payload.into(), effect.into(), now.into(), id.to_string().into(),
+    ];
+    let Some(r) = resumes else {
+        RECORD.run(client, &args)?;
+        notify(&[Channel::Signal]);
+        return Ok(());
+    };
+    let s: States = lifecycle::resumed(r.delay_ms > 0);
+    let eligible_at = if r.delay_ms > 0 { Some(now + r.delay_ms) } else { None };
+    args.extend([
+        r.satisfiers.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(), s.attempt_state.into(),
+        s.public_state.into(), eligible_at.into(), r.close_reason.into(),
+    ]);
+    RECORD_AND_RESUME.run(client, &args)?;
+    notify(&[Channel::Signal, Channel::Completion]);
+    Ok(())
 }
 
 fn delay_arg(v: Option<i64>, field: &str) -> WfResult<i64> {
@@ -401,7 +418,7 @@ fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResult<S
         let (Some(sid), "suspended") = (sid, phase.as_str()) else {
             return Err(WfError::new(ErrorKind::ExecutionNotSuspended, format!("the execution is {phase}, not suspended")));
         };
-        resume_locked(client, &id, sid, "resumed_by_operator", None, Vec::new(), delay, now)?;
+        resume_by_operator(client, &id, sid, delay, now)?;
         notify(&[Channel::Completion]);
         Ok("resumed".to_string())
     })
@@ -498,18 +515,22 @@ pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64) -> Wf
                 // auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
                 let wp: pgrx::Uuid = r.get(3)?.unwrap_or_else(|| to_pg_uuid(&uuid::Uuid::nil()));
                 let key: String = r.get(4)?.unwrap_or_default();
-                let signal_id = to_pg_uuid(&uuid::Uuid::new_v4());
-                let rec = RECORD.run(
-                    client,
-                    &[
-                        pk.into(), eu.into(), signal_id.into(), wp.into(), key.as_str().into(), Some(sid).into(), "timeout".into(), "".into(),
-                        "system".into(), "".into(), Option::<&str>::None.into(), Option::<&str>::None.into(), Option::<&[u8]>::None.into(),
-                        "resume_condition_satisfied".into(), now.into(), id.to_string().into(),
-                    ],
-                )?;
-                let seq: i64 = rec.first().get(1)?.unwrap_or(0);
-                resume_locked(client, &id, sid, "timed_out_auto_resume", Some(signal_id), vec![seq], 0, now)?;
-                notify(&[Channel::Signal, Channel::Completion]);
+                let timeout = Delivery {
+                    waitpoint_id: wp,
+                    signal_name: "timeout",
+                    signal_id: to_pg_uuid(&uuid::Uuid::new_v4()),
+                    signal_category: "",
+                    source_type: "system",
+                    source_identity: "",
+                    payload: None,
+                    correlation_id: None,
+                    idempotency_key: None,
+                    dedup_ttl_ms: 0,
+                    resume_delay_ms: 0,
+                    max_signals: i32::MAX,
+                };
+                let resumes = Resumes { satisfiers: vec![i64::MAX], delay_ms: 0, close_reason: "timed_out_auto_resume" };
+                record(client, &id, &timeout, &key, Some(sid), "resume_condition_satisfied", Some(resumes), now)?;
             }
         }
         n += 1;
