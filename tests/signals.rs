@@ -421,6 +421,7 @@ fn satisfying_signal_races_timeout_exactly_one_wins() {
             }
         }
     }
+    assert_no_orphans(&mut c);
 }
 
 #[test]
@@ -454,6 +455,7 @@ fn thirty_two_sessions_signal_one_execution() {
     let recorded = count(&mut c, &format!("SELECT count(*) FROM ff_signal_event WHERE execution_id = '{}'", l.execution_id));
     assert_eq!(recorded as usize, effects.len(), "no signal lost");
     assert_eq!(c.query("SELECT * FROM ff_observe_signals($1)", &[&l.execution_id]).unwrap().len(), 20);
+    assert_no_orphans(&mut c);
 }
 
 #[test]
@@ -489,4 +491,5 @@ fn robustness_of_suspend_and_signal_functions() {
     }
     // The lease survived all of it.
     c.query_one("SELECT * FROM ff_renew_lease($1, $2, $3)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+    assert_no_orphans(&mut c);
 }

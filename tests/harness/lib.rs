@@ -282,3 +282,31 @@ pub fn states(c: &mut Client, execution_id: &str) -> (String, String, String, St
 pub fn count(c: &mut Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).unwrap().get(0)
 }
+
+/// The per-execution tables have no foreign key to `ff_exec_core` (schema.sql says why); the engine's
+/// row-lock protocol must keep them consistent. Fails naming every table that holds a row without its
+/// execution, and also checks that each attempt row is one the execution has reached.
+pub fn assert_no_orphans(c: &mut Client) {
+    let mut bad = Vec::new();
+    for t in ["ff_attempt", "ff_claim_grant", "ff_suspension", "ff_waitpoint", "ff_signal"] {
+        let n = count(
+            c,
+            &format!(
+                "SELECT count(*) FROM {t} x WHERE NOT EXISTS (SELECT 1 FROM ff_exec_core e \
+                 WHERE e.partition_key = x.partition_key AND e.execution_id = x.execution_id)"
+            ),
+        );
+        if n > 0 {
+            bad.push(format!("{t}: {n}"));
+        }
+    }
+    let ahead = count(
+        c,
+        "SELECT count(*) FROM ff_attempt a JOIN ff_exec_core e USING (partition_key, execution_id) \
+         WHERE a.attempt_index > e.attempt_index",
+    );
+    if ahead > 0 {
+        bad.push(format!("ff_attempt rows past the execution's attempt_index: {ahead}"));
+    }
+    assert!(bad.is_empty(), "rows without their execution: {bad:?}");
+}
