@@ -31,11 +31,12 @@ use crate::plans::{now_ms, t, Plan};
 use crate::raise::guarded;
 use crate::tokens::{self, GrantClaims};
 use pgrx::prelude::*;
+use pgrx::pg_sys::PgOid;
 use pgrx::spi::SpiClient;
 
 static CANDIDATES: Plan = Plan {
     sql: "SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index, \
-                 e.current_attempt_id, e.interrupt_reason \
+                 e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL \
           FROM ff_exec_core e \
           WHERE e.lane_id = $1 AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
             AND e.required_capabilities <@ $2 \
@@ -75,7 +76,7 @@ static CANDIDATES: Plan = Plan {
 /// which only makes other claimers skip them meanwhile).
 static LEAN_CANDIDATES: Plan = Plan {
     sql: "SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index, \
-                 e.current_attempt_id, e.interrupt_reason, \
+                 e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL, \
                  cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL \
           FROM ff_exec_core e \
           WHERE e.lane_id = $1 AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
@@ -126,29 +127,51 @@ static LOCK_FOR_CLAIM: Plan = Plan {
     args: &[t::INT2, t::UUID],
 };
 /// Open (or re-lease) the attempt under a new lease, consume any grant, and write the lease event.
-static LEASE: Plan = Plan {
-    sql: "WITH g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), \
-          upd AS ( \
-            UPDATE ff_exec_core SET lifecycle_phase = $13, ownership_state = $14, eligibility_state = $15, \
-                attempt_state = $16, public_state = $17, attempt_index = $3, current_attempt_id = $4, lease_id = $5, \
-                lease_epoch = lease_epoch + 1, lease_expires_at_ms = $6, lease_worker_id = $7, \
-                lease_worker_instance_id = $8, interrupt_reason = NULL, eligible_at_ms = NULL, \
-                reserved_until_ms = NULL, updated_at_ms = $9 \
-            WHERE partition_key = $1 AND execution_id = $2 \
-            RETURNING partition_key, namespace, lease_epoch, payload), \
-          att AS ( \
-            INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, \
-                worker_instance_id, started_at_ms) \
-            SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), \
-          ev AS ( \
-            INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
-            SELECT partition_key, $11, namespace, $9, $5, lease_epoch, $12 FROM upd) \
-          SELECT lease_epoch, payload FROM upd",
-    args: &[
-        t::INT2, t::UUID, t::INT4, t::UUID, t::UUID, t::INT8, t::TEXT, t::TEXT, t::INT8, t::BOOL, t::TEXT, t::TEXT,
-        t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT,
+/// Four variants, so that a claim pays only for the writes it makes: the grant is deleted only when
+/// the row is or was reserved (a grant row exists only while `reserved_until_ms` is set), and an
+/// attempt row is inserted only for a new attempt (a resumed attempt keeps its row).
+macro_rules! lease_sql {
+    ($grant:literal, $attempt:literal) => {
+        concat!(
+            "WITH ",
+            $grant,
+            "upd AS ( \
+                UPDATE ff_exec_core SET lifecycle_phase = $13, ownership_state = $14, eligibility_state = $15, \
+                    attempt_state = $16, public_state = $17, attempt_index = $3, current_attempt_id = $4, lease_id = $5, \
+                    lease_epoch = lease_epoch + 1, lease_expires_at_ms = $6, lease_worker_id = $7, \
+                    lease_worker_instance_id = $8, interrupt_reason = NULL, eligible_at_ms = NULL, \
+                    reserved_until_ms = NULL, updated_at_ms = $9 \
+                WHERE partition_key = $1 AND execution_id = $2 \
+                RETURNING partition_key, namespace, lease_epoch, payload), ",
+            $attempt,
+            "ev AS ( \
+                INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
+                SELECT partition_key, $11, namespace, $9, $5, lease_epoch, $12 FROM upd) \
+              SELECT lease_epoch, payload FROM upd"
+        )
+    };
+}
+const LEASE_ARGS: &[PgOid] = &[
+    t::INT2, t::UUID, t::INT4, t::UUID, t::UUID, t::INT8, t::TEXT, t::TEXT, t::INT8, t::BOOL, t::TEXT, t::TEXT, t::TEXT, t::TEXT,
+    t::TEXT, t::TEXT, t::TEXT,
+];
+/// `LEASE[consume grant][new attempt]`; `$10` (new attempt) is declared in all four so they share arguments.
+static LEASE: [[Plan; 2]; 2] = [
+    [
+        Plan { sql: lease_sql!("", ""), args: LEASE_ARGS },
+        Plan { sql: lease_sql!("", "att AS (INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms) SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), "), args: LEASE_ARGS },
     ],
-};
+    [
+        Plan { sql: lease_sql!("g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), ", ""), args: LEASE_ARGS },
+        Plan {
+            sql: lease_sql!(
+                "g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), ",
+                "att AS (INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms) SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), "
+            ),
+            args: LEASE_ARGS,
+        },
+    ],
+];
 
 /// A locked candidate, with the attempt fields a lease needs (read by the same locking statement, so
 /// they are the row's latest version).
@@ -159,6 +182,8 @@ struct Candidate {
     attempt_index: i32,
     current_attempt_id: Option<pgrx::Uuid>,
     interrupt_reason: Option<String>,
+    /// Reserved now or before (`reserved_until_ms` set): a grant row may exist and is consumed.
+    reserved: bool,
 }
 
 /// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
@@ -178,7 +203,7 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
             lean = false;
             let mut admission_needed = false;
             for row in LEAN_CANDIDATES.run(client, &args)? {
-                admission_needed |= row.get::<bool>(8)?.unwrap_or(true);
+                admission_needed |= row.get::<bool>(9)?.unwrap_or(true);
                 rows.push(row);
             }
             if admission_needed {
@@ -199,6 +224,7 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
                 attempt_index: row.get(5)?.unwrap_or(0),
                 current_attempt_id: row.get(6)?,
                 interrupt_reason: row.get(7)?,
+                reserved: row.get(8)?.unwrap_or(true),
             });
         }
         if batch.is_empty() {
@@ -287,16 +313,17 @@ fn claim_for_worker(lane: Option<&str>, worker_id: Option<&str>, instance: Optio
 pub type LeaseRow = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>);
 
 /// Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one.
-fn lease_locked(client: &SpiClient<'_>, id: &ExecutionId, attempt: ClaimedAttempt, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<&str>, worker_id: &str, instance: &str, lease_ttl_ms: i64, now: i64) -> WfResult<LeaseRow> {
-    let attempt_id = match (attempt.new_attempt, current_attempt_id) {
+fn lease_locked(client: &SpiClient<'_>, c: &Candidate, attempt: ClaimedAttempt, worker_id: &str, instance: &str, lease_ttl_ms: i64, now: i64) -> WfResult<LeaseRow> {
+    let id = &c.id;
+    let attempt_id = match (attempt.new_attempt, c.current_attempt_id) {
         (false, Some(a)) => a,
         _ => to_pg_uuid(&uuid::Uuid::new_v4()),
     };
     let lease_id = to_pg_uuid(&uuid::Uuid::new_v4());
     let expires = now + lease_ttl_ms;
-    let event = if interrupt_reason == Some("lease_expired") { "reclaimed" } else { "acquired" };
+    let event = if c.interrupt_reason.as_deref() == Some("lease_expired") { "reclaimed" } else { "acquired" };
     let s = lifecycle::CLAIMED;
-    let rows = LEASE.run(
+    let rows = LEASE[c.reserved as usize][attempt.new_attempt as usize].run(
         client,
         &[
             (id.partition as i16).into(),
@@ -365,7 +392,8 @@ fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: O
             return Err(WfError::new(ErrorKind::NotAResumedExecution, "the grant is for a fresh attempt, not an interrupted one"));
         }
         let attempt = lifecycle::attempt_for_claim(&attempt_state, attempt_index)?;
-        let out = lease_locked(client, &id, attempt, current_attempt, interrupt.as_deref(), worker_id, instance, ttl, now)?;
+        let c = Candidate { id, quota_policy_id: None, attempt_state, attempt_index, current_attempt_id: current_attempt, interrupt_reason: interrupt, reserved: true };
+        let out = lease_locked(client, &c, attempt, worker_id, instance, ttl, now)?;
         notify(&[Channel::Lease]);
         Ok(out)
     })
@@ -390,7 +418,7 @@ fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&st
         let mut out = Vec::with_capacity(picked.len());
         for c in picked {
             let attempt = lifecycle::attempt_for_claim(&c.attempt_state, c.attempt_index)?;
-            out.push(lease_locked(client, &c.id, attempt, c.current_attempt_id, c.interrupt_reason.as_deref(), worker_id, instance, ttl, now)?);
+            out.push(lease_locked(client, &c, attempt, worker_id, instance, ttl, now)?);
         }
         if !out.is_empty() {
             notify(&[Channel::Lease]);

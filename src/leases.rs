@@ -32,9 +32,8 @@ static END_LEASE: Plan = Plan {
             WHERE partition_key = $1 AND execution_id = $2 \
             RETURNING partition_key, execution_id, namespace, lease_id, lease_epoch, attempt_index), \
           att AS ( \
-            UPDATE ff_attempt a SET ended_at_ms = $12, outcome = $14, error_message = $11 FROM upd \
-            WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id \
-              AND a.attempt_index = upd.attempt_index), \
+            UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11 \
+            WHERE partition_key = $1 AND execution_id = $2 AND attempt_index = $16), \
           le AS ( \
             INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
             SELECT partition_key, $15, namespace, $12, lease_id, lease_epoch, 'released' FROM upd) \
@@ -42,7 +41,7 @@ static END_LEASE: Plan = Plan {
           SELECT partition_key, $15, namespace, $12, $13 FROM upd WHERE $13 IS NOT NULL",
     args: &[
         t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::INT8, t::TEXT, t::INT8,
-        t::TEXT, t::TEXT, t::TEXT,
+        t::TEXT, t::TEXT, t::TEXT, t::INT4,
     ],
 };
 
@@ -54,6 +53,8 @@ struct LeaseEnd<'a> {
     error: Option<&'a str>,
     completion_outcome: Option<&'static str>,
     attempt_outcome: &'static str,
+    /// The attempt the lease belongs to (read under the row lock).
+    attempt_index: i32,
 }
 
 fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: LeaseEnd<'_>, now: i64) -> WfResult<()> {
@@ -76,6 +77,7 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: LeaseEnd<'_>, now: i
             end.completion_outcome.into(),
             end.attempt_outcome.into(),
             id.to_string().into(),
+            end.attempt_index.into(),
         ],
     )?;
     let channels: &[Channel] = if end.completion_outcome.is_some() { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
@@ -100,7 +102,7 @@ fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: 
 }
 
 fn complete_locked(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>, now: i64) -> WfResult<()> {
-    lock_leased(client, id, lease_id, lease_epoch, now)?;
+    let ex = lock_leased(client, id, lease_id, lease_epoch, now)?;
     end_lease(
         client,
         id,
@@ -112,6 +114,7 @@ fn complete_locked(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pg
             error: None,
             completion_outcome: Some("success"),
             attempt_outcome: "success",
+            attempt_index: ex.attempt_index,
         },
         now,
     )
@@ -203,6 +206,7 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
                     error: message,
                     completion_outcome: None,
                     attempt_outcome: "failed",
+                    attempt_index: ex.attempt_index,
                 },
                 now,
             )?;
@@ -219,6 +223,7 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
                     error: message,
                     completion_outcome: Some("failed"),
                     attempt_outcome: "failed",
+                    attempt_index: ex.attempt_index,
                 },
                 now,
             )?;

@@ -80,6 +80,31 @@ fn grant_misuse_is_refused() {
 }
 
 #[test]
+fn batch_claim_consumes_a_stale_grant_and_only_then_deletes() {
+    let (_db, mut c) = seeded("grant_stale_batch");
+    let grants = |c: &mut postgres::Client| count(c, "SELECT count(*) FROM ff_claim_grant");
+    // An expired, unconsumed grant: ff_claim takes the execution and its grant row goes with it,
+    // so the old grant key cannot lease the execution later.
+    let id = create_in(&mut c, "lane", "");
+    let key: String = c.query_one("SELECT grant_key FROM ff_claim_for_worker('lane', 'w1', 'inst-1', grant_ttl_ms => 100)", &[]).unwrap().get(0);
+    assert_eq!(grants(&mut c), 1);
+    std::thread::sleep(Duration::from_millis(150));
+    let l = claim_one(&mut c, "lane", "w2").expect("the reservation expired");
+    assert_eq!(l.execution_id, id);
+    assert_eq!(grants(&mut c), 0, "the stale grant is consumed by the batch claim");
+    assert_code(&mut c, "SELECT * FROM ff_claim_execution($1, 'w1', 'inst-1')", &[&key], "WF026");
+    // Never reserved: the batch claim leases it and there is no grant to delete; a grant made for
+    // another execution meanwhile is untouched.
+    let plain = create_in(&mut c, "lane", "");
+    let other = create_in(&mut c, "lane2", "");
+    let (gid, _, _) = grant(&mut c, "lane2", "w1").unwrap();
+    assert_eq!(gid, other);
+    assert_eq!(claim_one(&mut c, "lane", "w2").unwrap().execution_id, plain);
+    assert_eq!(grants(&mut c), 1);
+    assert_no_orphans(&mut c);
+}
+
+#[test]
 fn empty_keystore_and_empty_lane() {
     let db = Cluster::shared().fresh_db("empty_keystore");
     let mut c = db.connect();
@@ -385,6 +410,7 @@ fn sixteen_sessions_claim_two_thousand_exactly_once() {
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_executions WHERE public_state = 'completed'"), 2000);
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_completion_event"), 2000);
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_lease_event WHERE event_type = 'acquired'"), 2000);
+    assert_no_orphans(&mut c);
 }
 
 #[test]
