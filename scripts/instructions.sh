@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instructions per cycle, counted by valgrind's callgrind in a single-user backend (postgres --single):
+# the same figure on every run of the same build, whatever else the machine is doing, so a change to
+# the extension can be compared before/after on a noisy host (the benchmark's throughput varies by up
+# to 30 % there). Counts the server's work only (executor, SPI, WAL insertion, commit): no client, no
+# protocol, no waiting. Not part of the test command.
+#   ./scripts/instructions.sh            # release build of ff_engine: W1 and W3; Absurd's W1 if absurdctl is installed
+#   FF_INSTR_NO_INSTALL=1 ./scripts/instructions.sh   # measure whatever ff_engine.so is installed now
+# Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
+# same prepared data directory, so start-up and the set-up cancel out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${FF_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+command -v valgrind >/dev/null || { echo "valgrind is required (Debian package valgrind)" >&2; exit 2; }
+[ -n "${FF_INSTR_NO_INSTALL:-}" ] || bash scripts/install.sh --release >/dev/null
+work=$(mktemp -d /tmp/ff_instr.XXXXXX); chown postgres "$work"
+trap 'runuser -u postgres -- "$BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+as_pg() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
+psql_pg() { as_pg "$BIN/psql" -q -X -v ON_ERROR_STOP=1 -h "$work" -p 5499 -U postgres "$@" >/dev/null; }
+
+prepare() { # prepare NAME SETUP_SQL [absurd]
+  rm -rf "$work/data"
+  as_pg "$BIN/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  as_pg "$BIN/pg_ctl" -D "$work/data" -l "$work/log" -w -o "-c listen_addresses='' -k $work -p 5499" start >/dev/null
+  psql_pg -d postgres -c "CREATE DATABASE cg"
+  [ "${3:-}" = absurd ] && absurdctl init -h "$work" -p 5499 -U postgres -d cg >/dev/null
+  psql_pg -d cg -f "$2"
+  psql_pg -d cg -c "VACUUM ANALYZE"
+  as_pg "$BIN/pg_ctl" -D "$work/data" -w stop >/dev/null
+}
+count() { # count PROC N -> instructions of CALL PROC(N) from a copy of the prepared data directory
+  rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+  echo "CALL $1($2);" | as_pg valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
+    "$BIN/postgres" --single -D "$work/run" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
+  grep -m1 '^summary:\|^totals:' "$work/cg.out" | awk '{print $2}'
+}
+measure() { # measure LABEL PROC N
+  local a b; a=$(count "$2" "$3"); b=$(count "$2" $(($3 * 2)))
+  printf '%-28s %12s instructions per cycle\n' "$1" "$(( (b - a) / $3 ))"
+}
+prepare ff bench/instructions/ff_engine.sql
+measure "ff_engine W1" w1 100
+measure "ff_engine W3" w3 1000
+if command -v absurdctl >/dev/null; then
+  prepare absurd bench/instructions/absurd.sql absurd
+  measure "Absurd W1" w1 100
+fi
