@@ -473,9 +473,11 @@ fn main() -> BResult<()> {
         if profile {
             let mut conn = env.cluster.connect(Env::db_for(m), "postgres");
             let rows = conn.query(
-                "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
-            let text: String = rows.iter().map(|r| format!("{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans)  {}\n",
-                r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i64>(4), r.get::<_, String>(5))).collect();
+                "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160), \
+                        round(shared_blks_hit::numeric / greatest(calls, 1), 1)::text \
+                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
+            let text: String = rows.iter().map(|r| format!("{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans) {:>7} buffers/call  {}\n",
+                r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i64>(4), r.get::<_, String>(6), r.get::<_, String>(5))).collect();
             std::fs::create_dir_all(opts.out.join("profile"))?;
             std::fs::write(opts.out.join("profile").join(format!("w{}-{}-{c}-{d}.txt", w.number(), m.name())), text)?;
         }
