@@ -1,6 +1,8 @@
 //! Lease operations in the database: `ff_renew_lease`, `ff_complete`, `ff_complete_many`, `ff_fail`,
 //! `ff_cancel`. Each locks the execution row, checks the fence (semantics §3) and applies one
-//! statement that changes the state and writes its outbox events. Every lease end bumps the epoch.
+//! statement that changes the state and writes its outbox events; `ff_complete` first tries that
+//! statement with the fence in its WHERE and locks only when it does not hold (to say why). Every
+//! lease end bumps the epoch.
 
 use crate::error::{required, WfError, WfResult};
 use crate::events::{notify, Channel};
@@ -43,6 +45,32 @@ static END_LEASE: Plan = Plan {
         t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::INT8, t::TEXT, t::INT8,
         t::TEXT, t::TEXT, t::TEXT, t::INT4,
     ],
+};
+
+/// `ff_complete`'s fast path: the completion written only if the caller's fence holds on the row's
+/// latest version (the UPDATE waits for the row lock and re-checks its WHERE on what committed
+/// meanwhile). The WHERE is `lifecycle::check_fence`'s acceptance, term for term; when it does not
+/// hold, nothing is written and the locked path reports which check failed. Returns 1 if completed.
+static COMPLETE_FENCED: Plan = Plan {
+    sql: "WITH upd AS ( \
+            UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, \
+                attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL, \
+                result = coalesce($8, result), eligible_at_ms = NULL, completed_at_ms = $9, updated_at_ms = $9 \
+            WHERE partition_key = $1 AND execution_id = $2 AND lease_id = $10 AND lease_epoch = $11 \
+              AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > $9) \
+              AND lifecycle_phase = 'active' AND ownership_state = 'leased' \
+            RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index), \
+          att AS ( \
+            UPDATE ff_attempt SET ended_at_ms = $9, outcome = 'success', error_message = NULL \
+            WHERE partition_key = $1 AND execution_id = $2 AND attempt_index = (SELECT attempt_index FROM upd)), \
+          le AS ( \
+            INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
+            SELECT partition_key, $12, namespace, $9, lease_id, lease_epoch, 'released' FROM upd), \
+          ce AS ( \
+            INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
+            SELECT partition_key, $12, namespace, $9, 'success' FROM upd) \
+          SELECT count(*) FROM upd",
+    args: &[t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::UUID, t::INT8, t::TEXT],
 };
 
 struct LeaseEnd<'a> {
@@ -102,6 +130,28 @@ fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: 
 }
 
 fn complete_locked(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>, now: i64) -> WfResult<()> {
+    if let (Some(lease), Some(epoch)) = (lease_id, lease_epoch) {
+        let s = lifecycle::COMPLETED;
+        let (pk, eu) = ex_key(id);
+        let done: i64 = COMPLETE_FENCED
+            .run(
+                client,
+                &[
+                    pk.into(), eu.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(),
+                    s.attempt_state.into(), s.public_state.into(), result.into(), now.into(), lease.into(), epoch.into(),
+                    id.to_string().into(),
+                ],
+            )?
+            .first()
+            .get(1)?
+            .unwrap_or(0);
+        if done == 1 {
+            notify(&[Channel::Lease, Channel::Completion]);
+            return Ok(());
+        }
+    }
+    // The fence did not hold (or an argument is missing): lock, and let check_fence say why. Should
+    // the fence hold by now after all, this completes exactly as the fast path would have.
     let ex = lock_leased(client, id, lease_id, lease_epoch, now)?;
     end_lease(
         client,

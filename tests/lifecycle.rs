@@ -196,6 +196,42 @@ fn complete_twice_or_stale_is_lease_conflict_with_one_event() {
 }
 
 #[test]
+fn eight_sessions_complete_one_lease_one_wins() {
+    // ff_complete writes first, fenced, and locks only when the fence fails: racing completes of one
+    // lease must still produce one completion, one result, one pair of events, the rest WF020.
+    let (db, mut c) = seeded("complete_race");
+    for round in 0..20 {
+        let lane = format!("race{round}");
+        let id = create_in(&mut c, &lane, "");
+        let l = claim_one(&mut c, &lane, "w").unwrap();
+        let barrier = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8u8)
+            .map(|s| {
+                let (barrier, ci, l) = (barrier.clone(), db.conninfo("postgres"), l.clone());
+                std::thread::spawn(move || {
+                    let mut c = postgres::Client::connect(&ci, postgres::NoTls).unwrap();
+                    barrier.wait();
+                    c.query_one("SELECT outcome FROM ff_complete($1, $2, $3, $4)", &[&l.execution_id, &l.lease_id, &l.lease_epoch, &vec![s]])
+                        .map(|_| s)
+                        .map_err(|e| db_err(&e).code)
+                })
+            })
+            .collect();
+        let results: Vec<Result<u8, String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<u8> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        assert!(results.iter().all(|r| r.as_ref().map_or_else(|code| code == "WF020", |_| true)), "round {round}: {results:?}");
+        let stored: Option<Vec<u8>> = c.query_one("SELECT result FROM ff_exec_core WHERE lane_id = $1", &[&lane]).unwrap().get(0);
+        assert_eq!(stored, Some(vec![winners[0]]), "round {round}: the winner's result is stored");
+        let events = |c: &mut postgres::Client, t: &str| count(c, &format!("SELECT count(*) FROM {t} WHERE execution_id = '{id}'"));
+        assert_eq!((events(&mut c, "ff_completion_event"), events(&mut c, "ff_lease_event")), (1, 2), "round {round}");
+        assert_eq!(states(&mut c, &id).4, "completed");
+        let ended: i64 = count(&mut c, &format!("SELECT count(*) FROM ff_attempt WHERE outcome = 'success' AND ended_at_ms IS NOT NULL AND execution_id = (SELECT execution_id FROM ff_exec_core WHERE lane_id = '{lane}')"));
+        assert_eq!(ended, 1, "round {round}: the attempt is closed once");
+    }
+}
+
+#[test]
 fn expired_lease_is_wf021_and_scanner_reclaims_with_resumed_claim() {
     let (_db, mut c) = seeded("lease_expiry");
     let id = create_in(&mut c, "lane", "");
