@@ -21,7 +21,7 @@ pub fn validate_kid(kid: &str) -> WfResult<()> {
 /// A secret given as hex: even length, only hex digits, 32–64 bytes. The message never echoes it.
 pub fn parse_secret_hex(secret_hex: &str) -> WfResult<Vec<u8>> {
     let bad = |why: &str| WfError::invalid_input("invalid_secret", format!("secret_hex {why}"));
-    if secret_hex.len() % 2 != 0 {
+    if !secret_hex.len().is_multiple_of(2) {
         return Err(bad("must have an even number of hex digits"));
     }
     if !secret_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
