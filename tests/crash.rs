@@ -61,7 +61,7 @@ fn sigkill_during_signal_storm_loses_no_committed_signal() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 20, "the storm ran ({} acknowledged)", acked.len());
     let mut c = db.connect();
-    let stored: std::collections::HashSet<uuid::Uuid> = c.query("SELECT signal_id FROM ff_signal", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let stored: std::collections::HashSet<uuid::Uuid> = column(&mut c, "SELECT signal_id FROM ff_signal", &[]);
     let lost: Vec<_> = acked.iter().filter(|s| !stored.contains(s)).collect();
     assert!(lost.is_empty(), "{} acknowledged signals lost", lost.len());
     // No half-transitions: counters, events and states agree for every execution.

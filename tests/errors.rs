@@ -48,7 +48,7 @@ fn failed_call_leaves_no_partial_write() {
     tx.query_one("SELECT * FROM ff_rotate_hmac('k2')", &[]).unwrap();
     assert!(tx.query("SELECT * FROM ff_rotate_hmac('k1', repeat('33', 32))", &[]).is_err());
     tx.rollback().unwrap();
-    let kids: Vec<String> = c.query("SELECT kid FROM ff_hmac_kids()", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let kids: Vec<String> = column(&mut c, "SELECT kid FROM ff_hmac_kids()", &[]);
     assert_eq!(kids, vec!["k1"]);
 }
 

@@ -12,7 +12,7 @@ fn rotate_on_empty_keystore() {
     assert_eq!(row.get::<_, Option<String>>(1), None);
     assert_eq!(row.get::<_, String>(2), "k1");
     assert_eq!(row.get::<_, i32>(3), 0);
-    let active: Vec<String> = c.query("SELECT kid FROM ff_hmac_kids() WHERE active", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let active: Vec<String> = column(&mut c, "SELECT kid FROM ff_hmac_kids() WHERE active", &[]);
     assert_eq!(active, vec!["k1"]);
 }
 

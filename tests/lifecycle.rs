@@ -240,7 +240,7 @@ fn expired_lease_is_wf021_and_scanner_reclaims_with_resumed_claim() {
     assert_code(&mut c, "SELECT * FROM ff_complete($1, $2, $3)", &[&id, &l.lease_id, &l.lease_epoch], "WF021");
     let tick: Vec<(String, i32)> = c.query("SELECT * FROM ff_tick()", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert!(tick.contains(&("expire_leases".to_string(), 1)), "{tick:?}");
-    let again: Vec<i32> = c.query("SELECT processed FROM ff_tick()", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let again: Vec<i32> = column(&mut c, "SELECT processed FROM ff_tick()", &[]);
     assert!(again.iter().all(|n| *n == 0), "second tick processes nothing: {again:?}");
     assert_eq!(states(&mut c, &id), ("runnable".into(), "unowned".into(), "eligible_now".into(), "attempt_interrupted".into(), "waiting".into()));
     // The old fence is dead; the reclaim re-leases the same attempt with a higher epoch.
@@ -250,12 +250,7 @@ fn expired_lease_is_wf021_and_scanner_reclaims_with_resumed_claim() {
     assert!(r.resumed);
     assert_eq!(r.attempt_index, l.attempt_index);
     assert!(r.lease_epoch > l.lease_epoch);
-    let events: Vec<String> = c
-        .query("SELECT event_type FROM ff_lease_event WHERE execution_id = $1 ORDER BY event_id", &[&id])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let events: Vec<String> = column(&mut c, "SELECT event_type FROM ff_lease_event WHERE execution_id = $1 ORDER BY event_id", &[&id]);
     assert_eq!(events, vec!["acquired", "expired", "reclaimed"]);
     // A fresh attempt is not a resumed execution.
     create_in(&mut c, "fresh", "");

@@ -55,17 +55,13 @@ fn first_calls_on_empty_tables_plan_index_lookups() {
 fn every_sql_running_function_pins_its_plan_settings() {
     let db = Cluster::shared().fresh_db("plans_config");
     let mut c = db.connect();
-    let missing: Vec<String> = c
-        .query(
+    let missing: Vec<String> = column(
+            &mut c,
             "SELECT p.proname::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass \
              JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'ff_engine' \
              WHERE p.proconfig IS NOT NULL AND NOT (p.proconfig @> ARRAY['enable_seqscan=off', 'plan_cache_mode=force_generic_plan', 'jit=off'])",
             &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        );
     assert!(missing.is_empty(), "{missing:?}");
     let with_config = count(
         &mut c,

@@ -44,14 +44,9 @@ fn kid_listing_never_shows_secret() {
     let mut c = db.connect();
     let s = hex32(0x42);
     c.query_one("SELECT * FROM ff_seed_hmac('k1', $1)", &[&s]).unwrap();
-    let cols: Vec<String> = c
-        .query("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'ff_hmac_kids'", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let cols: Vec<String> = column(&mut c, "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'ff_hmac_kids'", &[]);
     assert!(cols.is_empty(), "ff_hmac_kids is a function, not a table");
-    let out: Vec<String> = c.query("SELECT ff_hmac_kids()::text", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let out: Vec<String> = column(&mut c, "SELECT ff_hmac_kids()::text", &[]);
     assert_eq!(out.len(), 1);
     assert!(!out[0].contains(&s) && !out[0].contains("\\x42"), "{}", out[0]);
     // No view of the extension exposes a bytea column called secret.
@@ -96,31 +91,23 @@ fn security_definer_functions_are_owned_by_non_superuser_with_pinned_search_path
     let owner_super: bool = c.query_one("SELECT rolsuper OR rolcanlogin FROM pg_roles WHERE rolname = 'ff_engine_owner'", &[]).unwrap().get(0);
     assert!(!owner_super, "ff_engine_owner must be NOLOGIN and not superuser");
     // Every table is owned by ff_engine_owner and has a comment.
-    let bad: Vec<String> = c
-        .query(
+    let bad: Vec<String> = column(
+            &mut c,
             "SELECT c.relname::text FROM pg_class c
              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
              JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
              WHERE c.relkind IN ('r','v') AND (pg_get_userbyid(c.relowner) <> 'ff_engine_owner' OR obj_description(c.oid, 'pg_class') IS NULL)",
             &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        );
     assert!(bad.is_empty(), "tables without owner/comment: {bad:?}");
-    let uncommented: Vec<String> = c
-        .query(
+    let uncommented: Vec<String> = column(
+            &mut c,
             "SELECT p.oid::regprocedure::text FROM pg_proc p
              JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
              JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
              WHERE obj_description(p.oid, 'pg_proc') IS NULL",
             &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        );
     assert!(uncommented.is_empty(), "functions without COMMENT: {uncommented:?}");
     let domains: Vec<(String, String, bool)> = c
         .query(
@@ -178,7 +165,7 @@ fn hostile_search_path_does_not_change_behaviour() {
          SET search_path = evil, public;",
     )
     .unwrap();
-    let kids: Vec<String> = c.query("SELECT kid FROM public.ff_hmac_kids()", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let kids: Vec<String> = column(&mut c, "SELECT kid FROM public.ff_hmac_kids()", &[]);
     assert_eq!(kids, vec!["real"]);
     c.query_one("SELECT * FROM public.ff_rotate_hmac('next')", &[]).unwrap();
     let n: i64 = c.query_one("SELECT count(*) FROM evil.ff_keystore", &[]).unwrap().get(0);

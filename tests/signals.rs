@@ -312,10 +312,10 @@ fn suspend_rules() {
         let x = leased(&mut c, lane);
         suspend(&mut c, &x, &leaf, "").unwrap();
     }
-    let all: Vec<String> = c.query("SELECT execution_id FROM ff_list_suspended()", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let all: Vec<String> = column(&mut c, "SELECT execution_id FROM ff_list_suspended()", &[]);
     assert_eq!(all.len(), 4);
-    let p1: Vec<String> = c.query("SELECT execution_id FROM ff_list_suspended(max_rows => 3)", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    let p2: Vec<String> = c.query("SELECT execution_id FROM ff_list_suspended($1)", &[&p1[2]]).unwrap().iter().map(|r| r.get(0)).collect();
+    let p1: Vec<String> = column(&mut c, "SELECT execution_id FROM ff_list_suspended(max_rows => 3)", &[]);
+    let p2: Vec<String> = column(&mut c, "SELECT execution_id FROM ff_list_suspended($1)", &[&p1[2]]);
     assert_eq!([p1, p2].concat(), all);
     let view: Vec<(String, i64, i64)> = c
         .query("SELECT execution_id, waitpoints, signals_received FROM ff_suspensions WHERE execution_id = $1", &[&eid])
@@ -336,7 +336,7 @@ fn cancel_closes_waitpoints_and_timeouts() {
     let l = leased(&mut c, "cancel");
     let (_, _, w) = suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#, "").unwrap();
     c.query_one("SELECT * FROM ff_cancel($1)", &[&l.execution_id]).unwrap();
-    let states_: Vec<String> = c.query("SELECT state FROM ff_list_pending_waitpoints($1, include_closed => true)", &[&l.execution_id]).unwrap().iter().map(|r| r.get(0)).collect();
+    let states_: Vec<String> = column(&mut c, "SELECT state FROM ff_list_pending_waitpoints($1, include_closed => true)", &[&l.execution_id]);
     assert_eq!(states_, vec!["closed", "closed"]);
     for x in &w {
         assert_eq!(deliver(&mut c, &l.execution_id, &x.0, &x.2, "s", "").unwrap_err().code, "WF031");

@@ -310,3 +310,12 @@ pub fn assert_no_orphans(c: &mut Client) {
     }
     assert!(bad.is_empty(), "rows without their execution: {bad:?}");
 }
+
+/// The first column of every row `sql` returns, collected (a `Vec`, a `HashSet`, ...).
+pub fn column<T, C>(c: &mut Client, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> C
+where
+    T: for<'a> postgres::types::FromSql<'a>,
+    C: FromIterator<T>,
+{
+    c.query(sql, params).unwrap().iter().map(|r| r.get(0)).collect()
+}
