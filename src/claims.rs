@@ -131,10 +131,17 @@ static LOCK_FOR_CLAIM: Plan = Plan {
 /// the row is or was reserved (a grant row exists only while `reserved_until_ms` is set), and an
 /// attempt row is inserted only for a new attempt (a resumed attempt keeps its row).
 macro_rules! lease_sql {
-    ($grant:literal, $attempt:literal) => {
+    (@grant yes) => { "g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), " };
+    (@grant no) => { "" };
+    (@attempt yes) => {
+        "att AS (INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, \
+             worker_instance_id, started_at_ms) SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), "
+    };
+    (@attempt no) => { "" };
+    ($grant:ident, $attempt:ident) => {
         concat!(
             "WITH ",
-            $grant,
+            lease_sql!(@grant $grant),
             "upd AS ( \
                 UPDATE ff_exec_core SET lifecycle_phase = $13, ownership_state = $14, eligibility_state = $15, \
                     attempt_state = $16, public_state = $17, attempt_index = $3, current_attempt_id = $4, lease_id = $5, \
@@ -143,7 +150,7 @@ macro_rules! lease_sql {
                     reserved_until_ms = NULL, updated_at_ms = $9 \
                 WHERE partition_key = $1 AND execution_id = $2 \
                 RETURNING partition_key, namespace, lease_epoch, payload), ",
-            $attempt,
+            lease_sql!(@attempt $attempt),
             "ev AS ( \
                 INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
                 SELECT partition_key, $11, namespace, $9, $5, lease_epoch, $12 FROM upd) \
@@ -157,20 +164,8 @@ const LEASE_ARGS: &[PgOid] = &[
 ];
 /// `LEASE[consume grant][new attempt]`; `$10` (new attempt) is declared in all four so they share arguments.
 static LEASE: [[Plan; 2]; 2] = [
-    [
-        Plan { sql: lease_sql!("", ""), args: LEASE_ARGS },
-        Plan { sql: lease_sql!("", "att AS (INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms) SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), "), args: LEASE_ARGS },
-    ],
-    [
-        Plan { sql: lease_sql!("g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), ", ""), args: LEASE_ARGS },
-        Plan {
-            sql: lease_sql!(
-                "g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2), ",
-                "att AS (INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms) SELECT $1, $2, $3, $4, $7, $8, $9 WHERE $10), "
-            ),
-            args: LEASE_ARGS,
-        },
-    ],
+    [Plan { sql: lease_sql!(no, no), args: LEASE_ARGS }, Plan { sql: lease_sql!(no, yes), args: LEASE_ARGS }],
+    [Plan { sql: lease_sql!(yes, no), args: LEASE_ARGS }, Plan { sql: lease_sql!(yes, yes), args: LEASE_ARGS }],
 ];
 
 /// A locked candidate, with the attempt fields a lease needs (read by the same locking statement, so

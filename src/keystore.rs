@@ -60,16 +60,14 @@ pub fn key_by_kid(client: &SpiClient<'_>, kid: &str) -> WfResult<Option<StoredKe
     read_key(client, &KEY_BY_KID, &[kid.into()])
 }
 
-/// The active signing key, or `keystore_empty`.
-#[allow(dead_code)] // used by token minting (suspend, claims)
+/// The active signing key, or `keystore_empty` (grant minting; suspend reads it with `key_columns!()`).
 pub fn active_key(client: &SpiClient<'_>) -> WfResult<StoredKey> {
     read_key(client, &ACTIVE_KEY, &[])?.ok_or_else(WfError::keystore_empty)
 }
 
 /// The key that verifies a token minted under `kid`, at `now_ms`: an unknown kid (never stored, or
 /// already reaped by GC) is `invalid_token`, like any bad token; a retired key past its grace window
-/// is `token_expired`.
-#[allow(dead_code)] // used by signal delivery and grant consumption
+/// is `token_expired` (grant consumption; delivery reads the key with `key_columns!()`).
 pub fn verifying_key(client: &SpiClient<'_>, kid: &str, now_ms: i64) -> WfResult<StoredKey> {
     usable_for_verification(key_by_kid(client, kid)?, now_ms)
 }

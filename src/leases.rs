@@ -24,53 +24,35 @@ static RENEW: Plan = Plan {
 };
 
 /// End the current lease: new states, epoch + 1, attempt closed, lease event `released`, and a
-/// completion event when `$13` (its outcome) is not NULL.
+/// completion event when `$13` (its outcome) is not NULL — only if the caller's fence (`$16`, `$17`)
+/// holds on the row's latest version (the UPDATE waits for the row lock and re-checks its WHERE on
+/// what committed meanwhile). The fence terms are `lifecycle::check_fence`'s acceptance, term for
+/// term. Returns how many rows it ended (0 or 1): `ff_complete` runs it before locking and locks only
+/// when it ended nothing, to let `check_fence` say why.
 static END_LEASE: Plan = Plan {
     sql: "WITH upd AS ( \
             UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, \
                 attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL, \
                 result = coalesce($8, result), eligible_at_ms = $9, completed_at_ms = $10, \
                 last_error = coalesce($11, last_error), updated_at_ms = $12 \
-            WHERE partition_key = $1 AND execution_id = $2 \
-            RETURNING partition_key, execution_id, namespace, lease_id, lease_epoch, attempt_index), \
-          att AS ( \
-            UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11 \
-            WHERE partition_key = $1 AND execution_id = $2 AND attempt_index = $16), \
-          le AS ( \
-            INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
-            SELECT partition_key, $15, namespace, $12, lease_id, lease_epoch, 'released' FROM upd) \
-          INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
-          SELECT partition_key, $15, namespace, $12, $13 FROM upd WHERE $13 IS NOT NULL",
-    args: &[
-        t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::INT8, t::TEXT, t::INT8,
-        t::TEXT, t::TEXT, t::TEXT, t::INT4,
-    ],
-};
-
-/// `ff_complete`'s fast path: the completion written only if the caller's fence holds on the row's
-/// latest version (the UPDATE waits for the row lock and re-checks its WHERE on what committed
-/// meanwhile). The WHERE is `lifecycle::check_fence`'s acceptance, term for term; when it does not
-/// hold, nothing is written and the locked path reports which check failed. Returns 1 if completed.
-static COMPLETE_FENCED: Plan = Plan {
-    sql: "WITH upd AS ( \
-            UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, \
-                attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL, \
-                result = coalesce($8, result), eligible_at_ms = NULL, completed_at_ms = $9, updated_at_ms = $9 \
-            WHERE partition_key = $1 AND execution_id = $2 AND lease_id = $10 AND lease_epoch = $11 \
-              AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > $9) \
+            WHERE partition_key = $1 AND execution_id = $2 AND lease_id = $16 AND lease_epoch = $17 \
+              AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > $12) \
               AND lifecycle_phase = 'active' AND ownership_state = 'leased' \
             RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index), \
           att AS ( \
-            UPDATE ff_attempt SET ended_at_ms = $9, outcome = 'success', error_message = NULL \
+            UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11 \
             WHERE partition_key = $1 AND execution_id = $2 AND attempt_index = (SELECT attempt_index FROM upd)), \
           le AS ( \
             INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type) \
-            SELECT partition_key, $12, namespace, $9, lease_id, lease_epoch, 'released' FROM upd), \
+            SELECT partition_key, $15, namespace, $12, lease_id, lease_epoch, 'released' FROM upd), \
           ce AS ( \
             INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
-            SELECT partition_key, $12, namespace, $9, 'success' FROM upd) \
+            SELECT partition_key, $15, namespace, $12, $13 FROM upd WHERE $13 IS NOT NULL) \
           SELECT count(*) FROM upd",
-    args: &[t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::UUID, t::INT8, t::TEXT],
+    args: &[
+        t::INT2, t::UUID, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::BYTEA, t::INT8, t::INT8, t::TEXT, t::INT8,
+        t::TEXT, t::TEXT, t::TEXT, t::UUID, t::INT8,
+    ],
 };
 
 struct LeaseEnd<'a> {
@@ -81,36 +63,55 @@ struct LeaseEnd<'a> {
     error: Option<&'a str>,
     completion_outcome: Option<&'static str>,
     attempt_outcome: &'static str,
-    /// The attempt the lease belongs to (read under the row lock).
-    attempt_index: i32,
+    /// The caller's fence: nothing is written unless it holds.
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
 }
 
-fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: LeaseEnd<'_>, now: i64) -> WfResult<()> {
+/// Run `END_LEASE`; whether the fence held and the lease was ended.
+fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<bool> {
     let s = end.states;
-    END_LEASE.run(
-        client,
-        &[
-            (id.partition as i16).into(),
-            to_pg_uuid(&id.uuid).into(),
-            s.lifecycle_phase.into(),
-            s.ownership_state.into(),
-            s.eligibility_state.into(),
-            s.attempt_state.into(),
-            s.public_state.into(),
-            end.result.into(),
-            end.eligible_at_ms.into(),
-            end.completed_at_ms.into(),
-            end.error.into(),
-            now.into(),
-            end.completion_outcome.into(),
-            end.attempt_outcome.into(),
-            id.to_string().into(),
-            end.attempt_index.into(),
-        ],
-    )?;
+    let ended: i64 = END_LEASE
+        .run(
+            client,
+            &[
+                (id.partition as i16).into(),
+                to_pg_uuid(&id.uuid).into(),
+                s.lifecycle_phase.into(),
+                s.ownership_state.into(),
+                s.eligibility_state.into(),
+                s.attempt_state.into(),
+                s.public_state.into(),
+                end.result.into(),
+                end.eligible_at_ms.into(),
+                end.completed_at_ms.into(),
+                end.error.into(),
+                now.into(),
+                end.completion_outcome.into(),
+                end.attempt_outcome.into(),
+                id.to_string().into(),
+                end.lease_id.into(),
+                end.lease_epoch.into(),
+            ],
+        )?
+        .first()
+        .get(1)?
+        .unwrap_or(0);
+    if ended == 0 {
+        return Ok(false);
+    }
     let channels: &[Channel] = if end.completion_outcome.is_some() { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
     notify(channels);
-    Ok(())
+    Ok(true)
+}
+
+/// End a lease whose fence was just checked under the row lock: it must hold.
+fn end_locked(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<()> {
+    if end_lease(client, id, end, now)? {
+        Ok(())
+    } else {
+        Err(WfError::corruption("the lease end wrote nothing under the row lock"))
+    }
 }
 
 fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, ttl: Option<i64>) -> WfResult<(i64, i64)> {
@@ -130,44 +131,24 @@ fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: 
 }
 
 fn complete_locked(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>, now: i64) -> WfResult<()> {
-    if let (Some(lease), Some(epoch)) = (lease_id, lease_epoch) {
-        let s = lifecycle::COMPLETED;
-        let (pk, eu) = ex_key(id);
-        let done: i64 = COMPLETE_FENCED
-            .run(
-                client,
-                &[
-                    pk.into(), eu.into(), s.lifecycle_phase.into(), s.ownership_state.into(), s.eligibility_state.into(),
-                    s.attempt_state.into(), s.public_state.into(), result.into(), now.into(), lease.into(), epoch.into(),
-                    id.to_string().into(),
-                ],
-            )?
-            .first()
-            .get(1)?
-            .unwrap_or(0);
-        if done == 1 {
-            notify(&[Channel::Lease, Channel::Completion]);
-            return Ok(());
-        }
+    let end = LeaseEnd {
+        states: lifecycle::COMPLETED,
+        result,
+        eligible_at_ms: None,
+        completed_at_ms: Some(now),
+        error: None,
+        completion_outcome: Some("success"),
+        attempt_outcome: "success",
+        lease_id,
+        lease_epoch,
+    };
+    // One statement when the fence holds. Otherwise (or with an argument missing) lock and let
+    // check_fence say why; should the fence hold by now after all, this completes the same way.
+    if end_lease(client, id, &end, now)? {
+        return Ok(());
     }
-    // The fence did not hold (or an argument is missing): lock, and let check_fence say why. Should
-    // the fence hold by now after all, this completes exactly as the fast path would have.
-    let ex = lock_leased(client, id, lease_id, lease_epoch, now)?;
-    end_lease(
-        client,
-        id,
-        LeaseEnd {
-            states: lifecycle::COMPLETED,
-            result,
-            eligible_at_ms: None,
-            completed_at_ms: Some(now),
-            error: None,
-            completion_outcome: Some("success"),
-            attempt_outcome: "success",
-            attempt_index: ex.attempt_index,
-        },
-        now,
-    )
+    lock_leased(client, id, lease_id, lease_epoch, now)?;
+    end_locked(client, id, &end, now)
 }
 
 fn complete(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>) -> WfResult<String> {
@@ -245,10 +226,10 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
         if lifecycle::retries_left(retryable, ex.attempt_index, ex.max_attempts) {
             let delay = lifecycle::retry_delay_ms(ex.retry_backoff_ms, ex.attempt_index);
             let retry_at = now + delay;
-            end_lease(
+            end_locked(
                 client,
                 &id,
-                LeaseEnd {
+                &LeaseEnd {
                     states: lifecycle::retry_scheduled(delay > 0),
                     result: None,
                     eligible_at_ms: (delay > 0).then_some(retry_at),
@@ -256,16 +237,17 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
                     error: message,
                     completion_outcome: None,
                     attempt_outcome: "failed",
-                    attempt_index: ex.attempt_index,
+                    lease_id,
+                    lease_epoch,
                 },
                 now,
             )?;
             Ok(("retry_scheduled".to_string(), Some(retry_at)))
         } else {
-            end_lease(
+            end_locked(
                 client,
                 &id,
-                LeaseEnd {
+                &LeaseEnd {
                     states: lifecycle::FAILED,
                     result: None,
                     eligible_at_ms: None,
@@ -273,7 +255,8 @@ fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: O
                     error: message,
                     completion_outcome: Some("failed"),
                     attempt_outcome: "failed",
-                    attempt_index: ex.attempt_index,
+                    lease_id,
+                    lease_epoch,
                 },
                 now,
             )?;
