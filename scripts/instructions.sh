@@ -7,7 +7,9 @@
 #   ./scripts/instructions.sh            # release build of ff_engine: W1 and W3; Absurd's W1 if absurdctl is installed
 #   FF_INSTR_NO_INSTALL=1 ./scripts/instructions.sh   # measure whatever ff_engine.so is installed now
 # Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
-# same prepared data directory, so start-up and the set-up cancel out.
+# same prepared data directory, so start-up and the set-up cancel out. For the extension it also reports
+# how much of that runs inside the engine's SQL statements and how much of those only sets a statement
+# up and tears it down (bench/instructions/split.py): the most that writing rows without SQL could save.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FF_PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -28,19 +30,27 @@ prepare() { # prepare NAME SETUP_SQL [absurd]
   psql_pg -d cg -c "VACUUM ANALYZE"
   as_pg "$BIN/pg_ctl" -D "$work/data" -w stop >/dev/null
 }
-count() { # count PROC N -> instructions of CALL PROC(N) from a copy of the prepared data directory
+count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of the prepared data directory
   rm -rf "$work/run"; cp -a "$work/data" "$work/run"
   echo "CALL $1($2);" | as_pg valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
     "$BIN/postgres" --single -D "$work/run" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
-  grep -m1 '^summary:\|^totals:' "$work/cg.out" | awk '{print $2}'
+  if [ -n "${3:-}" ]; then   # total, in the engine's statements, their executor set-up
+    python3 bench/instructions/split.py "$work/cg.out"
+  else
+    grep -m1 '^summary:\|^totals:' "$work/cg.out" | awk '{print $2}'
+  fi
 }
-measure() { # measure LABEL PROC N
-  local a b; a=$(count "$2" "$3"); b=$(count "$2" $(($3 * 2)))
-  printf '%-28s %12s instructions per cycle\n' "$1" "$(( (b - a) / $3 ))"
+measure() { # measure LABEL PROC N [split]
+  local a b; a=($(count "$2" "$3" "${4:-}")); b=($(count "$2" $(($3 * 2)) "${4:-}"))
+  printf '%-28s %12s instructions per cycle\n' "$1" "$(( (b[0] - a[0]) / $3 ))"
+  if [ -n "${4:-}" ]; then
+    printf '%-28s %12s   in the engine'"'"'s SQL statements (SPI)\n' "" "$(( (b[1] - a[1]) / $3 ))"
+    printf '%-28s %12s   of which executor set-up (plan look-up, ExecutorStart, ExecutorEnd)\n' "" "$(( (b[2] - a[2]) / $3 ))"
+  fi
 }
 prepare ff bench/instructions/ff_engine.sql
-measure "ff_engine W1" w1 100
-measure "ff_engine W3" w3 1000
+measure "ff_engine W1" w1 100 split
+measure "ff_engine W3" w3 1000 split
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100

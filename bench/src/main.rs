@@ -455,7 +455,8 @@ fn main() -> BResult<()> {
                 plan.push((w, m, c, if w == Workload::ClaimComplete { 10_000 } else { 0 }));
             }
         }
-        for m in [Mode::ExtQuiet] {
+        // Queue depth: one call per execution and the worker's batched path (claim 10, complete 10).
+        for m in [Mode::ExtQuiet, Mode::ExtBatch10Quiet] {
             if w == Workload::ClaimComplete && modes.contains(&m) {
                 for &d in &opts.depths {
                     plan.push((w, m, *opts.clients.iter().max().unwrap(), d));
