@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== build + install ff_engine (release)"
 bash scripts/install.sh --release
-if ! pip show absurdctl 2>/dev/null | grep -q '^Version: 0.5.1$'; then
+# Not `pip show | grep -q`: grep stops reading at the match, pip then dies of SIGPIPE, and with pipefail
+# the check failed every time (a reinstall on every run).
+if [[ "$(pip show absurdctl 2>/dev/null || true)" != *$'\nVersion: 0.5.1\n'* ]]; then
   echo "== pip install absurdctl==0.5.1 (Absurd's schema for the comparison)"
   pip install --quiet absurdctl==0.5.1
 fi

@@ -8,7 +8,8 @@ PGRX_VERSION=0.18.0
 
 need_pkgs=()
 for p in postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+  # Captured, not piped into grep -q (which can SIGPIPE the writer and, with pipefail, fail the check).
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *"install ok installed"* ]] || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing ${need_pkgs[*]}"
@@ -17,7 +18,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
-if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+if [[ "$(cargo pgrx --version 2>/dev/null || true)" != *"$PGRX_VERSION"* ]]; then
   echo "setup: installing cargo-pgrx $PGRX_VERSION (takes ~5 minutes once)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
