@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FF_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 command -v valgrind >/dev/null || { echo "valgrind is required (Debian package valgrind)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "python3 is required (bench/instructions/split.py)" >&2; exit 2; }
 [ -n "${FF_INSTR_NO_INSTALL:-}" ] || bash scripts/install.sh --release >/dev/null
 work=$(mktemp -d /tmp/ff_instr.XXXXXX); chown postgres "$work"
 trap 'runuser -u postgres -- "$BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
