@@ -89,23 +89,21 @@ static RECORD: Plan = Plan {
         t::TEXT, t::INT8, t::TEXT,
     ],
 };
-/// Resume: close the suspension and its waitpoints, put the execution back in its lane as an
-/// interrupted attempt (optionally delayed), write the completion event `resumed`.
-static RESUME: Plan = Plan {
-    sql: "WITH sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $4, close_reason = $5, \
-                           closer_signal_id = $6, satisfier_seqs = $7 \
+/// Operator resume: close the suspension (no closing signal, no satisfiers) and its waitpoints, put
+/// the execution back in its lane as an interrupted attempt (optionally delayed), write the completion
+/// event `resumed`.
+static RESUME_BY_OPERATOR: Plan = Plan {
+    sql: "WITH sus AS (UPDATE ff_suspension SET state = 'closed', closed_at_ms = $4, close_reason = 'resumed_by_operator', \
+                           closer_signal_id = NULL, satisfier_seqs = '{}' \
                        WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $3 AND state = 'open'), \
-          wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $4, close_reason = $5 \
+          wps AS (UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $4, close_reason = 'resumed_by_operator' \
                   WHERE partition_key = $1 AND execution_id = $2 AND suspension_id = $3 AND state <> 'closed'), \
-          upd AS (UPDATE ff_exec_core SET lifecycle_phase = $8, ownership_state = $9, eligibility_state = $10, \
-                      attempt_state = $11, public_state = $12, eligible_at_ms = $13, updated_at_ms = $4 \
+          upd AS (UPDATE ff_exec_core SET lifecycle_phase = $5, ownership_state = $6, eligibility_state = $7, \
+                      attempt_state = $8, public_state = $9, eligible_at_ms = $10, updated_at_ms = $4 \
                   WHERE partition_key = $1 AND execution_id = $2 RETURNING partition_key, namespace) \
           INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome) \
-          SELECT partition_key, $14, namespace, $4, 'resumed' FROM upd",
-    args: &[
-        t::INT2, t::UUID, t::UUID, t::INT8, t::TEXT, t::UUID, t::INT8_ARRAY, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT,
-        t::INT8, t::TEXT,
-    ],
+          SELECT partition_key, $11, namespace, $4, 'resumed' FROM upd",
+    args: &[t::INT2, t::UUID, t::UUID, t::INT8, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::TEXT, t::INT8, t::TEXT],
 };
 
 /// Record the signal that satisfies the condition and resume, in one statement: the signal and its
@@ -160,17 +158,16 @@ pub enum Proof<'a> {
 
 pub type DeliverRow = (String, pgrx::Uuid, Option<String>);
 
-/// Operator resume of a locked, suspended execution: no signal closes it, so no satisfiers.
+/// Operator resume of a locked, suspended execution.
 fn resume_by_operator(client: &SpiClient<'_>, id: &ExecutionId, suspension_id: pgrx::Uuid, delay_ms: i64, now: i64) -> WfResult<()> {
-    let (close_reason, closer, satisfiers) = ("resumed_by_operator", Option::<pgrx::Uuid>::None, Vec::<i64>::new());
     let states: States = lifecycle::resumed(delay_ms > 0);
     let (pk, eu) = ex_key(id);
-    RESUME.run(
+    RESUME_BY_OPERATOR.run(
         client,
         &[
-            pk.into(), eu.into(), suspension_id.into(), now.into(), close_reason.into(), closer.into(), satisfiers.into(),
-            states.lifecycle_phase.into(), states.ownership_state.into(), states.eligibility_state.into(), states.attempt_state.into(),
-            states.public_state.into(), (if delay_ms > 0 { Some(now + delay_ms) } else { None }).into(), id.to_string().into(),
+            pk.into(), eu.into(), suspension_id.into(), now.into(), states.lifecycle_phase.into(), states.ownership_state.into(),
+            states.eligibility_state.into(), states.attempt_state.into(), states.public_state.into(),
+            (if delay_ms > 0 { Some(now + delay_ms) } else { None }).into(), id.to_string().into(),
         ],
     )?;
     Ok(())

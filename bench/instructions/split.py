@@ -21,41 +21,34 @@ SETUP = {"GetCachedPlan", "ExecutorStart", "ExecutorEnd"}
 
 
 def blocks(path):
-    """(name, inclusive cost, {callee: cost}) per function of callgrind_annotate's calling tree."""
+    """{function: (inclusive cost, {callee: cost})} from callgrind_annotate's calling tree."""
     text = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--tree=calling", "--threshold=100", path],
         check=True, capture_output=True, text=True,
     ).stdout
     line_re = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+([*>])\s+(?:\?\?\?|[^:]*):(\S+)")
-    out, cur = [], None
+    out, callees = {}, None
     for line in text.splitlines():
         m = line_re.match(line)
         if not m:
-            if not line.strip():
-                cur = None
             continue
         cost, kind, name = int(m.group(1).replace(",", "")), m.group(2), m.group(3)
         if kind == "*":
-            cur = (name, cost, {})
-            out.append(cur)
-        elif cur is not None:
-            cur[2][name] = cur[2].get(name, 0) + cost
+            callees = out.setdefault(name, (cost, {}))[1]
+        elif callees is not None:
+            callees[name] = callees.get(name, 0) + cost
     return out
 
 
 def main():
     path = sys.argv[1]
-    bs = blocks(path)
+    by_name = blocks(path)
     total = next(int(l.split()[1]) for l in open(path) if l.startswith(("summary:", "totals:")))
-    by_name = {}
-    for name, cost, callees in bs:
-        by_name.setdefault(name, (cost, callees))
     if "SPI_execute_plan" not in by_name:
         sys.exit("split.py: no SPI_execute_plan in the profile")
     spi, spi_callees = by_name["SPI_execute_plan"]
     inner = max(spi_callees, key=spi_callees.get)  # the static _SPI_execute_plan
-    _, inner_callees = by_name[inner]
-    setup = sum(c for n, c in inner_callees.items() if n in SETUP)
+    setup = sum(c for n, c in by_name[inner][1].items() if n in SETUP)
     print(total, spi, setup)
 
 
