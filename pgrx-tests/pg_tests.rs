@@ -40,7 +40,7 @@ fn plans_are_reused_across_calls() {
 
 fn mint_under_active_key(exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> String {
     Spi::connect(|c| {
-        let k = crate::keystore::active_key(c).unwrap();
+        let k = crate::store::keystore::active_key(c).unwrap();
         crate::tokens::waitpoint_token(&k.kid, &k.secret, exec, wp)
     })
 }
@@ -48,7 +48,7 @@ fn mint_under_active_key(exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> Str
 fn verify_now(token: &str, exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> Result<(), crate::error::ErrorKind> {
     let p = crate::tokens::parse_token(token).map_err(|e| e.kind)?;
     Spi::connect(|c| {
-        let key = crate::keystore::verifying_key(c, p.kid, crate::plans::now_ms()).map_err(|e| e.kind)?;
+        let key = crate::store::keystore::verifying_key(c, p.kid, crate::postgres::statement::now_ms()).map_err(|e| e.kind)?;
         if crate::tokens::verify_waitpoint_digest(p.kid, &key.secret, exec, wp, &p.digest) {
             Ok(())
         } else {
@@ -102,7 +102,7 @@ fn tokens_verify_within_grace_and_expire_after() {
 
 #[pg_test]
 fn active_key_on_empty_keystore_is_keystore_empty() {
-    let kind = Spi::connect(|c| crate::keystore::active_key(c).map(|_| ()).map_err(|e| e.kind));
+    let kind = Spi::connect(|c| crate::store::keystore::active_key(c).map(|_| ()).map_err(|e| e.kind));
     assert_eq!(kind, Err(crate::error::ErrorKind::KeystoreEmpty));
 }
 

@@ -1,30 +1,20 @@
 //! ff_engine: a durable-execution engine's hot paths inside PostgreSQL.
 //!
-//! Pure logic (no Postgres): `error`, `ids`, `tokens`, `keys`.
-//! Postgres layer: `raise` (the one error-raising helper), `plans` (per-backend prepared SPI plans),
-//! `keystore` (key functions), `settings` (GUCs). SQL schema: `sql/`.
+//! The tree says which part is which:
+//! - `core/` (crate `ff-engine-core`): the pure logic — ids, tokens, keys, conditions, bindings,
+//!   lifecycle, admission, the error type. No Postgres; re-exported here under the same names.
+//! - [`postgres`]: the Postgres machinery — raising `WF…` errors ([`postgres::raise`]), typed
+//!   statements with kept plans ([`postgres::statement`]), settings, NOTIFY.
+//! - [`store`]: one module per concept that reads and writes rows through typed statements (SQL in
+//!   `sql/statements/<concept>/`) and asks the core to decide.
+//! - [`api`]: the SQL surface — every `#[pg_extern]`, a few lines each over [`store`].
+//! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements.
 
-pub mod admission;
-pub mod bindings;
-pub mod condition;
-pub mod error;
-pub mod ids;
-pub mod keys;
-pub mod lifecycle;
-pub mod tokens;
+pub use ff_engine_core::{admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, suspend, tokens};
 
-mod budgets;
-mod claims;
-mod events;
-mod executions;
-mod keystore;
-mod leases;
-mod plans;
-mod raise;
-mod scanners;
-mod settings;
-mod signals;
-mod suspensions;
+pub mod api;
+pub mod postgres;
+pub mod store;
 
 ::pgrx::pg_module_magic!();
 
@@ -34,7 +24,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[allow(non_snake_case)]
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    settings::register();
+    postgres::settings::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

@@ -10,23 +10,12 @@
 //!   order, across reconnects (LISTEN or polling).
 //! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop.
 //!
-//! The pure id, error and condition definitions are the extension's own source files (`src/ids.rs`,
-//! `src/error.rs`, `src/condition.rs`) compiled into this crate, so client and server parse ids, map
-//! codes and serialise conditions identically.
+//! The pure id, error and condition definitions come from `ff-engine-core`, the crate the extension
+//! itself decides with, so client and server parse ids, map codes and serialise conditions
+//! identically.
 #![deny(missing_docs)]
 
-#[path = "../../src/error.rs"]
-#[allow(dead_code, missing_docs)] // server-side helpers of the shared module
-mod engine_error;
-#[path = "../../src/ids.rs"]
-#[allow(dead_code, missing_docs)]
-mod engine_ids;
-#[path = "../../src/condition.rs"]
-#[allow(dead_code, missing_docs)]
-mod engine_condition;
-
-// The shared modules refer to `crate::error`.
-use engine_error as error;
+use ff_engine_core::condition as engine_condition;
 
 mod api_executions;
 mod api_signals;
@@ -43,8 +32,8 @@ pub use api_signals::{ScannerTask, Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};
 pub use client_error::{Error, Result, ServerError};
 pub use condition::{Distinct, ResumeCondition, SignalMatcher};
-pub use engine_error::ErrorKind;
-pub use engine_ids::ExecutionId;
+pub use ff_engine_core::error::ErrorKind;
+pub use ff_engine_core::ids::ExecutionId;
 pub use events::{Cursor, Delivery, Event, EventHeader, EventKind, Subscription, SubscriptionOptions};
 pub use retry::RetryPolicy;
 pub use types::*;

@@ -1,0 +1,3 @@
+ORDER BY e.priority DESC, e.queue_seq
+LIMIT $5
+FOR UPDATE OF e SKIP LOCKED

@@ -1,0 +1,1 @@
+g AS (DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2),

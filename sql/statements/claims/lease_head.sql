@@ -1,0 +1,20 @@
+-- Open (or re-lease) the attempt under a new lease, consume any grant, and write the lease event.
+-- Four variants, so that a claim pays only for the writes it makes: the grant is deleted
+-- (lease_consume_grant) only when the row is or was reserved (a grant row exists only while
+-- reserved_until_ms is set), and an attempt row is inserted (lease_new_attempt) only for a new
+-- attempt (a resumed attempt keeps its row). new_attempt is declared in all four so they share
+-- their arguments.
+-- $1 partition_key
+-- $2 execution_id
+-- $3 attempt_index
+-- $4 attempt_id
+-- $5 lease_id
+-- $6 lease_expires_at_ms
+-- $7 worker_id
+-- $8 worker_instance_id
+-- $9 now_ms
+-- $10 new_attempt
+-- $11 execution_ref
+-- $12 event_type
+-- $13..$17 states
+WITH

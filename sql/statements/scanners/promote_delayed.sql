@@ -1,0 +1,12 @@
+-- Promote delayed executions whose time has come to eligible_now, oldest first.
+-- $1 now_ms
+-- $2 max_rows
+WITH due AS (
+    SELECT partition_key, execution_id FROM ff_exec_core
+    WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= $1
+    ORDER BY eligible_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'waiting',
+       eligible_at_ms = NULL, updated_at_ms = $1
+FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
+  AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'not_eligible_until_time' AND e.eligible_at_ms <= $1
+RETURNING 1 AS promoted

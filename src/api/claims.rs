@@ -1,0 +1,92 @@
+//! `ff_claim_for_worker`, `ff_claim_execution`, `ff_claim_resumed_execution`, `ff_claim`.
+
+use crate::postgres::raise::guarded;
+use crate::store::claims;
+use pgrx::prelude::*;
+
+/// Pick the best eligible execution of a lane and reserve it with a signed, single-use grant.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_claim_for_worker(
+    lane_id: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    capabilities: default!(Option<Vec<String>>, "'{}'"),
+    grant_ttl_ms: default!(Option<i64>, 5000),
+) -> TableIterator<'static, (name!(execution_id, String), name!(partition_key, String), name!(grant_key, String), name!(expires_at_ms, i64))> {
+    TableIterator::new(guarded(|| claims::claim_for_worker(lane_id, worker_id, worker_instance_id, capabilities, grant_ttl_ms)))
+}
+
+/// Verify and consume a claim grant; open the attempt (or re-lease an interrupted one) under a new lease.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_claim_execution(
+    grant_key: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    lease_ttl_ms: default!(Option<i64>, 30000),
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, false)))
+}
+
+/// As ff_claim_execution, but only for grants on interrupted (resumed) attempts.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_claim_resumed_execution(
+    grant_key: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    lease_ttl_ms: default!(Option<i64>, 30000),
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, true)))
+}
+
+/// Pick and lease up to max_items executions of a lane in one call (no grant round trip).
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_claim(
+    lane_id: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    capabilities: default!(Option<Vec<String>>, "'{}'"),
+    lease_ttl_ms: default!(Option<i64>, 30000),
+    max_items: default!(Option<i32>, 1),
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    TableIterator::new(guarded(|| claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items)))
+}

@@ -1,0 +1,68 @@
+//! `ff_tick`, one function per scanner task, and `ff_prune_events`.
+
+use crate::postgres::raise::guarded;
+use crate::store::scanners::{self, Task};
+use pgrx::prelude::*;
+
+/// Run every scanner task once; one row per task with the number of rows it processed.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_tick(max_rows: default!(Option<i32>, 1000)) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
+    TableIterator::new(guarded(|| scanners::tick(max_rows)))
+}
+
+/// Promote delayed executions whose time has come to eligible_now.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_promote_delayed(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::PromoteDelayed, max_rows))
+}
+
+/// Delete expired, unconsumed claim grants.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_grants(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireGrants, max_rows))
+}
+
+/// Reclaim executions whose lease expired (epoch + 1); fail them after ff_engine.max_reclaims expiries.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_leases(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireLeases, max_rows))
+}
+
+/// Apply the timeout behaviour of suspensions whose timeout has passed.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_suspensions(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireSuspensions, max_rows))
+}
+
+/// Close pending waitpoints past their expiry (reason never_committed).
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_pending_waitpoints(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpirePendingWaitpoints, max_rows))
+}
+
+/// Delete signal and suspend dedup rows past their TTL.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_gc_dedup(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::GcDedup, max_rows))
+}
+
+/// Delete retired HMAC keys past their grace window.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_gc_keys(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::GcKeys, max_rows))
+}
+
+/// Bulk retention of the three event tables: delete events older than older_than_ms.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_prune_events(older_than_ms: Option<i64>) -> TableIterator<'static, (name!(table_name, String), name!(deleted, i64))> {
+    TableIterator::new(guarded(|| scanners::prune_events(older_than_ms)))
+}

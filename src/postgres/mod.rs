@@ -1,0 +1,13 @@
+//! The Postgres machinery under the SQL surface: nothing here knows the engine's rules.
+//!
+//! - [`raise`]: the one audited place that raises errors (`WF…` SQLSTATEs, panics → `WF099`).
+//! - [`statement`]: typed statements (`statement!`), prepared once per backend and kept.
+//! - [`settings`]: the `ff_engine.*` GUCs.
+//! - [`notify`]: outbox NOTIFY through `Async_Notify`.
+//! - [`args`]: turning SQL arguments into checked Rust values.
+
+pub mod args;
+pub mod notify;
+pub mod raise;
+pub mod settings;
+pub mod statement;

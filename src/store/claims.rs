@@ -1,0 +1,385 @@
+//! Claims: `ff_claim_for_worker` (pick + signed grant), `ff_claim_execution` /
+//! `ff_claim_resumed_execution` (verify + consume the grant, open or re-lease the attempt), and
+//! `ff_claim` (pick + lease up to `max_items` in one call).
+//!
+//! The candidate statement is one index scan of `ff_exec_core_claimable` (lane, priority desc, oldest
+//! first) with `FOR UPDATE SKIP LOCKED`; budget and quota admission are predicates of the same
+//! statement, so a refused head never blocks the lane. `EXPLAIN (ANALYZE)` of the generic plan with
+//! 200 000 executions queued (4 lanes), PostgreSQL 15:
+//!
+//! ```text
+//! Limit (actual rows=1 loops=1)
+//!   ->  LockRows (actual rows=1 loops=1)
+//!         ->  Index Scan using ff_exec_core_claimable on ff_exec_core e (actual rows=1 loops=1)
+//!               Index Cond: (lane_id = $1)
+//!               Filter: (... (required_capabilities <@ $2) AND ((reserved_until_ms IS NULL) OR
+//!                        (reserved_until_ms <= $3)) ... ((cardinality(budget_ids) = 0) OR (NOT (SubPlan 1))))
+//!               SubPlan 1 / SubPlan 4: budget and quota checks (never executed for rows without them)
+//! Execution Time: 0.085 ms        (empty lane: 0.053 ms, one index probe)
+//! ```
+//! Capabilities are a filter on that ordered scan, not a separate index: a GIN index on
+//! `required_capabilities` could not return rows in priority order.
+//! A quota-limited candidate is re-checked under a lock on its policy row before it is admitted.
+
+use crate::admission::{self, QuotaView};
+use crate::error::{required, ErrorKind, WfError, WfResult};
+use crate::ids::{self, ExecutionId};
+use crate::lifecycle::{self, ClaimedAttempt, States};
+use crate::postgres::args::{ex_id, ex_key, new_pg_uuid, to_pg_uuid};
+use crate::postgres::notify::{notify, Channel};
+use crate::postgres::statement::now_ms;
+use crate::statement;
+use crate::tokens::{self, GrantClaims};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+statement! {
+    /// The scan without the admission predicates: what almost every claim needs. Planning keeps the
+    /// budget and quota sub-plans out of it, so starting it opens one table and one index (the full
+    /// statement initialises aggregates, a function scan and four more relations on every execution,
+    /// ~60 % of a claim's executor start-up). When a returned row needs admission, `pick` runs
+    /// `candidates` instead (the rows this statement locked stay locked until commit, which only
+    /// makes other claimers skip them meanwhile).
+    mod lean_candidates = variants [[
+        "claims/candidate_columns.sql", "claims/candidate_lean_column.sql", "claims/candidate_filter.sql",
+        "claims/candidate_order.sql",
+    ]];
+    args<'a> { lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64 }
+    row {
+        partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
+        attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
+        needs_admission: bool,
+    }
+}
+statement! {
+    /// The scan with budget and quota admission as predicates.
+    mod candidates = variants [[
+        "claims/candidate_columns.sql", "claims/candidate_filter.sql", "claims/candidate_admission.sql",
+        "claims/candidate_order.sql",
+    ]];
+    args<'a> { lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64 }
+    row {
+        partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
+        attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
+    }
+}
+statement! {
+    mod lock_quota = "claims/lock_quota.sql";
+    args { quota_policy_id: pgrx::Uuid }
+    row { max_requests_per_window: Option<i32>, active_concurrency_cap: Option<i32>, window_ms: i64 }
+}
+statement! {
+    mod quota_counts = "claims/quota_counts.sql";
+    args { quota_policy_id: pgrx::Uuid, now_ms: i64, window_ms: i64 }
+    row { requests_in_window: i64, active: i64 }
+}
+statement! {
+    mod record_admission = "claims/record_admission.sql";
+    args { quota_policy_id: pgrx::Uuid, now_ms: i64, partition_key: i16, execution_id: pgrx::Uuid }
+    row {}
+}
+statement! {
+    mod upsert_grant = "claims/upsert_grant.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, grant_hash: Vec<u8>, worker_id: &'a str, worker_instance_id: &'a str,
+        now_ms: i64, expires_at_ms: i64,
+    }
+    row {}
+}
+statement! {
+    mod lock_for_claim = "claims/lock_for_claim.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row {
+        lifecycle_phase: String, eligibility_state: String, attempt_state: String, attempt_index: i32,
+        current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, grant_hash: Option<Vec<u8>>,
+    }
+}
+statement! {
+    /// Variant `2 × consume_grant + new_attempt` (see `lease_head.sql`).
+    mod lease = variants [
+        ["claims/lease_head.sql", "claims/lease_update.sql", "claims/lease_event.sql"],
+        ["claims/lease_head.sql", "claims/lease_update.sql", "claims/lease_new_attempt.sql", "claims/lease_event.sql"],
+        ["claims/lease_head.sql", "claims/lease_consume_grant.sql", "claims/lease_update.sql", "claims/lease_event.sql"],
+        [
+            "claims/lease_head.sql", "claims/lease_consume_grant.sql", "claims/lease_update.sql",
+            "claims/lease_new_attempt.sql", "claims/lease_event.sql",
+        ],
+    ];
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, attempt_index: i32, attempt_id: pgrx::Uuid, lease_id: pgrx::Uuid,
+        lease_expires_at_ms: i64, worker_id: &'a str, worker_instance_id: &'a str, now_ms: i64, new_attempt: bool,
+        execution_ref: &'a str, event_type: &'a str, states: States,
+    }
+    row { lease_epoch: i64, payload: Option<Vec<u8>> }
+}
+
+/// A locked, claimable execution, with the attempt fields a lease needs (read by the same locking
+/// statement, so they are the row's latest version).
+struct Candidate {
+    id: ExecutionId,
+    quota_policy_id: Option<pgrx::Uuid>,
+    attempt_state: String,
+    attempt_index: i32,
+    current_attempt_id: Option<pgrx::Uuid>,
+    interrupt_reason: Option<String>,
+    /// Reserved now or before (`reserved_until_ms` set): a grant row may exist and is consumed.
+    reserved: bool,
+}
+
+impl From<candidates::Row> for Candidate {
+    fn from(r: candidates::Row) -> Self {
+        Candidate {
+            id: ex_id(r.partition_key, &r.execution_id),
+            quota_policy_id: r.quota_policy_id,
+            attempt_state: r.attempt_state,
+            attempt_index: r.attempt_index,
+            current_attempt_id: r.current_attempt_id,
+            interrupt_reason: r.interrupt_reason,
+            reserved: r.reserved,
+        }
+    }
+}
+
+impl From<lean_candidates::Row> for Candidate {
+    fn from(r: lean_candidates::Row) -> Self {
+        Candidate {
+            id: ex_id(r.partition_key, &r.execution_id),
+            quota_policy_id: r.quota_policy_id,
+            attempt_state: r.attempt_state,
+            attempt_index: r.attempt_index,
+            current_attempt_id: r.current_attempt_id,
+            interrupt_reason: r.interrupt_reason,
+            reserved: r.reserved,
+        }
+    }
+}
+
+/// The next batch of candidates: the lean statement first; the full one when a row needs admission
+/// (or on later rounds, after a quota refused some).
+fn candidate_batch(client: &SpiClient<'_>, lane_id: &str, caps: &[String], now: i64, refused: &[pgrx::Uuid], want: i64, lean: bool) -> WfResult<Vec<Candidate>> {
+    if lean {
+        let args = lean_candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
+        let rows = lean_candidates::all(client, args)?;
+        if !rows.iter().any(|r| r.needs_admission) && !rows.is_empty() {
+            return Ok(rows.into_iter().map(Candidate::from).collect());
+        }
+    }
+    let args = candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
+    Ok(candidates::all(client, args)?.into_iter().map(Candidate::from).collect())
+}
+
+/// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
+/// their policy's lock; refused ones are skipped and the scan continues.
+fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i64) -> WfResult<Vec<Candidate>> {
+    let mut admitted = Vec::new();
+    let mut refused: Vec<pgrx::Uuid> = Vec::new();
+    let mut lean = true;
+    while (admitted.len() as i64) < limit {
+        let batch = candidate_batch(client, lane, caps, now, &refused, limit - admitted.len() as i64, lean)?;
+        lean = false;
+        if batch.is_empty() {
+            break;
+        }
+        let mut any_refused = false;
+        for c in batch {
+            if let Some(q) = c.quota_policy_id {
+                if !quota_admits_locked(client, q, now)? {
+                    refused.push(to_pg_uuid(&c.id.uuid));
+                    any_refused = true;
+                    continue;
+                }
+                let (partition_key, execution_id) = ex_key(&c.id);
+                record_admission::execute(client, record_admission::Args { quota_policy_id: q, now_ms: now, partition_key, execution_id })?;
+            }
+            admitted.push(c);
+        }
+        if !any_refused {
+            break;
+        }
+    }
+    Ok(admitted)
+}
+
+fn quota_admits_locked(client: &SpiClient<'_>, quota_policy_id: pgrx::Uuid, now: i64) -> WfResult<bool> {
+    let Some(p) = lock_quota::optional(client, lock_quota::Args { quota_policy_id })? else { return Ok(false) };
+    let c = quota_counts::one(client, quota_counts::Args { quota_policy_id, now_ms: now, window_ms: p.window_ms })?;
+    Ok(admission::quota_admits(&QuotaView {
+        max_requests_per_window: p.max_requests_per_window,
+        active_concurrency_cap: p.active_concurrency_cap,
+        requests_in_window: c.requests_in_window,
+        active: c.active,
+    }))
+}
+
+/// The worker identity of a claim.
+struct Worker<'a> {
+    worker_id: &'a str,
+    worker_instance_id: &'a str,
+}
+
+/// Check a worker identity given as SQL arguments.
+fn worker<'a>(worker_id: Option<&'a str>, worker_instance_id: Option<&'a str>) -> WfResult<Worker<'a>> {
+    let worker_id = required(worker_id, "worker_id")?;
+    ids::validate_worker_field(worker_id, "worker_id")?;
+    let worker_instance_id = required(worker_instance_id, "worker_instance_id")?;
+    ids::validate_worker_field(worker_instance_id, "worker_instance_id")?;
+    Ok(Worker { worker_id, worker_instance_id })
+}
+
+/// A required, valid `lane_id` argument.
+fn lane_arg(lane: Option<&str>) -> WfResult<&str> {
+    let lane = required(lane, "lane_id")?;
+    ids::validate_lane_id(lane)?;
+    Ok(lane)
+}
+
+/// A valid `capabilities` argument (NULL = none).
+fn capabilities_arg(caps: Option<Vec<String>>) -> WfResult<Vec<String>> {
+    let caps = caps.unwrap_or_default();
+    ids::validate_capabilities(&caps, "capabilities")?;
+    Ok(caps)
+}
+
+/// A required TTL in ms of at least 1.
+fn ttl_arg(ttl: Option<i64>, field: &str) -> WfResult<i64> {
+    let ttl = required(ttl, field)?;
+    lifecycle::validate_ms(ttl, field, 1)?;
+    Ok(ttl)
+}
+
+/// `ff_claim_for_worker`'s row: execution_id, partition_key, grant_key, expires_at_ms.
+pub type GrantRow = (String, String, String, i64);
+
+pub fn claim_for_worker(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, caps: Option<Vec<String>>, grant_ttl_ms: Option<i64>) -> WfResult<Option<GrantRow>> {
+    let lane = lane_arg(lane)?;
+    let w = worker(worker_id, instance)?;
+    let caps = capabilities_arg(caps)?;
+    let ttl = ttl_arg(grant_ttl_ms, "grant_ttl_ms")?;
+    let now = now_ms();
+    Spi::connect_mut(|client| {
+        let key = crate::store::keystore::active_key(client)?;
+        let Some(c) = pick(client, lane, &caps, now, 1)?.into_iter().next() else { return Ok(None) };
+        let expires_at_ms = now + ttl;
+        let claims = GrantClaims { execution_id: c.id, worker_id: w.worker_id, worker_instance_id: w.worker_instance_id, expires_at_ms };
+        let grant_key = tokens::grant_key(&key.kid, &key.secret, &claims);
+        let (partition_key, execution_id) = ex_key(&c.id);
+        let args = upsert_grant::Args {
+            partition_key,
+            execution_id,
+            grant_hash: tokens::sha256(grant_key.as_bytes()).to_vec(),
+            worker_id: w.worker_id,
+            worker_instance_id: w.worker_instance_id,
+            now_ms: now,
+            expires_at_ms,
+        };
+        upsert_grant::execute(client, args)?;
+        Ok(Some((c.id.to_string(), c.id.partition_key_text(), grant_key, expires_at_ms)))
+    })
+}
+
+/// The row `ff_claim_execution` and `ff_claim` return.
+pub type LeaseRow = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>);
+
+/// Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one.
+fn lease_locked(client: &SpiClient<'_>, c: &Candidate, attempt: ClaimedAttempt, w: &Worker<'_>, lease_ttl_ms: i64, now: i64) -> WfResult<LeaseRow> {
+    let attempt_id = match (attempt.new_attempt, c.current_attempt_id) {
+        (false, Some(a)) => a,
+        _ => new_pg_uuid(),
+    };
+    let lease_id = new_pg_uuid();
+    let expires = now + lease_ttl_ms;
+    let event_type = if c.interrupt_reason.as_deref() == Some("lease_expired") { "reclaimed" } else { "acquired" };
+    let (partition_key, execution_id) = ex_key(&c.id);
+    let execution_ref = c.id.to_string();
+    let args = lease::Args {
+        partition_key,
+        execution_id,
+        attempt_index: attempt.attempt_index,
+        attempt_id,
+        lease_id,
+        lease_expires_at_ms: expires,
+        worker_id: w.worker_id,
+        worker_instance_id: w.worker_instance_id,
+        now_ms: now,
+        new_attempt: attempt.new_attempt,
+        execution_ref: &execution_ref,
+        event_type,
+        states: lifecycle::CLAIMED,
+    };
+    let variant = 2 * c.reserved as usize + attempt.new_attempt as usize;
+    let row = lease::one_of(variant, client, args)?;
+    Ok((execution_ref, attempt.attempt_index, attempt_id, lease_id, row.lease_epoch, expires, attempt.resumed, row.payload))
+}
+
+/// `ff_claim_execution` (`resumed_only` false) and `ff_claim_resumed_execution` (true).
+pub fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, lease_ttl_ms: Option<i64>, resumed_only: bool) -> WfResult<LeaseRow> {
+    let invalid = || WfError::new(ErrorKind::InvalidClaimGrant, "the claim grant was not accepted");
+    let grant_key = required(grant_key, "grant_key")?;
+    let w = worker(worker_id, instance)?;
+    let ttl = ttl_arg(lease_ttl_ms, "lease_ttl_ms")?;
+    let grant = tokens::parse_grant_key(grant_key)?;
+    let now = now_ms();
+    Spi::connect_mut(|client| {
+        // Signature (which binds the worker identity) first, then expiry, then single use.
+        // An unknown kid or a key past its grace window makes the grant invalid (not a token error).
+        let key = crate::store::keystore::verifying_key(client, grant.kid, now).map_err(|e| match e.kind {
+            ErrorKind::InvalidToken | ErrorKind::TokenExpired => invalid(),
+            _ => e,
+        })?;
+        if !tokens::verify_grant(&key.secret, &grant, w.worker_id, w.worker_instance_id) {
+            return Err(invalid());
+        }
+        if grant.expires_at_ms <= now {
+            return Err(WfError::new(ErrorKind::ClaimGrantExpired, "the claim grant has expired"));
+        }
+        let id = grant.execution_id;
+        let (partition_key, execution_id) = ex_key(&id);
+        let row = lock_for_claim::optional(client, lock_for_claim::Args { partition_key, execution_id })?.ok_or_else(invalid)?;
+        let presented = tokens::sha256(grant_key.as_bytes());
+        let claimable = row.lifecycle_phase == lifecycle::phase::RUNNABLE && row.eligibility_state == lifecycle::eligibility::ELIGIBLE_NOW;
+        if !row.grant_hash.is_some_and(|h| tokens::ct_eq(&h, &presented)) || !claimable {
+            return Err(invalid());
+        }
+        if resumed_only && row.attempt_state != lifecycle::attempt::ATTEMPT_INTERRUPTED {
+            return Err(WfError::new(ErrorKind::NotAResumedExecution, "the grant is for a fresh attempt, not an interrupted one"));
+        }
+        let attempt = lifecycle::attempt_for_claim(&row.attempt_state, row.attempt_index)?;
+        let c = Candidate {
+            id,
+            quota_policy_id: None,
+            attempt_state: row.attempt_state,
+            attempt_index: row.attempt_index,
+            current_attempt_id: row.current_attempt_id,
+            interrupt_reason: row.interrupt_reason,
+            reserved: true,
+        };
+        let out = lease_locked(client, &c, attempt, &w, ttl, now)?;
+        notify(&[Channel::Lease]);
+        Ok(out)
+    })
+}
+
+/// `ff_claim`: pick and lease up to `max_items`.
+pub fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, caps: Option<Vec<String>>, lease_ttl_ms: Option<i64>, max_items: Option<i32>) -> WfResult<Vec<LeaseRow>> {
+    let lane = lane_arg(lane)?;
+    let w = worker(worker_id, instance)?;
+    let caps = capabilities_arg(caps)?;
+    let ttl = ttl_arg(lease_ttl_ms, "lease_ttl_ms")?;
+    let max_items = required(max_items, "max_items")?;
+    if !(1..=1000).contains(&max_items) {
+        return Err(WfError::invalid_input("invalid_max_items", "max_items must be between 1 and 1000"));
+    }
+    let now = now_ms();
+    Spi::connect_mut(|client| {
+        let picked = pick(client, lane, &caps, now, max_items as i64)?;
+        let mut out = Vec::with_capacity(picked.len());
+        for c in picked {
+            let attempt = lifecycle::attempt_for_claim(&c.attempt_state, c.attempt_index)?;
+            out.push(lease_locked(client, &c, attempt, &w, ttl, now)?);
+        }
+        if !out.is_empty() {
+            notify(&[Channel::Lease]);
+        }
+        Ok(out)
+    })
+}

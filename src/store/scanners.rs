@@ -1,0 +1,148 @@
+//! Scanners (semantics §7) as functions: each task processes at most `max_rows` due rows, oldest
+//! first, skipping rows locked by live operations and re-checking that each is still due; running it
+//! twice changes nothing the second time. `ff_tick` runs them all. No background worker.
+
+use crate::error::{required, WfResult};
+use crate::postgres::notify::{notify, Channel};
+use crate::postgres::statement::now_ms;
+use crate::statement;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+statement! {
+    mod promote_delayed = "scanners/promote_delayed.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { promoted: i32 }
+}
+statement! {
+    mod expire_grants = "scanners/expire_grants.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { expired: i32 }
+}
+statement! {
+    mod expire_leases = "scanners/expire_leases.sql";
+    args { now_ms: i64, max_rows: i64, max_reclaims: i32 }
+    row { failed: i64, expired: i64 }
+}
+statement! {
+    mod expire_pending_waitpoints = "scanners/expire_pending_waitpoints.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { closed: i32 }
+}
+statement! {
+    mod gc_signal_dedup = "scanners/gc_signal_dedup.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { deleted: i32 }
+}
+statement! {
+    mod gc_suspend_dedup = "scanners/gc_suspend_dedup.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { deleted: i32 }
+}
+statement! {
+    mod gc_keys = "scanners/gc_keys.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { deleted: i32 }
+}
+statement! {
+    /// Variants: signal, lease, completion events.
+    mod prune_events = variants [
+        ["scanners/prune_signal_events.sql"],
+        ["scanners/prune_lease_events.sql"],
+        ["scanners/prune_completion_events.sql"],
+    ];
+    args { older_than_ms: i64 }
+    row {}
+}
+
+/// The tasks of `ff_tick`, in the order it runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    PromoteDelayed,
+    ExpireGrants,
+    ExpireLeases,
+    ExpireSuspensions,
+    ExpirePendingWaitpoints,
+    GcDedup,
+    GcKeys,
+}
+
+impl Task {
+    pub const ALL: [Task; 7] = [
+        Task::PromoteDelayed,
+        Task::ExpireGrants,
+        Task::ExpireLeases,
+        Task::ExpireSuspensions,
+        Task::ExpirePendingWaitpoints,
+        Task::GcDedup,
+        Task::GcKeys,
+    ];
+
+    /// The task's name in `ff_tick`'s result (and, with `ff_`, its own function).
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::PromoteDelayed => "promote_delayed",
+            Task::ExpireGrants => "expire_grants",
+            Task::ExpireLeases => "expire_leases",
+            Task::ExpireSuspensions => "expire_suspensions",
+            Task::ExpirePendingWaitpoints => "expire_pending_waitpoints",
+            Task::GcDedup => "gc_dedup",
+            Task::GcKeys => "gc_keys",
+        }
+    }
+
+    /// Run the task once over at most `max_rows` due rows; how many it processed.
+    fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+        Ok(match self {
+            Task::PromoteDelayed => promote_delayed::execute(client, promote_delayed::Args { now_ms, max_rows })?,
+            Task::ExpireGrants => expire_grants::execute(client, expire_grants::Args { now_ms, max_rows })?,
+            Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows)?,
+            Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows)?,
+            Task::ExpirePendingWaitpoints => expire_pending_waitpoints::execute(client, expire_pending_waitpoints::Args { now_ms, max_rows })?,
+            Task::GcDedup => {
+                gc_signal_dedup::execute(client, gc_signal_dedup::Args { now_ms, max_rows })?
+                    + gc_suspend_dedup::execute(client, gc_suspend_dedup::Args { now_ms, max_rows })?
+            }
+            Task::GcKeys => gc_keys::execute(client, gc_keys::Args { now_ms, max_rows })?,
+        })
+    }
+}
+
+fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+    let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
+    let r = expire_leases::one(client, expire_leases::Args { now_ms, max_rows, max_reclaims })?;
+    if r.expired > 0 {
+        notify(if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] });
+    }
+    Ok(r.expired as usize)
+}
+
+/// Run one task (`ff_promote_delayed`, …).
+pub fn run_task(task: Task, max_rows: Option<i32>) -> WfResult<i32> {
+    let max_rows = crate::checks::batch_size(max_rows)?;
+    Spi::connect_mut(|client| Ok(task.run(client, now_ms(), max_rows)? as i32))
+}
+
+/// `ff_tick`: every task once, one (task, processed) each.
+pub fn tick(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
+    let max_rows = crate::checks::batch_size(max_rows)?;
+    Task::ALL
+        .iter()
+        .map(|t| Ok((t.name().to_string(), Spi::connect_mut(|client| Ok::<_, crate::error::WfError>(t.run(client, now_ms(), max_rows)? as i32))?)))
+        .collect()
+}
+
+/// `ff_prune_events`: (table_name, deleted) per event table.
+pub fn prune_events(older_than_ms: Option<i64>) -> WfResult<Vec<(String, i64)>> {
+    let older_than_ms = required(older_than_ms, "older_than_ms")?;
+    Spi::connect_mut(|client| {
+        ["ff_signal_event", "ff_lease_event", "ff_completion_event"]
+            .iter()
+            .enumerate()
+            .map(|(v, table)| {
+                let deleted = prune_events::execute_of(v, client, prune_events::Args { older_than_ms })?;
+                Ok((table.to_string(), deleted as i64))
+            })
+            .collect()
+    })
+}

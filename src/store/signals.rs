@@ -1,0 +1,485 @@
+//! Signals: delivery with a token (semantics §6, in that order of checks), operator approval and
+//! resume, observing the satisfiers, and the suspension timeout task of `ff_tick`. Evaluation
+//! recomputes the condition over the recorded signals (`condition`, core); this module reads and
+//! writes what that decides.
+
+use crate::condition::{self, Condition, Effect};
+use crate::delivery;
+use crate::error::{required, ErrorKind, WfError, WfResult};
+use crate::ids::ExecutionId;
+use crate::keys::StoredKey;
+use crate::lifecycle::{self, States};
+use crate::postgres::args::{ex_id, ex_key, from_pg_uuid, new_pg_uuid, parse_execution_id, to_pg_uuid};
+use crate::postgres::notify::{notify, Channel};
+use crate::postgres::statement::now_ms;
+use crate::statement;
+use crate::store::leases::{self, Termination};
+use crate::tokens;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+const COUNTING_EFFECTS: [&str; 3] = ["appended_to_waitpoint", "appended_to_waitpoint_duplicate", "resume_condition_satisfied"];
+
+statement! {
+    mod waitpoint_and_key = "signals/waitpoint_and_key.sql";
+    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, kid: Option<&'a str> }
+    row { waitpoint_id: Option<pgrx::Uuid>, key: Option<StoredKey> }
+}
+statement! {
+    mod lock_exec = "signals/lock_exec.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row { lifecycle_phase: String, signal_count: i32, lane_id: String }
+}
+statement! {
+    mod delivery_state = "signals/delivery_state.sql";
+    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, idempotency_key: Option<&'a str>, now_ms: i64, counting_effects: Vec<String> }
+    row {
+        waitpoint_key: String, waitpoint_state: String, expires_at_ms: Option<i64>, waitpoint_suspension_id: Option<pgrx::Uuid>,
+        first_signal_id: Option<pgrx::Uuid>, suspension_id: Option<pgrx::Uuid>, resume_condition: Option<pgrx::JsonB>,
+        signal_seq: Option<i64>, signal_id: Option<pgrx::Uuid>, signal_waitpoint_key: Option<String>, signal_name: Option<String>,
+        source_type: Option<String>, source_identity: Option<String>,
+    }
+}
+statement! {
+    mod dedup_put = "signals/dedup_put.sql";
+    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, idempotency_key: &'a str, signal_id: pgrx::Uuid, expires_at_ms: i64 }
+    row {}
+}
+statement! {
+    mod open_suspension = "signals/open_suspension.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row { suspension_id: pgrx::Uuid }
+}
+statement! {
+    /// Record a signal that does not resume (its event and the execution's signal count).
+    mod record = variants [["signals/insert_signal.sql", "signals/record.sql"]];
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, signal_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str,
+        suspension_id: Option<pgrx::Uuid>, signal_name: &'a str, signal_category: &'a str, source_type: &'a str,
+        source_identity: &'a str, correlation_id: Option<&'a str>, idempotency_key: Option<&'a str>, payload: Option<&'a [u8]>,
+        effect: &'a str, now_ms: i64, execution_ref: &'a str,
+    }
+    row { signal_seq: i64 }
+}
+statement! {
+    /// `record`'s resume variant with its extra parameters ($17–$24).
+    mod record_and_resume = variants [["signals/insert_signal.sql", "signals/record_and_resume.sql"]];
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, signal_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str,
+        suspension_id: Option<pgrx::Uuid>, signal_name: &'a str, signal_category: &'a str, source_type: &'a str,
+        source_identity: &'a str, correlation_id: Option<&'a str>, idempotency_key: Option<&'a str>, payload: Option<&'a [u8]>,
+        effect: &'a str, now_ms: i64, execution_ref: &'a str, satisfier_seqs: Vec<i64>, states: States,
+        eligible_at_ms: Option<i64>, close_reason: &'a str,
+    }
+    row { signal_seq: i64 }
+}
+statement! {
+    mod resume_by_operator = "signals/resume_by_operator.sql";
+    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, suspension_id: pgrx::Uuid, now_ms: i64, states: States, eligible_at_ms: Option<i64>, execution_ref: &'a str }
+    row {}
+}
+statement! {
+    mod session_user = "signals/session_user.sql";
+    args {}
+    row { session_user: String }
+}
+statement! {
+    mod observe = "signals/observe.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row {
+        signal_id: pgrx::Uuid, waitpoint_key: String, signal_name: String, signal_category: String, source_type: String,
+        source_identity: String, correlation_id: Option<String>, accepted_at_ms: i64, payload: Option<Vec<u8>>,
+    }
+}
+statement! {
+    mod due_suspensions = "signals/due_suspensions.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { partition_key: i16, execution_id: pgrx::Uuid }
+}
+statement! {
+    mod lock_exec_skip = "signals/lock_exec_skip.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row { locked: i32 }
+}
+statement! {
+    mod due_recheck = "signals/due_recheck.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, now_ms: i64 }
+    row { suspension_id: pgrx::Uuid, timeout_behavior: String, waitpoint_id: Option<pgrx::Uuid>, waitpoint_key: Option<String> }
+}
+statement! {
+    mod escalate = "signals/escalate.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, suspension_id: pgrx::Uuid, now_ms: i64 }
+    row {}
+}
+
+/// A signal to deliver, its arguments checked.
+pub struct Delivery<'a> {
+    pub waitpoint_id: pgrx::Uuid,
+    pub signal_name: &'a str,
+    pub signal_id: pgrx::Uuid,
+    pub signal_category: &'a str,
+    pub source_type: &'a str,
+    pub source_identity: &'a str,
+    pub payload: Option<&'a [u8]>,
+    pub correlation_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub dedup_ttl_ms: i64,
+    pub resume_delay_ms: i64,
+    pub max_signals: i32,
+}
+
+/// How the caller proved it may signal: a token (checked here, revealing nothing before it passes),
+/// or an operator path that already resolved the waitpoint.
+pub enum Proof<'a> {
+    Token(&'a str),
+    Operator { lane_id: &'a str },
+}
+
+/// `ff_deliver_signal`'s row: outcome, signal_id, effect.
+pub type DeliverRow = (String, pgrx::Uuid, Option<String>);
+
+/// Step 2: the waitpoint exists and the token verifies under a usable key. An unknown waitpoint is
+/// `invalid_token` on the token path, so nothing about existence is revealed before the token passes.
+fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uuid, proof: &Proof<'_>, now: i64) -> WfResult<()> {
+    let presented = match proof {
+        Proof::Token(token) => Some(tokens::parse_token(token)?),
+        Proof::Operator { .. } => None,
+    };
+    let (partition_key, execution_id) = ex_key(id);
+    let args = waitpoint_and_key::Args { partition_key, execution_id, waitpoint_id, kid: presented.as_ref().map(|p| p.kid) };
+    let row = waitpoint_and_key::one(client, args)?;
+    let exists = row.waitpoint_id.is_some();
+    match presented {
+        None if !exists => Err(WfError::not_found("waitpoint")),
+        None => Ok(()),
+        Some(_) if !exists => Err(WfError::invalid_token()),
+        Some(p) => {
+            let key = crate::store::keystore::usable_for_verification(row.key, now)?;
+            if tokens::verify_waitpoint_digest(p.kid, &key.secret, id, &from_pg_uuid(&waitpoint_id), &p.digest) {
+                Ok(())
+            } else {
+                Err(WfError::invalid_token())
+            }
+        }
+    }
+}
+
+/// Step 3: lock the execution; the operator path must name its lane; terminal executions take no
+/// signals. Returns the execution's signal count.
+fn lock_execution(client: &SpiClient<'_>, id: &ExecutionId, proof: &Proof<'_>) -> WfResult<i32> {
+    let (partition_key, execution_id) = ex_key(id);
+    let ex = lock_exec::optional(client, lock_exec::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
+    if let Proof::Operator { lane_id } = proof {
+        if ex.lane_id != *lane_id {
+            return Err(WfError::invalid_input("lane_mismatch", "lane_mismatch: the execution is in another lane"));
+        }
+    }
+    delivery::check_execution(&ex.lifecycle_phase)?;
+    Ok(ex.signal_count)
+}
+
+/// What recording a satisfying signal also does: resume the suspension it satisfied.
+struct Resumes {
+    /// Seqs of the satisfying signals; `i64::MAX` stands for the signal being recorded.
+    satisfiers: Vec<i64>,
+    delay_ms: i64,
+    close_reason: &'static str,
+}
+
+/// Step 7's evaluation over the delivery state read under the lock: the effect, the suspension the
+/// signal is recorded against, and whether it resumes.
+fn evaluate(rows: &[delivery_state::Row], d: &Delivery<'_>) -> WfResult<(&'static str, Option<pgrx::Uuid>, Option<Resumes>)> {
+    let wp = &rows[0];
+    if wp.waitpoint_state == lifecycle::waitpoint::PENDING {
+        return Ok(("buffered_for_pending_waitpoint", None, None));
+    }
+    let sid = wp.suspension_id.ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint's suspension is closed"))?;
+    if wp.waitpoint_suspension_id != Some(sid) {
+        return Err(WfError::new(ErrorKind::WaitpointClosed, "the waitpoint belongs to a closed suspension"));
+    }
+    let cond_json = wp.resume_condition.as_ref().ok_or_else(|| WfError::corruption("suspension without condition"))?;
+    let cond = Condition::parse(&cond_json.0).map_err(|_| WfError::corruption("stored resume condition does not parse"))?;
+    let counted = rows
+        .iter()
+        .filter_map(|r| {
+            Some(condition::Signal {
+                seq: r.signal_seq?,
+                signal_id: *r.signal_id?.as_bytes(),
+                waitpoint_key: r.signal_waitpoint_key.clone().unwrap_or_default(),
+                name: r.signal_name.clone().unwrap_or_default(),
+                source_type: r.source_type.clone().unwrap_or_default(),
+                source_identity: r.source_identity.clone().unwrap_or_default(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let new = condition::Signal {
+        seq: i64::MAX,
+        signal_id: *d.signal_id.as_bytes(),
+        waitpoint_key: wp.waitpoint_key.clone(),
+        name: d.signal_name.to_string(),
+        source_type: d.source_type.to_string(),
+        source_identity: d.source_identity.to_string(),
+    };
+    let (effect, after) = condition::effect_of(&cond, &counted, &new);
+    let resumes = (effect == Effect::ResumeConditionSatisfied)
+        .then(|| Resumes { satisfiers: after.satisfiers, delay_ms: d.resume_delay_ms, close_reason: "condition_satisfied" });
+    Ok((effect.as_str(), Some(sid), resumes))
+}
+
+/// Deliver a signal to a waitpoint of an execution, checking in the order of semantics §6.
+pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof: Proof<'_>, now: i64) -> WfResult<DeliverRow> {
+    verify_proof(client, id, d.waitpoint_id, &proof, now)?;
+    let signal_count = lock_execution(client, id, &proof)?;
+    // 4. Re-read the waitpoint under the lock, with all else the decision needs.
+    let (partition_key, execution_id) = ex_key(id);
+    let counting_effects: Vec<String> = COUNTING_EFFECTS.iter().map(|s| s.to_string()).collect();
+    let args = delivery_state::Args { partition_key, execution_id, waitpoint_id: d.waitpoint_id, idempotency_key: d.idempotency_key, now_ms: now, counting_effects };
+    let rows = delivery_state::all(client, args)?;
+    let wp = rows.first().ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint is gone"))?;
+    delivery::check_waitpoint(&wp.waitpoint_state, wp.expires_at_ms, now)?;
+    // 5. Per-execution signal limit.
+    delivery::check_limit(signal_count, d.max_signals)?;
+    // 6. Idempotency: the first signal's id, no second record, no event.
+    if let (Some(_), Some(first)) = (d.idempotency_key, wp.first_signal_id) {
+        return Ok(("duplicate".to_string(), first, None));
+    }
+    // 7. Evaluate, then record (and resume) in one statement.
+    let (effect, suspension_id, resumes) = evaluate(&rows, d)?;
+    let key = wp.waitpoint_key.clone();
+    drop(rows);
+    record(client, id, d, &key, suspension_id, effect, resumes, now)?;
+    if let Some(idempotency_key) = d.idempotency_key {
+        let expires_at_ms = now.saturating_add(d.dedup_ttl_ms);
+        dedup_put::execute(client, dedup_put::Args { partition_key, execution_id, waitpoint_id: d.waitpoint_id, idempotency_key, signal_id: d.signal_id, expires_at_ms })?;
+    }
+    Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
+}
+
+/// Record an accepted signal (`record`), or record it and resume (`record_and_resume`), and wake the
+/// listeners of what was written.
+#[allow(clippy::too_many_arguments)]
+fn record(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, key: &str, suspension_id: Option<pgrx::Uuid>, effect: &str, resumes: Option<Resumes>, now: i64) -> WfResult<()> {
+    let (partition_key, execution_id) = ex_key(id);
+    let execution_ref = id.to_string();
+    let Some(r) = resumes else {
+        let args = record::Args {
+            partition_key,
+            execution_id,
+            signal_id: d.signal_id,
+            waitpoint_id: d.waitpoint_id,
+            waitpoint_key: key,
+            suspension_id,
+            signal_name: d.signal_name,
+            signal_category: d.signal_category,
+            source_type: d.source_type,
+            source_identity: d.source_identity,
+            correlation_id: d.correlation_id,
+            idempotency_key: d.idempotency_key,
+            payload: d.payload,
+            effect,
+            now_ms: now,
+            execution_ref: &execution_ref,
+        };
+        record::execute(client, args)?;
+        notify(&[Channel::Signal]);
+        return Ok(());
+    };
+    let args = record_and_resume::Args {
+        partition_key,
+        execution_id,
+        signal_id: d.signal_id,
+        waitpoint_id: d.waitpoint_id,
+        waitpoint_key: key,
+        suspension_id,
+        signal_name: d.signal_name,
+        signal_category: d.signal_category,
+        source_type: d.source_type,
+        source_identity: d.source_identity,
+        correlation_id: d.correlation_id,
+        idempotency_key: d.idempotency_key,
+        payload: d.payload,
+        effect,
+        now_ms: now,
+        execution_ref: &execution_ref,
+        satisfier_seqs: r.satisfiers,
+        states: lifecycle::resumed(r.delay_ms > 0),
+        eligible_at_ms: (r.delay_ms > 0).then_some(now + r.delay_ms),
+        close_reason: r.close_reason,
+    };
+    record_and_resume::execute(client, args)?;
+    notify(&[Channel::Signal, Channel::Completion]);
+    Ok(())
+}
+
+/// `ff_deliver_signal`'s arguments as given.
+pub struct TokenDelivery<'a> {
+    pub execution_id: Option<&'a str>,
+    pub waitpoint_id: Option<pgrx::Uuid>,
+    pub token: Option<&'a str>,
+    pub signal_name: Option<&'a str>,
+    pub signal_id: Option<pgrx::Uuid>,
+    pub signal_category: Option<&'a str>,
+    pub source_type: Option<&'a str>,
+    pub source_identity: Option<&'a str>,
+    pub payload: Option<&'a [u8]>,
+    pub correlation_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub dedup_ttl_ms: Option<i64>,
+    pub resume_delay_ms: Option<i64>,
+    pub max_signals_per_execution: Option<i32>,
+}
+
+/// `ff_deliver_signal`.
+pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
+    // 1. Argument shapes.
+    let id = parse_execution_id(a.execution_id)?;
+    let waitpoint_id = required(a.waitpoint_id, "waitpoint_id")?;
+    delivery::check_fields(a.signal_name, a.signal_category, a.source_type, a.source_identity, a.correlation_id, a.idempotency_key, a.payload.map(<[u8]>::len))?;
+    let d = Delivery {
+        waitpoint_id,
+        signal_name: a.signal_name.unwrap_or_default(),
+        signal_id: a.signal_id.unwrap_or_else(new_pg_uuid),
+        signal_category: a.signal_category.unwrap_or(""),
+        source_type: a.source_type.unwrap_or(""),
+        source_identity: a.source_identity.unwrap_or(""),
+        payload: a.payload,
+        correlation_id: a.correlation_id,
+        idempotency_key: a.idempotency_key,
+        dedup_ttl_ms: delivery::delay(a.dedup_ttl_ms, "dedup_ttl_ms")?,
+        resume_delay_ms: delivery::delay(a.resume_delay_ms, "resume_delay_ms")?,
+        max_signals: required(a.max_signals_per_execution, "max_signals_per_execution")?,
+    };
+    let now = now_ms();
+    Spi::connect_mut(|client| deliver(client, &id, &d, Proof::Token(a.token.unwrap_or("")), now))
+}
+
+/// `ff_deliver_approval_signal`: the waitpoint named by an operator, category approval, source
+/// operator, identity the session user.
+pub fn deliver_approval(execution_id: Option<&str>, lane_id: Option<&str>, waitpoint_id: Option<pgrx::Uuid>, signal_name: Option<&str>, suffix: Option<&str>) -> WfResult<DeliverRow> {
+    let id = parse_execution_id(execution_id)?;
+    let lane = required(lane_id, "lane_id")?;
+    crate::ids::validate_lane_id(lane)?;
+    let waitpoint_id = required(waitpoint_id, "waitpoint_id")?;
+    let signal_name = crate::checks::required_text(signal_name, "signal_name", 256)?;
+    let suffix = crate::checks::required_text(suffix, "idempotency_suffix", 256)?;
+    let key = format!("approval:{signal_name}:{suffix}");
+    let now = now_ms();
+    Spi::connect_mut(|client| {
+        let user = session_user::one(client, session_user::Args {})?.session_user;
+        let d = Delivery {
+            waitpoint_id,
+            signal_name,
+            signal_id: new_pg_uuid(),
+            signal_category: "approval",
+            source_type: "operator",
+            source_identity: &user,
+            payload: None,
+            correlation_id: None,
+            idempotency_key: Some(&key),
+            dedup_ttl_ms: 86_400_000,
+            resume_delay_ms: 0,
+            max_signals: 10_000,
+        };
+        deliver(client, &id, &d, Proof::Operator { lane_id: lane }, now)
+    })
+}
+
+/// `ff_resume_execution`: resume a suspended execution without a signal.
+pub fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResult<String> {
+    let id = parse_execution_id(execution_id)?;
+    let delay = delivery::delay(delay, "resume_delay_ms")?;
+    let now = now_ms();
+    Spi::connect_mut(|client| {
+        let (partition_key, execution_id) = ex_key(&id);
+        let phase = leases::lock_any::optional(client, leases::lock_any::Args { partition_key, execution_id })?
+            .ok_or_else(|| WfError::not_found("execution"))?
+            .lifecycle_phase;
+        let open = open_suspension::optional(client, open_suspension::Args { partition_key, execution_id })?;
+        let (Some(open), lifecycle::phase::SUSPENDED) = (open, phase.as_str()) else {
+            return Err(WfError::new(ErrorKind::ExecutionNotSuspended, format!("the execution is {phase}, not suspended")));
+        };
+        let execution_ref = id.to_string();
+        let args = resume_by_operator::Args {
+            partition_key,
+            execution_id,
+            suspension_id: open.suspension_id,
+            now_ms: now,
+            states: lifecycle::resumed(delay > 0),
+            eligible_at_ms: (delay > 0).then_some(now + delay),
+            execution_ref: &execution_ref,
+        };
+        resume_by_operator::execute(client, args)?;
+        notify(&[Channel::Completion]);
+        Ok("resumed".to_string())
+    })
+}
+
+/// `ff_observe_signals`' row.
+pub type ObservedRow = (pgrx::Uuid, String, String, String, String, String, Option<String>, i64, Option<Vec<u8>>);
+
+pub fn observe(execution_id: Option<&str>) -> WfResult<Vec<ObservedRow>> {
+    let id = parse_execution_id(execution_id)?;
+    Spi::connect(|client| {
+        let (partition_key, execution_id) = ex_key(&id);
+        Ok(observe::all(client, observe::Args { partition_key, execution_id })?
+            .into_iter()
+            .map(|r| (r.signal_id, r.waitpoint_key, r.signal_name, r.signal_category, r.source_type, r.source_identity, r.correlation_id, r.accepted_at_ms, r.payload))
+            .collect())
+    })
+}
+
+// ---- suspension timeouts (ff_tick task expire_suspensions) ----
+
+/// Apply one due suspension's timeout behaviour to its locked execution.
+fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, due: due_recheck::Row, now: i64) -> WfResult<()> {
+    let terminate = |states: States, close_reason: &str, outcome: &str| {
+        let t = Termination { states, reason: "suspension_timeout", close_reason, outcome };
+        leases::terminate_locked(client, id, &t, false, now)
+    };
+    match due.timeout_behavior.as_str() {
+        "fail" => terminate(lifecycle::FAILED, "timed_out_fail", "failed"),
+        "cancel" => terminate(lifecycle::CANCELLED, "timed_out_cancel", "cancelled"),
+        "expire" => terminate(lifecycle::EXPIRED, "timed_out_expire", "expired"),
+        "escalate" => {
+            let (partition_key, execution_id) = ex_key(id);
+            escalate::execute(client, escalate::Args { partition_key, execution_id, suspension_id: due.suspension_id, now_ms: now })?;
+            Ok(())
+        }
+        _ => {
+            // auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
+            let timeout = Delivery {
+                waitpoint_id: due.waitpoint_id.unwrap_or_else(|| to_pg_uuid(&uuid::Uuid::nil())),
+                signal_name: "timeout",
+                signal_id: new_pg_uuid(),
+                signal_category: "",
+                source_type: "system",
+                source_identity: "",
+                payload: None,
+                correlation_id: None,
+                idempotency_key: None,
+                dedup_ttl_ms: 0,
+                resume_delay_ms: 0,
+                max_signals: i32::MAX,
+            };
+            let resumes = Resumes { satisfiers: vec![i64::MAX], delay_ms: 0, close_reason: "timed_out_auto_resume" };
+            let key = due.waitpoint_key.unwrap_or_default();
+            record(client, id, &timeout, &key, Some(due.suspension_id), Effect::ResumeConditionSatisfied.as_str(), Some(resumes), now)
+        }
+    }
+}
+
+/// Apply each due suspension's timeout behaviour; returns how many were processed.
+pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64) -> WfResult<usize> {
+    let due = due_suspensions::all(client, due_suspensions::Args { now_ms: now, max_rows })?;
+    let mut n = 0;
+    for d in due {
+        let (partition_key, execution_id) = (d.partition_key, d.execution_id);
+        if lock_exec_skip::optional(client, lock_exec_skip::Args { partition_key, execution_id })?.is_none() {
+            continue;
+        }
+        let Some(recheck) = due_recheck::optional(client, due_recheck::Args { partition_key, execution_id, now_ms: now })? else { continue }; // a signal won the race
+        apply_timeout(client, &ex_id(partition_key, &execution_id), recheck, now)?;
+        n += 1;
+    }
+    Ok(n)
+}
