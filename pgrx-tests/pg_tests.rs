@@ -109,13 +109,13 @@ fn active_key_on_empty_keystore_is_keystore_empty() {
 /// Test-only probes for the raise helper.
 #[pg_extern]
 fn panic_probe() -> i32 {
-    crate::raise::guarded(|| -> crate::error::WfResult<i32> { panic!("deliberate test panic") })
+    crate::postgres::raise::guarded(|| -> crate::error::WfResult<i32> { panic!("deliberate test panic") })
 }
 
 #[pg_extern]
 fn spi_error_probe() -> i32 {
-    crate::raise::guarded(|| -> crate::error::WfResult<i32> {
-        Spi::get_one::<i32>("SELECT 1 / 0")?;
+    crate::postgres::raise::guarded(|| -> crate::error::WfResult<i32> {
+        Spi::get_one::<i32>("SELECT 1 / 0").map_err(crate::error::WfError::corruption)?;
         Ok(1)
     })
 }

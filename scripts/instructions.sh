@@ -42,7 +42,9 @@ count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of 
   fi
 }
 measure() { # measure LABEL PROC N [split]
-  local a b; a=($(count "$2" "$3" "${4:-}")); b=($(count "$2" $(($3 * 2)) "${4:-}"))
+  local a b
+  read -r -a a <<<"$(count "$2" "$3" "${4:-}")"
+  read -r -a b <<<"$(count "$2" $(($3 * 2)) "${4:-}")"
   printf '%-28s %12s instructions per cycle\n' "$1" "$(( (b[0] - a[0]) / $3 ))"
   if [ -n "${4:-}" ]; then
     printf '%-28s %12s   in the engine'"'"'s SQL statements (SPI)\n' "" "$(( (b[1] - a[1]) / $3 ))"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Second command of the README: the whole test suite. `.ci/run` calls exactly this.
-#  1. setup (idempotent, quick when done)
+#  1. setup (idempotent, quick when done), then the gates: rustfmt, clippy -D warnings on every
+#     crate, shellcheck on the scripts
 #  2. unit + property tests and in-database #[pg_test]s: cargo pgrx test (its own pgrx-managed cluster)
 #  3. install the normal build into the system PostgreSQL 15 (cargo pgrx test installed its test build)
 #  4. client crate tests, integration tests and pg_regress scripts: each test binary starts its own
@@ -9,6 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/setup.sh
+
+echo "== gates: cargo fmt --check, cargo clippy -D warnings (every crate), shellcheck"
+cargo fmt --all --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+shellcheck scripts/*.sh .ci/run
+
+echo "== core crate: unit and property tests, no Postgres (cargo test -p ff-engine-core)"
+cargo test --quiet -p ff-engine-core
 
 PGRX_DATA=/tmp/ff_engine_pgrx_test
 mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"

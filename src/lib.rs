@@ -10,8 +10,12 @@
 //! - [`api`]: the SQL surface — every `#[pg_extern]`, a few lines each over [`store`].
 //! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements.
 
-pub use ff_engine_core::{admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, suspend, tokens};
+pub use ff_engine_core::{
+    admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, suspend, tokens,
+};
 
+// pgrx needs each result type spelled out in the signature (no aliases), so they are long.
+#[allow(clippy::type_complexity)]
 pub mod api;
 pub mod postgres;
 pub mod store;

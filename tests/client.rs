@@ -1,8 +1,8 @@
 //! The client crate against a real cluster: every method round-trips, every SQLSTATE maps to its variant,
 //! dropped connections are retried.
 
-use ff_engine_client::*;
 use ff_engine_client::Lease;
+use ff_engine_client::*;
 use ff_engine_tests::*;
 use serde_json::json;
 use std::future::Future;
@@ -57,7 +57,10 @@ async fn round_trip(conninfo: String) {
     assert_eq!(grant.partition_key, created.execution_id.partition_key_text());
     assert!(!format!("{grant:?}").contains(grant.grant_key.expose()), "grant key leaked into Debug");
     let e1 = c.claim_execution(&grant.grant_key, "w1", "i1", 30_000).await.unwrap();
-    assert_eq!((e1.lease.execution_id, e1.attempt_index, e1.resumed, e1.payload.as_deref()), (created.execution_id, 0, false, Some(&b"p1"[..])));
+    assert_eq!(
+        (e1.lease.execution_id, e1.attempt_index, e1.resumed, e1.payload.as_deref()),
+        (created.execution_id, 0, false, Some(&b"p1"[..]))
+    );
     let renewed = c.renew_lease(&e1.lease, 60_000).await.unwrap();
     assert_eq!(renewed.lease_epoch, e1.lease.lease_epoch);
     assert!(renewed.lease_expires_at_ms >= e1.lease_expires_at_ms);
@@ -74,8 +77,14 @@ async fn round_trip(conninfo: String) {
         ResumeCondition::single("approval", SignalMatcher::name("approved")),
         ResumeCondition::count(1, Distinct::Sources, ["review"]),
     ]);
-    let mut suspend = Suspend::new(condition).timeout(now_ms() + 3_600_000, TimeoutBehavior::Escalate).reason(ReasonCode::WaitingForApproval).idempotency_key("s1");
-    suspend.waitpoints = Some(vec![WaitpointBinding::Fresh { waitpoint_key: "approval".into(), waitpoint_id: None }, WaitpointBinding::UsePending(pending.waitpoint_id)]);
+    let mut suspend = Suspend::new(condition)
+        .timeout(now_ms() + 3_600_000, TimeoutBehavior::Escalate)
+        .reason(ReasonCode::WaitingForApproval)
+        .idempotency_key("s1");
+    suspend.waitpoints = Some(vec![
+        WaitpointBinding::Fresh { waitpoint_key: "approval".into(), waitpoint_id: None },
+        WaitpointBinding::UsePending(pending.waitpoint_id),
+    ]);
     suspend.continuation = Some("step-2".into());
     let suspended = c.suspend(&e1.lease, &suspend).await.unwrap();
     assert_eq!(suspended.state, SuspendState::Suspended);
@@ -85,14 +94,20 @@ async fn round_trip(conninfo: String) {
     assert_eq!(replayed, suspended, "idempotent replay returns the first result verbatim");
     let listed = c.list_suspended(None, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0].execution_id, listed[0].reason_code, listed[0].timeout_behavior), (created.execution_id, ReasonCode::WaitingForApproval, TimeoutBehavior::Escalate));
+    assert_eq!(
+        (listed[0].execution_id, listed[0].reason_code, listed[0].timeout_behavior),
+        (created.execution_id, ReasonCode::WaitingForApproval, TimeoutBehavior::Escalate)
+    );
     assert!(c.list_suspended(Some(&created.execution_id), 10).await.unwrap().is_empty(), "keyset pagination");
     let wps = c.list_pending_waitpoints(&created.execution_id, None, 10, false).await.unwrap();
     assert_eq!(wps.len(), 2);
     assert!(wps.iter().all(|w| w.state == "active" && w.token_kid == "k2" && w.token_fingerprint.len() == 16));
     let approval = &suspended.waitpoints[0];
     assert_eq!(c.read_waitpoint_token(&created.execution_id, approval.waitpoint_id).await.unwrap().as_ref(), Some(&approval.token));
-    let review = Signal::new(created.execution_id, pending.waitpoint_id, pending.token.clone(), "lgtm").source("human", "bob").payload(b"ok".to_vec()).idempotency_key("r1");
+    let review = Signal::new(created.execution_id, pending.waitpoint_id, pending.token.clone(), "lgtm")
+        .source("human", "bob")
+        .payload(b"ok".to_vec())
+        .idempotency_key("r1");
     let d1 = c.deliver_signal(&review).await.unwrap();
     assert_eq!((d1.outcome, d1.effect), (SignalOutcome::Accepted, Some(SignalEffect::Appended)));
     let dup = c.deliver_signal(&review).await.unwrap();
@@ -100,7 +115,10 @@ async fn round_trip(conninfo: String) {
     let d2 = c.deliver_approval_signal(&created.execution_id, "rt", approval.waitpoint_id, "approved", "op1").await.unwrap();
     assert!(d2.resumed());
     let observed = c.observe_signals(&created.execution_id).await.unwrap();
-    assert_eq!(observed.iter().map(|o| (o.signal_name.as_str(), o.source_identity.as_str())).collect::<Vec<_>>(), vec![("lgtm", "bob"), ("approved", "postgres")]);
+    assert_eq!(
+        observed.iter().map(|o| (o.signal_name.as_str(), o.source_identity.as_str())).collect::<Vec<_>>(),
+        vec![("lgtm", "bob"), ("approved", "postgres")]
+    );
     assert_eq!(observed[0].payload.as_deref(), Some(&b"ok"[..]));
 
     // Reclaim the resumed execution through the FlowFabric-named claim, then complete.
@@ -230,7 +248,16 @@ async fn engine_errors(conninfo: String, nobody: String) {
     assert!(matches!(e(c.claim_execution(&grant.grant_key, "w", "i", 30_000).await.map(drop)), Error::ClaimGrantExpired(_)));
     c.create_execution(&NewExecution::new("err4")).await.unwrap();
     let l4 = c.claim("err4", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
-    let s4 = c.suspend(&l4.lease, &Suspend::new(ResumeCondition::all_of([ResumeCondition::single("a", SignalMatcher::Any), ResumeCondition::single("b", SignalMatcher::Any)]))).await.unwrap();
+    let s4 = c
+        .suspend(
+            &l4.lease,
+            &Suspend::new(ResumeCondition::all_of([
+                ResumeCondition::single("a", SignalMatcher::Any),
+                ResumeCondition::single("b", SignalMatcher::Any),
+            ])),
+        )
+        .await
+        .unwrap();
     c.rotate_hmac("k2", None, 1).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let old = Signal::new(l4.lease.execution_id, s4.waitpoints[0].waitpoint_id, s4.waitpoints[0].token.clone(), "x");
@@ -300,16 +327,19 @@ fn dropped_connections_are_retried() {
                 .get()
                 .await
                 .unwrap()
-                .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name IN ('ff_retry', 'ff_never')", &[])
+                .query_one(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name IN ('ff_retry', 'ff_never')",
+                    &[],
+                )
                 .await
                 .unwrap()
                 .get(0);
             assert!(killed >= 1, "round {round}");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             assert_eq!(retrying.hmac_kids().await.unwrap().len(), 1, "round {round}");
-            match never.hmac_kids().await {
-                Err(e) => assert!(e.is_retryable(), "{e:?}"),
-                Ok(_) => {} // the pool noticed the closed connection before handing it out
+            // Ok: the pool noticed the closed connection before handing it out.
+            if let Err(e) = never.hmac_kids().await {
+                assert!(e.is_retryable(), "{e:?}");
             }
             // Either way the next call on the never-retrying client works again.
             never.hmac_kids().await.unwrap();

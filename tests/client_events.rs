@@ -95,10 +95,7 @@ fn out_of_order_commits_and_rollbacks_keep_id_order() {
         let complete_a = "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3)";
         tx.query(complete_a, &[&a.lease.execution_id.to_string(), &a.lease.lease_id, &a.lease.lease_epoch]).await.unwrap();
         c.complete(&b.lease, None).await.unwrap();
-        assert!(
-            tokio::time::timeout(Duration::from_millis(400), sub.next()).await.is_err(),
-            "B's event must wait for A's lower id"
-        );
+        assert!(tokio::time::timeout(Duration::from_millis(400), sub.next()).await.is_err(), "B's event must wait for A's lower id");
         tx.commit().await.unwrap();
         drop(held);
         let (ia, ea, _) = next_completion(&mut sub).await;

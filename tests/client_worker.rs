@@ -153,7 +153,9 @@ fn panicking_handler_fails_its_attempt() {
         options.max_idle_poll = Duration::from_millis(20);
         // The retry is scheduled 1 ms out: the worker's own ff_tick promotes it.
         options.tick_interval = Some(Duration::from_millis(20));
-        let report = tokio::time::timeout(Duration::from_secs(60), Worker::new(c.clone(), options).run(
+        let report = tokio::time::timeout(
+            Duration::from_secs(60),
+            Worker::new(c.clone(), options).run(
                 move |job: Job| {
                     let done_tx = done_tx.clone();
                     async move {
@@ -170,10 +172,11 @@ fn panicking_handler_fails_its_attempt() {
                 async move {
                     let _ = done_rx.await;
                 },
-            ))
-            .await
-            .expect("retried and completed within 60 s")
-            .unwrap();
+            ),
+        )
+        .await
+        .expect("retried and completed within 60 s")
+        .unwrap();
         report
     });
     assert_eq!((report.panicked, report.failed, report.completed), (1, 1, 1), "{report:?}");

@@ -50,7 +50,8 @@ fn rotation_retires_with_grace_and_reaps_past_grace() {
     let row = c.query_one("SELECT previous_kid, gc_count FROM ff_rotate_hmac('c', NULL, 60000)", &[]).unwrap();
     assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("b"));
     assert_eq!(row.get::<_, i32>(1), 1);
-    let kids: Vec<(String, bool)> = c.query("SELECT kid, active FROM ff_hmac_kids() ORDER BY kid", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let kids: Vec<(String, bool)> =
+        c.query("SELECT kid, active FROM ff_hmac_kids() ORDER BY kid", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(kids, vec![("b".to_string(), false), ("c".to_string(), true)]);
     let b = c.query_one("SELECT expires_at_ms - rotated_at_ms FROM ff_hmac_kids() WHERE kid = 'b'", &[]).unwrap();
     assert_eq!(b.get::<_, i64>(0), 60000);
@@ -161,12 +162,7 @@ fn concurrent_rotations_never_leave_two_active_keys() {
     assert_eq!(active, 1);
     assert_eq!(all as usize, sessions * rounds, "every rotation retired exactly the key before it");
     // The retirement chain is linear: every non-final key was retired exactly once, in created order.
-    let chain_ok: bool = c
-        .query_one(
-            "SELECT bool_and(rotated_at_ms IS NOT NULL) FROM ff_hmac_kids() WHERE NOT active",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let chain_ok: bool =
+        c.query_one("SELECT bool_and(rotated_at_ms IS NOT NULL) FROM ff_hmac_kids() WHERE NOT active", &[]).unwrap().get(0);
     assert!(chain_ok);
 }

@@ -65,7 +65,10 @@ fn grant_misuse_is_refused() {
     // Expired grant: WF026, and the execution is claimable again at once, without any scanner.
     let id2 = create_in(&mut c, "lane2", "");
     let (_, key2, _) = c
-        .query_one("SELECT execution_id, grant_key, expires_at_ms FROM ff_claim_for_worker('lane2', 'w1', 'inst-1', grant_ttl_ms => 300)", &[])
+        .query_one(
+            "SELECT execution_id, grant_key, expires_at_ms FROM ff_claim_for_worker('lane2', 'w1', 'inst-1', grant_ttl_ms => 300)",
+            &[],
+        )
         .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, i64>(2)))
         .unwrap();
     assert!(grant(&mut c, "lane2", "w2").is_none(), "an unexpired grant reserves the execution");
@@ -86,7 +89,8 @@ fn batch_claim_consumes_a_stale_grant_and_only_then_deletes() {
     // An expired, unconsumed grant: ff_claim takes the execution and its grant row goes with it,
     // so the old grant key cannot lease the execution later.
     let id = create_in(&mut c, "lane", "");
-    let key: String = c.query_one("SELECT grant_key FROM ff_claim_for_worker('lane', 'w1', 'inst-1', grant_ttl_ms => 100)", &[]).unwrap().get(0);
+    let key: String =
+        c.query_one("SELECT grant_key FROM ff_claim_for_worker('lane', 'w1', 'inst-1', grant_ttl_ms => 100)", &[]).unwrap().get(0);
     assert_eq!(grants(&mut c), 1);
     std::thread::sleep(Duration::from_millis(150));
     let l = claim_one(&mut c, "lane", "w2").expect("the reservation expired");
@@ -134,8 +138,10 @@ fn capabilities_priority_and_order() {
 #[test]
 fn create_validation_idempotency_and_delay() {
     let (_db, mut c) = seeded("create_rules");
-    let a: (String, bool) = c.query_one("SELECT * FROM ff_create_execution('lane', idempotency_key => 'k')", &[]).map(|r| (r.get(0), r.get(1))).unwrap();
-    let b: (String, bool) = c.query_one("SELECT * FROM ff_create_execution('lane', idempotency_key => 'k')", &[]).map(|r| (r.get(0), r.get(1))).unwrap();
+    let a: (String, bool) =
+        c.query_one("SELECT * FROM ff_create_execution('lane', idempotency_key => 'k')", &[]).map(|r| (r.get(0), r.get(1))).unwrap();
+    let b: (String, bool) =
+        c.query_one("SELECT * FROM ff_create_execution('lane', idempotency_key => 'k')", &[]).map(|r| (r.get(0), r.get(1))).unwrap();
     assert!(a.1 && !b.1);
     assert_eq!(a.0, b.0);
     let other: bool = c.query_one("SELECT created FROM ff_create_execution('lane-2', idempotency_key => 'k')", &[]).unwrap().get(0);
@@ -180,11 +186,13 @@ fn complete_twice_or_stale_is_lease_conflict_with_one_event() {
     let (_db, mut c) = seeded("complete_twice");
     let id = create_in(&mut c, "lane", "");
     let l = claim_one(&mut c, "lane", "w").unwrap();
-    let renewed = c.query_one("SELECT lease_epoch FROM ff_renew_lease($1, $2, $3, 60000)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+    let renewed =
+        c.query_one("SELECT lease_epoch FROM ff_renew_lease($1, $2, $3, 60000)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
     assert_eq!(renewed.get::<_, i64>(0), l.lease_epoch, "renew keeps the epoch");
     assert_code(&mut c, "SELECT * FROM ff_complete($1, $2, $3)", &[&id, &l.lease_id, &(l.lease_epoch - 1)], "WF020");
     assert_code(&mut c, "SELECT * FROM ff_complete($1, gen_random_uuid(), $2)", &[&id, &l.lease_epoch], "WF020");
-    let out: String = c.query_one("SELECT outcome FROM ff_complete($1, $2, $3, '\\x01')", &[&id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
+    let out: String =
+        c.query_one("SELECT outcome FROM ff_complete($1, $2, $3, '\\x01')", &[&id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
     assert_eq!(out, "completed");
     assert_code(&mut c, "SELECT * FROM ff_complete($1, $2, $3)", &[&id, &l.lease_id, &l.lease_epoch], "WF020");
     assert_code(&mut c, "SELECT * FROM ff_renew_lease($1, $2, $3)", &[&id, &l.lease_id, &l.lease_epoch], "WF020");
@@ -211,9 +219,12 @@ fn eight_sessions_complete_one_lease_one_wins() {
                 std::thread::spawn(move || {
                     let mut c = postgres::Client::connect(&ci, postgres::NoTls).unwrap();
                     barrier.wait();
-                    c.query_one("SELECT outcome FROM ff_complete($1, $2, $3, $4)", &[&l.execution_id, &l.lease_id, &l.lease_epoch, &vec![s]])
-                        .map(|_| s)
-                        .map_err(|e| db_err(&e).code)
+                    c.query_one(
+                        "SELECT outcome FROM ff_complete($1, $2, $3, $4)",
+                        &[&l.execution_id, &l.lease_id, &l.lease_epoch, &vec![s]],
+                    )
+                    .map(|_| s)
+                    .map_err(|e| db_err(&e).code)
                 })
             })
             .collect();
@@ -242,7 +253,10 @@ fn expired_lease_is_wf021_and_scanner_reclaims_with_resumed_claim() {
     assert!(tick.contains(&("expire_leases".to_string(), 1)), "{tick:?}");
     let again: Vec<i32> = column(&mut c, "SELECT processed FROM ff_tick()", &[]);
     assert!(again.iter().all(|n| *n == 0), "second tick processes nothing: {again:?}");
-    assert_eq!(states(&mut c, &id), ("runnable".into(), "unowned".into(), "eligible_now".into(), "attempt_interrupted".into(), "waiting".into()));
+    assert_eq!(
+        states(&mut c, &id),
+        ("runnable".into(), "unowned".into(), "eligible_now".into(), "attempt_interrupted".into(), "waiting".into())
+    );
     // The old fence is dead; the reclaim re-leases the same attempt with a higher epoch.
     assert_code(&mut c, "SELECT * FROM ff_complete($1, $2, $3)", &[&id, &l.lease_id, &l.lease_epoch], "WF020");
     let (_, key, _) = grant(&mut c, "lane", "w2").unwrap();
@@ -289,7 +303,8 @@ fn fail_retries_with_backoff_then_terminal() {
     let l2 = claim_one(&mut c, "lane", "w").unwrap();
     assert_eq!(l2.attempt_index, 1);
     assert!(!l2.resumed);
-    let r = c.query_one("SELECT outcome, retry_at_ms FROM ff_fail($1, $2, $3, 'boom again')", &[&id, &l2.lease_id, &l2.lease_epoch]).unwrap();
+    let r =
+        c.query_one("SELECT outcome, retry_at_ms FROM ff_fail($1, $2, $3, 'boom again')", &[&id, &l2.lease_id, &l2.lease_epoch]).unwrap();
     assert_eq!(r.get::<_, String>(0), "terminal_failed");
     assert_eq!(r.get::<_, Option<i64>>(1), None);
     assert_eq!(states(&mut c, &id).4, "failed");
@@ -297,7 +312,10 @@ fn fail_retries_with_backoff_then_terminal() {
     // Not retryable: terminal at once.
     let id3 = create_in(&mut c, "lane3", "max_attempts => 5");
     let l3 = claim_one(&mut c, "lane3", "w").unwrap();
-    let out: String = c.query_one("SELECT outcome FROM ff_fail($1, $2, $3, 'fatal', retryable => false)", &[&id3, &l3.lease_id, &l3.lease_epoch]).unwrap().get(0);
+    let out: String = c
+        .query_one("SELECT outcome FROM ff_fail($1, $2, $3, 'fatal', retryable => false)", &[&id3, &l3.lease_id, &l3.lease_epoch])
+        .unwrap()
+        .get(0);
     assert_eq!(out, "terminal_failed");
 }
 
@@ -315,7 +333,8 @@ fn cancel_and_complete_many() {
     assert_code(&mut c, "SELECT * FROM ff_cancel('{fp:1}:6f1c1e9e-0000-4000-8000-000000000009')", &[], "WF010");
 
     let ids: Vec<String> = (0..3).map(|_| create_in(&mut c, "many", "")).collect();
-    let leases: Vec<Lease> = c.query("SELECT * FROM ff_claim('many', 'w', 'i', max_items => 10)", &[]).unwrap().iter().map(lease_from_row).collect();
+    let leases: Vec<Lease> =
+        c.query("SELECT * FROM ff_claim('many', 'w', 'i', max_items => 10)", &[]).unwrap().iter().map(lease_from_row).collect();
     assert_eq!(leases.len(), 3);
     let mut arr: Vec<String> = leases
         .iter()
@@ -327,7 +346,8 @@ fn cancel_and_complete_many() {
         .collect();
     arr.push(r#"{"execution_id":"junk"}"#.to_string());
     let json = format!("[{}]", arr.join(","));
-    let rows: Vec<(String, String)> = c.query("SELECT * FROM ff_complete_many($1::text::jsonb)", &[&json]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let rows: Vec<(String, String)> =
+        c.query("SELECT * FROM ff_complete_many($1::text::jsonb)", &[&json]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0], (leases[0].execution_id.clone(), "completed".to_string()));
     assert_eq!(rows[1], (leases[1].execution_id.clone(), "lease_conflict".to_string()));
@@ -351,7 +371,10 @@ fn budget_over_hard_limit_is_skipped_not_blocking() {
     assert_eq!(l.execution_id, first);
     let report = |c: &mut postgres::Client, usage: &str, key: &str| -> (String, Option<String>) {
         let r = c
-            .query_one("SELECT * FROM ff_report_usage($1, $2, $3, $4::text::jsonb, $5)", &[&l.execution_id, &l.lease_id, &l.lease_epoch, &usage, &key])
+            .query_one(
+                "SELECT * FROM ff_report_usage($1, $2, $3, $4::text::jsonb, $5)",
+                &[&l.execution_id, &l.lease_id, &l.lease_epoch, &usage, &key],
+            )
             .unwrap();
         (r.get(0), r.get(1))
     };
@@ -359,7 +382,8 @@ fn budget_over_hard_limit_is_skipped_not_blocking() {
     assert_eq!(report(&mut c, r#"{"tokens": 4}"#, "r1"), ("duplicate".into(), None));
     assert_eq!(report(&mut c, r#"{"tokens": 2}"#, "r2"), ("soft_breach".into(), Some("tokens".into())));
     assert_eq!(report(&mut c, r#"{"tokens": 4}"#, "r3"), ("hard_breach".into(), Some("tokens".into())));
-    let status: Vec<(String, i64, Option<i64>, Option<i64>)> = c.query("SELECT * FROM ff_budget_status('b1')", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    let status: Vec<(String, i64, Option<i64>, Option<i64>)> =
+        c.query("SELECT * FROM ff_budget_status('b1')", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
     assert_eq!(status, vec![("tokens".to_string(), 10, Some(5), Some(10))]);
     // Over the hard limit: the budgeted head stays eligible but is skipped; the next candidate is claimed.
     let blocked = create_in(&mut c, "lane", "priority => 9, budget_ids => '{b1}'");
@@ -373,7 +397,8 @@ fn budget_over_hard_limit_is_skipped_not_blocking() {
 fn quota_concurrency_cap_and_window() {
     let (_db, mut c) = seeded("quotas");
     let cap: uuid::Uuid = c.query_one("SELECT * FROM ff_create_quota_policy(active_concurrency_cap => 1)", &[]).unwrap().get(0);
-    let win: uuid::Uuid = c.query_one("SELECT * FROM ff_create_quota_policy(max_requests_per_window => 2, window_ms => 300)", &[]).unwrap().get(0);
+    let win: uuid::Uuid =
+        c.query_one("SELECT * FROM ff_create_quota_policy(max_requests_per_window => 2, window_ms => 300)", &[]).unwrap().get(0);
     assert_code(&mut c, "SELECT * FROM ff_create_quota_policy(window_ms => 0)", &[], "WF001");
     let a = create_in(&mut c, "cap", &format!("quota_policy_id => '{cap}'"));
     let b = create_in(&mut c, "cap", &format!("quota_policy_id => '{cap}'"));
@@ -457,7 +482,9 @@ fn stale_complete_racing_lease_expiry_has_one_winner() {
         let completer = std::thread::spawn(move || {
             let mut c = postgres::Client::connect(&ci1, postgres::NoTls).unwrap();
             b1.wait();
-            c.query_one("SELECT outcome FROM ff_complete($1, $2, $3)", &[&lc.execution_id, &lc.lease_id, &lc.lease_epoch]).map(|_| ()).map_err(|e| db_err(&e).code)
+            c.query_one("SELECT outcome FROM ff_complete($1, $2, $3)", &[&lc.execution_id, &lc.lease_id, &lc.lease_epoch])
+                .map(|_| ())
+                .map_err(|e| db_err(&e).code)
         });
         let (b2, ci2) = (barrier.clone(), db.conninfo("postgres"));
         let scanner = std::thread::spawn(move || {
@@ -596,13 +623,22 @@ fn state_columns_reject_unknown_literals() {
     let (_db, mut c) = seeded("state_domains");
     let id = create_in(&mut c, "lane", "");
     let (fp, uuid) = id.trim_start_matches("{fp:").split_once("}:").unwrap();
-    for (col, bad) in [("lifecycle_phase", "running"), ("ownership_state", "released"), ("eligibility_state", "pending_claim"),
-        ("attempt_state", "x"), ("public_state", "resumable2"), ("interrupt_reason", "nope")] {
+    for (col, bad) in [
+        ("lifecycle_phase", "running"),
+        ("ownership_state", "released"),
+        ("eligibility_state", "pending_claim"),
+        ("attempt_state", "x"),
+        ("public_state", "resumable2"),
+        ("interrupt_reason", "nope"),
+    ] {
         let sql = format!("UPDATE ff_exec_core SET {col} = $1::text WHERE partition_key = {fp} AND execution_id = '{uuid}'");
         let e = expect_err(&mut c, &sql, &[&bad]);
         assert_eq!(e.code, "23514", "{col}: {e:?}");
     }
     let e = expect_err(&mut c, "UPDATE ff_exec_core SET max_attempts = 0", &[]);
     assert_eq!(e.code, "23514");
-    assert_eq!(states(&mut c, &id), ("runnable".into(), "unowned".into(), "eligible_now".into(), "pending_first_attempt".into(), "waiting".into()));
+    assert_eq!(
+        states(&mut c, &id),
+        ("runnable".into(), "unowned".into(), "eligible_now".into(), "pending_first_attempt".into(), "waiting".into())
+    );
 }

@@ -21,17 +21,18 @@ fn first_calls_on_empty_tables_plan_index_lookups() {
     let lease = lease_from_row(&tx.query_one("SELECT * FROM ff_claim('lane', 'w', 'i')", &[]).unwrap());
     let cond = r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"go"}}}"#;
     let s = tx
-        .query_one("SELECT waitpoint_id, token FROM ff_suspend($1, $2, $3, $4::text::jsonb)", &[&id, &lease.lease_id, &lease.lease_epoch, &cond])
+        .query_one(
+            "SELECT waitpoint_id, token FROM ff_suspend($1, $2, $3, $4::text::jsonb)",
+            &[&id, &lease.lease_id, &lease.lease_epoch, &cond],
+        )
         .unwrap();
     let (wp, token): (uuid::Uuid, String) = (s.get(0), s.get(1));
     let effect: String = tx.query_one("SELECT effect FROM ff_deliver_signal($1, $2, $3, 'go')", &[&id, &wp, &token]).unwrap().get(0);
     assert_eq!(effect, "resume_condition_satisfied");
     let resumed = lease_from_row(&tx.query_one("SELECT * FROM ff_claim('lane', 'w', 'i')", &[]).unwrap());
     assert!(resumed.resumed);
-    let outcome: String = tx
-        .query_one("SELECT outcome FROM ff_complete($1, $2, $3)", &[&id, &resumed.lease_id, &resumed.lease_epoch])
-        .unwrap()
-        .get(0);
+    let outcome: String =
+        tx.query_one("SELECT outcome FROM ff_complete($1, $2, $3)", &[&id, &resumed.lease_id, &resumed.lease_epoch]).unwrap().get(0);
     assert_eq!(outcome, "completed");
     let scans: Vec<(String, i64, i64)> = tx
         .query(

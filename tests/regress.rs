@@ -18,8 +18,8 @@ fn pg_regress_scripts_match_expected_output() {
     assert!(!tests.is_empty());
     let out_dir = cluster.root.join("regress_out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let pg_regress = std::env::var("FF_PG_REGRESS")
-        .unwrap_or_else(|_| "/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress".to_string());
+    let pg_regress =
+        std::env::var("FF_PG_REGRESS").unwrap_or_else(|_| "/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress".to_string());
     let output = Command::new(pg_regress)
         .arg(format!("--inputdir={}", regress_dir.display()))
         .arg(format!("--outputdir={}", out_dir.display()))

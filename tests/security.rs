@@ -32,7 +32,10 @@ fn signaler_cannot_touch_keys() {
     assert_eq!(admin.query("SELECT * FROM ff_hmac_kids()", &[]).unwrap().len(), 2);
     assert_code(&mut admin, "SELECT * FROM ff_keystore", &[], "42501");
     // PUBLIC has nothing: a plain login role can call no function and read no table.
-    su.batch_execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_nobody') THEN CREATE ROLE it_nobody LOGIN; END IF; END $$;").unwrap();
+    su.batch_execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_nobody') THEN CREATE ROLE it_nobody LOGIN; END IF; END $$;",
+    )
+    .unwrap();
     let mut nobody = db.connect_as("it_nobody");
     assert_code(&mut nobody, "SELECT * FROM ff_hmac_kids()", &[], "42501");
     assert_code(&mut nobody, "SELECT * FROM ff_signal_event", &[], "42501");
@@ -44,7 +47,8 @@ fn kid_listing_never_shows_secret() {
     let mut c = db.connect();
     let s = hex32(0x42);
     c.query_one("SELECT * FROM ff_seed_hmac('k1', $1)", &[&s]).unwrap();
-    let cols: Vec<String> = column(&mut c, "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'ff_hmac_kids'", &[]);
+    let cols: Vec<String> =
+        column(&mut c, "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'ff_hmac_kids'", &[]);
     assert!(cols.is_empty(), "ff_hmac_kids is a function, not a table");
     let out: Vec<String> = column(&mut c, "SELECT ff_hmac_kids()::text", &[]);
     assert_eq!(out.len(), 1);
@@ -88,7 +92,8 @@ fn security_definer_functions_are_owned_by_non_superuser_with_pinned_search_path
             "{name}: search_path not pinned: {config:?}"
         );
     }
-    let owner_super: bool = c.query_one("SELECT rolsuper OR rolcanlogin FROM pg_roles WHERE rolname = 'ff_engine_owner'", &[]).unwrap().get(0);
+    let owner_super: bool =
+        c.query_one("SELECT rolsuper OR rolcanlogin FROM pg_roles WHERE rolname = 'ff_engine_owner'", &[]).unwrap().get(0);
     assert!(!owner_super, "ff_engine_owner must be NOLOGIN and not superuser");
     // Every table is owned by ff_engine_owner and has a comment.
     let bad: Vec<String> = column(
@@ -101,13 +106,13 @@ fn security_definer_functions_are_owned_by_non_superuser_with_pinned_search_path
         );
     assert!(bad.is_empty(), "tables without owner/comment: {bad:?}");
     let uncommented: Vec<String> = column(
-            &mut c,
-            "SELECT p.oid::regprocedure::text FROM pg_proc p
+        &mut c,
+        "SELECT p.oid::regprocedure::text FROM pg_proc p
              JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
              JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
              WHERE obj_description(p.oid, 'pg_proc') IS NULL",
-            &[],
-        );
+        &[],
+    );
     assert!(uncommented.is_empty(), "functions without COMMENT: {uncommented:?}");
     let domains: Vec<(String, String, bool)> = c
         .query(
@@ -144,10 +149,8 @@ fn non_superuser_database_owner_can_create_extension() {
     let mut owner = cluster.connect("t_owned", "it_dbowner");
     let r = owner.query_one("SELECT outcome FROM ff_seed_hmac('k1')", &[]).unwrap();
     assert_eq!(r.get::<_, String>(0), "seeded");
-    let fn_owner: String = owner
-        .query_one("SELECT pg_get_userbyid(proowner)::text FROM pg_proc WHERE proname = 'ff_seed_hmac'", &[])
-        .unwrap()
-        .get(0);
+    let fn_owner: String =
+        owner.query_one("SELECT pg_get_userbyid(proowner)::text FROM pg_proc WHERE proname = 'ff_seed_hmac'", &[]).unwrap().get(0);
     assert_eq!(fn_owner, "ff_engine_owner");
     owner.batch_execute("DROP EXTENSION ff_engine").unwrap();
 }
@@ -179,7 +182,8 @@ fn robustness_of_key_functions() {
     let db = Cluster::shared().fresh_db("key_robustness");
     let mut c = db.connect();
     let huge = "x".repeat(1 << 20);
-    let inputs: Vec<Option<String>> = vec![None, Some(String::new()), Some(huge.clone()), Some("{\"a\":".into()), Some("{fp:999}:nope".into()), Some("\u{1F600}".into())];
+    let inputs: Vec<Option<String>> =
+        vec![None, Some(String::new()), Some(huge.clone()), Some("{\"a\":".into()), Some("{fp:999}:nope".into()), Some("\u{1F600}".into())];
     for a in &inputs {
         for b in &inputs {
             for sql in ["SELECT * FROM ff_seed_hmac($1, $2)", "SELECT * FROM ff_rotate_hmac($1, $2)"] {
@@ -187,7 +191,12 @@ fn robustness_of_key_functions() {
                     Ok(_) => {}
                     Err(e) => {
                         let e = db_err(&e);
-                        assert!(e.code.starts_with("WF"), "{sql} {:?}/{:?} gave {e:?}", a.as_ref().map(|s| s.len()), b.as_ref().map(|s| s.len()));
+                        assert!(
+                            e.code.starts_with("WF"),
+                            "{sql} {:?}/{:?} gave {e:?}",
+                            a.as_ref().map(|s| s.len()),
+                            b.as_ref().map(|s| s.len())
+                        );
                         assert_ne!(e.code, "WF099");
                     }
                 }

@@ -21,10 +21,16 @@ fn leased(c: &mut Client, lane: &str) -> Lease {
 }
 
 /// Suspend on `cond`; returns (outcome, suspension_id, [(waitpoint_id, key, token)]).
-fn suspend(c: &mut Client, l: &Lease, cond: &str, extra: &str) -> Result<(String, Uuid, Vec<(Uuid, String, String)>), DbErr> {
+/// What a suspend returned: outcome, suspension id, and (waitpoint id, key, token) per bound waitpoint.
+type Suspended = (String, Uuid, Vec<(Uuid, String, String)>);
+
+fn suspend(c: &mut Client, l: &Lease, cond: &str, extra: &str) -> Result<Suspended, DbErr> {
     let sql = format!("SELECT * FROM ff_suspend($1, $2, $3, $4::text::jsonb{}{extra})", if extra.is_empty() { "" } else { ", " });
     let rows = c.query(&sql, &[&l.execution_id, &l.lease_id, &l.lease_epoch, &cond]).map_err(|e| db_err(&e))?;
-    let wps = rows.iter().filter_map(|r| Some((r.get::<_, Option<Uuid>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?))).collect();
+    let wps = rows
+        .iter()
+        .filter_map(|r| Some((r.get::<_, Option<Uuid>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)))
+        .collect();
     Ok((rows[0].get(0), rows[0].get(1), wps))
 }
 
@@ -46,7 +52,13 @@ fn token_vector_through_suspend_and_bad_tokens() {
     let (_db, mut c) = seeded("sig_tokens");
     create_in(&mut c, "lane", "execution_id => '{fp:7}:6f1c1e9e-0000-4000-8000-000000000001'");
     let l = claim_one(&mut c, "lane", "w").unwrap();
-    let (outcome, _, wps) = suspend(&mut c, &l, &single("k", "approved"), "waitpoints => '[{\"waitpoint_id\":\"6f1c1e9e-0000-4000-8000-0000000000aa\",\"waitpoint_key\":\"k\"}]'").unwrap();
+    let (outcome, _, wps) = suspend(
+        &mut c,
+        &l,
+        &single("k", "approved"),
+        "waitpoints => '[{\"waitpoint_id\":\"6f1c1e9e-0000-4000-8000-0000000000aa\",\"waitpoint_key\":\"k\"}]'",
+    )
+    .unwrap();
     assert_eq!(outcome, "suspended");
     assert!(wps[0].2.starts_with("k1:") && wps[0].2.len() == 3 + 64);
     let eid = l.execution_id.clone();
@@ -68,7 +80,13 @@ fn token_vector_through_suspend_and_bad_tokens() {
     v.query_one("SELECT * FROM ff_seed_hmac('kid-1', repeat('11', 32))", &[]).unwrap();
     create_in(&mut v, "lane", "execution_id => '{fp:7}:6f1c1e9e-0000-4000-8000-000000000001'");
     let l = claim_one(&mut v, "lane", "w").unwrap();
-    let (_, _, wps) = suspend(&mut v, &l, &single("k", "approved"), "waitpoints => '[{\"waitpoint_id\":\"6f1c1e9e-0000-4000-8000-0000000000aa\",\"waitpoint_key\":\"k\"}]'").unwrap();
+    let (_, _, wps) = suspend(
+        &mut v,
+        &l,
+        &single("k", "approved"),
+        "waitpoints => '[{\"waitpoint_id\":\"6f1c1e9e-0000-4000-8000-0000000000aa\",\"waitpoint_key\":\"k\"}]'",
+    )
+    .unwrap();
     assert_eq!(wps[0].2, "kid-1:b5ac18077d52b2213024ce556a24d956c88d10a92c80ac7dd85d36be5dd0d048");
 }
 
@@ -91,7 +109,8 @@ fn single_resume_reclaim_observe() {
     assert!(r.resumed);
     assert_eq!(r.attempt_index, l.attempt_index);
     assert!(r.lease_epoch > l.lease_epoch);
-    let obs: Vec<(String, Option<Vec<u8>>)> = c.query("SELECT signal_name, payload FROM ff_observe_signals($1)", &[&eid]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let obs: Vec<(String, Option<Vec<u8>>)> =
+        c.query("SELECT signal_name, payload FROM ff_observe_signals($1)", &[&eid]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(obs, vec![("approved".to_string(), Some(vec![0xbe, 0xef]))]);
     c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&eid, &r.lease_id, &r.lease_epoch]).unwrap();
     assert_eq!(deliver(&mut c, &eid, &wps[0].0, &wps[0].2, "approved", "").unwrap_err().code, "WF031");
@@ -152,7 +171,9 @@ fn approval_signal() {
     let (_, _, wps) = suspend(&mut c, &l, &single("approval", "approved"), "reason_code => 'waiting_for_approval'").unwrap();
     assert_code(&mut c, "SELECT * FROM ff_deliver_approval_signal($1, 'other-lane', $2, 'approved', 'op-1')", &[&eid, &wps[0].0], "WF001");
     assert_code(&mut c, "SELECT * FROM ff_deliver_approval_signal($1, 'lane', gen_random_uuid(), 'approved', 'op-1')", &[&eid], "WF010");
-    let r = c.query_one("SELECT outcome, effect FROM ff_deliver_approval_signal($1, 'lane', $2, 'approved', 'op-1')", &[&eid, &wps[0].0]).unwrap();
+    let r = c
+        .query_one("SELECT outcome, effect FROM ff_deliver_approval_signal($1, 'lane', $2, 'approved', 'op-1')", &[&eid, &wps[0].0])
+        .unwrap();
     assert_eq!(r.get::<_, Option<String>>(1).as_deref(), Some("resume_condition_satisfied"));
     let o = c.query_one("SELECT signal_category, source_type FROM ff_observe_signals($1)", &[&eid]).unwrap();
     assert_eq!((o.get::<_, String>(0), o.get::<_, String>(1)), ("approval".into(), "operator".into()));
@@ -175,23 +196,35 @@ fn composite_conditions() {
     let cond = r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["p","q","r"]}}"#;
     let (_, _, w) = suspend(&mut c, &l, cond, "").unwrap();
     assert_eq!(w.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(), vec!["p", "q", "r"]);
-    assert_eq!(deliver(&mut c, &l.execution_id, &w[1].0, &w[0].2, "s", "").unwrap_err().code, "WF002", "a token of one waitpoint is rejected on another");
+    assert_eq!(
+        deliver(&mut c, &l.execution_id, &w[1].0, &w[0].2, "s", "").unwrap_err().code,
+        "WF002",
+        "a token of one waitpoint is rejected on another"
+    );
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", ""), "appended_to_waitpoint");
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", ""), "appended_to_waitpoint_duplicate");
     assert_eq!(effect(&mut c, &l.execution_id, &w[2], "s", ""), "resume_condition_satisfied");
 
     // DistinctSignals: the same signal id twice counts once. DistinctSources likewise.
     let l = leased(&mut c, "c");
-    let (_, _, w) = suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["k"]}}"#, "").unwrap();
+    let (_, _, w) =
+        suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["k"]}}"#, "").unwrap();
     let sid = Uuid::new_v4();
     let extra = format!("signal_id => '{sid}'");
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", &extra), "appended_to_waitpoint");
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", &extra), "appended_to_waitpoint_duplicate");
     let l = leased(&mut c, "d");
-    let (_, _, w) = suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["k"]}}"#, "").unwrap();
+    let (_, _, w) =
+        suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["k"]}}"#, "").unwrap();
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", "source_type => 'user', source_identity => 'ann'"), "appended_to_waitpoint");
-    assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", "source_type => 'user', source_identity => 'ann'"), "appended_to_waitpoint_duplicate");
-    assert_eq!(effect(&mut c, &l.execution_id, &w[0], "s", "source_type => 'user', source_identity => 'bob'"), "resume_condition_satisfied");
+    assert_eq!(
+        effect(&mut c, &l.execution_id, &w[0], "s", "source_type => 'user', source_identity => 'ann'"),
+        "appended_to_waitpoint_duplicate"
+    );
+    assert_eq!(
+        effect(&mut c, &l.execution_id, &w[0], "s", "source_type => 'user', source_identity => 'bob'"),
+        "resume_condition_satisfied"
+    );
 
     // Nested: AllOf[Count n=2 over {a,b,c}, Single d]; satisfiers in acceptance order with payloads.
     let l = leased(&mut c, "e");
@@ -200,9 +233,20 @@ fn composite_conditions() {
     assert_eq!(effect(&mut c, &l.execution_id, &w[0], "one", "payload => '\\x01'"), "appended_to_waitpoint");
     assert_eq!(effect(&mut c, &l.execution_id, &w[3], "two", "payload => '\\x02'"), "appended_to_waitpoint");
     assert_eq!(effect(&mut c, &l.execution_id, &w[1], "three", "payload => '\\x03'"), "resume_condition_satisfied");
-    let obs: Vec<(String, String, Option<Vec<u8>>)> =
-        c.query("SELECT waitpoint_key, signal_name, payload FROM ff_observe_signals($1)", &[&l.execution_id]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-    assert_eq!(obs, vec![("a".into(), "one".into(), Some(vec![1])), ("d".into(), "two".into(), Some(vec![2])), ("b".into(), "three".into(), Some(vec![3]))]);
+    let obs: Vec<(String, String, Option<Vec<u8>>)> = c
+        .query("SELECT waitpoint_key, signal_name, payload FROM ff_observe_signals($1)", &[&l.execution_id])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        obs,
+        vec![
+            ("a".into(), "one".into(), Some(vec![1])),
+            ("d".into(), "two".into(), Some(vec![2])),
+            ("b".into(), "three".into(), Some(vec![3]))
+        ]
+    );
 }
 
 #[test]
@@ -210,9 +254,16 @@ fn buffering_pending_waitpoints_and_listing() {
     let (_db, mut c) = seeded("sig_buffer");
     let l = leased(&mut c, "lane");
     let eid = l.execution_id.clone();
-    let wp = c.query_one("SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'early')", &[&eid, &l.lease_id, &l.lease_epoch]).unwrap();
+    let wp = c
+        .query_one("SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'early')", &[&eid, &l.lease_id, &l.lease_epoch])
+        .unwrap();
     let (early_id, early_token): (Uuid, String) = (wp.get(0), wp.get(1));
-    let side = c.query_one("SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'side', expires_in_ms => 1)", &[&eid, &l.lease_id, &l.lease_epoch]).unwrap();
+    let side = c
+        .query_one(
+            "SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'side', expires_in_ms => 1)",
+            &[&eid, &l.lease_id, &l.lease_epoch],
+        )
+        .unwrap();
     let (side_id, side_token): (Uuid, String) = (side.get(0), side.get(1));
     assert_eq!(deliver(&mut c, &eid, &early_id, &early_token, "done", "").unwrap().2.as_deref(), Some("buffered_for_pending_waitpoint"));
     std::thread::sleep(Duration::from_millis(5));
@@ -227,7 +278,9 @@ fn buffering_pending_waitpoints_and_listing() {
     c.query_one("SELECT * FROM ff_renew_lease($1, $2, $3)", &[&eid, &l.lease_id, &l.lease_epoch]).unwrap();
     assert_eq!(c.query("SELECT * FROM ff_observe_signals($1)", &[&eid]).unwrap().len(), 1);
     // Now a real suspension over two keys: a signal on a key the condition does not reference.
-    let fresh = c.query_one("SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'unused')", &[&eid, &l.lease_id, &l.lease_epoch]).unwrap();
+    let fresh = c
+        .query_one("SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'unused')", &[&eid, &l.lease_id, &l.lease_epoch])
+        .unwrap();
     let (unused_id, unused_token): (Uuid, String) = (fresh.get(0), fresh.get(1));
     let (outcome, _, w) = suspend(&mut c, &l, &single("k", "go"), "").unwrap();
     assert_eq!(outcome, "suspended");
@@ -246,9 +299,15 @@ fn buffering_pending_waitpoints_and_listing() {
     assert_eq!(k.get::<_, String>(2), "closed");
     let page1 = c.query("SELECT waitpoint_id FROM ff_list_pending_waitpoints($1, max_rows => 2, include_closed => true)", &[&eid]).unwrap();
     let last: Uuid = page1[1].get(0);
-    let page2 = c.query("SELECT waitpoint_id FROM ff_list_pending_waitpoints($1, after_waitpoint_id => $2, include_closed => true)", &[&eid, &last]).unwrap();
+    let page2 = c
+        .query("SELECT waitpoint_id FROM ff_list_pending_waitpoints($1, after_waitpoint_id => $2, include_closed => true)", &[&eid, &last])
+        .unwrap();
     assert_eq!(page1.len() + page2.len(), rows.len());
-    assert_eq!(c.query("SELECT * FROM ff_list_pending_waitpoints($1)", &[&eid]).unwrap().len(), 2, "unused, and side (expired, not yet scanned)");
+    assert_eq!(
+        c.query("SELECT * FROM ff_list_pending_waitpoints($1)", &[&eid]).unwrap().len(),
+        2,
+        "unused, and side (expired, not yet scanned)"
+    );
     assert_eq!(count(&mut c, "SELECT ff_expire_pending_waitpoints()::bigint"), 1);
     let reason: String = c.query_one("SELECT close_reason FROM ff_waitpoint WHERE waitpoint_id = $1", &[&side_id]).unwrap().get(0);
     assert_eq!(reason, "never_committed");
@@ -270,11 +329,21 @@ fn suspend_rules() {
     check(&mut c, &single("k", "x"), "timeout_at_ms => 1", "timeout_at_in_past");
     let two = r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#;
     check(&mut c, two, "waitpoints => '[{\"waitpoint_key\":\"a\"}]'", "referenced_waitpoint_key_missing_binding");
-    check(&mut c, two, "waitpoints => '[{\"waitpoint_key\":\"a\"},{\"waitpoint_key\":\"b\"},{\"waitpoint_key\":\"c\"}]'", "extra_binding_not_referenced_by_condition");
+    check(
+        &mut c,
+        two,
+        "waitpoints => '[{\"waitpoint_key\":\"a\"},{\"waitpoint_key\":\"b\"},{\"waitpoint_key\":\"c\"}]'",
+        "extra_binding_not_referenced_by_condition",
+    );
     check(&mut c, r#"{"Composite":{"kind":"AllOf","members":[]}}"#, "", "allof_empty_members");
     check(&mut c, r#"{"Composite":{"kind":"Count","n":0,"count_kind":"DistinctSignals","waitpoints":["a"]}}"#, "", "count_n_zero");
     check(&mut c, r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","waitpoints":[]}}"#, "", "count_waitpoints_empty");
-    check(&mut c, r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#, "", "count_exceeds_waitpoint_set");
+    check(
+        &mut c,
+        r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#,
+        "",
+        "count_exceeds_waitpoint_set",
+    );
     check(&mut c, &single("k", ""), "", "empty_signal_name");
     check(&mut c, &single("k", &"x".repeat(9000)), "", "condition_too_large");
     check(&mut c, r#"{"AnyOf":[]}"#, "", "unknown_condition");
@@ -334,9 +403,12 @@ fn suspend_rules() {
 fn cancel_closes_waitpoints_and_timeouts() {
     let (_db, mut c) = seeded("sig_timeouts");
     let l = leased(&mut c, "cancel");
-    let (_, _, w) = suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#, "").unwrap();
+    let (_, _, w) =
+        suspend(&mut c, &l, r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#, "")
+            .unwrap();
     c.query_one("SELECT * FROM ff_cancel($1)", &[&l.execution_id]).unwrap();
-    let states_: Vec<String> = column(&mut c, "SELECT state FROM ff_list_pending_waitpoints($1, include_closed => true)", &[&l.execution_id]);
+    let states_: Vec<String> =
+        column(&mut c, "SELECT state FROM ff_list_pending_waitpoints($1, include_closed => true)", &[&l.execution_id]);
     assert_eq!(states_, vec!["closed", "closed"]);
     for x in &w {
         assert_eq!(deliver(&mut c, &l.execution_id, &x.0, &x.2, "s", "").unwrap_err().code, "WF031");
@@ -345,20 +417,28 @@ fn cancel_closes_waitpoints_and_timeouts() {
     let mut cases = Vec::new();
     for behavior in ["fail", "cancel", "expire", "auto_resume", "escalate"] {
         let l = leased(&mut c, behavior);
-        let (_, _, w) = suspend(&mut c, &l, &single("k", "x"), &format!("timeout_at_ms => {}, timeout_behavior => '{behavior}'", now + 100)).unwrap();
+        let (_, _, w) =
+            suspend(&mut c, &l, &single("k", "x"), &format!("timeout_at_ms => {}, timeout_behavior => '{behavior}'", now + 100)).unwrap();
         cases.push((behavior, l, w));
     }
     assert_eq!(count(&mut c, "SELECT ff_expire_suspensions()::bigint"), 0, "not due yet");
     std::thread::sleep(Duration::from_millis(150));
     let tick: Vec<(String, i32)> = c.query("SELECT * FROM ff_tick()", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert!(tick.contains(&("expire_suspensions".to_string(), 5)), "{tick:?}");
-    assert!(c.query("SELECT processed FROM ff_tick()", &[]).unwrap().iter().all(|r| r.get::<_, i32>(0) == 0), "second tick processes nothing");
+    assert!(
+        c.query("SELECT processed FROM ff_tick()", &[]).unwrap().iter().all(|r| r.get::<_, i32>(0) == 0),
+        "second tick processes nothing"
+    );
     for (behavior, l, w) in cases {
         let (_, _, elig, _, public) = states(&mut c, &l.execution_id);
         let wp_state: String = c.query_one("SELECT state || ':' || coalesce((SELECT close_reason FROM ff_waitpoint WHERE waitpoint_id = $2), '') FROM ff_list_pending_waitpoints($1, include_closed => true)", &[&l.execution_id, &w[0].0]).unwrap().get(0);
         match behavior {
             "fail" | "cancel" | "expire" => {
-                let expected = match behavior { "fail" => "failed", "cancel" => "cancelled", _ => "expired" };
+                let expected = match behavior {
+                    "fail" => "failed",
+                    "cancel" => "cancelled",
+                    _ => "expired",
+                };
                 assert_eq!(public, expected);
                 assert_eq!(wp_state, format!("closed:timed_out_{behavior}"));
                 assert_eq!(deliver(&mut c, &l.execution_id, &w[0].0, &w[0].2, "x", "").unwrap_err().code, "WF031");
@@ -366,14 +446,21 @@ fn cancel_closes_waitpoints_and_timeouts() {
             "auto_resume" => {
                 assert_eq!(public, "waiting");
                 assert_eq!(wp_state, "closed:timed_out_auto_resume");
-                let obs: Vec<(String, String)> = c.query("SELECT signal_name, source_type FROM ff_observe_signals($1)", &[&l.execution_id]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+                let obs: Vec<(String, String)> = c
+                    .query("SELECT signal_name, source_type FROM ff_observe_signals($1)", &[&l.execution_id])
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
                 assert_eq!(obs, vec![("timeout".to_string(), "system".to_string())]);
                 assert_eq!(deliver(&mut c, &l.execution_id, &w[0].0, &w[0].2, "x", "").unwrap_err().code, "WF030");
             }
             _ => {
                 assert_eq!(public, "suspended");
                 assert_eq!(elig, "blocked_by_operator");
-                let r = c.query_one("SELECT reason_code, timeout_at_ms FROM ff_list_suspended() WHERE execution_id = $1", &[&l.execution_id]).unwrap();
+                let r = c
+                    .query_one("SELECT reason_code, timeout_at_ms FROM ff_list_suspended() WHERE execution_id = $1", &[&l.execution_id])
+                    .unwrap();
                 assert_eq!((r.get::<_, String>(0), r.get::<_, Option<i64>>(1)), ("waiting_for_operator_review".to_string(), None));
             }
         }
@@ -386,7 +473,8 @@ fn satisfying_signal_races_timeout_exactly_one_wins() {
     for round in 0..20 {
         let l = leased(&mut c, &format!("race{round}"));
         let now: i64 = c.query_one("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint", &[]).unwrap().get(0);
-        let (_, _, w) = suspend(&mut c, &l, &single("k", "go"), &format!("timeout_at_ms => {}, timeout_behavior => 'fail'", now + 30)).unwrap();
+        let (_, _, w) =
+            suspend(&mut c, &l, &single("k", "go"), &format!("timeout_at_ms => {}, timeout_behavior => 'fail'", now + 30)).unwrap();
         std::thread::sleep(Duration::from_millis(30));
         let barrier = Arc::new(Barrier::new(2));
         let (b1, ci1, eid, wp) = (barrier.clone(), db.conninfo("postgres"), l.execution_id.clone(), w[0].clone());
@@ -408,8 +496,14 @@ fn satisfying_signal_races_timeout_exactly_one_wins() {
         let sig = signaler.join().unwrap();
         let expired = scanner.join().unwrap();
         let public = states(&mut c, &l.execution_id).4;
-        let resumed = count(&mut c, &format!("SELECT count(*) FROM ff_completion_event WHERE execution_id = '{}' AND outcome = 'resumed'", l.execution_id));
-        let failed = count(&mut c, &format!("SELECT count(*) FROM ff_completion_event WHERE execution_id = '{}' AND outcome = 'failed'", l.execution_id));
+        let resumed = count(
+            &mut c,
+            &format!("SELECT count(*) FROM ff_completion_event WHERE execution_id = '{}' AND outcome = 'resumed'", l.execution_id),
+        );
+        let failed = count(
+            &mut c,
+            &format!("SELECT count(*) FROM ff_completion_event WHERE execution_id = '{}' AND outcome = 'failed'", l.execution_id),
+        );
         match sig {
             Ok((_, _, eff)) => {
                 assert_eq!(eff.as_deref(), Some("resume_condition_satisfied"), "round {round}");
@@ -463,7 +557,13 @@ fn robustness_of_suspend_and_signal_functions() {
     let (_db, mut c) = seeded("sig_robust");
     let l = leased(&mut c, "lane");
     let huge = "x".repeat(1 << 20);
-    let texts: Vec<Option<String>> = vec![None, Some(String::new()), Some(huge), Some("{\"Single\":".into()), Some("{fp:1}:6f1c1e9e-0000-4000-8000-000000000001".into())];
+    let texts: Vec<Option<String>> = vec![
+        None,
+        Some(String::new()),
+        Some(huge),
+        Some("{\"Single\":".into()),
+        Some("{fp:1}:6f1c1e9e-0000-4000-8000-000000000001".into()),
+    ];
     let stmts = [
         "SELECT * FROM ff_suspend($1, gen_random_uuid(), 1, $2::text::jsonb)",
         "SELECT * FROM ff_suspend(coalesce($1, ''), NULL, NULL, '\"OperatorOnly\"', waitpoints => $2::text::jsonb)",

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS bl_completion_event (event_id bigint GENERATED ALWAYS
 INSERT INTO bl_keystore VALUES ('k1', decode(repeat('ab', 32), 'hex'), true) ON CONFLICT DO NOTHING;
 ";
 
-pub const RESET_SQL: &str = "TRUNCATE bl_exec, bl_suspension, bl_waitpoint, bl_signal_event, bl_lease_event, bl_completion_event RESTART IDENTITY";
+pub const RESET_SQL: &str =
+    "TRUNCATE bl_exec, bl_suspension, bl_waitpoint, bl_signal_event, bl_lease_event, bl_completion_event RESTART IDENTITY";
 
 pub fn partition_for_lane(lane: &str) -> i16 {
     // CRC-16/XMODEM, as ff_engine and FlowFabric place solo executions.

@@ -3,26 +3,34 @@
 
 use crate::Row;
 
-const COLORS: &[(&str, &str)] =
-    &[
-        ("extension", "#2b6cb0"),
-        ("extension-notify-off", "#3182ce"),
-        ("extension-batch10", "#63b3ed"),
-        ("extension-batch10-notify-off", "#90cdf4"),
-        ("baseline", "#c05621"),
-        ("absurd", "#6b46c1"),
-        ("limit", "#718096"),
-        ("limit-notify", "#a0aec0"),
-    ];
+const COLORS: &[(&str, &str)] = &[
+    ("extension", "#2b6cb0"),
+    ("extension-notify-off", "#3182ce"),
+    ("extension-batch10", "#63b3ed"),
+    ("extension-batch10-notify-off", "#90cdf4"),
+    ("baseline", "#c05621"),
+    ("absurd", "#6b46c1"),
+    ("limit", "#718096"),
+    ("limit-notify", "#a0aec0"),
+];
 
 pub fn svg(rows: &[Row], clients: usize) -> String {
-    let groups: Vec<(String, Vec<&Row>)> = [(1u8, "1: suspend/signal/resume"), (2, "2: count 5 of 5"), (3, "3: claim+complete, 10k queued"), (4, "4: empty-lane claim"), (0, "limit: pgbench UPDATE")]
-        .iter()
-        .map(|(w, title)| {
-            (title.to_string(), rows.iter().filter(|r| r.workload == *w && r.clients == clients && (r.depth == 0 || r.depth == 10_000)).collect())
-        })
-        .filter(|(_, rs): &(String, Vec<&Row>)| !rs.is_empty())
-        .collect();
+    let groups: Vec<(String, Vec<&Row>)> = [
+        (1u8, "1: suspend/signal/resume"),
+        (2, "2: count 5 of 5"),
+        (3, "3: claim+complete, 10k queued"),
+        (4, "4: empty-lane claim"),
+        (0, "limit: pgbench UPDATE"),
+    ]
+    .iter()
+    .map(|(w, title)| {
+        (
+            title.to_string(),
+            rows.iter().filter(|r| r.workload == *w && r.clients == clients && (r.depth == 0 || r.depth == 10_000)).collect(),
+        )
+    })
+    .filter(|(_, rs): &(String, Vec<&Row>)| !rs.is_empty())
+    .collect();
     let max = rows.iter().map(|r| r.cycles_per_s).fold(1.0f64, f64::max);
     let top = 10f64.powf(max.log10().ceil());
     let (w, h, left, bottom, plot_h) = (980.0, 460.0, 70.0, 400.0, 340.0);
@@ -64,7 +72,12 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
     }
     for (i, (mode, color)) in COLORS.iter().enumerate() {
         let x = left + i as f64 * 130.0;
-        s += &format!("<rect x='{x}' y='{}' width='12' height='12' fill='{color}'/><text x='{}' y='{}' font-size='10'>{mode}</text>\n", h - 30.0, x + 16.0, h - 20.0);
+        s += &format!(
+            "<rect x='{x}' y='{}' width='12' height='12' fill='{color}'/><text x='{}' y='{}' font-size='10'>{mode}</text>\n",
+            h - 30.0,
+            x + 16.0,
+            h - 20.0
+        );
     }
     s + "</svg>\n"
 }

@@ -18,7 +18,15 @@ const SCRIPT_NOTIFY: &str = "\\set aid random(1, 1000000)\n\
     SELECT pg_notify('ff_bench_limit', '') FROM u;\n";
 
 fn base_args(env: &Env, db: &str) -> Vec<String> {
-    vec!["-h".into(), env.cluster.socket_dir.display().to_string(), "-p".into(), env.cluster.port.to_string(), "-U".into(), "postgres".into(), db.into()]
+    vec![
+        "-h".into(),
+        env.cluster.socket_dir.display().to_string(),
+        "-p".into(),
+        env.cluster.port.to_string(),
+        "-U".into(),
+        "postgres".into(),
+        db.into(),
+    ]
 }
 
 pub fn init(env: &Env, db: &str) -> bool {
@@ -45,7 +53,19 @@ pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, 
     std::fs::write(&script, if notify { SCRIPT_NOTIFY } else { SCRIPT })?;
     let jobs = clients.min(2).to_string();
     let go = |secs: u64, log: bool| -> BResult<String> {
-        let mut args = vec!["-n".to_string(), "-M".into(), "prepared".into(), "-c".into(), clients.to_string(), "-j".into(), jobs.clone(), "-T".into(), secs.to_string(), "-f".into(), script.display().to_string()];
+        let mut args = vec![
+            "-n".to_string(),
+            "-M".into(),
+            "prepared".into(),
+            "-c".into(),
+            clients.to_string(),
+            "-j".into(),
+            jobs.clone(),
+            "-T".into(),
+            secs.to_string(),
+            "-f".into(),
+            script.display().to_string(),
+        ];
         if log {
             args.extend(["-l".into(), "--log-prefix".into(), dir.join("log").display().to_string()]);
         }

@@ -87,14 +87,8 @@ impl Mode {
 }
 
 /// Server settings of the benchmark cluster (besides the harness's socket/port/max_connections).
-const SERVER_SETTINGS: &[&str] = &[
-    "synchronous_commit=on",
-    "fsync=on",
-    "shared_buffers=2GB",
-    "max_wal_size=16GB",
-    "checkpoint_timeout=1h",
-    "autovacuum_naptime=10s",
-];
+const SERVER_SETTINGS: &[&str] =
+    &["synchronous_commit=on", "fsync=on", "shared_buffers=2GB", "max_wal_size=16GB", "checkpoint_timeout=1h", "autovacuum_naptime=10s"];
 
 struct Opts {
     duration: Duration,
@@ -240,7 +234,8 @@ fn reset(env: &Env, mode: Mode, max_clients: usize) {
         Mode::Absurd => {
             let mut queues: Vec<String> = (0..max_clients).map(|c| format!("q{c}")).collect();
             queues.extend(["bulk".into(), "empty".into()]);
-            let sql: String = queues.iter().map(|q| format!("SELECT absurd.drop_queue('{q}'); SELECT absurd.create_queue('{q}');")).collect();
+            let sql: String =
+                queues.iter().map(|q| format!("SELECT absurd.drop_queue('{q}'); SELECT absurd.create_queue('{q}');")).collect();
             env.sql(db, &sql);
         }
         Mode::Limit => {}
@@ -299,7 +294,9 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
             tasks.push(tokio::spawn(async move {
                 let mut d = match mode {
                     Mode::Ext | Mode::ExtQuiet => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?),
-                    Mode::ExtBatch10 | Mode::ExtBatch10Quiet => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?),
+                    Mode::ExtBatch10 | Mode::ExtBatch10Quiet => {
+                        Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?)
+                    }
                     Mode::Baseline => Driver::Baseline(baseline::Baseline::new(&conninfo, lane_for(w, client), client).await?),
                     Mode::Absurd => Driver::Absurd(absurd::Absurd::new(&conninfo, queue_for(w, client), client).await?),
                     Mode::Limit => unreachable!(),
@@ -441,7 +438,12 @@ fn main() -> BResult<()> {
     std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
     let modes = setup(&env, &opts.modes);
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    eprintln!("== PostgreSQL {}, {cpus} CPUs, {}s warm-up + {}s per run", env.version, opts.warmup.as_secs_f64(), opts.duration.as_secs_f64());
+    eprintln!(
+        "== PostgreSQL {}, {cpus} CPUs, {}s warm-up + {}s per run",
+        env.version,
+        opts.warmup.as_secs_f64(),
+        opts.duration.as_secs_f64()
+    );
 
     let mut rows: Vec<Row> = Vec::new();
     let mut plan: Vec<(Workload, Mode, usize, usize)> = Vec::new();
@@ -466,7 +468,14 @@ fn main() -> BResult<()> {
     }
     let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 };
     for (i, &(w, m, c, d)) in plan.iter().enumerate() {
-        eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ", i + 1, w.number(), m.name(), c, if d > 0 { format!(" depth {d}") } else { String::new() });
+        eprint!(
+            "[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ",
+            i + 1,
+            w.number(),
+            m.name(),
+            c,
+            if d > 0 { format!(" depth {d}") } else { String::new() }
+        );
         if profile {
             env.sql(Env::db_for(m), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();");
         }
@@ -477,8 +486,21 @@ fn main() -> BResult<()> {
                 "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160), \
                         round(shared_blks_hit::numeric / greatest(calls, 1), 1)::text \
                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
-            let text: String = rows.iter().map(|r| format!("{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans) {:>7} buffers/call  {}\n",
-                r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, String>(2), r.get::<_, String>(3), r.get::<_, i64>(4), r.get::<_, String>(6), r.get::<_, String>(5))).collect();
+            let text: String = rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans) {:>7} buffers/call  {}\n",
+                        r.get::<_, i64>(0),
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2),
+                        r.get::<_, String>(3),
+                        r.get::<_, i64>(4),
+                        r.get::<_, String>(6),
+                        r.get::<_, String>(5)
+                    )
+                })
+                .collect();
             std::fs::create_dir_all(opts.out.join("profile"))?;
             std::fs::write(opts.out.join("profile").join(format!("w{}-{}-{c}-{d}.txt", w.number(), m.name())), text)?;
         }
@@ -501,7 +523,10 @@ fn main() -> BResult<()> {
             eprint!("[{:>2}/{total}] pgbench one-row {what} {c:>2} clients ... ", plan.len() + i + 1);
             match limit::run(&env, Env::db_for(Mode::Limit), c, notify, opts.warmup, opts.duration, &opts.out) {
                 Ok(r) => {
-                    eprintln!("{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms  CPU {:.0} µs/tx", r.cycles_per_s, r.all.p50, r.all.p99, r.cpu_us_per_cycle);
+                    eprintln!(
+                        "{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms  CPU {:.0} µs/tx",
+                        r.cycles_per_s, r.all.p50, r.all.p99, r.cpu_us_per_cycle
+                    );
                     rows.push(r);
                 }
                 Err(e) => eprintln!("FAILED: {e}"),

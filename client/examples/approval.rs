@@ -26,7 +26,8 @@ async fn main() -> Result<()> {
     }
 
     // Start listening before anything happens, from the current end of the event tables.
-    let mut events = client.subscribe(SubscriptionOptions::new([EventKind::Signal, EventKind::Completion]).after(client.current_cursor().await?));
+    let mut events =
+        client.subscribe(SubscriptionOptions::new([EventKind::Signal, EventKind::Completion]).after(client.current_cursor().await?));
 
     let lane = format!("approvals-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let created = client.create_execution(&NewExecution::new(&lane).payload(b"deploy v42 to production".to_vec())).await?;
@@ -72,7 +73,8 @@ async fn main() -> Result<()> {
     tokio::spawn(async move {
         while let Some((execution_id, wp)) = approvals.recv().await {
             tokio::time::sleep(Duration::from_millis(200)).await; // a human thinks it over
-            let signal = Signal::new(execution_id, wp.waitpoint_id, wp.token, "approved").source("human", "alice").idempotency_key("alice-approves");
+            let signal =
+                Signal::new(execution_id, wp.waitpoint_id, wp.token, "approved").source("human", "alice").idempotency_key("alice-approves");
             match signaler.deliver_signal(&signal).await {
                 Ok(d) => println!("approver: delivered 'approved' -> {:?}", d.effect),
                 Err(e) => eprintln!("approver: {e}"),
@@ -82,7 +84,9 @@ async fn main() -> Result<()> {
 
     // Watch the outbox until the execution completes.
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.next()).await.map_err(|_| Error::Protocol("no completion within 30 s".into()))??;
+        let event = tokio::time::timeout(Duration::from_secs(30), events.next())
+            .await
+            .map_err(|_| Error::Protocol("no completion within 30 s".into()))??;
         if event.header().execution_id != created.execution_id {
             continue;
         }

@@ -104,7 +104,14 @@ fn claimed(row: &Row) -> Result<ClaimedExecution> {
 }
 
 impl Client {
-    async fn consume_grant(&self, sql: &'static str, grant: &GrantKey, worker_id: &str, instance: &str, lease_ttl_ms: i64) -> Result<ClaimedExecution> {
+    async fn consume_grant(
+        &self,
+        sql: &'static str,
+        grant: &GrantKey,
+        worker_id: &str,
+        instance: &str,
+        lease_ttl_ms: i64,
+    ) -> Result<ClaimedExecution> {
         claimed(&self.row(sql, &[&grant.expose(), &worker_id, &instance, &lease_ttl_ms]).await?)
     }
 
@@ -130,7 +137,15 @@ impl Client {
     pub async fn hmac_kids(&self) -> Result<Vec<KeyInfo>> {
         let rows = self.rows("SELECT kid, active, created_at_ms, rotated_at_ms, expires_at_ms FROM ff_hmac_kids()", &[]).await?;
         rows.iter()
-            .map(|r| Ok(KeyInfo { kid: col(r, 0)?, active: col(r, 1)?, created_at_ms: col(r, 2)?, rotated_at_ms: col(r, 3)?, expires_at_ms: col(r, 4)? }))
+            .map(|r| {
+                Ok(KeyInfo {
+                    kid: col(r, 0)?,
+                    active: col(r, 1)?,
+                    created_at_ms: col(r, 2)?,
+                    rotated_at_ms: col(r, 3)?,
+                    expires_at_ms: col(r, 4)?,
+                })
+            })
             .collect()
     }
 
@@ -194,7 +209,13 @@ impl Client {
     }
 
     /// `ff_claim_execution`: consume a grant and take the lease.
-    pub async fn claim_execution(&self, grant: &GrantKey, worker_id: &str, worker_instance_id: &str, lease_ttl_ms: i64) -> Result<ClaimedExecution> {
+    pub async fn claim_execution(
+        &self,
+        grant: &GrantKey,
+        worker_id: &str,
+        worker_instance_id: &str,
+        lease_ttl_ms: i64,
+    ) -> Result<ClaimedExecution> {
         const SQL: &str = "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, \
             payload FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
         self.consume_grant(SQL, grant, worker_id, worker_instance_id, lease_ttl_ms).await

@@ -3,7 +3,7 @@
 
 use crate::client::col;
 use crate::types::*;
-use crate::{Client, ExecutionId, ResumeCondition, Result};
+use crate::{Client, ExecutionId, Result, ResumeCondition};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -283,7 +283,9 @@ impl Client {
     /// `ff_resume_execution`: operator resume of a suspended execution.
     pub async fn resume_execution(&self, execution_id: &ExecutionId, resume_delay_ms: i64) -> Result<()> {
         let id = execution_id.to_string();
-        let r = self.row("SELECT outcome FROM ff_resume_execution(execution_id => $1, resume_delay_ms => $2)", &[&id, &resume_delay_ms]).await?;
+        let r = self
+            .row("SELECT outcome FROM ff_resume_execution(execution_id => $1, resume_delay_ms => $2)", &[&id, &resume_delay_ms])
+            .await?;
         match col::<&str>(&r, 0)? {
             "resumed" => Ok(()),
             other => Err(unknown("resume outcome", other)),
@@ -380,7 +382,8 @@ impl Client {
     /// `ff_read_waitpoint_token`: an operator reads a waitpoint's token (None: no such open waitpoint).
     pub async fn read_waitpoint_token(&self, execution_id: &ExecutionId, waitpoint_id: Uuid) -> Result<Option<WaitpointToken>> {
         let id = execution_id.to_string();
-        let rows = self.rows("SELECT token FROM ff_read_waitpoint_token(execution_id => $1, waitpoint_id => $2)", &[&id, &waitpoint_id]).await?;
+        let rows =
+            self.rows("SELECT token FROM ff_read_waitpoint_token(execution_id => $1, waitpoint_id => $2)", &[&id, &waitpoint_id]).await?;
         rows.first().map(|r| Ok(WaitpointToken::new(col::<String>(r, 0)?))).transpose()
     }
 
@@ -417,7 +420,8 @@ impl Client {
 
     /// `ff_budget_status`: usage and limits per dimension.
     pub async fn budget_status(&self, budget_id: &str) -> Result<Vec<BudgetDimension>> {
-        let rows = self.rows("SELECT dimension, used, soft_limit, hard_limit FROM ff_budget_status(budget_id => $1)", &[&budget_id]).await?;
+        let rows =
+            self.rows("SELECT dimension, used, soft_limit, hard_limit FROM ff_budget_status(budget_id => $1)", &[&budget_id]).await?;
         rows.iter()
             .map(|r| Ok(BudgetDimension { dimension: col(r, 0)?, used: col(r, 1)?, soft_limit: col(r, 2)?, hard_limit: col(r, 3)? }))
             .collect()

@@ -249,11 +249,8 @@ mod tests {
 
     #[test]
     fn only_serialization_deadlock_and_dropped_connections_retry() {
-        let retryable: Vec<&str> = Error::KNOWN_SQLSTATES
-            .iter()
-            .copied()
-            .filter(|c| Error::from_sqlstate(c, String::new(), None).is_retryable())
-            .collect();
+        let retryable: Vec<&str> =
+            Error::KNOWN_SQLSTATES.iter().copied().filter(|c| Error::from_sqlstate(c, String::new(), None).is_retryable()).collect();
         assert_eq!(retryable, vec!["40001", "40P01"]);
         assert!(Error::from_sqlstate("57P01", String::new(), None).is_retryable());
         assert!(Error::from_sqlstate("08006", String::new(), None).is_retryable());

@@ -309,8 +309,13 @@ async fn complete_in_batches(client: Client, mut rx: mpsc::UnboundedReceiver<Pen
     }
 }
 
-async fn run_job<H, F>(job: Job, handler: Arc<H>, counters: Arc<Counters>, lease_ttl_ms: i64, completer: Option<mpsc::UnboundedSender<PendingCompletion>>)
-where
+async fn run_job<H, F>(
+    job: Job,
+    handler: Arc<H>,
+    counters: Arc<Counters>,
+    lease_ttl_ms: i64,
+    completer: Option<mpsc::UnboundedSender<PendingCompletion>>,
+) where
     H: Fn(Job) -> F + Send + Sync + 'static,
     F: Future<Output = Outcome> + Send + 'static,
 {

@@ -108,7 +108,15 @@ mod tests {
     #[test]
     fn amounts_parse_and_validate() {
         assert_eq!(parse_amounts(&json!({"tokens": 10, "usd": 0}), "hard_limits").unwrap(), m(&[("tokens", 10), ("usd", 0)]));
-        for bad in [json!([]), json!({"a": -1}), json!({"a": 1.5}), json!({"a": "1"}), json!({"": 1}), json!({"a": 9223372036854775808u64}), json!(null)] {
+        for bad in [
+            json!([]),
+            json!({"a": -1}),
+            json!({"a": 1.5}),
+            json!({"a": "1"}),
+            json!({"": 1}),
+            json!({"a": 9223372036854775808u64}),
+            json!(null),
+        ] {
             let e = parse_amounts(&bad, "hard_limits").unwrap_err();
             assert_eq!(e.detail.as_deref(), Some("invalid_hard_limits"), "{bad}");
         }
@@ -130,11 +138,11 @@ mod tests {
     #[test]
     fn usage_decisions() {
         let b = BudgetView { hard: m(&[("t", 10)]), soft: m(&[("t", 5)]), used: m(&[("t", 4)]) };
-        assert_eq!(usage_decision(&[b.clone()]), UsageDecision::Admitted);
+        assert_eq!(usage_decision(std::slice::from_ref(&b)), UsageDecision::Admitted);
         let b5 = BudgetView { used: m(&[("t", 5)]), ..b.clone() };
         assert_eq!(usage_decision(&[b5]), UsageDecision::SoftBreach("t".into()));
         let b10 = BudgetView { used: m(&[("t", 10)]), ..b.clone() };
-        assert_eq!(usage_decision(&[b10.clone()]), UsageDecision::HardBreach("t".into()));
+        assert_eq!(usage_decision(std::slice::from_ref(&b10)), UsageDecision::HardBreach("t".into()));
         assert_eq!(usage_decision(&[b10]).decision(), "hard_breach");
         assert_eq!(usage_decision(&[]), UsageDecision::Admitted);
     }
@@ -145,7 +153,12 @@ mod tests {
         assert!(quota_admits(&q));
         assert!(!quota_admits(&QuotaView { active: 1, ..q }));
         assert!(!quota_admits(&QuotaView { requests_in_window: 2, ..q }));
-        assert!(quota_admits(&QuotaView { max_requests_per_window: None, active_concurrency_cap: None, requests_in_window: 99, active: 99 }));
+        assert!(quota_admits(&QuotaView {
+            max_requests_per_window: None,
+            active_concurrency_cap: None,
+            requests_in_window: 99,
+            active: 99
+        }));
         assert!(!quota_admits(&QuotaView { active_concurrency_cap: Some(0), ..q }));
     }
 }

@@ -41,7 +41,9 @@ fn parse_item(v: &Value) -> Item {
             .ok_or_else(|| WfError::invalid_input("invalid_lease_epoch", "lease_epoch must be an integer"))?;
         let result = match obj.get("result_hex") {
             None | Some(Value::Null) => None,
-            Some(Value::String(h)) => Some(hex::decode(h).map_err(|_| WfError::invalid_input("invalid_result_hex", "result_hex must be hex"))?),
+            Some(Value::String(h)) => {
+                Some(hex::decode(h).map_err(|_| WfError::invalid_input("invalid_result_hex", "result_hex must be hex"))?)
+            }
             Some(_) => return Err(WfError::invalid_input("invalid_result_hex", "result_hex must be a hex string")),
         };
         Ok(LeaseToComplete { execution_id, lease_id, lease_epoch, result })

@@ -38,10 +38,9 @@ pub fn validate_timeout(cond: &Condition, timeout_at_ms: Option<i64>, now_ms: i6
             "timeout_only_without_deadline",
             "timeout_only_without_deadline: a TimeoutOnly condition needs timeout_at_ms",
         )),
-        Some(t) if t < now_ms - TIMEOUT_PAST_TOLERANCE_MS => Err(WfError::invalid_input(
-            "timeout_at_in_past",
-            "timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past",
-        )),
+        Some(t) if t < now_ms - TIMEOUT_PAST_TOLERANCE_MS => {
+            Err(WfError::invalid_input("timeout_at_in_past", "timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past"))
+        }
         _ => Ok(()),
     }
 }
@@ -65,7 +64,9 @@ pub fn parse_specs(v: &Value) -> WfResult<Vec<BindingSpec>> {
     if arr.len() > 64 {
         return Err(bad("invalid_waitpoints", "at most 64 waitpoints"));
     }
-    let uuid = |x: &Value| x.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| bad("invalid_waitpoints", "waitpoint ids must be uuids"));
+    let uuid = |x: &Value| {
+        x.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| bad("invalid_waitpoints", "waitpoint ids must be uuids"))
+    };
     arr.iter()
         .map(|e| {
             let o = e.as_object().ok_or_else(|| bad("invalid_waitpoints", "each binding must be an object"))?;
@@ -109,7 +110,13 @@ pub struct Bound {
 }
 
 /// Resolve the bindings of a suspend, primary first.
-pub fn resolve(cond: &Condition, specs: Option<Vec<BindingSpec>>, existing: &[ExistingWaitpoint], now_ms: i64, mut new_id: impl FnMut() -> Uuid) -> WfResult<Vec<Bound>> {
+pub fn resolve(
+    cond: &Condition,
+    specs: Option<Vec<BindingSpec>>,
+    existing: &[ExistingWaitpoint],
+    now_ms: i64,
+    mut new_id: impl FnMut() -> Uuid,
+) -> WfResult<Vec<Bound>> {
     let referenced = cond.referenced_keys();
     let usable_pending = |w: &&ExistingWaitpoint| w.pending && w.expires_at_ms.is_none_or(|e| e > now_ms);
     let bound: Vec<Bound> = match specs {
@@ -124,12 +131,13 @@ pub fn resolve(cond: &Condition, specs: Option<Vec<BindingSpec>>, existing: &[Ex
             let mut out = Vec::with_capacity(specs.len());
             for s in specs {
                 out.push(match s {
-                    BindingSpec::Fresh { waitpoint_id, waitpoint_key } => Bound { id: waitpoint_id.unwrap_or_else(&mut new_id), key: waitpoint_key, pending: false },
+                    BindingSpec::Fresh { waitpoint_id, waitpoint_key } => {
+                        Bound { id: waitpoint_id.unwrap_or_else(&mut new_id), key: waitpoint_key, pending: false }
+                    }
                     BindingSpec::UsePending(id) => {
-                        let w = existing
-                            .iter()
-                            .find(|w| w.id == id)
-                            .ok_or_else(|| bad("invalid_waitpoint_for_execution", "use_pending names no open waitpoint of this execution"))?;
+                        let w = existing.iter().find(|w| w.id == id).ok_or_else(|| {
+                            bad("invalid_waitpoint_for_execution", "use_pending names no open waitpoint of this execution")
+                        })?;
                         if !w.pending {
                             return Err(bad("waitpoint_not_pending", "use_pending names a waitpoint that is already bound"));
                         }
@@ -195,8 +203,14 @@ mod tests {
     #[test]
     fn derived_bindings_reuse_pending_in_reference_order() {
         let pending = ExistingWaitpoint { id: Uuid::from_u128(99), key: "b".into(), pending: true, expires_at_ms: Some(1000) };
-        let b = resolve(&cond(TWO), None, &[pending.clone()], 10, ids()).unwrap();
-        assert_eq!(b, vec![Bound { id: Uuid::from_u128(1), key: "a".into(), pending: false }, Bound { id: Uuid::from_u128(99), key: "b".into(), pending: true }]);
+        let b = resolve(&cond(TWO), None, std::slice::from_ref(&pending), 10, ids()).unwrap();
+        assert_eq!(
+            b,
+            vec![
+                Bound { id: Uuid::from_u128(1), key: "a".into(), pending: false },
+                Bound { id: Uuid::from_u128(99), key: "b".into(), pending: true }
+            ]
+        );
         // An expired pending waitpoint is not reused.
         let b = resolve(&cond(TWO), None, &[pending], 2000, ids()).unwrap();
         assert!(!b[1].pending);
@@ -207,18 +221,36 @@ mod tests {
     fn explicit_binding_checks() {
         let specs = |v: Value| Some(parse_specs(&v).unwrap());
         assert_eq!(detail(parse_specs(&json!([])).unwrap_err()), "waitpoints_empty");
-        assert_eq!(detail(resolve(&cond(SINGLE), specs(json!([{"waitpoint_key": "x"}])), &[], 0, ids()).unwrap_err()), "waitpoint_key_mismatch");
-        assert_eq!(detail(resolve(&cond(TWO), specs(json!([{"waitpoint_key": "a"}])), &[], 0, ids()).unwrap_err()), "referenced_waitpoint_key_missing_binding");
         assert_eq!(
-            detail(resolve(&cond(TWO), specs(json!([{"waitpoint_key": "a"}, {"waitpoint_key": "b"}, {"waitpoint_key": "c"}])), &[], 0, ids()).unwrap_err()),
+            detail(resolve(&cond(SINGLE), specs(json!([{"waitpoint_key": "x"}])), &[], 0, ids()).unwrap_err()),
+            "waitpoint_key_mismatch"
+        );
+        assert_eq!(
+            detail(resolve(&cond(TWO), specs(json!([{"waitpoint_key": "a"}])), &[], 0, ids()).unwrap_err()),
+            "referenced_waitpoint_key_missing_binding"
+        );
+        assert_eq!(
+            detail(
+                resolve(&cond(TWO), specs(json!([{"waitpoint_key": "a"}, {"waitpoint_key": "b"}, {"waitpoint_key": "c"}])), &[], 0, ids())
+                    .unwrap_err()
+            ),
             "extra_binding_not_referenced_by_condition"
         );
         let other = Uuid::from_u128(7).to_string();
-        assert_eq!(detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[], 0, ids()).unwrap_err()), "invalid_waitpoint_for_execution");
+        assert_eq!(
+            detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[], 0, ids()).unwrap_err()),
+            "invalid_waitpoint_for_execution"
+        );
         let active = ExistingWaitpoint { id: Uuid::from_u128(7), key: "k".into(), pending: false, expires_at_ms: None };
-        assert_eq!(detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[active], 0, ids()).unwrap_err()), "waitpoint_not_pending");
+        assert_eq!(
+            detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[active], 0, ids()).unwrap_err()),
+            "waitpoint_not_pending"
+        );
         let expired = ExistingWaitpoint { id: Uuid::from_u128(7), key: "k".into(), pending: true, expires_at_ms: Some(5) };
-        assert_eq!(detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[expired.clone()], 9, ids()).unwrap_err()), "pending_waitpoint_expired");
+        assert_eq!(
+            detail(resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), std::slice::from_ref(&expired), 9, ids()).unwrap_err()),
+            "pending_waitpoint_expired"
+        );
         let ok = resolve(&cond(SINGLE), specs(json!([{"use_pending": other}])), &[expired], 1, ids()).unwrap();
         assert_eq!(ok, vec![Bound { id: Uuid::from_u128(7), key: "k".into(), pending: true }]);
         let fixed = Uuid::from_u128(42).to_string();

@@ -98,12 +98,20 @@ fn parse_node(v: &Value, depth: usize) -> WfResult<Condition> {
         Value::Object(o) if o.len() == 1 => {
             if let Some(Value::Object(single)) = o.get("Single") {
                 expect_keys(single, &["waitpoint_key", "matcher"], &[], "Single")?;
-                return Ok(Condition::Single { waitpoint_key: waitpoint_key(&single["waitpoint_key"])?, matcher: parse_matcher(&single["matcher"])? });
+                return Ok(Condition::Single {
+                    waitpoint_key: waitpoint_key(&single["waitpoint_key"])?,
+                    matcher: parse_matcher(&single["matcher"])?,
+                });
             }
-            let Some(Value::Object(comp)) = o.get("Composite") else { return Err(unknown("expected Single, Composite, OperatorOnly or TimeoutOnly")) };
+            let Some(Value::Object(comp)) = o.get("Composite") else {
+                return Err(unknown("expected Single, Composite, OperatorOnly or TimeoutOnly"));
+            };
             let depth = depth + 1;
             if depth > MAX_DEPTH {
-                return Err(WfError::invalid_input("depth_exceeded", format!("depth_exceeded: Composite nodes nest at most {MAX_DEPTH} deep")));
+                return Err(WfError::invalid_input(
+                    "depth_exceeded",
+                    format!("depth_exceeded: Composite nodes nest at most {MAX_DEPTH} deep"),
+                ));
             }
             match comp.get("kind") {
                 Some(Value::String(k)) if k == "AllOf" => {
@@ -116,7 +124,10 @@ fn parse_node(v: &Value, depth: usize) -> WfResult<Condition> {
                 }
                 Some(Value::String(k)) if k == "Count" => {
                     expect_keys(comp, &["kind", "n", "count_kind", "waitpoints"], &["matcher"], "Count")?;
-                    let n = comp["n"].as_u64().filter(|n| *n <= u32::MAX as u64).ok_or_else(|| unknown("Count n must be a non-negative integer"))? as u32;
+                    let n = comp["n"]
+                        .as_u64()
+                        .filter(|n| *n <= u32::MAX as u64)
+                        .ok_or_else(|| unknown("Count n must be a non-negative integer"))? as u32;
                     if n == 0 {
                         return Err(WfError::invalid_input("count_n_zero", "count_n_zero: Count n must be at least 1"));
                     }
@@ -132,7 +143,10 @@ fn parse_node(v: &Value, depth: usize) -> WfResult<Condition> {
                     };
                     let Value::Array(wps) = &comp["waitpoints"] else { return Err(unknown("Count waitpoints must be an array")) };
                     if wps.is_empty() {
-                        return Err(WfError::invalid_input("count_waitpoints_empty", "count_waitpoints_empty: Count needs at least one waitpoint"));
+                        return Err(WfError::invalid_input(
+                            "count_waitpoints_empty",
+                            "count_waitpoints_empty: Count needs at least one waitpoint",
+                        ));
                     }
                     let waitpoints = wps.iter().map(waitpoint_key).collect::<WfResult<Vec<_>>>()?;
                     if kind == CountKind::DistinctWaitpoints && n as usize > waitpoints.iter().collect::<HashSet<_>>().len() {
@@ -177,7 +191,9 @@ impl Condition {
             Condition::Single { waitpoint_key, matcher: m } => json!({"Single": {"waitpoint_key": waitpoint_key, "matcher": matcher(m)}}),
             Condition::OperatorOnly => json!("OperatorOnly"),
             Condition::TimeoutOnly => json!("TimeoutOnly"),
-            Condition::AllOf(members) => json!({"Composite": {"kind": "AllOf", "members": members.iter().map(Condition::to_json).collect::<Vec<_>>()}}),
+            Condition::AllOf(members) => {
+                json!({"Composite": {"kind": "AllOf", "members": members.iter().map(Condition::to_json).collect::<Vec<_>>()}})
+            }
             Condition::Count { n, kind, matcher: m, waitpoints } => {
                 let mut o = Map::new();
                 o.insert("kind".into(), json!("Count"));
@@ -365,7 +381,9 @@ impl Effect {
 fn key_accepting(c: &Condition, key: &str, name: &str) -> bool {
     match c {
         Condition::Single { waitpoint_key, matcher } => waitpoint_key == key && matcher.accepts(name),
-        Condition::Count { waitpoints, matcher, .. } => waitpoints.iter().any(|w| w == key) && matcher.as_ref().is_none_or(|m| m.accepts(name)),
+        Condition::Count { waitpoints, matcher, .. } => {
+            waitpoints.iter().any(|w| w == key) && matcher.as_ref().is_none_or(|m| m.accepts(name))
+        }
         Condition::AllOf(ms) => ms.iter().any(|m| key_accepting(m, key, name)),
         Condition::OperatorOnly | Condition::TimeoutOnly => false,
     }
@@ -401,7 +419,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn sig(seq: i64, key: &str, name: &str) -> Signal {
-        Signal { seq, signal_id: [seq as u8; 16], waitpoint_key: key.into(), name: name.into(), source_type: "t".into(), source_identity: format!("s{seq}") }
+        Signal {
+            seq,
+            signal_id: [seq as u8; 16],
+            waitpoint_key: key.into(),
+            name: name.into(),
+            source_type: "t".into(),
+            source_identity: format!("s{seq}"),
+        }
     }
 
     fn p(s: &str) -> WfResult<Condition> {
@@ -435,12 +460,29 @@ mod tests {
     fn validation_codes() {
         assert_eq!(code(r#"{"Composite":{"kind":"AllOf","members":[]}}"#), "allof_empty_members");
         assert_eq!(code(r#"{"Composite":{"kind":"Count","n":0,"count_kind":"DistinctSignals","waitpoints":["a"]}}"#), "count_n_zero");
-        assert_eq!(code(r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","waitpoints":[]}}"#), "count_waitpoints_empty");
-        assert_eq!(code(r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","a"]}}"#), "count_exceeds_waitpoint_set");
+        assert_eq!(
+            code(r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","waitpoints":[]}}"#),
+            "count_waitpoints_empty"
+        );
+        assert_eq!(
+            code(r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","a"]}}"#),
+            "count_exceeds_waitpoint_set"
+        );
         assert_eq!(code(r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":""}}}"#), "empty_signal_name");
-        assert_eq!(code(&format!(r#"{{"Single":{{"waitpoint_key":"k","matcher":{{"ByName":"{}"}}}}}}"#, "x".repeat(9000))), "condition_too_large");
-        for bad in ["", "{", "42", r#""AnyOf""#, r#"{"Single":{"waitpoint_key":"k"}}"#, r#"{"Single":{"waitpoint_key":"k","matcher":"Wildcard","x":1}}"#,
-                    r#"{"Composite":{"kind":"AnyOf","members":[]}}"#, r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":1}}}"#] {
+        assert_eq!(
+            code(&format!(r#"{{"Single":{{"waitpoint_key":"k","matcher":{{"ByName":"{}"}}}}}}"#, "x".repeat(9000))),
+            "condition_too_large"
+        );
+        for bad in [
+            "",
+            "{",
+            "42",
+            r#""AnyOf""#,
+            r#"{"Single":{"waitpoint_key":"k"}}"#,
+            r#"{"Single":{"waitpoint_key":"k","matcher":"Wildcard","x":1}}"#,
+            r#"{"Composite":{"kind":"AnyOf","members":[]}}"#,
+            r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":1}}}"#,
+        ] {
             assert_eq!(code(bad), "unknown_condition", "{bad}");
         }
         let leaf = r#"{"Single":{"waitpoint_key":"k","matcher":"Wildcard"}}"#;
@@ -463,11 +505,12 @@ mod tests {
     fn allof_two_leaves_on_one_waitpoint() {
         let c = p(r#"{"Composite":{"kind":"AllOf","members":[
             {"Single":{"waitpoint_key":"k","matcher":{"ByName":"a"}}},
-            {"Single":{"waitpoint_key":"k","matcher":{"ByName":"b"}}}]}}"#).unwrap();
+            {"Single":{"waitpoint_key":"k","matcher":{"ByName":"b"}}}]}}"#)
+        .unwrap();
         let a = sig(1, "k", "a");
         assert_eq!(effect_of(&c, &[], &a).0, Effect::AppendedToWaitpoint);
-        assert_eq!(effect_of(&c, &[a.clone()], &sig(2, "k", "a")).0, Effect::AppendedToWaitpointDuplicate);
-        assert_eq!(effect_of(&c, &[a.clone()], &sig(3, "k", "zzz")).0, Effect::SignalIgnoredMatcherFailed);
+        assert_eq!(effect_of(&c, std::slice::from_ref(&a), &sig(2, "k", "a")).0, Effect::AppendedToWaitpointDuplicate);
+        assert_eq!(effect_of(&c, std::slice::from_ref(&a), &sig(3, "k", "zzz")).0, Effect::SignalIgnoredMatcherFailed);
         let (e, after) = effect_of(&c, &[a], &sig(4, "k", "b"));
         assert_eq!(e, Effect::ResumeConditionSatisfied);
         assert_eq!(after.satisfiers, vec![1, 4]);
@@ -478,21 +521,22 @@ mod tests {
         let dw = p(r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","c"]}}"#).unwrap();
         let s1 = sig(1, "a", "x");
         assert_eq!(effect_of(&dw, &[], &s1).0, Effect::AppendedToWaitpoint);
-        assert_eq!(effect_of(&dw, &[s1.clone()], &sig(2, "a", "y")).0, Effect::AppendedToWaitpointDuplicate);
-        assert_eq!(effect_of(&dw, &[s1.clone()], &sig(3, "c", "y")).0, Effect::ResumeConditionSatisfied);
+        assert_eq!(effect_of(&dw, std::slice::from_ref(&s1), &sig(2, "a", "y")).0, Effect::AppendedToWaitpointDuplicate);
+        assert_eq!(effect_of(&dw, std::slice::from_ref(&s1), &sig(3, "c", "y")).0, Effect::ResumeConditionSatisfied);
 
         let ds = p(r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["a"]}}"#).unwrap();
         let mut again = sig(5, "a", "x");
         again.signal_id = s1.signal_id;
-        assert_eq!(effect_of(&ds, &[s1.clone()], &again).0, Effect::AppendedToWaitpointDuplicate);
+        assert_eq!(effect_of(&ds, std::slice::from_ref(&s1), &again).0, Effect::AppendedToWaitpointDuplicate);
 
         let src = p(r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["a"]}}"#).unwrap();
         let mut same_source = sig(6, "a", "x");
         same_source.source_identity = s1.source_identity.clone();
-        assert_eq!(effect_of(&src, &[s1.clone()], &same_source).0, Effect::AppendedToWaitpointDuplicate);
-        assert_eq!(effect_of(&src, &[s1.clone()], &sig(7, "a", "x")).0, Effect::ResumeConditionSatisfied);
+        assert_eq!(effect_of(&src, std::slice::from_ref(&s1), &same_source).0, Effect::AppendedToWaitpointDuplicate);
+        assert_eq!(effect_of(&src, std::slice::from_ref(&s1), &sig(7, "a", "x")).0, Effect::ResumeConditionSatisfied);
 
-        let m = p(r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"ok"},"waitpoints":["a"]}}"#).unwrap();
+        let m = p(r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"ok"},"waitpoints":["a"]}}"#)
+            .unwrap();
         assert_eq!(effect_of(&m, &[], &sig(8, "a", "nope")).0, Effect::SignalIgnoredMatcherFailed);
     }
 
@@ -500,7 +544,8 @@ mod tests {
     fn nested_count_does_not_share_signals() {
         let c = p(r#"{"Composite":{"kind":"AllOf","members":[
             {"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","c"]}},
-            {"Single":{"waitpoint_key":"d","matcher":"Wildcard"}}]}}"#).unwrap();
+            {"Single":{"waitpoint_key":"d","matcher":"Wildcard"}}]}}"#)
+        .unwrap();
         let prior = vec![sig(1, "a", "x"), sig(2, "d", "x")];
         assert!(!evaluate(&c, &prior).satisfied);
         let (e, after) = effect_of(&c, &prior, &sig(3, "b", "x"));
@@ -509,7 +554,8 @@ mod tests {
         // Two Count nodes over the same key each count their own matching signals only.
         let two = p(r#"{"Composite":{"kind":"AllOf","members":[
             {"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"x"},"waitpoints":["a"]}},
-            {"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"y"},"waitpoints":["a"]}}]}}"#).unwrap();
+            {"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"y"},"waitpoints":["a"]}}]}}"#)
+        .unwrap();
         assert!(!evaluate(&two, &[sig(1, "a", "x"), sig(2, "a", "x")]).satisfied);
     }
 
@@ -517,7 +563,8 @@ mod tests {
     fn referenced_keys_and_required_names() {
         let c = p(r#"{"Composite":{"kind":"AllOf","members":[
             {"Single":{"waitpoint_key":"approval","matcher":{"ByName":"approved"}}},
-            {"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["r1","approval","r2"]}}]}}"#).unwrap();
+            {"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["r1","approval","r2"]}}]}}"#)
+        .unwrap();
         assert_eq!(c.referenced_keys(), vec!["approval", "r1", "r2"]);
         assert_eq!(c.required_names("approval"), vec!["approved"]);
         assert!(c.required_names("r1").is_empty());
@@ -531,9 +578,18 @@ mod tests {
         let keys = prop::sample::select(vec!["k1", "k2", "k3"]);
         let leaf = prop_oneof![
             (keys.clone(), arb_matcher()).prop_map(|(k, m)| Condition::Single { waitpoint_key: k.to_string(), matcher: m }),
-            (1u32..3, prop::sample::select(vec![CountKind::DistinctSignals, CountKind::DistinctSources]), prop::option::of(arb_matcher()),
-             prop::collection::vec(keys.clone(), 1..3))
-                .prop_map(|(n, kind, matcher, w)| Condition::Count { n, kind, matcher, waitpoints: w.into_iter().map(String::from).collect() }),
+            (
+                1u32..3,
+                prop::sample::select(vec![CountKind::DistinctSignals, CountKind::DistinctSources]),
+                prop::option::of(arb_matcher()),
+                prop::collection::vec(keys.clone(), 1..3)
+            )
+                .prop_map(|(n, kind, matcher, w)| Condition::Count {
+                    n,
+                    kind,
+                    matcher,
+                    waitpoints: w.into_iter().map(String::from).collect()
+                }),
             Just(Condition::OperatorOnly),
         ];
         leaf.prop_recursive(3, 16, 3, |inner| prop::collection::vec(inner, 1..3).prop_map(Condition::AllOf))

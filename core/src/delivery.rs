@@ -22,7 +22,12 @@ pub fn check_fields(
 ) -> WfResult<()> {
     let name = required(signal_name, "signal_name")?;
     optional_text(Some(name), "signal_name", 256)?;
-    for (v, f) in [(signal_category, "signal_category"), (source_type, "source_type"), (source_identity, "source_identity"), (correlation_id, "correlation_id")] {
+    for (v, f) in [
+        (signal_category, "signal_category"),
+        (source_type, "source_type"),
+        (source_identity, "source_identity"),
+        (correlation_id, "correlation_id"),
+    ] {
         bounded_text(v, f, 0, 256)?;
     }
     optional_text(idempotency_key, "idempotency_key", 256)?;

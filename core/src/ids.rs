@@ -41,15 +41,14 @@ impl ExecutionId {
     /// Parse strictly: `{fp:`, decimal digits (< 256, no sign, no leading zeros beyond "0"),
     /// `}:`, a lowercase hyphenated uuid.
     pub fn parse(text: &str) -> WfResult<ExecutionId> {
-        let bad = |why: &str| {
-            WfError::invalid_input("invalid_execution_id", format!("execution_id {why}; expected {{fp:N}}:<uuid>"))
-        };
+        let bad = |why: &str| WfError::invalid_input("invalid_execution_id", format!("execution_id {why}; expected {{fp:N}}:<uuid>"));
         if text.len() > 64 {
             return Err(bad("is too long"));
         }
         let rest = text.strip_prefix("{fp:").ok_or_else(|| bad("must start with {fp:"))?;
         let close = rest.find('}').ok_or_else(|| bad("has no closing brace"))?;
-        let partition = parse_partition_digits(&rest[..close]).ok_or_else(|| bad("has a partition that is not a decimal number below 256"))?;
+        let partition =
+            parse_partition_digits(&rest[..close]).ok_or_else(|| bad("has a partition that is not a decimal number below 256"))?;
         let uuid_text = rest[close + 1..].strip_prefix(':').ok_or_else(|| bad("needs ':' after the partition"))?;
         let uuid = parse_canonical_uuid(uuid_text).ok_or_else(|| bad("has a uuid that is not lowercase hyphenated"))?;
         Ok(ExecutionId { partition, uuid })

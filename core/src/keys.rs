@@ -84,11 +84,10 @@ pub enum RotateDecision {
 pub fn decide_rotate(existing: Option<&StoredKey>, new_secret: &[u8]) -> WfResult<RotateDecision> {
     match existing {
         Some(k) if ct_eq(&k.secret, new_secret) => Ok(RotateDecision::Noop),
-        Some(k) => Err(WfError::new(
-            ErrorKind::RotationConflict,
-            format!("kid {} already exists with a different secret", k.kid),
-        )
-        .with_detail("kid")),
+        Some(k) => {
+            Err(WfError::new(ErrorKind::RotationConflict, format!("kid {} already exists with a different secret", k.kid))
+                .with_detail("kid"))
+        }
         None => Ok(RotateDecision::Rotate),
     }
 }

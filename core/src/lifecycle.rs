@@ -85,13 +85,16 @@ pub fn created(delayed: bool) -> States {
 /// A grant consumed: the execution runs under a new lease.
 pub const CLAIMED: States = st(phase::ACTIVE, ownership::LEASED, eligibility::NOT_APPLICABLE, attempt::RUNNING_ATTEMPT, public::ACTIVE);
 /// Complete.
-pub const COMPLETED: States = st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::COMPLETED);
+pub const COMPLETED: States =
+    st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::COMPLETED);
 /// Fail with no retries left.
 pub const FAILED: States = st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::FAILED);
 /// Suspension timed out with behaviour `expire`.
-pub const EXPIRED: States = st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::EXPIRED);
+pub const EXPIRED: States =
+    st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::EXPIRED);
 /// Cancel.
-pub const CANCELLED: States = st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::CANCELLED);
+pub const CANCELLED: States =
+    st(phase::TERMINAL, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_TERMINAL, public::CANCELLED);
 
 /// Fail with retries left: delayed until the backoff passes (or waiting at once with zero backoff).
 pub fn retry_scheduled(delayed: bool) -> States {
@@ -103,7 +106,8 @@ pub fn retry_scheduled(delayed: bool) -> States {
 }
 
 /// Suspend: the lease ends, the attempt is interrupted until the condition is satisfied.
-pub const SUSPENDED: States = st(phase::SUSPENDED, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_INTERRUPTED, public::SUSPENDED);
+pub const SUSPENDED: States =
+    st(phase::SUSPENDED, ownership::UNOWNED, eligibility::NOT_APPLICABLE, attempt::ATTEMPT_INTERRUPTED, public::SUSPENDED);
 
 /// Condition satisfied (or operator resume): back to the lane as an interrupted attempt.
 pub fn resumed(delayed: bool) -> States {
@@ -115,7 +119,8 @@ pub fn resumed(delayed: bool) -> States {
 }
 
 /// Lease expiry: back to the lane as an interrupted attempt.
-pub const LEASE_EXPIRED_RECLAIMABLE: States = st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::ATTEMPT_INTERRUPTED, public::WAITING);
+pub const LEASE_EXPIRED_RECLAIMABLE: States =
+    st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::ATTEMPT_INTERRUPTED, public::WAITING);
 
 /// The attempt a claim opens, given the execution's attempt state and current index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +205,10 @@ mod tests {
 
     #[test]
     fn transition_table_matches_semantics() {
-        assert_eq!(created(false), st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::PENDING_FIRST_ATTEMPT, public::WAITING));
+        assert_eq!(
+            created(false),
+            st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::PENDING_FIRST_ATTEMPT, public::WAITING)
+        );
         assert_eq!(created(true).public_state, "delayed");
         assert_eq!(created(true).eligibility_state, "not_eligible_until_time");
         assert_eq!(CLAIMED, st(phase::ACTIVE, ownership::LEASED, eligibility::NOT_APPLICABLE, attempt::RUNNING_ATTEMPT, public::ACTIVE));
@@ -214,15 +222,30 @@ mod tests {
 
     #[test]
     fn attempts_on_claim() {
-        assert_eq!(attempt_for_claim("pending_first_attempt", 0).unwrap(), ClaimedAttempt { attempt_index: 0, new_attempt: true, resumed: false });
-        assert_eq!(attempt_for_claim("pending_retry_attempt", 2).unwrap(), ClaimedAttempt { attempt_index: 3, new_attempt: true, resumed: false });
-        assert_eq!(attempt_for_claim("attempt_interrupted", 2).unwrap(), ClaimedAttempt { attempt_index: 2, new_attempt: false, resumed: true });
+        assert_eq!(
+            attempt_for_claim("pending_first_attempt", 0).unwrap(),
+            ClaimedAttempt { attempt_index: 0, new_attempt: true, resumed: false }
+        );
+        assert_eq!(
+            attempt_for_claim("pending_retry_attempt", 2).unwrap(),
+            ClaimedAttempt { attempt_index: 3, new_attempt: true, resumed: false }
+        );
+        assert_eq!(
+            attempt_for_claim("attempt_interrupted", 2).unwrap(),
+            ClaimedAttempt { attempt_index: 2, new_attempt: false, resumed: true }
+        );
         assert!(attempt_for_claim("running_attempt", 0).is_err());
         assert!(attempt_for_claim("pending_retry_attempt", i32::MAX).is_err());
     }
 
     fn view(epoch: i64, expires: i64, phase: &str) -> LeaseView {
-        LeaseView { lease_id: Some([1; 16]), lease_epoch: epoch, lease_expires_at_ms: Some(expires), lifecycle_phase: phase.into(), ownership_state: "leased".into() }
+        LeaseView {
+            lease_id: Some([1; 16]),
+            lease_epoch: epoch,
+            lease_expires_at_ms: Some(expires),
+            lifecycle_phase: phase.into(),
+            ownership_state: "leased".into(),
+        }
     }
 
     #[test]
@@ -265,7 +288,7 @@ mod tests {
         #[test]
         fn backoff_is_monotone_and_bounded(b in 0i64..10_000_000, i in 0i32..100) {
             let d = retry_delay_ms(b, i);
-            proptest::prop_assert!(d >= 0 && d <= MAX_RETRY_DELAY_MS);
+            proptest::prop_assert!((0..=MAX_RETRY_DELAY_MS).contains(&d));
             proptest::prop_assert!(retry_delay_ms(b, i + 1) >= d);
         }
     }

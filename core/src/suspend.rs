@@ -153,7 +153,13 @@ pub fn layout(cond: &Condition, signed: &[Signed], suspension_id: Uuid, already_
         }
         stored.push(json!({"outcome": outcome, "suspension_id": suspension_id.to_string(), "waitpoint_id": b.id.to_string(),
                            "waitpoint_key": b.key, "token_kid": s.kid}));
-        rows.push(ResultRow { outcome, suspension_id, waitpoint_id: Some(b.id), waitpoint_key: Some(b.key.clone()), token: Some(s.token.clone()) });
+        rows.push(ResultRow {
+            outcome,
+            suspension_id,
+            waitpoint_id: Some(b.id),
+            waitpoint_key: Some(b.key.clone()),
+            token: Some(s.token.clone()),
+        });
     }
     if rows.is_empty() {
         stored.push(json!({"outcome": outcome, "suspension_id": suspension_id.to_string()}));
@@ -204,7 +210,14 @@ mod tests {
     }
 
     fn signal(seq: i64, key: &str, name: &str) -> condition::Signal {
-        condition::Signal { seq, signal_id: [seq as u8; 16], waitpoint_key: key.into(), name: name.into(), source_type: String::new(), source_identity: String::new() }
+        condition::Signal {
+            seq,
+            signal_id: [seq as u8; 16],
+            waitpoint_key: key.into(),
+            name: name.into(),
+            source_type: String::new(),
+            source_identity: String::new(),
+        }
     }
 
     fn single(key: &str) -> Value {
@@ -239,7 +252,11 @@ mod tests {
     fn layout_of_a_fresh_and_an_already_satisfied_suspend() {
         let c = cond(single("k"));
         let sid = Uuid::from_u128(7);
-        let fresh = Signed { bound: Bound { id: Uuid::from_u128(1), key: "k".into(), pending: false }, kid: "kid".into(), token: "kid:0123456789abcdef99".into() };
+        let fresh = Signed {
+            bound: Bound { id: Uuid::from_u128(1), key: "k".into(), pending: false },
+            kid: "kid".into(),
+            token: "kid:0123456789abcdef99".into(),
+        };
         let l = layout(&c, std::slice::from_ref(&fresh), sid, false);
         assert_eq!(l.outcome, "suspended");
         assert_eq!(l.rows.len(), 1);
@@ -247,7 +264,8 @@ mod tests {
         assert_eq!(parse_stored(&l.stored).unwrap()[0].token_kid.as_deref(), Some("kid"));
         let l = layout(&c, &[fresh], sid, true);
         assert_eq!((l.outcome, l.rows[0].waitpoint_id, l.fresh.as_array().unwrap().len()), ("already_satisfied", None, 0));
-        let pending = Signed { bound: Bound { id: Uuid::from_u128(2), key: "k".into(), pending: true }, kid: "old".into(), token: "t".into() };
+        let pending =
+            Signed { bound: Bound { id: Uuid::from_u128(2), key: "k".into(), pending: true }, kid: "old".into(), token: "t".into() };
         let l = layout(&c, &[pending], sid, true);
         assert_eq!(l.pending[0].state, "closed");
         assert_eq!(l.rows[0].waitpoint_id, Some(Uuid::from_u128(2)));

@@ -66,13 +66,7 @@ pub fn parse_token(token: &str) -> WfResult<PresentedToken<'_>> {
 }
 
 /// Constant-time verification of a presented waitpoint digest.
-pub fn verify_waitpoint_digest(
-    kid: &str,
-    secret: &[u8],
-    execution_id: &ExecutionId,
-    waitpoint_id: &Uuid,
-    digest: &[u8],
-) -> bool {
+pub fn verify_waitpoint_digest(kid: &str, secret: &[u8], execution_id: &ExecutionId, waitpoint_id: &Uuid, digest: &[u8]) -> bool {
     hmac_verify(secret, waitpoint_message(kid, execution_id, waitpoint_id).as_bytes(), digest)
 }
 
@@ -202,7 +196,16 @@ mod tests {
 
     #[test]
     fn malformed_tokens_and_grants() {
-        for t in ["", ":", "kid-1", "kid-1:", "kid-1:zz", &format!("kid-1:{}", "A".repeat(64)), &format!(":{}", "a".repeat(64)), &format!("k k:{}", "a".repeat(64))] {
+        for t in [
+            "",
+            ":",
+            "kid-1",
+            "kid-1:",
+            "kid-1:zz",
+            &format!("kid-1:{}", "A".repeat(64)),
+            &format!(":{}", "a".repeat(64)),
+            &format!("k k:{}", "a".repeat(64)),
+        ] {
             assert_eq!(parse_token(t).unwrap_err().kind, crate::error::ErrorKind::InvalidToken, "{t}");
         }
         let good = "pg:{fp:7}:6f1c1e9e-0000-4000-8000-000000000001:1700000000000:kid-1:2c0d5ba1d9dba5c8e3c27d9bda4ce82c4076afc5758cc681865aeca33a46efe0";

@@ -13,7 +13,8 @@ fn ff_claim_for_worker(
     worker_instance_id: Option<&str>,
     capabilities: default!(Option<Vec<String>>, "'{}'"),
     grant_ttl_ms: default!(Option<i64>, 5000),
-) -> TableIterator<'static, (name!(execution_id, String), name!(partition_key, String), name!(grant_key, String), name!(expires_at_ms, i64))> {
+) -> TableIterator<'static, (name!(execution_id, String), name!(partition_key, String), name!(grant_key, String), name!(expires_at_ms, i64))>
+{
     TableIterator::new(guarded(|| claims::claim_for_worker(lane_id, worker_id, worker_instance_id, capabilities, grant_ttl_ms)))
 }
 

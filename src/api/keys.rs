@@ -30,7 +30,13 @@ fn ff_rotate_hmac(
 #[search_path(@extschema@, pg_temp)]
 fn ff_hmac_kids() -> TableIterator<
     'static,
-    (name!(kid, String), name!(active, bool), name!(created_at_ms, i64), name!(rotated_at_ms, Option<i64>), name!(expires_at_ms, Option<i64>)),
+    (
+        name!(kid, String),
+        name!(active, bool),
+        name!(created_at_ms, i64),
+        name!(rotated_at_ms, Option<i64>),
+        name!(expires_at_ms, Option<i64>),
+    ),
 > {
     TableIterator::new(guarded(keystore::list_kids))
 }

@@ -59,7 +59,10 @@ fn ff_deliver_approval_signal(
 /// Operator resume of a suspended execution (execution_not_suspended otherwise).
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_resume_execution(execution_id: Option<&str>, resume_delay_ms: default!(Option<i64>, 0)) -> TableIterator<'static, (name!(outcome, String),)> {
+fn ff_resume_execution(
+    execution_id: Option<&str>,
+    resume_delay_ms: default!(Option<i64>, 0),
+) -> TableIterator<'static, (name!(outcome, String),)> {
     TableIterator::once((guarded(|| signals::operator_resume(execution_id, resume_delay_ms)),))
 }
 

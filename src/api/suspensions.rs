@@ -111,6 +111,9 @@ fn ff_list_suspended(
 /// The token of a waitpoint (operators only), or no row.
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_read_waitpoint_token(execution_id: Option<&str>, waitpoint_id: Option<pgrx::Uuid>) -> TableIterator<'static, (name!(token, String),)> {
+fn ff_read_waitpoint_token(
+    execution_id: Option<&str>,
+    waitpoint_id: Option<pgrx::Uuid>,
+) -> TableIterator<'static, (name!(token, String),)> {
     TableIterator::new(guarded(|| Ok(suspensions::read_token(execution_id, waitpoint_id)?.map(|t| (t,)).into_iter().collect::<Vec<_>>())))
 }

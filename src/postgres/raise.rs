@@ -87,4 +87,3 @@ unsafe fn raise_raw(code: c_int, message: *mut c_char, detail: *mut c_char) -> !
     // errstart(ERROR) always returns true and errfinish(ERROR) never returns.
     unreachable!("errfinish returned at ERROR level")
 }
-

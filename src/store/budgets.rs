@@ -56,7 +56,12 @@ fn budget_views(client: &SpiClient<'_>, budget_ids: &[String]) -> WfResult<Vec<B
 }
 
 /// `ff_create_budget`: (budget_id, created).
-pub fn create_budget(budget_id: Option<&str>, hard: Option<pgrx::JsonB>, soft: Option<pgrx::JsonB>, reset: Option<i64>) -> WfResult<(String, bool)> {
+pub fn create_budget(
+    budget_id: Option<&str>,
+    hard: Option<pgrx::JsonB>,
+    soft: Option<pgrx::JsonB>,
+    reset: Option<i64>,
+) -> WfResult<(String, bool)> {
     let budget_id = required_text(budget_id, "budget_id", 256)?;
     let hard = required(hard, "hard_limits")?.0;
     admission::parse_amounts(&hard, "hard_limits")?;
@@ -78,7 +83,13 @@ pub fn create_budget(budget_id: Option<&str>, hard: Option<pgrx::JsonB>, soft: O
 }
 
 /// `ff_report_usage`: (decision, dimension).
-pub fn report_usage(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, usage: Option<pgrx::JsonB>, dedup_key: Option<&str>) -> WfResult<(String, Option<String>)> {
+pub fn report_usage(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    usage: Option<pgrx::JsonB>,
+    dedup_key: Option<&str>,
+) -> WfResult<(String, Option<String>)> {
     let id = parse_execution_id(execution_id)?;
     let usage = required(usage, "usage")?.0;
     admission::parse_amounts(&usage, "usage")?;
@@ -112,7 +123,10 @@ pub fn budget_status(budget_id: Option<&str>) -> WfResult<Vec<StatusRow>> {
         let mut dims: Vec<&String> = v.hard.keys().chain(v.soft.keys()).chain(v.used.keys()).collect();
         dims.sort();
         dims.dedup();
-        Ok(dims.into_iter().map(|d| (d.clone(), v.used.get(d).copied().unwrap_or(0), v.soft.get(d).copied(), v.hard.get(d).copied())).collect())
+        Ok(dims
+            .into_iter()
+            .map(|d| (d.clone(), v.used.get(d).copied().unwrap_or(0), v.soft.get(d).copied(), v.hard.get(d).copied()))
+            .collect())
     })
 }
 
@@ -128,7 +142,13 @@ pub fn create_quota(max_requests: Option<i32>, window_ms: Option<i64>, cap: Opti
     crate::lifecycle::validate_ms(window_ms, "window_ms", 1)?;
     let quota_policy_id = id.unwrap_or_else(new_pg_uuid);
     Spi::connect_mut(|client| {
-        let args = insert_quota::Args { quota_policy_id, max_requests_per_window: max_requests, window_ms, active_concurrency_cap: cap, now_ms: now_ms() };
+        let args = insert_quota::Args {
+            quota_policy_id,
+            max_requests_per_window: max_requests,
+            window_ms,
+            active_concurrency_cap: cap,
+            now_ms: now_ms(),
+        };
         insert_quota::execute(client, args)?;
         Ok(quota_policy_id)
     })

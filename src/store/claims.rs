@@ -156,15 +156,30 @@ impl From<lean_candidates::Row> for Candidate {
 
 /// The next batch of candidates: the lean statement first; the full one when a row needs admission
 /// (or on later rounds, after a quota refused some).
-fn candidate_batch(client: &SpiClient<'_>, lane_id: &str, caps: &[String], now: i64, refused: &[pgrx::Uuid], want: i64, lean: bool) -> WfResult<Vec<Candidate>> {
+fn candidate_batch(
+    client: &SpiClient<'_>,
+    lane_id: &str,
+    caps: &[String],
+    now: i64,
+    refused: &[pgrx::Uuid],
+    want: i64,
+    lean: bool,
+) -> WfResult<Vec<Candidate>> {
     if lean {
-        let args = lean_candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
+        let args = lean_candidates::Args {
+            lane_id,
+            capabilities: caps.to_vec(),
+            now_ms: now,
+            refused_execution_ids: refused.to_vec(),
+            max_rows: want,
+        };
         let rows = lean_candidates::all(client, args)?;
         if !rows.iter().any(|r| r.needs_admission) && !rows.is_empty() {
             return Ok(rows.into_iter().map(Candidate::from).collect());
         }
     }
-    let args = candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
+    let args =
+        candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
     Ok(candidates::all(client, args)?.into_iter().map(Candidate::from).collect())
 }
 
@@ -250,7 +265,13 @@ fn ttl_arg(ttl: Option<i64>, field: &str) -> WfResult<i64> {
 /// `ff_claim_for_worker`'s row: execution_id, partition_key, grant_key, expires_at_ms.
 pub type GrantRow = (String, String, String, i64);
 
-pub fn claim_for_worker(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, caps: Option<Vec<String>>, grant_ttl_ms: Option<i64>) -> WfResult<Option<GrantRow>> {
+pub fn claim_for_worker(
+    lane: Option<&str>,
+    worker_id: Option<&str>,
+    instance: Option<&str>,
+    caps: Option<Vec<String>>,
+    grant_ttl_ms: Option<i64>,
+) -> WfResult<Option<GrantRow>> {
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;
@@ -281,7 +302,14 @@ pub fn claim_for_worker(lane: Option<&str>, worker_id: Option<&str>, instance: O
 pub type LeaseRow = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>);
 
 /// Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one.
-fn lease_locked(client: &SpiClient<'_>, c: &Candidate, attempt: ClaimedAttempt, w: &Worker<'_>, lease_ttl_ms: i64, now: i64) -> WfResult<LeaseRow> {
+fn lease_locked(
+    client: &SpiClient<'_>,
+    c: &Candidate,
+    attempt: ClaimedAttempt,
+    w: &Worker<'_>,
+    lease_ttl_ms: i64,
+    now: i64,
+) -> WfResult<LeaseRow> {
     let attempt_id = match (attempt.new_attempt, c.current_attempt_id) {
         (false, Some(a)) => a,
         _ => new_pg_uuid(),
@@ -312,7 +340,13 @@ fn lease_locked(client: &SpiClient<'_>, c: &Candidate, attempt: ClaimedAttempt, 
 }
 
 /// `ff_claim_execution` (`resumed_only` false) and `ff_claim_resumed_execution` (true).
-pub fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, lease_ttl_ms: Option<i64>, resumed_only: bool) -> WfResult<LeaseRow> {
+pub fn claim_execution(
+    grant_key: Option<&str>,
+    worker_id: Option<&str>,
+    instance: Option<&str>,
+    lease_ttl_ms: Option<i64>,
+    resumed_only: bool,
+) -> WfResult<LeaseRow> {
     let invalid = || WfError::new(ErrorKind::InvalidClaimGrant, "the claim grant was not accepted");
     let grant_key = required(grant_key, "grant_key")?;
     let w = worker(worker_id, instance)?;
@@ -360,7 +394,14 @@ pub fn claim_execution(grant_key: Option<&str>, worker_id: Option<&str>, instanc
 }
 
 /// `ff_claim`: pick and lease up to `max_items`.
-pub fn claim_batch(lane: Option<&str>, worker_id: Option<&str>, instance: Option<&str>, caps: Option<Vec<String>>, lease_ttl_ms: Option<i64>, max_items: Option<i32>) -> WfResult<Vec<LeaseRow>> {
+pub fn claim_batch(
+    lane: Option<&str>,
+    worker_id: Option<&str>,
+    instance: Option<&str>,
+    caps: Option<Vec<String>>,
+    lease_ttl_ms: Option<i64>,
+    max_items: Option<i32>,
+) -> WfResult<Vec<LeaseRow>> {
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;

@@ -75,7 +75,13 @@ pub fn lock_for_lease(client: &SpiClient<'_>, exec: &ExecutionId) -> WfResult<(L
 }
 
 /// Lock the execution row (the per-execution mutex) and check the caller's fence (semantics §3).
-pub fn lock_leased(client: &SpiClient<'_>, exec: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, now: i64) -> WfResult<LeasedExec> {
+pub fn lock_leased(
+    client: &SpiClient<'_>,
+    exec: &ExecutionId,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    now: i64,
+) -> WfResult<LeasedExec> {
     let lease_id = required(lease_id, "lease_id")?;
     let lease_epoch = required(lease_epoch, "lease_epoch")?;
     let (view, ex) = lock_for_lease(client, exec)?;

@@ -109,7 +109,14 @@ pub fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epo
     })
 }
 
-fn complete_one(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>, now: i64) -> WfResult<()> {
+fn complete_one(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    result: Option<&[u8]>,
+    now: i64,
+) -> WfResult<()> {
     let end = LeaseEnd {
         states: lifecycle::COMPLETED,
         result,
@@ -131,7 +138,12 @@ fn complete_one(client: &SpiClient<'_>, id: &ExecutionId, lease_id: Option<pgrx:
 }
 
 /// `ff_complete`.
-pub fn complete(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, result: Option<&[u8]>) -> WfResult<String> {
+pub fn complete(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    result: Option<&[u8]>,
+) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
     let now = now_ms();
     Spi::connect_mut(|client| complete_one(client, &id, lease_id, lease_epoch, result, now))?;
@@ -163,7 +175,13 @@ pub fn complete_many(leases: Option<pgrx::JsonB>) -> WfResult<Vec<(String, Strin
 }
 
 /// `ff_fail`: (outcome, retry_at_ms).
-pub fn fail(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, message: Option<&str>, retryable: Option<bool>) -> WfResult<(String, Option<i64>)> {
+pub fn fail(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    message: Option<&str>,
+    retryable: Option<bool>,
+) -> WfResult<(String, Option<i64>)> {
     let id = parse_execution_id(execution_id)?;
     if message.is_some_and(|m| m.len() > 65_536) {
         return Err(WfError::invalid_input("message_too_long", "message must be at most 64 KiB"));
@@ -241,7 +259,8 @@ pub fn cancel(execution_id: Option<&str>, reason: Option<&str>) -> WfResult<Stri
     let now = now_ms();
     Spi::connect_mut(|client| {
         let (partition_key, execution_id) = ex_key(&id);
-        let row = lock_any::optional(client, lock_any::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
+        let row =
+            lock_any::optional(client, lock_any::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
         if row.lifecycle_phase == lifecycle::phase::TERMINAL {
             return Ok("already_terminal".to_string());
         }

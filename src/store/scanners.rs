@@ -98,7 +98,9 @@ impl Task {
             Task::ExpireGrants => expire_grants::execute(client, expire_grants::Args { now_ms, max_rows })?,
             Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows)?,
             Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows)?,
-            Task::ExpirePendingWaitpoints => expire_pending_waitpoints::execute(client, expire_pending_waitpoints::Args { now_ms, max_rows })?,
+            Task::ExpirePendingWaitpoints => {
+                expire_pending_waitpoints::execute(client, expire_pending_waitpoints::Args { now_ms, max_rows })?
+            }
             Task::GcDedup => {
                 gc_signal_dedup::execute(client, gc_signal_dedup::Args { now_ms, max_rows })?
                     + gc_suspend_dedup::execute(client, gc_suspend_dedup::Args { now_ms, max_rows })?
@@ -128,7 +130,12 @@ pub fn tick(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
     let max_rows = crate::checks::batch_size(max_rows)?;
     Task::ALL
         .iter()
-        .map(|t| Ok((t.name().to_string(), Spi::connect_mut(|client| Ok::<_, crate::error::WfError>(t.run(client, now_ms(), max_rows)? as i32))?)))
+        .map(|t| {
+            Ok((
+                t.name().to_string(),
+                Spi::connect_mut(|client| Ok::<_, crate::error::WfError>(t.run(client, now_ms(), max_rows)? as i32))?,
+            ))
+        })
         .collect()
 }
 

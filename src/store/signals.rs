@@ -168,7 +168,8 @@ fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uu
 /// signals. Returns the execution's signal count.
 fn lock_execution(client: &SpiClient<'_>, id: &ExecutionId, proof: &Proof<'_>) -> WfResult<i32> {
     let (partition_key, execution_id) = ex_key(id);
-    let ex = lock_exec::optional(client, lock_exec::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
+    let ex =
+        lock_exec::optional(client, lock_exec::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
     if let Proof::Operator { lane_id } = proof {
         if ex.lane_id != *lane_id {
             return Err(WfError::invalid_input("lane_mismatch", "lane_mismatch: the execution is in another lane"));
@@ -221,8 +222,11 @@ fn evaluate(rows: &[delivery_state::Row], d: &Delivery<'_>) -> WfResult<(&'stati
         source_identity: d.source_identity.to_string(),
     };
     let (effect, after) = condition::effect_of(&cond, &counted, &new);
-    let resumes = (effect == Effect::ResumeConditionSatisfied)
-        .then(|| Resumes { satisfiers: after.satisfiers, delay_ms: d.resume_delay_ms, close_reason: "condition_satisfied" });
+    let resumes = (effect == Effect::ResumeConditionSatisfied).then_some(Resumes {
+        satisfiers: after.satisfiers,
+        delay_ms: d.resume_delay_ms,
+        close_reason: "condition_satisfied",
+    });
     Ok((effect.as_str(), Some(sid), resumes))
 }
 
@@ -233,7 +237,14 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     // 4. Re-read the waitpoint under the lock, with all else the decision needs.
     let (partition_key, execution_id) = ex_key(id);
     let counting_effects: Vec<String> = COUNTING_EFFECTS.iter().map(|s| s.to_string()).collect();
-    let args = delivery_state::Args { partition_key, execution_id, waitpoint_id: d.waitpoint_id, idempotency_key: d.idempotency_key, now_ms: now, counting_effects };
+    let args = delivery_state::Args {
+        partition_key,
+        execution_id,
+        waitpoint_id: d.waitpoint_id,
+        idempotency_key: d.idempotency_key,
+        now_ms: now,
+        counting_effects,
+    };
     let rows = delivery_state::all(client, args)?;
     let wp = rows.first().ok_or_else(|| WfError::new(ErrorKind::WaitpointClosed, "the waitpoint is gone"))?;
     delivery::check_waitpoint(&wp.waitpoint_state, wp.expires_at_ms, now)?;
@@ -250,7 +261,17 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     record(client, id, d, &key, suspension_id, effect, resumes, now)?;
     if let Some(idempotency_key) = d.idempotency_key {
         let expires_at_ms = now.saturating_add(d.dedup_ttl_ms);
-        dedup_put::execute(client, dedup_put::Args { partition_key, execution_id, waitpoint_id: d.waitpoint_id, idempotency_key, signal_id: d.signal_id, expires_at_ms })?;
+        dedup_put::execute(
+            client,
+            dedup_put::Args {
+                partition_key,
+                execution_id,
+                waitpoint_id: d.waitpoint_id,
+                idempotency_key,
+                signal_id: d.signal_id,
+                expires_at_ms,
+            },
+        )?;
     }
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
 }
@@ -258,7 +279,16 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
 /// Record an accepted signal (`record`), or record it and resume (`record_and_resume`), and wake the
 /// listeners of what was written.
 #[allow(clippy::too_many_arguments)]
-fn record(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, key: &str, suspension_id: Option<pgrx::Uuid>, effect: &str, resumes: Option<Resumes>, now: i64) -> WfResult<()> {
+fn record(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    d: &Delivery<'_>,
+    key: &str,
+    suspension_id: Option<pgrx::Uuid>,
+    effect: &str,
+    resumes: Option<Resumes>,
+    now: i64,
+) -> WfResult<()> {
     let (partition_key, execution_id) = ex_key(id);
     let execution_ref = id.to_string();
     let Some(r) = resumes else {
@@ -334,7 +364,15 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
     // 1. Argument shapes.
     let id = parse_execution_id(a.execution_id)?;
     let waitpoint_id = required(a.waitpoint_id, "waitpoint_id")?;
-    delivery::check_fields(a.signal_name, a.signal_category, a.source_type, a.source_identity, a.correlation_id, a.idempotency_key, a.payload.map(<[u8]>::len))?;
+    delivery::check_fields(
+        a.signal_name,
+        a.signal_category,
+        a.source_type,
+        a.source_identity,
+        a.correlation_id,
+        a.idempotency_key,
+        a.payload.map(<[u8]>::len),
+    )?;
     let d = Delivery {
         waitpoint_id,
         signal_name: a.signal_name.unwrap_or_default(),
@@ -355,7 +393,13 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
 
 /// `ff_deliver_approval_signal`: the waitpoint named by an operator, category approval, source
 /// operator, identity the session user.
-pub fn deliver_approval(execution_id: Option<&str>, lane_id: Option<&str>, waitpoint_id: Option<pgrx::Uuid>, signal_name: Option<&str>, suffix: Option<&str>) -> WfResult<DeliverRow> {
+pub fn deliver_approval(
+    execution_id: Option<&str>,
+    lane_id: Option<&str>,
+    waitpoint_id: Option<pgrx::Uuid>,
+    signal_name: Option<&str>,
+    suffix: Option<&str>,
+) -> WfResult<DeliverRow> {
     let id = parse_execution_id(execution_id)?;
     let lane = required(lane_id, "lane_id")?;
     crate::ids::validate_lane_id(lane)?;
@@ -423,7 +467,19 @@ pub fn observe(execution_id: Option<&str>) -> WfResult<Vec<ObservedRow>> {
         let (partition_key, execution_id) = ex_key(&id);
         Ok(observe::all(client, observe::Args { partition_key, execution_id })?
             .into_iter()
-            .map(|r| (r.signal_id, r.waitpoint_key, r.signal_name, r.signal_category, r.source_type, r.source_identity, r.correlation_id, r.accepted_at_ms, r.payload))
+            .map(|r| {
+                (
+                    r.signal_id,
+                    r.waitpoint_key,
+                    r.signal_name,
+                    r.signal_category,
+                    r.source_type,
+                    r.source_identity,
+                    r.correlation_id,
+                    r.accepted_at_ms,
+                    r.payload,
+                )
+            })
             .collect())
     })
 }
@@ -477,7 +533,9 @@ pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64) -> Wf
         if lock_exec_skip::optional(client, lock_exec_skip::Args { partition_key, execution_id })?.is_none() {
             continue;
         }
-        let Some(recheck) = due_recheck::optional(client, due_recheck::Args { partition_key, execution_id, now_ms: now })? else { continue }; // a signal won the race
+        let Some(recheck) = due_recheck::optional(client, due_recheck::Args { partition_key, execution_id, now_ms: now })? else {
+            continue;
+        }; // a signal won the race
         apply_timeout(client, &ex_id(partition_key, &execution_id), recheck, now)?;
         n += 1;
     }

@@ -101,7 +101,13 @@ pub fn token_for(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: &uuid::
 }
 
 /// `ff_create_waitpoint`: (waitpoint_id, waitpoint_key, token).
-pub fn create_waitpoint(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, key: Option<&str>, expires_in_ms: Option<i64>) -> WfResult<(pgrx::Uuid, String, String)> {
+pub fn create_waitpoint(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    key: Option<&str>,
+    expires_in_ms: Option<i64>,
+) -> WfResult<(pgrx::Uuid, String, String)> {
     let id = parse_execution_id(execution_id)?;
     let waitpoint_key = required_text(key, "waitpoint_key", 256)?;
     let ttl = required(expires_in_ms, "expires_in_ms")?;
@@ -196,7 +202,13 @@ fn replayed_rows(client: &SpiClient<'_>, id: &ExecutionId, stored: &serde_json::
 }
 
 /// Replay the signals buffered on the bound pending waitpoints and record each one's effect.
-fn replay_buffered(client: &SpiClient<'_>, id: &ExecutionId, cond: &condition::Condition, bound: &[Bound], suspension_id: pgrx::Uuid) -> WfResult<Option<Vec<i64>>> {
+fn replay_buffered(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    cond: &condition::Condition,
+    bound: &[Bound],
+    suspension_id: pgrx::Uuid,
+) -> WfResult<Option<Vec<i64>>> {
     let waitpoint_ids: Vec<pgrx::Uuid> = bound.iter().filter(|b| b.pending).map(|b| to_pg_uuid(&b.id)).collect();
     if waitpoint_ids.is_empty() {
         return Ok(None);
@@ -222,16 +234,30 @@ fn replay_buffered(client: &SpiClient<'_>, id: &ExecutionId, cond: &condition::C
 }
 
 /// Each bound waitpoint with its key id and token: a pending one keeps the key it was minted under.
-fn sign(client: &SpiClient<'_>, id: &ExecutionId, bound: Vec<Bound>, signing: &StoredKey, pending_kids: &[(uuid::Uuid, String)]) -> WfResult<Vec<Signed>> {
+fn sign(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    bound: Vec<Bound>,
+    signing: &StoredKey,
+    pending_kids: &[(uuid::Uuid, String)],
+) -> WfResult<Vec<Signed>> {
     bound
         .into_iter()
         .map(|b| {
             let kid = if b.pending {
-                pending_kids.iter().find(|(w, _)| *w == b.id).map(|(_, k)| k.clone()).ok_or_else(|| WfError::corruption("bound pending waitpoint not read"))?
+                pending_kids
+                    .iter()
+                    .find(|(w, _)| *w == b.id)
+                    .map(|(_, k)| k.clone())
+                    .ok_or_else(|| WfError::corruption("bound pending waitpoint not read"))?
             } else {
                 signing.kid.clone()
             };
-            let token = if kid == signing.kid { tokens::waitpoint_token(&signing.kid, &signing.secret, id, &b.id) } else { token_for(client, id, &b.id, &kid)? };
+            let token = if kid == signing.kid {
+                tokens::waitpoint_token(&signing.kid, &signing.secret, id, &b.id)
+            } else {
+                token_for(client, id, &b.id, &kid)?
+            };
             Ok(Signed { bound: b, kid, token })
         })
         .collect()
@@ -241,7 +267,16 @@ fn sign(client: &SpiClient<'_>, id: &ExecutionId, bound: Vec<Bound>, signing: &S
 /// satisfied, so observers can see why), the fresh waitpoints and, unless already satisfied, the end
 /// of the lease, in one statement.
 #[allow(clippy::too_many_arguments)]
-fn write(client: &SpiClient<'_>, id: &ExecutionId, req: &SuspendRequest, a: &SuspendArgs<'_>, l: &Layout, suspension_id: pgrx::Uuid, satisfied: Option<Vec<i64>>, now: i64) -> WfResult<()> {
+fn write(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    req: &SuspendRequest,
+    a: &SuspendArgs<'_>,
+    l: &Layout,
+    suspension_id: pgrx::Uuid,
+    satisfied: Option<Vec<i64>>,
+    now: i64,
+) -> WfResult<()> {
     let (partition_key, execution_id) = ex_key(id);
     for p in &l.pending {
         let args = bind_pending::Args {
@@ -287,7 +322,10 @@ fn write(client: &SpiClient<'_>, id: &ExecutionId, req: &SuspendRequest, a: &Sus
     }
     if let Some(idempotency_key) = a.idempotency_key {
         let expires_at_ms = suspend::dedup_expires_at_ms(a.timeout_at_ms, now);
-        dedup_put::execute(client, dedup_put::Args { partition_key, execution_id, idempotency_key, result_rows: pgrx::JsonB(l.stored.clone()), expires_at_ms })?;
+        dedup_put::execute(
+            client,
+            dedup_put::Args { partition_key, execution_id, idempotency_key, result_rows: pgrx::JsonB(l.stored.clone()), expires_at_ms },
+        )?;
     }
     Ok(())
 }
@@ -332,16 +370,37 @@ pub fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
 /// `ff_list_pending_waitpoints`' row.
 pub type PendingRow = (pgrx::Uuid, String, String, i64, Option<i64>, Option<i64>, Vec<String>, String, String);
 
-pub fn list_pending(execution_id: Option<&str>, after: Option<pgrx::Uuid>, max_rows: Option<i32>, include_closed: Option<bool>) -> WfResult<Vec<PendingRow>> {
+pub fn list_pending(
+    execution_id: Option<&str>,
+    after: Option<pgrx::Uuid>,
+    max_rows: Option<i32>,
+    include_closed: Option<bool>,
+) -> WfResult<Vec<PendingRow>> {
     let id = parse_execution_id(execution_id)?;
     let max_rows = page_size(max_rows)?;
     Spi::connect(|client| {
         let (partition_key, execution_id) = ex_key(&id);
-        let args = list_pending::Args { partition_key, execution_id, after_waitpoint_id: after, max_rows, include_closed: include_closed.unwrap_or(false) };
+        let args = list_pending::Args {
+            partition_key,
+            execution_id,
+            after_waitpoint_id: after,
+            max_rows,
+            include_closed: include_closed.unwrap_or(false),
+        };
         Ok(list_pending::all(client, args)?
             .into_iter()
             .map(|r| {
-                (r.waitpoint_id, r.waitpoint_key, r.state, r.created_at_ms, r.activated_at_ms, r.expires_at_ms, r.required_signal_names, r.token_kid, r.token_fingerprint)
+                (
+                    r.waitpoint_id,
+                    r.waitpoint_key,
+                    r.state,
+                    r.created_at_ms,
+                    r.activated_at_ms,
+                    r.expires_at_ms,
+                    r.required_signal_names,
+                    r.token_kid,
+                    r.token_fingerprint,
+                )
             })
             .collect())
     })

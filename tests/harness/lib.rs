@@ -34,12 +34,7 @@ fn run_as_postgres(args: &[&str]) -> std::process::Output {
         .output()
         .expect("runuser (util-linux) must be available");
     if !out.status.success() {
-        panic!(
-            "command {:?} failed: {}\n{}",
-            args,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        panic!("command {:?} failed: {}\n{}", args, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
     out
 }
@@ -137,8 +132,7 @@ impl Cluster {
     }
 
     pub fn connect(&self, dbname: &str, user: &str) -> Client {
-        Client::connect(&self.conninfo(dbname, user), NoTls)
-            .unwrap_or_else(|e| panic!("connect {dbname} as {user}: {e}"))
+        Client::connect(&self.conninfo(dbname, user), NoTls).unwrap_or_else(|e| panic!("connect {dbname} as {user}: {e}"))
     }
 
     /// A fresh database with `CREATE EXTENSION ff_engine`, named after the test.
