@@ -167,7 +167,8 @@ COMMENT ON INDEX ff_exec_core_lane IS 'Per-lane counts for ff_lane_stats.';
 -- the statement that also updates that row or after it; the API never deletes an execution. So a
 -- parent cannot vanish under a child, and the foreign-key trigger would only re-check it: measured,
 -- that check was 5.5 % of the instructions of a suspend -> signal -> resume cycle (issue #7).
--- tests/integrity.rs checks that racing sessions leave no child without its execution.
+-- assert_no_orphans (tests/harness/lib.rs), called by every racing test, checks that racing sessions
+-- leave no child row without its execution.
 CREATE TABLE ff_attempt (
     partition_key      smallint NOT NULL,
     execution_id       uuid     NOT NULL,

@@ -1,4 +1,4 @@
-  -- Budgets: no hard limit of any budget the execution draws on is reached (a budget whose reset
+-- Budgets: no hard limit of any budget the execution draws on is reached (a budget whose reset
   -- interval has passed counts as unused).
   AND (cardinality(e.budget_ids) = 0 OR NOT EXISTS (
         SELECT 1 FROM ff_budget b

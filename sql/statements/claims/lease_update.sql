@@ -1,3 +1,4 @@
+-- Fragment of lease (see lease_head.sql): the new lease on the execution row.
 upd AS (
     UPDATE ff_exec_core SET lifecycle_phase = $13, ownership_state = $14, eligibility_state = $15,
         attempt_state = $16, public_state = $17, attempt_index = $3, current_attempt_id = $4, lease_id = $5,

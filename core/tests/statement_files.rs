@@ -1,0 +1,126 @@
+//! The extension's statement files (`sql/statements/**.sql`) and schema, checked against the core:
+//! every file's `$n` legend parses and covers the parameters it uses, and every state literal the
+//! SQL names (in a statement or a schema domain) is one of `lifecycle::vocabulary`'s. The state
+//! literals thereby have one home, the core, even where the planner needs them written into SQL.
+
+use ff_engine_core::lifecycle::{attempt, eligibility, ownership, phase, public, suspension, waitpoint};
+use ff_engine_core::sql_legend;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn statement_files() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![repo().join("sql/statements")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_statement_file_has_a_parseable_legend() {
+    let files = statement_files();
+    assert!(files.len() > 50, "found only {} statement files", files.len());
+    for (path, sql) in &files {
+        // A fragment that continues another's legend (`-- $17 …` first) is read after a stand-in
+        // for the legend it continues.
+        let first = sql
+            .lines()
+            .find_map(|l| l.strip_prefix("-- $"))
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok());
+        let stand_in: String = (1..first.unwrap_or(1)).map(|n| format!("-- ${n} continued\n")).collect();
+        let sql = &format!("{stand_in}{sql}");
+        let legend = sql_legend::parse(sql).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // A fragment without a legend continues a statement whose first file has one.
+        if !legend.is_empty() {
+            assert!(sql_legend::max_parameter(sql) <= legend.len(), "{}: uses a $n beyond its legend", path.display());
+        }
+        assert!(
+            sql.lines().next().is_some_and(|l| l.starts_with("-- ")),
+            "{}: starts without a comment saying what it does",
+            path.display()
+        );
+    }
+}
+
+/// `column = 'literal'`, `column <> 'literal'` and `THEN 'literal' ELSE 'literal'` of a state column.
+fn state_literals(sql: &str) -> Vec<(String, String)> {
+    let columns = ["lifecycle_phase", "ownership_state", "eligibility_state", "attempt_state", "public_state", "state"];
+    let mut out = Vec::new();
+    for line in sql.lines() {
+        let code = line.split("--").next().unwrap_or_default();
+        for col in columns {
+            let mut rest = code;
+            while let Some(at) = rest.find(col) {
+                let before_ok = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric() && rest.as_bytes()[at - 1] != b'_';
+                rest = &rest[at + col.len()..];
+                if !before_ok || rest.starts_with('_') {
+                    continue;
+                }
+                let tail = rest.trim_start().trim_start_matches("<>").trim_start_matches('=').trim_start();
+                let tail = tail.strip_prefix("CASE WHEN").map(|t| t.split("THEN").nth(1).unwrap_or_default().trim_start()).unwrap_or(tail);
+                for chunk in std::iter::once(tail).chain(tail.split("ELSE").skip(1).map(str::trim_start)) {
+                    if let Some(lit) = chunk.strip_prefix('\'').and_then(|t| t.split('\'').next()) {
+                        out.push((col.to_string(), lit.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn allowed(column: &str) -> Vec<&'static str> {
+    match column {
+        "lifecycle_phase" => phase::ALL.to_vec(),
+        "ownership_state" => ownership::ALL.to_vec(),
+        "eligibility_state" => eligibility::ALL.to_vec(),
+        "attempt_state" => attempt::ALL.to_vec(),
+        "public_state" => public::ALL.to_vec(),
+        _ => suspension::ALL.iter().chain(waitpoint::ALL).copied().collect(),
+    }
+}
+
+#[test]
+fn state_literals_in_statements_come_from_the_core_vocabulary() {
+    let mut seen = 0;
+    for (path, sql) in statement_files() {
+        for (column, literal) in state_literals(&sql) {
+            assert!(allowed(&column).contains(&literal.as_str()), "{}: {column} = '{literal}' is not a canonical literal", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen > 20, "the scan found only {seen} state literals");
+}
+
+#[test]
+fn the_schema_domains_list_exactly_the_core_vocabulary() {
+    let schema = std::fs::read_to_string(repo().join("sql/schema.sql")).unwrap();
+    for (domain, expected) in [
+        ("ff_lifecycle_phase", phase::ALL),
+        ("ff_ownership_state", ownership::ALL),
+        ("ff_eligibility_state", eligibility::ALL),
+        ("ff_attempt_state", attempt::ALL),
+        ("ff_public_state", public::ALL),
+        ("ff_suspension_state", suspension::ALL),
+        ("ff_waitpoint_state", waitpoint::ALL),
+    ] {
+        let start = schema.find(&format!("CREATE DOMAIN {domain} ")).unwrap_or_else(|| panic!("no domain {domain}"));
+        let body = &schema[start..];
+        let list = &body[body.find("IN (").unwrap() + 4..body.find("));").unwrap()];
+        let values: Vec<&str> = list.split(',').map(|v| v.trim().trim_matches('\'')).collect();
+        assert_eq!(values, expected, "domain {domain}");
+    }
+}
