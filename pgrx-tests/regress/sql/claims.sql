@@ -2,7 +2,9 @@
 -- capabilities, fences, completion and retry. Expected output: ../expected/claims.out.
 \set VERBOSITY default
 \pset null '(null)'
+SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION ff_engine;
 SELECT outcome FROM ff_seed_hmac('k1', repeat('ab', 32));
 
@@ -15,6 +17,7 @@ SELECT lane_id, runnable, delayed, active FROM ff_lane_stats WHERE lane_id = 'cl
 -- Two-step claim: a signed single-use grant (reserving the execution), then the lease.
 SELECT execution_id = :'high' AS picked_high, grant_key LIKE 'k1:%' AS signed
 FROM ff_claim_for_worker('claims', 'w', 'w-1') \gset
+SELECT :'picked_high' AS picked_high, :'signed' AS signed;
 SELECT grant_key FROM ff_claim_for_worker('claims', 'w', 'w-1') \gset
 SELECT execution_id = :'low' AS second_pick_is_low, lease_id, lease_epoch
 FROM ff_claim_execution(:'grant_key', 'w', 'w-1') \gset
@@ -26,7 +29,8 @@ SELECT * FROM ff_claim_execution(:'grant_key', 'w', 'w-1');
 SELECT execution_id = :'gpu' AS gpu_picked, attempt_index, lease_epoch, resumed
 FROM ff_claim('claims', 'w', 'w-2', capabilities => '{gpu}');
 
--- The high execution still holds an unconsumed grant until it expires; release it by the scanner.
+-- The high execution stays reserved by its unconsumed grant until the grant expires (then it is
+-- claimable again at once), so nothing is left to claim now.
 SELECT count(*) AS claimable_now FROM ff_claim('claims', 'w', 'w-3', max_items => 10);
 
 -- Complete under the fence; a second complete, or a stale epoch, is WF020 lease_conflict.

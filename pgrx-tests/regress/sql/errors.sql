@@ -2,7 +2,9 @@
 -- error's name, and the field or rule in DETAIL; never XX000. Expected output: ../expected/errors.out.
 \set VERBOSITY default
 \pset null '(null)'
+SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION ff_engine;
 SELECT outcome FROM ff_seed_hmac('k1', repeat('ab', 32));
 
