@@ -74,7 +74,7 @@ fn token_vector_through_suspend_and_bad_tokens() {
     assert_eq!(deliver(&mut c, &eid, &Uuid::new_v4(), &token, "approved", "").unwrap_err().code, "WF002");
     assert_eq!(deliver(&mut c, "{fp:1}:6f1c1e9e-0000-4000-8000-00000000dead", &wp, &token, "approved", "").unwrap_err().code, "WF002");
     assert_eq!(deliver(&mut c, "garbage", &wp, &token, "approved", "").unwrap_err().code, "WF001");
-    // The spec's vector, with the spec's kid.
+    // The documented test vector (docs/semantics.md §4 format), with its kid.
     let db2 = Cluster::shared().fresh_db("sig_vector");
     let mut v = db2.connect();
     v.query_one("SELECT * FROM ff_seed_hmac('kid-1', repeat('11', 32))", &[]).unwrap();

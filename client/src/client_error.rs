@@ -1,4 +1,4 @@
-//! The client's error type: one variant per SQLSTATE of the spec's `errors.md`, each carrying the
+//! The client's error type: one variant per SQLSTATE of ff_engine's `docs/errors.md`, each carrying the
 //! server's message and DETAIL; other SQLSTATEs keep their code in [`Error::Other`].
 
 use crate::ErrorKind;

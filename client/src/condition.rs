@@ -1,5 +1,5 @@
-//! A typed builder for resume conditions, serialised to the spec's JSON (semantics §5) by the
-//! extension's own `condition.rs`, so client and server agree byte for byte.
+//! A typed builder for resume conditions, serialised to the API's JSON (semantics §5) by the
+//! core crate's `condition` module (ff-engine-core), so client and server agree byte for byte.
 
 use crate::engine_condition::{Condition, CountKind, Matcher};
 use crate::{Error, Result};
@@ -97,7 +97,7 @@ impl ResumeCondition {
         self
     }
 
-    /// The spec's JSON form, as `ff_suspend(resume_condition => …)` takes it.
+    /// The API's JSON form, as `ff_suspend(resume_condition => …)` takes it.
     pub fn to_json(&self) -> serde_json::Value {
         self.0.to_json()
     }

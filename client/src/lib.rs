@@ -4,8 +4,8 @@
 //!   deadpool-postgres pool with per-connection prepared statements; `40001`, `40P01` and dropped
 //!   connections are retried with jittered backoff ([`RetryPolicy`]).
 //! * Typed values: [`ExecutionId`] parses `{fp:N}:<uuid>`; [`WaitpointToken`] and [`GrantKey`] redact
-//!   themselves in `Debug`/`Display`; [`ResumeCondition`] builds the spec's JSON; outcomes are enums.
-//! * [`Error`]: one variant per SQLSTATE of the spec's `errors.md`, carrying message and DETAIL.
+//!   themselves in `Debug`/`Display`; [`ResumeCondition`] builds the API's JSON; outcomes are enums.
+//! * [`Error`]: one variant per SQLSTATE of ff_engine's `docs/errors.md`, carrying message and DETAIL.
 //! * [`Subscription`]: signal, lease and completion events, exactly once per subscriber in event-id
 //!   order, across reconnects (LISTEN or polling).
 //! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop.

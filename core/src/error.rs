@@ -1,9 +1,9 @@
 //! The one error type of ff_engine. Every failure a caller can see is a `WfError` whose kind maps to
-//! exactly one SQLSTATE of `errors.md`. Pure Rust: no Postgres here (the raising lives in `raise.rs`).
+//! exactly one SQLSTATE of `docs/errors.md`. Pure Rust: no Postgres here (the raising lives in `src/postgres/raise.rs`).
 
 use std::fmt;
 
-/// Error kinds, one per row of the spec's errors table.
+/// Error kinds, one per row of the errors table (docs/errors.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     InvalidInput,

@@ -1,5 +1,5 @@
 //! Keystore rules (semantics §4) as pure decisions: validation of kids, secrets and grace windows,
-//! and what seeding or rotating does given the stored keys. The SPI layer (`keystore.rs`) only reads
+//! and what seeding or rotating does given the stored keys. The SPI layer (`src/store/keystore.rs`) only reads
 //! and writes what these functions decide.
 
 use crate::error::{ErrorKind, WfError, WfResult};
