@@ -99,3 +99,35 @@ fn error_messages_carry_no_backtrace_or_secret() {
         assert!(e.code.starts_with("WF"), "{e:?}");
     }
 }
+
+/// What Postgres accepts but serde_json or pgrx's array conversion refuse — a NULL element of a
+/// `text[]`, `jsonb` nested deeper than 128 levels, a number beyond f64 — was `XX000` while the
+/// argument was converted; now each is `WF001` naming the field, and nothing is written.
+#[test]
+fn unconvertible_arguments_are_wf001_naming_the_field() {
+    let db = Cluster::shared().fresh_db("unconvertible_args");
+    let mut c = db.connect();
+    c.batch_execute("SELECT * FROM ff_seed_hmac('k1')").unwrap();
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let ex = "'{fp:0}:00000000-0000-4000-8000-000000000000'";
+    let cases: Vec<(String, &str)> = vec![
+        ("SELECT * FROM ff_claim('l', 'w', 'w-1', ARRAY['gpu', NULL])".into(), "invalid_capabilities"),
+        ("SELECT * FROM ff_claim_for_worker('l', 'w', 'w-1', ARRAY[NULL]::text[])".into(), "invalid_capabilities"),
+        ("SELECT * FROM ff_create_execution('l', required_capabilities => ARRAY[NULL]::text[])".into(), "invalid_required_capabilities"),
+        ("SELECT * FROM ff_create_execution('l', budget_ids => ARRAY['b', NULL])".into(), "invalid_budget_ids"),
+        (format!("SELECT * FROM ff_create_execution('l', tags => '{{\"a\": {deep}}}')"), "tags_too_deep"),
+        ("SELECT * FROM ff_create_execution('l', tags => '{\"a\": 1e400}')".into(), "number_out_of_range"),
+        (format!("SELECT * FROM ff_suspend({ex}, gen_random_uuid(), 1, '{deep}')"), "resume_condition_too_deep"),
+        (format!("SELECT * FROM ff_suspend({ex}, gen_random_uuid(), 1, '\"OperatorOnly\"', '[{deep}]')"), "waitpoints_too_deep"),
+        ("SELECT * FROM ff_create_budget('b', '{\"tokens\": 1e400}')".into(), "number_out_of_range"),
+        (format!("SELECT * FROM ff_create_budget('b', '{{}}', '{deep}')"), "soft_limits_too_deep"),
+        (format!("SELECT * FROM ff_report_usage({ex}, gen_random_uuid(), 1, '{{\"t\": 1e999}}')"), "number_out_of_range"),
+        (format!("SELECT * FROM ff_complete_many('{deep}')"), "leases_too_deep"),
+    ];
+    for (sql, detail) in cases {
+        let e = expect_err(&mut c, &sql, &[]);
+        assert_eq!((e.code.as_str(), e.detail.as_deref()), ("WF001", Some(detail)), "{sql}: {}", e.message);
+    }
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_exec_core"), 0);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_budget"), 0);
+}

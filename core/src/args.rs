@@ -43,6 +43,27 @@ fn bounded_count(value: Option<i32>, field: &str, max: i32) -> WfResult<i64> {
     Ok(n as i64)
 }
 
+/// A byte string of at most `max` bytes: `<field>_too_large` otherwise.
+pub fn check_size(len: Option<usize>, max: usize, field: &str) -> WfResult<()> {
+    match len {
+        Some(n) if n > max => {
+            Err(WfError::invalid_input(&format!("{field}_too_large"), format!("{field} is {n} bytes; at most {max} are accepted")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A `text[]` argument whose elements may not be NULL: `invalid_<field>` when one is.
+pub fn text_array(value: Option<Vec<Option<String>>>, field: &str) -> WfResult<Option<Vec<String>>> {
+    value
+        .map(|v| {
+            v.into_iter()
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| WfError::invalid_input(&format!("invalid_{field}"), format!("{field} must not contain NULL")))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +79,14 @@ mod tests {
         assert!(bounded_text(Some(""), "f", 0, 3).is_ok());
         assert_eq!(required_text(Some("x"), "f", 3).unwrap(), "x");
         assert!(required_text(None, "f", 3).is_err());
+    }
+
+    #[test]
+    fn text_arrays_refuse_null_elements() {
+        assert_eq!(text_array(None, "capabilities").unwrap(), None);
+        assert_eq!(text_array(Some(vec![Some("a".into())]), "capabilities").unwrap(), Some(vec!["a".to_string()]));
+        let e = text_array(Some(vec![Some("a".into()), None]), "capabilities").unwrap_err();
+        assert_eq!(e.detail.as_deref(), Some("invalid_capabilities"));
     }
 
     #[test]

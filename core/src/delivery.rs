@@ -2,12 +2,9 @@
 //! on the execution and the waitpoint once the execution row is locked, in the order the semantics
 //! give them.
 
-use crate::args::{bounded_text, optional_text};
+use crate::args::{bounded_text, check_size, optional_text};
 use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::lifecycle::{self, phase, waitpoint};
-
-/// Largest signal payload.
-pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
 
 /// The descriptive text fields of a signal, checked: name 1–256 bytes, the others 0–256.
 #[allow(clippy::too_many_arguments)]
@@ -19,6 +16,7 @@ pub fn check_fields(
     correlation_id: Option<&str>,
     idempotency_key: Option<&str>,
     payload_len: Option<usize>,
+    max_payload_bytes: usize,
 ) -> WfResult<()> {
     let name = required(signal_name, "signal_name")?;
     optional_text(Some(name), "signal_name", 256)?;
@@ -31,10 +29,7 @@ pub fn check_fields(
         bounded_text(v, f, 0, 256)?;
     }
     optional_text(idempotency_key, "idempotency_key", 256)?;
-    if payload_len.is_some_and(|n| n > MAX_PAYLOAD_BYTES) {
-        return Err(WfError::invalid_input("payload_too_large", "signal payloads are at most 1 MiB"));
-    }
-    Ok(())
+    check_size(payload_len, max_payload_bytes, "payload")
 }
 
 /// A required delay in ms of 0 or more.
@@ -74,13 +69,13 @@ mod tests {
 
     #[test]
     fn field_checks_name_the_field() {
-        assert!(check_fields(Some("n"), None, None, None, None, None, None).is_ok());
+        assert!(check_fields(Some("n"), None, None, None, None, None, None, 10).is_ok());
         let detail = |r: WfResult<()>| r.unwrap_err().detail.unwrap();
-        assert_eq!(detail(check_fields(None, None, None, None, None, None, None)), "signal_name_required");
-        assert_eq!(detail(check_fields(Some(""), None, None, None, None, None, None)), "invalid_signal_name");
+        assert_eq!(detail(check_fields(None, None, None, None, None, None, None, 10)), "signal_name_required");
+        assert_eq!(detail(check_fields(Some(""), None, None, None, None, None, None, 10)), "invalid_signal_name");
         let long = "x".repeat(257);
-        assert_eq!(detail(check_fields(Some("n"), None, Some(&long), None, None, None, None)), "invalid_source_type");
-        assert_eq!(detail(check_fields(Some("n"), None, None, None, None, None, Some(MAX_PAYLOAD_BYTES + 1))), "payload_too_large");
+        assert_eq!(detail(check_fields(Some("n"), None, Some(&long), None, None, None, None, 10)), "invalid_source_type");
+        assert_eq!(detail(check_fields(Some("n"), None, None, None, None, None, Some(11), 10)), "payload_too_large");
         assert_eq!(detail(delay(Some(-1), "resume_delay_ms").map(|_| ())), "invalid_resume_delay_ms");
     }
 

@@ -198,7 +198,7 @@ pub fn parse_stored(stored: &Value) -> WfResult<Vec<StoredRow>> {
 
 /// How long an idempotency record is kept: until the timeout + 60 s, or 7 days.
 pub fn dedup_expires_at_ms(timeout_at_ms: Option<i64>, now_ms: i64) -> i64 {
-    timeout_at_ms.map(|t| t.max(now_ms) + 60_000).unwrap_or(now_ms + 7 * 86_400_000)
+    timeout_at_ms.map(|t| t.max(now_ms).saturating_add(60_000)).unwrap_or(now_ms.saturating_add(7 * 86_400_000))
 }
 
 #[cfg(test)]
@@ -275,5 +275,7 @@ mod tests {
     fn dedup_records_outlive_the_timeout() {
         assert_eq!(dedup_expires_at_ms(Some(1_000), 5_000), 65_000);
         assert_eq!(dedup_expires_at_ms(None, 0), 7 * 86_400_000);
+        // Found by the fuzz suite: a timeout at i64::MAX overflowed.
+        assert_eq!(dedup_expires_at_ms(Some(i64::MAX), 0), i64::MAX);
     }
 }

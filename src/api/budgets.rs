@@ -1,5 +1,6 @@
 //! `ff_create_budget`, `ff_report_usage`, `ff_budget_status`, `ff_create_quota_policy`.
 
+use crate::postgres::jsonb::{parse_optional, JsonbArg};
 use crate::postgres::raise::guarded;
 use crate::store::budgets;
 use pgrx::prelude::*;
@@ -9,11 +10,15 @@ use pgrx::prelude::*;
 #[search_path(@extschema@, pg_temp)]
 fn ff_create_budget(
     budget_id: Option<&str>,
-    hard_limits: Option<pgrx::JsonB>,
-    soft_limits: default!(Option<pgrx::JsonB>, "'{}'"),
+    hard_limits: Option<JsonbArg>,
+    soft_limits: default!(Option<JsonbArg>, "'{}'"),
     reset_interval_ms: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(budget_id, String), name!(created, bool))> {
-    TableIterator::once(guarded(|| budgets::create_budget(budget_id, hard_limits, soft_limits, reset_interval_ms)))
+    TableIterator::once(guarded(|| {
+        let hard = parse_optional(hard_limits, "hard_limits")?;
+        let soft = parse_optional(soft_limits, "soft_limits")?;
+        budgets::create_budget(budget_id, hard, soft, reset_interval_ms)
+    }))
 }
 
 /// Report usage against the execution's budgets (fenced; idempotent per dedup_key).
@@ -23,10 +28,10 @@ fn ff_report_usage(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
-    usage: Option<pgrx::JsonB>,
+    usage: Option<JsonbArg>,
     dedup_key: default!(Option<&str>, "NULL"),
 ) -> TableIterator<'static, (name!(decision, String), name!(dimension, Option<String>))> {
-    TableIterator::once(guarded(|| budgets::report_usage(execution_id, lease_id, lease_epoch, usage, dedup_key)))
+    TableIterator::once(guarded(|| budgets::report_usage(execution_id, lease_id, lease_epoch, parse_optional(usage, "usage")?, dedup_key)))
 }
 
 /// Usage and limits of a budget, one row per dimension.

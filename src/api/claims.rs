@@ -1,5 +1,6 @@
 //! `ff_claim_for_worker`, `ff_claim_execution`, `ff_claim_resumed_execution`, `ff_claim`.
 
+use crate::checks::text_array;
 use crate::postgres::raise::guarded;
 use crate::store::claims;
 use pgrx::prelude::*;
@@ -11,11 +12,14 @@ fn ff_claim_for_worker(
     lane_id: Option<&str>,
     worker_id: Option<&str>,
     worker_instance_id: Option<&str>,
-    capabilities: default!(Option<Vec<String>>, "'{}'"),
+    capabilities: default!(Option<Vec<Option<String>>>, "'{}'"),
     grant_ttl_ms: default!(Option<i64>, 5000),
 ) -> TableIterator<'static, (name!(execution_id, String), name!(partition_key, String), name!(grant_key, String), name!(expires_at_ms, i64))>
 {
-    TableIterator::new(guarded(|| claims::claim_for_worker(lane_id, worker_id, worker_instance_id, capabilities, grant_ttl_ms)))
+    TableIterator::new(guarded(|| {
+        let capabilities = text_array(capabilities, "capabilities")?;
+        claims::claim_for_worker(lane_id, worker_id, worker_instance_id, capabilities, grant_ttl_ms)
+    }))
 }
 
 /// Verify and consume a claim grant; open the attempt (or re-lease an interrupted one) under a new lease.
@@ -73,7 +77,7 @@ fn ff_claim(
     lane_id: Option<&str>,
     worker_id: Option<&str>,
     worker_instance_id: Option<&str>,
-    capabilities: default!(Option<Vec<String>>, "'{}'"),
+    capabilities: default!(Option<Vec<Option<String>>>, "'{}'"),
     lease_ttl_ms: default!(Option<i64>, 30000),
     max_items: default!(Option<i32>, 1),
 ) -> TableIterator<
@@ -89,5 +93,8 @@ fn ff_claim(
         name!(payload, Option<Vec<u8>>),
     ),
 > {
-    TableIterator::new(guarded(|| claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items)))
+    TableIterator::new(guarded(|| {
+        let capabilities = text_array(capabilities, "capabilities")?;
+        claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items)
+    }))
 }

@@ -1,5 +1,6 @@
 //! `ff_renew_lease`, `ff_complete`, `ff_complete_many`, `ff_fail`, `ff_cancel`.
 
+use crate::postgres::jsonb::{parse_optional, JsonbArg};
 use crate::postgres::raise::guarded;
 use crate::store::leases;
 use pgrx::prelude::*;
@@ -31,8 +32,8 @@ fn ff_complete(
 /// Complete many leases in one call; one row per element, a bad fence fails only its own element.
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_complete_many(leases: Option<pgrx::JsonB>) -> TableIterator<'static, (name!(execution_id, String), name!(outcome, String))> {
-    TableIterator::new(guarded(|| leases::complete_many(leases)))
+fn ff_complete_many(leases: Option<JsonbArg>) -> TableIterator<'static, (name!(execution_id, String), name!(outcome, String))> {
+    TableIterator::new(guarded(|| leases::complete_many(parse_optional(leases, "leases")?)))
 }
 
 /// Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal.

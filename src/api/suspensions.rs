@@ -1,6 +1,7 @@
 //! `ff_create_waitpoint`, `ff_suspend`, `ff_list_pending_waitpoints`, `ff_list_suspended`,
 //! `ff_read_waitpoint_token`.
 
+use crate::postgres::jsonb::{parse_optional, JsonbArg};
 use crate::postgres::raise::guarded;
 use crate::store::suspensions::{self, SuspendArgs};
 use pgrx::prelude::*;
@@ -26,8 +27,8 @@ fn ff_suspend(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
-    resume_condition: Option<pgrx::JsonB>,
-    waitpoints: default!(Option<pgrx::JsonB>, "NULL"),
+    resume_condition: Option<JsonbArg>,
+    waitpoints: default!(Option<JsonbArg>, "NULL"),
     timeout_at_ms: default!(Option<i64>, "NULL"),
     timeout_behavior: default!(Option<&str>, "'fail'"),
     reason_code: default!(Option<&str>, "'waiting_for_signal'"),
@@ -45,21 +46,23 @@ fn ff_suspend(
         name!(token, Option<String>),
     ),
 > {
-    let args = SuspendArgs {
-        execution_id,
-        lease_id,
-        lease_epoch,
-        resume_condition,
-        waitpoints,
-        timeout_at_ms,
-        timeout_behavior,
-        reason_code,
-        requested_by,
-        suspension_id,
-        idempotency_key,
-        continuation,
-    };
-    TableIterator::new(guarded(|| suspensions::suspend(args)))
+    TableIterator::new(guarded(|| {
+        let args = SuspendArgs {
+            execution_id,
+            lease_id,
+            lease_epoch,
+            resume_condition: parse_optional(resume_condition, "resume_condition")?,
+            waitpoints: parse_optional(waitpoints, "waitpoints")?,
+            timeout_at_ms,
+            timeout_behavior,
+            reason_code,
+            requested_by,
+            suspension_id,
+            idempotency_key,
+            continuation,
+        };
+        suspensions::suspend(args)
+    }))
 }
 
 /// The execution's open waitpoints (and closed ones on request), keyset-paginated; never the token.

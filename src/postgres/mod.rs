@@ -4,9 +4,11 @@
 //! - [`statement`]: typed statements (`statement!`), prepared once per backend and kept.
 //! - [`settings`]: the `ff_engine.*` GUCs.
 //! - [`notify`]: outbox NOTIFY through `Async_Notify`.
-//! - [`args`]: turning SQL arguments into checked Rust values.
+//! - [`args`]: turning SQL arguments into checked Rust values; [`jsonb`]: jsonb arguments that
+//!   cannot fail to convert.
 
 pub mod args;
+pub mod jsonb;
 pub mod notify;
 pub mod raise;
 pub mod settings;

@@ -1,4 +1,8 @@
-//! Settings (GUCs): `ff_engine.notify` and `ff_engine.max_reclaims`.
+//! Settings (GUCs): `ff_engine.notify` and `ff_engine.max_reclaims`, which any session may set, and
+//! the ceilings no caller can lift — `ff_engine.max_signals_per_execution`,
+//! `ff_engine.max_dedup_ttl_s`, `ff_engine.max_payload_bytes` — which only a superuser may set
+//! (`postgresql.conf`, `ALTER SYSTEM`, `ALTER DATABASE … SET`): a call's own arguments can only lower
+//! them.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
@@ -6,6 +10,13 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// `ff_engine.max_reclaims`: lease expiries an execution survives before it is failed.
 pub static MAX_RECLAIMS: GucSetting<i32> = GucSetting::<i32>::new(1000);
+/// `ff_engine.max_signals_per_execution`: the most signals one execution accepts, whatever a
+/// delivery asks for.
+pub static MAX_SIGNALS_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+/// `ff_engine.max_dedup_ttl_s`: the longest a delivery's idempotency key is remembered.
+pub static MAX_DEDUP_TTL_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
+/// `ff_engine.max_payload_bytes`: the largest execution payload, signal payload or result.
+pub static MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
 
 pub fn register() {
     GucRegistry::define_bool_guc(
@@ -26,4 +37,49 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"ff_engine.max_signals_per_execution",
+        c"The most signals one execution accepts (a delivery may ask for fewer, never more).",
+        c"Superuser-only: a signaler holding a valid token cannot raise its own cap.",
+        &MAX_SIGNALS_PER_EXECUTION,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"ff_engine.max_dedup_ttl_s",
+        c"The longest, in seconds, a delivery's idempotency key is remembered.",
+        c"Superuser-only; a delivery's dedup_ttl_ms above it is lowered to it.",
+        &MAX_DEDUP_TTL_S,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"ff_engine.max_payload_bytes",
+        c"The largest execution payload, signal payload or result, in bytes.",
+        c"Superuser-only; a larger one is refused with invalid_input (<field>_too_large).",
+        &MAX_PAYLOAD_BYTES,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+/// The signal ceiling for a delivery that asked for `requested`.
+pub fn max_signals(requested: i32) -> i32 {
+    requested.min(MAX_SIGNALS_PER_EXECUTION.get())
+}
+
+/// The dedup TTL for a delivery that asked for `requested_ms`.
+pub fn dedup_ttl_ms(requested_ms: i64) -> i64 {
+    requested_ms.min(MAX_DEDUP_TTL_S.get() as i64 * 1000)
+}
+
+/// `ff_engine.max_payload_bytes`.
+pub fn max_payload_bytes() -> usize {
+    MAX_PAYLOAD_BYTES.get().max(0) as usize
 }

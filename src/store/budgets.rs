@@ -58,14 +58,14 @@ fn budget_views(client: &SpiClient<'_>, budget_ids: &[String]) -> WfResult<Vec<B
 /// `ff_create_budget`: (budget_id, created).
 pub fn create_budget(
     budget_id: Option<&str>,
-    hard: Option<pgrx::JsonB>,
-    soft: Option<pgrx::JsonB>,
+    hard: Option<serde_json::Value>,
+    soft: Option<serde_json::Value>,
     reset: Option<i64>,
 ) -> WfResult<(String, bool)> {
     let budget_id = required_text(budget_id, "budget_id", 256)?;
-    let hard = required(hard, "hard_limits")?.0;
+    let hard = required(hard, "hard_limits")?;
     admission::parse_amounts(&hard, "hard_limits")?;
-    let soft = soft.map(|j| j.0).unwrap_or_else(|| serde_json::json!({}));
+    let soft = soft.unwrap_or_else(|| serde_json::json!({}));
     admission::parse_amounts(&soft, "soft_limits")?;
     if let Some(r) = reset {
         crate::lifecycle::validate_ms(r, "reset_interval_ms", 1)?;
@@ -87,11 +87,11 @@ pub fn report_usage(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
-    usage: Option<pgrx::JsonB>,
+    usage: Option<serde_json::Value>,
     dedup_key: Option<&str>,
 ) -> WfResult<(String, Option<String>)> {
     let id = parse_execution_id(execution_id)?;
-    let usage = required(usage, "usage")?.0;
+    let usage = required(usage, "usage")?;
     admission::parse_amounts(&usage, "usage")?;
     crate::checks::optional_text(dedup_key, "dedup_key", 256)?;
     let now = now_ms();

@@ -102,6 +102,7 @@ pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, 
     let namespace = args.namespace;
     let flow_id = args.flow_id.as_ref().map(to_pg_uuid);
     let n = creation::validate(args, now_ms())?;
+    crate::checks::check_size(pass.payload.map(<[u8]>::len), crate::postgres::settings::max_payload_bytes(), "payload")?;
     Spi::connect_mut(|client| {
         check_references(client, &n.distinct_budget_ids, pass.quota_policy_id)?;
         let (partition_key, execution_id) = ex_key(&n.id);

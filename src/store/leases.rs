@@ -145,15 +145,17 @@ pub fn complete(
     result: Option<&[u8]>,
 ) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
+    crate::checks::check_size(result.map(<[u8]>::len), crate::postgres::settings::max_payload_bytes(), "result")?;
     let now = now_ms();
     Spi::connect_mut(|client| complete_one(client, &id, lease_id, lease_epoch, result, now))?;
     Ok("completed".to_string())
 }
 
 /// `ff_complete_many`: one (execution_id, outcome) per element, in input order.
-pub fn complete_many(leases: Option<pgrx::JsonB>) -> WfResult<Vec<(String, String)>> {
-    let (items, order) = batch::parse(&required(leases, "leases")?.0)?;
+pub fn complete_many(leases: Option<serde_json::Value>) -> WfResult<Vec<(String, String)>> {
+    let (items, order) = batch::parse(&required(leases, "leases")?)?;
     let now = now_ms();
+    let max_result = crate::postgres::settings::max_payload_bytes();
     let mut outcomes: Vec<String> = vec![String::new(); items.len()];
     Spi::connect_mut(|client| -> WfResult<()> {
         for i in order {
@@ -161,7 +163,10 @@ pub fn complete_many(leases: Option<pgrx::JsonB>) -> WfResult<Vec<(String, Strin
                 Err(e) => e.kind.name().to_string(),
                 Ok(l) => {
                     let result = l.result.as_deref();
-                    match complete_one(client, &l.execution_id, Some(to_pg_uuid(&l.lease_id)), Some(l.lease_epoch), result, now) {
+                    let completed = crate::checks::check_size(result.map(<[u8]>::len), max_result, "result").and_then(|()| {
+                        complete_one(client, &l.execution_id, Some(to_pg_uuid(&l.lease_id)), Some(l.lease_epoch), result, now)
+                    });
+                    match completed {
                         Ok(()) => "completed".to_string(),
                         Err(e) if e.kind != ErrorKind::Corruption => e.kind.name().to_string(),
                         Err(e) => return Err(e),

@@ -11,6 +11,7 @@ use crate::keys::StoredKey;
 use crate::lifecycle::{self, States};
 use crate::postgres::args::{ex_id, ex_key, from_pg_uuid, new_pg_uuid, parse_execution_id, to_pg_uuid};
 use crate::postgres::notify::{notify, Channel};
+use crate::postgres::settings;
 use crate::postgres::statement::now_ms;
 use crate::statement;
 use crate::store::leases::{self, Termination};
@@ -372,6 +373,7 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
         a.correlation_id,
         a.idempotency_key,
         a.payload.map(<[u8]>::len),
+        settings::max_payload_bytes(),
     )?;
     let d = Delivery {
         waitpoint_id,
@@ -383,9 +385,9 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
         payload: a.payload,
         correlation_id: a.correlation_id,
         idempotency_key: a.idempotency_key,
-        dedup_ttl_ms: delivery::delay(a.dedup_ttl_ms, "dedup_ttl_ms")?,
+        dedup_ttl_ms: settings::dedup_ttl_ms(delivery::delay(a.dedup_ttl_ms, "dedup_ttl_ms")?),
         resume_delay_ms: delivery::delay(a.resume_delay_ms, "resume_delay_ms")?,
-        max_signals: required(a.max_signals_per_execution, "max_signals_per_execution")?,
+        max_signals: settings::max_signals(required(a.max_signals_per_execution, "max_signals_per_execution")?),
     };
     let now = now_ms();
     Spi::connect_mut(|client| deliver(client, &id, &d, Proof::Token(a.token.unwrap_or("")), now))
@@ -420,9 +422,9 @@ pub fn deliver_approval(
             payload: None,
             correlation_id: None,
             idempotency_key: Some(&key),
-            dedup_ttl_ms: 86_400_000,
+            dedup_ttl_ms: settings::dedup_ttl_ms(86_400_000),
             resume_delay_ms: 0,
-            max_signals: 10_000,
+            max_signals: settings::max_signals(10_000),
         };
         deliver(client, &id, &d, Proof::Operator { lane_id: lane }, now)
     })

@@ -139,8 +139,8 @@ pub struct SuspendArgs<'a> {
     pub execution_id: Option<&'a str>,
     pub lease_id: Option<pgrx::Uuid>,
     pub lease_epoch: Option<i64>,
-    pub resume_condition: Option<pgrx::JsonB>,
-    pub waitpoints: Option<pgrx::JsonB>,
+    pub resume_condition: Option<serde_json::Value>,
+    pub waitpoints: Option<serde_json::Value>,
     pub timeout_at_ms: Option<i64>,
     pub timeout_behavior: Option<&'a str>,
     pub reason_code: Option<&'a str>,
@@ -335,8 +335,8 @@ pub fn suspend(a: SuspendArgs<'_>) -> WfResult<Vec<SuspendRow>> {
     let id = parse_execution_id(a.execution_id)?;
     let now = now_ms();
     let req = suspend::check(
-        a.resume_condition.as_ref().map(|j| &j.0),
-        a.waitpoints.as_ref().map(|j| &j.0),
+        a.resume_condition.as_ref(),
+        a.waitpoints.as_ref(),
         a.timeout_at_ms,
         a.timeout_behavior,
         a.reason_code,
