@@ -263,3 +263,131 @@ fn every_function_every_argument_hostile_values_every_role() {
     assert!(out.calls >= 5_000, "only {} calls", out.calls);
     assert!(out.bad.is_empty(), "{} calls gave an undocumented SQLSTATE:\n{}", out.bad.len(), out.bad.join("\n"));
 }
+
+/// What the random sequence knows of the population: every lease and waitpoint token it was handed
+/// (stale ones included, so later calls present old fences and tokens on purpose).
+#[derive(Default)]
+struct Known {
+    executions: Vec<String>,
+    leases: Vec<(String, uuid::Uuid, i64)>,
+    waitpoints: Vec<(String, uuid::Uuid, String)>,
+}
+
+/// The invariants that must hold after every step, whatever the step was.
+fn check_invariants(
+    c: &mut Client,
+    epochs: &mut std::collections::HashMap<String, i64>,
+    terminal: &mut std::collections::HashSet<String>,
+    step: usize,
+) {
+    let lease_shape = count(
+        c,
+        "SELECT count(*) FROM ff_exec_core WHERE (ownership_state = 'leased') <> (lifecycle_phase = 'active')
+            OR (ownership_state = 'leased' AND (lease_id IS NULL OR lease_expires_at_ms IS NULL))",
+    );
+    assert_eq!(lease_shape, 0, "step {step}: an execution is leased without being active, or without a lease");
+    let suspensions = count(
+        c,
+        "SELECT count(*) FROM ff_exec_core e WHERE (e.lifecycle_phase = 'suspended') <>
+            ((SELECT count(*) FROM ff_suspension s WHERE s.partition_key = e.partition_key
+                AND s.execution_id = e.execution_id AND s.state = 'open') = 1)",
+    );
+    assert_eq!(suspensions, 0, "step {step}: a suspended execution without exactly one open suspension, or the reverse");
+    let open_of_closed = count(
+        c,
+        "SELECT count(*) FROM ff_waitpoint w JOIN ff_suspension s USING (partition_key, execution_id, suspension_id)
+         WHERE s.state = 'closed' AND w.state <> 'closed'",
+    );
+    assert_eq!(open_of_closed, 0, "step {step}: an open waitpoint of a closed suspension");
+    for r in c.query("SELECT execution_id, lease_epoch, lifecycle_phase = 'terminal' FROM ff_executions", &[]).unwrap() {
+        let (id, epoch, is_terminal): (String, i64, bool) = (r.get(0), r.get(1), r.get(2));
+        let before = epochs.insert(id.clone(), epoch).unwrap_or(0);
+        assert!(epoch >= before, "step {step}: {id}'s lease epoch went back from {before} to {epoch}");
+        assert!(is_terminal || !terminal.contains(&id), "step {step}: terminal execution {id} came back");
+        if is_terminal {
+            terminal.insert(id);
+        }
+    }
+}
+
+fn documented_or_ok<T>(result: Result<T, postgres::Error>, what: &str) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let db = e.as_db_error().unwrap_or_else(|| panic!("connection lost on {what}: {e}"));
+            assert!(DOCUMENTED.contains(&db.code().code()), "{what}: undocumented {} {}", db.code().code(), db.message());
+            None
+        }
+    }
+}
+
+#[test]
+fn random_sequences_keep_the_invariants() {
+    let db = Cluster::shared().fresh_db("fuzz_sequence");
+    let mut c = db.connect();
+    c.batch_execute("SELECT * FROM ff_seed_hmac('k1')").unwrap();
+    let mut rng = Rng(0xdeca_fbad);
+    let mut k = Known::default();
+    let (mut epochs, mut terminal) = (Default::default(), Default::default());
+    let cond = "{\"Single\":{\"waitpoint_key\":\"k\",\"matcher\":\"Wildcard\"}}";
+    for step in 0..400 {
+        let lease = (!k.leases.is_empty()).then(|| rng.pick(&k.leases).clone());
+        let op = rng.next() % 11;
+        match (op, lease) {
+            (0, _) | (_, None) if k.executions.len() < 40 => {
+                let sql = "SELECT execution_id FROM ff_create_execution('rs', max_attempts => 3, retry_backoff_ms => 0)";
+                if let Some(r) = documented_or_ok(c.query_one(sql, &[]), "create") {
+                    k.executions.push(r.get(0));
+                }
+            }
+            (1, _) | (_, None) => {
+                if let Some(rows) = documented_or_ok(
+                    c.query("SELECT * FROM ff_claim('rs', 'w', 'w-1', max_items => 3, lease_ttl_ms => 60000)", &[]),
+                    "claim",
+                ) {
+                    k.leases.extend(rows.iter().map(|r| (r.get("execution_id"), r.get("lease_id"), r.get("lease_epoch"))));
+                }
+            }
+            (2, Some((e, l, ep))) => {
+                documented_or_ok(c.query("SELECT * FROM ff_complete($1, $2, $3, 'r'::bytea)", &[&e, &l, &ep]), "complete");
+            }
+            (3, Some((e, l, ep))) => {
+                documented_or_ok(c.query("SELECT * FROM ff_fail($1, $2, $3, 'boom')", &[&e, &l, &ep]), "fail");
+            }
+            (4, Some((e, l, ep))) => {
+                documented_or_ok(c.query("SELECT * FROM ff_renew_lease($1, $2, $3)", &[&e, &l, &ep]), "renew");
+            }
+            (5, Some((e, l, ep))) => {
+                let sql = "SELECT waitpoint_id, token FROM ff_suspend($1, $2, $3, $4::text::jsonb) WHERE waitpoint_id IS NOT NULL";
+                if let Some(rows) = documented_or_ok(c.query(sql, &[&e, &l, &ep, &cond]), "suspend") {
+                    k.waitpoints.extend(rows.iter().map(|r| (e.clone(), r.get(0), r.get(1))));
+                }
+            }
+            (6, _) if !k.waitpoints.is_empty() => {
+                let (e, w, t) = rng.pick(&k.waitpoints).clone();
+                let token = if rng.next().is_multiple_of(4) { format!("k1:{}", "0".repeat(64)) } else { t };
+                documented_or_ok(c.query("SELECT * FROM ff_deliver_signal($1, $2, $3, 'go')", &[&e, &w, &token]), "deliver");
+            }
+            (7, _) if !k.executions.is_empty() => {
+                let e = rng.pick(&k.executions).clone();
+                documented_or_ok(c.query("SELECT * FROM ff_cancel($1)", &[&e]), "cancel");
+            }
+            (8, _) => {
+                documented_or_ok(c.query("SELECT * FROM ff_tick()", &[]), "tick");
+            }
+            (9, _) if !k.executions.is_empty() => {
+                let e = rng.pick(&k.executions).clone();
+                documented_or_ok(c.query("SELECT * FROM ff_resume_execution($1)", &[&e]), "resume");
+            }
+            (_, Some((e, l, ep))) => {
+                let sql = "SELECT waitpoint_id, token FROM ff_create_waitpoint($1, $2, $3, 'k')";
+                if let Some(r) = documented_or_ok(c.query_one(sql, &[&e, &l, &ep]), "create_waitpoint") {
+                    k.waitpoints.push((e, r.get(0), r.get(1)));
+                }
+            }
+        }
+        check_invariants(&mut c, &mut epochs, &mut terminal, step);
+    }
+    assert_no_orphans(&mut c);
+    assert!(!terminal.is_empty() && k.waitpoints.len() > 5, "the sequence never reached the interesting states");
+}
