@@ -34,33 +34,27 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 statement! {
-    /// The scan without the admission predicates: what almost every claim needs. Planning keeps the
-    /// budget and quota sub-plans out of it, so starting it opens one table and one index (the full
-    /// statement initialises aggregates, a function scan and four more relations on every execution,
-    /// ~60 % of a claim's executor start-up). When a returned row needs admission, `pick` runs
-    /// `candidates` instead (the rows this statement locked stay locked until commit, which only
-    /// makes other claimers skip them meanwhile).
-    mod lean_candidates = variants [[
-        "claims/candidate_columns.sql", "claims/candidate_lean_column.sql", "claims/candidate_filter.sql",
-        "claims/candidate_order.sql",
-    ]];
+    /// Variant 0, lean: the scan without the admission predicates, what almost every claim needs.
+    /// Planning keeps the budget and quota sub-plans out of it, so starting it opens one table and one
+    /// index (the full statement initialises aggregates, a function scan and four more relations on
+    /// every execution, ~60 % of a claim's executor start-up). When a returned row needs admission,
+    /// `pick` runs variant 1, full, with budget and quota admission as predicates (the rows the lean
+    /// statement locked stay locked until commit, which only makes other claimers skip them meanwhile).
+    mod candidates = variants [
+        [
+            "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
+            "claims/candidate_order.sql",
+        ],
+        [
+            "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
+            "claims/candidate_admission.sql", "claims/candidate_order.sql",
+        ],
+    ];
     args<'a> { lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64 }
     row {
         partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
         attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
         needs_admission: bool,
-    }
-}
-statement! {
-    /// The scan with budget and quota admission as predicates.
-    mod candidates = variants [[
-        "claims/candidate_columns.sql", "claims/candidate_filter.sql", "claims/candidate_admission.sql",
-        "claims/candidate_order.sql",
-    ]];
-    args<'a> { lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64 }
-    row {
-        partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
-        attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
     }
 }
 statement! {
@@ -140,20 +134,6 @@ impl From<candidates::Row> for Candidate {
     }
 }
 
-impl From<lean_candidates::Row> for Candidate {
-    fn from(r: lean_candidates::Row) -> Self {
-        Candidate {
-            id: ex_id(r.partition_key, &r.execution_id),
-            quota_policy_id: r.quota_policy_id,
-            attempt_state: r.attempt_state,
-            attempt_index: r.attempt_index,
-            current_attempt_id: r.current_attempt_id,
-            interrupt_reason: r.interrupt_reason,
-            reserved: r.reserved,
-        }
-    }
-}
-
 /// The next batch of candidates: the lean statement first; the full one when a row needs admission
 /// (or on later rounds, after a quota refused some).
 fn candidate_batch(
@@ -165,23 +145,20 @@ fn candidate_batch(
     want: i64,
     lean: bool,
 ) -> WfResult<Vec<Candidate>> {
+    let args =
+        || candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
     if lean {
-        let args = lean_candidates::Args {
-            lane_id,
-            capabilities: caps.to_vec(),
-            now_ms: now,
-            refused_execution_ids: refused.to_vec(),
-            max_rows: want,
-        };
-        let rows = lean_candidates::all(client, args)?;
+        let rows = candidates::all_of(LEAN, client, args())?;
         if !rows.iter().any(|r| r.needs_admission) && !rows.is_empty() {
             return Ok(rows.into_iter().map(Candidate::from).collect());
         }
     }
-    let args =
-        candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
-    Ok(candidates::all(client, args)?.into_iter().map(Candidate::from).collect())
+    Ok(candidates::all_of(FULL, client, args())?.into_iter().map(Candidate::from).collect())
 }
+
+/// The variants of `candidates`.
+const LEAN: usize = 0;
+const FULL: usize = 1;
 
 /// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
 /// their policy's lock; refused ones are skipped and the scan continues.

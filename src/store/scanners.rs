@@ -10,39 +10,22 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 statement! {
-    mod promote_delayed = "scanners/promote_delayed.sql";
+    /// The tasks that are one statement over (now, max_rows), one variant each, the indices below.
+    mod batch_task = variants [
+        ["scanners/promote_delayed.sql"],
+        ["scanners/expire_grants.sql"],
+        ["scanners/expire_pending_waitpoints.sql"],
+        ["scanners/gc_signal_dedup.sql"],
+        ["scanners/gc_suspend_dedup.sql"],
+        ["scanners/gc_keys.sql"],
+    ];
     args { now_ms: i64, max_rows: i64 }
-    row { promoted: i32 }
-}
-statement! {
-    mod expire_grants = "scanners/expire_grants.sql";
-    args { now_ms: i64, max_rows: i64 }
-    row { expired: i32 }
+    row { processed: i32 }
 }
 statement! {
     mod expire_leases = "scanners/expire_leases.sql";
     args { now_ms: i64, max_rows: i64, max_reclaims: i32 }
     row { failed: i64, expired: i64 }
-}
-statement! {
-    mod expire_pending_waitpoints = "scanners/expire_pending_waitpoints.sql";
-    args { now_ms: i64, max_rows: i64 }
-    row { closed: i32 }
-}
-statement! {
-    mod gc_signal_dedup = "scanners/gc_signal_dedup.sql";
-    args { now_ms: i64, max_rows: i64 }
-    row { deleted: i32 }
-}
-statement! {
-    mod gc_suspend_dedup = "scanners/gc_suspend_dedup.sql";
-    args { now_ms: i64, max_rows: i64 }
-    row { deleted: i32 }
-}
-statement! {
-    mod gc_keys = "scanners/gc_keys.sql";
-    args { now_ms: i64, max_rows: i64 }
-    row { deleted: i32 }
 }
 statement! {
     /// Variants: signal, lease, completion events.
@@ -93,22 +76,26 @@ impl Task {
 
     /// Run the task once over at most `max_rows` due rows; how many it processed.
     fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
-        Ok(match self {
-            Task::PromoteDelayed => promote_delayed::execute(client, promote_delayed::Args { now_ms, max_rows })?,
-            Task::ExpireGrants => expire_grants::execute(client, expire_grants::Args { now_ms, max_rows })?,
-            Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows)?,
-            Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows)?,
-            Task::ExpirePendingWaitpoints => {
-                expire_pending_waitpoints::execute(client, expire_pending_waitpoints::Args { now_ms, max_rows })?
-            }
-            Task::GcDedup => {
-                gc_signal_dedup::execute(client, gc_signal_dedup::Args { now_ms, max_rows })?
-                    + gc_suspend_dedup::execute(client, gc_suspend_dedup::Args { now_ms, max_rows })?
-            }
-            Task::GcKeys => gc_keys::execute(client, gc_keys::Args { now_ms, max_rows })?,
-        })
+        let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows });
+        match self {
+            Task::PromoteDelayed => one(PROMOTE_DELAYED),
+            Task::ExpireGrants => one(EXPIRE_GRANTS),
+            Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows),
+            Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows),
+            Task::ExpirePendingWaitpoints => one(EXPIRE_PENDING_WAITPOINTS),
+            Task::GcDedup => Ok(one(GC_SIGNAL_DEDUP)? + one(GC_SUSPEND_DEDUP)?),
+            Task::GcKeys => one(GC_KEYS),
+        }
     }
 }
+
+/// The variants of `batch_task`.
+const PROMOTE_DELAYED: usize = 0;
+const EXPIRE_GRANTS: usize = 1;
+const EXPIRE_PENDING_WAITPOINTS: usize = 2;
+const GC_SIGNAL_DEDUP: usize = 3;
+const GC_SUSPEND_DEDUP: usize = 4;
+const GC_KEYS: usize = 5;
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();

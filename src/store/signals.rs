@@ -52,19 +52,13 @@ statement! {
     row { suspension_id: pgrx::Uuid }
 }
 statement! {
-    /// Record a signal that does not resume (its event and the execution's signal count).
-    mod record = variants [["signals/insert_signal.sql", "signals/record.sql"]];
-    args<'a> {
-        partition_key: i16, execution_id: pgrx::Uuid, signal_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str,
-        suspension_id: Option<pgrx::Uuid>, signal_name: &'a str, signal_category: &'a str, source_type: &'a str,
-        source_identity: &'a str, correlation_id: Option<&'a str>, idempotency_key: Option<&'a str>, payload: Option<&'a [u8]>,
-        effect: &'a str, now_ms: i64, execution_ref: &'a str,
-    }
-    row { signal_seq: i64 }
-}
-statement! {
-    /// `record`'s resume variant with its extra parameters ($17–$24).
-    mod record_and_resume = variants [["signals/insert_signal.sql", "signals/record_and_resume.sql"]];
+    /// Record a signal: variant 0 (`record.sql`) only records it, with its event and the execution's
+    /// signal count; variant 1 (`record_and_resume.sql`) also resumes. Variant 0 declares the resume
+    /// parameters ($17–$24) without using them, so the two share their arguments.
+    mod record = variants [
+        ["signals/insert_signal.sql", "signals/record.sql"],
+        ["signals/insert_signal.sql", "signals/record_and_resume.sql"],
+    ];
     args<'a> {
         partition_key: i16, execution_id: pgrx::Uuid, signal_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str,
         suspension_id: Option<pgrx::Uuid>, signal_name: &'a str, signal_category: &'a str, source_type: &'a str,
@@ -277,7 +271,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
 }
 
-/// Record an accepted signal (`record`), or record it and resume (`record_and_resume`), and wake the
+/// Record an accepted signal (`record`, variant 0), or record it and resume (variant 1), and wake the
 /// listeners of what was written.
 #[allow(clippy::too_many_arguments)]
 fn record(
@@ -292,30 +286,9 @@ fn record(
 ) -> WfResult<()> {
     let (partition_key, execution_id) = ex_key(id);
     let execution_ref = id.to_string();
-    let Some(r) = resumes else {
-        let args = record::Args {
-            partition_key,
-            execution_id,
-            signal_id: d.signal_id,
-            waitpoint_id: d.waitpoint_id,
-            waitpoint_key: key,
-            suspension_id,
-            signal_name: d.signal_name,
-            signal_category: d.signal_category,
-            source_type: d.source_type,
-            source_identity: d.source_identity,
-            correlation_id: d.correlation_id,
-            idempotency_key: d.idempotency_key,
-            payload: d.payload,
-            effect,
-            now_ms: now,
-            execution_ref: &execution_ref,
-        };
-        record::execute(client, args)?;
-        notify(&[Channel::Signal]);
-        return Ok(());
-    };
-    let args = record_and_resume::Args {
+    let resuming = resumes.is_some();
+    let r = resumes.unwrap_or(Resumes { satisfiers: Vec::new(), delay_ms: 0, close_reason: "" });
+    let args = record::Args {
         partition_key,
         execution_id,
         signal_id: d.signal_id,
@@ -337,7 +310,11 @@ fn record(
         eligible_at_ms: (r.delay_ms > 0).then_some(now + r.delay_ms),
         close_reason: r.close_reason,
     };
-    record_and_resume::execute(client, args)?;
+    record::execute_of(resuming as usize, client, args)?;
+    if !resuming {
+        notify(&[Channel::Signal]);
+        return Ok(());
+    }
     notify(&[Channel::Signal, Channel::Completion]);
     Ok(())
 }

@@ -1,6 +1,6 @@
 -- Claim candidates of a lane: one index scan of ff_exec_core_claimable (lane, priority desc, oldest
 -- first) with FOR UPDATE SKIP LOCKED, so a row another claimer holds is passed over, never waited
--- for. Two statements share these fragments: the lean one (candidate_lean_column) for the common
+-- for. Two statements share these fragments: the lean one (without candidate_admission) for the common
 -- case, and the full one (candidate_admission) whose budget and quota predicates make a refused head
 -- never block the lane.
 -- $1 lane_id

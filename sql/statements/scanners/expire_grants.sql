@@ -8,4 +8,4 @@ WITH d AS (
 r AS (
     UPDATE ff_exec_core e SET reserved_until_ms = NULL FROM d
     WHERE e.partition_key = d.partition_key AND e.execution_id = d.execution_id AND e.reserved_until_ms <= $1)
-SELECT 1 AS expired FROM d
+SELECT 1 AS processed FROM d

@@ -7,4 +7,4 @@ WITH due AS (
 UPDATE ff_waitpoint w SET state = 'closed', closed_at_ms = $1, close_reason = 'never_committed'
 FROM due WHERE w.partition_key = due.partition_key AND w.execution_id = due.execution_id
   AND w.waitpoint_id = due.waitpoint_id AND w.state = 'pending'
-RETURNING 1 AS closed
+RETURNING 1 AS processed

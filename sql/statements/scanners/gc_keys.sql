@@ -3,4 +3,4 @@
 -- $2 max_rows
 DELETE FROM ff_keystore WHERE kid IN (SELECT kid FROM ff_keystore WHERE NOT active AND expires_at_ms <= $1
     ORDER BY expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING 1 AS deleted
+RETURNING 1 AS processed

@@ -1,4 +1,9 @@
--- ... then its outbox event and the execution's signal count (no resume).
+-- ... then its outbox event and the execution's signal count (no resume). The resume parameters
+-- are declared and not used, so that this and record_and_resume share their arguments.
+-- $17 satisfier_seqs
+-- $18..$22 states
+-- $23 eligible_at_ms
+-- $24 close_reason
 cnt AS (
     UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = $1 AND execution_id = $2
     RETURNING namespace),
