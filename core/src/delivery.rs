@@ -4,7 +4,7 @@
 
 use crate::args::{bounded_text, check_size, optional_text};
 use crate::error::{required, ErrorKind, WfError, WfResult};
-use crate::lifecycle::{self, phase, waitpoint};
+use crate::lifecycle::{phase, waitpoint};
 
 /// The descriptive text fields of a signal, checked: name 1–256 bytes, the others 0–256.
 #[allow(clippy::too_many_arguments)]
@@ -30,13 +30,6 @@ pub fn check_fields(
     }
     optional_text(idempotency_key, "idempotency_key", 256)?;
     check_size(payload_len, max_payload_bytes, "payload")
-}
-
-/// A required delay in ms of 0 or more.
-pub fn delay(value: Option<i64>, field: &str) -> WfResult<i64> {
-    let v = required(value, field)?;
-    lifecycle::validate_ms(v, field, 0)?;
-    Ok(v)
 }
 
 /// Step 3: a terminal execution takes no signals.
@@ -76,7 +69,7 @@ mod tests {
         let long = "x".repeat(257);
         assert_eq!(detail(check_fields(Some("n"), None, Some(&long), None, None, None, None, 10)), "invalid_source_type");
         assert_eq!(detail(check_fields(Some("n"), None, None, None, None, None, Some(11), 10)), "payload_too_large");
-        assert_eq!(detail(delay(Some(-1), "resume_delay_ms").map(|_| ())), "invalid_resume_delay_ms");
+        assert_eq!(detail(crate::lifecycle::required_ms(Some(-1), "resume_delay_ms", 0).map(|_| ())), "invalid_resume_delay_ms");
     }
 
     #[test]

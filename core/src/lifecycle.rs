@@ -191,6 +191,13 @@ pub fn retries_left(retryable: bool, attempt_index: i32, max_attempts: i32) -> b
     retryable && (attempt_index as i64) + 1 < max_attempts as i64
 }
 
+/// A required duration argument in milliseconds, from `min` (0 or 1) to 2^53 − 1.
+pub fn required_ms(value: Option<i64>, field: &str, min: i64) -> WfResult<i64> {
+    let v = crate::error::required(value, field)?;
+    validate_ms(v, field, min)?;
+    Ok(v)
+}
+
 /// Validate a duration argument in milliseconds: from `min` (0 or 1) to 2^53 − 1.
 pub fn validate_ms(value: i64, field: &str, min: i64) -> WfResult<()> {
     if !(min..=crate::keys::MAX_GRACE_MS).contains(&value) {

@@ -138,8 +138,7 @@ pub fn create_quota(max_requests: Option<i32>, window_ms: Option<i64>, cap: Opti
     if cap.is_some_and(|c| c < 0) {
         return Err(WfError::invalid_input("invalid_active_concurrency_cap", "active_concurrency_cap must be >= 0"));
     }
-    let window_ms = required(window_ms, "window_ms")?;
-    crate::lifecycle::validate_ms(window_ms, "window_ms", 1)?;
+    let window_ms = crate::lifecycle::required_ms(window_ms, "window_ms", 1)?;
     let quota_policy_id = id.unwrap_or_else(new_pg_uuid);
     Spi::connect_mut(|client| {
         let args = insert_quota::Args {

@@ -232,13 +232,6 @@ fn capabilities_arg(caps: Option<Vec<String>>) -> WfResult<Vec<String>> {
     Ok(caps)
 }
 
-/// A required TTL in ms of at least 1.
-fn ttl_arg(ttl: Option<i64>, field: &str) -> WfResult<i64> {
-    let ttl = required(ttl, field)?;
-    lifecycle::validate_ms(ttl, field, 1)?;
-    Ok(ttl)
-}
-
 /// `ff_claim_for_worker`'s row: execution_id, partition_key, grant_key, expires_at_ms.
 pub type GrantRow = (String, String, String, i64);
 
@@ -252,7 +245,7 @@ pub fn claim_for_worker(
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;
-    let ttl = ttl_arg(grant_ttl_ms, "grant_ttl_ms")?;
+    let ttl = lifecycle::required_ms(grant_ttl_ms, "grant_ttl_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         let key = crate::store::keystore::active_key(client)?;
@@ -327,7 +320,7 @@ pub fn claim_execution(
     let invalid = || WfError::new(ErrorKind::InvalidClaimGrant, "the claim grant was not accepted");
     let grant_key = required(grant_key, "grant_key")?;
     let w = worker(worker_id, instance)?;
-    let ttl = ttl_arg(lease_ttl_ms, "lease_ttl_ms")?;
+    let ttl = lifecycle::required_ms(lease_ttl_ms, "lease_ttl_ms", 1)?;
     let grant = tokens::parse_grant_key(grant_key)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
@@ -382,7 +375,7 @@ pub fn claim_batch(
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;
-    let ttl = ttl_arg(lease_ttl_ms, "lease_ttl_ms")?;
+    let ttl = lifecycle::required_ms(lease_ttl_ms, "lease_ttl_ms", 1)?;
     let max_items = required(max_items, "max_items")?;
     if !(1..=1000).contains(&max_items) {
         return Err(WfError::invalid_input("invalid_max_items", "max_items must be between 1 and 1000"));

@@ -94,8 +94,7 @@ fn end_locked(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now:
 /// `ff_renew_lease`: (lease_expires_at_ms, lease_epoch).
 pub fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>, ttl: Option<i64>) -> WfResult<(i64, i64)> {
     let id = parse_execution_id(execution_id)?;
-    let ttl = required(ttl, "lease_ttl_ms")?;
-    lifecycle::validate_ms(ttl, "lease_ttl_ms", 1)?;
+    let ttl = lifecycle::required_ms(ttl, "lease_ttl_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         lock_leased(client, &id, lease_id, lease_epoch, now)?;
@@ -117,6 +116,7 @@ fn complete_one(
     result: Option<&[u8]>,
     now: i64,
 ) -> WfResult<()> {
+    crate::checks::check_size(result.map(<[u8]>::len), crate::postgres::settings::max_payload_bytes(), "result")?;
     let end = LeaseEnd {
         states: lifecycle::COMPLETED,
         result,
@@ -145,7 +145,6 @@ pub fn complete(
     result: Option<&[u8]>,
 ) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
-    crate::checks::check_size(result.map(<[u8]>::len), crate::postgres::settings::max_payload_bytes(), "result")?;
     let now = now_ms();
     Spi::connect_mut(|client| complete_one(client, &id, lease_id, lease_epoch, result, now))?;
     Ok("completed".to_string())
@@ -155,7 +154,6 @@ pub fn complete(
 pub fn complete_many(leases: Option<serde_json::Value>) -> WfResult<Vec<(String, String)>> {
     let (items, order) = batch::parse(&required(leases, "leases")?)?;
     let now = now_ms();
-    let max_result = crate::postgres::settings::max_payload_bytes();
     let mut outcomes: Vec<String> = vec![String::new(); items.len()];
     Spi::connect_mut(|client| -> WfResult<()> {
         for i in order {
@@ -163,10 +161,7 @@ pub fn complete_many(leases: Option<serde_json::Value>) -> WfResult<Vec<(String,
                 Err(e) => e.kind.name().to_string(),
                 Ok(l) => {
                     let result = l.result.as_deref();
-                    let completed = crate::checks::check_size(result.map(<[u8]>::len), max_result, "result").and_then(|()| {
-                        complete_one(client, &l.execution_id, Some(to_pg_uuid(&l.lease_id)), Some(l.lease_epoch), result, now)
-                    });
-                    match completed {
+                    match complete_one(client, &l.execution_id, Some(to_pg_uuid(&l.lease_id)), Some(l.lease_epoch), result, now) {
                         Ok(()) => "completed".to_string(),
                         Err(e) if e.kind != ErrorKind::Corruption => e.kind.name().to_string(),
                         Err(e) => return Err(e),

@@ -362,8 +362,8 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
         payload: a.payload,
         correlation_id: a.correlation_id,
         idempotency_key: a.idempotency_key,
-        dedup_ttl_ms: settings::dedup_ttl_ms(delivery::delay(a.dedup_ttl_ms, "dedup_ttl_ms")?),
-        resume_delay_ms: delivery::delay(a.resume_delay_ms, "resume_delay_ms")?,
+        dedup_ttl_ms: settings::dedup_ttl_ms(lifecycle::required_ms(a.dedup_ttl_ms, "dedup_ttl_ms", 0)?),
+        resume_delay_ms: lifecycle::required_ms(a.resume_delay_ms, "resume_delay_ms", 0)?,
         max_signals: settings::max_signals(required(a.max_signals_per_execution, "max_signals_per_execution")?),
     };
     let now = now_ms();
@@ -410,7 +410,7 @@ pub fn deliver_approval(
 /// `ff_resume_execution`: resume a suspended execution without a signal.
 pub fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
-    let delay = delivery::delay(delay, "resume_delay_ms")?;
+    let delay = lifecycle::required_ms(delay, "resume_delay_ms", 0)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         let (partition_key, execution_id) = ex_key(&id);

@@ -110,8 +110,7 @@ pub fn create_waitpoint(
 ) -> WfResult<(pgrx::Uuid, String, String)> {
     let id = parse_execution_id(execution_id)?;
     let waitpoint_key = required_text(key, "waitpoint_key", 256)?;
-    let ttl = required(expires_in_ms, "expires_in_ms")?;
-    lifecycle::validate_ms(ttl, "expires_in_ms", 1)?;
+    let ttl = lifecycle::required_ms(expires_in_ms, "expires_in_ms", 1)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
         lock_leased(client, &id, lease_id, lease_epoch, now)?;
