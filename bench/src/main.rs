@@ -11,6 +11,7 @@ mod baseline;
 mod chart;
 mod ext;
 mod limit;
+mod snapshot;
 mod stats;
 
 use ff_engine_tests::Cluster;
@@ -98,6 +99,8 @@ struct Opts {
     modes: Vec<Mode>,
     depths: Vec<usize>,
     out: std::path::PathBuf,
+    /// Held-snapshot mode: run only workload 3, this long per run, with and without a held snapshot.
+    held_snapshot: Option<Duration>,
 }
 
 fn parse_opts() -> Opts {
@@ -109,6 +112,7 @@ fn parse_opts() -> Opts {
         modes: vec![Mode::Ext, Mode::ExtQuiet, Mode::ExtBatch10, Mode::ExtBatch10Quiet, Mode::Baseline, Mode::Absurd, Mode::Limit],
         depths: vec![1_000, 1_000_000],
         out: "bench/results".into(),
+        held_snapshot: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
@@ -136,6 +140,7 @@ fn parse_opts() -> Opts {
             }
             "--depths" => o.depths = list(&v).iter().filter(|d| !d.is_empty()).map(|d| d.parse().unwrap()).collect(),
             "--out" => o.out = v.into(),
+            "--held-snapshot" => o.held_snapshot = Some(Duration::from_secs_f64(v.parse().unwrap())),
             other => panic!("unknown option {other}; see bench/src/main.rs"),
         }
     }
@@ -256,18 +261,62 @@ fn fill_sql(mode: Mode, n: usize) -> String {
 /// Run `clients` drivers for warm-up + duration; for workload 3 keep the lane at `depth` by refilling
 /// what was consumed (one bulk statement every 20 ms).
 fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, depth: usize) -> BResult<Row> {
+    prepare(env, opts, w, mode, depth);
+    let wal_before = env.wal_bytes();
+    let cpu_before = busy_cpu_us();
+    let run = Run { w, mode, clients, warmup: opts.warmup, duration: opts.duration, window: None };
+    let rec = run_clients(env, run)?;
+    let cpu = busy_cpu_us() - cpu_before;
+    let wal = env.wal_bytes() - wal_before;
+    let secs = opts.duration.as_secs_f64();
+    let mut all = latencies(&rec, &[]);
+    let calls = all.len();
+    let mut key = latencies(&rec, &[w.key_op()]);
+    Ok(Row {
+        workload: w.number(),
+        mode: mode.name(),
+        clients,
+        depth,
+        cycles_per_s: rec.cycles as f64 / secs,
+        calls_per_s: calls as f64 / secs,
+        all: percentiles(&mut all),
+        key_op: w.key_op(),
+        key: percentiles(&mut key),
+        statements_per_cycle: rec.statements as f64 / rec.cycles_total.max(1) as f64,
+        wal_bytes_per_cycle: wal as f64 / rec.cycles_total.max(1) as f64,
+        cpu_us_per_cycle: cpu / rec.cycles_total.max(1) as f64,
+        retries: rec.retries,
+    })
+}
+
+/// Empty the mode's database; for workload 3 queue `depth` executions and vacuum.
+fn prepare(env: &Env, opts: &Opts, w: Workload, mode: Mode, depth: usize) {
     let db = Env::db_for(mode);
     reset(env, mode, opts.clients.iter().copied().max().unwrap_or(1));
     if w == Workload::ClaimComplete {
         env.sql(db, &fill_sql(mode, depth));
         env.sql(db, "VACUUM ANALYZE");
     }
-    let conninfo = env.conninfo(db);
-    let wal_before = env.wal_bytes();
-    let cpu_before = busy_cpu_us();
+}
+
+/// What one timed run drives.
+#[derive(Clone, Copy)]
+struct Run {
+    pub w: Workload,
+    pub mode: Mode,
+    pub clients: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Keep latencies and cycles per window of this length too.
+    pub window: Option<Duration>,
+}
+
+/// Drive `run.clients` clients for warm-up + duration and return what they recorded together.
+fn run_clients(env: &Env, run: Run) -> BResult<Rec> {
+    let Run { w, mode, clients, warmup, duration, window } = run;
+    let conninfo = env.conninfo(Env::db_for(mode));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (warmup, duration) = (opts.warmup, opts.duration);
-    let rec = rt.block_on(async move {
+    rt.block_on(async move {
         let consumed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let refill = (w == Workload::ClaimComplete).then(|| {
@@ -301,7 +350,7 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
                     Mode::Absurd => Driver::Absurd(absurd::Absurd::new(&conninfo, queue_for(w, client), client).await?),
                     Mode::Limit => unreachable!(),
                 };
-                let mut rec = Rec::default();
+                let mut rec = Rec { window: window.map(|len| (start + warmup, len)), ..Rec::default() };
                 loop {
                     let elapsed = start.elapsed();
                     if elapsed >= warmup + duration {
@@ -313,7 +362,7 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
                     consumed.fetch_add(n, Ordering::Relaxed);
                     rec.cycles_total += n;
                     if measuring {
-                        rec.cycles += n;
+                        rec.count_cycles(n);
                     }
                 }
                 BResult::Ok(rec)
@@ -335,27 +384,6 @@ fn measure(env: &Env, opts: &Opts, w: Workload, mode: Mode, clients: usize, dept
             Some(e) => Err(e),
             None => Ok(total),
         }
-    })?;
-    let cpu = busy_cpu_us() - cpu_before;
-    let wal = env.wal_bytes() - wal_before;
-    let secs = opts.duration.as_secs_f64();
-    let mut all = latencies(&rec, &[]);
-    let calls = all.len();
-    let mut key = latencies(&rec, &[w.key_op()]);
-    Ok(Row {
-        workload: w.number(),
-        mode: mode.name(),
-        clients,
-        depth,
-        cycles_per_s: rec.cycles as f64 / secs,
-        calls_per_s: calls as f64 / secs,
-        all: percentiles(&mut all),
-        key_op: w.key_op(),
-        key: percentiles(&mut key),
-        statements_per_cycle: rec.statements as f64 / rec.cycles_total.max(1) as f64,
-        wal_bytes_per_cycle: wal as f64 / rec.cycles_total.max(1) as f64,
-        cpu_us_per_cycle: cpu / rec.cycles_total.max(1) as f64,
-        retries: rec.retries,
     })
 }
 
@@ -436,6 +464,13 @@ fn main() -> BResult<()> {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
+    if let Some(duration) = opts.held_snapshot {
+        let modes = if std::env::args().any(|a| a == "--modes") { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
+        let modes = setup(&env, &modes);
+        snapshot::main(&env, &opts, &modes, duration)?;
+        env.cluster.stop();
+        return Ok(());
+    }
     let modes = setup(&env, &opts.modes);
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     eprintln!(

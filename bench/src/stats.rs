@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub type BResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -20,6 +20,12 @@ pub struct Rec {
     /// Transactions retried after 40001 / 40P01 (baseline).
     pub retries: u64,
     pub measuring: bool,
+    /// When set (start of measuring, window length): latencies and cycles also kept per window.
+    pub window: Option<(Instant, Duration)>,
+    /// Latencies in microseconds per (window number, operation name).
+    pub window_lat: BTreeMap<(u32, &'static str), Vec<u32>>,
+    /// Cycles completed per window number.
+    pub window_cycles: BTreeMap<u32, u64>,
 }
 
 impl Rec {
@@ -35,13 +41,37 @@ impl Rec {
     /// Record the latency of `op`, started at `t` (only while measuring).
     pub fn record(&mut self, op: &'static str, t: Instant) {
         if self.measuring {
-            self.lat.entry(op).or_default().push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            let micros = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
+            self.lat.entry(op).or_default().push(micros);
+            if let Some(w) = self.current_window() {
+                self.window_lat.entry((w, op)).or_default().push(micros);
+            }
         }
+    }
+
+    /// Count `n` cycles completed while measuring.
+    pub fn count_cycles(&mut self, n: u64) {
+        self.cycles += n;
+        if let Some(w) = self.current_window() {
+            *self.window_cycles.entry(w).or_default() += n;
+        }
+    }
+
+    /// The number of the window now running, when windows are kept.
+    fn current_window(&self) -> Option<u32> {
+        let (start, len) = self.window?;
+        Some((start.elapsed().as_secs_f64() / len.as_secs_f64()) as u32)
     }
 
     pub fn merge(&mut self, other: Rec) {
         for (k, v) in other.lat {
             self.lat.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.window_lat {
+            self.window_lat.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.window_cycles {
+            *self.window_cycles.entry(k).or_default() += v;
         }
         self.cycles += other.cycles;
         self.cycles_total += other.cycles_total;
