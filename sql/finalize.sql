@@ -61,7 +61,7 @@ $own$;
 GRANT USAGE ON SCHEMA @extschema@ TO ff_admin, ff_worker, ff_signaler;
 
 -- Event tables: readable by all three roles (listeners replay from their last event id).
-GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event TO ff_admin, ff_worker, ff_signaler;
+GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event, ff_operator_event TO ff_admin, ff_worker, ff_signaler;
 
 GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
 
@@ -79,7 +79,13 @@ BEGIN
             ('ff_complete_many', 'ff_worker'), ('ff_fail', 'ff_worker'), ('ff_report_usage', 'ff_worker'),
             ('ff_create_waitpoint', 'ff_worker'), ('ff_suspend', 'ff_worker'), ('ff_observe_signals', 'ff_worker'),
             ('ff_deliver_signal', 'ff_signaler'), ('ff_observe_signals', 'ff_signaler'),
-            ('ff_list_suspended', 'ff_signaler'), ('ff_list_pending_waitpoints', 'ff_signaler')
+            ('ff_list_suspended', 'ff_signaler'), ('ff_list_pending_waitpoints', 'ff_signaler'),
+            -- Payloads and results: readable by the role that creates and runs executions, never by
+            -- a signaler (who holds only tokens).
+            ('ff_get_execution', 'ff_worker'), ('ff_list_attempts', 'ff_worker'), ('ff_list_executions', 'ff_worker'),
+            ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
+            ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
+            ('ff_cond_operator_only', 'ff_worker')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -130,6 +136,16 @@ BEGIN
             ('ff_list_suspended', 'Open suspensions, keyset-paginated by execution id.'),
             ('ff_list_pending_waitpoints', 'An execution''s open waitpoints (closed too on request), keyset-paginated; a fingerprint, never the token.'),
             ('ff_read_waitpoint_token', 'The token of a waitpoint, for operators; no row when it does not exist.'),
+            ('ff_get_execution', 'One execution: lane, tags, the five states, attempts, lease holder and expiry, open suspension, next retry, last error, payload and result; never a grant or token.'),
+            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message.'),
+            ('ff_list_executions', 'A lane''s executions in creation order, optionally of one public state, keyset-paginated by execution id; result size, not bytes.'),
+            ('ff_cond_check', 'Validate a resume condition as ff_suspend does (WF001 with the same DETAIL codes) and return it in canonical form.'),
+            ('ff_change_priority', 'Operator: change an execution''s priority (its place in the claim order); writes an ff_operator_event.'),
+            ('ff_replay_execution', 'Operator: give a failed, cancelled or expired execution a fresh attempt, claimable at once; writes an ff_operator_event.'),
+            ('ff_revoke_lease', 'Operator: end the current lease at once (epoch + 1, lease_revoked); reclaimable, the old holder''s fence is dead; writes an ff_operator_event.'),
+            ('ff_expire_deadlines', 'Scanner: expire executions past their deadline_at_ms (lease ended, suspension and waitpoints closed, completion event expired).'),
+            ('ff_prune_executions', 'Retention: delete up to max_rows finished executions (public_states) that ended before older_than_ms, with their attempts, suspensions, waitpoints, signals and dedup rows.'),
+            ('ff_prune_by_retention', 'Scanner: delete finished executions past their outcome''s retention setting (ff_engine.retention_<outcome>_s), at most max_rows.'),
             ('ff_expire_suspensions', 'Scanner: apply the timeout behaviour (fail, cancel, expire, auto_resume, escalate) of suspensions past their timeout.')
         ) AS c(fn_name, txt)
         JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace

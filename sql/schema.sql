@@ -53,7 +53,7 @@ CREATE DOMAIN ff_public_state AS text
     CHECK (VALUE IN ('waiting','delayed','rate_limited','waiting_children','active','suspended',
                      'resumable','completed','failed','cancelled','expired','skipped'));
 COMMENT ON DOMAIN ff_public_state IS 'Execution public state (canonical FlowFabric literal).';
-CREATE DOMAIN ff_interrupt_reason AS text CHECK (VALUE IN ('suspended','lease_expired'));
+CREATE DOMAIN ff_interrupt_reason AS text CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
 COMMENT ON DOMAIN ff_interrupt_reason IS 'Why the current attempt was interrupted.';
 CREATE DOMAIN ff_attempt_limit AS integer CHECK (VALUE >= 1);
 COMMENT ON DOMAIN ff_attempt_limit IS 'max_attempts: at least 1.';
@@ -69,6 +69,9 @@ COMMENT ON DOMAIN ff_lease_event_type IS 'Lease event type.';
 CREATE DOMAIN ff_completion_outcome AS text
     CHECK (VALUE IN ('success','failed','cancelled','expired','resumed'));
 COMMENT ON DOMAIN ff_completion_outcome IS 'Completion event outcome (terminal outcomes and resumes).';
+CREATE DOMAIN ff_operator_action AS text
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
 
 ----------------------------------------------------------------------------------------------------
 -- Keys
@@ -130,6 +133,7 @@ CREATE TABLE ff_exec_core (
     created_at_ms            bigint   NOT NULL,
     updated_at_ms            bigint   NOT NULL,
     completed_at_ms          bigint,
+    deadline_at_ms           bigint,
     PRIMARY KEY (partition_key, execution_id)
 );
 COMMENT ON TABLE ff_exec_core IS
@@ -149,6 +153,15 @@ COMMENT ON INDEX ff_exec_core_delayed IS 'Delayed promotion scan, oldest due fir
 CREATE INDEX ff_exec_core_leases ON ff_exec_core (lease_expires_at_ms)
     WHERE ownership_state = 'leased';
 COMMENT ON INDEX ff_exec_core_leases IS 'Lease expiry scan, oldest due first.';
+-- Serves: ff_expire_deadlines: WHERE deadline_at_ms <= now AND not terminal, oldest first.
+CREATE INDEX ff_exec_core_deadline ON ff_exec_core (deadline_at_ms)
+    WHERE deadline_at_ms IS NOT NULL AND lifecycle_phase <> 'terminal';
+COMMENT ON INDEX ff_exec_core_deadline IS 'Deadline scan: executions with a deadline that are not terminal, soonest first.';
+-- Serves: retention (ff_prune_executions, ff_tick's prune_executions): finished before a cutoff. BRIN,
+-- not btree: completion times follow the table's insertion order closely enough, and an entry costs
+-- next to nothing on the completion path.
+CREATE INDEX ff_exec_core_completed ON ff_exec_core USING brin (completed_at_ms);
+COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished executions (BRIN).';
 -- Serves: ff_create_execution idempotent replay: (lane_id, idempotency_key) look-up, and uniqueness.
 CREATE UNIQUE INDEX ff_exec_core_idempotency ON ff_exec_core (lane_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -157,9 +170,9 @@ COMMENT ON INDEX ff_exec_core_idempotency IS 'Idempotent create: one execution p
 CREATE INDEX ff_exec_core_quota_active ON ff_exec_core (quota_policy_id)
     WHERE quota_policy_id IS NOT NULL AND (ownership_state = 'leased' OR reserved_until_ms IS NOT NULL);
 COMMENT ON INDEX ff_exec_core_quota_active IS 'Quota concurrency cap: leased or reserved executions per policy.';
--- Serves: ff_lane_stats and operator listings by lane.
-CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, lifecycle_phase);
-COMMENT ON INDEX ff_exec_core_lane IS 'Per-lane counts for ff_lane_stats.';
+-- Serves: ff_list_executions (a lane in creation order, keyset by queue_seq) and ff_lane_stats.
+CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, queue_seq);
+COMMENT ON INDEX ff_exec_core_lane IS 'A lane''s executions in creation order (ff_list_executions, ff_lane_stats).';
 
 -- The per-execution tables below (attempts, grants, suspensions, waitpoints, signals) have no foreign
 -- key to ff_exec_core, on purpose. Their rows are written only by this extension's functions (no role
@@ -409,6 +422,21 @@ CREATE TABLE ff_completion_event (
 );
 COMMENT ON TABLE ff_completion_event IS
     'Outbox: terminal outcomes and resumes. NOTIFY channel ff_completion.';
+
+CREATE TABLE ff_operator_event (
+    event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key   smallint NOT NULL,
+    execution_id    text     NOT NULL,
+    namespace       text,
+    occurred_at_ms  bigint   NOT NULL,
+    action          ff_operator_action NOT NULL,
+    actor           text     NOT NULL,
+    reason          text,
+    detail          jsonb    NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE ff_operator_event IS
+    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
+    'acted and the details. NOTIFY channel ff_operator_event.';
 -- Serves: ff_prune_events(older_than_ms) bulk retention on all three event tables. BRIN, not btree:
 -- the tables are append-only in (nearly) occurred_at_ms order, so a block-range summary finds the old
 -- rows, and an insert costs next to nothing (a btree entry per event was on every hot path).
@@ -418,16 +446,22 @@ CREATE INDEX ff_completion_event_time ON ff_completion_event USING brin (occurre
 COMMENT ON INDEX ff_signal_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 COMMENT ON INDEX ff_lease_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 COMMENT ON INDEX ff_completion_event_time IS 'Retention scan for ff_prune_events (BRIN).';
+CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
+COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
 ----------------------------------------------------------------------------------------------------
 -- Operator views (readable by ff_admin; no payloads, no secrets)
 ----------------------------------------------------------------------------------------------------
 CREATE VIEW ff_executions AS
-SELECT '{fp:' || partition_key || '}:' || execution_id AS execution_id, lane_id, namespace, priority,
-       lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, attempt_index,
-       lease_epoch, lease_expires_at_ms, created_at_ms
-FROM ff_exec_core;
-COMMENT ON VIEW ff_executions IS 'One row per execution with its state columns and lease; no payloads.';
+SELECT '{fp:' || e.partition_key || '}:' || e.execution_id AS execution_id, e.lane_id, e.namespace, e.priority,
+       e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.attempt_state, e.public_state, e.attempt_index,
+       e.lease_epoch, e.lease_expires_at_ms, e.created_at_ms,
+       (SELECT count(*) FROM ff_attempt a WHERE a.partition_key = e.partition_key AND a.execution_id = e.execution_id)
+           AS attempt_count,
+       e.completed_at_ms AS terminal_at_ms, e.last_error, octet_length(e.result) AS result_bytes
+FROM ff_exec_core e;
+COMMENT ON VIEW ff_executions IS
+    'One row per execution: its state columns, lease, attempt count, terminal time, last failure and result size; no payload or result bytes.';
 
 CREATE VIEW ff_suspensions AS
 SELECT '{fp:' || s.partition_key || '}:' || s.execution_id AS execution_id, s.suspension_id, s.reason_code,

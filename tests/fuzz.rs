@@ -11,7 +11,7 @@ use postgres::Client;
 /// The SQLSTATEs docs/errors.md documents.
 const DOCUMENTED: &[&str] = &[
     "WF001", "WF002", "WF003", "WF004", "WF005", "WF010", "WF020", "WF021", "WF022", "WF023", "WF024", "WF025", "WF026", "WF030", "WF031",
-    "WF032", "WF033", "22P02", "22003", "42501", "40001", "40P01", "57014",
+    "WF032", "WF033", "WF034", "22P02", "22003", "42501", "40001", "40P01", "57014",
 ];
 
 /// A deterministic pseudo-random sequence (64-bit LCG), so a failing run repeats with its seed.

@@ -90,6 +90,27 @@ fn token_vector_through_suspend_and_bad_tokens() {
     assert_eq!(wps[0].2, "kid-1:b5ac18077d52b2213024ce556a24d956c88d10a92c80ac7dd85d36be5dd0d048");
 }
 
+/// Issue #17: the key's grace window is checked after the digest, so with an expired key a caller
+/// without the secret gets the same error for an existing and a missing waitpoint; only a valid digest
+/// learns that its key has expired.
+#[test]
+fn expired_key_reveals_nothing_before_the_digest_verifies() {
+    let (_db, mut c) = seeded("sig_oracle");
+    let l = leased(&mut c, "lane");
+    let (_, _, wps) = suspend(&mut c, &l, &single("k", "go"), "").unwrap();
+    let (wp, token) = (wps[0].0, wps[0].2.clone());
+    // Retire k1 with no grace: tokens minted under it are expired from now on.
+    c.query_one("SELECT * FROM ff_rotate_hmac('k2', repeat('22', 32), 0)", &[]).unwrap();
+    let forged = format!("k1:{}", "ab".repeat(32));
+    let existing = deliver(&mut c, &l.execution_id, &wp, &forged, "go", "").unwrap_err();
+    let missing = deliver(&mut c, &l.execution_id, &Uuid::new_v4(), &forged, "go", "").unwrap_err();
+    assert_eq!((existing.code.as_str(), missing.code.as_str()), ("WF002", "WF002"), "{existing:?} / {missing:?}");
+    assert_eq!(existing.message, missing.message);
+    // The real token verifies, and only then is its key's expiry told.
+    assert_eq!(deliver(&mut c, &l.execution_id, &wp, &token, "go", "").unwrap_err().code, "WF003");
+    assert_eq!(states(&mut c, &l.execution_id).0, "suspended", "nothing was delivered");
+}
+
 #[test]
 fn single_resume_reclaim_observe() {
     let (_db, mut c) = seeded("sig_single");

@@ -37,6 +37,8 @@ pub struct NewExecution {
     pub execution_id: Option<ExecutionId>,
     /// Flow membership (places the execution in the flow's partition).
     pub flow_id: Option<Uuid>,
+    /// Expire the execution if it is not finished by then (ms since the epoch; `ff_tick` applies it).
+    pub deadline_at_ms: Option<i64>,
 }
 
 impl NewExecution {
@@ -57,12 +59,19 @@ impl NewExecution {
             idempotency_key: None,
             execution_id: None,
             flow_id: None,
+            deadline_at_ms: None,
         }
     }
 
     /// Set the payload.
     pub fn payload(mut self, payload: impl Into<Vec<u8>>) -> Self {
         self.payload = Some(payload.into());
+        self
+    }
+
+    /// Set the deadline (ms since the epoch).
+    pub fn deadline(mut self, deadline_at_ms: i64) -> Self {
+        self.deadline_at_ms = Some(deadline_at_ms);
         self
     }
 
@@ -119,7 +128,7 @@ impl Client {
     /// generated in the database.
     pub async fn seed_hmac(&self, kid: &str, secret_hex: Option<&str>) -> Result<SeedOutcome> {
         let r = self.row("SELECT outcome, kid, same_secret FROM ff_seed_hmac(kid => $1, secret_hex => $2)", &[&kid, &secret_hex]).await?;
-        Ok(SeedOutcome { outcome: col(&r, 0)?, kid: col(&r, 1)?, same_secret: col(&r, 2)? })
+        Ok(SeedOutcome { outcome: SeedState::parse(col(&r, 0)?)?, kid: col(&r, 1)?, same_secret: col(&r, 2)? })
     }
 
     /// `ff_rotate_hmac`: make `new_kid` the signing key; the previous key verifies for `grace_ms` more.
@@ -130,7 +139,7 @@ impl Client {
                 &[&new_kid, &new_secret_hex, &grace_ms],
             )
             .await?;
-        Ok(RotateOutcome { outcome: col(&r, 0)?, previous_kid: col(&r, 1)?, new_kid: col(&r, 2)?, gc_count: col(&r, 3)? })
+        Ok(RotateOutcome { outcome: RotateState::parse(col(&r, 0)?)?, previous_kid: col(&r, 1)?, new_kid: col(&r, 2)?, gc_count: col(&r, 3)? })
     }
 
     /// `ff_hmac_kids`: the stored key ids and their state (never a secret).
@@ -157,7 +166,7 @@ impl Client {
                 "SELECT execution_id, created FROM ff_create_execution(lane_id => $1, payload => $2, priority => $3, \
                  required_capabilities => $4, namespace => $5, tags => $6, budget_ids => $7, quota_policy_id => $8, \
                  delay_until_ms => $9, max_attempts => $10, retry_backoff_ms => $11, idempotency_key => $12, \
-                 execution_id => $13, flow_id => $14)",
+                 execution_id => $13, flow_id => $14, deadline_at_ms => $15)",
                 &[
                     &e.lane_id,
                     &e.payload,
@@ -173,6 +182,7 @@ impl Client {
                     &e.idempotency_key,
                     &execution_id,
                     &e.flow_id,
+                    &e.deadline_at_ms,
                 ],
             )
             .await?;
@@ -302,7 +312,7 @@ impl Client {
             .collect();
         let leases = serde_json::Value::Array(leases);
         let rows = self.rows("SELECT execution_id, outcome FROM ff_complete_many(leases => $1)", &[&leases]).await?;
-        rows.iter().map(|r| Ok(CompleteManyOutcome { execution_id: col(r, 0)?, outcome: col(r, 1)? })).collect()
+        rows.iter().map(|r| Ok(CompleteManyOutcome { execution_id: col(r, 0)?, outcome: CompleteManyStatus::parse(col(r, 1)?)? })).collect()
     }
 
     /// `ff_fail`: fail the attempt; retried with backoff while attempts remain and `retryable`.

@@ -367,7 +367,7 @@ impl Client {
                 Ok(WaitpointInfo {
                     waitpoint_id: col(r, 0)?,
                     waitpoint_key: col(r, 1)?,
-                    state: col(r, 2)?,
+                    state: WaitpointState::parse(col(r, 2)?)?,
                     created_at_ms: col(r, 3)?,
                     activated_at_ms: col(r, 4)?,
                     expires_at_ms: col(r, 5)?,
@@ -448,7 +448,7 @@ impl Client {
     /// `ff_tick`: run every scanner task once, up to `max_rows` rows each.
     pub async fn tick(&self, max_rows: i32) -> Result<Vec<TickTask>> {
         let rows = self.rows("SELECT task, processed FROM ff_tick(max_rows => $1)", &[&max_rows]).await?;
-        rows.iter().map(|r| Ok(TickTask { task: col(r, 0)?, processed: col(r, 1)? })).collect()
+        rows.iter().map(|r| Ok(TickTask { task: ScannerTask::parse(col(r, 0)?)?, processed: col(r, 1)? })).collect()
     }
 
     /// One scanner task by itself (`ff_promote_delayed`, `ff_expire_grants`, …); returns rows processed.
@@ -461,6 +461,8 @@ impl Client {
             ScannerTask::ExpirePendingWaitpoints => "SELECT ff_expire_pending_waitpoints(max_rows => $1)",
             ScannerTask::GcDedup => "SELECT ff_gc_dedup(max_rows => $1)",
             ScannerTask::GcKeys => "SELECT ff_gc_keys(max_rows => $1)",
+            ScannerTask::ExpireDeadlines => "SELECT ff_expire_deadlines(max_rows => $1)",
+            ScannerTask::PruneExecutions => "SELECT ff_prune_by_retention(max_rows => $1)",
         };
         col(&self.row(sql, &[&max_rows]).await?, 0)
     }
@@ -470,23 +472,4 @@ impl Client {
         let rows = self.rows("SELECT table_name, deleted FROM ff_prune_events(older_than_ms => $1)", &[&older_than_ms]).await?;
         rows.iter().map(|r| Ok(PrunedEvents { table_name: col(r, 0)?, deleted: col(r, 1)? })).collect()
     }
-}
-
-/// The scanner tasks of `ff_tick`, each also its own SQL function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScannerTask {
-    /// `ff_promote_delayed`: delayed executions whose time came become claimable.
-    PromoteDelayed,
-    /// `ff_expire_grants`: unconsumed claim grants lapse.
-    ExpireGrants,
-    /// `ff_expire_leases`: expired leases are reclaimed (or failed after `ff_engine.max_reclaims`).
-    ExpireLeases,
-    /// `ff_expire_suspensions`: suspension timeouts apply their behaviour.
-    ExpireSuspensions,
-    /// `ff_expire_pending_waitpoints`: unused pending waitpoints close.
-    ExpirePendingWaitpoints,
-    /// `ff_gc_dedup`: expired dedup rows are deleted.
-    GcDedup,
-    /// `ff_gc_keys`: retired keys past their grace window are deleted.
-    GcKeys,
 }

@@ -111,6 +111,8 @@ sqlstate_variants! {
     SignalLimitExceeded = "WF032",
     /// `WF033`: operator resume of an execution that is not suspended.
     ExecutionNotSuspended = "WF033",
+    /// `WF034`: replay of an execution that is not failed, cancelled or expired.
+    ExecutionNotReplayable = "WF034",
     /// `WF099`: stored state that cannot be decoded (should never happen).
     Corruption = "WF099",
     /// `42501`: the login role lacks the grant (grant it `ff_admin`, `ff_worker` or `ff_signaler`).

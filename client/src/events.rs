@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 use uuid::Uuid;
 
-/// The three outbox tables.
+/// The four outbox tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
     /// `ff_signal_event` (channel `ff_signal_event`).
@@ -34,6 +34,8 @@ pub enum EventKind {
     Lease,
     /// `ff_completion_event` (channel `ff_completion`).
     Completion,
+    /// `ff_operator_event` (channel `ff_operator_event`).
+    Operator,
 }
 
 impl EventKind {
@@ -42,6 +44,7 @@ impl EventKind {
             EventKind::Signal => "ff_signal_event",
             EventKind::Lease => "ff_lease_event",
             EventKind::Completion => "ff_completion",
+            EventKind::Operator => "ff_operator_event",
         }
     }
 
@@ -74,6 +77,14 @@ impl EventKind {
                 "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
                 "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
                 "LEFT JOIN LATERAL (SELECT * FROM ff_completion_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "ORDER BY e.event_id"
+            ),
+            EventKind::Operator => concat!(
+                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "e.action::text, e.actor, e.reason, e.detail ",
+                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
+                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                "LEFT JOIN LATERAL (SELECT * FROM ff_operator_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
         }
@@ -133,13 +144,28 @@ pub enum Event {
         /// `success`, `failed`, `cancelled`, `expired` or `resumed`.
         outcome: String,
     },
+    /// An operator action.
+    Operator {
+        /// Common fields.
+        header: EventHeader,
+        /// `priority_changed`, `replayed` or `lease_revoked`.
+        action: String,
+        /// The session user who acted.
+        actor: String,
+        /// The reason given, if any.
+        reason: Option<String>,
+        /// Details (e.g. `{"from": 0, "to": 10}` for a priority change).
+        detail: serde_json::Value,
+    },
 }
 
 impl Event {
     /// The common fields.
     pub fn header(&self) -> &EventHeader {
         match self {
-            Event::Signal { header, .. } | Event::Lease { header, .. } | Event::Completion { header, .. } => header,
+            Event::Signal { header, .. } | Event::Lease { header, .. } | Event::Completion { header, .. } | Event::Operator { header, .. } => {
+                header
+            }
         }
     }
 
@@ -149,6 +175,7 @@ impl Event {
             Event::Signal { .. } => EventKind::Signal,
             Event::Lease { .. } => EventKind::Lease,
             Event::Completion { .. } => EventKind::Completion,
+            Event::Operator { .. } => EventKind::Operator,
         }
     }
 
@@ -172,6 +199,7 @@ impl Event {
             },
             EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
             EventKind::Completion => Event::Completion { header, outcome: col(r, 7)? },
+            EventKind::Operator => Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? },
         })
     }
 }
@@ -186,15 +214,17 @@ pub struct Cursor {
     pub lease: i64,
     /// Last `ff_completion_event.event_id` delivered.
     pub completion: i64,
+    /// Last `ff_operator_event.event_id` delivered.
+    pub operator: i64,
 }
 
 impl Cursor {
     fn get(&self, k: EventKind) -> i64 {
-        [self.signal, self.lease, self.completion][k.index()]
+        [self.signal, self.lease, self.completion, self.operator][k.index()]
     }
 
     fn set(&mut self, k: EventKind, v: i64) {
-        *[&mut self.signal, &mut self.lease, &mut self.completion][k.index()] = v;
+        *[&mut self.signal, &mut self.lease, &mut self.completion, &mut self.operator][k.index()] = v;
     }
 }
 
@@ -270,7 +300,7 @@ pub struct Subscription {
     config: tokio_postgres::Config,
     options: SubscriptionOptions,
     cursor: Cursor,
-    holes: [Option<Hole>; 3],
+    holes: [Option<Hole>; 4],
     conn: Option<Connection>,
     buffer: VecDeque<Event>,
     must_read: bool,
@@ -287,7 +317,7 @@ impl Client {
             config,
             cursor: options.cursor,
             options,
-            holes: [None; 3],
+            holes: [None; 4],
             conn: None,
             buffer: VecDeque::new(),
             must_read: true,
@@ -456,10 +486,11 @@ impl Client {
             .row(
                 "SELECT (SELECT coalesce(max(event_id), 0) FROM ff_signal_event), \
                  (SELECT coalesce(max(event_id), 0) FROM ff_lease_event), \
-                 (SELECT coalesce(max(event_id), 0) FROM ff_completion_event)",
+                 (SELECT coalesce(max(event_id), 0) FROM ff_completion_event), \
+                 (SELECT coalesce(max(event_id), 0) FROM ff_operator_event)",
                 &[],
             )
             .await?;
-        Ok(Cursor { signal: col(&r, 0)?, lease: col(&r, 1)?, completion: col(&r, 2)? })
+        Ok(Cursor { signal: col(&r, 0)?, lease: col(&r, 1)?, completion: col(&r, 2)?, operator: col(&r, 3)? })
     }
 }

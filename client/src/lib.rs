@@ -9,6 +9,8 @@
 //! * [`Subscription`]: signal, lease and completion events, exactly once per subscriber in event-id
 //!   order, across reconnects (LISTEN or polling).
 //! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop.
+//! * Reading back: [`Client::get_execution`] (result, failure, attempts), [`Client::wait_for_completion`]
+//!   (woken by the completion outbox), operator actions (priority, replay, lease revocation).
 //!
 //! The pure id, error and condition definitions come from `ff-engine-core`, the crate the extension
 //! itself decides with, so client and server parse ids, map codes and serialise conditions
@@ -18,6 +20,7 @@
 use ff_engine_core::condition as engine_condition;
 
 mod api_executions;
+mod api_inspection;
 mod api_signals;
 mod client;
 mod client_error;
@@ -28,7 +31,8 @@ mod types;
 mod worker;
 
 pub use api_executions::NewExecution;
-pub use api_signals::{ScannerTask, Signal, Suspend, WaitpointBinding};
+pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution};
+pub use api_signals::{Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};
 pub use client_error::{Error, Result, ServerError};
 pub use condition::{Distinct, ResumeCondition, SignalMatcher};

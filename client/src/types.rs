@@ -267,14 +267,37 @@ pub struct RenewedLease {
 pub struct CompleteManyOutcome {
     /// The element's execution id as sent.
     pub execution_id: String,
-    /// `completed`, or the error name for that element (`lease_conflict`, …).
-    pub outcome: String,
+    /// Completed, or the error that refused this element (the others are unaffected).
+    pub outcome: CompleteManyStatus,
 }
 
 impl CompleteManyOutcome {
     /// Whether this element completed.
     pub fn is_completed(&self) -> bool {
-        self.outcome == "completed"
+        self.outcome == CompleteManyStatus::Completed
+    }
+}
+
+/// What happened to one element of [`crate::Client::complete_many`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompleteManyStatus {
+    /// The lease was completed.
+    Completed,
+    /// Refused with this error (`LeaseConflict`, `LeaseExpired`, `InvalidInput`, …).
+    Refused(crate::ErrorKind),
+}
+
+impl CompleteManyStatus {
+    /// Parse the SQL text: `completed` or an error's name.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text == "completed" {
+            return Ok(CompleteManyStatus::Completed);
+        }
+        crate::ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.name() == text)
+            .map(CompleteManyStatus::Refused)
+            .ok_or_else(|| unknown("complete_many outcome", text))
     }
 }
 
@@ -388,8 +411,8 @@ pub struct WaitpointInfo {
     pub waitpoint_id: Uuid,
     /// Its key.
     pub waitpoint_key: String,
-    /// `pending`, `active` or `closed`.
-    pub state: String,
+    /// Pending, active or closed.
+    pub state: WaitpointState,
     /// Created (ms since the epoch).
     pub created_at_ms: i64,
     /// Bound to a suspension (ms since the epoch).
@@ -438,9 +461,8 @@ pub struct BudgetDimension {
 /// One task of [`crate::Client::tick`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TickTask {
-    /// `promote_delayed`, `expire_grants`, `expire_leases`, `expire_suspensions`,
-    /// `expire_pending_waitpoints`, `gc_dedup` or `gc_keys`.
-    pub task: String,
+    /// The task.
+    pub task: ScannerTask,
     /// Rows it processed.
     pub processed: i32,
 }
@@ -457,8 +479,8 @@ pub struct PrunedEvents {
 /// Result of [`crate::Client::seed_hmac`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedOutcome {
-    /// `seeded` or `already_seeded`.
-    pub outcome: String,
+    /// Seeded now, or already seeded.
+    pub outcome: SeedState,
     /// The active key's id.
     pub kid: String,
     /// Whether the given secret equals the stored one (None when seeded or no secret given).
@@ -468,8 +490,8 @@ pub struct SeedOutcome {
 /// Result of [`crate::Client::rotate_hmac`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotateOutcome {
-    /// `rotated` or `noop`.
-    pub outcome: String,
+    /// Rotated, or nothing to do.
+    pub outcome: RotateState,
     /// The key that was active before.
     pub previous_kid: Option<String>,
     /// The key active now.
@@ -516,5 +538,98 @@ mod tests {
         }
         assert_eq!(SignalEffect::parse("resume_condition_satisfied").unwrap(), SignalEffect::Satisfied);
         assert!(matches!(SignalEffect::parse("nonsense"), Err(Error::Protocol(_))));
+    }
+}
+
+text_enum!(
+    /// Result of `ff_seed_hmac`.
+    SeedState {
+        /// The key was installed.
+        Seeded = "seeded",
+        /// A key with this id exists already (see `same_secret`).
+        AlreadySeeded = "already_seeded",
+    }
+);
+
+text_enum!(
+    /// Result of `ff_rotate_hmac`.
+    RotateState {
+        /// `new_kid` is the signing key now.
+        Rotated = "rotated",
+        /// `new_kid` was already the signing key.
+        Noop = "noop",
+    }
+);
+
+text_enum!(
+    /// A waitpoint's state.
+    WaitpointState {
+        /// Created ahead of a suspend; signals are buffered.
+        Pending = "pending",
+        /// Bound to the open suspension.
+        Active = "active",
+        /// Closed (resumed, cancelled, expired, never committed).
+        Closed = "closed",
+    }
+);
+
+text_enum!(
+    /// The scanner tasks of `ff_tick`, each also its own SQL function (`ff_<name>`).
+    ScannerTask {
+        /// `ff_promote_delayed`: delayed executions whose time came become claimable.
+        PromoteDelayed = "promote_delayed",
+        /// `ff_expire_grants`: unconsumed claim grants lapse.
+        ExpireGrants = "expire_grants",
+        /// `ff_expire_leases`: expired leases are reclaimed (or failed after `ff_engine.max_reclaims`).
+        ExpireLeases = "expire_leases",
+        /// `ff_expire_suspensions`: suspension timeouts apply their behaviour.
+        ExpireSuspensions = "expire_suspensions",
+        /// `ff_expire_deadlines`: executions past their deadline expire.
+        ExpireDeadlines = "expire_deadlines",
+        /// `ff_expire_pending_waitpoints`: unused pending waitpoints close.
+        ExpirePendingWaitpoints = "expire_pending_waitpoints",
+        /// `ff_gc_dedup`: expired dedup rows are deleted.
+        GcDedup = "gc_dedup",
+        /// `ff_gc_keys`: retired keys past their grace window are deleted.
+        GcKeys = "gc_keys",
+        /// `ff_prune_by_retention`: finished executions past their retention setting are deleted.
+        PruneExecutions = "prune_executions",
+    }
+);
+
+text_enum!(
+    /// An execution's public state.
+    PublicState {
+        /// Queued, claimable.
+        Waiting = "waiting",
+        /// Not claimable before a time (delay or retry backoff).
+        Delayed = "delayed",
+        /// Held back by a quota.
+        RateLimited = "rate_limited",
+        /// Waiting for child executions.
+        WaitingChildren = "waiting_children",
+        /// Running under a lease.
+        Active = "active",
+        /// Suspended on a resume condition.
+        Suspended = "suspended",
+        /// Resumable.
+        Resumable = "resumable",
+        /// Finished successfully.
+        Completed = "completed",
+        /// Finished with a failure.
+        Failed = "failed",
+        /// Cancelled.
+        Cancelled = "cancelled",
+        /// Expired (deadline or suspension timeout).
+        Expired = "expired",
+        /// Skipped.
+        Skipped = "skipped",
+    }
+);
+
+impl PublicState {
+    /// Whether the execution has finished (completed, failed, cancelled, expired or skipped).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, PublicState::Completed | PublicState::Failed | PublicState::Cancelled | PublicState::Expired | PublicState::Skipped)
     }
 }

@@ -22,6 +22,7 @@ pub struct CreateArgs<'a> {
     pub idempotency_key: Option<&'a str>,
     pub execution_id: Option<&'a str>,
     pub flow_id: Option<uuid::Uuid>,
+    pub deadline_at_ms: Option<i64>,
 }
 
 /// What the store writes.
@@ -41,6 +42,8 @@ pub struct NewExecution<'a> {
     pub eligible_at_ms: Option<i64>,
     pub max_attempts: i32,
     pub retry_backoff_ms: i64,
+    /// When the execution expires if it is not terminal by then.
+    pub deadline_at_ms: Option<i64>,
 }
 
 /// Most budgets an execution may draw on.
@@ -74,6 +77,9 @@ pub fn validate(a: CreateArgs<'_>, now_ms: i64) -> WfResult<NewExecution<'_>> {
         Some(text) => ExecutionId::parse(text)?,
         None => ExecutionId::mint(lane_id, a.flow_id.as_ref()),
     };
+    if a.deadline_at_ms.is_some_and(|d| d <= now_ms) {
+        return Err(WfError::invalid_input("deadline_in_past", "deadline_at_ms must be in the future"));
+    }
     let delayed = a.delay_until_ms.is_some_and(|d| d > now_ms);
     caps.sort();
     caps.dedup();
@@ -91,6 +97,7 @@ pub fn validate(a: CreateArgs<'_>, now_ms: i64) -> WfResult<NewExecution<'_>> {
         eligible_at_ms: if delayed { a.delay_until_ms } else { None },
         max_attempts,
         retry_backoff_ms,
+        deadline_at_ms: a.deadline_at_ms,
     })
 }
 
@@ -100,6 +107,14 @@ mod tests {
 
     fn args(lane: &str) -> CreateArgs<'_> {
         CreateArgs { lane_id: Some(lane), ..Default::default() }
+    }
+
+    #[test]
+    fn a_deadline_must_be_in_the_future() {
+        let past = CreateArgs { deadline_at_ms: Some(1_000), ..args("lane") };
+        assert_eq!(validate(past, 1_000).unwrap_err().detail.as_deref(), Some("deadline_in_past"));
+        let future = CreateArgs { deadline_at_ms: Some(1_001), ..args("lane") };
+        assert_eq!(validate(future, 1_000).unwrap().deadline_at_ms, Some(1_001));
     }
 
     #[test]

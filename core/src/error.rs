@@ -23,11 +23,12 @@ pub enum ErrorKind {
     TargetNotSignalable,
     SignalLimitExceeded,
     ExecutionNotSuspended,
+    ExecutionNotReplayable,
     Corruption,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::InvalidInput,
         ErrorKind::InvalidToken,
         ErrorKind::TokenExpired,
@@ -45,6 +46,7 @@ impl ErrorKind {
         ErrorKind::TargetNotSignalable,
         ErrorKind::SignalLimitExceeded,
         ErrorKind::ExecutionNotSuspended,
+        ErrorKind::ExecutionNotReplayable,
         ErrorKind::Corruption,
     ];
 
@@ -68,6 +70,7 @@ impl ErrorKind {
             ErrorKind::TargetNotSignalable => "WF031",
             ErrorKind::SignalLimitExceeded => "WF032",
             ErrorKind::ExecutionNotSuspended => "WF033",
+            ErrorKind::ExecutionNotReplayable => "WF034",
             ErrorKind::Corruption => "WF099",
         }
     }
@@ -92,6 +95,7 @@ impl ErrorKind {
             ErrorKind::TargetNotSignalable => "target_not_signalable",
             ErrorKind::SignalLimitExceeded => "signal_limit_exceeded",
             ErrorKind::ExecutionNotSuspended => "execution_not_suspended",
+            ErrorKind::ExecutionNotReplayable => "execution_not_replayable",
             ErrorKind::Corruption => "corruption",
         }
     }

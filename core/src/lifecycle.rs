@@ -122,6 +122,20 @@ pub fn resumed(delayed: bool) -> States {
 pub const LEASE_EXPIRED_RECLAIMABLE: States =
     st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::ATTEMPT_INTERRUPTED, public::WAITING);
 
+/// Operator lease revocation: the lease ends at once and the interrupted attempt waits for a claimer;
+/// `lease_revoked` until then, so the revocation shows.
+pub const REVOKED: States =
+    st(phase::RUNNABLE, ownership::LEASE_REVOKED, eligibility::ELIGIBLE_NOW, attempt::ATTEMPT_INTERRUPTED, public::WAITING);
+
+/// Operator replay of a failed, cancelled or expired execution: a fresh attempt, claimable now.
+pub const REPLAYED: States =
+    st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::PENDING_REPLAY_ATTEMPT, public::WAITING);
+
+/// Whether an execution in `public_state` may be replayed (terminal, and not completed or skipped).
+pub fn replayable(public_state: &str) -> bool {
+    [public::FAILED, public::CANCELLED, public::EXPIRED].contains(&public_state)
+}
+
 /// The attempt a claim opens, given the execution's attempt state and current index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimedAttempt {

@@ -8,11 +8,13 @@ use crate::postgres::raise::guarded;
 use crate::store::executions::{self, Passthrough};
 use pgrx::prelude::*;
 
-/// Create an execution in a lane (idempotent per lane with `idempotency_key`).
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Create an execution in a lane (idempotent per lane with `idempotency_key`). Since 0.2.0 (the
+/// `deadline_at_ms` argument) its C symbol is `ff_create_execution_0_2_wrapper`; 0.1.0's shape stays in
+/// [`crate::api::compat`] for databases not yet updated.
+#[pg_extern(name = "ff_create_execution", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 #[allow(clippy::too_many_arguments)]
-fn ff_create_execution(
+pub fn ff_create_execution_0_2(
     lane_id: Option<&str>,
     payload: default!(Option<&[u8]>, "NULL"),
     priority: default!(Option<i32>, 0),
@@ -27,6 +29,7 @@ fn ff_create_execution(
     idempotency_key: default!(Option<&str>, "NULL"),
     execution_id: default!(Option<&str>, "NULL"),
     flow_id: default!(Option<pgrx::Uuid>, "NULL"),
+    deadline_at_ms: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
     TableIterator::once(guarded(|| {
         let args = CreateArgs {
@@ -41,6 +44,7 @@ fn ff_create_execution(
             idempotency_key,
             execution_id,
             flow_id: flow_id.as_ref().map(from_pg_uuid),
+            deadline_at_ms,
         };
         executions::create(args, Passthrough { payload, priority, quota_policy_id })
     }))

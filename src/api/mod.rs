@@ -5,9 +5,13 @@
 
 pub mod budgets;
 pub mod claims;
+pub mod compat;
+pub mod conditions;
 pub mod executions;
+pub mod inspection;
 pub mod keys;
 pub mod leases;
+pub mod operator;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;

@@ -32,6 +32,32 @@ fn ff_expire_leases(max_rows: default!(Option<i32>, 1000)) -> i32 {
     guarded(|| scanners::run_task(Task::ExpireLeases, max_rows))
 }
 
+/// Expire executions past their deadline (lease ended, suspension and waitpoints closed).
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_expire_deadlines(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireDeadlines, max_rows))
+}
+
+/// Delete finished executions (in `public_states`, finished before `older_than_ms`) with everything
+/// that belongs to them, at most `max_rows`; how many.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_prune_executions(
+    older_than_ms: Option<i64>,
+    public_states: default!(Option<Vec<Option<String>>>, "'{completed,failed,cancelled,expired}'"),
+    max_rows: default!(Option<i32>, 1000),
+) -> i64 {
+    guarded(|| scanners::prune_executions(older_than_ms, crate::checks::text_array(public_states, "public_states")?, max_rows))
+}
+
+/// Prune finished executions past their outcome's retention setting (`ff_engine.retention_<outcome>_s`).
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_prune_by_retention(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::PruneExecutions, max_rows))
+}
+
 /// Apply the timeout behaviour of suspensions whose timeout has passed.
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]

@@ -21,6 +21,7 @@ pub enum Channel {
     Signal,
     Lease,
     Completion,
+    Operator,
 }
 
 impl Channel {
@@ -29,6 +30,7 @@ impl Channel {
             Channel::Signal => c"ff_signal_event",
             Channel::Lease => c"ff_lease_event",
             Channel::Completion => c"ff_completion",
+            Channel::Operator => c"ff_operator_event",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! the ceilings no caller can lift — `ff_engine.max_signals_per_execution`,
 //! `ff_engine.max_dedup_ttl_s`, `ff_engine.max_payload_bytes` — which only a superuser may set
 //! (`postgresql.conf`, `ALTER SYSTEM`, `ALTER DATABASE … SET`): a call's own arguments can only lower
-//! them.
+//! them. The retention of finished executions (`ff_engine.retention_<outcome>_s`) is superuser-only
+//! too.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
@@ -17,6 +18,23 @@ pub static MAX_SIGNALS_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(1
 pub static MAX_DEDUP_TTL_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 /// `ff_engine.max_payload_bytes`: the largest execution payload, signal payload or result.
 pub static MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
+
+/// `ff_engine.retention_<outcome>_s`: how long a finished execution is kept before `ff_tick` prunes
+/// it, per terminal public state; 0 keeps it forever.
+pub static RETENTION_COMPLETED_S: GucSetting<i32> = GucSetting::<i32>::new(86_400);
+pub static RETENTION_FAILED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
+pub static RETENTION_CANCELLED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
+pub static RETENTION_EXPIRED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
+
+/// The retention settings by terminal public state, in seconds (0 = forever).
+pub fn retention_s() -> [(&'static str, i32); 4] {
+    [
+        ("completed", RETENTION_COMPLETED_S.get()),
+        ("failed", RETENTION_FAILED_S.get()),
+        ("cancelled", RETENTION_CANCELLED_S.get()),
+        ("expired", RETENTION_EXPIRED_S.get()),
+    ]
+}
 
 pub fn register() {
     GucRegistry::define_bool_guc(
@@ -57,6 +75,24 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    let retention = [
+        (c"ff_engine.retention_completed_s", c"Seconds a completed execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_COMPLETED_S),
+        (c"ff_engine.retention_failed_s", c"Seconds a failed execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_FAILED_S),
+        (c"ff_engine.retention_cancelled_s", c"Seconds a cancelled execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_CANCELLED_S),
+        (c"ff_engine.retention_expired_s", c"Seconds an expired execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_EXPIRED_S),
+    ];
+    for (name, short, setting) in retention {
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            c"Superuser-only. Pruning deletes the execution with its attempts, suspensions, waitpoints and signals.",
+            setting,
+            0,
+            i32::MAX,
+            GucContext::Suset,
+            GucFlags::default(),
+        );
+    }
     GucRegistry::define_int_guc(
         c"ff_engine.max_payload_bytes",
         c"The largest execution payload, signal payload or result, in bytes.",

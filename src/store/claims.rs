@@ -286,7 +286,7 @@ fn lease_locked(
     };
     let lease_id = new_pg_uuid();
     let expires = now + lease_ttl_ms;
-    let event_type = if c.interrupt_reason.as_deref() == Some("lease_expired") { "reclaimed" } else { "acquired" };
+    let event_type = if matches!(c.interrupt_reason.as_deref(), Some("lease_expired" | "lease_revoked")) { "reclaimed" } else { "acquired" };
     let (partition_key, execution_id) = ex_key(&c.id);
     let execution_ref = c.id.to_string();
     let args = lease::Args {
@@ -326,13 +326,11 @@ pub fn claim_execution(
     Spi::connect_mut(|client| {
         // Signature (which binds the worker identity) first, then expiry, then single use.
         // An unknown kid or a key past its grace window makes the grant invalid (not a token error).
-        let key = crate::store::keystore::verifying_key(client, grant.kid, now).map_err(|e| match e.kind {
+        let verify = |secret: &[u8]| tokens::verify_grant(secret, &grant, w.worker_id, w.worker_instance_id);
+        crate::store::keystore::verify_under(client, grant.kid, now, verify).map_err(|e| match e.kind {
             ErrorKind::InvalidToken | ErrorKind::TokenExpired => invalid(),
             _ => e,
         })?;
-        if !tokens::verify_grant(&key.secret, &grant, w.worker_id, w.worker_instance_id) {
-            return Err(invalid());
-        }
         if grant.expires_at_ms <= now {
             return Err(WfError::new(ErrorKind::ClaimGrantExpired, "the claim grant has expired"));
         }

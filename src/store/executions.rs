@@ -25,7 +25,7 @@ statement! {
         partition_key: i16, execution_id: pgrx::Uuid, lane_id: &'a str, namespace: Option<&'a str>, flow_id: Option<pgrx::Uuid>,
         priority: i32, required_capabilities: Vec<String>, tags: pgrx::JsonB, budget_ids: Vec<String>,
         quota_policy_id: Option<pgrx::Uuid>, payload: Option<&'a [u8]>, states: States, eligible_at_ms: Option<i64>,
-        max_attempts: i32, retry_backoff_ms: i64, idempotency_key: Option<&'a str>, now_ms: i64,
+        max_attempts: i32, retry_backoff_ms: i64, idempotency_key: Option<&'a str>, now_ms: i64, deadline_at_ms: Option<i64>,
     }
     row { execution_id: pgrx::Uuid }
 }
@@ -124,6 +124,7 @@ pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, 
             retry_backoff_ms: n.retry_backoff_ms,
             idempotency_key,
             now_ms: now_ms(),
+            deadline_at_ms: n.deadline_at_ms,
         };
         if insert_execution::optional(client, args)?.is_some() {
             return Ok((n.id.to_string(), true));

@@ -59,18 +59,24 @@ pub fn active_key(client: &SpiClient<'_>) -> WfResult<StoredKey> {
     active(client)?.ok_or_else(WfError::keystore_empty)
 }
 
-/// The key that verifies a token minted under `kid`, at `now_ms`: an unknown kid (never stored, or
-/// already reaped by GC) is `invalid_token`, like any bad token; a retired key past its grace window
-/// is `token_expired` (grant consumption; delivery reads the key in its own statement).
-pub fn verifying_key(client: &SpiClient<'_>, kid: &str, now_ms: i64) -> WfResult<StoredKey> {
-    usable_for_verification(key_by_kid(client, kid)?, now_ms)
+/// Check a digest presented under `kid` at `now_ms`, with `verify` (given the key's secret): an
+/// unknown kid (never stored, or already reaped by GC) or a digest that does not verify is
+/// `invalid_token`, like any bad token; only a digest that verifies learns that its key is retired and
+/// past its grace window (`token_expired`), so a caller without the secret cannot tell an existing
+/// waitpoint from a missing one by the error (grant consumption; delivery reads the key in its own
+/// statement and calls `verified`).
+pub fn verify_under(client: &SpiClient<'_>, kid: &str, now_ms: i64, verify: impl FnOnce(&[u8]) -> bool) -> WfResult<()> {
+    verified(key_by_kid(client, kid)?, now_ms, verify)
 }
 
-/// `verifying_key`'s decision for a key already read.
-pub fn usable_for_verification(key: Option<StoredKey>, now_ms: i64) -> WfResult<StoredKey> {
+/// `verify_under`'s decision for a key already read.
+pub fn verified(key: Option<StoredKey>, now_ms: i64, verify: impl FnOnce(&[u8]) -> bool) -> WfResult<()> {
     let key = key.ok_or_else(WfError::invalid_token)?;
+    if !verify(&key.secret) {
+        return Err(WfError::invalid_token());
+    }
     match keys::key_usability(&key, now_ms) {
-        keys::KeyUsability::Usable => Ok(key),
+        keys::KeyUsability::Usable => Ok(()),
         keys::KeyUsability::PastGrace => {
             Err(WfError::new(ErrorKind::TokenExpired, "the token's signing key was retired and its grace window has passed"))
         }

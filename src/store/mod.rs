@@ -10,8 +10,10 @@
 pub mod budgets;
 pub mod claims;
 pub mod executions;
+pub mod inspection;
 pub mod keystore;
 pub mod leases;
+pub mod operator;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;

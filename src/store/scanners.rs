@@ -3,9 +3,12 @@
 //! twice changes nothing the second time. `ff_tick` runs them all. No background worker.
 
 use crate::error::{required, WfResult};
+use crate::lifecycle;
+use crate::postgres::args::ex_id;
 use crate::postgres::notify::{notify, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
+use crate::store::leases::{terminate_locked, Termination};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -28,14 +31,27 @@ statement! {
     row { failed: i64, expired: i64 }
 }
 statement! {
-    /// Variants: signal, lease, completion events.
+    /// Variants: signal, lease, completion, operator events.
     mod prune_events = variants [
         ["scanners/prune_signal_events.sql"],
         ["scanners/prune_lease_events.sql"],
         ["scanners/prune_completion_events.sql"],
+        ["scanners/prune_operator_events.sql"],
     ];
     args { older_than_ms: i64 }
     row {}
+}
+
+statement! {
+    mod due_deadlines = "scanners/due_deadlines.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { partition_key: i16, execution_id: pgrx::Uuid, ownership_state: String }
+}
+
+statement! {
+    mod prune_executions = "retention/prune_executions.sql";
+    args { cutoff_ms: i64, public_states: Vec<String>, max_rows: i64 }
+    row { deleted: i64 }
 }
 
 /// The tasks of `ff_tick`, in the order it runs them.
@@ -45,20 +61,24 @@ pub enum Task {
     ExpireGrants,
     ExpireLeases,
     ExpireSuspensions,
+    ExpireDeadlines,
     ExpirePendingWaitpoints,
     GcDedup,
     GcKeys,
+    PruneExecutions,
 }
 
 impl Task {
-    pub const ALL: [Task; 7] = [
+    pub const ALL: [Task; 9] = [
         Task::PromoteDelayed,
         Task::ExpireGrants,
         Task::ExpireLeases,
         Task::ExpireSuspensions,
+        Task::ExpireDeadlines,
         Task::ExpirePendingWaitpoints,
         Task::GcDedup,
         Task::GcKeys,
+        Task::PruneExecutions,
     ];
 
     /// The task's name in `ff_tick`'s result (and, with `ff_`, its own function).
@@ -68,9 +88,11 @@ impl Task {
             Task::ExpireGrants => "expire_grants",
             Task::ExpireLeases => "expire_leases",
             Task::ExpireSuspensions => "expire_suspensions",
+            Task::ExpireDeadlines => "expire_deadlines",
             Task::ExpirePendingWaitpoints => "expire_pending_waitpoints",
             Task::GcDedup => "gc_dedup",
             Task::GcKeys => "gc_keys",
+            Task::PruneExecutions => "prune_executions",
         }
     }
 
@@ -82,9 +104,11 @@ impl Task {
             Task::ExpireGrants => one(EXPIRE_GRANTS),
             Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows),
             Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows),
+            Task::ExpireDeadlines => expire_deadlines(client, now_ms, max_rows),
             Task::ExpirePendingWaitpoints => one(EXPIRE_PENDING_WAITPOINTS),
             Task::GcDedup => Ok(one(GC_SIGNAL_DEDUP)? + one(GC_SUSPEND_DEDUP)?),
             Task::GcKeys => one(GC_KEYS),
+            Task::PruneExecutions => prune_by_retention(client, now_ms, max_rows),
         }
     }
 }
@@ -104,6 +128,51 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
         notify(if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] });
     }
     Ok(r.expired as usize)
+}
+
+/// Expire executions past their deadline: lease ended, suspension and waitpoints closed, attempt
+/// closed, completion event `expired` (the same termination as cancel, with other reasons).
+fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+    let due = due_deadlines::all(client, due_deadlines::Args { now_ms, max_rows })?;
+    let expiry = Termination { states: lifecycle::EXPIRED, reason: "deadline_exceeded", close_reason: "deadline", outcome: "expired" };
+    for d in &due {
+        let id = ex_id(d.partition_key, &d.execution_id);
+        terminate_locked(client, &id, &expiry, d.ownership_state == lifecycle::ownership::LEASED, now_ms)?;
+    }
+    Ok(due.len())
+}
+
+/// Prune finished executions past their outcome's retention setting, at most `max_rows` in all.
+fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+    let mut deleted = 0;
+    for (state, seconds) in crate::postgres::settings::retention_s() {
+        if seconds == 0 || deleted >= max_rows {
+            continue;
+        }
+        let args = prune_executions::Args {
+            cutoff_ms: now_ms.saturating_sub(seconds as i64 * 1000),
+            public_states: vec![state.to_string()],
+            max_rows: max_rows - deleted,
+        };
+        deleted += prune_executions::one(client, args)?.deleted;
+    }
+    Ok(deleted as usize)
+}
+
+/// `ff_prune_executions`: delete up to `max_rows` executions in `public_states` that finished before
+/// `older_than_ms`, with everything that belongs to them; how many it deleted.
+pub fn prune_executions(older_than_ms: Option<i64>, public_states: Option<Vec<String>>, max_rows: Option<i32>) -> WfResult<i64> {
+    let cutoff_ms = required(older_than_ms, "older_than_ms")?;
+    let public_states = required(public_states, "public_states")?;
+    let terminal = [lifecycle::public::COMPLETED, lifecycle::public::FAILED, lifecycle::public::CANCELLED, lifecycle::public::EXPIRED];
+    if public_states.is_empty() || public_states.iter().any(|s| !terminal.contains(&s.as_str())) {
+        return Err(crate::error::WfError::invalid_input(
+            "invalid_public_states",
+            "public_states must name one or more of completed, failed, cancelled, expired",
+        ));
+    }
+    let max_rows = crate::checks::batch_size(max_rows)?;
+    Spi::connect_mut(|client| Ok(prune_executions::one(client, prune_executions::Args { cutoff_ms, public_states, max_rows })?.deleted))
 }
 
 /// Run one task (`ff_promote_delayed`, …).
@@ -130,7 +199,7 @@ pub fn tick(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
 pub fn prune_events(older_than_ms: Option<i64>) -> WfResult<Vec<(String, i64)>> {
     let older_than_ms = required(older_than_ms, "older_than_ms")?;
     Spi::connect_mut(|client| {
-        ["ff_signal_event", "ff_lease_event", "ff_completion_event"]
+        ["ff_signal_event", "ff_lease_event", "ff_completion_event", "ff_operator_event"]
             .iter()
             .enumerate()
             .map(|(v, table)| {

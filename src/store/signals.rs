@@ -133,8 +133,10 @@ pub enum Proof<'a> {
 /// `ff_deliver_signal`'s row: outcome, signal_id, effect.
 pub type DeliverRow = (String, pgrx::Uuid, Option<String>);
 
-/// Step 2: the waitpoint exists and the token verifies under a usable key. An unknown waitpoint is
-/// `invalid_token` on the token path, so nothing about existence is revealed before the token passes.
+/// Step 2: the waitpoint exists and the token verifies under a usable key. An unknown waitpoint, an
+/// unknown key and a wrong digest are all `invalid_token` on the token path, and the key's grace window
+/// is checked only after the digest verifies: nothing about existence is revealed before the token
+/// passes.
 fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uuid, proof: &Proof<'_>, now: i64) -> WfResult<()> {
     let presented = match proof {
         Proof::Token(token) => Some(tokens::parse_token(token)?),
@@ -148,14 +150,9 @@ fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uu
         None if !exists => Err(WfError::not_found("waitpoint")),
         None => Ok(()),
         Some(_) if !exists => Err(WfError::invalid_token()),
-        Some(p) => {
-            let key = crate::store::keystore::usable_for_verification(row.key, now)?;
-            if tokens::verify_waitpoint_digest(p.kid, &key.secret, id, &from_pg_uuid(&waitpoint_id), &p.digest) {
-                Ok(())
-            } else {
-                Err(WfError::invalid_token())
-            }
-        }
+        Some(p) => crate::store::keystore::verified(row.key, now, |secret| {
+            tokens::verify_waitpoint_digest(p.kid, secret, id, &from_pg_uuid(&waitpoint_id), &p.digest)
+        }),
     }
 }
 

@@ -90,16 +90,17 @@ SELECT execution_id, outcome FROM ff_completion_event ORDER BY event_id;
 SELECT task, processed FROM ff_tick();
 
 -- 12. Human approval: a worker suspends on "approved AND 2 of 3 reviewers from distinct sources".
+--     The condition builders return the JSON ff_suspend takes (no hand-written JSON needed):
+SELECT ff_cond_all(ff_cond_single('approval', 'approved'),
+                   ff_cond_count(2, 'sources', ARRAY['review-1', 'review-2', 'review-3'])) AS condition;
 SELECT * FROM ff_create_execution('contracts', payload => convert_to('contract #7', 'UTF8'),
                                   execution_id => '{fp:9}:00000000-0000-4000-8000-000000000009');
 SELECT execution_id AS c_id, lease_id AS c_lease, lease_epoch AS c_epoch
 FROM ff_claim('contracts', 'worker-3', 'pod-c') \gset
 SELECT outcome, waitpoint_key, length(token) AS token_length
 FROM ff_suspend(:'c_id', :'c_lease', :'c_epoch',
-  '{"Composite":{"kind":"AllOf","members":[
-      {"Single":{"waitpoint_key":"approval","matcher":{"ByName":"approved"}}},
-      {"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources",
-                    "waitpoints":["review-1","review-2","review-3"]}}]}}',
+  ff_cond_all(ff_cond_single('approval', 'approved'),
+              ff_cond_count(2, 'sources', ARRAY['review-1', 'review-2', 'review-3'])),
   timeout_at_ms => (extract(epoch from clock_timestamp()) * 1000)::bigint + 86400000,
   timeout_behavior => 'escalate', reason_code => 'waiting_for_approval');
 SELECT execution_id, reason_code, timeout_behavior FROM ff_list_suspended();
@@ -136,3 +137,10 @@ SELECT waitpoint_key, signal_name, source_identity, payload FROM ff_observe_sign
 SELECT * FROM ff_complete(:'c_id', :'c_lease2', :'c_epoch2');
 SELECT execution_id, outcome FROM ff_completion_event WHERE execution_id = :'c_id' ORDER BY event_id;
 SELECT signal_name, source_identity, effect FROM ff_signal_event WHERE execution_id = :'c_id' ORDER BY event_id;
+
+-- 14. Read the outcome back: the result of the mail worker-2 sent, byte for byte, and the retried
+--     mail's history, attempt by attempt.
+SELECT public_state, convert_from(result, 'UTF8') AS result, attempt_count, terminal_at_ms IS NOT NULL AS finished
+FROM ff_get_execution(:'leased_2');
+SELECT attempt_index, worker_id, outcome, error_message FROM ff_list_attempts(:'granted');
+SELECT execution_id, public_state, result_bytes FROM ff_list_executions('emails') ORDER BY execution_id;

@@ -1,0 +1,12 @@
+-- The executions of one lane in creation order (ff_exec_core_lane: lane, queue_seq), optionally of one
+-- public state, after a queue position (the keyset: the queue_seq of the execution the caller names).
+-- $1 lane_id
+-- $2 public_state
+-- $3 after_queue_seq
+-- $4 max_rows
+SELECT e.partition_key, e.execution_id, e.namespace, e.priority, e.public_state::text AS public_state,
+       e.attempt_index, e.created_at_ms, e.completed_at_ms AS terminal_at_ms, e.last_error,
+       octet_length(e.result) AS result_bytes
+FROM ff_exec_core e
+WHERE e.lane_id = $1 AND ($2::text IS NULL OR e.public_state = $2::text) AND e.queue_seq > $3
+ORDER BY e.queue_seq LIMIT $4

@@ -1,0 +1,13 @@
+-- Change a locked execution's priority (its place in the claim order) and record the operator event.
+-- $1 partition_key
+-- $2 execution_id
+-- $3 priority
+-- $4 now_ms
+-- $5 execution_ref
+-- $6 detail
+WITH upd AS (
+    UPDATE ff_exec_core SET priority = $3, updated_at_ms = $4
+    WHERE partition_key = $1 AND execution_id = $2
+    RETURNING partition_key, namespace)
+INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
+SELECT partition_key, $5, namespace, $4, 'priority_changed', session_user, $6 FROM upd

@@ -1,0 +1,34 @@
+-- Delete up to max_rows terminal executions in the given public states that finished before the
+-- cutoff, with every row that belongs to them: attempts, grants, suspensions, waitpoints, signals,
+-- dedup rows and quota admissions (the outbox tables have their own retention, ff_prune_events).
+-- Rows another session holds are left for the next run. Returns how many executions it deleted.
+-- $1 cutoff_ms
+-- $2 public_states
+-- $3 max_rows
+WITH doomed AS (
+    SELECT partition_key, execution_id FROM ff_exec_core
+    WHERE completed_at_ms < $1 AND lifecycle_phase = 'terminal' AND public_state = ANY ($2::text[])
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED),
+attempts AS (
+    DELETE FROM ff_attempt x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+grants AS (
+    DELETE FROM ff_claim_grant x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+suspensions AS (
+    DELETE FROM ff_suspension x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+waitpoints AS (
+    DELETE FROM ff_waitpoint x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+signals AS (
+    DELETE FROM ff_signal x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+signal_dedup AS (
+    DELETE FROM ff_signal_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+suspend_dedup AS (
+    DELETE FROM ff_suspend_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+usage_dedup AS (
+    DELETE FROM ff_usage_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+admissions AS (
+    DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+executions AS (
+    DELETE FROM ff_exec_core x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id
+    RETURNING 1)
+SELECT count(*) AS deleted FROM executions

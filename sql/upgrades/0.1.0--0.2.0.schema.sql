@@ -1,0 +1,60 @@
+-- ff_engine 0.1.0 -> 0.2.0: schema changes (the functions follow, then finalize.sql re-applies
+-- ownership, grants, plan settings and comments to everything, old and new).
+
+-- Lease revocation interrupts an attempt for a new reason.
+ALTER DOMAIN ff_interrupt_reason DROP CONSTRAINT ff_interrupt_reason_check;
+ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
+    CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
+
+CREATE DOMAIN ff_operator_action AS text
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
+
+-- Execution deadlines.
+ALTER TABLE ff_exec_core ADD COLUMN deadline_at_ms bigint;
+CREATE INDEX ff_exec_core_deadline ON ff_exec_core (deadline_at_ms)
+    WHERE deadline_at_ms IS NOT NULL AND lifecycle_phase <> 'terminal';
+COMMENT ON INDEX ff_exec_core_deadline IS 'Deadline scan: executions with a deadline that are not terminal, soonest first.';
+
+-- Retention of finished executions.
+CREATE INDEX ff_exec_core_completed ON ff_exec_core USING brin (completed_at_ms);
+COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished executions (BRIN).';
+
+-- A lane in creation order (ff_list_executions) instead of by phase.
+DROP INDEX ff_exec_core_lane;
+CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, queue_seq);
+COMMENT ON INDEX ff_exec_core_lane IS 'A lane''s executions in creation order (ff_list_executions, ff_lane_stats).';
+
+-- The operator outbox.
+CREATE TABLE ff_operator_event (
+    event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key   smallint NOT NULL,
+    execution_id    text     NOT NULL,
+    namespace       text,
+    occurred_at_ms  bigint   NOT NULL,
+    action          ff_operator_action NOT NULL,
+    actor           text     NOT NULL,
+    reason          text,
+    detail          jsonb    NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE ff_operator_event IS
+    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
+    'acted and the details. NOTIFY channel ff_operator_event.';
+CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
+COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
+
+-- The operator view gains attempt count, terminal time, last failure and result size (new columns
+-- last, so CREATE OR REPLACE keeps the old ones).
+CREATE OR REPLACE VIEW ff_executions AS
+SELECT '{fp:' || e.partition_key || '}:' || e.execution_id AS execution_id, e.lane_id, e.namespace, e.priority,
+       e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.attempt_state, e.public_state, e.attempt_index,
+       e.lease_epoch, e.lease_expires_at_ms, e.created_at_ms,
+       (SELECT count(*) FROM ff_attempt a WHERE a.partition_key = e.partition_key AND a.execution_id = e.execution_id)
+           AS attempt_count,
+       e.completed_at_ms AS terminal_at_ms, e.last_error, octet_length(e.result) AS result_bytes
+FROM ff_exec_core e;
+COMMENT ON VIEW ff_executions IS
+    'One row per execution: its state columns, lease, attempt count, terminal time, last failure and result size; no payload or result bytes.';
+
+-- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
+DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
