@@ -101,7 +101,7 @@ async fn round_trip(conninfo: String) {
     assert!(c.list_suspended(Some(&created.execution_id), 10).await.unwrap().is_empty(), "keyset pagination");
     let wps = c.list_pending_waitpoints(&created.execution_id, None, 10, false).await.unwrap();
     assert_eq!(wps.len(), 2);
-    assert!(wps.iter().all(|w| w.state == "active" && w.token_kid == "k2" && w.token_fingerprint.len() == 16));
+    assert!(wps.iter().all(|w| w.state == WaitpointState::Active && w.token_kid == "k2" && w.token_fingerprint.len() == 16));
     let approval = &suspended.waitpoints[0];
     assert_eq!(c.read_waitpoint_token(&created.execution_id, approval.waitpoint_id).await.unwrap().as_ref(), Some(&approval.token));
     let review = Signal::new(created.execution_id, pending.waitpoint_id, pending.token.clone(), "lgtm")
@@ -141,7 +141,7 @@ async fn round_trip(conninfo: String) {
     let stale = Lease { lease_epoch: batch[2].lease.lease_epoch + 7, ..batch[2].lease };
     let many = c.complete_many(&[(batch[1].lease, Some(b"r".to_vec())), (stale, None)]).await.unwrap();
     assert!(many[0].is_completed());
-    assert_eq!(many[1].outcome, "lease_conflict");
+    assert_eq!(many[1].outcome, CompleteManyStatus::Refused(ErrorKind::LeaseConflict));
     assert_eq!(c.fail(&batch[2].lease, "fatal", false).await.unwrap(), FailOutcome::TerminalFailed);
 
     // Operator resume and cancel.
@@ -154,22 +154,25 @@ async fn round_trip(conninfo: String) {
 
     // Scanners and retention.
     let tasks = c.tick(100).await.unwrap();
-    assert_eq!(tasks.len(), 7);
-    for t in [
+    let every = [
         ScannerTask::PromoteDelayed,
         ScannerTask::ExpireGrants,
         ScannerTask::ExpireLeases,
         ScannerTask::ExpireSuspensions,
+        ScannerTask::ExpireDeadlines,
         ScannerTask::ExpirePendingWaitpoints,
         ScannerTask::GcDedup,
         ScannerTask::GcKeys,
-    ] {
+        ScannerTask::PruneExecutions,
+    ];
+    assert_eq!(tasks.iter().map(|t| t.task).collect::<Vec<_>>(), every, "ff_tick runs every task, in this order");
+    for t in every {
         assert!(c.run_task(t, 100).await.unwrap() >= 0);
     }
     let cursor = c.current_cursor().await.unwrap();
     assert!(cursor.signal >= 2 && cursor.lease > 0 && cursor.completion > 0, "{cursor:?}");
     let pruned = c.prune_events(now_ms() + 1000).await.unwrap();
-    assert_eq!(pruned.len(), 3);
+    assert_eq!(pruned.len(), 4);
     assert!(pruned.iter().map(|p| p.deleted).sum::<i64>() > 0);
 }
 

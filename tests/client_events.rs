@@ -140,7 +140,7 @@ fn concurrent_writers_and_terminations() {
             match &e {
                 Event::Completion { header, .. } => completions.push((header.event_id, header.execution_id)),
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
-                Event::Signal { .. } => unreachable!(),
+                _ => unreachable!(),
             }
             if (completions.len() + lease_ids.len()) % 97 == 0 {
                 if let Some(pid) = sub.backend_pid() {

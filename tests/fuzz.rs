@@ -54,6 +54,20 @@ fn functions(c: &mut Client) -> Vec<Function> {
 /// Hostile SQL expressions of a type.
 fn hostile(sql_type: &str) -> Vec<String> {
     let deep = format!("'{}1{}'", "[".repeat(300), "]".repeat(300));
+    if sql_type == "jsonb[]" {
+        // The condition builders' members: NULL elements, numbers serde_json refuses, too many
+        // members, members nested too deep.
+        let arrays = [
+            "NULL::jsonb[]".to_string(),
+            "'{}'::jsonb[]".to_string(),
+            "ARRAY[NULL]::jsonb[]".to_string(),
+            "ARRAY['{\"a\": 1e400}']::jsonb[]".to_string(),
+            "array_fill('\"OperatorOnly\"'::jsonb, ARRAY[3000])".to_string(),
+            format!("ARRAY[{deep}::jsonb]"),
+        ];
+        // The only jsonb[] parameters are VARIADIC: an array is passed with the keyword.
+        return arrays.iter().map(|a| format!("VARIADIC {a}")).collect();
+    }
     let v: Vec<&str> = match sql_type {
         "text" => vec![
             "NULL",
@@ -172,6 +186,8 @@ fn plausible(p: &Population, function: &str, name: &str, sql_type: &str) -> Stri
         (_, "bytea") => "NULL".into(),
         (_, "jsonb") => "NULL".into(),
         (_, "text[]") => "'{}'".into(),
+        // The condition builders' VARIADIC members: one valid condition.
+        (_, "jsonb[]") => return "VARIADIC ARRAY['\"OperatorOnly\"'::jsonb]".into(),
         _ => "NULL".into(),
     };
     format!("{v}::{sql_type}")

@@ -98,7 +98,7 @@ async fn main() -> Result<()> {
                     break;
                 }
             }
-            Event::Lease { .. } => {}
+            _ => {}
         }
     }
     let _ = stop.send(());

@@ -106,8 +106,9 @@ pub struct EventHeader {
     pub occurred_at_ms: i64,
 }
 
-/// An outbox event.
+/// An outbox event (new kinds may be added: match with a wildcard arm).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// An accepted signal.
     Signal {

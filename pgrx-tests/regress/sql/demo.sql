@@ -91,8 +91,8 @@ SELECT task, processed FROM ff_tick();
 
 -- 12. Human approval: a worker suspends on "approved AND 2 of 3 reviewers from distinct sources".
 --     The condition builders return the JSON ff_suspend takes (no hand-written JSON needed):
-SELECT ff_cond_all(ff_cond_single('approval', 'approved'),
-                   ff_cond_count(2, 'sources', ARRAY['review-1', 'review-2', 'review-3'])) AS condition;
+SELECT jsonb_pretty(ff_cond_all(ff_cond_single('approval', 'approved'),
+                                ff_cond_count(2, 'sources', ARRAY['review-1', 'review-2', 'review-3']))) AS condition;
 SELECT * FROM ff_create_execution('contracts', payload => convert_to('contract #7', 'UTF8'),
                                   execution_id => '{fp:9}:00000000-0000-4000-8000-000000000009');
 SELECT execution_id AS c_id, lease_id AS c_lease, lease_epoch AS c_epoch
