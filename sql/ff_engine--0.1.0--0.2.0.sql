@@ -1,0 +1,464 @@
+-- ff_engine 0.1.0 -> 0.2.0 (ALTER EXTENSION ff_engine UPDATE TO '0.2.0').
+-- Assembled from sql/upgrades/0.1.0--0.2.0.schema.sql, the new functions as the 0.2.0 install script
+-- declares them, sql/conditions.sql and sql/finalize.sql; the upgrade test compares the result with a
+-- fresh 0.2.0 install.
+
+-- ff_engine 0.1.0 -> 0.2.0: schema changes (the functions follow, then finalize.sql re-applies
+-- ownership, grants, plan settings and comments to everything, old and new).
+
+-- Lease revocation interrupts an attempt for a new reason.
+ALTER DOMAIN ff_interrupt_reason DROP CONSTRAINT ff_interrupt_reason_check;
+ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
+    CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
+
+CREATE DOMAIN ff_operator_action AS text
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
+
+-- Execution deadlines.
+ALTER TABLE ff_exec_core ADD COLUMN deadline_at_ms bigint;
+CREATE INDEX ff_exec_core_deadline ON ff_exec_core (deadline_at_ms)
+    WHERE deadline_at_ms IS NOT NULL AND lifecycle_phase <> 'terminal';
+COMMENT ON INDEX ff_exec_core_deadline IS 'Deadline scan: executions with a deadline that are not terminal, soonest first.';
+
+-- Retention of finished executions.
+CREATE INDEX ff_exec_core_completed ON ff_exec_core USING brin (completed_at_ms);
+COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished executions (BRIN).';
+
+-- A lane in creation order (ff_list_executions) instead of by phase.
+DROP INDEX ff_exec_core_lane;
+CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, queue_seq);
+COMMENT ON INDEX ff_exec_core_lane IS 'A lane''s executions in creation order (ff_list_executions, ff_lane_stats).';
+
+-- The operator outbox.
+CREATE TABLE ff_operator_event (
+    event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_key   smallint NOT NULL,
+    execution_id    text     NOT NULL,
+    namespace       text,
+    occurred_at_ms  bigint   NOT NULL,
+    action          ff_operator_action NOT NULL,
+    actor           text     NOT NULL,
+    reason          text,
+    detail          jsonb    NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE ff_operator_event IS
+    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
+    'acted and the details. NOTIFY channel ff_operator_event.';
+CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
+COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
+
+-- The operator view gains attempt count, terminal time, last failure and result size (new columns
+-- last, so CREATE OR REPLACE keeps the old ones).
+CREATE OR REPLACE VIEW ff_executions AS
+SELECT '{fp:' || e.partition_key || '}:' || e.execution_id AS execution_id, e.lane_id, e.namespace, e.priority,
+       e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.attempt_state, e.public_state, e.attempt_index,
+       e.lease_epoch, e.lease_expires_at_ms, e.created_at_ms,
+       (SELECT count(*) FROM ff_attempt a WHERE a.partition_key = e.partition_key AND a.execution_id = e.execution_id)
+           AS attempt_count,
+       e.completed_at_ms AS terminal_at_ms, e.last_error, octet_length(e.result) AS result_bytes
+FROM ff_exec_core e;
+COMMENT ON VIEW ff_executions IS
+    'One row per execution: its state columns, lease, attempt count, terminal time, last failure and result size; no payload or result bytes.';
+
+-- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
+DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
+
+-- New and changed functions (as generated for the 0.2.0 install script).
+-- ff_engine::api::operator::ff_change_priority
+CREATE  FUNCTION "ff_change_priority"(
+	"execution_id" TEXT, /* Option < & str > */
+	"priority" INT /* Option < i32 > */
+) RETURNS TABLE (
+	"outcome" TEXT,  /* String */
+	"previous_priority" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_change_priority_wrapper';
+
+-- ff_engine::api::conditions::ff_cond_check
+CREATE  FUNCTION "ff_cond_check"(
+	"resume_condition" jsonb /* Option < JsonbArg > */
+) RETURNS jsonb /* pgrx :: JsonB */
+IMMUTABLE PARALLEL SAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_cond_check_wrapper';
+
+-- ff_engine::api::executions::ff_create_execution
+CREATE  FUNCTION "ff_create_execution"(
+	"lane_id" TEXT, /* Option < & str > */
+	"payload" bytea DEFAULT NULL, /* Option < & [u8] > */
+	"priority" INT DEFAULT 0, /* Option < i32 > */
+	"required_capabilities" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tags" jsonb DEFAULT '{}', /* Option < JsonbArg > */
+	"budget_ids" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"quota_policy_id" uuid DEFAULT NULL, /* Option < pgrx :: Uuid > */
+	"delay_until_ms" bigint DEFAULT NULL, /* Option < i64 > */
+	"max_attempts" INT DEFAULT 1, /* Option < i32 > */
+	"retry_backoff_ms" bigint DEFAULT 1000, /* Option < i64 > */
+	"idempotency_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"execution_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"flow_id" uuid DEFAULT NULL, /* Option < pgrx :: Uuid > */
+	"deadline_at_ms" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"created" bool  /* bool */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_create_execution_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_expire_deadlines
+CREATE  FUNCTION "ff_expire_deadlines"(
+	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_expire_deadlines_wrapper';
+
+-- ff_engine::api::inspection::ff_get_execution
+CREATE  FUNCTION "ff_get_execution"(
+	"execution_id" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"lane_id" TEXT,  /* String */
+	"namespace" TEXT,  /* Option < String > */
+	"flow_id" uuid,  /* Option < pgrx :: Uuid > */
+	"tags" jsonb,  /* pgrx :: JsonB */
+	"priority" INT,  /* i32 */
+	"lifecycle_phase" TEXT,  /* String */
+	"ownership_state" TEXT,  /* String */
+	"eligibility_state" TEXT,  /* String */
+	"attempt_state" TEXT,  /* String */
+	"public_state" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"attempt_count" INT,  /* i32 */
+	"max_attempts" INT,  /* i32 */
+	"created_at_ms" bigint,  /* i64 */
+	"started_at_ms" bigint,  /* Option < i64 > */
+	"terminal_at_ms" bigint,  /* Option < i64 > */
+	"updated_at_ms" bigint,  /* i64 */
+	"lease_worker_id" TEXT,  /* Option < String > */
+	"lease_worker_instance_id" TEXT,  /* Option < String > */
+	"lease_expires_at_ms" bigint,  /* Option < i64 > */
+	"lease_epoch" bigint,  /* i64 */
+	"suspension_id" uuid,  /* Option < pgrx :: Uuid > */
+	"suspension_reason" TEXT,  /* Option < String > */
+	"next_retry_at_ms" bigint,  /* Option < i64 > */
+	"deadline_at_ms" bigint,  /* Option < i64 > */
+	"last_error" TEXT,  /* Option < String > */
+	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"result" bytea  /* :: std :: option :: Option < Vec < u8 > > */
+)
+STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_get_execution_wrapper';
+
+-- ff_engine::api::inspection::ff_list_attempts
+CREATE  FUNCTION "ff_list_attempts"(
+	"execution_id" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"attempt_index" INT,  /* i32 */
+	"attempt_id" uuid,  /* pgrx :: Uuid */
+	"worker_id" TEXT,  /* Option < String > */
+	"worker_instance_id" TEXT,  /* Option < String > */
+	"started_at_ms" bigint,  /* i64 */
+	"ended_at_ms" bigint,  /* Option < i64 > */
+	"outcome" TEXT,  /* Option < String > */
+	"error_message" TEXT  /* Option < String > */
+)
+STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_list_attempts_wrapper';
+
+-- ff_engine::api::inspection::ff_list_executions
+CREATE  FUNCTION "ff_list_executions"(
+	"lane_id" TEXT, /* Option < & str > */
+	"public_state" TEXT DEFAULT NULL, /* Option < & str > */
+	"after_execution_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"max_rows" INT DEFAULT 100 /* Option < i32 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"namespace" TEXT,  /* Option < String > */
+	"priority" INT,  /* i32 */
+	"public_state" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"created_at_ms" bigint,  /* i64 */
+	"terminal_at_ms" bigint,  /* Option < i64 > */
+	"last_error" TEXT,  /* Option < String > */
+	"result_bytes" INT  /* Option < i32 > */
+)
+STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_list_executions_wrapper';
+
+-- ff_engine::api::scanners::ff_prune_by_retention
+CREATE  FUNCTION "ff_prune_by_retention"(
+	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_prune_by_retention_wrapper';
+
+-- ff_engine::api::scanners::ff_prune_executions
+CREATE  FUNCTION "ff_prune_executions"(
+	"older_than_ms" bigint, /* Option < i64 > */
+	"public_states" TEXT[] DEFAULT '{completed,failed,cancelled,expired}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+) RETURNS bigint /* i64 */
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_prune_executions_wrapper';
+
+-- ff_engine::api::operator::ff_replay_execution
+CREATE  FUNCTION "ff_replay_execution"(
+	"execution_id" TEXT, /* Option < & str > */
+	"reason" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS TABLE (
+	"outcome" TEXT,  /* String */
+	"previous_public_state" TEXT  /* String */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_replay_execution_wrapper';
+
+-- ff_engine::api::operator::ff_revoke_lease
+CREATE  FUNCTION "ff_revoke_lease"(
+	"execution_id" TEXT, /* Option < & str > */
+	"reason" TEXT DEFAULT 'revoked_by_operator', /* Option < & str > */
+	"lease_epoch" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS TABLE (
+	"outcome" TEXT,  /* String */
+	"revoked_lease_epoch" bigint  /* i64 */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_revoke_lease_wrapper';
+
+
+-- Resume-condition builders: small immutable functions that return the exact JSON ff_suspend takes,
+-- so nobody writes {"Composite":{"kind":"AllOf","members":[...]}} by hand. Each assembles the JSON and
+-- passes it through ff_cond_check, the validator ff_suspend runs, so a bad argument is the same WF001
+-- (with the same DETAIL code) that ff_suspend would give. A NULL signal_name matches any signal.
+
+CREATE FUNCTION ff_cond_single(waitpoint_key text, signal_name text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$
+    SELECT ff_cond_check(jsonb_build_object('Single', jsonb_build_object(
+        'waitpoint_key', waitpoint_key,
+        'matcher', CASE WHEN signal_name IS NULL THEN to_jsonb('Wildcard'::text)
+                        ELSE jsonb_build_object('ByName', signal_name) END)))
+$$;
+COMMENT ON FUNCTION ff_cond_single(text, text) IS
+    'Resume condition: one signal (named signal_name, any when NULL) on the waitpoint waitpoint_key.';
+
+CREATE FUNCTION ff_cond_all(VARIADIC members jsonb[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$
+    SELECT ff_cond_check(jsonb_build_object('Composite', jsonb_build_object(
+        'kind', 'AllOf', 'members', coalesce(to_jsonb(members), '[]'::jsonb))))
+$$;
+COMMENT ON FUNCTION ff_cond_all(jsonb[]) IS
+    'Resume condition: every member condition satisfied (AllOf); members are conditions, e.g. from ff_cond_single.';
+
+CREATE FUNCTION ff_cond_count(n integer, count_kind text, waitpoint_keys text[], signal_name text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$
+    SELECT ff_cond_check(jsonb_build_object('Composite', jsonb_strip_nulls(jsonb_build_object(
+        'kind', 'Count', 'n', n,
+        'count_kind', CASE count_kind WHEN 'waitpoints' THEN 'DistinctWaitpoints'
+                                      WHEN 'signals' THEN 'DistinctSignals'
+                                      WHEN 'sources' THEN 'DistinctSources'
+                                      ELSE count_kind END,
+        'waitpoints', coalesce(to_jsonb(waitpoint_keys), '[]'::jsonb),
+        'matcher', CASE WHEN signal_name IS NOT NULL THEN jsonb_build_object('ByName', signal_name) END))))
+$$;
+COMMENT ON FUNCTION ff_cond_count(integer, text, text[], text) IS
+    'Resume condition: n distinct waitpoints, signals or sources (count_kind: waitpoints, signals, sources or the canonical Distinct* name) among waitpoint_keys.';
+
+CREATE FUNCTION ff_cond_any(waitpoint_keys text[], signal_name text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$ SELECT ff_cond_count(1, 'waitpoints', waitpoint_keys, signal_name) $$;
+COMMENT ON FUNCTION ff_cond_any(text[], text) IS
+    'Resume condition: a signal on any one of waitpoint_keys (Count 1 of DistinctWaitpoints).';
+
+CREATE FUNCTION ff_cond_timeout_only() RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$ SELECT ff_cond_check('"TimeoutOnly"'::jsonb) $$;
+COMMENT ON FUNCTION ff_cond_timeout_only() IS 'Resume condition: only the suspension''s timeout ends it (a durable sleep).';
+
+CREATE FUNCTION ff_cond_operator_only() RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+AS $$ SELECT ff_cond_check('"OperatorOnly"'::jsonb) $$;
+COMMENT ON FUNCTION ff_cond_operator_only() IS 'Resume condition: only an operator (ff_resume_execution) ends it.';
+
+-- ff_engine finalize: ownership, privileges and comments. Runs last in the extension script.
+--
+-- A trusted extension's script runs as the bootstrap superuser, so everything it creates would be
+-- owned by a superuser and every SECURITY DEFINER function would run as superuser. Hand every object
+-- to the dedicated NOLOGIN role ff_engine_owner instead. The names come from the catalog, never from
+-- arguments.
+DO $own$
+DECLARE
+    ext oid := (SELECT oid FROM pg_extension WHERE extname = 'ff_engine');
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS rel, c.relkind
+        FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+        WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
+          AND d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind IN ('r','v')
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
+    END LOOP;
+    FOR r IN
+        SELECT t.oid::regtype AS typ
+        FROM pg_depend d JOIN pg_type t ON t.oid = d.objid
+        WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
+          AND d.classid = 'pg_type'::regclass AND d.deptype = 'e' AND t.typtype = 'd'
+    LOOP
+        EXECUTE format('ALTER DOMAIN %s OWNER TO ff_engine_owner', r.typ);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config
+        FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+        WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
+          AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
+        -- ff_admin may call everything.
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        -- Functions that run SQL (they pin search_path) plan each kept statement once, with index
+        -- scans:
+        -- * plan_cache_mode = force_generic_plan: left to choose, the plan cache compares the generic
+        --   plan with its first five custom plans; for the claim's candidate scan (LIMIT $5, budget and
+        --   quota sublinks) the custom plan always looks cheaper, so it re-planned on every call, which
+        --   was 17 % of the server's CPU in workload 3 (claim + complete: 1 840 -> 3 070 cycles/s).
+        -- * enable_seqscan = off: a plan made while a table was empty or just vacuumed empty
+        --   (relpages = 0) is a sequential scan that stays one as the table grows (the benchmark found
+        --   ff_waitpoint read 3 600 rows per look-up). Every statement here is an index look-up or an
+        --   index-ordered scan; a table without a usable index is still scanned.
+        -- * jit = off: a generic plan's cost is estimated for the whole queue (the candidate scan with
+        --   its budget and quota sublinks: ~760 000 with 300 000 queued), above jit_above_cost, and JIT
+        --   code is compiled for every execution and never reused: 386 ms per claim, measured.
+        IF r.has_config THEN
+            EXECUTE format('ALTER FUNCTION %s SET jit = off', r.fn);
+            EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_generic_plan', r.fn);
+            EXECUTE format('ALTER FUNCTION %s SET enable_seqscan = off', r.fn);
+        END IF;
+    END LOOP;
+END
+$own$;
+
+GRANT USAGE ON SCHEMA @extschema@ TO ff_admin, ff_worker, ff_signaler;
+
+-- Event tables: readable by all three roles (listeners replay from their last event id).
+GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event, ff_operator_event TO ff_admin, ff_worker, ff_signaler;
+
+GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
+
+-- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
+DO $grants$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, g.role
+        FROM (VALUES
+            ('ff_create_execution', 'ff_worker'), ('ff_claim_for_worker', 'ff_worker'),
+            ('ff_claim_execution', 'ff_worker'), ('ff_claim_resumed_execution', 'ff_worker'),
+            ('ff_claim', 'ff_worker'), ('ff_renew_lease', 'ff_worker'), ('ff_complete', 'ff_worker'),
+            ('ff_complete_many', 'ff_worker'), ('ff_fail', 'ff_worker'), ('ff_report_usage', 'ff_worker'),
+            ('ff_create_waitpoint', 'ff_worker'), ('ff_suspend', 'ff_worker'), ('ff_observe_signals', 'ff_worker'),
+            ('ff_deliver_signal', 'ff_signaler'), ('ff_observe_signals', 'ff_signaler'),
+            ('ff_list_suspended', 'ff_signaler'), ('ff_list_pending_waitpoints', 'ff_signaler'),
+            -- Payloads and results: readable by the role that creates and runs executions, never by
+            -- a signaler (who holds only tokens).
+            ('ff_get_execution', 'ff_worker'), ('ff_list_attempts', 'ff_worker'), ('ff_list_executions', 'ff_worker'),
+            ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
+            ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
+            ('ff_cond_operator_only', 'ff_worker')
+        ) AS g(fn_name, role)
+        JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, r.role);
+    END LOOP;
+END
+$grants$;
+
+-- One-line purpose of every function, by name.
+DO $comments$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, c.txt
+        FROM (VALUES
+            ('ff_seed_hmac', 'Install the first HMAC signing key (idempotent: already_seeded with same_secret). Secret generated when NULL.'),
+            ('ff_rotate_hmac', 'Make new_kid the signing key; the old key verifies for grace_ms more; reaps keys past grace (gc_count).'),
+            ('ff_hmac_kids', 'List HMAC key ids with their state and times; never the secrets.'),
+            ('ff_create_execution', 'Create an execution in a lane (idempotent per lane with idempotency_key; delayed with delay_until_ms).'),
+            ('ff_claim_for_worker', 'Pick the best eligible execution of a lane (priority, then oldest; capabilities, budgets, quotas) and reserve it with a signed grant.'),
+            ('ff_claim_execution', 'Verify and consume a claim grant; open the next attempt or re-lease an interrupted one (resumed) under a new fenced lease.'),
+            ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
+            ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
+            ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
+            ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
+            ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
+            ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
+            ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
+            ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
+            ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
+            ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),
+            ('ff_create_quota_policy', 'Create a quota policy: requests per sliding window and/or an active-concurrency cap.'),
+            ('ff_tick', 'Run every scanner task once (max_rows each); one row per task with the rows it processed.'),
+            ('ff_promote_delayed', 'Scanner: make delayed executions whose time has come eligible now.'),
+            ('ff_expire_grants', 'Scanner: delete expired, unconsumed claim grants.'),
+            ('ff_expire_leases', 'Scanner: reclaim executions whose lease expired (epoch + 1); fail them after ff_engine.max_reclaims expiries.'),
+            ('ff_expire_pending_waitpoints', 'Scanner: close pending waitpoints past their expiry (never_committed).'),
+            ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
+            ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
+            ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
+            ('ff_create_waitpoint', 'Create a pending waitpoint for the leased execution; signals to it are buffered until a suspend binds it.'),
+            ('ff_suspend', 'Suspend the leased execution on a resume condition; one row per bound waitpoint (primary first) with its token.'),
+            ('ff_deliver_signal', 'Authenticate a signal by waitpoint token, record it, evaluate the resume condition, resume when satisfied.'),
+            ('ff_deliver_approval_signal', 'Operator approval signal: token read server-side, category approval, source operator; lane must match.'),
+            ('ff_resume_execution', 'Operator resume of a suspended execution (execution_not_suspended otherwise).'),
+            ('ff_observe_signals', 'The signals that satisfied the latest suspension, in acceptance order, with payloads.'),
+            ('ff_list_suspended', 'Open suspensions, keyset-paginated by execution id.'),
+            ('ff_list_pending_waitpoints', 'An execution''s open waitpoints (closed too on request), keyset-paginated; a fingerprint, never the token.'),
+            ('ff_read_waitpoint_token', 'The token of a waitpoint, for operators; no row when it does not exist.'),
+            ('ff_get_execution', 'One execution: lane, tags, the five states, attempts, lease holder and expiry, open suspension, next retry, last error, payload and result; never a grant or token.'),
+            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message.'),
+            ('ff_list_executions', 'A lane''s executions in creation order, optionally of one public state, keyset-paginated by execution id; result size, not bytes.'),
+            ('ff_cond_check', 'Validate a resume condition as ff_suspend does (WF001 with the same DETAIL codes) and return it in canonical form.'),
+            ('ff_change_priority', 'Operator: change an execution''s priority (its place in the claim order); writes an ff_operator_event.'),
+            ('ff_replay_execution', 'Operator: give a failed, cancelled or expired execution a fresh attempt, claimable at once; writes an ff_operator_event.'),
+            ('ff_revoke_lease', 'Operator: end the current lease at once (epoch + 1, lease_revoked); reclaimable, the old holder''s fence is dead; writes an ff_operator_event.'),
+            ('ff_expire_deadlines', 'Scanner: expire executions past their deadline_at_ms (lease ended, suspension and waitpoints closed, completion event expired).'),
+            ('ff_prune_executions', 'Retention: delete up to max_rows finished executions (public_states) that ended before older_than_ms, with their attempts, suspensions, waitpoints, signals and dedup rows.'),
+            ('ff_prune_by_retention', 'Scanner: delete finished executions past their outcome''s retention setting (ff_engine.retention_<outcome>_s), at most max_rows.'),
+            ('ff_expire_suspensions', 'Scanner: apply the timeout behaviour (fail, cancel, expire, auto_resume, escalate) of suspensions past their timeout.')
+        ) AS c(fn_name, txt)
+        JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+    LOOP
+        EXECUTE format('COMMENT ON FUNCTION %s IS %L', r.fn, r.txt);
+    END LOOP;
+END
+$comments$;
