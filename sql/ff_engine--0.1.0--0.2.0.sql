@@ -1,7 +1,7 @@
--- ff_engine 0.1.0 -> 0.2.0 (ALTER EXTENSION ff_engine UPDATE TO '0.2.0').
--- Assembled from sql/upgrades/0.1.0--0.2.0.schema.sql, the new functions as the 0.2.0 install script
--- declares them, sql/conditions.sql and sql/finalize.sql; the upgrade test compares the result with a
--- fresh 0.2.0 install.
+-- ff_engine 0.1.0 -> 0.2.0 (ALTER EXTENSION ff_engine UPDATE TO '0.2.0'). Assembled by
+-- scripts/upgrade-script.py from sql/upgrades/0.1.0--0.2.0.schema.sql, the 0.2.0 install script's
+-- functions, the new extension_sql files and sql/finalize.sql; tests/upgrade.rs compares the result
+-- with a fresh 0.2.0 install.
 
 -- ff_engine 0.1.0 -> 0.2.0: schema changes (the functions follow, then finalize.sql re-applies
 -- ownership, grants, plan settings and comments to everything, old and new).
@@ -64,7 +64,7 @@ COMMENT ON VIEW ff_executions IS
 -- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
 DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
 
--- New and changed functions (as generated for the 0.2.0 install script).
+-- Functions new in 0.2.0, or with a new definition.
 -- ff_engine::api::operator::ff_change_priority
 CREATE  FUNCTION "ff_change_priority"(
 	"execution_id" TEXT, /* Option < & str > */
@@ -210,6 +210,18 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_prune_by_retention_wrapper';
 
+-- ff_engine::api::scanners::ff_prune_events
+CREATE OR REPLACE FUNCTION "ff_prune_events"(
+	"older_than_ms" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"table_name" TEXT,  /* String */
+	"deleted" bigint  /* i64 */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_prune_events_0_2_wrapper';
+
 -- ff_engine::api::scanners::ff_prune_executions
 CREATE  FUNCTION "ff_prune_executions"(
 	"older_than_ms" bigint, /* Option < i64 > */
@@ -247,6 +259,18 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_revoke_lease_wrapper';
+
+-- ff_engine::api::scanners::ff_tick
+CREATE OR REPLACE FUNCTION "ff_tick"(
+	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+) RETURNS TABLE (
+	"task" TEXT,  /* String */
+	"processed" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_tick_0_2_wrapper';
 
 
 -- Resume-condition builders: small immutable functions that return the exact JSON ff_suspend takes,

@@ -3,11 +3,21 @@
 //! (a package upgrade replaces `ff_engine.so` under every database at once). None of these is in this
 //! version's SQL (`sql = false`); each forwards to the current function.
 //!
+//! A kept symbol runs what its release ran, against its release's schema: this library's statements
+//! may name columns and tables the older schema does not have, so each shim picks the statements (or
+//! the tasks) that release had.
+//!
 //! | symbol | release | now |
 //! |---|---|---|
 //! | `ff_create_execution_wrapper` | 0.1.0 (14 arguments) | `ff_create_execution_0_2_wrapper` (adds `deadline_at_ms`) |
+//! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
+//! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 
+use crate::api::executions::create_in_schema;
 use crate::postgres::jsonb::JsonbArg;
+use crate::postgres::raise::guarded;
+use crate::store::executions::SCHEMA_0_1;
+use crate::store::scanners::{self, Task};
 use pgrx::prelude::*;
 
 /// 0.1.0's `ff_create_execution`: no deadline.
@@ -29,7 +39,8 @@ fn ff_create_execution(
     execution_id: Option<&str>,
     flow_id: Option<pgrx::Uuid>,
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    crate::api::executions::ff_create_execution_0_2(
+    TableIterator::once(create_in_schema(
+        SCHEMA_0_1,
         lane_id,
         payload,
         priority,
@@ -45,5 +56,18 @@ fn ff_create_execution(
         execution_id,
         flow_id,
         None,
-    )
+    ))
+}
+
+/// 0.1.0's `ff_tick`: its seven tasks (no deadlines in its schema, and it never pruned executions:
+/// a database not yet updated must not start deleting finished executions).
+#[pg_extern(sql = false)]
+fn ff_tick(max_rows: Option<i32>) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
+    TableIterator::new(guarded(|| scanners::tick(&Task::RELEASE_0_1, max_rows)))
+}
+
+/// 0.1.0's `ff_prune_events`: its three event tables.
+#[pg_extern(sql = false)]
+fn ff_prune_events(older_than_ms: Option<i64>) -> TableIterator<'static, (name!(table_name, String), name!(deleted, i64))> {
+    TableIterator::new(guarded(|| scanners::prune_events(&scanners::EVENT_TABLES[..3], older_than_ms)))
 }

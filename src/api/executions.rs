@@ -5,7 +5,7 @@ use crate::creation::CreateArgs;
 use crate::postgres::args::from_pg_uuid;
 use crate::postgres::jsonb::{parse_optional, JsonbArg};
 use crate::postgres::raise::guarded;
-use crate::store::executions::{self, Passthrough};
+use crate::store::executions::{self, Passthrough, SCHEMA_CURRENT};
 use pgrx::prelude::*;
 
 /// Create an execution in a lane (idempotent per lane with `idempotency_key`). Since 0.2.0 (the
@@ -14,7 +14,7 @@ use pgrx::prelude::*;
 #[pg_extern(name = "ff_create_execution", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 #[allow(clippy::too_many_arguments)]
-pub fn ff_create_execution_0_2(
+fn ff_create_execution_0_2(
     lane_id: Option<&str>,
     payload: default!(Option<&[u8]>, "NULL"),
     priority: default!(Option<i32>, 0),
@@ -31,7 +31,48 @@ pub fn ff_create_execution_0_2(
     flow_id: default!(Option<pgrx::Uuid>, "NULL"),
     deadline_at_ms: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    TableIterator::once(guarded(|| {
+    TableIterator::once(create_in_schema(
+        SCHEMA_CURRENT,
+        lane_id,
+        payload,
+        priority,
+        required_capabilities,
+        namespace,
+        tags,
+        budget_ids,
+        quota_policy_id,
+        delay_until_ms,
+        max_attempts,
+        retry_backoff_ms,
+        idempotency_key,
+        execution_id,
+        flow_id,
+        deadline_at_ms,
+    ))
+}
+
+/// The body of every symbol of `ff_create_execution`: `schema` says which release's columns the
+/// database has (see [`crate::api::compat`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn create_in_schema(
+    schema: usize,
+    lane_id: Option<&str>,
+    payload: Option<&[u8]>,
+    priority: Option<i32>,
+    required_capabilities: Option<Vec<Option<String>>>,
+    namespace: Option<&str>,
+    tags: Option<JsonbArg>,
+    budget_ids: Option<Vec<Option<String>>>,
+    quota_policy_id: Option<pgrx::Uuid>,
+    delay_until_ms: Option<i64>,
+    max_attempts: Option<i32>,
+    retry_backoff_ms: Option<i64>,
+    idempotency_key: Option<&str>,
+    execution_id: Option<&str>,
+    flow_id: Option<pgrx::Uuid>,
+    deadline_at_ms: Option<i64>,
+) -> (String, bool) {
+    guarded(|| {
         let args = CreateArgs {
             lane_id,
             required_capabilities: text_array(required_capabilities, "required_capabilities")?,
@@ -46,6 +87,6 @@ pub fn ff_create_execution_0_2(
             flow_id: flow_id.as_ref().map(from_pg_uuid),
             deadline_at_ms,
         };
-        executions::create(args, Passthrough { payload, priority, quota_policy_id })
-    }))
+        executions::create(args, Passthrough { payload, priority, quota_policy_id, schema })
+    })
 }

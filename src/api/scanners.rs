@@ -4,11 +4,12 @@ use crate::postgres::raise::guarded;
 use crate::store::scanners::{self, Task};
 use pgrx::prelude::*;
 
-/// Run every scanner task once; one row per task with the number of rows it processed.
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Run every scanner task once; one row per task with the number of rows it processed. Since 0.2.0
+/// (deadlines and retention) its C symbol is `ff_tick_0_2_wrapper`; see [`crate::api::compat`].
+#[pg_extern(name = "ff_tick", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_tick(max_rows: default!(Option<i32>, 1000)) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
-    TableIterator::new(guarded(|| scanners::tick(max_rows)))
+fn ff_tick_0_2(max_rows: default!(Option<i32>, 1000)) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
+    TableIterator::new(guarded(|| scanners::tick(&Task::ALL, max_rows)))
 }
 
 /// Promote delayed executions whose time has come to eligible_now.
@@ -86,9 +87,10 @@ fn ff_gc_keys(max_rows: default!(Option<i32>, 1000)) -> i32 {
     guarded(|| scanners::run_task(Task::GcKeys, max_rows))
 }
 
-/// Bulk retention of the three event tables: delete events older than older_than_ms.
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Bulk retention of the event tables: delete events older than older_than_ms. Since 0.2.0 (the
+/// operator events) its C symbol is `ff_prune_events_0_2_wrapper`; see [`crate::api::compat`].
+#[pg_extern(name = "ff_prune_events", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_prune_events(older_than_ms: Option<i64>) -> TableIterator<'static, (name!(table_name, String), name!(deleted, i64))> {
-    TableIterator::new(guarded(|| scanners::prune_events(older_than_ms)))
+fn ff_prune_events_0_2(older_than_ms: Option<i64>) -> TableIterator<'static, (name!(table_name, String), name!(deleted, i64))> {
+    TableIterator::new(guarded(|| scanners::prune_events(&scanners::EVENT_TABLES, older_than_ms)))
 }

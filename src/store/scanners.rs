@@ -69,6 +69,18 @@ pub enum Task {
 }
 
 impl Task {
+    /// The tasks of release 0.1.0's `ff_tick` (its schema has no deadlines, and it never pruned
+    /// executions).
+    pub const RELEASE_0_1: [Task; 7] = [
+        Task::PromoteDelayed,
+        Task::ExpireGrants,
+        Task::ExpireLeases,
+        Task::ExpireSuspensions,
+        Task::ExpirePendingWaitpoints,
+        Task::GcDedup,
+        Task::GcKeys,
+    ];
+
     pub const ALL: [Task; 9] = [
         Task::PromoteDelayed,
         Task::ExpireGrants,
@@ -181,10 +193,10 @@ pub fn run_task(task: Task, max_rows: Option<i32>) -> WfResult<i32> {
     Spi::connect_mut(|client| Ok(task.run(client, now_ms(), max_rows)? as i32))
 }
 
-/// `ff_tick`: every task once, one (task, processed) each.
-pub fn tick(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
+/// `ff_tick`: each of `tasks` once, one (task, processed) each.
+pub fn tick(tasks: &[Task], max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
     let max_rows = crate::checks::batch_size(max_rows)?;
-    Task::ALL
+    tasks
         .iter()
         .map(|t| {
             Ok((
@@ -195,11 +207,14 @@ pub fn tick(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
         .collect()
 }
 
-/// `ff_prune_events`: (table_name, deleted) per event table.
-pub fn prune_events(older_than_ms: Option<i64>) -> WfResult<Vec<(String, i64)>> {
+/// The event tables, in the order of `prune_events`' variants.
+pub const EVENT_TABLES: [&str; 4] = ["ff_signal_event", "ff_lease_event", "ff_completion_event", "ff_operator_event"];
+
+/// `ff_prune_events`: (table_name, deleted) for each of `tables` (a prefix of [`EVENT_TABLES`]).
+pub fn prune_events(tables: &[&str], older_than_ms: Option<i64>) -> WfResult<Vec<(String, i64)>> {
     let older_than_ms = required(older_than_ms, "older_than_ms")?;
     Spi::connect_mut(|client| {
-        ["ff_signal_event", "ff_lease_event", "ff_completion_event", "ff_operator_event"]
+        tables
             .iter()
             .enumerate()
             .map(|(v, table)| {
