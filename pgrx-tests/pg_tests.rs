@@ -48,12 +48,8 @@ fn mint_under_active_key(exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> Str
 fn verify_now(token: &str, exec: &crate::ids::ExecutionId, wp: &uuid::Uuid) -> Result<(), crate::error::ErrorKind> {
     let p = crate::tokens::parse_token(token).map_err(|e| e.kind)?;
     Spi::connect(|c| {
-        let key = crate::store::keystore::verifying_key(c, p.kid, crate::postgres::statement::now_ms()).map_err(|e| e.kind)?;
-        if crate::tokens::verify_waitpoint_digest(p.kid, &key.secret, exec, wp, &p.digest) {
-            Ok(())
-        } else {
-            Err(crate::error::ErrorKind::InvalidToken)
-        }
+        let verify = |secret: &[u8]| crate::tokens::verify_waitpoint_digest(p.kid, secret, exec, wp, &p.digest);
+        crate::store::keystore::verify_under(c, p.kid, crate::postgres::statement::now_ms(), verify).map_err(|e| e.kind)
     })
 }
 

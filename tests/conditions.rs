@@ -19,10 +19,7 @@ const CASES: &[(&str, &str)] = &[
         "ff_cond_count(3, 'DistinctSources', ARRAY['votes'], 'yes')",
         r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctSources","waitpoints":["votes"],"matcher":{"ByName":"yes"}}}"#,
     ),
-    (
-        "ff_cond_any(ARRAY['a','b'])",
-        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#,
-    ),
+    ("ff_cond_any(ARRAY['a','b'])", r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}"#),
     (
         "ff_cond_all(ff_cond_count(2, 'signals', ARRAY['x']), ff_cond_single('d'))",
         r#"{"Composite":{"kind":"AllOf","members":[{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["x"]}},{"Single":{"waitpoint_key":"d","matcher":"Wildcard"}}]}}"#,

@@ -78,7 +78,10 @@ fn a_leased_then_failed_then_retried_execution_shows_its_history() {
     assert_eq!((rows[1].get::<_, i32>(0), rows[1].get::<_, Option<String>>(1).as_deref()), (1, Some("w2")));
     assert!(rows.iter().all(|r| r.get::<_, Option<i64>>(4).is_some()), "both attempts ended");
     let r = c.query_one("SELECT attempt_count, last_error, public_state FROM ff_get_execution($1)", &[&id]).unwrap();
-    assert_eq!((r.get::<_, i32>(0), r.get::<_, Option<String>>(1).as_deref(), r.get::<_, String>(2).as_str()), (2, Some("boom"), "completed"));
+    assert_eq!(
+        (r.get::<_, i32>(0), r.get::<_, Option<String>>(1).as_deref(), r.get::<_, String>(2).as_str()),
+        (2, Some("boom"), "completed")
+    );
 }
 
 #[test]
@@ -86,7 +89,8 @@ fn next_retry_and_open_suspension_are_shown() {
     let (_db, mut c) = seeded("ins_retry");
     let id = create_in(&mut c, "lane", "max_attempts => 2, retry_backoff_ms => 60000");
     let l = claim_one(&mut c, "lane", "w").unwrap();
-    let retry_at: Option<i64> = c.query_one("SELECT retry_at_ms FROM ff_fail($1, $2, $3, 'later')", &[&id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
+    let retry_at: Option<i64> =
+        c.query_one("SELECT retry_at_ms FROM ff_fail($1, $2, $3, 'later')", &[&id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
     let next: Option<i64> = c.query_one("SELECT next_retry_at_ms FROM ff_get_execution($1)", &[&id]).unwrap().get(0);
     assert_eq!(next, retry_at);
     let id2 = create_in(&mut c, "lane2", "");

@@ -57,17 +57,13 @@ fn a_revoked_lease_is_dead_and_the_execution_is_claimed_by_another_worker() {
     let fence = (&id, &old.lease_id, &old.lease_epoch);
     assert_code(&mut c, "SELECT * FROM ff_complete($1, $2, $3)", &[fence.0, fence.1, fence.2], "WF020");
     assert_code(&mut c, "SELECT * FROM ff_renew_lease($1, $2, $3)", &[fence.0, fence.1, fence.2], "WF020");
-    assert_code(
-        &mut c,
-        "SELECT * FROM ff_suspend($1, $2, $3, ff_cond_single('k'))",
-        &[fence.0, fence.1, fence.2],
-        "WF020",
-    );
+    assert_code(&mut c, "SELECT * FROM ff_suspend($1, $2, $3, ff_cond_single('k'))", &[fence.0, fence.1, fence.2], "WF020");
     let new = claim_one(&mut c, "lane", "w2").unwrap();
     assert_eq!((new.execution_id.as_str(), new.attempt_index, new.resumed), (id.as_str(), 0, true), "the interrupted attempt, re-leased");
     assert!(new.lease_epoch > old.lease_epoch);
     c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&id, &new.lease_id, &new.lease_epoch]).unwrap();
-    let lease_events: Vec<String> = column(&mut c, "SELECT event_type::text FROM ff_lease_event WHERE execution_id = $1 ORDER BY event_id", &[&id]);
+    let lease_events: Vec<String> =
+        column(&mut c, "SELECT event_type::text FROM ff_lease_event WHERE execution_id = $1 ORDER BY event_id", &[&id]);
     assert_eq!(lease_events, ["acquired", "revoked", "reclaimed", "released"]);
     assert_eq!(operator_events(&mut c, &id), [("lease_revoked".into(), "postgres".into(), Some("stuck".into()))]);
     // Nothing to revoke on a completed execution.
@@ -111,7 +107,10 @@ fn a_deadline_passing_while_suspended_or_leased_expires_the_execution() {
     let ticked: i32 = c.query_one("SELECT processed FROM ff_tick() WHERE task = 'expire_deadlines'", &[]).unwrap().get(0);
     assert_eq!(ticked, 2);
     for id in [&suspended, &leased] {
-        assert_eq!(states(&mut c, id), ("terminal".into(), "unowned".into(), "not_applicable".into(), "attempt_terminal".into(), "expired".into()));
+        assert_eq!(
+            states(&mut c, id),
+            ("terminal".into(), "unowned".into(), "not_applicable".into(), "attempt_terminal".into(), "expired".into())
+        );
         let outcome: String = c.query_one("SELECT outcome::text FROM ff_completion_event WHERE execution_id = $1", &[id]).unwrap().get(0);
         assert_eq!(outcome, "expired");
         let r = c.query_one("SELECT last_error, terminal_at_ms, suspension_id FROM ff_get_execution($1)", &[id]).unwrap();

@@ -32,7 +32,10 @@ fn rows_of(c: &mut Client, id: &str) -> i64 {
 
 /// An execution that suspended, took a deduplicated signal, resumed, reported usage and completed.
 fn completed_with_history(c: &mut Client, lane: &str) -> String {
-    c.batch_execute("SELECT ff_create_budget('b1', '{\"tokens\": 1000000}') WHERE NOT EXISTS (SELECT 1 FROM ff_budget WHERE budget_id = 'b1')").unwrap();
+    c.batch_execute(
+        "SELECT ff_create_budget('b1', '{\"tokens\": 1000000}') WHERE NOT EXISTS (SELECT 1 FROM ff_budget WHERE budget_id = 'b1')",
+    )
+    .unwrap();
     let id = create_in(c, lane, "budget_ids => '{b1}'");
     let l = claim_one(c, lane, "w").unwrap();
     let r = c

@@ -76,12 +76,17 @@ fn fill(c: &mut Client) -> Filled {
     let ls = claim_one(c, "s", "w").unwrap();
     let cond = r#"{"Composite":{"kind":"AllOf","members":[{"Single":{"waitpoint_key":"a","matcher":"Wildcard"}},{"Single":{"waitpoint_key":"b","matcher":"Wildcard"}}]}}"#;
     let rows = c
-        .query("SELECT waitpoint_key, waitpoint_id, token FROM ff_suspend($1, $2, $3, $4::text::jsonb)", &[&suspended, &ls.lease_id, &ls.lease_epoch, &cond])
+        .query(
+            "SELECT waitpoint_key, waitpoint_id, token FROM ff_suspend($1, $2, $3, $4::text::jsonb)",
+            &[&suspended, &ls.lease_id, &ls.lease_epoch, &cond],
+        )
         .unwrap();
-    let wp = |key: &str| rows.iter().find(|r| r.get::<_, String>(0) == key).map(|r| (r.get::<_, uuid::Uuid>(1), r.get::<_, String>(2))).unwrap();
+    let wp =
+        |key: &str| rows.iter().find(|r| r.get::<_, String>(0) == key).map(|r| (r.get::<_, uuid::Uuid>(1), r.get::<_, String>(2))).unwrap();
     // One waitpoint satisfied before the update, one still pending.
     let (a_id, a_token) = wp("a");
-    let effect: Option<String> = c.query_one("SELECT effect FROM ff_deliver_signal($1, $2, $3, 'go')", &[&suspended, &a_id, &a_token]).unwrap().get(0);
+    let effect: Option<String> =
+        c.query_one("SELECT effect FROM ff_deliver_signal($1, $2, $3, 'go')", &[&suspended, &a_id, &a_token]).unwrap().get(0);
     assert_eq!(effect.as_deref(), Some("appended_to_waitpoint"));
     let delayed = create_in(c, "d", "delay_until_ms => (extract(epoch from clock_timestamp()) * 1000)::bigint + 300");
     let failed = create_in(c, "f", "");
@@ -118,7 +123,10 @@ fn previous_release_runs_on_this_library_and_updates_to_a_fresh_install() {
     let upgraded = catalog(&mut c);
     let missing: Vec<_> = fresh.difference(&upgraded).collect();
     let extra: Vec<_> = upgraded.difference(&fresh).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "after the update the schema differs from a fresh install:\nmissing {missing:#?}\nextra {extra:#?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "after the update the schema differs from a fresh install:\nmissing {missing:#?}\nextra {extra:#?}"
+    );
 
     // Every execution carries on.
     c.query_one("SELECT * FROM ff_renew_lease($1, $2, $3)", &[&f.leased.execution_id, &f.leased.lease_id, &f.leased.lease_epoch]).unwrap();

@@ -465,7 +465,8 @@ fn main() -> BResult<()> {
         .collect();
     std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
     if let Some(duration) = opts.held_snapshot {
-        let modes = if std::env::args().any(|a| a == "--modes") { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
+        let modes =
+            if std::env::args().any(|a| a == "--modes") { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
         let modes = setup(&env, &modes);
         snapshot::main(&env, &opts, &modes, duration)?;
         env.cluster.stop();

@@ -66,12 +66,7 @@ fn sizes(env: &Env, db: &str) -> Sizes {
 /// The index that grew most between `before` and `after`: its name, size before and after.
 fn grown_most(before: &Sizes, after: &Sizes) -> (String, i64, i64) {
     let size_before = |name: &str| before.indexes.iter().find(|(n, _)| n == name).map_or(0, |(_, b)| *b);
-    after
-        .indexes
-        .iter()
-        .map(|(n, b)| (n.clone(), size_before(n), *b))
-        .max_by_key(|(_, b0, b1)| b1 - b0)
-        .unwrap_or_default()
+    after.indexes.iter().map(|(n, b)| (n.clone(), size_before(n), *b)).max_by_key(|(_, b0, b1)| b1 - b0).unwrap_or_default()
 }
 
 /// One run of `mode`, holding a snapshot for its whole length when `held`.
@@ -125,7 +120,10 @@ pub fn main(env: &Env, opts: &Opts, modes: &[Mode], duration: Duration) -> BResu
         match pass(env, opts, mode, held, duration) {
             Ok(p) => {
                 for (n, w) in p.windows.iter().enumerate() {
-                    eprintln!("    window {n}: {:>7.0} cycles/s  claim p50 {:.2} ms  p99 {:.2} ms", w.cycles_per_s, w.claim.p50, w.claim.p99);
+                    eprintln!(
+                        "    window {n}: {:>7.0} cycles/s  claim p50 {:.2} ms  p99 {:.2} ms",
+                        w.cycles_per_s, w.claim.p50, w.claim.p99
+                    );
                 }
                 passes.push(p);
                 write(opts, &passes, env, duration)?;

@@ -139,7 +139,12 @@ impl Client {
                 &[&new_kid, &new_secret_hex, &grace_ms],
             )
             .await?;
-        Ok(RotateOutcome { outcome: RotateState::parse(col(&r, 0)?)?, previous_kid: col(&r, 1)?, new_kid: col(&r, 2)?, gc_count: col(&r, 3)? })
+        Ok(RotateOutcome {
+            outcome: RotateState::parse(col(&r, 0)?)?,
+            previous_kid: col(&r, 1)?,
+            new_kid: col(&r, 2)?,
+            gc_count: col(&r, 3)?,
+        })
     }
 
     /// `ff_hmac_kids`: the stored key ids and their state (never a secret).

@@ -164,9 +164,10 @@ impl Event {
     /// The common fields.
     pub fn header(&self) -> &EventHeader {
         match self {
-            Event::Signal { header, .. } | Event::Lease { header, .. } | Event::Completion { header, .. } | Event::Operator { header, .. } => {
-                header
-            }
+            Event::Signal { header, .. }
+            | Event::Lease { header, .. }
+            | Event::Completion { header, .. }
+            | Event::Operator { header, .. } => header,
         }
     }
 
@@ -200,7 +201,9 @@ impl Event {
             },
             EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
             EventKind::Completion => Event::Completion { header, outcome: col(r, 7)? },
-            EventKind::Operator => Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? },
+            EventKind::Operator => {
+                Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? }
+            }
         })
     }
 }

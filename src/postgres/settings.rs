@@ -76,10 +76,26 @@ pub fn register() {
         GucFlags::default(),
     );
     let retention = [
-        (c"ff_engine.retention_completed_s", c"Seconds a completed execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_COMPLETED_S),
-        (c"ff_engine.retention_failed_s", c"Seconds a failed execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_FAILED_S),
-        (c"ff_engine.retention_cancelled_s", c"Seconds a cancelled execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_CANCELLED_S),
-        (c"ff_engine.retention_expired_s", c"Seconds an expired execution is kept before ff_tick prunes it (0 = forever).", &RETENTION_EXPIRED_S),
+        (
+            c"ff_engine.retention_completed_s",
+            c"Seconds a completed execution is kept before ff_tick prunes it (0 = forever).",
+            &RETENTION_COMPLETED_S,
+        ),
+        (
+            c"ff_engine.retention_failed_s",
+            c"Seconds a failed execution is kept before ff_tick prunes it (0 = forever).",
+            &RETENTION_FAILED_S,
+        ),
+        (
+            c"ff_engine.retention_cancelled_s",
+            c"Seconds a cancelled execution is kept before ff_tick prunes it (0 = forever).",
+            &RETENTION_CANCELLED_S,
+        ),
+        (
+            c"ff_engine.retention_expired_s",
+            c"Seconds an expired execution is kept before ff_tick prunes it (0 = forever).",
+            &RETENTION_EXPIRED_S,
+        ),
     ];
     for (name, short, setting) in retention {
         GucRegistry::define_int_guc(

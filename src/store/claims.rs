@@ -286,7 +286,8 @@ fn lease_locked(
     };
     let lease_id = new_pg_uuid();
     let expires = now + lease_ttl_ms;
-    let event_type = if matches!(c.interrupt_reason.as_deref(), Some("lease_expired" | "lease_revoked")) { "reclaimed" } else { "acquired" };
+    let event_type =
+        if matches!(c.interrupt_reason.as_deref(), Some("lease_expired" | "lease_revoked")) { "reclaimed" } else { "acquired" };
     let (partition_key, execution_id) = ex_key(&c.id);
     let execution_ref = c.id.to_string();
     let args = lease::Args {

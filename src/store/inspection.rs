@@ -131,7 +131,18 @@ pub fn attempts(execution_id: Option<&str>) -> WfResult<Vec<AttemptRow>> {
         let rows = list_attempts::all(client, list_attempts::Args { partition_key, execution_id })?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.attempt_index, r.attempt_id, r.worker_id, r.worker_instance_id, r.started_at_ms, r.ended_at_ms, r.outcome, r.error_message))
+            .map(|r| {
+                (
+                    r.attempt_index,
+                    r.attempt_id,
+                    r.worker_id,
+                    r.worker_instance_id,
+                    r.started_at_ms,
+                    r.ended_at_ms,
+                    r.outcome,
+                    r.error_message,
+                )
+            })
             .collect())
     })
 }
@@ -147,7 +158,10 @@ pub fn list(lane_id: Option<&str>, public_state: Option<&str>, after: Option<&st
     validate_lane_id(lane_id)?;
     if let Some(state) = public_state {
         if !lifecycle::public::ALL.contains(&state) {
-            return Err(WfError::invalid_input("invalid_public_state", format!("public_state must be one of {}", lifecycle::public::ALL.join(", "))));
+            return Err(WfError::invalid_input(
+                "invalid_public_state",
+                format!("public_state must be one of {}", lifecycle::public::ALL.join(", ")),
+            ));
         }
     }
     let after = after.map(ExecutionId::parse).transpose()?;
@@ -169,7 +183,17 @@ pub fn list(lane_id: Option<&str>, public_state: Option<&str>, after: Option<&st
             .into_iter()
             .map(|r| {
                 let id = ex_id(r.partition_key, &r.execution_id).to_string();
-                (id, r.namespace, r.priority, r.public_state, r.attempt_index, r.created_at_ms, r.terminal_at_ms, r.last_error, r.result_bytes)
+                (
+                    id,
+                    r.namespace,
+                    r.priority,
+                    r.public_state,
+                    r.attempt_index,
+                    r.created_at_ms,
+                    r.terminal_at_ms,
+                    r.last_error,
+                    r.result_bytes,
+                )
             })
             .collect())
     })

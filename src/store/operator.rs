@@ -73,8 +73,14 @@ pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>) -> WfR
         }
         let (partition_key, execution_id) = ex_key(&id);
         let execution_ref = id.to_string();
-        let args =
-            replay::Args { partition_key, execution_id, states: lifecycle::REPLAYED, now_ms: now_ms(), execution_ref: &execution_ref, reason };
+        let args = replay::Args {
+            partition_key,
+            execution_id,
+            states: lifecycle::REPLAYED,
+            now_ms: now_ms(),
+            execution_ref: &execution_ref,
+            reason,
+        };
         replay::execute(client, args)?;
         notify(&[Channel::Operator]);
         Ok(("replayed".to_string(), row.public_state))
@@ -93,12 +99,21 @@ pub fn revoke_lease(execution_id: Option<&str>, reason: Option<&str>, lease_epoc
                 .with_detail(format!("current lease_epoch {}", row.lease_epoch)));
         }
         if row.lifecycle_phase != lifecycle::phase::ACTIVE || row.ownership_state != lifecycle::ownership::LEASED {
-            return Err(WfError::new(ErrorKind::ExecutionNotActive, format!("execution is {} / {}", row.lifecycle_phase, row.ownership_state)));
+            return Err(WfError::new(
+                ErrorKind::ExecutionNotActive,
+                format!("execution is {} / {}", row.lifecycle_phase, row.ownership_state),
+            ));
         }
         let (partition_key, execution_id) = ex_key(&id);
         let execution_ref = id.to_string();
-        let args =
-            revoke_lease::Args { partition_key, execution_id, states: lifecycle::REVOKED, now_ms: now_ms(), execution_ref: &execution_ref, reason };
+        let args = revoke_lease::Args {
+            partition_key,
+            execution_id,
+            states: lifecycle::REVOKED,
+            now_ms: now_ms(),
+            execution_ref: &execution_ref,
+            reason,
+        };
         revoke_lease::execute(client, args)?;
         notify(&[Channel::Lease, Channel::Operator]);
         Ok(("revoked".to_string(), row.lease_epoch))
