@@ -7,7 +7,7 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGRX_VERSION=0.18.0
 
 need_pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo shellcheck; do
+for p in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo shellcheck; do
   # Captured, not piped into grep -q (which can SIGPIPE the writer and, with pipefail, fail the check).
   [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *"install ok installed"* ]] || need_pkgs+=("$p")
 done

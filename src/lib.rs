@@ -24,6 +24,7 @@ pub mod store;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
+pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[allow(non_snake_case)]

@@ -11,7 +11,7 @@ use postgres::Client;
 /// The SQLSTATEs docs/errors.md documents.
 const DOCUMENTED: &[&str] = &[
     "WF001", "WF002", "WF003", "WF004", "WF005", "WF010", "WF020", "WF021", "WF022", "WF023", "WF024", "WF025", "WF026", "WF030", "WF031",
-    "WF032", "WF033", "WF034", "22P02", "22003", "42501", "40001", "40P01", "57014",
+    "WF032", "WF033", "WF034", "WF035", "22P02", "22003", "42501", "40001", "40P01", "57014",
 ];
 
 /// A deterministic pseudo-random sequence (64-bit LCG), so a failing run repeats with its seed.
@@ -84,6 +84,7 @@ fn hostile(sql_type: &str) -> Vec<String> {
         "bigint" => vec!["NULL", "-1", "0", "9223372036854775807", "(-9223372036854775807 - 1)", "4611686018427387904"],
         "integer" => vec!["NULL", "-1", "0", "2147483647", "(-2147483647 - 1)"],
         "boolean" => vec!["NULL", "true", "false"],
+        "interval" => vec!["NULL", "'0'", "'-1 second'", "'1 microsecond'", "'5 seconds'", "'7 minutes'", "'100 years'"],
         "uuid" => vec!["NULL", "'00000000-0000-0000-0000-000000000000'", "gen_random_uuid()"],
         "bytea" => vec!["NULL", "''::bytea", "convert_to(repeat('x', 1048576), 'UTF8')", "'\\x00ff'::bytea"],
         "jsonb" => vec![

@@ -113,6 +113,8 @@ sqlstate_variants! {
     ExecutionNotSuspended = "WF033",
     /// `WF034`: replay of an execution that is not failed, cancelled or expired.
     ExecutionNotReplayable = "WF034",
+    /// `WF035`: an optional dependency is missing (pg_cron for `ff_schedule_tick`).
+    FeatureUnavailable = "WF035",
     /// `WF099`: stored state that cannot be decoded (should never happen).
     Corruption = "WF099",
     /// `42501`: the login role lacks the grant (grant it `ff_admin`, `ff_worker` or `ff_signaler`).

@@ -24,11 +24,12 @@ pub enum ErrorKind {
     SignalLimitExceeded,
     ExecutionNotSuspended,
     ExecutionNotReplayable,
+    FeatureUnavailable,
     Corruption,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::InvalidInput,
         ErrorKind::InvalidToken,
         ErrorKind::TokenExpired,
@@ -47,6 +48,7 @@ impl ErrorKind {
         ErrorKind::SignalLimitExceeded,
         ErrorKind::ExecutionNotSuspended,
         ErrorKind::ExecutionNotReplayable,
+        ErrorKind::FeatureUnavailable,
         ErrorKind::Corruption,
     ];
 
@@ -71,6 +73,7 @@ impl ErrorKind {
             ErrorKind::SignalLimitExceeded => "WF032",
             ErrorKind::ExecutionNotSuspended => "WF033",
             ErrorKind::ExecutionNotReplayable => "WF034",
+            ErrorKind::FeatureUnavailable => "WF035",
             ErrorKind::Corruption => "WF099",
         }
     }
@@ -96,6 +99,7 @@ impl ErrorKind {
             ErrorKind::SignalLimitExceeded => "signal_limit_exceeded",
             ErrorKind::ExecutionNotSuspended => "execution_not_suspended",
             ErrorKind::ExecutionNotReplayable => "execution_not_replayable",
+            ErrorKind::FeatureUnavailable => "feature_unavailable",
             ErrorKind::Corruption => "corruption",
         }
     }
