@@ -6,6 +6,9 @@
 #  3. install the normal build into the system PostgreSQL 15 (cargo pgrx test installed its test build)
 #  4. client crate tests, integration tests and pg_regress scripts: each test binary starts its own
 #     cluster (initdb/pg_ctl as postgres, unix socket under /tmp) and drives it with real sessions.
+#  5. PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
+#     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
+#     which only 15 has a pg_cron package, and the docs check, which reads no server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -32,5 +35,20 @@ cargo test -p ff-engine-client -p ff-engine-tests -p ff-engine-bench
 
 echo "== client rustdoc (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ff-engine-client --no-deps --quiet
+
+# shellcheck source=scripts/majors.sh
+source scripts/majors.sh
+suite=()
+for t in tests/*.rs; do
+  name=$(basename "$t" .rs)
+  case "$name" in regress | cron | docs) ;; *) suite+=(--test "$name") ;; esac
+done
+for major in 16 18; do
+  step=$(date +%s)
+  echo "== PostgreSQL $major: build, install, integration suite"
+  FF_PG_MAJOR=$major bash scripts/install.sh
+  FF_PG_BINDIR="$(pg_prefix "$major")/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${suite[@]}"
+  echo "== PostgreSQL $major passed in $(( $(date +%s) - step )) s"
+done
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"
