@@ -6,7 +6,7 @@
 #  3. install the normal build into the system PostgreSQL 15 (cargo pgrx test installed its test build)
 #  4. client crate tests, integration tests and pg_regress scripts: each test binary starts its own
 #     cluster (initdb/pg_ctl as postgres, unix socket under /tmp) and drives it with real sessions.
-#  5. PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
+#  5. the Debian package for 15 (scripts/test-package.sh), then PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
 set -euo pipefail
@@ -32,6 +32,9 @@ bash scripts/install.sh
 
 echo "== client, integration and pg_regress tests (real clusters, concurrent sessions)"
 cargo test -p ff-engine-client -p ff-engine-tests -p ff-engine-bench
+
+echo "== the Debian package: build, dpkg -i on a server without the dev build, smoke run, dpkg -r"
+bash scripts/test-package.sh
 
 echo "== client rustdoc (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ff-engine-client --no-deps --quiet
