@@ -23,8 +23,12 @@ fn without_pg_cron_scheduling_is_a_clear_error() {
 fn pg_cron_promotes_and_reclaims_without_a_manual_tick() {
     // Debian's postgresql-15-cron (installed by scripts/setup.sh); the other majors' builds lack it.
     assert!(std::path::Path::new("/usr/lib/postgresql/15/lib/pg_cron.so").exists(), "pg_cron missing: run scripts/setup.sh");
-    let cluster =
-        Cluster::start(&["shared_preload_libraries=pg_cron", "cron.database_name=ff_cron", "cron.use_background_workers=on", "max_worker_processes=16"]);
+    let cluster = Cluster::start(&[
+        "shared_preload_libraries=pg_cron",
+        "cron.database_name=ff_cron",
+        "cron.use_background_workers=on",
+        "max_worker_processes=16",
+    ]);
     cluster.connect("postgres", "postgres").batch_execute("CREATE DATABASE ff_cron").unwrap();
     let mut c = cluster.connect("ff_cron", "postgres");
     c.batch_execute("CREATE EXTENSION pg_cron; CREATE EXTENSION ff_engine; SELECT ff_seed_hmac('k1');").unwrap();
