@@ -4,12 +4,6 @@
 use ff_engine_tests::*;
 use postgres::Client;
 
-fn seeded(name: &str) -> (TestDb<'static>, Client) {
-    let db = Cluster::shared().fresh_db(name);
-    let mut c = db.connect();
-    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
-    (db, c)
-}
 
 fn login_roles(su: &mut Client) {
     su.batch_execute(

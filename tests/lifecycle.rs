@@ -7,12 +7,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-fn seeded(name: &str) -> (TestDb<'static>, postgres::Client) {
-    let db = Cluster::shared().fresh_db(name);
-    let mut c = db.connect();
-    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
-    (db, c)
-}
 
 fn grant(c: &mut postgres::Client, lane: &str, worker: &str) -> Option<(String, String, i64)> {
     c.query("SELECT execution_id, grant_key, expires_at_ms FROM ff_claim_for_worker($1, $2, 'inst-1')", &[&lane, &worker])

@@ -5,12 +5,6 @@
 use ff_engine_tests::*;
 use postgres::Client;
 
-fn seeded(name: &str) -> (TestDb<'static>, Client) {
-    let db = Cluster::shared().fresh_db(name);
-    let mut c = db.connect();
-    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
-    (db, c)
-}
 
 fn operator_events(c: &mut Client, id: &str) -> Vec<(String, String, Option<String>)> {
     c.query("SELECT action::text, actor, reason FROM ff_operator_event WHERE execution_id = $1 ORDER BY event_id", &[&id])

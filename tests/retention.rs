@@ -17,12 +17,6 @@ const CHILD_TABLES: &[&str] = &[
     "ff_quota_admission",
 ];
 
-fn seeded(name: &str) -> (TestDb<'static>, Client) {
-    let db = Cluster::shared().fresh_db(name);
-    let mut c = db.connect();
-    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
-    (db, c)
-}
 
 /// Rows of `id` in ff_exec_core and every child table.
 fn rows_of(c: &mut Client, id: &str) -> i64 {

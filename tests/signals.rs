@@ -7,12 +7,6 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 use uuid::Uuid;
 
-fn seeded(name: &str) -> (TestDb<'static>, Client) {
-    let db = Cluster::shared().fresh_db(name);
-    let mut c = db.connect();
-    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
-    (db, c)
-}
 
 /// A leased execution in its own lane.
 fn leased(c: &mut Client, lane: &str) -> Lease {

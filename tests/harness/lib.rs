@@ -251,6 +251,15 @@ pub fn lease_from_row(r: &postgres::Row) -> Lease {
     }
 }
 
+/// A fresh database of the shared cluster with the key `k1` (32 bytes of 0x11) seeded, and a superuser
+/// session on it.
+pub fn seeded(name: &str) -> (TestDb<'static>, Client) {
+    let db = Cluster::shared().fresh_db(name);
+    let mut c = db.connect();
+    c.query_one("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
+    (db, c)
+}
+
 /// Create an execution in `lane` with extra named arguments (SQL text, may be empty); returns its id.
 pub fn create_in(c: &mut Client, lane: &str, extra: &str) -> String {
     let sql = format!("SELECT execution_id FROM ff_create_execution($1{}{extra})", if extra.is_empty() { "" } else { ", " });
