@@ -4,7 +4,6 @@
 use ff_engine_tests::*;
 use postgres::Client;
 
-
 fn login_roles(su: &mut Client) {
     su.batch_execute(
         "DO $$ BEGIN

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-
 fn grant(c: &mut postgres::Client, lane: &str, worker: &str) -> Option<(String, String, i64)> {
     c.query("SELECT execution_id, grant_key, expires_at_ms FROM ff_claim_for_worker($1, $2, 'inst-1')", &[&lane, &worker])
         .unwrap()

@@ -5,7 +5,6 @@
 use ff_engine_tests::*;
 use postgres::Client;
 
-
 fn operator_events(c: &mut Client, id: &str) -> Vec<(String, String, Option<String>)> {
     c.query("SELECT action::text, actor, reason FROM ff_operator_event WHERE execution_id = $1 ORDER BY event_id", &[&id])
         .unwrap()

@@ -17,7 +17,6 @@ const CHILD_TABLES: &[&str] = &[
     "ff_quota_admission",
 ];
 
-
 /// Rows of `id` in ff_exec_core and every child table.
 fn rows_of(c: &mut Client, id: &str) -> i64 {
     let uuid = id.split("}:").nth(1).unwrap();

@@ -7,7 +7,6 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 use uuid::Uuid;
 
-
 /// A leased execution in its own lane.
 fn leased(c: &mut Client, lane: &str) -> Lease {
     create_in(c, lane, "");
