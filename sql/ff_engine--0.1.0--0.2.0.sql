@@ -16,10 +16,15 @@ CREATE DOMAIN ff_operator_action AS text
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
 
 -- Execution deadlines.
-ALTER TABLE ff_exec_core ADD COLUMN deadline_at_ms bigint;
-CREATE INDEX ff_exec_core_deadline ON ff_exec_core (deadline_at_ms)
-    WHERE deadline_at_ms IS NOT NULL AND lifecycle_phase <> 'terminal';
-COMMENT ON INDEX ff_exec_core_deadline IS 'Deadline scan: executions with a deadline that are not terminal, soonest first.';
+CREATE TABLE ff_deadline (
+    partition_key   smallint NOT NULL,
+    execution_id    uuid     NOT NULL,
+    deadline_at_ms  bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_deadline IS 'The deadline of each execution created with one (deadline_at_ms): not finished by then, it expires.';
+CREATE INDEX ff_deadline_due ON ff_deadline (deadline_at_ms);
+COMMENT ON INDEX ff_deadline_due IS 'Deadline scan, soonest first.';
 
 -- Retention of finished executions.
 CREATE INDEX ff_exec_core_completed ON ff_exec_core USING brin (completed_at_ms);

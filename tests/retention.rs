@@ -15,6 +15,7 @@ const CHILD_TABLES: &[&str] = &[
     "ff_suspend_dedup",
     "ff_usage_dedup",
     "ff_quota_admission",
+    "ff_deadline",
 ];
 
 /// Rows of `id` in ff_exec_core and every child table.
@@ -29,7 +30,7 @@ fn completed_with_history(c: &mut Client, lane: &str) -> String {
         "SELECT ff_create_budget('b1', '{\"tokens\": 1000000}') WHERE NOT EXISTS (SELECT 1 FROM ff_budget WHERE budget_id = 'b1')",
     )
     .unwrap();
-    let id = create_in(c, lane, "budget_ids => '{b1}'");
+    let id = create_in(c, lane, "budget_ids => '{b1}', deadline_at_ms => 9000000000000");
     let l = claim_one(c, lane, "w").unwrap();
     let r = c
         .query_one(

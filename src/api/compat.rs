@@ -4,8 +4,8 @@
 //! version's SQL (`sql = false`); each forwards to the current function.
 //!
 //! A kept symbol runs what its release ran, against its release's schema: this library's statements
-//! may name columns and tables the older schema does not have, so each shim picks the statements (or
-//! the tasks) that release had.
+//! may name tables the older schema does not have, so each shim runs only the statements (or the
+//! tasks) that release had.
 //!
 //! | symbol | release | now |
 //! |---|---|---|
@@ -13,14 +13,14 @@
 //! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 
-use crate::api::executions::create_in_schema;
+use crate::api::executions::create;
 use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
-use crate::store::executions::SCHEMA_0_1;
 use crate::store::scanners::{self, Task};
 use pgrx::prelude::*;
 
-/// 0.1.0's `ff_create_execution`: no deadline.
+/// 0.1.0's `ff_create_execution`: no deadline (so nothing is written to `ff_deadline`, which 0.1.0's
+/// schema does not have).
 #[pg_extern(sql = false)]
 #[allow(clippy::too_many_arguments)]
 fn ff_create_execution(
@@ -39,8 +39,7 @@ fn ff_create_execution(
     execution_id: Option<&str>,
     flow_id: Option<pgrx::Uuid>,
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    TableIterator::once(create_in_schema(
-        SCHEMA_0_1,
+    TableIterator::once(create(
         lane_id,
         payload,
         priority,

@@ -5,7 +5,7 @@ use crate::creation::CreateArgs;
 use crate::postgres::args::from_pg_uuid;
 use crate::postgres::jsonb::{parse_optional, JsonbArg};
 use crate::postgres::raise::guarded;
-use crate::store::executions::{self, Passthrough, SCHEMA_CURRENT};
+use crate::store::executions::{self, Passthrough};
 use pgrx::prelude::*;
 
 /// Create an execution in a lane (idempotent per lane with `idempotency_key`). Since 0.2.0 (the
@@ -31,8 +31,7 @@ fn ff_create_execution_0_2(
     flow_id: default!(Option<pgrx::Uuid>, "NULL"),
     deadline_at_ms: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    TableIterator::once(create_in_schema(
-        SCHEMA_CURRENT,
+    TableIterator::once(create(
         lane_id,
         payload,
         priority,
@@ -51,11 +50,9 @@ fn ff_create_execution_0_2(
     ))
 }
 
-/// The body of every symbol of `ff_create_execution`: `schema` says which release's columns the
-/// database has (see [`crate::api::compat`]).
+/// The body of every symbol of `ff_create_execution` (see [`crate::api::compat`]).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn create_in_schema(
-    schema: usize,
+pub(crate) fn create(
     lane_id: Option<&str>,
     payload: Option<&[u8]>,
     priority: Option<i32>,
@@ -87,6 +84,6 @@ pub(crate) fn create_in_schema(
             flow_id: flow_id.as_ref().map(from_pg_uuid),
             deadline_at_ms,
         };
-        executions::create(args, Passthrough { payload, priority, quota_policy_id, schema })
+        executions::create(args, Passthrough { payload, priority, quota_policy_id })
     })
 }

@@ -20,15 +20,19 @@ statement! {
     }
 }
 statement! {
-    /// Variants: this release's insert, and release 0.1.0's (no deadline column) for its symbol.
-    mod insert_execution = variants [["executions/insert_execution.sql"], ["executions/insert_execution_0_1.sql"]];
+    mod insert_execution = "executions/insert_execution.sql";
     args<'a> {
         partition_key: i16, execution_id: pgrx::Uuid, lane_id: &'a str, namespace: Option<&'a str>, flow_id: Option<pgrx::Uuid>,
         priority: i32, required_capabilities: Vec<String>, tags: pgrx::JsonB, budget_ids: Vec<String>,
         quota_policy_id: Option<pgrx::Uuid>, payload: Option<&'a [u8]>, states: States, eligible_at_ms: Option<i64>,
-        max_attempts: i32, retry_backoff_ms: i64, idempotency_key: Option<&'a str>, now_ms: i64, deadline_at_ms: Option<i64>,
+        max_attempts: i32, retry_backoff_ms: i64, idempotency_key: Option<&'a str>, now_ms: i64,
     }
     row { execution_id: pgrx::Uuid }
+}
+statement! {
+    mod insert_deadline = "executions/insert_deadline.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, deadline_at_ms: i64 }
+    row {}
 }
 statement! {
     mod by_idempotency_key = "executions/by_idempotency_key.sql";
@@ -95,13 +99,7 @@ pub struct Passthrough<'a> {
     pub payload: Option<&'a [u8]>,
     pub priority: Option<i32>,
     pub quota_policy_id: Option<pgrx::Uuid>,
-    /// The schema the calling symbol was declared with: [`SCHEMA_CURRENT`] or [`SCHEMA_0_1`].
-    pub schema: usize,
 }
-
-/// `insert_execution`'s variants.
-pub const SCHEMA_CURRENT: usize = 0;
-pub const SCHEMA_0_1: usize = 1;
 
 /// Create an execution; `(execution_id, created)`.
 pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, bool)> {
@@ -131,9 +129,11 @@ pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, 
             retry_backoff_ms: n.retry_backoff_ms,
             idempotency_key,
             now_ms: now_ms(),
-            deadline_at_ms: n.deadline_at_ms,
         };
-        if insert_execution::optional_of(pass.schema, client, args)?.is_some() {
+        if insert_execution::optional(client, args)?.is_some() {
+            if let Some(deadline_at_ms) = n.deadline_at_ms {
+                insert_deadline::execute(client, insert_deadline::Args { partition_key, execution_id, deadline_at_ms })?;
+            }
             return Ok((n.id.to_string(), true));
         }
         // Nothing inserted: an idempotent replay, or an explicit id that already exists.

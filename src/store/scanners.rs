@@ -45,7 +45,12 @@ statement! {
 statement! {
     mod due_deadlines = "scanners/due_deadlines.sql";
     args { now_ms: i64, max_rows: i64 }
-    row { partition_key: i16, execution_id: pgrx::Uuid, ownership_state: String }
+    row { partition_key: i16, execution_id: pgrx::Uuid, lifecycle_phase: String, ownership_state: String }
+}
+statement! {
+    mod delete_deadline = "scanners/delete_deadline.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row {}
 }
 
 statement! {
@@ -143,15 +148,22 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
 }
 
 /// Expire executions past their deadline: lease ended, suspension and waitpoints closed, attempt
-/// closed, completion event `expired` (the same termination as cancel, with other reasons).
+/// closed, completion event `expired` (the same termination as cancel, with other reasons). The
+/// deadline rows dealt with are deleted, including those of executions that finished in time; the
+/// count is of executions expired.
 fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
     let due = due_deadlines::all(client, due_deadlines::Args { now_ms, max_rows })?;
     let expiry = Termination { states: lifecycle::EXPIRED, reason: "deadline_exceeded", close_reason: "deadline", outcome: "expired" };
+    let mut expired = 0;
     for d in &due {
-        let id = ex_id(d.partition_key, &d.execution_id);
-        terminate_locked(client, &id, &expiry, d.ownership_state == lifecycle::ownership::LEASED, now_ms)?;
+        if d.lifecycle_phase != lifecycle::phase::TERMINAL {
+            let id = ex_id(d.partition_key, &d.execution_id);
+            terminate_locked(client, &id, &expiry, d.ownership_state == lifecycle::ownership::LEASED, now_ms)?;
+            expired += 1;
+        }
+        delete_deadline::execute(client, delete_deadline::Args { partition_key: d.partition_key, execution_id: d.execution_id })?;
     }
-    Ok(due.len())
+    Ok(expired)
 }
 
 /// Prune finished executions past their outcome's retention setting, at most `max_rows` in all.

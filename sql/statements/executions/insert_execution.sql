@@ -16,11 +16,10 @@
 -- $19 retry_backoff_ms
 -- $20 idempotency_key
 -- $21 now_ms
--- $22 deadline_at_ms
 INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
     required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
     eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
-    idempotency_key, created_at_ms, updated_at_ms, deadline_at_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22)
+    idempotency_key, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
 ON CONFLICT DO NOTHING
 RETURNING execution_id

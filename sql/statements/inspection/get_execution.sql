@@ -15,10 +15,11 @@ SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
        s.suspension_id, s.reason_code AS suspension_reason,
        CASE WHEN e.attempt_state = 'pending_retry_attempt' AND e.eligibility_state = 'not_eligible_until_time'
             THEN e.eligible_at_ms END AS next_retry_at_ms,
-       e.deadline_at_ms,
+       dl.deadline_at_ms,
        e.last_error, e.payload, e.result
 FROM ff_exec_core e
 CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
                     FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a
+LEFT JOIN ff_deadline dl ON dl.partition_key = e.partition_key AND dl.execution_id = e.execution_id
 LEFT JOIN ff_suspension s ON s.partition_key = e.partition_key AND s.execution_id = e.execution_id AND s.state = 'open'
 WHERE e.partition_key = $1 AND e.execution_id = $2

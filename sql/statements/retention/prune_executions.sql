@@ -1,6 +1,6 @@
 -- Delete up to max_rows terminal executions in the given public states that finished before the
 -- cutoff, with every row that belongs to them: attempts, grants, suspensions, waitpoints, signals,
--- dedup rows and quota admissions (the outbox tables have their own retention, ff_prune_events).
+-- dedup rows, deadlines and quota admissions (the outbox tables have their own retention, ff_prune_events).
 -- Rows another session holds are left for the next run. Returns how many executions it deleted.
 -- $1 cutoff_ms
 -- $2 public_states
@@ -26,6 +26,8 @@ suspend_dedup AS (
     DELETE FROM ff_suspend_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
 usage_dedup AS (
     DELETE FROM ff_usage_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+deadlines AS (
+    DELETE FROM ff_deadline x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
 admissions AS (
     DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
 executions AS (

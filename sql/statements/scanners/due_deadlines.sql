@@ -1,10 +1,12 @@
--- Executions past their deadline that are not terminal yet (ff_exec_core_deadline), soonest first,
--- locked; a row another session holds is left for the next run.
+-- Deadlines that have passed, soonest first, with their executions locked (a row another session
+-- holds is left for the next run). The caller expires the executions still running and deletes the
+-- deadline rows.
 -- $1 now_ms
 -- $2 max_rows
-SELECT partition_key, execution_id, ownership_state
-FROM ff_exec_core
-WHERE deadline_at_ms IS NOT NULL AND deadline_at_ms <= $1 AND lifecycle_phase <> 'terminal'
-ORDER BY deadline_at_ms
+SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
+FROM ff_deadline d
+JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
+WHERE d.deadline_at_ms <= $1
+ORDER BY d.deadline_at_ms
 LIMIT $2
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF e SKIP LOCKED
