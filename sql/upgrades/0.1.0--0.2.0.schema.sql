@@ -25,11 +25,6 @@ COMMENT ON INDEX ff_deadline_due IS 'Deadline scan, soonest first.';
 CREATE INDEX ff_exec_core_completed ON ff_exec_core USING brin (completed_at_ms);
 COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished executions (BRIN).';
 
--- A lane in creation order (ff_list_executions) instead of by phase.
-DROP INDEX ff_exec_core_lane;
-CREATE INDEX ff_exec_core_lane ON ff_exec_core (lane_id, queue_seq);
-COMMENT ON INDEX ff_exec_core_lane IS 'A lane''s executions in creation order (ff_list_executions, ff_lane_stats).';
-
 -- The operator outbox.
 CREATE TABLE ff_operator_event (
     event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,5 +1,7 @@
--- The executions of one lane in creation order (ff_exec_core_lane: lane, queue_seq), optionally of one
--- public state, after a queue position (the keyset: the queue_seq of the execution the caller names).
+-- The executions of one lane in creation order, optionally of one public state, after a queue
+-- position (the keyset: the queue_seq of the execution the caller names). The lane's rows come from
+-- ff_exec_core_lane and are sorted (top-N): the cost grows with the lane's size, which retention
+-- bounds; an index in this order would tax every state change (see schema.sql).
 -- $1 lane_id
 -- $2 public_state
 -- $3 after_queue_seq
