@@ -13,7 +13,7 @@
 //! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 
-use crate::api::executions::create;
+use crate::api::executions::ff_create_execution_0_2;
 use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
 use crate::store::scanners::{self, Task};
@@ -39,7 +39,7 @@ fn ff_create_execution(
     execution_id: Option<&str>,
     flow_id: Option<pgrx::Uuid>,
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    TableIterator::once(create(
+    ff_create_execution_0_2(
         lane_id,
         payload,
         priority,
@@ -55,7 +55,7 @@ fn ff_create_execution(
         execution_id,
         flow_id,
         None,
-    ))
+    )
 }
 
 /// 0.1.0's `ff_tick`: its seven tasks (no deadlines in its schema, and it never pruned executions:

@@ -14,7 +14,7 @@ use pgrx::prelude::*;
 #[pg_extern(name = "ff_create_execution", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 #[allow(clippy::too_many_arguments)]
-fn ff_create_execution_0_2(
+pub(crate) fn ff_create_execution_0_2(
     lane_id: Option<&str>,
     payload: default!(Option<&[u8]>, "NULL"),
     priority: default!(Option<i32>, 0),
@@ -31,45 +31,7 @@ fn ff_create_execution_0_2(
     flow_id: default!(Option<pgrx::Uuid>, "NULL"),
     deadline_at_ms: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    TableIterator::once(create(
-        lane_id,
-        payload,
-        priority,
-        required_capabilities,
-        namespace,
-        tags,
-        budget_ids,
-        quota_policy_id,
-        delay_until_ms,
-        max_attempts,
-        retry_backoff_ms,
-        idempotency_key,
-        execution_id,
-        flow_id,
-        deadline_at_ms,
-    ))
-}
-
-/// The body of every symbol of `ff_create_execution` (see [`crate::api::compat`]).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn create(
-    lane_id: Option<&str>,
-    payload: Option<&[u8]>,
-    priority: Option<i32>,
-    required_capabilities: Option<Vec<Option<String>>>,
-    namespace: Option<&str>,
-    tags: Option<JsonbArg>,
-    budget_ids: Option<Vec<Option<String>>>,
-    quota_policy_id: Option<pgrx::Uuid>,
-    delay_until_ms: Option<i64>,
-    max_attempts: Option<i32>,
-    retry_backoff_ms: Option<i64>,
-    idempotency_key: Option<&str>,
-    execution_id: Option<&str>,
-    flow_id: Option<pgrx::Uuid>,
-    deadline_at_ms: Option<i64>,
-) -> (String, bool) {
-    guarded(|| {
+    TableIterator::once(guarded(|| {
         let args = CreateArgs {
             lane_id,
             required_capabilities: text_array(required_capabilities, "required_capabilities")?,
@@ -85,5 +47,5 @@ pub(crate) fn create(
             deadline_at_ms,
         };
         executions::create(args, Passthrough { payload, priority, quota_policy_id })
-    })
+    }))
 }
