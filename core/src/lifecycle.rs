@@ -131,9 +131,30 @@ pub const REVOKED: States =
 pub const REPLAYED: States =
     st(phase::RUNNABLE, ownership::UNOWNED, eligibility::ELIGIBLE_NOW, attempt::PENDING_REPLAY_ATTEMPT, public::WAITING);
 
+/// The public states of a finished execution that retention prunes.
+pub const PRUNABLE: [&str; 4] = [public::COMPLETED, public::FAILED, public::CANCELLED, public::EXPIRED];
+
 /// Whether an execution in `public_state` may be replayed (terminal, and not completed or skipped).
 pub fn replayable(public_state: &str) -> bool {
-    [public::FAILED, public::CANCELLED, public::EXPIRED].contains(&public_state)
+    PRUNABLE[1..].contains(&public_state)
+}
+
+/// Whether an operator may revoke the lease of an execution seen as (`view`): it must be active and
+/// leased, and, when the operator names the epoch it saw, still at that epoch (`lease_conflict`
+/// otherwise, like a worker's stale fence).
+pub fn check_revocable(view: &LeaseView, expected_epoch: Option<i64>) -> WfResult<()> {
+    if expected_epoch.is_some_and(|e| e != view.lease_epoch) {
+        return Err(WfError::new(ErrorKind::LeaseConflict, "the lease epoch does not match the current lease")
+            .with_detail(format!("current lease_epoch {}", view.lease_epoch)));
+    }
+    if view.lifecycle_phase != phase::ACTIVE || view.ownership_state != ownership::LEASED {
+        return Err(not_active(view));
+    }
+    Ok(())
+}
+
+fn not_active(view: &LeaseView) -> WfError {
+    WfError::new(ErrorKind::ExecutionNotActive, format!("execution is {} / {}", view.lifecycle_phase, view.ownership_state))
 }
 
 /// The attempt a claim opens, given the execution's attempt state and current index.
@@ -180,10 +201,7 @@ pub fn check_fence(view: &LeaseView, lease_id: &[u8; 16], lease_epoch: i64, now_
         return Err(WfError::new(ErrorKind::LeaseExpired, "the lease has expired"));
     }
     if view.lifecycle_phase != phase::ACTIVE || view.ownership_state != ownership::LEASED {
-        return Err(WfError::new(
-            ErrorKind::ExecutionNotActive,
-            format!("execution is {} / {}", view.lifecycle_phase, view.ownership_state),
-        ));
+        return Err(not_active(view));
     }
     Ok(())
 }
@@ -267,6 +285,16 @@ mod tests {
             lifecycle_phase: phase.into(),
             ownership_state: "leased".into(),
         }
+    }
+
+    #[test]
+    fn revocation_needs_a_current_lease() {
+        let v = view(3, 100, "active");
+        assert!(check_revocable(&v, None).is_ok());
+        assert!(check_revocable(&v, Some(3)).is_ok());
+        assert_eq!(check_revocable(&v, Some(2)).unwrap_err().kind, ErrorKind::LeaseConflict);
+        assert_eq!(check_revocable(&view(3, 100, "terminal"), None).unwrap_err().kind, ErrorKind::ExecutionNotActive);
+        assert!(replayable("failed") && replayable("expired") && !replayable("completed") && !replayable("waiting"));
     }
 
     #[test]

@@ -26,14 +26,11 @@ pub static RETENTION_FAILED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_4
 pub static RETENTION_CANCELLED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 pub static RETENTION_EXPIRED_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 
-/// The retention settings by terminal public state, in seconds (0 = forever).
+/// The retention settings by terminal public state (`lifecycle::PRUNABLE`'s order), in seconds
+/// (0 = forever).
 pub fn retention_s() -> [(&'static str, i32); 4] {
-    [
-        ("completed", RETENTION_COMPLETED_S.get()),
-        ("failed", RETENTION_FAILED_S.get()),
-        ("cancelled", RETENTION_CANCELLED_S.get()),
-        ("expired", RETENTION_EXPIRED_S.get()),
-    ]
+    let seconds = [RETENTION_COMPLETED_S.get(), RETENTION_FAILED_S.get(), RETENTION_CANCELLED_S.get(), RETENTION_EXPIRED_S.get()];
+    std::array::from_fn(|i| (crate::lifecycle::PRUNABLE[i], seconds[i]))
 }
 
 pub fn register() {

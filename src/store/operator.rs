@@ -94,16 +94,14 @@ pub fn revoke_lease(execution_id: Option<&str>, reason: Option<&str>, lease_epoc
     let reason = crate::checks::required_text(reason, "reason", 256)?;
     Spi::connect_mut(|client| {
         let row = locked(client, &id)?;
-        if lease_epoch.is_some_and(|e| e != row.lease_epoch) {
-            return Err(WfError::new(ErrorKind::LeaseConflict, "the lease epoch does not match the current lease")
-                .with_detail(format!("current lease_epoch {}", row.lease_epoch)));
-        }
-        if row.lifecycle_phase != lifecycle::phase::ACTIVE || row.ownership_state != lifecycle::ownership::LEASED {
-            return Err(WfError::new(
-                ErrorKind::ExecutionNotActive,
-                format!("execution is {} / {}", row.lifecycle_phase, row.ownership_state),
-            ));
-        }
+        let view = lifecycle::LeaseView {
+            lease_id: None,
+            lease_epoch: row.lease_epoch,
+            lease_expires_at_ms: None,
+            lifecycle_phase: row.lifecycle_phase,
+            ownership_state: row.ownership_state,
+        };
+        lifecycle::check_revocable(&view, lease_epoch)?;
         let (partition_key, execution_id) = ex_key(&id);
         let execution_ref = id.to_string();
         let args = revoke_lease::Args {

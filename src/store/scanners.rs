@@ -188,8 +188,7 @@ fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
 pub fn prune_executions(older_than_ms: Option<i64>, public_states: Option<Vec<String>>, max_rows: Option<i32>) -> WfResult<i64> {
     let cutoff_ms = required(older_than_ms, "older_than_ms")?;
     let public_states = required(public_states, "public_states")?;
-    let terminal = [lifecycle::public::COMPLETED, lifecycle::public::FAILED, lifecycle::public::CANCELLED, lifecycle::public::EXPIRED];
-    if public_states.is_empty() || public_states.iter().any(|s| !terminal.contains(&s.as_str())) {
+    if public_states.is_empty() || public_states.iter().any(|s| !lifecycle::PRUNABLE.contains(&s.as_str())) {
         return Err(crate::error::WfError::invalid_input(
             "invalid_public_states",
             "public_states must name one or more of completed, failed, cancelled, expired",
