@@ -47,11 +47,6 @@ statement! {
     args { now_ms: i64, max_rows: i64 }
     row { partition_key: i16, execution_id: pgrx::Uuid, lifecycle_phase: String, ownership_state: String }
 }
-statement! {
-    mod delete_deadline = "scanners/delete_deadline.sql";
-    args { partition_key: i16, execution_id: pgrx::Uuid }
-    row {}
-}
 
 statement! {
     mod prune_executions = "retention/prune_executions.sql";
@@ -161,7 +156,6 @@ fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfRes
             terminate_locked(client, &id, &expiry, d.ownership_state == lifecycle::ownership::LEASED, now_ms)?;
             expired += 1;
         }
-        delete_deadline::execute(client, delete_deadline::Args { partition_key: d.partition_key, execution_id: d.execution_id })?;
     }
     Ok(expired)
 }

@@ -1,12 +1,16 @@
 -- Deadlines that have passed, soonest first, with their executions locked (a row another session
--- holds is left for the next run). The caller expires the executions still running and deletes the
--- deadline rows.
+-- holds is left for the next run); the deadline rows are deleted in the same statement. The caller
+-- expires the executions still running.
 -- $1 now_ms
 -- $2 max_rows
-SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
-FROM ff_deadline d
-JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
-WHERE d.deadline_at_ms <= $1
-ORDER BY d.deadline_at_ms
-LIMIT $2
-FOR UPDATE OF e SKIP LOCKED
+WITH due AS (
+    SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
+    FROM ff_deadline d
+    JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
+    WHERE d.deadline_at_ms <= $1
+    ORDER BY d.deadline_at_ms
+    LIMIT $2
+    FOR UPDATE OF e SKIP LOCKED),
+gone AS (
+    DELETE FROM ff_deadline x USING due WHERE x.partition_key = due.partition_key AND x.execution_id = due.execution_id)
+SELECT partition_key, execution_id, lifecycle_phase, ownership_state FROM due
