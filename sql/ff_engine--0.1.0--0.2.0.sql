@@ -48,6 +48,24 @@ COMMENT ON TABLE ff_operator_event IS
 CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
 COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
+-- Wake-ups: waiters announced to writers (the futex pattern).
+-- A worker about to sleep on an empty lane, or a subscriber that has read everything, announces
+-- itself here (ff_await_lane, ff_await_events); a writer whose transaction makes work for it deletes
+-- the announcement and notifies, and notifies nobody when nobody is announced. UNLOGGED: an
+-- announcement means nothing after a crash (every waiter's connection is gone), and announcing or
+-- consuming one writes no WAL.
+CREATE UNLOGGED TABLE ff_waiter (
+    channel          text     NOT NULL
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
+    lane_id          text     NOT NULL DEFAULT '',
+    backend_pid      integer  NOT NULL,
+    announced_at_ms  bigint   NOT NULL,
+    PRIMARY KEY (channel, lane_id, backend_pid)
+);
+COMMENT ON TABLE ff_waiter IS
+    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
+    'outbox channel. The first writer that makes work for it deletes the row and notifies.';
+
 -- The operator view gains attempt count, terminal time, last failure and result size (new columns
 -- last, so CREATE OR REPLACE keeps the old ones).
 CREATE OR REPLACE VIEW ff_executions AS
@@ -65,6 +83,24 @@ COMMENT ON VIEW ff_executions IS
 DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
 
 -- Functions new in 0.2.0, or with a new definition.
+-- ff_engine::api::wakeups::ff_await_events
+CREATE  FUNCTION "ff_await_events"(
+	"channels" TEXT[] /* :: std :: option :: Option < Vec < Option < String > > > */
+) RETURNS void
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_await_events_wrapper';
+
+-- ff_engine::api::wakeups::ff_await_lane
+CREATE  FUNCTION "ff_await_lane"(
+	"lane_id" TEXT /* Option < & str > */
+) RETURNS void
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_await_lane_wrapper';
+
 -- ff_engine::api::operator::ff_change_priority
 CREATE  FUNCTION "ff_change_priority"(
 	"execution_id" TEXT, /* Option < & str > */
@@ -476,7 +512,10 @@ BEGIN
             ('ff_get_execution', 'ff_worker'), ('ff_list_attempts', 'ff_worker'), ('ff_list_executions', 'ff_worker'),
             ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
             ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
-            ('ff_cond_operator_only', 'ff_worker')
+            ('ff_cond_operator_only', 'ff_worker'),
+            -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
+            -- announce itself on its channels.
+            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -518,6 +557,8 @@ BEGIN
             ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
             ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
             ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
+            ('ff_await_lane', 'Wake-ups: announce this session as a worker about to sleep on an empty lane; the next transaction that makes work claimable there notifies ff_lane_ready (payload: the lane). Own transaction only.'),
+            ('ff_await_events', 'Wake-ups: announce this session as a subscriber that has read everything on these outbox channels; the next transaction that writes an event there notifies the channel. Own transaction only.'),
             ('ff_create_waitpoint', 'Create a pending waitpoint for the leased execution; signals to it are buffered until a suspend binds it.'),
             ('ff_suspend', 'Suspend the leased execution on a resume condition; one row per bound waitpoint (primary first) with its token.'),
             ('ff_deliver_signal', 'Authenticate a signal by waitpoint token, record it, evaluate the resume condition, resume when satisfied.'),

@@ -85,7 +85,10 @@ BEGIN
             ('ff_get_execution', 'ff_worker'), ('ff_list_attempts', 'ff_worker'), ('ff_list_executions', 'ff_worker'),
             ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
             ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
-            ('ff_cond_operator_only', 'ff_worker')
+            ('ff_cond_operator_only', 'ff_worker'),
+            -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
+            -- announce itself on its channels.
+            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -127,6 +130,8 @@ BEGIN
             ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
             ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
             ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
+            ('ff_await_lane', 'Wake-ups: announce this session as a worker about to sleep on an empty lane; the next transaction that makes work claimable there notifies ff_lane_ready (payload: the lane). Own transaction only.'),
+            ('ff_await_events', 'Wake-ups: announce this session as a subscriber that has read everything on these outbox channels; the next transaction that writes an event there notifies the channel. Own transaction only.'),
             ('ff_create_waitpoint', 'Create a pending waitpoint for the leased execution; signals to it are buffered until a suspend binds it.'),
             ('ff_suspend', 'Suspend the leased execution on a resume condition; one row per bound waitpoint (primary first) with its token.'),
             ('ff_deliver_signal', 'Authenticate a signal by waitpoint token, record it, evaluate the resume condition, resume when satisfied.'),

@@ -518,6 +518,8 @@ fn notify_once_per_transaction_and_setting_off() {
     let (db, mut c) = seeded("notify");
     let mut listener = db.connect();
     listener.batch_execute("LISTEN ff_lease_event; LISTEN ff_completion").unwrap();
+    // With the default ff_engine.notify = on only announced waiters are notified (tests/wakeups.rs).
+    listener.batch_execute("SELECT ff_await_events('{ff_lease_event,ff_completion}')").unwrap();
     for _ in 0..5 {
         create_in(&mut c, "lane", "");
     }
@@ -533,6 +535,7 @@ fn notify_once_per_transaction_and_setting_off() {
     assert_eq!(got, vec![("ff_lease_event".to_string(), String::new())], "one empty-payload NOTIFY for 5 events");
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_lease_event"), 5);
     c.batch_execute("SET ff_engine.notify = off").unwrap();
+    listener.batch_execute("SELECT ff_await_events('{ff_lease_event,ff_completion}')").unwrap();
     create_in(&mut c, "lane2", "");
     claim_one(&mut c, "lane2", "w").unwrap();
     let mut it = listener.notifications();

@@ -2,7 +2,10 @@
 //! subscriber, in event-id order per table, across reconnects.
 //!
 //! A subscription holds one connection of its own. In [`Delivery::Listen`] mode it `LISTEN`s on the
-//! channels and reads rows after its cursor when woken (and every `poll_interval` as a safety net); in
+//! channels and reads rows after its cursor when woken (and every `poll_interval` as a safety net).
+//! Before it sleeps it announces itself (`ff_await_events`) and reads once more: with the default
+//! `ff_engine.notify = on` writers notify only announced subscribers, so a subscriber that is catching
+//! up costs the writers no NOTIFY, and one that has caught up is woken by the next event (docs/wakeups.md). In
 //! [`Delivery::Poll`] mode (for transaction-mode poolers, or `ff_engine.notify = off`) it only polls. On
 //! start and after every reconnect it replays from its cursor, so nothing committed while it was away is
 //! missed.
@@ -308,6 +311,11 @@ pub struct Subscription {
     conn: Option<Connection>,
     buffer: VecDeque<Event>,
     must_read: bool,
+    /// Announced (`ff_await_events`) since the last wake-up.
+    announced: bool,
+    /// False once the database refused `ff_await_events` (an extension older than 0.2.0, which
+    /// notifies every write anyway).
+    can_announce: bool,
     connected_once: bool,
     reconnects: u64,
 }
@@ -325,6 +333,8 @@ impl Client {
             conn: None,
             buffer: VecDeque::new(),
             must_read: true,
+            announced: false,
+            can_announce: true,
             connected_once: false,
             reconnects: 0,
         }
@@ -357,8 +367,30 @@ impl Subscription {
                     Err(e) => return Err(e),
                 }
             }
+            if self.options.delivery == Delivery::Listen && self.can_announce && !self.announced {
+                // Announce, then read once more: whatever committed before the announcement is read
+                // now, whatever commits after it notifies.
+                match self.announce().await {
+                    Ok(()) => {
+                        self.announced = true;
+                        self.must_read = true;
+                    }
+                    Err(e) if e.is_retryable() => self.conn = None,
+                    Err(_) => self.can_announce = false,
+                }
+                continue;
+            }
             self.wait().await;
+            self.announced = false;
         }
+    }
+
+    async fn announce(&self) -> Result<()> {
+        let conn = self.conn.as_ref().expect("connected");
+        // One simple-protocol round trip; the channel names are this crate's constants.
+        let channels: Vec<&str> = self.options.kinds.iter().map(|k| k.channel()).collect();
+        conn.client.batch_execute(&format!("SELECT ff_await_events('{{{}}}')", channels.join(","))).await?;
+        Ok(())
     }
 
     /// The last event id delivered per table.
@@ -387,6 +419,7 @@ impl Subscription {
                     }
                     self.connected_once = true;
                     self.conn = Some(c);
+                    self.announced = false;
                     return Ok(());
                 }
                 Err(e) if e.is_retryable() => {

@@ -2,6 +2,12 @@
 //! its lease in the background, then complete (batched into `ff_complete_many` calls under load) / fail from
 //! the handler's result (or leave it suspended),
 //! and stop gracefully: no new claims, in-flight handlers finish.
+//!
+//! **Idle.** When its lane is empty the worker announces itself (`ff_await_lane`, on a connection of
+//! its own that `LISTEN`s on `ff_lane_ready`), claims once more, and sleeps until a transaction that
+//! makes work claimable in the lane notifies it, or `max_idle_poll` passes (docs/wakeups.md). With
+//! `wakeups: false`, or if that connection cannot be had, it polls with a back-off from 5 ms to
+//! `max_idle_poll` instead.
 
 use crate::types::{ClaimedExecution, Lease, SuspendOutcome, Waitpoint};
 use crate::{Client, ExecutionId, ObservedSignal, Result, Suspend};
@@ -29,9 +35,12 @@ pub struct WorkerOptions {
     pub batch: i32,
     /// Most handlers running at once (default 10).
     pub concurrency: usize,
-    /// Longest sleep between claims when the lane is empty (default 500 ms; it starts at 5 ms and
-    /// doubles while the lane stays empty).
+    /// Longest sleep between claims when the lane is empty (default 500 ms): the fallback poll when
+    /// nothing wakes the worker (with `wakeups`), or the top of the back-off (without: it starts at 5 ms
+    /// and doubles while the lane stays empty).
     pub max_idle_poll: Duration,
+    /// Sleep on the lane's wake-ups when it is empty (default true; one extra connection per worker).
+    pub wakeups: bool,
     /// Run `ff_tick` this often (needs `ff_admin`); None: leave the scanners to someone else.
     pub tick_interval: Option<Duration>,
     /// Record completions with `ff_complete_many`, batching those that finish while the previous batch is
@@ -52,6 +61,7 @@ impl WorkerOptions {
             batch: 10,
             concurrency: 10,
             max_idle_poll: Duration::from_millis(500),
+            wakeups: true,
             tick_interval: None,
             batch_completions: true,
         }
@@ -222,6 +232,9 @@ impl Worker {
         let min_idle = Duration::from_millis(5);
         let mut idle = min_idle;
         let mut failure = None;
+        let mut waker: Option<LaneWaker> = None;
+        let mut can_wake = o.wakeups;
+        let mut announced = false;
         loop {
             while tasks.try_join_next().is_some() {}
             let free = slots.available_permits();
@@ -244,6 +257,37 @@ impl Worker {
                     break;
                 }
             };
+            if claimed.is_empty() && can_wake {
+                if waker.is_none() {
+                    match LaneWaker::connect(&self.client, &o.lane_id).await {
+                        Ok(w) => waker = Some(w),
+                        Err(e) if e.is_retryable() => {} // poll this time, try again next time
+                        Err(_) => can_wake = false,      // e.g. an extension older than 0.2.0
+                    }
+                }
+                if let Some(w) = waker.as_mut() {
+                    if !announced {
+                        // Announce, then claim once more: work committed before the announcement is
+                        // claimed now, work committed after it notifies.
+                        match w.announce(&o.lane_id).await {
+                            Ok(()) => announced = true,
+                            Err(e) if e.is_retryable() => waker = None,
+                            Err(_) => can_wake = false, // an extension older than 0.2.0
+                        }
+                        continue;
+                    }
+                    let woken = tokio::select! {
+                        w = w.woken() => w,
+                        _ = tokio::time::sleep(o.max_idle_poll) => true,
+                        _ = &mut shutdown => break,
+                    };
+                    if !woken {
+                        waker = None; // its connection closed: a new one next time
+                    }
+                    announced = false;
+                    continue;
+                }
+            }
             if claimed.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(idle) => {}
@@ -253,6 +297,7 @@ impl Worker {
                 continue;
             }
             idle = min_idle;
+            announced = false;
             counters.claimed.fetch_add(claimed.len() as u64, Ordering::Relaxed);
             for c in claimed {
                 let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
@@ -277,6 +322,49 @@ impl Worker {
             Some(e) => Err(e),
             None => Ok(counters.report()),
         }
+    }
+}
+
+/// The worker's own connection for wake-ups: it `LISTEN`s on `ff_lane_ready` and passes on the
+/// notifications for its lane.
+struct LaneWaker {
+    client: tokio_postgres::Client,
+    announce: tokio_postgres::Statement,
+    notified: mpsc::UnboundedReceiver<()>,
+}
+
+impl LaneWaker {
+    async fn connect(client: &Client, lane_id: &str) -> Result<LaneWaker> {
+        let mut config = client.pg_config().clone();
+        config.application_name("ff_engine_worker_waker");
+        let (pg, mut connection) = config.connect(tokio_postgres::NoTls).await?;
+        let (tx, notified) = mpsc::unbounded_channel();
+        let lane = lane_id.to_string();
+        tokio::spawn(async move {
+            // Drive the connection; pass on this lane's notifications; dropping `tx` says it closed.
+            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = msg {
+                    if n.payload() == lane {
+                        let _ = tx.send(());
+                    }
+                }
+            }
+        });
+        pg.batch_execute("LISTEN ff_lane_ready").await?;
+        let announce = pg.prepare("SELECT ff_await_lane($1)").await?;
+        Ok(LaneWaker { client: pg, announce, notified })
+    }
+
+    /// `ff_await_lane` on this connection, dropping wake-ups that arrived before it.
+    async fn announce(&mut self, lane_id: &str) -> Result<()> {
+        while self.notified.try_recv().is_ok() {}
+        self.client.execute(&self.announce, &[&lane_id]).await?;
+        Ok(())
+    }
+
+    /// Wait for a notification for the lane; false when the connection closed.
+    async fn woken(&mut self) -> bool {
+        self.notified.recv().await.is_some()
     }
 }
 

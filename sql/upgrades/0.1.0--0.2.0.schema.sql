@@ -43,6 +43,24 @@ COMMENT ON TABLE ff_operator_event IS
 CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
 COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
+-- Wake-ups: waiters announced to writers (the futex pattern).
+-- A worker about to sleep on an empty lane, or a subscriber that has read everything, announces
+-- itself here (ff_await_lane, ff_await_events); a writer whose transaction makes work for it deletes
+-- the announcement and notifies, and notifies nobody when nobody is announced. UNLOGGED: an
+-- announcement means nothing after a crash (every waiter's connection is gone), and announcing or
+-- consuming one writes no WAL.
+CREATE UNLOGGED TABLE ff_waiter (
+    channel          text     NOT NULL
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
+    lane_id          text     NOT NULL DEFAULT '',
+    backend_pid      integer  NOT NULL,
+    announced_at_ms  bigint   NOT NULL,
+    PRIMARY KEY (channel, lane_id, backend_pid)
+);
+COMMENT ON TABLE ff_waiter IS
+    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
+    'outbox channel. The first writer that makes work for it deletes the row and notifies.';
+
 -- The operator view gains attempt count, terminal time, last failure and result size (new columns
 -- last, so CREATE OR REPLACE keeps the old ones).
 CREATE OR REPLACE VIEW ff_executions AS

@@ -6,9 +6,60 @@
 //! too.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::prelude::*;
 
-/// `ff_engine.notify`: issue `pg_notify` for outbox events (off behind transaction-mode poolers).
-pub static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// `ff_engine.notify`: who is woken when a transaction writes outbox events or makes work claimable
+/// (docs/wakeups.md). The boolean spellings of 0.1.0's boolean setting are accepted (hidden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
+pub enum NotifyMode {
+    /// No NOTIFY at all (transaction-mode poolers; listeners poll).
+    #[name = c"off"]
+    Off,
+    /// NOTIFY only the channels and lanes a waiter announced itself on (the default).
+    #[name = c"on"]
+    On,
+    /// NOTIFY every channel written, announced or not (0.1.0's behaviour, for plain `LISTEN`).
+    #[name = c"always"]
+    Always,
+    #[name = c"false"]
+    #[hidden = true]
+    False,
+    #[name = c"true"]
+    #[hidden = true]
+    True,
+    #[name = c"no"]
+    #[hidden = true]
+    No,
+    #[name = c"yes"]
+    #[hidden = true]
+    Yes,
+    #[name = c"0"]
+    #[hidden = true]
+    Zero,
+    #[name = c"1"]
+    #[hidden = true]
+    One,
+}
+
+/// What `ff_engine.notify` asks for, its aliases folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Nobody,
+    Announced,
+    Everyone,
+}
+
+/// `ff_engine.notify`.
+pub static NOTIFY: GucSetting<NotifyMode> = GucSetting::<NotifyMode>::new(NotifyMode::On);
+
+/// `ff_engine.notify` with its aliases folded.
+pub fn wake() -> Wake {
+    match NOTIFY.get() {
+        NotifyMode::Off | NotifyMode::False | NotifyMode::No | NotifyMode::Zero => Wake::Nobody,
+        NotifyMode::On | NotifyMode::True | NotifyMode::Yes | NotifyMode::One => Wake::Announced,
+        NotifyMode::Always => Wake::Everyone,
+    }
+}
 /// `ff_engine.max_reclaims`: lease expiries an execution survives before it is failed.
 pub static MAX_RECLAIMS: GucSetting<i32> = GucSetting::<i32>::new(1000);
 /// `ff_engine.max_signals_per_execution`: the most signals one execution accepts, whatever a
@@ -34,10 +85,10 @@ pub fn retention_s() -> [(&'static str, i32); 4] {
 }
 
 pub fn register() {
-    GucRegistry::define_bool_guc(
+    GucRegistry::define_enum_guc(
         c"ff_engine.notify",
-        c"Send NOTIFY for ff_engine outbox events.",
-        c"When off, listeners poll the event tables by event id instead.",
+        c"Who ff_engine wakes with NOTIFY: announced waiters (on), nobody (off) or every listener (always).",
+        c"on: a transaction that writes outbox events or makes work claimable notifies only the channels and lanes a waiter announced itself on (ff_await_lane, ff_await_events). off: no NOTIFY; listeners poll. always: every write notifies, announced or not.",
         &NOTIFY,
         GucContext::Userset,
         GucFlags::default(),

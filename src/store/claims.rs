@@ -357,7 +357,7 @@ pub fn claim_execution(
             reserved: true,
         };
         let out = lease_locked(client, &c, attempt, &w, ttl, now)?;
-        notify(&[Channel::Lease]);
+        notify(client, &[Channel::Lease])?;
         Ok(out)
     })
 }
@@ -388,7 +388,7 @@ pub fn claim_batch(
             out.push(lease_locked(client, &c, attempt, &w, ttl, now)?);
         }
         if !out.is_empty() {
-            notify(&[Channel::Lease]);
+            notify(client, &[Channel::Lease])?;
         }
         Ok(out)
     })

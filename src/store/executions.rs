@@ -17,6 +17,7 @@ statement! {
     row {
         lease_id: Option<pgrx::Uuid>, lease_epoch: i64, lease_expires_at_ms: Option<i64>, lifecycle_phase: String,
         ownership_state: String, attempt_index: i32, max_attempts: i32, retry_backoff_ms: i64, budget_ids: Vec<String>,
+        lane_id: String,
     }
 }
 statement! {
@@ -56,6 +57,7 @@ pub struct LeasedExec {
     pub max_attempts: i32,
     pub retry_backoff_ms: i64,
     pub budget_ids: Vec<String>,
+    pub lane_id: String,
 }
 
 /// Lock the execution row (the per-execution mutex) and read its lease, without checking a fence.
@@ -75,6 +77,7 @@ pub fn lock_for_lease(client: &SpiClient<'_>, exec: &ExecutionId) -> WfResult<(L
         max_attempts: row.max_attempts,
         retry_backoff_ms: row.retry_backoff_ms,
         budget_ids: row.budget_ids,
+        lane_id: row.lane_id,
     };
     Ok((view, ex))
 }
@@ -133,6 +136,9 @@ pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, 
         if insert_execution::optional(client, args)?.is_some() {
             if let Some(deadline_at_ms) = n.deadline_at_ms {
                 insert_deadline::execute(client, insert_deadline::Args { partition_key, execution_id, deadline_at_ms })?;
+            }
+            if n.eligible_at_ms.is_none() {
+                crate::postgres::notify::wake(client, &[], &[n.lane_id])?;
             }
             return Ok((n.id.to_string(), true));
         }

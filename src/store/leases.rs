@@ -8,7 +8,7 @@ use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::ids::ExecutionId;
 use crate::lifecycle::{self, States};
 use crate::postgres::args::{ex_key, parse_execution_id, to_pg_uuid};
-use crate::postgres::notify::{notify, Channel};
+use crate::postgres::notify::{notify, wake, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
 use crate::store::executions::lock_leased;
@@ -32,7 +32,7 @@ statement! {
 statement! {
     pub mod lock_any = "leases/lock_any.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid }
-    row { lifecycle_phase: String, ownership_state: String }
+    row { lifecycle_phase: String, ownership_state: String, lane_id: String }
 }
 statement! {
     mod terminate = "leases/terminate.sql";
@@ -56,7 +56,8 @@ struct LeaseEnd<'a> {
     lease_epoch: Option<i64>,
 }
 
-/// Run `end_lease`; whether the fence held and the lease was ended.
+/// Run `end_lease`; whether the fence held and the lease was ended. The caller wakes the listeners
+/// (once per call, however many leases it ended).
 fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<bool> {
     let (partition_key, execution_id) = ex_key(id);
     let execution_ref = id.to_string();
@@ -75,11 +76,7 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: 
         lease_id: end.lease_id,
         lease_epoch: end.lease_epoch,
     };
-    if end_lease::one(client, args)?.ended == 0 {
-        return Ok(false);
-    }
-    notify(if end.completion_outcome.is_some() { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] });
-    Ok(true)
+    Ok(end_lease::one(client, args)?.ended > 0)
 }
 
 /// End a lease whose fence was just checked under the row lock: it must hold.
@@ -103,7 +100,7 @@ pub fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epo
         let execution_ref = id.to_string();
         let args = renew::Args { partition_key, execution_id, lease_expires_at_ms: expires, now_ms: now, execution_ref: &execution_ref };
         let epoch = renew::one(client, args)?.lease_epoch;
-        notify(&[Channel::Lease]);
+        notify(client, &[Channel::Lease])?;
         Ok((expires, epoch))
     })
 }
@@ -146,7 +143,10 @@ pub fn complete(
 ) -> WfResult<String> {
     let id = parse_execution_id(execution_id)?;
     let now = now_ms();
-    Spi::connect_mut(|client| complete_one(client, &id, lease_id, lease_epoch, result, now))?;
+    Spi::connect_mut(|client| {
+        complete_one(client, &id, lease_id, lease_epoch, result, now)?;
+        notify(client, &[Channel::Lease, Channel::Completion])
+    })?;
     Ok("completed".to_string())
 }
 
@@ -156,18 +156,25 @@ pub fn complete_many(leases: Option<serde_json::Value>) -> WfResult<Vec<(String,
     let now = now_ms();
     let mut outcomes: Vec<String> = vec![String::new(); items.len()];
     Spi::connect_mut(|client| -> WfResult<()> {
+        let mut completed = false;
         for i in order {
             outcomes[i] = match &items[i].parsed {
                 Err(e) => e.kind.name().to_string(),
                 Ok(l) => {
                     let result = l.result.as_deref();
                     match complete_one(client, &l.execution_id, Some(to_pg_uuid(&l.lease_id)), Some(l.lease_epoch), result, now) {
-                        Ok(()) => "completed".to_string(),
+                        Ok(()) => {
+                            completed = true;
+                            "completed".to_string()
+                        }
                         Err(e) if e.kind != ErrorKind::Corruption => e.kind.name().to_string(),
                         Err(e) => return Err(e),
                     }
                 }
             };
+        }
+        if completed {
+            notify(client, &[Channel::Lease, Channel::Completion])?;
         }
         Ok(())
     })?;
@@ -203,6 +210,7 @@ pub fn fail(
         };
         if !lifecycle::retries_left(retryable, ex.attempt_index, ex.max_attempts) {
             end_locked(client, &id, &failed, now)?;
+            notify(client, &[Channel::Lease, Channel::Completion])?;
             return Ok(("terminal_failed".to_string(), None));
         }
         let delay = lifecycle::retry_delay_ms(ex.retry_backoff_ms, ex.attempt_index);
@@ -215,6 +223,9 @@ pub fn fail(
             ..failed
         };
         end_locked(client, &id, &retry, now)?;
+        // A retry without backoff is claimable at once: wake the lane's sleeping workers.
+        let lanes: &[&str] = if delay > 0 { &[] } else { &[ex.lane_id.as_str()] };
+        wake(client, &[Channel::Lease], lanes)?;
         Ok(("retry_scheduled".to_string(), Some(retry_at)))
     })
 }
@@ -248,8 +259,7 @@ pub fn terminate_locked(client: &SpiClient<'_>, id: &ExecutionId, t: &Terminatio
             was_leased,
         },
     )?;
-    notify(if was_leased { &[Channel::Lease, Channel::Completion] } else { &[Channel::Completion] });
-    Ok(())
+    notify(client, if was_leased { &[Channel::Lease, Channel::Completion] } else { &[Channel::Completion] })
 }
 
 /// `ff_cancel`: cancelled or already_terminal.

@@ -17,3 +17,4 @@ pub mod operator;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;
+pub mod wakeups;

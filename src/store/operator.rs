@@ -6,7 +6,7 @@ use crate::error::{required, ErrorKind, WfError, WfResult};
 use crate::ids::ExecutionId;
 use crate::lifecycle::{self, States};
 use crate::postgres::args::{ex_key, parse_execution_id};
-use crate::postgres::notify::{notify, Channel};
+use crate::postgres::notify::{notify, wake, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
 use pgrx::prelude::*;
@@ -15,7 +15,10 @@ use pgrx::spi::SpiClient;
 statement! {
     mod lock_execution = "operator/lock_execution.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid }
-    row { lifecycle_phase: String, ownership_state: String, public_state: String, priority: i32, lease_epoch: i64, namespace: Option<String> }
+    row {
+        lifecycle_phase: String, ownership_state: String, public_state: String, priority: i32, lease_epoch: i64, namespace: Option<String>,
+        lane_id: String,
+    }
 }
 statement! {
     mod change_priority = "operator/change_priority.sql";
@@ -53,7 +56,7 @@ pub fn change_priority(execution_id: Option<&str>, priority: Option<i32>) -> WfR
         let execution_ref = id.to_string();
         let args = change_priority::Args { partition_key, execution_id, priority, now_ms: now_ms(), execution_ref: &execution_ref, detail };
         change_priority::execute(client, args)?;
-        notify(&[Channel::Operator]);
+        notify(client, &[Channel::Operator])?;
         Ok(("changed".to_string(), row.priority))
     })
 }
@@ -82,7 +85,7 @@ pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>) -> WfR
             reason,
         };
         replay::execute(client, args)?;
-        notify(&[Channel::Operator]);
+        wake(client, &[Channel::Operator], &[row.lane_id.as_str()])?;
         Ok(("replayed".to_string(), row.public_state))
     })
 }
@@ -113,7 +116,7 @@ pub fn revoke_lease(execution_id: Option<&str>, reason: Option<&str>, lease_epoc
             reason,
         };
         revoke_lease::execute(client, args)?;
-        notify(&[Channel::Lease, Channel::Operator]);
+        wake(client, &[Channel::Lease, Channel::Operator], &[row.lane_id.as_str()])?;
         Ok(("revoked".to_string(), row.lease_epoch))
     })
 }

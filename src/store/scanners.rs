@@ -5,7 +5,7 @@
 use crate::error::{required, WfResult};
 use crate::lifecycle;
 use crate::postgres::args::ex_id;
-use crate::postgres::notify::{notify, Channel};
+use crate::postgres::notify::{wake, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
 use crate::store::leases::{terminate_locked, Termination};
@@ -15,7 +15,6 @@ use pgrx::spi::SpiClient;
 statement! {
     /// The tasks that are one statement over (now, max_rows), one variant each, the indices below.
     mod batch_task = variants [
-        ["scanners/promote_delayed.sql"],
         ["scanners/expire_grants.sql"],
         ["scanners/expire_pending_waitpoints.sql"],
         ["scanners/gc_signal_dedup.sql"],
@@ -26,9 +25,14 @@ statement! {
     row { processed: i32 }
 }
 statement! {
+    mod promote_delayed = "scanners/promote_delayed.sql";
+    args { now_ms: i64, max_rows: i64 }
+    row { lane_id: String }
+}
+statement! {
     mod expire_leases = "scanners/expire_leases.sql";
     args { now_ms: i64, max_rows: i64, max_reclaims: i32 }
-    row { failed: i64, expired: i64 }
+    row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
 }
 statement! {
     /// Variants: signal, lease, completion, operator events.
@@ -112,7 +116,7 @@ impl Task {
     fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
         let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows });
         match self {
-            Task::PromoteDelayed => one(PROMOTE_DELAYED),
+            Task::PromoteDelayed => promote_delayed_task(client, now_ms, max_rows),
             Task::ExpireGrants => one(EXPIRE_GRANTS),
             Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows),
             Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows),
@@ -126,18 +130,29 @@ impl Task {
 }
 
 /// The variants of `batch_task`.
-const PROMOTE_DELAYED: usize = 0;
-const EXPIRE_GRANTS: usize = 1;
-const EXPIRE_PENDING_WAITPOINTS: usize = 2;
-const GC_SIGNAL_DEDUP: usize = 3;
-const GC_SUSPEND_DEDUP: usize = 4;
-const GC_KEYS: usize = 5;
+const EXPIRE_GRANTS: usize = 0;
+const EXPIRE_PENDING_WAITPOINTS: usize = 1;
+const GC_SIGNAL_DEDUP: usize = 2;
+const GC_SUSPEND_DEDUP: usize = 3;
+const GC_KEYS: usize = 4;
+
+/// Promote due delayed executions and wake the sleeping workers of their lanes.
+fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+    let promoted = promote_delayed::all(client, promote_delayed::Args { now_ms, max_rows })?;
+    let mut lanes: Vec<&str> = promoted.iter().map(|r| r.lane_id.as_str()).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    wake(client, &[], &lanes)?;
+    Ok(promoted.len())
+}
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
     let r = expire_leases::one(client, expire_leases::Args { now_ms, max_rows, max_reclaims })?;
     if r.expired > 0 {
-        notify(if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] });
+        let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
+        let lanes = r.lanes.unwrap_or_default();
+        wake(client, channels, &lanes.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     Ok(r.expired as usize)
 }

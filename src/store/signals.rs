@@ -10,7 +10,7 @@ use crate::ids::ExecutionId;
 use crate::keys::StoredKey;
 use crate::lifecycle::{self, States};
 use crate::postgres::args::{ex_id, ex_key, from_pg_uuid, new_pg_uuid, parse_execution_id, to_pg_uuid};
-use crate::postgres::notify::{notify, Channel};
+use crate::postgres::notify::{notify, wake, Channel};
 use crate::postgres::settings;
 use crate::postgres::statement::now_ms;
 use crate::statement;
@@ -94,7 +94,7 @@ statement! {
 statement! {
     mod lock_exec_skip = "signals/lock_exec_skip.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid }
-    row { locked: i32 }
+    row { lane_id: String }
 }
 statement! {
     mod due_recheck = "signals/due_recheck.sql";
@@ -157,8 +157,8 @@ fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uu
 }
 
 /// Step 3: lock the execution; the operator path must name its lane; terminal executions take no
-/// signals. Returns the execution's signal count.
-fn lock_execution(client: &SpiClient<'_>, id: &ExecutionId, proof: &Proof<'_>) -> WfResult<i32> {
+/// signals. Returns the execution's signal count and lane.
+fn lock_execution(client: &SpiClient<'_>, id: &ExecutionId, proof: &Proof<'_>) -> WfResult<(i32, String)> {
     let (partition_key, execution_id) = ex_key(id);
     let ex =
         lock_exec::optional(client, lock_exec::Args { partition_key, execution_id })?.ok_or_else(|| WfError::not_found("execution"))?;
@@ -168,7 +168,7 @@ fn lock_execution(client: &SpiClient<'_>, id: &ExecutionId, proof: &Proof<'_>) -
         }
     }
     delivery::check_execution(&ex.lifecycle_phase)?;
-    Ok(ex.signal_count)
+    Ok((ex.signal_count, ex.lane_id))
 }
 
 /// What recording a satisfying signal also does: resume the suspension it satisfied.
@@ -225,7 +225,7 @@ fn evaluate(rows: &[delivery_state::Row], d: &Delivery<'_>) -> WfResult<(&'stati
 /// Deliver a signal to a waitpoint of an execution, checking in the order of semantics §6.
 pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof: Proof<'_>, now: i64) -> WfResult<DeliverRow> {
     verify_proof(client, id, d.waitpoint_id, &proof, now)?;
-    let signal_count = lock_execution(client, id, &proof)?;
+    let (signal_count, lane_id) = lock_execution(client, id, &proof)?;
     // 4. Re-read the waitpoint under the lock, with all else the decision needs.
     let (partition_key, execution_id) = ex_key(id);
     let counting_effects: Vec<String> = COUNTING_EFFECTS.iter().map(|s| s.to_string()).collect();
@@ -250,7 +250,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     let (effect, suspension_id, resumes) = evaluate(&rows, d)?;
     let key = wp.waitpoint_key.clone();
     drop(rows);
-    record(client, id, d, &key, suspension_id, effect, resumes, now)?;
+    record(client, id, &lane_id, d, &key, suspension_id, effect, resumes, now)?;
     if let Some(idempotency_key) = d.idempotency_key {
         let expires_at_ms = now.saturating_add(d.dedup_ttl_ms);
         dedup_put::execute(
@@ -274,6 +274,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
 fn record(
     client: &SpiClient<'_>,
     id: &ExecutionId,
+    lane_id: &str,
     d: &Delivery<'_>,
     key: &str,
     suspension_id: Option<pgrx::Uuid>,
@@ -285,6 +286,7 @@ fn record(
     let execution_ref = id.to_string();
     let resuming = resumes.is_some();
     let r = resumes.unwrap_or(Resumes { satisfiers: Vec::new(), delay_ms: 0, close_reason: "" });
+    let delay_ms = r.delay_ms;
     let args = record::Args {
         partition_key,
         execution_id,
@@ -309,11 +311,11 @@ fn record(
     };
     record::execute_of(resuming as usize, client, args)?;
     if !resuming {
-        notify(&[Channel::Signal]);
-        return Ok(());
+        return notify(client, &[Channel::Signal]);
     }
-    notify(&[Channel::Signal, Channel::Completion]);
-    Ok(())
+    // Resumed without a delay: claimable at once, so the lane's sleeping workers are woken too.
+    let lanes: &[&str] = if delay_ms > 0 { &[] } else { &[lane_id] };
+    wake(client, &[Channel::Signal, Channel::Completion], lanes)
 }
 
 /// `ff_deliver_signal`'s arguments as given.
@@ -411,9 +413,9 @@ pub fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResu
     let now = now_ms();
     Spi::connect_mut(|client| {
         let (partition_key, execution_id) = ex_key(&id);
-        let phase = leases::lock_any::optional(client, leases::lock_any::Args { partition_key, execution_id })?
-            .ok_or_else(|| WfError::not_found("execution"))?
-            .lifecycle_phase;
+        let locked = leases::lock_any::optional(client, leases::lock_any::Args { partition_key, execution_id })?
+            .ok_or_else(|| WfError::not_found("execution"))?;
+        let phase = locked.lifecycle_phase;
         let open = open_suspension::optional(client, open_suspension::Args { partition_key, execution_id })?;
         let (Some(open), lifecycle::phase::SUSPENDED) = (open, phase.as_str()) else {
             return Err(WfError::new(ErrorKind::ExecutionNotSuspended, format!("the execution is {phase}, not suspended")));
@@ -429,7 +431,8 @@ pub fn operator_resume(execution_id: Option<&str>, delay: Option<i64>) -> WfResu
             execution_ref: &execution_ref,
         };
         resume_by_operator::execute(client, args)?;
-        notify(&[Channel::Completion]);
+        let lanes: &[&str] = if delay > 0 { &[] } else { &[locked.lane_id.as_str()] };
+        wake(client, &[Channel::Completion], lanes)?;
         Ok("resumed".to_string())
     })
 }
@@ -463,7 +466,7 @@ pub fn observe(execution_id: Option<&str>) -> WfResult<Vec<ObservedRow>> {
 // ---- suspension timeouts (ff_tick task expire_suspensions) ----
 
 /// Apply one due suspension's timeout behaviour to its locked execution.
-fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, due: due_recheck::Row, now: i64) -> WfResult<()> {
+fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, lane_id: &str, due: due_recheck::Row, now: i64) -> WfResult<()> {
     let terminate = |states: States, close_reason: &str, outcome: &str| {
         let t = Termination { states, reason: "suspension_timeout", close_reason, outcome };
         leases::terminate_locked(client, id, &t, false, now)
@@ -495,7 +498,17 @@ fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, due: due_recheck::Row
             };
             let resumes = Resumes { satisfiers: vec![i64::MAX], delay_ms: 0, close_reason: "timed_out_auto_resume" };
             let key = due.waitpoint_key.unwrap_or_default();
-            record(client, id, &timeout, &key, Some(due.suspension_id), Effect::ResumeConditionSatisfied.as_str(), Some(resumes), now)
+            record(
+                client,
+                id,
+                lane_id,
+                &timeout,
+                &key,
+                Some(due.suspension_id),
+                Effect::ResumeConditionSatisfied.as_str(),
+                Some(resumes),
+                now,
+            )
         }
     }
 }
@@ -506,13 +519,13 @@ pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64) -> Wf
     let mut n = 0;
     for d in due {
         let (partition_key, execution_id) = (d.partition_key, d.execution_id);
-        if lock_exec_skip::optional(client, lock_exec_skip::Args { partition_key, execution_id })?.is_none() {
+        let Some(locked) = lock_exec_skip::optional(client, lock_exec_skip::Args { partition_key, execution_id })? else {
             continue;
-        }
+        };
         let Some(recheck) = due_recheck::optional(client, due_recheck::Args { partition_key, execution_id, now_ms: now })? else {
             continue;
         }; // a signal won the race
-        apply_timeout(client, &ex_id(partition_key, &execution_id), recheck, now)?;
+        apply_timeout(client, &ex_id(partition_key, &execution_id), &locked.lane_id, recheck, now)?;
         n += 1;
     }
     Ok(n)

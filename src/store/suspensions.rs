@@ -317,7 +317,7 @@ fn write(
         return Err(WfError::invalid_input("waitpoint_id_exists", "waitpoint_id_exists: that waitpoint id is already used"));
     }
     if !already {
-        notify(&[Channel::Lease]);
+        notify(client, &[Channel::Lease])?;
     }
     if let Some(idempotency_key) = a.idempotency_key {
         let expires_at_ms = suspend::dedup_expires_at_ms(a.timeout_at_ms, now);

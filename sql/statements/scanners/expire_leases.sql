@@ -1,6 +1,7 @@
 -- Lease expiry: back to the lane as an interrupted attempt (epoch + 1), or terminal failed after
 -- more than max_reclaims (ff_engine.max_reclaims) expiries; lease event `expired`, and a completion
--- event `failed` for those that became terminal.
+-- event `failed` for those that became terminal; the lanes of those back in a lane (their sleeping
+-- workers are woken).
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
@@ -22,7 +23,7 @@ upd AS (
       updated_at_ms = $1
     FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
       AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= $1
-    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase),
+    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, lease_id, lease_epoch, 'expired'
@@ -31,4 +32,6 @@ ce AS (
     INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed'
     FROM upd WHERE lifecycle_phase = 'terminal')
-SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired FROM upd
+SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
+       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes
+FROM upd

@@ -1,4 +1,5 @@
--- Promote delayed executions whose time has come to eligible_now, oldest first.
+-- Promote delayed executions whose time has come to eligible_now, oldest first; one row per
+-- execution promoted, with its lane (whose sleeping workers are woken).
 -- $1 now_ms
 -- $2 max_rows
 WITH due AS (
@@ -9,4 +10,4 @@ UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'wa
        eligible_at_ms = NULL, updated_at_ms = $1
 FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
   AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'not_eligible_until_time' AND e.eligible_at_ms <= $1
-RETURNING 1 AS processed
+RETURNING e.lane_id

@@ -2,4 +2,4 @@
 -- busy execution is skipped and caught by the next tick.
 -- $1 partition_key
 -- $2 execution_id
-SELECT 1 AS locked FROM ff_exec_core WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE SKIP LOCKED
+SELECT lane_id FROM ff_exec_core WHERE partition_key = $1 AND execution_id = $2 FOR UPDATE SKIP LOCKED
