@@ -288,7 +288,9 @@ fn a_thousand_races_lose_nothing() {
 fn a_terminated_waiter_does_not_leave_writers_notifying() {
     let (db, mut c) = seeded("wake_terminated");
     let mut doomed = db.connect();
-    doomed.batch_execute("LISTEN ff_lane_ready; SELECT ff_await_lane('k'); SELECT ff_await_events('{ff_lease_event}')").unwrap();
+    doomed.batch_execute("LISTEN ff_lane_ready").unwrap();
+    doomed.batch_execute("SELECT ff_await_lane('k')").unwrap();
+    doomed.batch_execute("SELECT ff_await_events('{ff_lease_event}')").unwrap();
     let pid: i32 = doomed.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     assert!(c.query_one("SELECT pg_terminate_backend($1, 5000)", &[&pid]).unwrap().get::<_, bool>(0));
     drop(doomed);
@@ -323,6 +325,9 @@ fn bad_input_to_the_announcements() {
     let e = assert_code(&mut c, "SELECT ff_await_lane('x')", &[], "WF001");
     assert!(e.message.contains("transaction of its own"), "{}", e.message);
     c.batch_execute("ROLLBACK").unwrap();
+    let e = db_err(&c.batch_execute("SELECT 1; SELECT ff_await_events('{ff_completion}')").unwrap_err());
+    assert_eq!(e.code, "WF001");
+    assert!(e.message.contains("transaction of its own"), "{}", e.message);
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_waiter"), 0, "nothing written by a failed call");
     // Roles: a signaler may announce on events, not on a lane.
     c.batch_execute(

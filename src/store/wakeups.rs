@@ -8,13 +8,13 @@ use crate::postgres::statement::now_ms;
 use pgrx::prelude::*;
 
 /// The announcement's exclusive locks are held to the end of the transaction, so announcing inside a
-/// longer transaction would stall the writers of what it waits on until that transaction ends. "Its own
-/// transaction" is one whose start is this statement's start (`transaction_timestamp() =
-/// statement_timestamp()`, a test the SQL edition can make too): autocommit, or one query string.
+/// longer transaction would stall the writers of what it waits on until that transaction ends: refuse
+/// a transaction block (`BEGIN …`, or several statements in one simple query). Not a timestamp test
+/// (`transaction_timestamp() = statement_timestamp()`): under the extended protocol the transaction
+/// starts at Bind and the statement at Execute, so an autocommit call would fail it.
 fn own_transaction() -> WfResult<()> {
-    // SAFETY: reads two timestamps of the backend's transaction state.
-    let (xact, stmt) = unsafe { (pg_sys::GetCurrentTransactionStartTimestamp(), pg_sys::GetCurrentStatementStartTimestamp()) };
-    if xact != stmt {
+    // SAFETY: reads the backend's transaction block state.
+    if unsafe { pg_sys::IsTransactionBlock() } {
         return Err(WfError::invalid_input(
             "in_transaction_block",
             "call it in a transaction of its own (autocommit): its locks are held until the transaction ends",
