@@ -557,7 +557,7 @@ BEGIN
             ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
             ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
             ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
-            ('ff_await_lane', 'Wake-ups: announce this session as a worker about to sleep on an empty lane; the next transaction that makes work claimable there notifies ff_lane_ready (payload: the lane). Own transaction only.'),
+            ('ff_await_lane', 'Wake-ups: announce this session as a worker about to sleep on an empty lane; the next transaction that makes work claimable there wakes one announced worker, on channel ff_wake_<its backend pid> (payload: the lane). Own transaction only.'),
             ('ff_await_events', 'Wake-ups: announce this session as a subscriber that has read everything on these outbox channels; the next transaction that writes an event there notifies the channel. Own transaction only.'),
             ('ff_create_waitpoint', 'Create a pending waitpoint for the leased execution; signals to it are buffered until a suspend binds it.'),
             ('ff_suspend', 'Suspend the leased execution on a resume condition; one row per bound waitpoint (primary first) with its token.'),

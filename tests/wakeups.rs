@@ -19,14 +19,28 @@ fn drain(listener: &mut Client, wait: Duration) -> Vec<(String, String)> {
     got
 }
 
+/// The notification of `ff_engine.notify = always` for a lane.
 fn lane_ready(lane: &str) -> (String, String) {
     ("ff_lane_ready".to_string(), lane.to_string())
 }
 
+/// The notification that wakes the announced worker with backend `pid` for `lane`.
+fn woken(pid: i32, lane: &str) -> (String, String) {
+    (format!("ff_wake_{pid}"), lane.to_string())
+}
+
+fn pid_of(c: &mut Client) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+}
+
+/// A session listening on every channel, its own wake-up channel included.
 fn listener(db: &TestDb<'_>) -> Client {
     let mut l = db.connect();
-    l.batch_execute("LISTEN ff_lane_ready; LISTEN ff_lease_event; LISTEN ff_completion; LISTEN ff_signal_event; LISTEN ff_operator_event")
-        .unwrap();
+    let pid = pid_of(&mut l);
+    l.batch_execute(&format!(
+        "LISTEN ff_wake_{pid}; LISTEN ff_lane_ready; LISTEN ff_lease_event; LISTEN ff_completion; LISTEN ff_signal_event; LISTEN ff_operator_event"
+    ))
+    .unwrap();
     l
 }
 
@@ -47,13 +61,14 @@ fn nobody_announced_nobody_notified() {
 fn an_announcement_is_consumed_by_the_first_notification() {
     let (db, mut c) = seeded("wake_consume");
     let mut l = listener(&db);
+    let pid = pid_of(&mut l);
     l.batch_execute("SELECT ff_await_lane('a')").unwrap();
     create_in(&mut c, "other", "");
     assert_eq!(drain(&mut l, Duration::from_millis(200)), vec![], "another lane's work wakes nobody here");
     create_in(&mut c, "a", "delay_until_ms => (extract(epoch from now()) * 1000)::bigint + 3600000");
     assert_eq!(drain(&mut l, Duration::from_millis(200)), vec![], "delayed work is not claimable: no wake-up");
     create_in(&mut c, "a", "");
-    assert_eq!(drain(&mut l, Duration::from_millis(300)), vec![lane_ready("a")]);
+    assert_eq!(drain(&mut l, Duration::from_millis(300)), vec![woken(pid, "a")]);
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_waiter"), 0, "consumed");
     create_in(&mut c, "a", "");
     assert_eq!(drain(&mut l, Duration::from_millis(200)), vec![], "one announcement, one notification");
@@ -81,12 +96,13 @@ fn an_announcement_is_consumed_by_the_first_notification() {
 fn every_transition_to_claimable_wakes_its_lane() {
     let (db, mut c) = seeded("wake_transitions");
     let mut l = listener(&db);
+    let pid = pid_of(&mut l);
     let now = || "(extract(epoch from now()) * 1000)::bigint";
     let expect_wake = |c: &mut Client, l: &mut Client, what: &str, act: &dyn Fn(&mut Client)| {
         l.batch_execute("SELECT ff_await_lane('t')").unwrap();
         act(c);
-        let got: Vec<_> = drain(l, Duration::from_millis(300)).into_iter().filter(|(ch, _)| ch == "ff_lane_ready").collect();
-        assert_eq!(got, vec![lane_ready("t")], "{what}");
+        let got: Vec<_> = drain(l, Duration::from_millis(300)).into_iter().filter(|(ch, _)| ch.starts_with("ff_wake_")).collect();
+        assert_eq!(got, vec![woken(pid, "t")], "{what}");
     };
     expect_wake(&mut c, &mut l, "create", &|c| {
         create_in(c, "t", "");
@@ -172,7 +188,7 @@ fn every_transition_to_claimable_wakes_its_lane() {
 fn the_announce_commit_race_is_closed_and_real_without_the_lock() {
     let (db, mut writer) = seeded("wake_race_hard");
     let mut waiter = listener(&db);
-    let pid: i32 = waiter.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let pid = pid_of(&mut waiter);
 
     // Control: an announcement inserted by hand, without the lock.
     writer.batch_execute("BEGIN").unwrap();
@@ -202,7 +218,7 @@ fn the_announce_commit_race_is_closed_and_real_without_the_lock() {
     // And a writer after the announcement notifies.
     waiter.batch_execute("SELECT ff_await_lane('r')").unwrap();
     create_in(&mut writer, "r", "");
-    assert_eq!(drain(&mut waiter, Duration::from_millis(300)), vec![lane_ready("r")]);
+    assert_eq!(drain(&mut waiter, Duration::from_millis(300)), vec![woken(pid, "r")]);
     assert_eq!(count(&mut writer, &format!("SELECT count(*) FROM ff_waiter WHERE backend_pid = {pid}")), 0);
 }
 
@@ -213,7 +229,8 @@ fn the_announce_commit_race_is_closed_and_real_without_the_lock() {
 #[test]
 fn a_thousand_races_lose_nothing() {
     let (db, mut waiter) = seeded("wake_race_1000");
-    waiter.batch_execute("LISTEN ff_lane_ready").unwrap();
+    let pid = pid_of(&mut waiter);
+    waiter.batch_execute(&format!("LISTEN ff_wake_{pid}")).unwrap();
     let mut su = db.connect();
     let rounds = 1000;
     let fallback = Duration::from_millis(1000);
@@ -288,20 +305,51 @@ fn a_thousand_races_lose_nothing() {
 fn a_terminated_waiter_does_not_leave_writers_notifying() {
     let (db, mut c) = seeded("wake_terminated");
     let mut doomed = db.connect();
-    doomed.batch_execute("LISTEN ff_lane_ready").unwrap();
+    let pid = pid_of(&mut doomed);
+    doomed.batch_execute(&format!("LISTEN ff_wake_{pid}")).unwrap();
     doomed.batch_execute("SELECT ff_await_lane('k')").unwrap();
     doomed.batch_execute("SELECT ff_await_events('{ff_lease_event}')").unwrap();
-    let pid: i32 = doomed.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     assert!(c.query_one("SELECT pg_terminate_backend($1, 5000)", &[&pid]).unwrap().get::<_, bool>(0));
     drop(doomed);
     let mut l = listener(&db);
+    l.batch_execute(&format!("LISTEN ff_wake_{pid}")).unwrap(); // anyone may listen on the dead waiter's channel
     for _ in 0..20 {
         create_in(&mut c, "k", "");
         claim_one(&mut c, "k", "w").unwrap();
     }
     let got = drain(&mut l, Duration::from_millis(400));
-    assert_eq!(got, vec![lane_ready("k"), ("ff_lease_event".to_string(), String::new())], "one each, then none");
+    assert_eq!(got, vec![woken(pid, "k"), ("ff_lease_event".to_string(), String::new())], "one each, then none");
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_waiter"), 0);
+}
+
+/// One piece of work wakes one announced worker of the lane, the one asleep longest; the next piece
+/// the next one; subscribers of an outbox channel are all woken.
+#[test]
+fn work_wakes_one_worker_events_wake_every_subscriber() {
+    let (db, mut c) = seeded("wake_one");
+    let mut workers: Vec<(Client, i32)> = (0..3)
+        .map(|_| {
+            let mut w = listener(&db);
+            let pid = pid_of(&mut w);
+            w.batch_execute("SELECT ff_await_lane('m')").unwrap();
+            w.batch_execute("SELECT ff_await_events('{ff_completion}')").unwrap();
+            std::thread::sleep(Duration::from_millis(5)); // distinct announcement times
+            (w, pid)
+        })
+        .collect();
+    for round in 0..3 {
+        create_in(&mut c, "m", "");
+        for (i, (w, pid)) in workers.iter_mut().enumerate() {
+            let got: Vec<_> = drain(w, Duration::from_millis(150)).into_iter().filter(|(ch, _)| ch.starts_with("ff_wake_")).collect();
+            let expected = if i == round { vec![woken(*pid, "m")] } else { vec![] };
+            assert_eq!(got, expected, "round {round}, worker {i}");
+        }
+    }
+    let lease = claim_one(&mut c, "m", "w").unwrap();
+    c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&lease.execution_id, &lease.lease_id, &lease.lease_epoch]).unwrap();
+    for (w, _) in workers.iter_mut() {
+        assert_eq!(drain(w, Duration::from_millis(200)), vec![("ff_completion".to_string(), String::new())]);
+    }
 }
 
 #[test]

@@ -39,6 +39,7 @@ impl Absurd {
     pub async fn cycle(&mut self, w: Workload, rec: &mut Rec) -> BResult<u64> {
         let q = &self.queue;
         match w {
+            Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
             Workload::SuspendSignalResume | Workload::CountOfFive => {
                 let steps = if w == Workload::CountOfFive { 5 } else { 1 };
                 rec.call("create", 1, self.c.query_one(&self.spawn, &[q])).await?;

@@ -302,6 +302,7 @@ impl Baseline {
         // Statements are counted inside `txn`; `call` is given 0.
         let this = &*self;
         match w {
+            Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
             Workload::SuspendSignalResume | Workload::CountOfFive => {
                 let five = w == Workload::CountOfFive;
                 let keys: &[&str] = if five { &["k1", "k2", "k3", "k4", "k5"] } else { &["k1"] };

@@ -6,6 +6,7 @@ use crate::Row;
 const COLORS: &[(&str, &str)] = &[
     ("extension", "#2b6cb0"),
     ("extension-notify-off", "#3182ce"),
+    ("extension-notify-always", "#4a5568"),
     ("extension-batch10", "#63b3ed"),
     ("extension-batch10-notify-off", "#90cdf4"),
     ("baseline", "#c05621"),
@@ -78,6 +79,65 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
             x + 16.0,
             h - 20.0
         );
+    }
+    s + "</svg>\n"
+}
+
+/// The latency workloads (5, 6) at the highest worker count: p50 and p99 bars per mode, ms, log scale.
+pub fn latency_svg(rows: &[Row]) -> String {
+    let workers = rows.iter().filter(|r| r.workload >= 5).map(|r| r.clients).max().unwrap_or(1);
+    let rs: Vec<&Row> = rows.iter().filter(|r| r.workload >= 5 && r.clients == workers).collect();
+    let (w, h, left, bottom, plot_h) = (980.0, 420.0, 70.0, 340.0, 290.0);
+    let (lo, hi) = (0.1f64, 1000.0f64);
+    let y = |ms: f64| bottom - plot_h * ((ms.clamp(lo, hi) / lo).log10() / (hi / lo).log10());
+    let mut s = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>\n\
+         <rect width='100%' height='100%' fill='white'/>\n\
+         <text x='{left}' y='20' font-size='15'>Wake-up latency through the worker loop, {workers} workers (ms, log scale; p50 solid, p99 light)</text>\n"
+    );
+    let mut tick = lo;
+    while tick <= hi {
+        s += &format!(
+            "<line x1='{left}' x2='{}' y1='{y0:.1}' y2='{y0:.1}' stroke='#ddd'/><text x='{}' y='{:.1}' text-anchor='end'>{tick}</text>\n",
+            w - 20.0,
+            left - 6.0,
+            y(tick) + 4.0,
+            y0 = y(tick)
+        );
+        tick *= 10.0;
+    }
+    let groups = [(5u8, "5: idle wake-up (create -> handler start)"), (6, "6: signal -> resumed handler start")];
+    let group_w = (w - left - 20.0) / groups.len() as f64;
+    for (gi, (wl, title)) in groups.iter().enumerate() {
+        let members: Vec<&&Row> = rs.iter().filter(|r| r.workload == *wl).collect();
+        let gx = left + gi as f64 * group_w;
+        let bar_w = (group_w - 30.0) / members.len().max(1) as f64;
+        for (bi, r) in members.iter().enumerate() {
+            let x = gx + 15.0 + bi as f64 * bar_w;
+            let color = match r.mode {
+                "extension" => "#2b6cb0",
+                "extension-notify-off" => "#90cdf4",
+                _ => "#c05621",
+            };
+            for (v, opacity, dx) in [(r.all.p50, "1", 0.0), (r.all.p99, "0.45", (bar_w - 4.0) / 2.0)] {
+                s += &format!(
+                    "<rect x='{:.1}' y='{:.1}' width='{:.1}' height='{:.1}' fill='{color}' fill-opacity='{opacity}'/><text x='{:.1}' y='{:.1}' text-anchor='middle' font-size='10'>{v:.1}</text>\n",
+                    x + dx,
+                    y(v),
+                    (bar_w - 4.0) / 2.0,
+                    bottom - y(v),
+                    x + dx + (bar_w - 4.0) / 4.0,
+                    y(v) - 3.0
+                );
+            }
+            s += &format!(
+                "<text x='{:.1}' y='{}' text-anchor='middle' font-size='10'>{}</text>\n",
+                x + (bar_w - 4.0) / 2.0,
+                bottom + 14.0,
+                r.mode
+            );
+        }
+        s += &format!("<text x='{:.1}' y='{}' text-anchor='middle'>{title}</text>\n", gx + group_w / 2.0, bottom + 34.0);
     }
     s + "</svg>\n"
 }

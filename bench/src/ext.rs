@@ -24,6 +24,7 @@ impl Ext {
         let c = &self.c;
         let (lane, worker) = (self.lane.as_str(), self.worker.as_str());
         match w {
+            Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
             Workload::SuspendSignalResume | Workload::CountOfFive => {
                 let id = rec.call("create", 1, c.create_execution(&NewExecution::new(lane))).await?.execution_id;
                 let l = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);

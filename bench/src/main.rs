@@ -13,6 +13,7 @@ mod ext;
 mod limit;
 mod snapshot;
 mod stats;
+mod wakeup;
 
 use ff_engine_tests::Cluster;
 use stats::{latencies, percentiles, BResult, Rec};
@@ -31,6 +32,10 @@ pub enum Workload {
     ClaimComplete,
     /// 4: claim on an empty lane.
     EmptyClaim,
+    /// 5: idle wake-up, create → handler start in the worker loop (`wakeup.rs`).
+    IdleWakeup,
+    /// 6: signal → resumed handler start in the worker loop (`wakeup.rs`).
+    SignalWakeup,
 }
 
 impl Workload {
@@ -40,6 +45,8 @@ impl Workload {
             Workload::CountOfFive => 2,
             Workload::ClaimComplete => 3,
             Workload::EmptyClaim => 4,
+            Workload::IdleWakeup => 5,
+            Workload::SignalWakeup => 6,
         }
     }
 
@@ -49,6 +56,8 @@ impl Workload {
             "2" => Workload::CountOfFive,
             "3" => Workload::ClaimComplete,
             "4" => Workload::EmptyClaim,
+            "5" => Workload::IdleWakeup,
+            "6" => Workload::SignalWakeup,
             other => panic!("unknown workload {other}"),
         }
     }
@@ -58,7 +67,13 @@ impl Workload {
         match self {
             Workload::SuspendSignalResume | Workload::CountOfFive => "deliver",
             Workload::ClaimComplete | Workload::EmptyClaim => "claim",
+            Workload::IdleWakeup | Workload::SignalWakeup => "wake",
         }
+    }
+
+    /// Workloads 5 and 6 measure latency through the worker loop, not throughput.
+    fn is_latency(self) -> bool {
+        matches!(self, Workload::IdleWakeup | Workload::SignalWakeup)
     }
 }
 
@@ -66,6 +81,8 @@ impl Workload {
 pub enum Mode {
     Ext,
     ExtQuiet,
+    /// `ff_engine.notify = always`: every write notifies, announced or not (0.1.0's default).
+    ExtAlways,
     ExtBatch10,
     ExtBatch10Quiet,
     Baseline,
@@ -78,6 +95,7 @@ impl Mode {
         match self {
             Mode::Ext => "extension",
             Mode::ExtQuiet => "extension-notify-off",
+            Mode::ExtAlways => "extension-notify-always",
             Mode::ExtBatch10 => "extension-batch10",
             Mode::ExtBatch10Quiet => "extension-batch10-notify-off",
             Mode::Baseline => "baseline",
@@ -108,8 +126,24 @@ fn parse_opts() -> Opts {
         duration: Duration::from_secs(6),
         warmup: Duration::from_secs(2),
         clients: vec![1, 4, 16],
-        workloads: vec![Workload::SuspendSignalResume, Workload::CountOfFive, Workload::ClaimComplete, Workload::EmptyClaim],
-        modes: vec![Mode::Ext, Mode::ExtQuiet, Mode::ExtBatch10, Mode::ExtBatch10Quiet, Mode::Baseline, Mode::Absurd, Mode::Limit],
+        workloads: vec![
+            Workload::SuspendSignalResume,
+            Workload::CountOfFive,
+            Workload::ClaimComplete,
+            Workload::EmptyClaim,
+            Workload::IdleWakeup,
+            Workload::SignalWakeup,
+        ],
+        modes: vec![
+            Mode::Ext,
+            Mode::ExtQuiet,
+            Mode::ExtAlways,
+            Mode::ExtBatch10,
+            Mode::ExtBatch10Quiet,
+            Mode::Baseline,
+            Mode::Absurd,
+            Mode::Limit,
+        ],
         depths: vec![1_000, 1_000_000],
         out: "bench/results".into(),
         held_snapshot: None,
@@ -129,6 +163,7 @@ fn parse_opts() -> Opts {
                     .map(|m| match m.as_str() {
                         "extension" => Mode::Ext,
                         "extension-notify-off" => Mode::ExtQuiet,
+                        "extension-notify-always" => Mode::ExtAlways,
                         "extension-batch10" => Mode::ExtBatch10,
                         "extension-batch10-notify-off" => Mode::ExtBatch10Quiet,
                         "baseline" => Mode::Baseline,
@@ -208,6 +243,8 @@ impl Env {
             Mode::Ext | Mode::ExtBatch10 => "bench_ext",
             // The same extension with `ff_engine.notify = off` (ALTER DATABASE): no NOTIFY at commit.
             Mode::ExtQuiet | Mode::ExtBatch10Quiet => "bench_ext_quiet",
+            // `ff_engine.notify = always`: every commit that writes an event notifies (0.1.0's default).
+            Mode::ExtAlways => "bench_ext_always",
             Mode::Baseline => "bench_baseline",
             Mode::Absurd => "bench_absurd",
             Mode::Limit => "bench_limit",
@@ -220,6 +257,7 @@ fn lane_for(w: Workload, client: usize) -> String {
         Workload::SuspendSignalResume | Workload::CountOfFive => format!("w{}c{client}", w.number()),
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
+        Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
     }
 }
 
@@ -228,13 +266,14 @@ fn queue_for(w: Workload, client: usize) -> String {
         Workload::SuspendSignalResume | Workload::CountOfFive => format!("q{client}"),
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
+        Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
     }
 }
 
 fn reset(env: &Env, mode: Mode, max_clients: usize) {
     let db = Env::db_for(mode);
     match mode {
-        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => env.sql(db, ext::RESET_SQL),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways => env.sql(db, ext::RESET_SQL),
         Mode::Baseline => env.sql(db, baseline::RESET_SQL),
         Mode::Absurd => {
             let mut queues: Vec<String> = (0..max_clients).map(|c| format!("q{c}")).collect();
@@ -251,7 +290,7 @@ fn reset(env: &Env, mode: Mode, max_clients: usize) {
 
 fn fill_sql(mode: Mode, n: usize) -> String {
     match mode {
-        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => ext::fill_sql("bulk", n),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways => ext::fill_sql("bulk", n),
         Mode::Baseline => baseline::fill_sql("bulk", n),
         Mode::Absurd => absurd::fill_sql("bulk", n),
         Mode::Limit => unreachable!(),
@@ -342,7 +381,9 @@ fn run_clients(env: &Env, run: Run) -> BResult<Rec> {
             let consumed = consumed.clone();
             tasks.push(tokio::spawn(async move {
                 let mut d = match mode {
-                    Mode::Ext | Mode::ExtQuiet => Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?),
+                    Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways => {
+                        Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?)
+                    }
                     Mode::ExtBatch10 | Mode::ExtBatch10Quiet => {
                         Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?)
                     }
@@ -398,10 +439,13 @@ fn setup(env: &Env, modes: &[Mode]) -> Vec<Mode> {
         if !exists {
             env.sql("postgres", &format!("CREATE DATABASE {db}"));
             let ready = match m {
-                Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet => {
+                Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways => {
                     env.sql(db, "CREATE EXTENSION ff_engine; SELECT ff_seed_hmac('bench-k1');");
                     if matches!(m, Mode::ExtQuiet | Mode::ExtBatch10Quiet) {
                         env.sql(db, &format!("ALTER DATABASE {db} SET ff_engine.notify = off"));
+                    }
+                    if m == Mode::ExtAlways {
+                        env.sql(db, &format!("ALTER DATABASE {db} SET ff_engine.notify = always"));
                     }
                     if let Ok(extra) = std::env::var("FF_BENCH_EXT_SQL") {
                         env.sql(db, &std::fs::read_to_string(extra).unwrap());
@@ -483,7 +527,7 @@ fn main() -> BResult<()> {
 
     let mut rows: Vec<Row> = Vec::new();
     let mut plan: Vec<(Workload, Mode, usize, usize)> = Vec::new();
-    for &w in &opts.workloads {
+    for &w in opts.workloads.iter().filter(|w| !w.is_latency()) {
         for &m in &modes {
             let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
             if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
@@ -502,7 +546,14 @@ fn main() -> BResult<()> {
             }
         }
     }
-    let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 };
+    let latency: Vec<(Workload, wakeup::LatencyMode, usize)> = opts
+        .workloads
+        .iter()
+        .filter(|w| w.is_latency())
+        .flat_map(|&w| wakeup::MODES.iter().filter(|m| modes.contains(&m.db_mode)).map(move |&m| (w, m)))
+        .flat_map(|(w, m)| opts.clients.iter().map(move |&c| (w, m, c)))
+        .collect();
+    let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 } + latency.len();
     for (i, &(w, m, c, d)) in plan.iter().enumerate() {
         eprint!(
             "[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ",
@@ -569,8 +620,26 @@ fn main() -> BResult<()> {
             }
         }
     }
+    let done = total - latency.len();
+    for (i, &(w, m, c)) in latency.iter().enumerate() {
+        eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} workers ... ", done + i + 1, w.number(), m.name, c);
+        match wakeup::run(&env, m, w.number(), c) {
+            Ok(r) => {
+                eprintln!(
+                    "{:>9.0} executions/s  wake p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms",
+                    r.cycles_per_s, r.all.p50, r.all.p95, r.all.p99
+                );
+                rows.push(r);
+            }
+            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
+        }
+    }
     write_csv(&opts.out.join("results.csv"), &rows)?;
-    std::fs::write(opts.out.join("chart.svg"), chart::svg(&rows, *opts.clients.iter().max().unwrap()))?;
+    let throughput: Vec<Row> = rows.iter().filter(|r| r.workload <= 4).cloned().collect();
+    std::fs::write(opts.out.join("chart.svg"), chart::svg(&throughput, *opts.clients.iter().max().unwrap()))?;
+    if rows.iter().any(|r| r.workload >= 5) {
+        std::fs::write(opts.out.join("wakeup.svg"), chart::latency_svg(&rows))?;
+    }
     std::fs::write(opts.out.join("table.md"), table_md(&rows, &env.version, cpus, &opts))?;
     eprintln!("== wrote {}/results.csv, chart.svg, table.md", opts.out.display());
     env.cluster.stop();

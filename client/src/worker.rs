@@ -4,7 +4,7 @@
 //! and stop gracefully: no new claims, in-flight handlers finish.
 //!
 //! **Idle.** When its lane is empty the worker announces itself (`ff_await_lane`, on a connection of
-//! its own that `LISTEN`s on `ff_lane_ready`), claims once more, and sleeps until a transaction that
+//! its own that `LISTEN`s on `ff_wake_<its backend pid>`), claims once more, and sleeps until a transaction that
 //! makes work claimable in the lane notifies it, or `max_idle_poll` passes (docs/wakeups.md). With
 //! `wakeups: false`, or if that connection cannot be had, it polls with a back-off from 5 ms to
 //! `max_idle_poll` instead.
@@ -325,8 +325,9 @@ impl Worker {
     }
 }
 
-/// The worker's own connection for wake-ups: it `LISTEN`s on `ff_lane_ready` and passes on the
-/// notifications for its lane.
+/// The worker's own connection for wake-ups: it `LISTEN`s on its own channel `ff_wake_<backend pid>`
+/// (announced wake-ups, one worker per piece of work) and on `ff_lane_ready` (every write, under
+/// `ff_engine.notify = always`), and passes on the notifications for its lane.
 struct LaneWaker {
     client: tokio_postgres::Client,
     announce: tokio_postgres::Statement,
@@ -350,7 +351,8 @@ impl LaneWaker {
                 }
             }
         });
-        pg.batch_execute("LISTEN ff_lane_ready").await?;
+        let pid: i32 = pg.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+        pg.batch_execute(&format!("LISTEN ff_wake_{pid}; LISTEN ff_lane_ready")).await?;
         let announce = pg.prepare("SELECT ff_await_lane($1)").await?;
         Ok(LaneWaker { client: pg, announce, notified })
     }

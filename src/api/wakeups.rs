@@ -5,8 +5,9 @@ use crate::store::wakeups;
 use pgrx::prelude::*;
 
 /// Announce this session as a worker about to sleep on an empty lane: the next transaction that makes
-/// work claimable there sends `NOTIFY ff_lane_ready, '<lane_id>'` at commit. Call it in its own
-/// transaction after `LISTEN ff_lane_ready`, then claim once more before sleeping.
+/// work claimable there wakes one announced worker of the lane (the one asleep longest) with
+/// `NOTIFY ff_wake_<its backend pid>, '<lane_id>'` at commit. Call it in its own transaction after
+/// `LISTEN ff_wake_<pg_backend_pid()>`, then claim once more before sleeping.
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 fn ff_await_lane(lane_id: Option<&str>) {

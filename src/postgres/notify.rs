@@ -19,6 +19,11 @@
 //! the announcement committed, so it sees the announcement and notifies. Either way nothing is
 //! missed; tests/wakeups.rs shows the window is real without the lock.
 //!
+//! Subscribers announced on an outbox channel are all woken (each needs every event); of the workers
+//! announced on a lane, one is, on a channel of its own (`ff_wake_<backend pid>`, payload the lane):
+//! the one asleep longest, so a burst of work spreads over the sleeping workers and a single
+//! execution does not wake them all.
+//!
 //! The first notification consumes the announcement (the row is deleted), so a waiter that died
 //! without withdrawing costs one NOTIFY, not one per write. Notifications are queued with PostgreSQL's
 //! own `Async_Notify` (what `pg_notify()` calls); a transaction's identical notifications fold into one.
@@ -42,7 +47,7 @@ extern "C-unwind" {
 statement! {
     mod take_waiters = "wakeups/take_waiters.sql";
     args { channels: Vec<String>, lane_ids: Vec<String> }
-    row { channel: String, lane_id: String }
+    row { channel: String, lane_id: String, backend_pid: i32 }
 }
 statement! {
     mod announce = "wakeups/announce.sql";
@@ -76,8 +81,15 @@ impl Channel {
     }
 }
 
-/// The channel that wakes a lane's workers; the payload is the lane id.
+/// The announcement channel of a lane's sleeping workers (`ff_waiter.channel`), and the channel
+/// `ff_engine.notify = always` notifies for every lane made ready (payload: the lane id).
 pub const LANE_READY: &CStr = c"ff_lane_ready";
+
+/// The channel an announced worker is woken on: its own (`ff_wake_<backend pid>`, payload the lane
+/// id), so that one piece of work wakes one worker, not every worker of the lane (futex wake-one).
+fn wake_channel(backend_pid: i32) -> CString {
+    CString::new(format!("ff_wake_{backend_pid}")).unwrap_or_default()
+}
 
 /// The first key of every wake-up advisory lock (the two-int4 form, so it cannot meet a caller's
 /// one-bigint advisory locks); the second is `hashtext(channel || ':' || lane_id)`.
@@ -120,7 +132,7 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
             for w in take_waiters::all(client, args)? {
                 match Channel::parse(&w.channel) {
                     Some(c) => queue_notify(c.name(), c""),
-                    None => queue_notify(LANE_READY, &lane_payload(&w.lane_id)),
+                    None => queue_notify(&wake_channel(w.backend_pid), &lane_payload(&w.lane_id)),
                 }
             }
             Ok(())
