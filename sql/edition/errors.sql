@@ -1,0 +1,40 @@
+-- ff_engine SQL edition: raising the documented WF… errors exactly as the Rust edition writes them
+-- (docs/errors.md): SQLSTATE, message `<kind>: <what>`, DETAIL when the Rust edition gives one.
+
+-- The current time in unix milliseconds (the Rust edition reads the system clock per call, not the
+-- transaction's start).
+CREATE FUNCTION ff_now_ms() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+$$;
+COMMENT ON FUNCTION ff_now_ms() IS 'Now, in unix milliseconds (internal).';
+
+CREATE FUNCTION ff_raise(sqlstate text, kind text, what text, detail text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = kind || ': ' || what;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = kind || ': ' || what, DETAIL = detail;
+END
+$$;
+COMMENT ON FUNCTION ff_raise(text, text, text, text) IS 'Raise a WF… error as the Rust edition does (internal).';
+
+-- WF001 invalid_input with its reason as DETAIL.
+CREATE FUNCTION ff_invalid(reason text, what text) RETURNS void
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ff_raise('WF001', 'invalid_input', what, reason)
+$$;
+COMMENT ON FUNCTION ff_invalid(text, text) IS 'Raise WF001 invalid_input (internal).';
+
+-- A required argument: WF001 `<param>_required` when NULL.
+CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL THEN
+        PERFORM ff_invalid(param || '_required', param || ' must not be NULL');
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_required(anyelement, text) IS 'A required argument, or WF001 <param>_required (internal).';
