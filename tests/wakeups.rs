@@ -388,3 +388,45 @@ fn bad_input_to_the_announcements() {
     assert_code(&mut s, "SELECT ff_await_lane('x')", &[], "42501");
     assert_code(&mut s, "SELECT * FROM ff_waiter", &[], "42501");
 }
+
+/// Writers (share) and waiters (exclusive) take the wake-up locks of several keys in one order, so a
+/// subscriber announcing on two channels never deadlocks with writers that write both (complete writes
+/// ff_lease_event and ff_completion): 3 s of both, no 40P01.
+#[test]
+fn announcing_on_two_channels_never_deadlocks_with_writers() {
+    let (db, mut c) = seeded("wake_lock_order");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for _ in 0..2 {
+        let (mut s, stop) = (db.connect(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                s.batch_execute("SELECT ff_await_events('{ff_lease_event,ff_completion}')").map_err(|e| db_err(&e).code)?;
+                n += 1;
+            }
+            Ok::<u64, String>(n)
+        }));
+    }
+    for w in 0..3 {
+        let (mut s, stop) = (db.connect(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let lane = format!("lo{w}");
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                s.query_one("SELECT ff_create_execution($1)", &[&lane]).map_err(|e| db_err(&e).code)?;
+                let l = s.query_one("SELECT * FROM ff_claim($1, 'w', 'i')", &[&lane]).map_err(|e| db_err(&e).code)?;
+                let (id, lid, ep): (String, uuid::Uuid, i64) = (l.get("execution_id"), l.get("lease_id"), l.get("lease_epoch"));
+                s.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&id, &lid, &ep]).map_err(|e| db_err(&e).code)?;
+                n += 1;
+            }
+            Ok::<u64, String>(n)
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let results: Vec<Result<u64, String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(results.iter().all(Result::is_ok), "a session failed (40P01 = deadlock): {results:?}");
+    assert!(results.iter().all(|r| *r.as_ref().unwrap() > 0), "{results:?}");
+    assert!(count(&mut c, "SELECT count(*) FROM ff_completion_event") > 0);
+}

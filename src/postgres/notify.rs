@@ -119,11 +119,8 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
             if channels.is_empty() && lanes.is_empty() {
                 return Ok(());
             }
-            for c in channels {
-                lock_key(c.name().to_str().unwrap_or_default(), "", false);
-            }
-            for l in lanes {
-                lock_key(LANE_READY.to_str().unwrap_or_default(), l, false);
+            for (channel, lane) in lock_order(channels, lanes) {
+                lock_key(&channel, &lane, false);
             }
             let args = take_waiters::Args {
                 channels: channels.iter().map(|c| c.name().to_string_lossy().into_owned()).collect(),
@@ -144,10 +141,7 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
 /// lock in exclusive mode (it waits for the writers in flight, and is released at commit), then
 /// insert or refresh the announcements.
 pub fn announce(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str], now_ms: i64) -> WfResult<()> {
-    let mut keys: Vec<(String, String)> = channels.iter().map(|c| (c.name().to_string_lossy().into_owned(), String::new())).collect();
-    keys.extend(lanes.iter().map(|l| (LANE_READY.to_string_lossy().into_owned(), l.to_string())));
-    keys.sort();
-    keys.dedup();
+    let keys = lock_order(channels, lanes);
     for (channel, lane) in &keys {
         lock_key(channel, lane, true);
     }
@@ -161,6 +155,17 @@ pub fn announce(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str], no
 fn waiter_table_exists() -> bool {
     // SAFETY: a NUL-terminated name; the look-up raises no error for a missing relation.
     unsafe { pg_sys::RelnameGetRelid(c"ff_waiter".as_ptr()) != pg_sys::InvalidOid }
+}
+
+/// The (channel, lane) keys of `channels` ('' lane) and `lanes`, sorted by bytes and de-duplicated:
+/// writers (share) and waiters (exclusive) take their locks in this one order, so a subscriber
+/// announcing on two channels cannot deadlock with a writer that wrote both.
+fn lock_order(channels: &[Channel], lanes: &[&str]) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = channels.iter().map(|c| (c.name().to_string_lossy().into_owned(), String::new())).collect();
+    keys.extend(lanes.iter().map(|l| (LANE_READY.to_string_lossy().into_owned(), l.to_string())));
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn lane_payload(lane: &str) -> CString {

@@ -1,0 +1,192 @@
+-- ff_engine SQL edition: ff_create_execution, as the Rust edition (src/api/executions.rs,
+-- core/src/creation.rs, src/store/executions.rs): the same checks in the same order, the same row.
+
+-- A text[] argument may not hold NULL (WF001 invalid_<field>).
+CREATE FUNCTION ff_check_text_array(value text[], field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NOT NULL AND array_position(value, NULL) IS NOT NULL THEN
+        PERFORM ff_invalid('invalid_' || field, field || ' must not contain NULL');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_text_array(text[], text) IS 'WF001 invalid_<field> for a NULL element (internal).';
+
+-- Optional text of 1 to max bytes (WF001 invalid_<field>).
+CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NOT NULL AND octet_length(value) NOT BETWEEN 1 AND max THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be 1-%s bytes', field, max));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invalid_<field> unless 1-max bytes (internal).';
+
+-- A duration in ms from min to 2^53-1 (WF001 invalid_<field>).
+CREATE FUNCTION ff_check_ms(value bigint, field text, min bigint) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value NOT BETWEEN min AND 9007199254740991 THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be between %s and 2^53-1', field, min));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_ms(bigint, text, bigint) IS 'WF001 invalid_<field> for a duration out of range (internal).';
+
+-- A jsonb argument the Rust edition can read: nested at most 127 levels, numbers within a 64-bit float.
+CREATE FUNCTION ff_jsonb_depth(value jsonb) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    WITH RECURSIVE walk(v, depth) AS (
+        SELECT value, 0
+        UNION ALL
+        SELECT child, depth + 1 FROM walk,
+            LATERAL (SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof(v) = 'array' THEN v END) AS a(e)
+                     UNION ALL
+                     SELECT x FROM jsonb_each(CASE WHEN jsonb_typeof(v) = 'object' THEN v END) AS o(k, x)) AS c(child))
+    SELECT max(depth + CASE WHEN jsonb_typeof(v) IN ('array', 'object') THEN 1 ELSE 0 END) FROM walk
+$$;
+COMMENT ON FUNCTION ff_jsonb_depth(jsonb) IS 'Nesting depth of a JSON value (internal).';
+
+CREATE FUNCTION ff_check_jsonb(value jsonb, field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL THEN
+        RETURN;
+    END IF;
+    IF ff_jsonb_depth(value) > 127 THEN
+        PERFORM ff_invalid(field || '_too_deep', field || ' nests too deep (at most 127 levels of JSON)');
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_path_query(value, 'strict $.**') AS n(x)
+               WHERE jsonb_typeof(x) = 'number' AND abs(x::text::numeric) > 1.7976931348623157e308) THEN
+        PERFORM ff_invalid('number_out_of_range', field || ' holds a number beyond the range of a 64-bit float');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_jsonb(jsonb, text) IS 'WF001 for JSON the Rust edition cannot read (internal).';
+
+-- ff_engine.max_payload_bytes (default 1 MiB).
+CREATE FUNCTION ff_max_payload_bytes() RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT greatest(coalesce(nullif(current_setting('ff_engine.max_payload_bytes', true), '')::integer, 1048576), 0)
+$$;
+COMMENT ON FUNCTION ff_max_payload_bytes() IS 'ff_engine.max_payload_bytes (internal).';
+
+CREATE FUNCTION ff_check_size(len integer, max integer, field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF len > max THEN
+        PERFORM ff_invalid(field || '_too_large', format('%s is %s bytes; at most %s are accepted', field, len, max));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_size(integer, integer, text) IS 'WF001 <field>_too_large (internal).';
+
+CREATE FUNCTION ff_create_execution_body(
+    p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
+    p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
+    p_retry_backoff_ms bigint, p_idempotency_key text, p_execution_id text, p_flow_id uuid, p_deadline_at_ms bigint)
+RETURNS TABLE (r_execution_id text, r_created boolean)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    caps text[];
+    budgets text[] := coalesce(p_budget_ids, '{}');
+    max_attempts integer := coalesce(p_max_attempts, 1);
+    backoff bigint := coalesce(p_retry_backoff_ms, 1000);
+    pk smallint;
+    id uuid;
+    delayed boolean;
+    inserted uuid;
+    found_key record;
+BEGIN
+    -- Argument conversion (the Rust edition's, before its body).
+    PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
+    PERFORM ff_check_jsonb(p_tags, 'tags');
+    PERFORM ff_check_text_array(p_budget_ids, 'budget_ids');
+    -- creation::validate.
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    caps := coalesce(p_required_capabilities, '{}');
+    IF cardinality(caps) > 256 THEN
+        PERFORM ff_invalid('invalid_required_capabilities', 'required_capabilities: at most 256 capability tokens');
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
+        PERFORM ff_invalid('invalid_required_capabilities', 'required_capabilities: each token must be 1-256 bytes');
+    END IF;
+    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
+    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN
+        PERFORM ff_invalid('invalid_budget_ids', 'budget_ids: at most 64 ids of 1-256 bytes');
+    END IF;
+    IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
+        PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
+    END IF;
+    IF max_attempts NOT BETWEEN 1 AND 100000 THEN
+        PERFORM ff_invalid('invalid_max_attempts', 'max_attempts must be between 1 and 100000');
+    END IF;
+    PERFORM ff_check_ms(backoff, 'retry_backoff_ms', 0);
+    IF p_execution_id IS NOT NULL THEN
+        SELECT e.partition_key, e.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) e;
+    ELSE
+        pk := ff_partition_for(p_lane_id, p_flow_id);
+        id := gen_random_uuid();
+    END IF;
+    IF p_deadline_at_ms <= now_ms THEN
+        PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
+    END IF;
+    delayed := coalesce(p_delay_until_ms > now_ms, false);
+    PERFORM ff_check_size(octet_length(p_payload), ff_max_payload_bytes(), 'payload');
+    -- The budgets and quota policy named must exist.
+    IF cardinality(budgets) > 0
+       AND (SELECT count(*) FROM ff_budget WHERE budget_id = ANY (budgets)) <> (SELECT count(DISTINCT b) FROM unnest(budgets) b) THEN
+        PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
+    END IF;
+    IF p_quota_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
+        PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
+    END IF;
+    INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
+        required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
+        eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
+        idempotency_key, created_at_ms, updated_at_ms)
+    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, coalesce(p_priority, 0),
+        (SELECT coalesce(array_agg(DISTINCT c COLLATE "C" ORDER BY c COLLATE "C"), '{}') FROM unnest(caps) c), coalesce(p_tags, '{}'), budgets,
+        p_quota_policy_id, p_payload, 'runnable', 'unowned',
+        CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt',
+        CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END,
+        max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    ON CONFLICT DO NOTHING
+    RETURNING execution_id INTO inserted;
+    IF inserted IS NOT NULL THEN
+        IF p_deadline_at_ms IS NOT NULL THEN
+            INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms);
+        END IF;
+        IF NOT delayed THEN
+            PERFORM ff_wake('{}', ARRAY[p_lane_id]);
+        END IF;
+        RETURN QUERY SELECT '{fp:' || pk || '}:' || id, true;
+        RETURN;
+    END IF;
+    -- Nothing inserted: an idempotent replay, or an explicit id that already exists.
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT e.partition_key, e.execution_id INTO found_key FROM ff_exec_core e
+        WHERE e.lane_id = p_lane_id AND e.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT '{fp:' || found_key.partition_key || '}:' || found_key.execution_id, false;
+            RETURN;
+        END IF;
+    END IF;
+    PERFORM ff_invalid('execution_id_exists', 'an execution with this execution_id already exists');
+END
+$$;
+COMMENT ON FUNCTION ff_create_execution_body(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid, bigint)
+    IS 'ff_create_execution''s body (internal).';
+
+CREATE FUNCTION ff_create_execution(
+    lane_id text, payload bytea DEFAULT NULL, priority integer DEFAULT 0, required_capabilities text[] DEFAULT '{}',
+    namespace text DEFAULT NULL, tags jsonb DEFAULT '{}', budget_ids text[] DEFAULT '{}', quota_policy_id uuid DEFAULT NULL,
+    delay_until_ms bigint DEFAULT NULL, max_attempts integer DEFAULT 1, retry_backoff_ms bigint DEFAULT 1000,
+    idempotency_key text DEFAULT NULL, execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL, deadline_at_ms bigint DEFAULT NULL)
+RETURNS TABLE (execution_id text, created boolean)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_create_execution_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+$$;

@@ -1,0 +1,119 @@
+-- ff_engine SQL edition: wake-ups (docs/wakeups.md), the same protocol as the Rust edition
+-- (src/postgres/notify.rs): the same ff_waiter table, the same advisory lock keys
+-- (1717985655, hashtext(channel || ':' || lane_id)), the same channels and payloads.
+
+-- ff_engine.notify folded: 'nobody', 'announced' (default) or 'everyone'. The setting is the Rust
+-- edition's GUC where its library is loaded, a plain custom setting otherwise.
+CREATE FUNCTION ff_notify_mode() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE lower(coalesce(nullif(current_setting('ff_engine.notify', true), ''), 'on'))
+        WHEN 'off' THEN 'nobody' WHEN 'false' THEN 'nobody' WHEN 'no' THEN 'nobody' WHEN '0' THEN 'nobody'
+        WHEN 'always' THEN 'everyone' ELSE 'announced' END
+$$;
+COMMENT ON FUNCTION ff_notify_mode() IS 'ff_engine.notify with its aliases folded (internal).';
+
+CREATE FUNCTION ff_wake_lock(channel text, lane_id text, exclusive boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+BEGIN
+    IF exclusive THEN
+        PERFORM pg_advisory_xact_lock(1717985655, hashtext(channel || ':' || lane_id));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(channel || ':' || lane_id));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_wake_lock(text, text, boolean) IS 'The wake-up advisory lock of a (channel, lane) key (internal).';
+
+-- The (channel, lane) keys of `channels` ('' lane) and `lanes`, in the one order writers (share) and
+-- waiters (exclusive) lock them: by bytes, channel then lane, as the Rust edition.
+CREATE FUNCTION ff_wake_keys(channels text[], lanes text[]) RETURNS TABLE (channel text, lane_id text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT DISTINCT u.c COLLATE "C", u.l COLLATE "C"
+    FROM (SELECT unnest(channels), '' UNION ALL SELECT 'ff_lane_ready', unnest(lanes)) AS u(c, l)
+    ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION ff_wake_keys(text[], text[]) IS 'Wake-up lock keys in lock order (internal).';
+
+-- Wake the waiters on the outbox `channels` written and the `lanes` made claimable; call after the
+-- writes. Takes the share locks first, then reads ff_waiter in a statement of its own.
+CREATE FUNCTION ff_wake(channels text[], lanes text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    mode text := ff_notify_mode();
+    c text;
+    w record;
+BEGIN
+    IF mode = 'nobody' OR (cardinality(channels) = 0 AND cardinality(lanes) = 0) THEN
+        RETURN;
+    END IF;
+    IF mode = 'everyone' THEN
+        FOREACH c IN ARRAY channels LOOP PERFORM pg_notify(c, ''); END LOOP;
+        FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
+        RETURN;
+    END IF;
+    -- One lock order for writers and waiters (bytes of channel, then lane), as the Rust edition.
+    FOR w IN SELECT * FROM ff_wake_keys(channels, lanes) LOOP
+        PERFORM ff_wake_lock(w.channel, w.lane_id, false);
+    END LOOP;
+    FOR w IN
+        DELETE FROM ff_waiter x
+        USING (
+            (SELECT channel, lane_id, backend_pid FROM ff_waiter WHERE channel = ANY (channels) AND lane_id = '')
+            UNION ALL
+            (SELECT DISTINCT ON (lane_id) channel, lane_id, backend_pid FROM ff_waiter
+             WHERE channel = 'ff_lane_ready' AND lane_id = ANY (lanes)
+             ORDER BY lane_id, announced_at_ms, backend_pid)
+        ) t
+        WHERE x.channel = t.channel AND x.lane_id = t.lane_id AND x.backend_pid = t.backend_pid
+        RETURNING x.channel, x.lane_id, x.backend_pid
+    LOOP
+        IF w.channel = 'ff_lane_ready' THEN
+            PERFORM pg_notify('ff_wake_' || w.backend_pid, w.lane_id);
+        ELSE
+            PERFORM pg_notify(w.channel, '');
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on what the caller wrote (internal).';
+
+-- The announcements (the waiter side): the exclusive locks in lock order, then the rows.
+CREATE FUNCTION ff_announce(channels text[], lanes text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    key record;
+BEGIN
+    FOR key IN SELECT * FROM ff_wake_keys(channels, lanes) LOOP
+        PERFORM ff_wake_lock(key.channel, key.lane_id, true);
+    END LOOP;
+    INSERT INTO ff_waiter (channel, lane_id, backend_pid, announced_at_ms)
+    SELECT k.channel, k.lane_id, pg_backend_pid(), ff_now_ms() FROM ff_wake_keys(channels, lanes) k
+    ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms;
+END
+$$;
+COMMENT ON FUNCTION ff_announce(text[], text[]) IS 'Announce the session as a waiter (internal).';
+
+-- Differs from the Rust edition in one way: PL/pgSQL cannot see whether it runs inside a transaction
+-- block, so announcing inside one is not refused (WF001 in_transaction_block in the Rust edition);
+-- the announcement's locks are then held until that transaction ends.
+CREATE FUNCTION ff_await_lane(lane_id text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(lane_id, 'lane_id'));
+    PERFORM ff_announce('{}', ARRAY[lane_id]);
+END
+$$;
+
+CREATE FUNCTION ff_await_events(channels text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    PERFORM ff_required(channels, 'channels');
+    IF cardinality(channels) NOT BETWEEN 1 AND 4 OR EXISTS (
+        SELECT 1 FROM unnest(channels) c
+        WHERE c IS NULL OR c NOT IN ('ff_signal_event', 'ff_lease_event', 'ff_completion', 'ff_operator_event')) THEN
+        PERFORM ff_invalid('invalid_channel',
+            'channels must be 1-4 of ff_signal_event, ff_lease_event, ff_completion, ff_operator_event');
+    END IF;
+    PERFORM ff_announce(channels, '{}');
+END
+$$;

@@ -1,0 +1,288 @@
+//! The SQL edition against the Rust edition, call for call (issue #20): both editions are
+//! in one database — the Rust edition in `public`, the SQL edition (schema.sql and sql/edition/*.sql)
+//! in `ff_sql` — and every call sequence below must give the same rows or the same error (SQLSTATE,
+//! message and DETAIL) in both. Times are compared by whether they are set, not by value.
+
+use ff_engine_tests::*;
+use postgres::Client;
+
+/// The SQL edition's files in load order (its install script is their concatenation).
+const EDITION: [&str; 7] = [
+    include_str!("../sql/schema.sql"),
+    include_str!("../sql/edition/errors.sql"),
+    include_str!("../sql/edition/crypto.sql"),
+    include_str!("../sql/edition/ids.sql"),
+    include_str!("../sql/edition/wakeups.sql"),
+    include_str!("../sql/edition/keys.sql"),
+    include_str!("../sql/edition/executions.sql"),
+];
+
+fn load_sql_edition(c: &mut Client, schema: &str) {
+    c.batch_execute(&format!("CREATE SCHEMA {schema}; SET search_path = {schema}")).unwrap();
+    for part in EDITION {
+        c.batch_execute(&part.replace("@extschema@", schema)).unwrap_or_else(|e| panic!("{}: {}", &part[..80], db_err(&e).message));
+    }
+    c.batch_execute("RESET search_path").unwrap();
+}
+
+/// What a call gave: its rows as text (times as "set"/"null"), or its error.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Rows(Vec<Vec<String>>),
+    Error { code: String, message: String, detail: Option<String> },
+}
+
+fn call(c: &mut Client, schema: &str, sql: &str) -> Outcome {
+    c.batch_execute(&format!("SET search_path = {schema}")).unwrap();
+    let out = match c.simple_query(sql) {
+        Ok(msgs) => Outcome::Rows(
+            msgs.iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| {
+                                let name = r.columns()[i].name();
+                                match r.get(i) {
+                                    None => "null".to_string(),
+                                    Some(_) if name.ends_with("_ms") => "set".to_string(),
+                                    Some(v) => v.to_string(),
+                                }
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Err(e) => {
+            let e = db_err(&e);
+            Outcome::Error { code: e.code, message: e.message, detail: e.detail }
+        }
+    };
+    c.batch_execute("RESET search_path").unwrap();
+    out
+}
+
+/// Run `calls` in order on both editions; every call must give the same outcome.
+fn same_on_both(c: &mut Client, calls: &[&str]) {
+    for sql in calls {
+        let rust = call(c, "public", sql);
+        let sql_edition = call(c, "ff_sql", sql);
+        assert_eq!(sql_edition, rust, "{sql}");
+    }
+}
+
+fn setup(name: &str) -> (TestDb<'static>, Client) {
+    let db = Cluster::shared().fresh_db(name);
+    let mut c = db.connect();
+    load_sql_edition(&mut c, "ff_sql");
+    (db, c)
+}
+
+#[test]
+fn keys_seeding_and_rotation_match() {
+    let (_db, mut c) = setup("sqled_keys");
+    let s1 = "1".repeat(64);
+    let s2 = "2".repeat(64);
+    same_on_both(
+        &mut c,
+        &[
+            "SELECT * FROM ff_hmac_kids()",
+            &format!("SELECT * FROM ff_seed_hmac('k1', '{s1}')"),
+            &format!("SELECT * FROM ff_seed_hmac('k1', '{s1}')"),
+            &format!("SELECT * FROM ff_seed_hmac('k1', '{s2}')"),
+            "SELECT * FROM ff_seed_hmac('k1')",
+            &format!("SELECT * FROM ff_seed_hmac('k2', '{s2}')"),
+            "SELECT * FROM ff_hmac_kids()",
+            &format!("SELECT * FROM ff_rotate_hmac('k1', '{s1}')"),
+            &format!("SELECT * FROM ff_rotate_hmac('k1', '{s2}')"),
+            &format!("SELECT * FROM ff_rotate_hmac('k2', '{s2}', 0)"),
+            "SELECT * FROM ff_hmac_kids()",
+            "SELECT * FROM ff_rotate_hmac('k3', grace_ms => 0)",
+            "SELECT kid, active FROM ff_hmac_kids()",
+            "SELECT * FROM ff_rotate_hmac('k4')",
+            "SELECT kid, active, rotated_at_ms IS NULL FROM ff_hmac_kids()",
+        ],
+    );
+}
+
+#[test]
+fn keys_bad_input_matches() {
+    let (_db, mut c) = setup("sqled_keys_bad");
+    let huge = "a".repeat(1 << 20);
+    same_on_both(
+        &mut c,
+        &[
+            "SELECT * FROM ff_seed_hmac(NULL)",
+            "SELECT * FROM ff_seed_hmac('')",
+            "SELECT * FROM ff_seed_hmac('a b')",
+            "SELECT * FROM ff_seed_hmac('a:b')",
+            &format!("SELECT * FROM ff_seed_hmac('{}')", "k".repeat(65)),
+            &format!("SELECT * FROM ff_seed_hmac('{huge}')"),
+            "SELECT * FROM ff_seed_hmac('k', '')",
+            "SELECT * FROM ff_seed_hmac('k', 'abc')",
+            &format!("SELECT * FROM ff_seed_hmac('k', '{}')", "zz".repeat(32)),
+            &format!("SELECT * FROM ff_seed_hmac('k', '{}')", "11".repeat(31)),
+            &format!("SELECT * FROM ff_seed_hmac('k', '{}')", "11".repeat(65)),
+            &format!("SELECT * FROM ff_seed_hmac('k', '{huge}')"),
+            "SELECT * FROM ff_rotate_hmac(NULL)",
+            "SELECT * FROM ff_rotate_hmac('k', NULL, NULL)",
+            "SELECT * FROM ff_rotate_hmac('k', NULL, -1)",
+            "SELECT * FROM ff_rotate_hmac('k', NULL, 9007199254740992)",
+            "SELECT * FROM ff_rotate_hmac('k', 'xyz')",
+            "SELECT count(*) FROM ff_keystore",
+        ],
+    );
+}
+
+#[test]
+fn keys_generated_secrets_are_32_bytes_and_never_shown() {
+    let (_db, mut c) = setup("sqled_keys_secret");
+    same_on_both(&mut c, &["SELECT outcome, kid FROM ff_seed_hmac('g1')", "SELECT octet_length(secret) FROM ff_keystore"]);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM ff_sql.ff_keystore k JOIN public.ff_keystore p USING (kid) WHERE k.secret = p.secret", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "two generated secrets are different");
+}
+
+const ID1: &str = "{fp:7}:6f1c1e9e-0000-4000-8000-000000000001";
+const ID2: &str = "{fp:0}:6f1c1e9e-0000-4000-8000-000000000002";
+
+/// The stored row of each execution, times and generated ids aside.
+const ROWS: &str = "SELECT partition_key, CASE WHEN execution_id::text LIKE '6f1c1e9e-%' THEN execution_id::text ELSE 'generated' END, lane_id, namespace, flow_id, priority, required_capabilities, tags, \
+    budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, \
+    eligible_at_ms IS NULL, max_attempts, retry_backoff_ms, idempotency_key, attempt_index, lease_epoch \
+    FROM ff_exec_core ORDER BY lane_id, partition_key, public_state, execution_id::text LIKE '6f1c1e9e-%'";
+
+#[test]
+fn create_execution_matches() {
+    let (_db, mut c) = setup("sqled_create");
+    let far = "4102444800000"; // 2100-01-01
+    same_on_both(
+        &mut c,
+        &[
+            &format!("SELECT * FROM ff_create_execution('a', execution_id => '{ID1}')"),
+            &format!("SELECT * FROM ff_create_execution('a', execution_id => '{ID1}')"),
+            &format!(
+                "SELECT * FROM ff_create_execution('b', '\\x0102', 5, '{{z,a,z,m}}', 'ns', '{{\"k\": [1, {{\"x\": null}}]}}', '{{}}', NULL, NULL, 3, 0, 'idem', '{ID2}', NULL, {far})"
+            ),
+            &format!("SELECT * FROM ff_create_execution('b', idempotency_key => 'idem', execution_id => '{ID1}')"),
+            "SELECT split_part(execution_id, ':', 1), created FROM ff_create_execution('lane-x')",
+            "SELECT split_part(execution_id, ':', 1), created FROM ff_create_execution('lane-x', flow_id => '00000000-0000-4000-8000-0000000000ff')",
+            &format!("SELECT split_part(execution_id, ':', 1) FROM ff_create_execution('d', delay_until_ms => {far})"),
+            "SELECT split_part(execution_id, ':', 1) FROM ff_create_execution('d', delay_until_ms => 1, priority => NULL, max_attempts => NULL, retry_backoff_ms => NULL, tags => NULL, required_capabilities => NULL, budget_ids => NULL)",
+            ROWS,
+            "SELECT partition_key, deadline_at_ms FROM ff_deadline ORDER BY 1",
+        ],
+    );
+}
+
+#[test]
+fn create_execution_bad_input_matches() {
+    let (_db, mut c) = setup("sqled_create_bad");
+    let huge = "a".repeat(1 << 20);
+    let deep = |n: usize| format!("'{}{}'", "[".repeat(n), "]".repeat(n));
+    let caps257: String = (0..257).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
+    let budgets65: String = (0..65).map(|i| format!("b{i}")).collect::<Vec<_>>().join(",");
+    let mut calls: Vec<String> = vec![
+        "SELECT * FROM ff_create_execution(NULL)".into(),
+        "SELECT * FROM ff_create_execution('')".into(),
+        format!("SELECT * FROM ff_create_execution('{}')", "l".repeat(65)),
+        format!("SELECT * FROM ff_create_execution('{huge}')"),
+        "SELECT * FROM ff_create_execution(E'tab\\there')".into(),
+        "SELECT * FROM ff_create_execution('l', required_capabilities => ARRAY['a', NULL])".into(),
+        "SELECT * FROM ff_create_execution('l', required_capabilities => ARRAY[''])".into(),
+        format!("SELECT * FROM ff_create_execution('l', required_capabilities => '{{{caps257}}}')"),
+        format!("SELECT * FROM ff_create_execution('l', required_capabilities => ARRAY['{huge}'])"),
+        "SELECT * FROM ff_create_execution('l', namespace => '')".into(),
+        format!("SELECT * FROM ff_create_execution('l', namespace => '{huge}')"),
+        "SELECT * FROM ff_create_execution('l', idempotency_key => '')".into(),
+        "SELECT * FROM ff_create_execution('l', budget_ids => ARRAY[NULL])".into(),
+        "SELECT * FROM ff_create_execution('l', budget_ids => ARRAY[''])".into(),
+        format!("SELECT * FROM ff_create_execution('l', budget_ids => '{{{budgets65}}}')"),
+        "SELECT * FROM ff_create_execution('l', budget_ids => ARRAY['nope'])".into(),
+        "SELECT * FROM ff_create_execution('l', quota_policy_id => '00000000-0000-4000-8000-000000000000')".into(),
+        "SELECT * FROM ff_create_execution('l', tags => '[]')".into(),
+        "SELECT * FROM ff_create_execution('l', tags => '1')".into(),
+        "SELECT * FROM ff_create_execution('l', tags => '{\"n\": 1e400}')".into(),
+        format!("SELECT * FROM ff_create_execution('l', tags => {})", deep(127)),
+        format!("SELECT * FROM ff_create_execution('l', tags => {})", deep(128)),
+        format!("SELECT * FROM ff_create_execution('l', tags => {})", deep(200)),
+        "SELECT * FROM ff_create_execution('l', max_attempts => 0)".into(),
+        "SELECT * FROM ff_create_execution('l', max_attempts => 100001)".into(),
+        "SELECT * FROM ff_create_execution('l', retry_backoff_ms => -1)".into(),
+        "SELECT * FROM ff_create_execution('l', retry_backoff_ms => 9007199254740992)".into(),
+        "SELECT * FROM ff_create_execution('l', deadline_at_ms => 1)".into(),
+        "SET ff_engine.max_payload_bytes = 4".into(),
+        "SELECT * FROM ff_create_execution('l', payload => '\\x0102030405')".into(),
+        "RESET ff_engine.max_payload_bytes".into(),
+        "SELECT count(*) FROM ff_exec_core".into(),
+    ];
+    for bad_id in [
+        "",
+        "x",
+        "{fp:",
+        "{fp:7",
+        "{fp:}:6f1c1e9e-0000-4000-8000-000000000001",
+        "{fp:07}:6f1c1e9e-0000-4000-8000-000000000001",
+        "{fp:256}:6f1c1e9e-0000-4000-8000-000000000001",
+        "{fp:-1}:6f1c1e9e-0000-4000-8000-000000000001",
+        "{fp:7}6f1c1e9e-0000-4000-8000-000000000001",
+        "{fp:7}:6F1C1E9E-0000-4000-8000-000000000001",
+        "{fp:7}:6f1c1e9e00004000800000000000000001",
+        "{fp:7}:6f1c1e9e-0000-4000-8000-0000000000011111111111111111111111111",
+    ] {
+        calls.push(format!("SELECT * FROM ff_create_execution('l', execution_id => '{bad_id}')"));
+    }
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}
+
+/// Wake-ups: the SQL edition's create wakes an announced worker on its own channel, and the two
+/// editions take the same advisory lock for a lane — an announcement in one waits for a writer in
+/// flight in the other.
+#[test]
+fn wakeups_match_and_share_lock_keys() {
+    use postgres::fallible_iterator::FallibleIterator;
+    let (db, mut c) = setup("sqled_wake");
+    for (announce_in, write_in) in [("ff_sql", "public"), ("public", "ff_sql")] {
+        let mut waiter = db.connect();
+        let pid: i32 = waiter.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        waiter.batch_execute(&format!("LISTEN ff_wake_{pid}")).unwrap();
+        // A writer of the other edition in flight: the announcement waits for its commit.
+        c.batch_execute(&format!("BEGIN; SELECT * FROM {write_in}.ff_create_execution('w')")).unwrap();
+        let hold = std::time::Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(hold);
+            c.batch_execute("COMMIT").unwrap();
+            c
+        });
+        waiter.batch_execute(&format!("SELECT {announce_in}.ff_await_lane('w')")).unwrap();
+        assert!(started.elapsed() >= hold - std::time::Duration::from_millis(50), "{announce_in} waited for {write_in}'s writer");
+        c = committer.join().unwrap();
+        // The next create in the announcing edition wakes this worker, once.
+        c.batch_execute(&format!("SELECT * FROM {announce_in}.ff_create_execution('w')")).unwrap();
+        c.batch_execute(&format!("SELECT * FROM {announce_in}.ff_create_execution('w')")).unwrap();
+        let mut got = Vec::new();
+        let mut it = waiter.notifications();
+        let mut t = it.timeout_iter(std::time::Duration::from_millis(300));
+        while let Some(n) = t.next().unwrap() {
+            got.push((n.channel().to_string(), n.payload().to_string()));
+        }
+        assert_eq!(got, vec![(format!("ff_wake_{pid}"), "w".to_string())], "{announce_in}");
+    }
+    same_on_both(
+        &mut c,
+        &[
+            "SELECT ff_await_lane(NULL)",
+            "SELECT ff_await_lane('')",
+            "SELECT ff_await_events('{}')",
+            "SELECT ff_await_events(ARRAY[NULL])",
+            "SELECT ff_await_events('{ff_lane_ready}')",
+            "SELECT ff_await_events('{ff_completion,ff_lease_event}')",
+            "SELECT channel, lane_id FROM ff_waiter ORDER BY 1, 2",
+        ],
+    );
+}
