@@ -53,7 +53,8 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- itself here (ff_await_lane, ff_await_events); a writer whose transaction makes work for it deletes
 -- the announcement and notifies, and notifies nobody when nobody is announced. UNLOGGED: an
 -- announcement means nothing after a crash (every waiter's connection is gone), and announcing or
--- consuming one writes no WAL.
+-- consuming one writes no WAL. Vacuumed as soon as a row is dead, so that once nobody waits the table
+-- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
         CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
@@ -61,7 +62,7 @@ CREATE UNLOGGED TABLE ff_waiter (
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
     PRIMARY KEY (channel, lane_id, backend_pid)
-);
+) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0);
 COMMENT ON TABLE ff_waiter IS
     'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
     'outbox channel. The first writer that makes work for it deletes the row and notifies.';

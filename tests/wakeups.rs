@@ -430,3 +430,21 @@ fn announcing_on_two_channels_never_deadlocks_with_writers() {
     assert!(results.iter().all(|r| *r.as_ref().unwrap() > 0), "{results:?}");
     assert!(count(&mut c, "SELECT count(*) FROM ff_completion_event") > 0);
 }
+
+/// Writers skip reading ff_waiter while it has no blocks (nobody announced since it was vacuumed
+/// empty); the first announcement after a vacuum extends it again and is seen.
+#[test]
+fn an_empty_waiter_table_is_skipped_and_an_announcement_after_vacuum_is_seen() {
+    let (db, mut c) = seeded("wake_vacuumed");
+    let mut l = listener(&db);
+    let pid = pid_of(&mut l);
+    for round in 0..3 {
+        l.batch_execute("SELECT ff_await_lane('v')").unwrap();
+        create_in(&mut c, "v", "");
+        assert_eq!(drain(&mut l, Duration::from_millis(300)), vec![woken(pid, "v")], "round {round}");
+        c.batch_execute("VACUUM ff_waiter").unwrap();
+        assert_eq!(count(&mut c, "SELECT pg_relation_size('ff_waiter')"), 0, "vacuumed empty");
+        create_in(&mut c, "v", "");
+        assert_eq!(drain(&mut l, Duration::from_millis(200)), vec![], "nobody announced");
+    }
+}

@@ -55,6 +55,10 @@ BEGIN
     FOR w IN SELECT * FROM ff_wake_keys(channels, lanes) LOOP
         PERFORM ff_wake_lock(w.channel, w.lane_id, false);
     END LOOP;
+    -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
+    IF pg_relation_size('ff_waiter') = 0 THEN
+        RETURN;
+    END IF;
     FOR w IN
         DELETE FROM ff_waiter x
         USING (

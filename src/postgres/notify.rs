@@ -109,7 +109,7 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
             lanes.iter().for_each(|l| queue_notify(LANE_READY, &lane_payload(l)));
             Ok(())
         }
-        Wake::Announced if !waiter_table_exists() => {
+        Wake::Announced if waiter_table().is_none() => {
             // A database still on 0.1.0's schema (the package was upgraded, ALTER EXTENSION UPDATE not
             // run yet): 0.1.0's behaviour, every channel notified.
             channels.iter().for_each(|c| queue_notify(c.name(), c""));
@@ -121,6 +121,10 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
             }
             for (channel, lane) in lock_order(channels, lanes) {
                 lock_key(&channel, &lane, false);
+            }
+            // Nobody has announced since ff_waiter was last vacuumed empty: no statement to run.
+            if waiter_table().is_some_and(|oid| relation_blocks(oid) == 0) {
+                return Ok(());
             }
             let args = take_waiters::Args {
                 channels: channels.iter().map(|c| c.name().to_string_lossy().into_owned()).collect(),
@@ -150,11 +154,27 @@ pub fn announce(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str], no
     Ok(())
 }
 
-/// Whether the extension's schema has `ff_waiter` (0.2.0 on); one catalog cache look-up in the
+/// `ff_waiter`'s oid, if the extension's schema has it (0.2.0 on); one catalog cache look-up in the
 /// pinned search path.
-fn waiter_table_exists() -> bool {
+fn waiter_table() -> Option<pg_sys::Oid> {
     // SAFETY: a NUL-terminated name; the look-up raises no error for a missing relation.
-    unsafe { pg_sys::RelnameGetRelid(c"ff_waiter".as_ptr()) != pg_sys::InvalidOid }
+    let oid = unsafe { pg_sys::RelnameGetRelid(c"ff_waiter".as_ptr()) };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// The number of blocks of a relation (what `pg_relation_size` / 8192 reports): 0 only while no
+/// row has been written since the table was created or vacuumed empty. An announcement that committed
+/// before the writer's lock extended the table first, so 0 proves there is nobody to wake. Holding
+/// the writer's share lock, it is read after any announcement in flight has committed.
+fn relation_blocks(oid: pg_sys::Oid) -> u32 {
+    // SAFETY: the relation exists (just looked up); AccessShareLock is a fast-path lock, released with
+    // the relation at the end of the transaction's resource owner.
+    unsafe {
+        let rel = pg_sys::relation_open(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let blocks = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM);
+        pg_sys::relation_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        blocks
+    }
 }
 
 /// The (channel, lane) keys of `channels` ('' lane) and `lanes`, sorted by bytes and de-duplicated:
