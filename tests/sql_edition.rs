@@ -7,7 +7,7 @@ use ff_engine_tests::*;
 use postgres::Client;
 
 /// The SQL edition's files in load order (its install script is their concatenation).
-const EDITION: [&str; 7] = [
+const EDITION: [&str; 8] = [
     include_str!("../sql/schema.sql"),
     include_str!("../sql/edition/errors.sql"),
     include_str!("../sql/edition/crypto.sql"),
@@ -15,6 +15,7 @@ const EDITION: [&str; 7] = [
     include_str!("../sql/edition/wakeups.sql"),
     include_str!("../sql/edition/keys.sql"),
     include_str!("../sql/edition/executions.sql"),
+    include_str!("../sql/edition/claims.sql"),
 ];
 
 fn load_sql_edition(c: &mut Client, schema: &str) {
@@ -45,6 +46,7 @@ fn call(c: &mut Client, schema: &str, sql: &str) -> Outcome {
                                 match r.get(i) {
                                     None => "null".to_string(),
                                     Some(_) if name.ends_with("_ms") => "set".to_string(),
+                                    Some(_) if name == "lease_id" || name == "attempt_id" => "uuid".to_string(),
                                     Some(v) => v.to_string(),
                                 }
                             })
@@ -285,4 +287,70 @@ fn wakeups_match_and_share_lock_keys() {
             "SELECT channel, lane_id FROM ff_waiter ORDER BY 1, 2",
         ],
     );
+}
+
+#[test]
+fn claims_match() {
+    let (_db, mut c) = setup("sqled_claims");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let mut calls: Vec<String> = vec![
+        "SELECT * FROM ff_claim_for_worker('c', 'w', 'i')".into(), // keystore_empty
+        "SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into(),
+        "SELECT * FROM ff_claim('c', 'w', 'i')".into(),
+        "SELECT * FROM ff_claim_for_worker('c', 'w', 'i')".into(),
+    ];
+    for (n, prio, caps) in [(1, 0, "{}"), (2, 5, "{}"), (3, 0, "{gpu}"), (4, 5, "{}"), (5, 0, "{}"), (6, 1, "{}")] {
+        calls.push(format!(
+            "SELECT * FROM ff_create_execution('c', payload => '\\x{n:02}', priority => {prio}, required_capabilities => '{caps}', execution_id => '{}')",
+            id(n)
+        ));
+    }
+    calls.extend([
+        "SELECT execution_id, attempt_index, lease_epoch, resumed, payload, attempt_id, lease_id, lease_expires_at_ms FROM ff_claim('c', 'w', 'i', max_items => 2)".into(),
+        "SELECT execution_id, partition_key, grant_key LIKE 'pg:{fp:7}:%:k1:%', expires_at_ms FROM ff_claim_for_worker('c', 'w', 'i', '{gpu}')".into(),
+        "CREATE TEMP TABLE IF NOT EXISTS gk (s text, k text)".into(),
+        "DELETE FROM gk WHERE s = current_schema(); INSERT INTO gk SELECT current_schema(), grant_key FROM ff_claim_for_worker('c', 'w', 'i', '{gpu}')".into(),
+        "SELECT * FROM ff_claim_execution((SELECT k FROM gk WHERE s = current_schema()), 'w2', 'i')".into(),
+        "SELECT * FROM ff_claim_execution((SELECT k FROM gk WHERE s = current_schema()), 'w', 'i2')".into(),
+        "SELECT * FROM ff_claim_execution((SELECT left(k, -1) || 'x' FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "SELECT * FROM ff_claim_execution((SELECT left(k, -1) || CASE WHEN right(k, 1) = '0' THEN '1' ELSE '0' END FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "SELECT * FROM ff_claim_resumed_execution((SELECT k FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "SELECT execution_id, attempt_index, lease_epoch, resumed, payload FROM ff_claim_execution((SELECT k FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "SELECT * FROM ff_claim_execution((SELECT k FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "DELETE FROM gk WHERE s = current_schema(); INSERT INTO gk SELECT current_schema(), grant_key FROM ff_claim_for_worker('c', 'w', 'i', grant_ttl_ms => 1)".into(),
+        "SELECT pg_sleep(0.01)".into(),
+        "SELECT * FROM ff_claim_execution((SELECT k FROM gk WHERE s = current_schema()), 'w', 'i')".into(),
+        "SELECT execution_id, attempt_index, resumed FROM ff_claim('c', 'w', 'i', '{gpu}', max_items => 10)".into(),
+        "SELECT * FROM ff_claim('c', 'w', 'i', '{gpu}', max_items => 10)".into(),
+        "SELECT partition_key, execution_id, lifecycle_phase, ownership_state, attempt_state, public_state, attempt_index, lease_epoch, lease_worker_id, reserved_until_ms IS NULL FROM ff_exec_core ORDER BY execution_id".into(),
+        "SELECT execution_id, attempt_index, worker_id, worker_instance_id FROM ff_attempt ORDER BY execution_id".into(),
+        "SELECT execution_id, lease_epoch, event_type FROM ff_lease_event ORDER BY event_id".into(),
+        "SELECT count(*) FROM ff_claim_grant".into(),
+    ]);
+    for bad in [
+        "ff_claim(NULL, 'w', 'i')",
+        "ff_claim('', 'w', 'i')",
+        "ff_claim('c', NULL, 'i')",
+        "ff_claim('c', '', 'i')",
+        "ff_claim('c', 'w', NULL)",
+        "ff_claim('c', 'w', repeat('i', 257))",
+        "ff_claim('c', 'w', 'i', ARRAY[NULL])",
+        "ff_claim('c', 'w', 'i', ARRAY[''])",
+        "ff_claim('c', 'w', 'i', lease_ttl_ms => 0)",
+        "ff_claim('c', 'w', 'i', lease_ttl_ms => NULL)",
+        "ff_claim('c', 'w', 'i', max_items => 0)",
+        "ff_claim('c', 'w', 'i', max_items => 1001)",
+        "ff_claim('c', 'w', 'i', max_items => NULL)",
+        "ff_claim_for_worker('c', 'w', 'i', grant_ttl_ms => 0)",
+        "ff_claim_for_worker('c', 'w', 'i', grant_ttl_ms => NULL)",
+        "ff_claim_execution(NULL, 'w', 'i')",
+        "ff_claim_execution('', 'w', 'i')",
+        "ff_claim_execution('pg:{fp:7}:x', 'w', 'i')",
+        "ff_claim_execution('x', 'w', 'i', 0)",
+        "ff_claim_resumed_execution('x', NULL, 'i')",
+    ] {
+        calls.push(format!("SELECT * FROM {bad}"));
+    }
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
 }

@@ -1,0 +1,303 @@
+-- ff_engine SQL edition: claims (ff_claim_for_worker, ff_claim_execution, ff_claim_resumed_execution,
+-- ff_claim), as the Rust edition (src/store/claims.rs): the same candidate order and admission, the
+-- same grant format and checks, the same lease, attempt and event rows.
+
+-- A claim's worker identity and capabilities (WF001 as the Rust edition).
+CREATE FUNCTION ff_check_worker(worker_id text, worker_instance_id text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF octet_length(ff_required(worker_id, 'worker_id')) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_worker_id', 'worker_id must be 1-256 bytes');
+    END IF;
+    IF octet_length(ff_required(worker_instance_id, 'worker_instance_id')) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_worker_instance_id', 'worker_instance_id must be 1-256 bytes');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
+
+CREATE FUNCTION ff_check_capabilities(caps text[], field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF cardinality(caps) > 256 THEN
+        PERFORM ff_invalid('invalid_' || field, field || ': at most 256 capability tokens');
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
+        PERFORM ff_invalid('invalid_' || field, field || ': each token must be 1-256 bytes');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
+
+-- A candidate picked for a claim.
+CREATE TYPE ff_claim_candidate AS (
+    partition_key smallint, execution_id uuid, quota_policy_id uuid, attempt_state text, attempt_index integer,
+    current_attempt_id uuid, interrupt_reason text, reserved boolean);
+COMMENT ON TYPE ff_claim_candidate IS 'A locked, admitted claim candidate (internal).';
+
+-- Up to `max_rows` admitted candidates of the lane, locked (FOR UPDATE SKIP LOCKED), best first:
+-- priority desc, then creation order; budget and quota admission are predicates of the scan, and a
+-- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
+-- scan goes on).
+CREATE FUNCTION ff_pick(p_lane_id text, caps text[], now_ms bigint, max_rows bigint) RETURNS SETOF ff_claim_candidate
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    admitted ff_claim_candidate[] := '{}';
+    refused uuid[] := '{}';
+    c ff_claim_candidate;
+    any_refused boolean;
+    got integer;
+    pol record;
+    requests bigint;
+    active bigint;
+BEGIN
+    WHILE cardinality(admitted) < max_rows LOOP
+        any_refused := false;
+        got := 0;
+        FOR c IN
+            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
+                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL
+            FROM ff_exec_core e
+            WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+              AND e.required_capabilities <@ caps
+              AND e.execution_id <> ALL (refused)
+              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+              AND (cardinality(e.budget_ids) = 0 OR NOT EXISTS (
+                    SELECT 1 FROM ff_budget b
+                    CROSS JOIN LATERAL jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
+                    LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = h.dimension
+                    WHERE b.budget_id = ANY (e.budget_ids)
+                      AND CASE WHEN b.reset_interval_ms IS NOT NULL
+                                    AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
+                               THEN 0 ELSE coalesce(u.used, 0) END >= h.hard_limit::numeric))
+              AND (e.quota_policy_id IS NULL OR EXISTS (
+                    SELECT 1 FROM ff_quota_policy p
+                    WHERE p.quota_policy_id = e.quota_policy_id
+                      AND (p.max_requests_per_window IS NULL OR
+                           (SELECT count(*) FROM ff_quota_admission a
+                            WHERE a.quota_policy_id = p.quota_policy_id AND a.admitted_at_ms > now_ms - p.window_ms)
+                           < p.max_requests_per_window)
+                      AND (p.active_concurrency_cap IS NULL OR
+                           (SELECT count(*) FROM ff_exec_core x
+                            WHERE x.quota_policy_id = p.quota_policy_id
+                              AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
+                           < p.active_concurrency_cap)))
+            ORDER BY e.priority DESC, e.queue_seq
+            LIMIT max_rows - cardinality(admitted)
+            FOR UPDATE OF e SKIP LOCKED
+        LOOP
+            got := got + 1;
+            IF c.quota_policy_id IS NOT NULL THEN
+                SELECT max_requests_per_window, active_concurrency_cap, window_ms INTO pol
+                FROM ff_quota_policy WHERE quota_policy_id = c.quota_policy_id FOR UPDATE;
+                SELECT (SELECT count(*) FROM ff_quota_admission a
+                        WHERE a.quota_policy_id = c.quota_policy_id AND a.admitted_at_ms > now_ms - pol.window_ms),
+                       (SELECT count(*) FROM ff_exec_core x WHERE x.quota_policy_id = c.quota_policy_id
+                          AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
+                INTO requests, active;
+                IF NOT ((pol.max_requests_per_window IS NULL OR requests < pol.max_requests_per_window)
+                        AND (pol.active_concurrency_cap IS NULL OR active < pol.active_concurrency_cap)) THEN
+                    refused := refused || c.execution_id;
+                    any_refused := true;
+                    CONTINUE;
+                END IF;
+                INSERT INTO ff_quota_admission (quota_policy_id, admitted_at_ms, partition_key, execution_id)
+                VALUES (c.quota_policy_id, now_ms, c.partition_key, c.execution_id) ON CONFLICT DO NOTHING;
+            END IF;
+            admitted := admitted || c;
+        END LOOP;
+        EXIT WHEN got = 0 OR NOT any_refused;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(admitted);
+END
+$$;
+COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admitted claim candidates (internal).';
+
+-- Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one; consume
+-- any grant; write the lease event. One ff_claim row.
+CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instance_id text, lease_ttl_ms bigint, now_ms bigint,
+    OUT r_execution_id text, OUT r_attempt_index integer, OUT r_attempt_id uuid, OUT r_lease_id uuid, OUT r_lease_epoch bigint,
+    OUT r_lease_expires_at_ms bigint, OUT r_resumed boolean, OUT r_payload bytea)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    new_attempt boolean;
+    ns text;
+BEGIN
+    CASE c.attempt_state
+        WHEN 'pending_first_attempt' THEN r_attempt_index := 0; new_attempt := true; r_resumed := false;
+        WHEN 'pending_retry_attempt', 'pending_replay_attempt' THEN
+            r_attempt_index := c.attempt_index + 1; new_attempt := true; r_resumed := false;
+        WHEN 'attempt_interrupted' THEN r_attempt_index := c.attempt_index; new_attempt := false; r_resumed := true;
+        ELSE PERFORM ff_raise('WF099', 'corruption', format('execution in attempt state %s cannot be claimed', c.attempt_state));
+    END CASE;
+    r_attempt_id := CASE WHEN NOT new_attempt AND c.current_attempt_id IS NOT NULL THEN c.current_attempt_id ELSE gen_random_uuid() END;
+    r_lease_id := gen_random_uuid();
+    r_lease_expires_at_ms := now_ms + lease_ttl_ms;
+    r_execution_id := '{fp:' || c.partition_key || '}:' || c.execution_id;
+    IF c.reserved THEN
+        DELETE FROM ff_claim_grant WHERE partition_key = c.partition_key AND execution_id = c.execution_id;
+    END IF;
+    UPDATE ff_exec_core SET lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
+        attempt_state = 'running_attempt', public_state = 'active', attempt_index = r_attempt_index,
+        current_attempt_id = r_attempt_id, lease_id = r_lease_id, lease_epoch = lease_epoch + 1,
+        lease_expires_at_ms = r_lease_expires_at_ms, lease_worker_id = p_worker_id,
+        lease_worker_instance_id = p_worker_instance_id, interrupt_reason = NULL, eligible_at_ms = NULL,
+        reserved_until_ms = NULL, updated_at_ms = now_ms
+    WHERE partition_key = c.partition_key AND execution_id = c.execution_id
+    RETURNING lease_epoch, payload, namespace INTO r_lease_epoch, r_payload, ns;
+    IF new_attempt THEN
+        INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms)
+        VALUES (c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms);
+    END IF;
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch,
+            CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END);
+END
+$$;
+COMMENT ON FUNCTION ff_lease(ff_claim_candidate, text, text, bigint, bigint) IS 'Lease a locked candidate (internal).';
+
+CREATE FUNCTION ff_claim_for_worker_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_grant_ttl_ms bigint)
+RETURNS TABLE (r_execution_id text, r_partition_key text, r_grant_key text, r_expires_at_ms bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    caps text[] := coalesce(p_caps, '{}');
+    k record;
+    c ff_claim_candidate;
+    expires bigint;
+    gkey text;
+BEGIN
+    PERFORM ff_check_text_array(p_caps, 'capabilities');
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
+    PERFORM ff_check_capabilities(caps, 'capabilities');
+    PERFORM ff_check_ms(ff_required(p_grant_ttl_ms, 'grant_ttl_ms'), 'grant_ttl_ms', 1);
+    SELECT kid, secret INTO k FROM ff_keystore WHERE active;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
+    END IF;
+    SELECT * INTO c FROM ff_pick(p_lane_id, caps, now_ms, 1);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    expires := now_ms + p_grant_ttl_ms;
+    gkey := ff_grant_key(k.kid, k.secret, c.partition_key, c.execution_id, p_worker_id, p_worker_instance_id, expires);
+    UPDATE ff_exec_core SET reserved_until_ms = expires WHERE partition_key = c.partition_key AND execution_id = c.execution_id;
+    INSERT INTO ff_claim_grant (partition_key, execution_id, grant_hash, worker_id, worker_instance_id, created_at_ms, expires_at_ms)
+    VALUES (c.partition_key, c.execution_id, sha256(convert_to(gkey, 'UTF8')), p_worker_id, p_worker_instance_id, now_ms, expires)
+    ON CONFLICT (partition_key, execution_id) DO UPDATE SET grant_hash = EXCLUDED.grant_hash,
+        worker_id = EXCLUDED.worker_id, worker_instance_id = EXCLUDED.worker_instance_id,
+        created_at_ms = EXCLUDED.created_at_ms, expires_at_ms = EXCLUDED.expires_at_ms;
+    RETURN QUERY SELECT '{fp:' || c.partition_key || '}:' || c.execution_id, '{fp:' || c.partition_key || '}', gkey, expires;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_for_worker_body(text, text, text, text[], bigint) IS 'ff_claim_for_worker''s body (internal).';
+
+CREATE FUNCTION ff_claim_for_worker(lane_id text, worker_id text, worker_instance_id text, capabilities text[] DEFAULT '{}',
+    grant_ttl_ms bigint DEFAULT 5000)
+RETURNS TABLE (execution_id text, partition_key text, grant_key text, expires_at_ms bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_claim_for_worker_body($1, $2, $3, $4, $5)
+$$;
+
+-- ff_claim_execution (resumed_only false) and ff_claim_resumed_execution (true).
+CREATE FUNCTION ff_claim_execution_body(p_grant_key text, p_worker_id text, p_worker_instance_id text, p_lease_ttl_ms bigint,
+    resumed_only boolean)
+RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
+    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    g record;
+    k record;
+    e record;
+BEGIN
+    PERFORM ff_required(p_grant_key, 'grant_key');
+    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
+    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    SELECT * INTO g FROM ff_parse_grant_key(p_grant_key);
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF025', 'invalid_claim_grant', 'grant key is malformed');
+    END IF;
+    -- Signature (which binds the worker identity) first, then expiry, then single use. An unknown kid
+    -- or a key past its grace window makes the grant invalid.
+    SELECT kid, secret, active, expires_at_ms INTO k FROM ff_keystore WHERE kid = g.kid;
+    IF NOT FOUND
+       OR NOT ff_digest_eq(ff_grant_digest(g.kid, k.secret, g.partition_key, g.execution_uuid, p_worker_id, p_worker_instance_id,
+                                           g.expires_at_ms), g.digest)
+       OR NOT (k.active OR now_ms < k.expires_at_ms) THEN
+        PERFORM ff_raise('WF025', 'invalid_claim_grant', 'the claim grant was not accepted');
+    END IF;
+    IF g.expires_at_ms <= now_ms THEN
+        PERFORM ff_raise('WF026', 'claim_grant_expired', 'the claim grant has expired');
+    END IF;
+    SELECT x.lifecycle_phase, x.eligibility_state, x.attempt_state, x.attempt_index, x.current_attempt_id, x.interrupt_reason,
+           cg.grant_hash
+    INTO e
+    FROM ff_exec_core x LEFT JOIN ff_claim_grant cg ON cg.partition_key = x.partition_key AND cg.execution_id = x.execution_id
+    WHERE x.partition_key = g.partition_key AND x.execution_id = g.execution_uuid FOR UPDATE OF x;
+    IF NOT FOUND OR e.grant_hash IS NULL OR NOT ff_digest_eq(e.grant_hash, sha256(convert_to(p_grant_key, 'UTF8')))
+       OR e.lifecycle_phase <> 'runnable' OR e.eligibility_state <> 'eligible_now' THEN
+        PERFORM ff_raise('WF025', 'invalid_claim_grant', 'the claim grant was not accepted');
+    END IF;
+    IF resumed_only AND e.attempt_state <> 'attempt_interrupted' THEN
+        PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');
+    END IF;
+    RETURN QUERY SELECT * FROM ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index,
+        e.current_attempt_id, e.interrupt_reason, true)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+    PERFORM ff_wake('{ff_lease_event}', '{}');
+END
+$$;
+COMMENT ON FUNCTION ff_claim_execution_body(text, text, text, bigint, boolean) IS 'ff_claim_execution''s body (internal).';
+
+CREATE FUNCTION ff_claim_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
+RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
+    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, false)
+$$;
+
+CREATE FUNCTION ff_claim_resumed_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
+RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
+    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, true)
+$$;
+
+CREATE FUNCTION ff_claim_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_lease_ttl_ms bigint,
+    p_max_items integer)
+RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
+    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    caps text[] := coalesce(p_caps, '{}');
+    c ff_claim_candidate;
+    n integer := 0;
+BEGIN
+    PERFORM ff_check_text_array(p_caps, 'capabilities');
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
+    PERFORM ff_check_capabilities(caps, 'capabilities');
+    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
+        PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
+    END IF;
+    FOR c IN SELECT * FROM ff_pick(p_lane_id, caps, now_ms, p_max_items) LOOP
+        RETURN QUERY SELECT * FROM ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+        n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM ff_wake('{ff_lease_event}', '{}');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_body(text, text, text, text[], bigint, integer) IS 'ff_claim''s body (internal).';
+
+CREATE FUNCTION ff_claim(lane_id text, worker_id text, worker_instance_id text, capabilities text[] DEFAULT '{}',
+    lease_ttl_ms bigint DEFAULT 30000, max_items integer DEFAULT 1)
+RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
+    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_claim_body($1, $2, $3, $4, $5, $6)
+$$;
