@@ -7,7 +7,7 @@ use ff_engine_tests::*;
 use postgres::Client;
 
 /// The SQL edition's files in load order (its install script is their concatenation).
-const EDITION: [&str; 8] = [
+const EDITION: [&str; 9] = [
     include_str!("../sql/schema.sql"),
     include_str!("../sql/edition/errors.sql"),
     include_str!("../sql/edition/crypto.sql"),
@@ -16,6 +16,7 @@ const EDITION: [&str; 8] = [
     include_str!("../sql/edition/keys.sql"),
     include_str!("../sql/edition/executions.sql"),
     include_str!("../sql/edition/claims.sql"),
+    include_str!("../sql/edition/leases.sql"),
 ];
 
 fn load_sql_edition(c: &mut Client, schema: &str) {
@@ -351,6 +352,97 @@ fn claims_match() {
     ] {
         calls.push(format!("SELECT * FROM {bad}"));
     }
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}
+
+/// The fence of execution n, read from the edition's own table: `<id>, <lease_id>, <lease_epoch>`.
+fn fence(n: u32) -> String {
+    let id = format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let uuid = &id[7..];
+    format!(
+        "'{id}', (SELECT lease_id FROM ff_exec_core WHERE execution_id = '{uuid}'), (SELECT lease_epoch FROM ff_exec_core WHERE execution_id = '{uuid}')"
+    )
+}
+
+/// A JSON element of ff_complete_many for execution n, with `epoch_delta` added to its epoch.
+fn element(n: u32, epoch_delta: i64, extra: &str) -> String {
+    let id = format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let uuid = &id[7..];
+    format!(
+        "jsonb_build_object('execution_id', '{id}', 'lease_id', (SELECT lease_id FROM ff_exec_core WHERE execution_id = '{uuid}'), \
+         'lease_epoch', (SELECT lease_epoch + {epoch_delta} FROM ff_exec_core WHERE execution_id = '{uuid}')){extra}"
+    )
+}
+
+#[test]
+fn leases_match() {
+    let (_db, mut c) = setup("sqled_leases");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into()];
+    for n in 1..=8 {
+        calls.push(format!(
+            "SELECT * FROM ff_create_execution('l', max_attempts => 3, retry_backoff_ms => {}, execution_id => '{}')",
+            if n == 6 { 1000 } else { 0 },
+            id(n)
+        ));
+    }
+    calls.extend([
+        "SELECT execution_id, attempt_index, lease_epoch FROM ff_claim('l', 'w', 'i', max_items => 7)".to_string(),
+        format!("SELECT * FROM ff_renew_lease({}, 60000)", fence(1)),
+        format!("SELECT * FROM ff_renew_lease('{}', (SELECT lease_id FROM ff_exec_core WHERE execution_id = '{}'), 99)", id(1), &id(1)[7..]),
+        format!("SELECT * FROM ff_renew_lease('{}', NULL, 1)", id(1)),
+        format!("SELECT * FROM ff_renew_lease('{}', gen_random_uuid(), NULL)", id(1)),
+        format!("SELECT * FROM ff_renew_lease({}, 0)", fence(1)),
+        format!("SELECT * FROM ff_renew_lease({}, NULL)", fence(1)),
+        "SELECT * FROM ff_renew_lease('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099', gen_random_uuid(), 1)".into(),
+        "SELECT * FROM ff_renew_lease(NULL, gen_random_uuid(), 1)".into(),
+        "SELECT * FROM ff_renew_lease('nope', gen_random_uuid(), 1)".into(),
+        format!("SELECT * FROM ff_complete({}, '\\x6869')", fence(1)),
+        format!("SELECT * FROM ff_complete('{}', gen_random_uuid(), 1)", id(1)),
+        format!("SELECT * FROM ff_complete({})", fence(1)),
+        "SET ff_engine.max_payload_bytes = 1".into(),
+        format!("SELECT * FROM ff_complete({}, '\\x0102')", fence(2)),
+        "RESET ff_engine.max_payload_bytes".into(),
+        format!("SELECT * FROM ff_fail({}, 'boom')", fence(2)),
+        format!("SELECT outcome, retry_at_ms IS NULL FROM ff_fail({}, 'final', false)", fence(3)),
+        format!("SELECT * FROM ff_fail({}, repeat('m', 65537))", fence(4)),
+        format!("SELECT * FROM ff_fail({}, NULL, NULL)", fence(6)),
+        format!(
+            "SELECT * FROM ff_complete_many(jsonb_build_array({}, {}, 'junk'::text, jsonb_build_object('execution_id', 'nope'), \
+             {}, {}, {}, {}, jsonb_build_object('execution_id', '{}', 'lease_id', 'x', 'lease_epoch', 1)))",
+            element(4, 0, ""),
+            element(5, 1, ""),
+            element(7, 0, " || '{\"result_hex\": \"zz\"}'"),
+            element(7, 0, " || '{\"result_hex\": 5}'"),
+            element(7, 0, " || '{\"lease_epoch\": 1.5}'"),
+            element(8, 0, " || '{\"result_hex\": \"CAFE\"}'"),
+            id(9)
+        ),
+        "SELECT * FROM ff_complete_many(NULL)".into(),
+        "SELECT * FROM ff_complete_many('{}')".into(),
+        "SELECT * FROM ff_complete_many('[]')".into(),
+        format!("SELECT * FROM ff_complete_many(jsonb_build_array({}))", element(7, 0, " || jsonb_build_object('lease_id', upper((SELECT lease_id::text FROM ff_exec_core WHERE execution_id = '6f1c1e9e-0000-4000-8000-000000000007')))")),
+        "SELECT * FROM ff_complete_many((SELECT jsonb_agg(1) FROM generate_series(1, 10001)))".into(),
+        format!("SELECT * FROM ff_cancel('{}')", id(2)),
+        format!("SELECT * FROM ff_cancel('{}')", id(2)),
+        format!("SELECT * FROM ff_cancel('{}', 'ops')", id(5)),
+        format!("SELECT * FROM ff_cancel('{}', '')", id(6)),
+        format!("SELECT * FROM ff_cancel('{}', NULL)", id(6)),
+        format!("SELECT * FROM ff_cancel('{}', repeat('r', 257))", id(6)),
+        "SELECT * FROM ff_cancel('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099')".into(),
+        "SELECT execution_id, attempt_index FROM ff_claim('l', 'w', 'i', lease_ttl_ms => 1, max_items => 5)".into(),
+        "SELECT pg_sleep(0.01)".into(),
+        format!("SELECT * FROM ff_complete({})", fence(8)),
+        format!("SELECT * FROM ff_fail({}, 'late')", fence(8)),
+        format!("SELECT * FROM ff_complete({})", fence(2)),
+        format!("SELECT * FROM ff_renew_lease({})", fence(1)),
+        "SELECT partition_key, execution_id, lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, \
+         attempt_index, lease_epoch, result, last_error, completed_at_ms IS NULL, eligible_at_ms IS NULL FROM ff_exec_core ORDER BY execution_id".into(),
+        "SELECT execution_id, attempt_index, outcome, error_message, ended_at_ms IS NULL FROM ff_attempt ORDER BY execution_id, attempt_index".into(),
+        "SELECT execution_id, lease_epoch, event_type FROM ff_lease_event ORDER BY event_id".into(),
+        "SELECT execution_id, outcome FROM ff_completion_event ORDER BY event_id".into(),
+    ]);
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }

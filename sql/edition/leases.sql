@@ -1,0 +1,313 @@
+-- ff_engine SQL edition: leases (ff_renew_lease, ff_complete, ff_complete_many, ff_fail, ff_cancel), as
+-- the Rust edition (src/store/leases.rs): the fence of docs/semantics.md §3 in its order, the same
+-- row changes and events.
+
+-- Lock the execution row (the per-execution mutex) and check the caller's fence: lease_conflict,
+-- lease_expired, execution_not_active, in that order. Returns the row.
+CREATE FUNCTION ff_lock_leased(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    e ff_exec_core;
+BEGIN
+    PERFORM ff_required(p_lease_id, 'lease_id');
+    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
+    SELECT * INTO e FROM ff_exec_core WHERE partition_key = pk AND execution_id = id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
+        PERFORM ff_raise('WF020', 'lease_conflict', 'the lease id or epoch does not match the current lease',
+                         'current lease_epoch ' || e.lease_epoch);
+    END IF;
+    IF e.lease_expires_at_ms <= now_ms THEN
+        PERFORM ff_raise('WF021', 'lease_expired', 'the lease has expired');
+    END IF;
+    IF e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' THEN
+        PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
+    END IF;
+    RETURN e;
+END
+$$;
+COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Lock an execution and check a lease fence (internal).';
+
+-- End the current lease when the fence holds on the row's latest version: the new states, epoch + 1,
+-- the attempt closed, lease event `released`, a completion event when completion_outcome is given.
+-- Whether it ended the lease.
+CREATE FUNCTION ff_end_lease(pk smallint, id uuid, lifecycle_phase text, ownership_state text, eligibility_state text,
+    attempt_state text, public_state text, p_result bytea, p_eligible_at_ms bigint, p_completed_at_ms bigint, p_error text,
+    now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    u record;
+    ref text := '{fp:' || pk || '}:' || id;
+BEGIN
+    UPDATE ff_exec_core e SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state,
+        eligibility_state = ff_end_lease.eligibility_state, attempt_state = ff_end_lease.attempt_state,
+        public_state = ff_end_lease.public_state, lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL,
+        result = coalesce(p_result, e.result), eligible_at_ms = p_eligible_at_ms, completed_at_ms = p_completed_at_ms,
+        last_error = coalesce(p_error, e.last_error), updated_at_ms = now_ms
+    WHERE e.partition_key = pk AND e.execution_id = id AND e.lease_id = p_lease_id AND e.lease_epoch = p_lease_epoch
+      AND (e.lease_expires_at_ms IS NULL OR e.lease_expires_at_ms > now_ms)
+      AND e.lifecycle_phase = 'active' AND e.ownership_state = 'leased'
+    RETURNING e.namespace, e.lease_id, e.lease_epoch, e.attempt_index INTO u;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error
+    WHERE partition_key = pk AND execution_id = id AND attempt_index = u.attempt_index;
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (pk, ref, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'released');
+    IF completion_outcome IS NOT NULL THEN
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+        VALUES (pk, ref, u.namespace, now_ms, completion_outcome);
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint)
+    IS 'End a lease under its fence (internal).';
+
+-- Complete one lease: one statement when the fence holds; otherwise lock and let the fence say why.
+CREATE FUNCTION ff_complete_one(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM ff_check_size(octet_length(p_result), ff_max_payload_bytes(), 'result');
+    IF ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
+                    now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
+        RETURN;
+    END IF;
+    PERFORM ff_lock_leased(pk, id, p_lease_id, p_lease_epoch, now_ms);
+    IF NOT ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
+                        now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
+        PERFORM ff_raise('WF099', 'corruption', 'the lease end wrote nothing under the row lock');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_complete_one(smallint, uuid, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
+
+CREATE FUNCTION ff_complete(execution_id text, lease_id uuid, lease_epoch bigint, result bytea DEFAULT NULL)
+RETURNS TABLE (outcome text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+BEGIN
+    PERFORM ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
+    PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
+    RETURN QUERY SELECT 'completed'::text;
+END
+$$;
+
+CREATE FUNCTION ff_renew_lease_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_lease_ttl_ms bigint)
+RETURNS TABLE (r_lease_expires_at_ms bigint, r_lease_epoch bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    now_ms bigint;
+    expires bigint;
+    u record;
+BEGIN
+    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    now_ms := ff_now_ms();
+    PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
+    expires := now_ms + p_lease_ttl_ms;
+    UPDATE ff_exec_core SET lease_expires_at_ms = expires, updated_at_ms = now_ms
+    WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
+    RETURNING namespace, lease_id, lease_epoch INTO u;
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed');
+    PERFORM ff_wake('{ff_lease_event}', '{}');
+    RETURN QUERY SELECT expires, u.lease_epoch;
+END
+$$;
+COMMENT ON FUNCTION ff_renew_lease_body(text, uuid, bigint, bigint) IS 'ff_renew_lease''s body (internal).';
+
+CREATE FUNCTION ff_renew_lease(execution_id text, lease_id uuid, lease_epoch bigint, lease_ttl_ms bigint DEFAULT 30000)
+RETURNS TABLE (lease_expires_at_ms bigint, lease_epoch bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_renew_lease_body($1, $2, $3, $4)
+$$;
+
+CREATE FUNCTION ff_fail(execution_id text, lease_id uuid, lease_epoch bigint, message text, retryable boolean DEFAULT true)
+RETURNS TABLE (outcome text, retry_at_ms bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    now_ms bigint;
+    e ff_exec_core;
+    delay bigint;
+BEGIN
+    IF octet_length(message) > 65536 THEN
+        PERFORM ff_invalid('message_too_long', 'message must be at most 64 KiB');
+    END IF;
+    now_ms := ff_now_ms();
+    e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
+    IF NOT (coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
+        PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
+            'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch);
+        PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
+        RETURN QUERY SELECT 'terminal_failed'::text, NULL::bigint;
+        RETURN;
+    END IF;
+    -- Exponential backoff: retry_backoff_ms × 2^attempt_index, at most 24 h.
+    delay := CASE WHEN e.retry_backoff_ms <= 0 THEN 0
+                  ELSE least(e.retry_backoff_ms::numeric * 2::numeric ^ least(greatest(e.attempt_index, 0), 62), 86400000)::bigint END;
+    PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'runnable', 'unowned',
+        CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
+        CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
+        now_ms, NULL, 'failed', lease_id, lease_epoch);
+    PERFORM ff_wake('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
+    RETURN QUERY SELECT 'retry_scheduled'::text, now_ms + delay;
+END
+$$;
+
+-- Terminate a locked execution from any non-terminal phase (cancel; the scanners' expiries).
+CREATE FUNCTION ff_terminate_locked(pk smallint, id uuid, public_state text, now_ms bigint, reason text, close_reason text,
+    outcome text, was_leased boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    u record;
+    ref text := '{fp:' || pk || '}:' || id;
+BEGIN
+    UPDATE ff_exec_core e SET lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+        attempt_state = 'attempt_terminal', public_state = ff_terminate_locked.public_state, lease_epoch = e.lease_epoch + 1,
+        lease_expires_at_ms = NULL, eligible_at_ms = NULL, reserved_until_ms = NULL, completed_at_ms = now_ms,
+        updated_at_ms = now_ms, last_error = reason
+    WHERE e.partition_key = pk AND e.execution_id = id
+    RETURNING e.namespace, e.lease_id, e.lease_epoch, e.attempt_index INTO u;
+    UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_terminate_locked.close_reason
+    WHERE partition_key = pk AND execution_id = id AND state = 'open';
+    UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_terminate_locked.close_reason
+    WHERE partition_key = pk AND execution_id = id AND state <> 'closed';
+    DELETE FROM ff_claim_grant WHERE partition_key = pk AND execution_id = id;
+    UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = ff_terminate_locked.outcome
+    WHERE partition_key = pk AND execution_id = id AND attempt_index = u.attempt_index AND ended_at_ms IS NULL;
+    IF was_leased THEN
+        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+        VALUES (pk, ref, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'released');
+    END IF;
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+    VALUES (pk, ref, u.namespace, now_ms, ff_terminate_locked.outcome);
+    PERFORM ff_wake(CASE WHEN was_leased THEN '{ff_lease_event,ff_completion}'::text[] ELSE '{ff_completion}'::text[] END, '{}');
+END
+$$;
+COMMENT ON FUNCTION ff_terminate_locked(smallint, uuid, text, bigint, text, text, text, boolean) IS 'Terminate a locked execution (internal).';
+
+CREATE FUNCTION ff_cancel(execution_id text, reason text DEFAULT 'cancelled_by_operator')
+RETURNS TABLE (outcome text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    e record;
+BEGIN
+    PERFORM ff_required(reason, 'reason');
+    PERFORM ff_check_optional_text(reason, 'reason', 256);
+    SELECT x.lifecycle_phase, x.ownership_state INTO e FROM ff_exec_core x
+    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF e.lifecycle_phase = 'terminal' THEN
+        RETURN QUERY SELECT 'already_terminal'::text;
+        RETURN;
+    END IF;
+    PERFORM ff_terminate_locked(id.partition_key, id.execution_uuid, 'cancelled', ff_now_ms(), reason, 'cancelled', 'cancelled',
+                                e.ownership_state = 'leased');
+    RETURN QUERY SELECT 'cancelled'::text;
+END
+$$;
+
+-- ff_complete_many's elements: {execution_id, lease_id, lease_epoch, result_hex?}, each parsed as the
+-- Rust edition does (core/src/batch.rs); a malformed element gets its own outcome. `uuid` accepts what
+-- the Rust edition's uuid parser does (hyphenated, simple, braced, urn; any case).
+CREATE FUNCTION ff_parse_lease_item(v jsonb, OUT pk smallint, OUT id uuid, OUT lease_id uuid, OUT lease_epoch bigint,
+    OUT result bytea, OUT error text)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    t text;
+BEGIN
+    IF jsonb_typeof(v) <> 'object' THEN
+        error := 'invalid_input'; RETURN;
+    END IF;
+    BEGIN
+        SELECT p.partition_key, p.execution_uuid INTO pk, id
+        FROM ff_parse_execution_id(CASE WHEN jsonb_typeof(v -> 'execution_id') = 'string' THEN v ->> 'execution_id' ELSE '' END) p;
+    EXCEPTION WHEN SQLSTATE 'WF001' THEN
+        error := 'invalid_input'; RETURN;
+    END;
+    t := CASE WHEN jsonb_typeof(v -> 'lease_id') = 'string' THEN v ->> 'lease_id' END;
+    IF t IS NULL OR t !~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$' THEN
+        error := 'invalid_input'; RETURN;
+    END IF;
+    lease_id := regexp_replace(t, '^urn:uuid:', '')::uuid;
+    t := CASE WHEN jsonb_typeof(v -> 'lease_epoch') = 'number' THEN (v -> 'lease_epoch')::text END;
+    IF t IS NULL OR t !~ '^-?[0-9]+$' OR t::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+        error := 'invalid_input'; RETURN;
+    END IF;
+    lease_epoch := t::bigint;
+    IF jsonb_typeof(v -> 'result_hex') = 'string' THEN
+        t := v ->> 'result_hex';
+        IF t !~ '^([0-9a-fA-F]{2})*$' THEN
+            error := 'invalid_input'; RETURN;
+        END IF;
+        result := decode(t, 'hex');
+    ELSIF v ? 'result_hex' AND jsonb_typeof(v -> 'result_hex') <> 'null' THEN
+        error := 'invalid_input'; RETURN;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_parse_lease_item(jsonb) IS 'Parse one ff_complete_many element (internal).';
+
+CREATE FUNCTION ff_complete_many(leases jsonb)
+RETURNS TABLE (execution_id text, outcome text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    now_ms bigint;
+    n integer;
+    outcomes text[];
+    ids text[];
+    it record;
+    completed boolean := false;
+BEGIN
+    PERFORM ff_check_jsonb(leases, 'leases');
+    PERFORM ff_required(leases, 'leases');
+    IF jsonb_typeof(leases) <> 'array' THEN
+        PERFORM ff_invalid('invalid_leases', 'leases must be a JSON array');
+    END IF;
+    n := jsonb_array_length(leases);
+    IF n > 10000 THEN
+        PERFORM ff_invalid('invalid_leases', 'at most 10000 leases per call');
+    END IF;
+    now_ms := ff_now_ms();
+    outcomes := array_fill(NULL::text, ARRAY[n]);
+    ids := array_fill(''::text, ARRAY[n]);
+    -- Lock order: malformed elements first, then by (partition, uuid), input order among equals.
+    FOR it IN
+        SELECT o - 1 AS i, v, p.*
+        FROM jsonb_array_elements(leases) WITH ORDINALITY AS a(v, o), LATERAL ff_parse_lease_item(a.v) p
+        ORDER BY p.error IS NULL, p.pk, p.id, o
+    LOOP
+        ids[it.i + 1] := CASE WHEN jsonb_typeof(it.v -> 'execution_id') = 'string' THEN it.v ->> 'execution_id' ELSE '' END;
+        IF it.error IS NOT NULL THEN
+            outcomes[it.i + 1] := it.error;
+            CONTINUE;
+        END IF;
+        BEGIN
+            PERFORM ff_complete_one(it.pk, it.id, it.lease_id, it.lease_epoch, it.result, now_ms);
+            outcomes[it.i + 1] := 'completed';
+            completed := true;
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE NOT LIKE 'WF%' OR SQLSTATE = 'WF099' THEN
+                RAISE;
+            END IF;
+            outcomes[it.i + 1] := split_part(SQLERRM, ':', 1);
+        END;
+    END LOOP;
+    IF completed THEN
+        PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
+    END IF;
+    RETURN QUERY SELECT ids[i], outcomes[i] FROM generate_series(1, n) i;
+END
+$$;
