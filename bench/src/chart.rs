@@ -7,6 +7,7 @@ const COLORS: &[(&str, &str)] = &[
     ("extension", "#2b6cb0"),
     ("extension-notify-off", "#3182ce"),
     ("extension-notify-always", "#4a5568"),
+    ("sql-edition", "#38a169"),
     ("extension-batch10", "#63b3ed"),
     ("extension-batch10-notify-off", "#90cdf4"),
     ("baseline", "#c05621"),

@@ -83,6 +83,8 @@ pub enum Mode {
     ExtQuiet,
     /// `ff_engine.notify = always`: every write notifies, announced or not (0.1.0's default).
     ExtAlways,
+    /// The SQL edition (issue #20, PL/pgSQL, no module), as far as it goes: workloads 3 and 4.
+    SqlEdition,
     ExtBatch10,
     ExtBatch10Quiet,
     Baseline,
@@ -96,6 +98,7 @@ impl Mode {
             Mode::Ext => "extension",
             Mode::ExtQuiet => "extension-notify-off",
             Mode::ExtAlways => "extension-notify-always",
+            Mode::SqlEdition => "sql-edition",
             Mode::ExtBatch10 => "extension-batch10",
             Mode::ExtBatch10Quiet => "extension-batch10-notify-off",
             Mode::Baseline => "baseline",
@@ -164,6 +167,7 @@ fn parse_opts() -> Opts {
                         "extension" => Mode::Ext,
                         "extension-notify-off" => Mode::ExtQuiet,
                         "extension-notify-always" => Mode::ExtAlways,
+                        "sql-edition" => Mode::SqlEdition,
                         "extension-batch10" => Mode::ExtBatch10,
                         "extension-batch10-notify-off" => Mode::ExtBatch10Quiet,
                         "baseline" => Mode::Baseline,
@@ -245,6 +249,7 @@ impl Env {
             Mode::ExtQuiet | Mode::ExtBatch10Quiet => "bench_ext_quiet",
             // `ff_engine.notify = always`: every commit that writes an event notifies (0.1.0's default).
             Mode::ExtAlways => "bench_ext_always",
+            Mode::SqlEdition => "bench_sql_edition",
             Mode::Baseline => "bench_baseline",
             Mode::Absurd => "bench_absurd",
             Mode::Limit => "bench_limit",
@@ -273,7 +278,9 @@ fn queue_for(w: Workload, client: usize) -> String {
 fn reset(env: &Env, mode: Mode, max_clients: usize) {
     let db = Env::db_for(mode);
     match mode {
-        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways => env.sql(db, ext::RESET_SQL),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways | Mode::SqlEdition => {
+            env.sql(db, ext::RESET_SQL)
+        }
         Mode::Baseline => env.sql(db, baseline::RESET_SQL),
         Mode::Absurd => {
             let mut queues: Vec<String> = (0..max_clients).map(|c| format!("q{c}")).collect();
@@ -290,7 +297,9 @@ fn reset(env: &Env, mode: Mode, max_clients: usize) {
 
 fn fill_sql(mode: Mode, n: usize) -> String {
     match mode {
-        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways => ext::fill_sql("bulk", n),
+        Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways | Mode::SqlEdition => {
+            ext::fill_sql("bulk", n)
+        }
         Mode::Baseline => baseline::fill_sql("bulk", n),
         Mode::Absurd => absurd::fill_sql("bulk", n),
         Mode::Limit => unreachable!(),
@@ -381,7 +390,7 @@ fn run_clients(env: &Env, run: Run) -> BResult<Rec> {
             let consumed = consumed.clone();
             tasks.push(tokio::spawn(async move {
                 let mut d = match mode {
-                    Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways => {
+                    Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways | Mode::SqlEdition => {
                         Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?)
                     }
                     Mode::ExtBatch10 | Mode::ExtBatch10Quiet => {
@@ -454,6 +463,12 @@ fn setup(env: &Env, modes: &[Mode]) -> Vec<Mode> {
                 }
                 Mode::Baseline => {
                     env.sql(db, baseline::SCHEMA_SQL);
+                    true
+                }
+                Mode::SqlEdition => {
+                    let mut c = env.cluster.connect(db, "postgres");
+                    ff_engine_tests::install_sql_edition(&mut c, "public");
+                    env.sql(db, "SELECT ff_seed_hmac('bench-k1');");
                     true
                 }
                 Mode::Absurd => absurd_init(env, db),
@@ -530,7 +545,8 @@ fn main() -> BResult<()> {
     for &w in opts.workloads.iter().filter(|w| !w.is_latency()) {
         for &m in &modes {
             let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
-            if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
+            let sql_edition_lacks = m == Mode::SqlEdition && matches!(w, Workload::SuspendSignalResume | Workload::CountOfFive);
+            if m == Mode::Limit || (batch && w != Workload::ClaimComplete) || sql_edition_lacks {
                 continue;
             }
             for &c in &opts.clients {

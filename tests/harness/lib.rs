@@ -322,3 +322,27 @@ where
 {
     c.query(sql, params).unwrap().iter().map(|r| r.get(0)).collect()
 }
+
+/// The SQL edition's source files in load order (issue #20): the schema shared with the Rust edition,
+/// then `sql/edition/*.sql`. What the edition covers so far: keys, create, claims, leases, wake-ups.
+pub const SQL_EDITION: [&str; 9] = [
+    include_str!("../../sql/schema.sql"),
+    include_str!("../../sql/edition/errors.sql"),
+    include_str!("../../sql/edition/crypto.sql"),
+    include_str!("../../sql/edition/ids.sql"),
+    include_str!("../../sql/edition/wakeups.sql"),
+    include_str!("../../sql/edition/keys.sql"),
+    include_str!("../../sql/edition/executions.sql"),
+    include_str!("../../sql/edition/claims.sql"),
+    include_str!("../../sql/edition/leases.sql"),
+];
+
+/// Install the SQL edition into `schema` (which must exist) on connection `c`.
+pub fn install_sql_edition(c: &mut Client, schema: &str) {
+    c.batch_execute(&format!("SET search_path = {schema}")).unwrap();
+    for part in SQL_EDITION {
+        c.batch_execute(&part.replace("@extschema@", schema))
+            .unwrap_or_else(|e| panic!("{}: {}", part.lines().next().unwrap_or(""), db_err(&e).message));
+    }
+    c.batch_execute("RESET search_path").unwrap();
+}
