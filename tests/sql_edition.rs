@@ -477,3 +477,94 @@ fn concurrent_claims_are_exactly_once() {
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_lease_event WHERE event_type = 'acquired'"), 1000);
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_completion_event WHERE outcome = 'success'"), 1000);
 }
+
+#[test]
+fn condition_checks_and_builders_match() {
+    let (_db, mut c) = setup("sqled_conditions");
+    let single = |k: &str| format!(r#"{{"Single":{{"waitpoint_key":"{k}","matcher":{{"ByName":"go"}}}}}}"#);
+    let nest = |depth: usize| {
+        let mut v = single("k");
+        for _ in 0..depth {
+            v = format!(r#"{{"Composite":{{"kind":"AllOf","members":[{v}]}}}}"#);
+        }
+        v
+    };
+    let big_keys: Vec<String> = (0..40).map(|i| format!("\"{}{i}\"", "k".repeat(200))).collect();
+    let mut docs: Vec<String> = vec![
+        single("k"),
+        r#"{"Single":{"waitpoint_key":"k","matcher":"Wildcard"}}"#.into(),
+        r#""OperatorOnly""#.into(),
+        r#""TimeoutOnly""#.into(),
+        r#""Other""#.into(),
+        "1".into(),
+        "null".into(),
+        "[]".into(),
+        "{}".into(),
+        r#"{"Single":{"waitpoint_key":"k","matcher":"Wildcard"},"x":1}"#.into(),
+        r#"{"Single":{"waitpoint_key":"k"}}"#.into(),
+        r#"{"Single":{"matcher":"Wildcard","waitpoint_key":"k","zz":1,"aa":2}}"#.into(),
+        r#"{"Single":{"waitpoint_key":"","matcher":"Wildcard"}}"#.into(),
+        r#"{"Single":{"waitpoint_key":5,"matcher":"Wildcard"}}"#.into(),
+        format!(r#"{{"Single":{{"waitpoint_key":"{}","matcher":"Wildcard"}}}}"#, "k".repeat(257)),
+        r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":""}}}"#.into(),
+        r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"a","x":1}}}"#.into(),
+        r#"{"Single":{"waitpoint_key":"k","matcher":"wildcard"}}"#.into(),
+        r#"{"Single":[]}"#.into(),
+        r#"{"Composite":{"kind":"AllOf","members":[]}}"#.into(),
+        r#"{"Composite":{"kind":"AllOf","members":{}}}"#.into(),
+        r#"{"Composite":{"kind":"AllOf"}}"#.into(),
+        r#"{"Composite":{"kind":"OneOf","members":[]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","c"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["a"],"matcher":{"ByName":"x"}}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSources","waitpoints":["a"],"matcher":null}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":3,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":0,"count_kind":"DistinctWaitpoints","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":-1,"count_kind":"DistinctWaitpoints","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1.5,"count_kind":"DistinctWaitpoints","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":"1","count_kind":"DistinctWaitpoints","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":4294967296,"count_kind":"DistinctSignals","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"Distinct","waitpoints":["a"]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":[]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":"a"}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a",""]}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a"],"matcher":"nope"}}"#.into(),
+        r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints"}}"#.into(),
+        nest(4),
+        nest(5),
+        nest(200),
+        format!(r#"{{"Composite":{{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":[{}]}}}}"#, big_keys.join(",")),
+        format!(
+            r#"{{"Composite":{{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":[{}]}}}}"#,
+            big_keys[..39].join(",")
+        ),
+        r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"n\u00e9"}}}"#.into(),
+        r#"{"n": 1e400}"#.into(),
+    ];
+    let mut calls: Vec<String> = docs.drain(..).map(|d| format!("SELECT ff_cond_check($json${d}$json$::jsonb)")).collect();
+    calls.extend(
+        [
+            "SELECT ff_cond_check(NULL)",
+            "SELECT ff_cond_single('k')",
+            "SELECT ff_cond_single('k', 'go')",
+            "SELECT ff_cond_single('', 'go')",
+            "SELECT ff_cond_single(NULL)",
+            "SELECT ff_cond_all(ff_cond_single('a'), ff_cond_any('{b,c}', 'x'))",
+            "SELECT ff_cond_all()",
+            "SELECT ff_cond_count(2, 'waitpoints', '{a,b}')",
+            "SELECT ff_cond_count(2, 'signals', '{a}', 'go')",
+            "SELECT ff_cond_count(1, 'sources', '{a}')",
+            "SELECT ff_cond_count(1, 'bogus', '{a}')",
+            "SELECT ff_cond_count(0, 'waitpoints', '{a}')",
+            "SELECT ff_cond_count(3, 'waitpoints', '{a,b}')",
+            "SELECT ff_cond_count(NULL, 'waitpoints', '{a}')",
+            "SELECT ff_cond_count(1, 'waitpoints', NULL)",
+            "SELECT ff_cond_count(1, 'waitpoints', ARRAY[NULL])",
+            "SELECT ff_cond_any('{}')",
+            "SELECT ff_cond_timeout_only()",
+            "SELECT ff_cond_operator_only()",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}

@@ -1,0 +1,166 @@
+-- ff_engine SQL edition: resume conditions (docs/semantics.md §5), validated and put in canonical form
+-- as the Rust edition does (core/src/condition.rs): ff_cond_check, which ff_suspend and the builders
+-- of sql/conditions.sql use. The same DETAIL codes and messages.
+
+-- The length of a JSON value as serde_json writes it compactly (no spaces; object keys in byte order),
+-- which is what the Rust edition measures against the 8 KiB limit.
+CREATE FUNCTION ff_json_compact_length(v jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE jsonb_typeof(v)
+        WHEN 'object' THEN 2 + coalesce((SELECT sum(octet_length(to_jsonb(k)::text) + 1 + ff_json_compact_length(x)) + count(*) - 1
+                                         FROM jsonb_each(v) AS e(k, x)), 0)
+        WHEN 'array' THEN 2 + coalesce((SELECT sum(ff_json_compact_length(x)) + count(*) - 1 FROM jsonb_array_elements(v) AS a(x)), 0)
+        ELSE octet_length(v::text) END
+$$;
+COMMENT ON FUNCTION ff_json_compact_length(jsonb) IS 'Compact JSON length in bytes (internal).';
+
+CREATE FUNCTION ff_cond_unknown(what text) RETURNS void
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ff_invalid('unknown_condition', 'unknown_condition: ' || what)
+$$;
+COMMENT ON FUNCTION ff_cond_unknown(text) IS 'WF001 unknown_condition (internal).';
+
+-- A matcher: "Wildcard" or {"ByName": name}.
+CREATE FUNCTION ff_cond_matcher(v jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF v = '"Wildcard"' THEN
+        RETURN v;
+    END IF;
+    IF jsonb_typeof(v) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(v)) = 1 AND jsonb_typeof(v -> 'ByName') = 'string' THEN
+        IF v ->> 'ByName' = '' THEN
+            PERFORM ff_invalid('empty_signal_name', 'empty_signal_name: ByName needs a non-empty signal name');
+        END IF;
+        RETURN jsonb_build_object('ByName', v -> 'ByName');
+    END IF;
+    PERFORM ff_cond_unknown('matcher must be "Wildcard" or {"ByName": name}');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_matcher(jsonb) IS 'Validate a condition matcher (internal).';
+
+-- Unknown fields first (the first in byte order), then missing required ones (in their order).
+CREATE FUNCTION ff_cond_expect_keys(o jsonb, required text[], optional text[], what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    k text;
+BEGIN
+    SELECT x INTO k FROM jsonb_object_keys(o) AS x WHERE x <> ALL (required || optional) ORDER BY x COLLATE "C" LIMIT 1;
+    IF FOUND THEN
+        PERFORM ff_cond_unknown(format('%s has an unknown field %s', what, k));
+    END IF;
+    FOREACH k IN ARRAY required LOOP
+        IF NOT o ? k THEN
+            PERFORM ff_cond_unknown(format('%s needs the field %s', what, k));
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_expect_keys(jsonb, text[], text[], text) IS 'Check a condition node''s fields (internal).';
+
+CREATE FUNCTION ff_cond_waitpoint_key(v jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF jsonb_typeof(v) IS DISTINCT FROM 'string' OR octet_length(v #>> '{}') NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_waitpoint_key', 'invalid_waitpoint_key: waitpoint keys are 1-256 bytes');
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_waitpoint_key(jsonb) IS 'Validate a waitpoint key (internal).';
+
+-- One node, at Composite depth `depth`; returns its canonical form.
+CREATE FUNCTION ff_cond_node(v jsonb, depth integer) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    single jsonb;
+    comp jsonb;
+    members jsonb := '[]';
+    m jsonb;
+    n numeric;
+    wps jsonb := '[]';
+    out jsonb;
+BEGIN
+    IF v = '"OperatorOnly"' OR v = '"TimeoutOnly"' THEN
+        RETURN v;
+    END IF;
+    IF jsonb_typeof(v) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(v)) = 1 THEN
+        single := v -> 'Single';
+        IF jsonb_typeof(single) = 'object' THEN
+            PERFORM ff_cond_expect_keys(single, '{waitpoint_key,matcher}', '{}', 'Single');
+            RETURN jsonb_build_object('Single', jsonb_build_object(
+                'waitpoint_key', ff_cond_waitpoint_key(single -> 'waitpoint_key'), 'matcher', ff_cond_matcher(single -> 'matcher')));
+        END IF;
+        comp := v -> 'Composite';
+        IF jsonb_typeof(comp) IS DISTINCT FROM 'object' THEN
+            PERFORM ff_cond_unknown('expected Single, Composite, OperatorOnly or TimeoutOnly');
+        END IF;
+        IF depth + 1 > 4 THEN
+            PERFORM ff_invalid('depth_exceeded', 'depth_exceeded: Composite nodes nest at most 4 deep');
+        END IF;
+        IF comp -> 'kind' = '"AllOf"' THEN
+            PERFORM ff_cond_expect_keys(comp, '{kind,members}', '{}', 'AllOf');
+            IF jsonb_typeof(comp -> 'members') <> 'array' THEN
+                PERFORM ff_cond_unknown('AllOf members must be an array');
+            END IF;
+            IF jsonb_array_length(comp -> 'members') = 0 THEN
+                PERFORM ff_invalid('allof_empty_members', 'allof_empty_members: AllOf needs at least one member');
+            END IF;
+            FOR m IN SELECT x FROM jsonb_array_elements(comp -> 'members') WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+                members := members || jsonb_build_array(ff_cond_node(m, depth + 1));
+            END LOOP;
+            RETURN jsonb_build_object('Composite', jsonb_build_object('kind', 'AllOf', 'members', members));
+        END IF;
+        IF comp -> 'kind' = '"Count"' THEN
+            PERFORM ff_cond_expect_keys(comp, '{kind,n,count_kind,waitpoints}', '{matcher}', 'Count');
+            IF jsonb_typeof(comp -> 'n') <> 'number' OR (comp -> 'n')::text !~ '^[0-9]+$'
+               OR (comp -> 'n')::text::numeric > 4294967295 THEN
+                PERFORM ff_cond_unknown('Count n must be a non-negative integer');
+            END IF;
+            n := (comp -> 'n')::text::numeric;
+            IF n = 0 THEN
+                PERFORM ff_invalid('count_n_zero', 'count_n_zero: Count n must be at least 1');
+            END IF;
+            IF coalesce(comp ->> 'count_kind', '') NOT IN ('DistinctWaitpoints', 'DistinctSignals', 'DistinctSources')
+               OR jsonb_typeof(comp -> 'count_kind') <> 'string' THEN
+                PERFORM ff_cond_unknown('count_kind must be DistinctWaitpoints, DistinctSignals or DistinctSources');
+            END IF;
+            IF comp ? 'matcher' AND comp -> 'matcher' <> 'null' THEN
+                m := ff_cond_matcher(comp -> 'matcher');
+            END IF;
+            IF jsonb_typeof(comp -> 'waitpoints') <> 'array' THEN
+                PERFORM ff_cond_unknown('Count waitpoints must be an array');
+            END IF;
+            IF jsonb_array_length(comp -> 'waitpoints') = 0 THEN
+                PERFORM ff_invalid('count_waitpoints_empty', 'count_waitpoints_empty: Count needs at least one waitpoint');
+            END IF;
+            SELECT jsonb_agg(ff_cond_waitpoint_key(x) ORDER BY o) INTO wps FROM jsonb_array_elements(comp -> 'waitpoints') WITH ORDINALITY AS a(x, o);
+            IF comp ->> 'count_kind' = 'DistinctWaitpoints' AND n > (SELECT count(DISTINCT x) FROM jsonb_array_elements(wps) AS a(x)) THEN
+                PERFORM ff_invalid('count_exceeds_waitpoint_set',
+                    'count_exceeds_waitpoint_set: DistinctWaitpoints n is larger than the number of distinct waitpoints');
+            END IF;
+            out := jsonb_build_object('kind', 'Count', 'n', n, 'count_kind', comp -> 'count_kind', 'waitpoints', wps);
+            IF m IS NOT NULL THEN
+                out := out || jsonb_build_object('matcher', m);
+            END IF;
+            RETURN jsonb_build_object('Composite', out);
+        END IF;
+        PERFORM ff_cond_unknown('Composite kind must be AllOf or Count');
+    END IF;
+    PERFORM ff_cond_unknown('expected Single, Composite, OperatorOnly or TimeoutOnly');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_node(jsonb, integer) IS 'Validate one condition node (internal).';
+
+CREATE FUNCTION ff_cond_check(resume_condition jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    PERFORM ff_check_jsonb(resume_condition, 'resume_condition');
+    PERFORM ff_required(resume_condition, 'resume_condition');
+    IF ff_json_compact_length(resume_condition) > 8192 THEN
+        PERFORM ff_invalid('condition_too_large', 'condition_too_large: the resume condition is larger than 8 KiB');
+    END IF;
+    RETURN ff_cond_node(resume_condition, 0);
+END
+$$;
