@@ -568,3 +568,52 @@ fn condition_checks_and_builders_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+#[test]
+fn inspection_matches() {
+    let (_db, mut c) = setup("sqled_inspection");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into()];
+    for n in 1..=6 {
+        calls.push(format!(
+            "SELECT * FROM ff_create_execution(CASE WHEN {n} = 6 THEN 'other' ELSE 'i' END, '\\\\x0a', {n}, namespace => 'ns', tags => '{{\"n\": {n}}}', max_attempts => 3, retry_backoff_ms => 60000, execution_id => '{}', deadline_at_ms => CASE WHEN {n} = 2 THEN 4102444800000 END)",
+            id(n)
+        ));
+    }
+    calls.extend([
+        "SELECT execution_id FROM ff_claim('i', 'w', 'wi', max_items => 3)".to_string(),
+        format!("SELECT * FROM ff_fail({}, 'boom')", fence(1)),
+        format!("SELECT * FROM ff_complete({}, '\\\\x0102')", fence(2)),
+        format!("SELECT * FROM ff_cancel('{}', 'ops')", id(4)),
+    ]);
+    for n in [1, 2, 3, 4, 5] {
+        calls.push(format!("SELECT * FROM ff_get_execution('{}')", id(n)));
+        calls.push(format!("SELECT attempt_index, worker_id, worker_instance_id, started_at_ms, ended_at_ms, outcome, error_message FROM ff_list_attempts('{}')", id(n)));
+    }
+    calls.extend(
+        [
+            "SELECT * FROM ff_list_executions('i')",
+            "SELECT * FROM ff_list_executions('i', 'waiting')",
+            "SELECT * FROM ff_list_executions('i', 'delayed')",
+            "SELECT * FROM ff_list_executions('i', NULL, '{fp:7}:6f1c1e9e-0000-4000-8000-000000000002', 2)",
+            "SELECT * FROM ff_list_executions('i', NULL, '{fp:7}:6f1c1e9e-0000-4000-8000-000000000006')",
+            "SELECT * FROM ff_list_executions('i', NULL, '{fp:7}:6f1c1e9e-0000-4000-8000-000000000099')",
+            "SELECT * FROM ff_list_executions('i', NULL, 'nope')",
+            "SELECT * FROM ff_list_executions('i', 'bogus')",
+            "SELECT * FROM ff_list_executions('i', max_rows => 0)",
+            "SELECT * FROM ff_list_executions('i', max_rows => 10001)",
+            "SELECT * FROM ff_list_executions('i', max_rows => NULL)",
+            "SELECT * FROM ff_list_executions(NULL)",
+            "SELECT * FROM ff_list_executions('')",
+            "SELECT * FROM ff_list_executions('nobody')",
+            "SELECT * FROM ff_get_execution(NULL)",
+            "SELECT * FROM ff_get_execution('x')",
+            "SELECT * FROM ff_get_execution('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099')",
+            "SELECT * FROM ff_list_attempts(NULL)",
+            "SELECT * FROM ff_list_attempts('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099')",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}
