@@ -617,3 +617,44 @@ fn inspection_matches() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+#[test]
+fn operator_actions_match() {
+    let (_db, mut c) = setup("sqled_operator");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into()];
+    for n in 1..=3 {
+        calls.push(format!("SELECT * FROM ff_create_execution('o', execution_id => '{}')", id(n)));
+    }
+    calls.extend([
+        format!("SELECT * FROM ff_change_priority('{}', 7)", id(3)),
+        format!("SELECT * FROM ff_change_priority('{}', 7)", id(3)),
+        format!("SELECT * FROM ff_change_priority('{}', NULL)", id(3)),
+        "SELECT * FROM ff_change_priority('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099', 1)".into(),
+        "SELECT * FROM ff_change_priority(NULL, 1)".into(),
+        "SELECT execution_id, lease_epoch FROM ff_claim('o', 'w', 'i', max_items => 2)".into(),
+        format!("SELECT * FROM ff_revoke_lease('{}', 'stuck', 99)", id(3)),
+        format!("SELECT * FROM ff_revoke_lease('{}', 'stuck', 1)", id(3)),
+        format!("SELECT * FROM ff_revoke_lease('{}')", id(3)),
+        format!("SELECT * FROM ff_revoke_lease('{}', '')", id(1)),
+        format!("SELECT * FROM ff_revoke_lease('{}', NULL)", id(1)),
+        format!("SELECT * FROM ff_revoke_lease('{}', repeat('r', 257))", id(1)),
+        "SELECT execution_id, attempt_index, resumed FROM ff_claim('o', 'w2', 'i2')".into(),
+        format!("SELECT * FROM ff_complete({})", fence(3)),
+        format!("SELECT * FROM ff_replay_execution('{}')", id(3)),
+        format!("SELECT * FROM ff_replay_execution('{}')", id(1)),
+        format!("SELECT * FROM ff_fail({}, 'x', false)", fence(1)),
+        format!("SELECT * FROM ff_replay_execution('{}', '')", id(1)),
+        format!("SELECT * FROM ff_replay_execution('{}', 'again')", id(1)),
+        format!("SELECT * FROM ff_cancel('{}')", id(2)),
+        format!("SELECT * FROM ff_replay_execution('{}')", id(2)),
+        "SELECT execution_id, attempt_index, resumed FROM ff_claim('o', 'w', 'i', max_items => 5)".into(),
+        "SELECT execution_id, action, actor, reason, detail FROM ff_operator_event ORDER BY event_id".into(),
+        "SELECT execution_id, lease_epoch, event_type FROM ff_lease_event ORDER BY event_id".into(),
+        "SELECT execution_id, priority, lifecycle_phase, ownership_state, attempt_state, public_state, attempt_index, lease_epoch, \
+             reclaim_count, interrupt_reason FROM ff_exec_core ORDER BY execution_id"
+            .into(),
+    ]);
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}
