@@ -658,3 +658,68 @@ fn operator_actions_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+#[test]
+fn budgets_and_quotas_match() {
+    let (_db, mut c) = setup("sqled_budgets");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let q = "00000000-0000-4000-8000-00000000000a";
+    let mut calls: Vec<String> = vec![
+        "SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into(),
+        r#"SELECT * FROM ff_create_budget('b1', '{"tokens": 100, "calls": 3}', '{"tokens": 50}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('b1', '{"tokens": 1}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('b2', '{"tokens": 1000}', reset_interval_ms => 3600000)"#.into(),
+        format!("SELECT * FROM ff_create_quota_policy(active_concurrency_cap => 1, quota_policy_id => '{q}')"),
+        format!("SELECT * FROM ff_create_quota_policy(active_concurrency_cap => 1, quota_policy_id => '{q}')"),
+        format!("SELECT * FROM ff_create_execution('q', execution_id => '{}', quota_policy_id => '{q}')", id(1)),
+        format!("SELECT * FROM ff_create_execution('q', execution_id => '{}', quota_policy_id => '{q}')", id(2)),
+        format!("SELECT * FROM ff_create_execution('q', execution_id => '{}', budget_ids => '{{b1,b2}}')", id(3)),
+        format!("SELECT * FROM ff_create_execution('q', execution_id => '{}', budget_ids => '{{b1}}')", id(4)),
+        "SELECT execution_id FROM ff_claim('q', 'w', 'i', max_items => 10)".into(),
+        "SELECT execution_id FROM ff_claim('q', 'w', 'i', max_items => 10)".into(),
+        "SELECT count(*) FROM ff_quota_admission".into(),
+    ];
+    for (usage, dedup) in [
+        (r#"{"tokens": 30}"#, "NULL"),
+        (r#"{"tokens": 30}"#, "'d1'"),
+        (r#"{"tokens": 30}"#, "'d1'"),
+        (r#"{"calls": 3}"#, "NULL"),
+        (r#"{"tokens": 9223372036854775807}"#, "NULL"),
+        (r#"{}"#, "NULL"),
+    ] {
+        calls.push(format!("SELECT * FROM ff_report_usage({}, '{usage}', {dedup})", fence(3)));
+    }
+    calls.extend([
+        format!("SELECT * FROM ff_report_usage({}, '{{\"x\": 1}}')", fence(1)),
+        "SELECT * FROM ff_budget_status('b1')".into(),
+        "SELECT * FROM ff_budget_status('b2')".into(),
+        "SELECT * FROM ff_budget_status('nope')".into(),
+        "SELECT * FROM ff_budget_status(NULL)".into(),
+        "SELECT * FROM ff_budget_status('')".into(),
+        "SELECT execution_id FROM ff_claim('q', 'w', 'i', max_items => 10)".into(),
+        r#"SELECT * FROM ff_create_budget(NULL, '{"a": 1}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', NULL)"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '[]')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": -1}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 1.5}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 9223372036854775808}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"": 1}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"b": "1", "": 1}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 1}', '{"a": "x"}')"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 1}', NULL)"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 1}', reset_interval_ms => 0)"#.into(),
+        r#"SELECT * FROM ff_create_budget('x', '{"a": 1e400}')"#.into(),
+        format!(r#"SELECT * FROM ff_create_budget('x', (SELECT jsonb_object_agg('d' || g, 1) FROM generate_series(1, 65) g))"#),
+        format!("SELECT * FROM ff_report_usage({}, NULL)", fence(3)),
+        format!("SELECT * FROM ff_report_usage({}, '{{\"a\": -1}}')", fence(3)),
+        format!("SELECT * FROM ff_report_usage({}, '{{\"a\": 1}}', '')", fence(3)),
+        "SELECT * FROM ff_report_usage(NULL, NULL, NULL, NULL)".into(),
+        "SELECT * FROM ff_create_quota_policy(-1)".into(),
+        "SELECT * FROM ff_create_quota_policy(active_concurrency_cap => -1)".into(),
+        "SELECT * FROM ff_create_quota_policy(window_ms => 0)".into(),
+        "SELECT * FROM ff_create_quota_policy(window_ms => NULL)".into(),
+        "SELECT budget_id, dimension, used FROM ff_budget_usage ORDER BY 1, 2".into(),
+    ]);
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}

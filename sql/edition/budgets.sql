@@ -1,0 +1,161 @@
+-- ff_engine SQL edition: budgets and quotas (ff_create_budget, ff_report_usage, ff_budget_status,
+-- ff_create_quota_policy), as the Rust edition (src/store/budgets.rs, core/src/admission.rs).
+
+-- {dimension: integer 0..2^63-1}, at most 64 dimensions of 1-256 bytes (WF001 invalid_<field>);
+-- entries are checked in byte order of their names, as the Rust edition's map iterates them.
+CREATE FUNCTION ff_check_amounts(value jsonb, field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    e record;
+BEGIN
+    IF jsonb_typeof(value) <> 'object' THEN
+        PERFORM ff_invalid('invalid_' || field, field || ' must be a JSON object {dimension: integer}');
+    END IF;
+    IF (SELECT count(*) FROM jsonb_object_keys(value)) > 64 THEN
+        PERFORM ff_invalid('invalid_' || field, field || ' has more than 64 dimensions');
+    END IF;
+    FOR e IN SELECT k, v FROM jsonb_each(value) AS x(k, v) ORDER BY k COLLATE "C" LOOP
+        IF octet_length(e.k) NOT BETWEEN 1 AND 256 THEN
+            PERFORM ff_invalid('invalid_' || field, field || ' has a dimension name that is empty or longer than 256 bytes');
+        END IF;
+        IF jsonb_typeof(e.v) <> 'number' OR e.v::text !~ '^[0-9]+$' OR e.v::text::numeric > 9223372036854775807 THEN
+            PERFORM ff_invalid('invalid_' || field, field || ' values must be integers from 0 to 2^63-1');
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_check_amounts(jsonb, text) IS 'WF001 unless {dimension: amount} (internal).';
+
+CREATE FUNCTION ff_create_budget_body(p_budget_id text, p_hard jsonb, p_soft jsonb, p_reset bigint)
+RETURNS TABLE (r_budget_id text, r_created boolean)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    soft jsonb := coalesce(p_soft, '{}');
+    now_ms bigint;
+    created text;
+BEGIN
+    PERFORM ff_check_jsonb(p_hard, 'hard_limits');
+    PERFORM ff_check_jsonb(p_soft, 'soft_limits');
+    PERFORM ff_check_optional_text(ff_required(p_budget_id, 'budget_id'), 'budget_id', 256);
+    PERFORM ff_check_amounts(ff_required(p_hard, 'hard_limits'), 'hard_limits');
+    PERFORM ff_check_amounts(soft, 'soft_limits');
+    IF p_reset IS NOT NULL THEN
+        PERFORM ff_check_ms(p_reset, 'reset_interval_ms', 1);
+    END IF;
+    now_ms := ff_now_ms();
+    INSERT INTO ff_budget (budget_id, hard_limits, soft_limits, reset_interval_ms, created_at_ms, last_reset_at_ms)
+    VALUES (p_budget_id, p_hard, soft, p_reset, now_ms, now_ms) ON CONFLICT (budget_id) DO NOTHING RETURNING budget_id INTO created;
+    RETURN QUERY SELECT p_budget_id, created IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_create_budget_body(text, jsonb, jsonb, bigint) IS 'ff_create_budget''s body (internal).';
+
+CREATE FUNCTION ff_create_budget(budget_id text, hard_limits jsonb, soft_limits jsonb DEFAULT '{}', reset_interval_ms bigint DEFAULT NULL)
+RETURNS TABLE (budget_id text, created boolean)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_create_budget_body($1, $2, $3, $4)
+$$;
+
+CREATE FUNCTION ff_report_usage(execution_id text, lease_id uuid, lease_epoch bigint, usage jsonb, dedup_key text DEFAULT NULL)
+RETURNS TABLE (decision text, dimension text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record;
+    e ff_exec_core;
+    now_ms bigint;
+    hit record;
+BEGIN
+    PERFORM ff_check_jsonb(usage, 'usage');
+    id := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    PERFORM ff_check_amounts(ff_required(usage, 'usage'), 'usage');
+    PERFORM ff_check_optional_text(dedup_key, 'dedup_key', 256);
+    now_ms := ff_now_ms();
+    e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
+    IF dedup_key IS NOT NULL THEN
+        INSERT INTO ff_usage_dedup (partition_key, execution_id, dedup_key, created_at_ms)
+        VALUES (id.partition_key, id.execution_uuid, dedup_key, now_ms) ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'duplicate'::text, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF cardinality(e.budget_ids) = 0 THEN
+        RETURN QUERY SELECT 'admitted'::text, NULL::text;
+        RETURN;
+    END IF;
+    -- Lazy periodic reset, then the usage added (saturating), then the decision: the first hard limit
+    -- reached (budgets by id, dimensions by name), else the first soft one.
+    WITH due AS (
+        UPDATE ff_budget b SET last_reset_at_ms = now_ms
+        WHERE b.budget_id = ANY (e.budget_ids) AND b.reset_interval_ms IS NOT NULL
+          AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
+        RETURNING b.budget_id)
+    UPDATE ff_budget_usage u SET used = 0 FROM due WHERE u.budget_id = due.budget_id;
+    INSERT INTO ff_budget_usage (budget_id, dimension, used)
+    SELECT b, d.key, d.value::bigint FROM unnest(e.budget_ids) AS b, jsonb_each_text(usage) AS d
+    ON CONFLICT ON CONSTRAINT ff_budget_usage_pkey DO UPDATE
+    SET used = LEAST(ff_budget_usage.used::numeric + EXCLUDED.used, 9223372036854775807)::bigint;
+    FOR hit IN
+        SELECT kind, l.dim FROM (VALUES (1, 'hard'), (2, 'soft')) AS k(o, kind)
+        CROSS JOIN ff_budget b
+        CROSS JOIN LATERAL jsonb_each_text(CASE WHEN kind = 'hard' THEN b.hard_limits ELSE b.soft_limits END) AS l(dim, lim)
+        LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = l.dim
+        WHERE b.budget_id = ANY (e.budget_ids) AND coalesce(u.used, 0) >= l.lim::numeric
+        ORDER BY k.o, b.budget_id COLLATE "C", l.dim COLLATE "C" LIMIT 1
+    LOOP
+        RETURN QUERY SELECT hit.kind || '_breach', hit.dim;
+        RETURN;
+    END LOOP;
+    RETURN QUERY SELECT 'admitted'::text, NULL::text;
+END
+$$;
+
+CREATE FUNCTION ff_budget_status(budget_id text)
+RETURNS TABLE (dimension text, used bigint, soft_limit bigint, hard_limit bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    b ff_budget;
+BEGIN
+    PERFORM ff_check_optional_text(ff_required(budget_id, 'budget_id'), 'budget_id', 256);
+    SELECT * INTO b FROM ff_budget x WHERE x.budget_id = ff_budget_status.budget_id;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
+    END IF;
+    RETURN QUERY
+    SELECT d.dim, coalesce((SELECT u.used FROM ff_budget_usage u WHERE u.budget_id = b.budget_id AND u.dimension = d.dim), 0),
+           (b.soft_limits ->> d.dim)::bigint, (b.hard_limits ->> d.dim)::bigint
+    FROM (SELECT k AS dim FROM jsonb_object_keys(b.hard_limits) k
+          UNION SELECT k FROM jsonb_object_keys(b.soft_limits) k
+          UNION SELECT u.dimension FROM ff_budget_usage u WHERE u.budget_id = b.budget_id) d
+    ORDER BY d.dim COLLATE "C";
+END
+$$;
+
+CREATE FUNCTION ff_create_quota_policy_body(p_max_requests integer, p_window_ms bigint, p_cap integer, p_id uuid)
+RETURNS TABLE (r_quota_policy_id uuid)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id uuid := coalesce(p_id, gen_random_uuid());
+BEGIN
+    IF p_max_requests < 0 THEN
+        PERFORM ff_invalid('invalid_max_requests_per_window', 'max_requests_per_window must be >= 0');
+    END IF;
+    IF p_cap < 0 THEN
+        PERFORM ff_invalid('invalid_active_concurrency_cap', 'active_concurrency_cap must be >= 0');
+    END IF;
+    PERFORM ff_check_ms(ff_required(p_window_ms, 'window_ms'), 'window_ms', 1);
+    INSERT INTO ff_quota_policy (quota_policy_id, max_requests_per_window, window_ms, active_concurrency_cap, created_at_ms)
+    VALUES (id, p_max_requests, p_window_ms, p_cap, ff_now_ms()) ON CONFLICT (quota_policy_id) DO NOTHING;
+    RETURN QUERY SELECT id;
+END
+$$;
+COMMENT ON FUNCTION ff_create_quota_policy_body(integer, bigint, integer, uuid) IS 'ff_create_quota_policy''s body (internal).';
+
+CREATE FUNCTION ff_create_quota_policy(max_requests_per_window integer DEFAULT NULL, window_ms bigint DEFAULT 60000,
+    active_concurrency_cap integer DEFAULT NULL, quota_policy_id uuid DEFAULT NULL)
+RETURNS TABLE (quota_policy_id uuid)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_create_quota_policy_body($1, $2, $3, $4)
+$$;
