@@ -709,7 +709,7 @@ fn budgets_and_quotas_match() {
         r#"SELECT * FROM ff_create_budget('x', '{"a": 1}', NULL)"#.into(),
         r#"SELECT * FROM ff_create_budget('x', '{"a": 1}', reset_interval_ms => 0)"#.into(),
         r#"SELECT * FROM ff_create_budget('x', '{"a": 1e400}')"#.into(),
-        format!(r#"SELECT * FROM ff_create_budget('x', (SELECT jsonb_object_agg('d' || g, 1) FROM generate_series(1, 65) g))"#),
+        r#"SELECT * FROM ff_create_budget('x', (SELECT jsonb_object_agg('d' || g, 1) FROM generate_series(1, 65) g))"#.into(),
         format!("SELECT * FROM ff_report_usage({}, NULL)", fence(3)),
         format!("SELECT * FROM ff_report_usage({}, '{{\"a\": -1}}')", fence(3)),
         format!("SELECT * FROM ff_report_usage({}, '{{\"a\": 1}}', '')", fence(3)),
