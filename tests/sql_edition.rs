@@ -723,3 +723,64 @@ fn budgets_and_quotas_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+/// The SQL edition's condition evaluation reproduces the core crate's vectors (core/src/condition.rs
+/// tests): effects, satisfier sets, Count kinds, nested Counts that do not share signals. (Deliver and
+/// suspend, which will call it, are not in the SQL edition yet, so it is checked against the vectors.)
+#[test]
+fn condition_evaluation_matches_the_core_vectors() {
+    let (_db, mut c) = setup("sqled_condeval");
+    c.batch_execute("SET search_path = ff_sql").unwrap();
+    let sig = |seq: i64, key: &str, name: &str| {
+        format!(
+            r#"{{"seq": {seq}, "signal_id": "{seq}", "waitpoint_key": "{key}", "name": "{name}", "source_type": "t", "source_identity": "s{seq}"}}"#
+        )
+    };
+    let mut effect = |cond: &str, prior: &[String], new: &str| -> (String, Vec<i64>) {
+        let r = c
+            .query_one(
+                "SELECT effect, satisfiers FROM ff_cond_effect(ff_cond_check($1::text::jsonb), $2::text::jsonb, $3::text::jsonb)",
+                &[&cond, &format!("[{}]", prior.join(",")), &new],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let single = r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"approved"}}}"#;
+    assert_eq!(effect(single, &[], &sig(1, "k", "rejected")).0, "no_op");
+    assert_eq!(effect(single, &[], &sig(1, "other", "approved")).0, "signal_ignored_not_in_condition");
+    assert_eq!(effect(single, &[], &sig(2, "k", "approved")), ("resume_condition_satisfied".into(), vec![2]));
+    let allof = r#"{"Composite":{"kind":"AllOf","members":[{"Single":{"waitpoint_key":"k","matcher":{"ByName":"a"}}},{"Single":{"waitpoint_key":"k","matcher":{"ByName":"b"}}}]}}"#;
+    let a = sig(1, "k", "a");
+    assert_eq!(effect(allof, &[], &a).0, "appended_to_waitpoint");
+    assert_eq!(effect(allof, std::slice::from_ref(&a), &sig(2, "k", "a")).0, "appended_to_waitpoint_duplicate");
+    assert_eq!(effect(allof, std::slice::from_ref(&a), &sig(3, "k", "zzz")).0, "signal_ignored_matcher_failed");
+    assert_eq!(effect(allof, std::slice::from_ref(&a), &sig(4, "k", "b")), ("resume_condition_satisfied".into(), vec![1, 4]));
+    let dw = r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","c"]}}"#;
+    let s1 = sig(1, "a", "x");
+    assert_eq!(effect(dw, &[], &s1).0, "appended_to_waitpoint");
+    assert_eq!(effect(dw, std::slice::from_ref(&s1), &sig(2, "a", "y")).0, "appended_to_waitpoint_duplicate");
+    assert_eq!(effect(dw, std::slice::from_ref(&s1), &sig(3, "c", "y")).0, "resume_condition_satisfied");
+    let ds = r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","waitpoints":["a"]}}"#;
+    let again = sig(5, "a", "x").replace(r#""signal_id": "5""#, r#""signal_id": "1""#);
+    assert_eq!(effect(ds, std::slice::from_ref(&s1), &again).0, "appended_to_waitpoint_duplicate");
+    let src = r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["a"]}}"#;
+    let same_source = sig(6, "a", "x").replace(r#""source_identity": "s6""#, r#""source_identity": "s1""#);
+    assert_eq!(effect(src, std::slice::from_ref(&s1), &same_source).0, "appended_to_waitpoint_duplicate");
+    assert_eq!(effect(src, std::slice::from_ref(&s1), &sig(7, "a", "x")).0, "resume_condition_satisfied");
+    let m = r#"{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"ok"},"waitpoints":["a"]}}"#;
+    assert_eq!(effect(m, &[], &sig(8, "a", "nope")).0, "signal_ignored_matcher_failed");
+    let nested = r#"{"Composite":{"kind":"AllOf","members":[{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctWaitpoints","waitpoints":["a","b","c"]}},{"Single":{"waitpoint_key":"d","matcher":"Wildcard"}}]}}"#;
+    let prior = vec![sig(1, "a", "x"), sig(2, "d", "x")];
+    assert_eq!(effect(nested, &prior, &sig(3, "b", "x")), ("resume_condition_satisfied".into(), vec![1, 2, 3]));
+    let two = r#"{"Composite":{"kind":"AllOf","members":[{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"x"},"waitpoints":["a"]}},{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctSignals","matcher":{"ByName":"y"},"waitpoints":["a"]}}]}}"#;
+    let both_x = format!("[{},{}]", sig(1, "a", "x"), sig(2, "a", "x"));
+    let sat: bool =
+        c.query_one("SELECT satisfied FROM ff_cond_evaluate($1::text::jsonb, $2::text::jsonb)", &[&two, &both_x]).unwrap().get(0);
+    assert!(!sat, "two Count nodes over one key each count their own matching signals");
+    let keys = r#"{"Composite":{"kind":"AllOf","members":[{"Single":{"waitpoint_key":"approval","matcher":{"ByName":"approved"}}},{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSources","waitpoints":["r1","approval","r2"]}}]}}"#;
+    let r = c
+        .query_one("SELECT ff_cond_keys($1::text::jsonb), ff_cond_required_names($1::text::jsonb, 'approval'), ff_cond_required_names($1::text::jsonb, 'r1')", &[&keys])
+        .unwrap();
+    let (k, n1, n2): (Vec<String>, Vec<String>, Vec<String>) = (r.get(0), r.get(1), r.get(2));
+    assert_eq!((k, n1, n2), (vec!["approval".into(), "r1".into(), "r2".into()], vec!["approved".into()], vec![]));
+}

@@ -164,3 +164,175 @@ BEGIN
     RETURN ff_cond_node(resume_condition, 0);
 END
 $$;
+
+-- Evaluation (core/src/condition.rs: evaluate, effect_of): recomputed over the recorded signals, a
+-- jsonb array in acceptance order of {"seq", "signal_id", "waitpoint_key", "name", "source_type",
+-- "source_identity"}. Used by suspend (the buffered-signal replay) and deliver.
+
+-- Whether a matcher accepts a signal name (a NULL matcher, Count's absent one, accepts any).
+CREATE FUNCTION ff_cond_accepts(matcher jsonb, name text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT matcher IS NULL OR matcher = 'null' OR matcher = '"Wildcard"' OR matcher ->> 'ByName' = name
+$$;
+COMMENT ON FUNCTION ff_cond_accepts(jsonb, text) IS 'Whether a matcher accepts a signal name (internal).';
+
+-- One node: satisfied, its progress (per node, in pre-order: distinct units counted, or 0/1) and the
+-- satisfiers (seqs) when satisfied.
+CREATE FUNCTION ff_cond_eval_node(c jsonb, signals jsonb, OUT satisfied boolean, OUT progress integer[], OUT satisfiers bigint[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    comp jsonb := c -> 'Composite';
+    m jsonb;
+    sub record;
+    sat bigint[] := '{}';
+    firsts bigint[];
+    n integer;
+BEGIN
+    progress := '{}';
+    satisfiers := '{}';
+    IF c ? 'Single' THEN
+        SELECT (s ->> 'seq')::bigint INTO n FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o)
+        WHERE s ->> 'waitpoint_key' = c -> 'Single' ->> 'waitpoint_key' AND ff_cond_accepts(c -> 'Single' -> 'matcher', s ->> 'name')
+        ORDER BY o LIMIT 1;
+        satisfied := FOUND;
+        progress := ARRAY[CASE WHEN satisfied THEN 1 ELSE 0 END];
+        IF satisfied THEN
+            satisfiers := ARRAY[n::bigint];
+        END IF;
+        RETURN;
+    END IF;
+    IF comp IS NULL THEN -- OperatorOnly, TimeoutOnly
+        satisfied := false;
+        progress := ARRAY[0];
+        RETURN;
+    END IF;
+    IF comp ->> 'kind' = 'AllOf' THEN
+        progress := ARRAY[0];
+        satisfied := true;
+        FOR m IN SELECT x FROM jsonb_array_elements(comp -> 'members') WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+            sub := ff_cond_eval_node(m, signals);
+            progress := progress || sub.progress;
+            IF sub.satisfied THEN
+                sat := sat || sub.satisfiers;
+            ELSE
+                satisfied := false;
+            END IF;
+        END LOOP;
+        IF satisfied THEN
+            satisfiers := sat;
+        END IF;
+        RETURN;
+    END IF;
+    -- Count: this node's own matching signals, distinct by its kind; the first of each unit.
+    n := (comp ->> 'n')::integer;
+    SELECT coalesce(array_agg(seq ORDER BY o), '{}') INTO firsts FROM (
+        SELECT DISTINCT ON (unit) (s ->> 'seq')::bigint AS seq, o
+        FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o),
+             LATERAL (SELECT CASE comp ->> 'count_kind'
+                          WHEN 'DistinctWaitpoints' THEN s ->> 'waitpoint_key'
+                          WHEN 'DistinctSignals' THEN s ->> 'signal_id'
+                          ELSE jsonb_build_array(s -> 'source_type', s -> 'source_identity')::text END AS unit) u
+        WHERE (comp -> 'waitpoints') ? (s ->> 'waitpoint_key') AND ff_cond_accepts(comp -> 'matcher', s ->> 'name')
+        ORDER BY unit, o) f;
+    progress := ARRAY[least(cardinality(firsts), n)];
+    satisfied := cardinality(firsts) >= n;
+    IF satisfied THEN
+        satisfiers := firsts[1:n];
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_eval_node(jsonb, jsonb) IS 'Evaluate one condition node (internal).';
+
+CREATE FUNCTION ff_cond_evaluate(c jsonb, signals jsonb, OUT satisfied boolean, OUT progress integer[], OUT satisfiers bigint[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    r record := ff_cond_eval_node(c, signals);
+BEGIN
+    satisfied := r.satisfied;
+    progress := r.progress;
+    satisfiers := CASE WHEN r.satisfied THEN (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') FROM unnest(r.satisfiers) x)
+                       ELSE '{}' END;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_evaluate(jsonb, jsonb) IS 'Evaluate a condition over signals (internal).';
+
+-- The waitpoint keys a condition references, in first-reference order, without repeats.
+CREATE FUNCTION ff_cond_keys(c jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    out text[] := '{}';
+    k text;
+    m jsonb;
+BEGIN
+    IF c ? 'Single' THEN
+        RETURN ARRAY[c -> 'Single' ->> 'waitpoint_key'];
+    END IF;
+    IF c -> 'Composite' ->> 'kind' = 'AllOf' THEN
+        FOR m IN SELECT x FROM jsonb_array_elements(c -> 'Composite' -> 'members') WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+            FOREACH k IN ARRAY ff_cond_keys(m) LOOP
+                IF NOT k = ANY (out) THEN out := out || k; END IF;
+            END LOOP;
+        END LOOP;
+    ELSIF c -> 'Composite' ->> 'kind' = 'Count' THEN
+        FOR k IN SELECT x FROM jsonb_array_elements_text(c -> 'Composite' -> 'waitpoints') WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+            IF NOT k = ANY (out) THEN out := out || k; END IF;
+        END LOOP;
+    END IF;
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_keys(jsonb) IS 'Referenced waitpoint keys in order (internal).';
+
+-- Whether some node on `key` accepts a signal named `name`.
+CREATE FUNCTION ff_cond_key_accepting(c jsonb, key text, name text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN c ? 'Single' THEN c -> 'Single' ->> 'waitpoint_key' = key AND ff_cond_accepts(c -> 'Single' -> 'matcher', name)
+        WHEN c -> 'Composite' ->> 'kind' = 'Count' THEN (c -> 'Composite' -> 'waitpoints') ? key
+                                                       AND ff_cond_accepts(c -> 'Composite' -> 'matcher', name)
+        WHEN c -> 'Composite' ->> 'kind' = 'AllOf' THEN
+            coalesce((SELECT bool_or(ff_cond_key_accepting(m, key, name)) FROM jsonb_array_elements(c -> 'Composite' -> 'members') m), false)
+        ELSE false END
+$$;
+COMMENT ON FUNCTION ff_cond_key_accepting(jsonb, text, text) IS 'Whether a key accepts a signal name (internal).';
+
+-- The ByName names the nodes on `key` need, sorted (for the waitpoint listings).
+CREATE FUNCTION ff_cond_required_names(c jsonb, key text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE nodes(n) AS (
+        SELECT c
+        UNION ALL
+        SELECT m FROM nodes, jsonb_array_elements(CASE WHEN n -> 'Composite' ->> 'kind' = 'AllOf' THEN n -> 'Composite' -> 'members' END) m)
+    SELECT coalesce(array_agg(DISTINCT name ORDER BY name) FILTER (WHERE name IS NOT NULL), '{}')
+    FROM (SELECT CASE
+              WHEN n ? 'Single' AND n -> 'Single' ->> 'waitpoint_key' = key THEN n -> 'Single' -> 'matcher' ->> 'ByName'
+              WHEN n -> 'Composite' ->> 'kind' = 'Count' AND (n -> 'Composite' -> 'waitpoints') ? key
+                  THEN n -> 'Composite' -> 'matcher' ->> 'ByName' END COLLATE "C" AS name
+          FROM nodes) x
+$$;
+COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitpoint needs (internal).';
+
+-- The effect of a new signal given the signals already counted, and the evaluation after it.
+CREATE FUNCTION ff_cond_effect(c jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    before record := ff_cond_evaluate(c, prior);
+    after record;
+BEGIN
+    satisfiers := before.satisfiers;
+    IF NOT (new_signal ->> 'waitpoint_key') = ANY (ff_cond_keys(c)) THEN
+        effect := 'signal_ignored_not_in_condition';
+        RETURN;
+    END IF;
+    IF NOT ff_cond_key_accepting(c, new_signal ->> 'waitpoint_key', new_signal ->> 'name') THEN
+        effect := CASE WHEN c ? 'Single' THEN 'no_op' ELSE 'signal_ignored_matcher_failed' END;
+        RETURN;
+    END IF;
+    after := ff_cond_evaluate(c, prior || jsonb_build_array(new_signal));
+    satisfiers := after.satisfiers;
+    effect := CASE WHEN after.satisfied AND NOT before.satisfied THEN 'resume_condition_satisfied'
+                   WHEN after.progress = before.progress THEN 'appended_to_waitpoint_duplicate'
+                   ELSE 'appended_to_waitpoint' END;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_effect(jsonb, jsonb, jsonb) IS 'The effect of a new signal (internal).';
