@@ -784,3 +784,90 @@ fn condition_evaluation_matches_the_core_vectors() {
     let (k, n1, n2): (Vec<String>, Vec<String>, Vec<String>) = (r.get(0), r.get(1), r.get(2));
     assert_eq!((k, n1, n2), (vec!["approval".into(), "r1".into(), "r2".into()], vec!["approved".into()], vec![]));
 }
+
+#[test]
+fn waitpoints_and_suspend_match() {
+    let (_db, mut c) = setup("sqled_suspend");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let wp = |n: u32| format!("00000000-0000-4000-8000-0000000000{n:02}");
+    let sus = |n: u32| format!("00000000-0000-4000-9000-0000000000{n:02}");
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into()];
+    for n in 1..=6 {
+        calls.push(format!("SELECT * FROM ff_create_execution('s', execution_id => '{}')", id(n)));
+    }
+    calls.push("SELECT execution_id FROM ff_claim('s', 'w', 'i', max_items => 6)".into());
+    let two = r#"'{"Composite":{"kind":"Count","n":1,"count_kind":"DistinctWaitpoints","waitpoints":["a","b"]}}'"#;
+    calls.extend([
+        // A pending waitpoint, then a suspend whose derived bindings reuse it for key "a".
+        format!("SELECT waitpoint_key, left(token, 3) FROM ff_create_waitpoint({}, 'a')", fence(1)),
+        format!("SELECT outcome, suspension_id, waitpoint_key, left(token, 3) FROM ff_suspend({}, {two}, suspension_id => '{}')", fence(1), sus(1)),
+        format!("SELECT waitpoint_key, state, required_signal_names, token_kid, activated_at_ms FROM ff_list_pending_waitpoints('{}', include_closed => true) ORDER BY waitpoint_key", id(1)),
+        // Explicit bindings: tokens equal across editions.
+        format!(
+            "SELECT * FROM ff_suspend({}, ff_cond_all(ff_cond_single('x', 'go'), ff_cond_single('y')), \
+             '[{{\"waitpoint_key\": \"x\", \"waitpoint_id\": \"{}\"}}, {{\"waitpoint_key\": \"y\", \"waitpoint_id\": \"{}\"}}]', \
+             timeout_at_ms => 4102444800000, timeout_behavior => 'auto_resume', reason_code => 'waiting_for_approval', \
+             requested_by => 'operator', suspension_id => '{}', idempotency_key => 'k', continuation => 'cont')",
+            fence(2), wp(1), wp(2), sus(2)
+        ),
+        // The idempotent replay gives the stored rows with tokens recomputed.
+        format!("SELECT * FROM ff_suspend('{}', gen_random_uuid(), 0, ff_cond_single('x'), idempotency_key => 'k')", id(2)),
+        format!("SELECT * FROM ff_suspend('{}', gen_random_uuid(), 0, ff_cond_single('x'))", id(2)),
+        format!("SELECT * FROM ff_read_waitpoint_token('{}', '{}')", id(2), wp(1)),
+        format!("SELECT * FROM ff_read_waitpoint_token('{}', '{}')", id(2), wp(9)),
+        format!("SELECT * FROM ff_list_pending_waitpoints('{}', include_closed => true)", id(2)),
+        "SELECT execution_id, lane_id, suspension_id, timeout_at_ms, reason_code, timeout_behavior FROM ff_list_suspended()".to_string(),
+        format!("SELECT * FROM ff_list_suspended('{}')", id(1)),
+        // use_pending, and its refusals.
+        format!("SELECT waitpoint_key FROM ff_create_waitpoint({}, 'p', 1)", fence(3)),
+        "SELECT pg_sleep(0.01)".into(),
+        format!("SELECT * FROM ff_suspend({}, ff_cond_single('p'), (SELECT jsonb_build_array(jsonb_build_object('use_pending', waitpoint_id)) FROM ff_waitpoint WHERE waitpoint_key = 'p'))", fence(3)),
+        format!("SELECT * FROM ff_suspend({}, ff_cond_single('p'), '[{{\"use_pending\": \"{}\"}}]')", fence(3), wp(1)),
+        format!("SELECT * FROM ff_suspend({}, ff_cond_single('p'), '[{{\"use_pending\": \"{}\"}}]')", fence(3), wp(7)),
+        format!("SELECT * FROM ff_suspend({}, ff_cond_timeout_only(), timeout_at_ms => 4102444800000, suspension_id => '{}')", fence(4), sus(4)),
+        format!("SELECT * FROM ff_suspend({}, ff_cond_operator_only(), suspension_id => '{}')", fence(3), sus(3)),
+    ]);
+    for (n, bad) in [
+        (5, "NULL".to_string()),
+        (5, "'\"Nope\"'".to_string()),
+        (5, format!("{two}, '[]'")),
+        (5, format!("{two}, '{{}}'")),
+        (5, format!("{two}, '[1]'")),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"a\", \"x\": 1}}]'")),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"\"}}]'")),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"a\", \"waitpoint_id\": \"nope\"}}]'")),
+        (5, format!("{two}, '[{{\"use_pending\": \"{}\", \"waitpoint_key\": \"a\"}}]'", wp(1))),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"a\"}}]'")),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"a\"}}, {{\"waitpoint_key\": \"b\"}}, {{\"waitpoint_key\": \"c\"}}]'")),
+        (5, format!("{two}, '[{{\"waitpoint_key\": \"a\"}}, {{\"waitpoint_key\": \"a\"}}, {{\"waitpoint_key\": \"b\"}}]'")),
+        (5, "ff_cond_single('q'), '[{\"waitpoint_key\": \"r\"}]'".to_string()),
+        (5, "ff_cond_timeout_only()".to_string()),
+        (5, "ff_cond_single('q'), timeout_at_ms => 1".to_string()),
+        (5, "ff_cond_single('q'), timeout_behavior => 'later'".to_string()),
+        (5, "ff_cond_single('q'), timeout_behavior => NULL".to_string()),
+        (5, "ff_cond_single('q'), reason_code => 'because'".to_string()),
+        (5, "ff_cond_single('q'), requested_by => 'me'".to_string()),
+        (5, "ff_cond_single('q'), idempotency_key => ''".to_string()),
+        (5, "ff_cond_single('q'), continuation => repeat('c', 65537)".to_string()),
+    ] {
+        calls.push(format!("SELECT * FROM ff_suspend({}, {bad})", fence(n)));
+    }
+    calls.extend([
+        format!("SELECT * FROM ff_suspend('{}', gen_random_uuid(), 1, ff_cond_single('q'))", id(5)),
+        format!("SELECT * FROM ff_suspend('{}', NULL, 1, ff_cond_single('q'))", id(5)),
+        "SELECT * FROM ff_suspend('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099', gen_random_uuid(), 1, ff_cond_single('q'))".into(),
+        format!("SELECT * FROM ff_create_waitpoint({}, '')", fence(5)),
+        format!("SELECT * FROM ff_create_waitpoint({}, 'k', 0)", fence(5)),
+        format!("SELECT * FROM ff_list_pending_waitpoints('{}', max_rows => 0)", id(5)),
+        "SELECT * FROM ff_list_suspended('nope')".into(),
+        "SELECT * FROM ff_read_waitpoint_token(NULL, NULL)".into(),
+        "SELECT partition_key, execution_id, lifecycle_phase, ownership_state, attempt_state, public_state, lease_epoch, interrupt_reason \
+         FROM ff_exec_core ORDER BY execution_id".into(),
+        "SELECT suspension_id, state, resume_condition, reason_code, requested_by, timeout_behavior, continuation, close_reason, satisfier_seqs \
+         FROM ff_suspension ORDER BY suspension_id".into(),
+        "SELECT execution_id, lease_epoch, event_type FROM ff_lease_event ORDER BY event_id".into(),
+        "SELECT idempotency_key, result_rows FROM ff_suspend_dedup ORDER BY 1".into(),
+    ]);
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}

@@ -325,8 +325,8 @@ where
 
 /// The SQL edition's source files in load order (issue #20): the schema shared with the Rust edition,
 /// then `sql/edition/*.sql`. What the edition covers so far: keys, create, claims, leases, wake-ups, condition checks and builders,
-/// inspection, operator actions, budgets and quotas.
-pub const SQL_EDITION: [&str; 14] = [
+/// inspection, operator actions, budgets and quotas, waitpoints and suspend.
+pub const SQL_EDITION: [&str; 15] = [
     include_str!("../../sql/schema.sql"),
     include_str!("../../sql/edition/errors.sql"),
     include_str!("../../sql/edition/crypto.sql"),
@@ -339,6 +339,7 @@ pub const SQL_EDITION: [&str; 14] = [
     include_str!("../../sql/edition/inspection.sql"),
     include_str!("../../sql/edition/operator.sql"),
     include_str!("../../sql/edition/budgets.sql"),
+    include_str!("../../sql/edition/suspensions.sql"),
     include_str!("../../sql/edition/conditions.sql"),
     include_str!("../../sql/conditions.sql"),
 ];

@@ -1,0 +1,459 @@
+-- ff_engine SQL edition: waitpoints and suspend (ff_create_waitpoint, ff_suspend,
+-- ff_list_pending_waitpoints, ff_list_suspended, ff_read_waitpoint_token), as the Rust edition
+-- (src/store/suspensions.rs, core/src/suspend.rs, core/src/bindings.rs). Tokens are never stored:
+-- recomputed from the waitpoint's token_kid whenever returned.
+
+-- A uuid as the Rust edition's parser accepts it (hyphenated, simple, braced, urn; any case), or NULL.
+CREATE FUNCTION ff_parse_uuid_text(t text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$'
+                THEN regexp_replace(t, '^urn:uuid:', '')::uuid END
+$$;
+COMMENT ON FUNCTION ff_parse_uuid_text(text) IS 'Parse a uuid as the Rust edition does, or NULL (internal).';
+
+-- The token of a waitpoint under the key it was minted with (WF003 when that key was reaped).
+CREATE FUNCTION ff_token_for(pk smallint, id uuid, waitpoint_id uuid, kid text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT x.kid, x.secret INTO k FROM ff_keystore x WHERE x.kid = ff_token_for.kid;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF003', 'token_expired', 'the waitpoint''s signing key was retired and reaped');
+    END IF;
+    RETURN ff_waitpoint_token(k.kid, k.secret, '{fp:' || pk || '}:' || id, waitpoint_id);
+END
+$$;
+COMMENT ON FUNCTION ff_token_for(smallint, uuid, uuid, text) IS 'Recompute a waitpoint token (internal).';
+
+CREATE FUNCTION ff_fingerprint(token text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT left(substr(token, length(token) - strpos(reverse(token), ':') + 2), 16)
+$$;
+COMMENT ON FUNCTION ff_fingerprint(text) IS 'First 16 hex digits of a token''s digest (internal).';
+
+CREATE FUNCTION ff_create_waitpoint_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_key text, p_expires_in_ms bigint)
+RETURNS TABLE (r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    now_ms bigint;
+    k record;
+    wp uuid := gen_random_uuid();
+    token text;
+BEGIN
+    PERFORM ff_check_optional_text(ff_required(p_key, 'waitpoint_key'), 'waitpoint_key', 256);
+    PERFORM ff_check_ms(ff_required(p_expires_in_ms, 'expires_in_ms'), 'expires_in_ms', 1);
+    now_ms := ff_now_ms();
+    PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
+    SELECT kid, secret INTO k FROM ff_keystore WHERE active;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
+    END IF;
+    token := ff_waitpoint_token(k.kid, k.secret, p_execution_id, wp);
+    INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
+        token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
+    VALUES (id.partition_key, id.execution_uuid, wp, p_key, NULL, 'pending', k.kid, ff_fingerprint(token), '{}', now_ms, NULL,
+            now_ms + p_expires_in_ms)
+    ON CONFLICT DO NOTHING;
+    RETURN QUERY SELECT wp, p_key, token;
+END
+$$;
+COMMENT ON FUNCTION ff_create_waitpoint_body(text, uuid, bigint, text, bigint) IS 'ff_create_waitpoint''s body (internal).';
+
+CREATE FUNCTION ff_create_waitpoint(execution_id text, lease_id uuid, lease_epoch bigint, waitpoint_key text,
+    expires_in_ms bigint DEFAULT 3600000)
+RETURNS TABLE (waitpoint_id uuid, waitpoint_key text, token text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_create_waitpoint_body($1, $2, $3, $4, $5)
+$$;
+
+-- The bindings of a suspend (core/src/bindings.rs parse_specs): [{waitpoint_key, waitpoint_id?} |
+-- {use_pending: id}], as (kind, id, key) rows in order; WF001 as the Rust edition.
+CREATE FUNCTION ff_parse_bindings(v jsonb) RETURNS TABLE (ord integer, use_pending boolean, waitpoint_id uuid, waitpoint_key text)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    e record;
+    u uuid;
+BEGIN
+    IF jsonb_typeof(v) <> 'array' THEN
+        PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: waitpoints must be a JSON array');
+    END IF;
+    IF jsonb_array_length(v) = 0 THEN
+        PERFORM ff_invalid('waitpoints_empty', 'waitpoints_empty: waitpoints must bind at least one waitpoint');
+    END IF;
+    IF jsonb_array_length(v) > 64 THEN
+        PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: at most 64 waitpoints');
+    END IF;
+    FOR e IN SELECT x, o FROM jsonb_array_elements(v) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+        IF jsonb_typeof(e.x) <> 'object' THEN
+            PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: each binding must be an object');
+        END IF;
+        IF e.x ? 'use_pending' THEN
+            IF (SELECT count(*) FROM jsonb_object_keys(e.x)) <> 1 THEN
+                PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: use_pending stands alone');
+            END IF;
+            u := CASE WHEN jsonb_typeof(e.x -> 'use_pending') = 'string' THEN ff_parse_uuid_text(e.x ->> 'use_pending') END;
+            IF u IS NULL THEN
+                PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: waitpoint ids must be uuids');
+            END IF;
+            RETURN QUERY SELECT e.o::integer, true, u, NULL::text;
+            CONTINUE;
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(e.x) k WHERE k NOT IN ('waitpoint_id', 'waitpoint_key')) THEN
+            PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: a binding has waitpoint_key and optionally waitpoint_id');
+        END IF;
+        IF jsonb_typeof(e.x -> 'waitpoint_key') IS DISTINCT FROM 'string' OR octet_length(e.x ->> 'waitpoint_key') NOT BETWEEN 1 AND 256 THEN
+            PERFORM ff_invalid('invalid_waitpoint_key', 'invalid_waitpoint_key: waitpoint keys are 1-256 bytes');
+        END IF;
+        u := NULL;
+        IF e.x ? 'waitpoint_id' AND e.x -> 'waitpoint_id' <> 'null' THEN
+            u := CASE WHEN jsonb_typeof(e.x -> 'waitpoint_id') = 'string' THEN ff_parse_uuid_text(e.x ->> 'waitpoint_id') END;
+            IF u IS NULL THEN
+                PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: waitpoint ids must be uuids');
+            END IF;
+        END IF;
+        RETURN QUERY SELECT e.o::integer, false, u, e.x ->> 'waitpoint_key';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_parse_bindings(jsonb) IS 'Parse ff_suspend''s waitpoints argument (internal).';
+
+CREATE FUNCTION ff_one_of(value text, allowed text[], field text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF NOT ff_required(value, field) = ANY (allowed) THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be one of %s', field, array_to_string(allowed, ', ')));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_one_of(text, text[], text) IS 'A required value from a list, or WF001 invalid_<field> (internal).';
+
+CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
+    p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
+    p_idempotency_key text, p_continuation text)
+RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record;
+    ref text;
+    now_ms bigint;
+    cond jsonb;
+    specs jsonb;
+    behavior text;
+    e ff_exec_core;
+    replay jsonb;
+    signing record;
+    keys text[];
+    bound jsonb := '[]';
+    b jsonb;
+    s record;
+    w record;
+    k text;
+    i integer;
+    sid uuid;
+    counted jsonb := '[]';
+    satisfied bigint[];
+    effect text;
+    sats bigint[];
+    already boolean;
+    outcome text;
+    out_rows jsonb := '[]';
+    stored jsonb := '[]';
+    fresh jsonb := '[]';
+    token text;
+    kid text;
+    names text[];
+    inserted integer;
+BEGIN
+    -- Argument conversion, then suspend::check, in the Rust edition's order.
+    PERFORM ff_check_jsonb(p_condition, 'resume_condition');
+    PERFORM ff_check_jsonb(p_waitpoints, 'waitpoints');
+    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
+    now_ms := ff_now_ms();
+    cond := ff_cond_check(p_condition);
+    IF p_waitpoints IS NOT NULL AND p_waitpoints <> 'null' THEN
+        SELECT jsonb_agg(jsonb_build_object('use_pending', x.use_pending, 'id', x.waitpoint_id, 'key', x.waitpoint_key) ORDER BY x.ord)
+        INTO specs FROM ff_parse_bindings(p_waitpoints) x;
+    END IF;
+    behavior := ff_one_of(p_timeout_behavior, '{fail,cancel,expire,auto_resume_with_timeout_signal,auto_resume,escalate}', 'timeout_behavior');
+    IF behavior = 'auto_resume' THEN
+        behavior := 'auto_resume_with_timeout_signal';
+    END IF;
+    PERFORM ff_one_of(p_reason_code, '{waiting_for_signal,waiting_for_approval,waiting_for_callback,waiting_for_tool_result,waiting_for_operator_review,paused_by_policy,paused_by_budget,step_boundary,manual_pause}', 'reason_code');
+    PERFORM ff_one_of(p_requested_by, '{worker,operator,policy,system_timeout_policy}', 'requested_by');
+    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    IF octet_length(p_continuation) > 65536 THEN
+        PERFORM ff_invalid('invalid_continuation', 'continuation must be at most 64 KiB');
+    END IF;
+    IF p_timeout_at_ms IS NULL AND cond = '"TimeoutOnly"' THEN
+        PERFORM ff_invalid('timeout_only_without_deadline', 'timeout_only_without_deadline: a TimeoutOnly condition needs timeout_at_ms');
+    END IF;
+    IF p_timeout_at_ms < now_ms - 600000 THEN
+        PERFORM ff_invalid('timeout_at_in_past', 'timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past');
+    END IF;
+    -- Lock, then read what suspend decides on.
+    SELECT * INTO e FROM ff_exec_core x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
+        WHERE d.partition_key = id.partition_key AND d.execution_id = id.execution_uuid AND d.idempotency_key = p_idempotency_key;
+    END IF;
+    IF replay IS NOT NULL THEN
+        FOR b IN SELECT x FROM jsonb_array_elements(replay) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+            RETURN QUERY SELECT coalesce(b ->> 'outcome', ''), (b ->> 'suspension_id')::uuid, (b ->> 'waitpoint_id')::uuid, b ->> 'waitpoint_key',
+                CASE WHEN b ? 'waitpoint_id' AND b ? 'token_kid'
+                     THEN ff_token_for(id.partition_key, id.execution_uuid, (b ->> 'waitpoint_id')::uuid, b ->> 'token_kid') END;
+        END LOOP;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'open') THEN
+        PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
+    END IF;
+    PERFORM ff_required(p_lease_id, 'lease_id');
+    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
+    IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
+        PERFORM ff_raise('WF020', 'lease_conflict', 'the lease id or epoch does not match the current lease', 'current lease_epoch ' || e.lease_epoch);
+    END IF;
+    IF e.lease_expires_at_ms <= now_ms THEN
+        PERFORM ff_raise('WF021', 'lease_expired', 'the lease has expired');
+    END IF;
+    IF e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' THEN
+        PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
+    END IF;
+    SELECT x.kid, x.secret INTO signing FROM ff_keystore x WHERE x.active;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
+    END IF;
+    -- Bindings (core/src/bindings.rs resolve).
+    keys := ff_cond_keys(cond);
+    IF specs IS NULL THEN
+        FOREACH k IN ARRAY keys LOOP
+            SELECT x.waitpoint_id, x.token_kid INTO w FROM ff_waitpoint x
+            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'pending'
+              AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
+            ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
+            IF FOUND THEN
+                bound := bound || jsonb_build_array(jsonb_build_object('id', w.waitpoint_id, 'key', k, 'pending', true, 'kid', w.token_kid));
+            ELSE
+                bound := bound || jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'key', k, 'pending', false));
+            END IF;
+        END LOOP;
+    ELSE
+        FOR b IN SELECT x FROM jsonb_array_elements(specs) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+            IF NOT (b ->> 'use_pending')::boolean THEN
+                bound := bound || jsonb_build_array(jsonb_build_object('id', coalesce((b ->> 'id')::uuid, gen_random_uuid()),
+                    'key', b ->> 'key', 'pending', false));
+                CONTINUE;
+            END IF;
+            SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO w FROM ff_waitpoint x
+            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state <> 'closed'
+              AND x.waitpoint_id = (b ->> 'id')::uuid;
+            IF NOT FOUND THEN
+                PERFORM ff_invalid('invalid_waitpoint_for_execution', 'invalid_waitpoint_for_execution: use_pending names no open waitpoint of this execution');
+            END IF;
+            IF w.state <> 'pending' THEN
+                PERFORM ff_invalid('waitpoint_not_pending', 'waitpoint_not_pending: use_pending names a waitpoint that is already bound');
+            END IF;
+            IF w.expires_at_ms <= now_ms THEN
+                PERFORM ff_invalid('pending_waitpoint_expired', 'pending_waitpoint_expired: the pending waitpoint has expired');
+            END IF;
+            bound := bound || jsonb_build_array(jsonb_build_object('id', w.waitpoint_id, 'key', w.waitpoint_key, 'pending', true, 'kid', w.token_kid));
+        END LOOP;
+        IF cond ? 'Single' AND bound -> 0 ->> 'key' <> cond -> 'Single' ->> 'waitpoint_key' THEN
+            PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
+        END IF;
+    END IF;
+    FOREACH k IN ARRAY keys LOOP
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(bound) x WHERE x ->> 'key' = k) THEN
+            PERFORM ff_invalid('referenced_waitpoint_key_missing_binding', 'referenced_waitpoint_key_missing_binding: ' || k);
+        END IF;
+    END LOOP;
+    i := 0;
+    FOR b IN SELECT x FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+        IF NOT (b ->> 'key') = ANY (keys) THEN
+            PERFORM ff_invalid('extra_binding_not_referenced_by_condition', 'extra_binding_not_referenced_by_condition: ' || (b ->> 'key'));
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o)
+                   WHERE o <= i AND (x ->> 'key' = b ->> 'key' OR x ->> 'id' = b ->> 'id')) THEN
+            PERFORM ff_invalid('duplicate_binding', 'duplicate_binding: each waitpoint key and id may be bound once');
+        END IF;
+        i := i + 1;
+    END LOOP;
+    sid := coalesce(p_suspension_id, gen_random_uuid());
+    -- Replay the signals buffered on the bound pending waitpoints; record each one's effect.
+    FOR s IN
+        SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity FROM ff_signal g
+        WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid
+          AND g.waitpoint_id IN (SELECT (x ->> 'id')::uuid FROM jsonb_array_elements(bound) x WHERE (x ->> 'pending')::boolean)
+        ORDER BY g.signal_seq
+    LOOP
+        IF satisfied IS NOT NULL THEN
+            effect := 'appended_to_waitpoint_duplicate';
+        ELSE
+            SELECT x.effect, x.satisfiers INTO effect, sats
+            FROM ff_cond_effect(cond, counted, jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id, 'waitpoint_key', s.waitpoint_key,
+                'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity)) x;
+            IF effect = 'resume_condition_satisfied' THEN
+                satisfied := sats;
+            END IF;
+            IF effect NOT IN ('signal_ignored_not_in_condition', 'no_op', 'signal_ignored_matcher_failed') THEN
+                counted := counted || jsonb_build_array(jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id,
+                    'waitpoint_key', s.waitpoint_key, 'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity));
+            END IF;
+        END IF;
+        UPDATE ff_signal g SET suspension_id = sid, effect = ff_suspend_body.effect
+        WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid AND g.signal_seq = s.signal_seq;
+    END LOOP;
+    already := satisfied IS NOT NULL;
+    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
+    -- Sign and lay out: one row per bound waitpoint (fresh ones are not created when already satisfied).
+    FOR b IN SELECT x FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+        kid := CASE WHEN (b ->> 'pending')::boolean THEN b ->> 'kid' ELSE signing.kid END;
+        token := CASE WHEN kid = signing.kid THEN ff_waitpoint_token(signing.kid, signing.secret, ref, (b ->> 'id')::uuid)
+                      ELSE ff_token_for(id.partition_key, id.execution_uuid, (b ->> 'id')::uuid, kid) END;
+        names := ff_cond_required_names(cond, b ->> 'key');
+        IF (b ->> 'pending')::boolean THEN
+            UPDATE ff_waitpoint x SET state = CASE WHEN already THEN 'closed' ELSE 'active' END, suspension_id = sid, activated_at_ms = now_ms,
+                required_signal_names = names, closed_at_ms = CASE WHEN already THEN now_ms END,
+                close_reason = CASE WHEN already THEN 'satisfied_before_suspend' END
+            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.waitpoint_id = (b ->> 'id')::uuid;
+        ELSIF already THEN
+            CONTINUE;
+        ELSE
+            fresh := fresh || jsonb_build_array(jsonb_build_object('waitpoint_id', b ->> 'id', 'waitpoint_key', b ->> 'key', 'token_kid', kid,
+                'token_fingerprint', ff_fingerprint(token), 'required_signal_names', to_jsonb(names)));
+        END IF;
+        stored := stored || jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid, 'waitpoint_id', b ->> 'id',
+            'waitpoint_key', b ->> 'key', 'token_kid', kid));
+        out_rows := out_rows || jsonb_build_array(jsonb_build_object('waitpoint_id', b ->> 'id', 'waitpoint_key', b ->> 'key', 'token', token));
+    END LOOP;
+    IF jsonb_array_length(out_rows) = 0 THEN
+        stored := jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid));
+        out_rows := '[{}]';
+    END IF;
+    -- Write: the suspension (closed at once when already satisfied), the fresh waitpoints, the lease's end.
+    INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code, requested_by,
+        timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason, satisfier_seqs)
+    VALUES (id.partition_key, id.execution_uuid, sid, CASE WHEN already THEN 'closed' ELSE 'open' END, cond, p_reason_code, p_requested_by,
+        p_timeout_at_ms, behavior, p_continuation, now_ms, CASE WHEN already THEN now_ms END,
+        CASE WHEN already THEN 'already_satisfied' END, satisfied);
+    WITH ins AS (
+        INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state, token_kid,
+            token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
+        SELECT id.partition_key, id.execution_uuid, f.waitpoint_id, f.waitpoint_key, sid, 'active', f.token_kid, f.token_fingerprint,
+               f.required_signal_names, now_ms, now_ms, p_timeout_at_ms
+        FROM jsonb_to_recordset(fresh) AS f(waitpoint_id uuid, waitpoint_key text, token_kid text, token_fingerprint text,
+             required_signal_names text[])
+        ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT count(*) INTO inserted FROM ins;
+    IF inserted <> jsonb_array_length(fresh) THEN
+        PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
+    END IF;
+    IF NOT already THEN
+        UPDATE ff_exec_core x SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+            attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = x.lease_epoch + 1, lease_expires_at_ms = NULL,
+            interrupt_reason = 'suspended', updated_at_ms = now_ms
+        WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
+        RETURNING x.namespace, x.lease_id, x.lease_epoch INTO w;
+        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+        VALUES (id.partition_key, ref, w.namespace, now_ms, w.lease_id, w.lease_epoch, 'revoked');
+        PERFORM ff_wake('{ff_lease_event}', '{}');
+    END IF;
+    IF p_idempotency_key IS NOT NULL THEN
+        INSERT INTO ff_suspend_dedup (partition_key, execution_id, idempotency_key, result_rows, expires_at_ms)
+        VALUES (id.partition_key, id.execution_uuid, p_idempotency_key, stored,
+                CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END)
+        ON CONFLICT (partition_key, execution_id, idempotency_key)
+        DO UPDATE SET result_rows = EXCLUDED.result_rows, expires_at_ms = EXCLUDED.expires_at_ms;
+    END IF;
+    RETURN QUERY SELECT outcome, sid, (x ->> 'waitpoint_id')::uuid, x ->> 'waitpoint_key', x ->> 'token'
+    FROM jsonb_array_elements(out_rows) WITH ORDINALITY AS a(x, o) ORDER BY o;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_body(text, uuid, bigint, jsonb, jsonb, bigint, text, text, text, uuid, text, text) IS 'ff_suspend''s body (internal).';
+
+CREATE FUNCTION ff_suspend(execution_id text, lease_id uuid, lease_epoch bigint, resume_condition jsonb, waitpoints jsonb DEFAULT NULL,
+    timeout_at_ms bigint DEFAULT NULL, timeout_behavior text DEFAULT 'fail', reason_code text DEFAULT 'waiting_for_signal',
+    requested_by text DEFAULT 'worker', suspension_id uuid DEFAULT NULL, idempotency_key text DEFAULT NULL, continuation text DEFAULT NULL)
+RETURNS TABLE (outcome text, suspension_id uuid, waitpoint_id uuid, waitpoint_key text, token text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_suspend_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+$$;
+
+CREATE FUNCTION ff_list_pending_waitpoints_body(p_execution_id text, p_after uuid, p_max_rows integer, p_include_closed boolean)
+RETURNS TABLE (r_waitpoint_id uuid, r_waitpoint_key text, r_state text, r_created_at_ms bigint, r_activated_at_ms bigint,
+    r_expires_at_ms bigint, r_required_signal_names text[], r_token_kid text, r_token_fingerprint text)
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    n bigint := ff_page_size(p_max_rows);
+BEGIN
+    RETURN QUERY
+    SELECT w.waitpoint_id, w.waitpoint_key, w.state::text, w.created_at_ms, w.activated_at_ms, w.expires_at_ms, w.required_signal_names,
+           w.token_kid, w.token_fingerprint
+    FROM ff_waitpoint w WHERE w.partition_key = id.partition_key AND w.execution_id = id.execution_uuid
+      AND (p_after IS NULL OR w.waitpoint_id > p_after) AND (coalesce(p_include_closed, false) OR w.state <> 'closed')
+    ORDER BY w.waitpoint_id LIMIT n;
+END
+$$;
+COMMENT ON FUNCTION ff_list_pending_waitpoints_body(text, uuid, integer, boolean) IS 'ff_list_pending_waitpoints''s body (internal).';
+
+CREATE FUNCTION ff_list_pending_waitpoints(execution_id text, after_waitpoint_id uuid DEFAULT NULL, max_rows integer DEFAULT 100,
+    include_closed boolean DEFAULT false)
+RETURNS TABLE (waitpoint_id uuid, waitpoint_key text, state text, created_at_ms bigint, activated_at_ms bigint, expires_at_ms bigint,
+    required_signal_names text[], token_kid text, token_fingerprint text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_list_pending_waitpoints_body($1, $2, $3, $4)
+$$;
+
+CREATE FUNCTION ff_list_suspended_body(p_after text, p_max_rows integer)
+RETURNS TABLE (r_execution_id text, r_lane_id text, r_suspension_id uuid, r_suspended_at_ms bigint, r_timeout_at_ms bigint,
+    r_reason_code text, r_timeout_behavior text)
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    after_pk smallint;
+    after_id uuid;
+    n bigint;
+BEGIN
+    IF p_after IS NOT NULL THEN
+        SELECT a.partition_key, a.execution_uuid INTO after_pk, after_id FROM ff_parse_execution_id(p_after) a;
+    END IF;
+    n := ff_page_size(p_max_rows);
+    RETURN QUERY
+    SELECT '{fp:' || s.partition_key || '}:' || s.execution_id, e.lane_id, s.suspension_id, s.suspended_at_ms, s.timeout_at_ms,
+           s.reason_code::text, s.timeout_behavior::text
+    FROM ff_suspension s JOIN ff_exec_core e ON e.partition_key = s.partition_key AND e.execution_id = s.execution_id
+    WHERE s.state = 'open' AND (p_after IS NULL OR (s.partition_key, s.execution_id) > (after_pk, after_id))
+    ORDER BY s.partition_key, s.execution_id LIMIT n;
+END
+$$;
+COMMENT ON FUNCTION ff_list_suspended_body(text, integer) IS 'ff_list_suspended''s body (internal).';
+
+CREATE FUNCTION ff_list_suspended(after_execution_id text DEFAULT NULL, max_rows integer DEFAULT 100)
+RETURNS TABLE (execution_id text, lane_id text, suspension_id uuid, suspended_at_ms bigint, timeout_at_ms bigint, reason_code text,
+    timeout_behavior text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_list_suspended_body($1, $2)
+$$;
+
+CREATE FUNCTION ff_read_waitpoint_token(execution_id text, waitpoint_id uuid)
+RETURNS TABLE (token text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    kid text;
+BEGIN
+    PERFORM ff_required(waitpoint_id, 'waitpoint_id');
+    SELECT w.token_kid INTO kid FROM ff_waitpoint w
+    WHERE w.partition_key = id.partition_key AND w.execution_id = id.execution_uuid AND w.waitpoint_id = ff_read_waitpoint_token.waitpoint_id;
+    IF FOUND THEN
+        RETURN QUERY SELECT ff_token_for(id.partition_key, id.execution_uuid, waitpoint_id, kid);
+    END IF;
+END
+$$;
