@@ -871,3 +871,118 @@ fn waitpoints_and_suspend_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+#[test]
+fn signals_match() {
+    let (_db, mut c) = setup("sqled_signals");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let wp = |n: u32| format!("00000000-0000-4000-8000-0000000000{n:02}");
+    let sig = |n: u32| format!("00000000-0000-4000-a000-0000000000{n:02}");
+    // deliver to waitpoint w of execution n with signal id s: the token read from the edition's own tables.
+    let deliver = |n: u32, w: u32, s: u32, name: &str, extra: &str| {
+        format!(
+            "SELECT * FROM ff_deliver_signal('{}', '{}', (SELECT token FROM ff_read_waitpoint_token('{}', '{}')), '{name}', '{}', \
+             source_type => 'test', source_identity => 'src{s}'{extra})",
+            id(n),
+            wp(w),
+            id(n),
+            wp(w),
+            sig(s)
+        )
+    };
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into()];
+    for n in 1..=5 {
+        calls.push(format!("SELECT * FROM ff_create_execution('g', execution_id => '{}')", id(n)));
+    }
+    calls.push("SELECT execution_id FROM ff_claim('g', 'w', 'i', max_items => 5)".into());
+    // 1: Count 2 of 3 distinct waitpoints; duplicates, a wrong name, idempotency.
+    calls.push(format!(
+        "SELECT outcome, waitpoint_key FROM ff_suspend({}, ff_cond_count(2, 'waitpoints', '{{a,b,c}}', 'go'), \
+         '[{{\"waitpoint_key\": \"a\", \"waitpoint_id\": \"{}\"}}, {{\"waitpoint_key\": \"b\", \"waitpoint_id\": \"{}\"}}, {{\"waitpoint_key\": \"c\", \"waitpoint_id\": \"{}\"}}]')",
+        fence(1), wp(1), wp(2), wp(3)
+    ));
+    calls.extend([
+        deliver(1, 1, 1, "go", ", idempotency_key => 'i1'"),
+        deliver(1, 1, 2, "go", ", idempotency_key => 'i1'"),
+        deliver(1, 1, 3, "go", ""),
+        deliver(1, 2, 4, "nope", ""),
+        deliver(1, 2, 5, "go", ", payload => '\\\\x01', correlation_id => 'corr'"),
+        deliver(1, 3, 6, "go", ""),
+        format!("SELECT signal_id, waitpoint_key, signal_name, source_type, source_identity, correlation_id, payload FROM ff_observe_signals('{}')", id(1)),
+        "SELECT execution_id, attempt_index, resumed FROM ff_claim('g', 'w', 'i')".into(),
+    ]);
+    // 2: a pending waitpoint buffers signals; the suspend that binds it is already satisfied.
+    calls.extend([
+        format!("SELECT waitpoint_key FROM ff_create_waitpoint({}, 'p')", fence(2)),
+        format!(
+            "SELECT * FROM ff_deliver_signal('{}', (SELECT waitpoint_id FROM ff_waitpoint WHERE waitpoint_key = 'p'), \
+             (SELECT token FROM ff_read_waitpoint_token('{}', (SELECT waitpoint_id FROM ff_waitpoint WHERE waitpoint_key = 'p'))), 'early', '{}')",
+            id(2), id(2), sig(10)
+        ),
+        format!("SELECT outcome, waitpoint_key FROM ff_suspend({}, ff_cond_single('p'), suspension_id => '00000000-0000-4000-9000-000000000002')", fence(2)),
+        format!("SELECT effect FROM ff_signal WHERE signal_id = '{}'", sig(10)),
+    ]);
+    // 3: operator paths, resume with a delay, and refusals.
+    calls.push(format!(
+        "SELECT outcome FROM ff_suspend({}, ff_cond_single('o', 'approve'), '[{{\"waitpoint_key\": \"o\", \"waitpoint_id\": \"{}\"}}]')",
+        fence(3),
+        wp(30)
+    ));
+    calls.extend([
+        format!("SELECT outcome, effect FROM ff_deliver_approval_signal('{}', 'other', '{}', 'approve', 's1')", id(3), wp(30)),
+        format!("SELECT outcome, effect FROM ff_deliver_approval_signal('{}', 'g', '{}', 'approve', 's1')", id(3), wp(99)),
+        format!("SELECT outcome, effect FROM ff_deliver_approval_signal('{}', 'g', '{}', 'approve', 's1')", id(3), wp(30)),
+        format!("SELECT outcome, effect FROM ff_deliver_approval_signal('{}', 'g', '{}', 'approve', 's1')", id(3), wp(30)),
+        format!("SELECT outcome FROM ff_suspend({}, ff_cond_operator_only())", fence(4)),
+        format!("SELECT * FROM ff_resume_execution('{}', 60000)", id(4)),
+        format!("SELECT * FROM ff_resume_execution('{}')", id(4)),
+        format!("SELECT * FROM ff_resume_execution('{}', -1)", id(4)),
+        "SELECT * FROM ff_resume_execution('{fp:7}:6f1c1e9e-0000-4000-8000-000000000099')".into(),
+    ]);
+    // 4: tokens and bad input on a live waitpoint of execution 5.
+    calls.push(format!(
+        "SELECT outcome FROM ff_suspend({}, ff_cond_single('t'), '[{{\"waitpoint_key\": \"t\", \"waitpoint_id\": \"{}\"}}]')",
+        fence(5),
+        wp(50)
+    ));
+    for bad in [
+        format!("'{}', '{}', 'k1:{}', 'go'", id(5), wp(50), "0".repeat(64)),
+        format!("'{}', '{}', 'nope', 'go'", id(5), wp(50)),
+        format!("'{}', '{}', NULL, 'go'", id(5), wp(50)),
+        format!("'{}', '{}', (SELECT token FROM ff_read_waitpoint_token('{}', '{}')), 'go'", id(5), wp(51), id(5), wp(50)),
+        format!("'{}', '{}', 'k9:{}', 'go'", id(5), wp(50), "0".repeat(64)),
+        format!("'{}', NULL, 'x', 'go'", id(5)),
+        format!("'{}', '{}', 'x', NULL", id(5), wp(50)),
+        format!("'{}', '{}', 'x', ''", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', source_type => repeat('s', 257)", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', correlation_id => repeat('c', 257)", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', idempotency_key => ''", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', dedup_ttl_ms => -1", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', resume_delay_ms => NULL", id(5), wp(50)),
+        format!("'{}', '{}', 'x', 'go', max_signals_per_execution => NULL", id(5), wp(50)),
+        format!(
+            "'{}', '{}', (SELECT token FROM ff_read_waitpoint_token('{}', '{}')), 'go', max_signals_per_execution => 0",
+            id(5),
+            wp(50),
+            id(5),
+            wp(50)
+        ),
+        format!("NULL, '{}', 'x', 'go'", wp(50)),
+        "'{fp:7}:6f1c1e9e-0000-4000-8000-000000000099', gen_random_uuid(), 'x', 'go'".to_string(),
+    ] {
+        calls.push(format!("SELECT * FROM ff_deliver_signal({bad})"));
+    }
+    calls.extend([
+        format!("SELECT * FROM ff_cancel('{}')", id(5)),
+        format!("SELECT * FROM ff_deliver_signal('{}', '{}', (SELECT token FROM ff_read_waitpoint_token('{}', '{}')), 'go')", id(5), wp(50), id(5), wp(50)),
+        "SELECT CASE WHEN signal_id::text LIKE '00000000-%' THEN signal_id::text END, waitpoint_key, suspension_id IS NULL, signal_name, signal_category, source_type, source_identity, effect \
+         FROM ff_signal ORDER BY signal_seq".into(),
+        "SELECT suspension_id IS NULL, state, close_reason, satisfier_seqs IS NULL, closer_signal_id IS NULL FROM ff_suspension ORDER BY suspended_at_ms, state".into(),
+        "SELECT execution_id, CASE WHEN signal_id::text LIKE '00000000-%' THEN signal_id::text END, signal_name, effect FROM ff_signal_event ORDER BY event_id".into(),
+        "SELECT execution_id, outcome FROM ff_completion_event ORDER BY event_id".into(),
+        "SELECT execution_id, lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, signal_count \
+         FROM ff_exec_core ORDER BY execution_id".into(),
+    ]);
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}

@@ -83,7 +83,7 @@ pub enum Mode {
     ExtQuiet,
     /// `ff_engine.notify = always`: every write notifies, announced or not (0.1.0's default).
     ExtAlways,
-    /// The SQL edition (issue #20, PL/pgSQL, no module), as far as it goes: workloads 3 and 4.
+    /// The SQL edition (issue #20, PL/pgSQL, no module).
     SqlEdition,
     ExtBatch10,
     ExtBatch10Quiet,
@@ -545,8 +545,7 @@ fn main() -> BResult<()> {
     for &w in opts.workloads.iter().filter(|w| !w.is_latency()) {
         for &m in &modes {
             let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
-            let sql_edition_lacks = m == Mode::SqlEdition && matches!(w, Workload::SuspendSignalResume | Workload::CountOfFive);
-            if m == Mode::Limit || (batch && w != Workload::ClaimComplete) || sql_edition_lacks {
+            if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
                 continue;
             }
             for &c in &opts.clients {

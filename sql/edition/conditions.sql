@@ -187,17 +187,18 @@ DECLARE
     sat bigint[] := '{}';
     firsts bigint[];
     n integer;
+    first_seq bigint;
 BEGIN
     progress := '{}';
     satisfiers := '{}';
     IF c ? 'Single' THEN
-        SELECT (s ->> 'seq')::bigint INTO n FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o)
+        SELECT (s ->> 'seq')::bigint INTO first_seq FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o)
         WHERE s ->> 'waitpoint_key' = c -> 'Single' ->> 'waitpoint_key' AND ff_cond_accepts(c -> 'Single' -> 'matcher', s ->> 'name')
         ORDER BY o LIMIT 1;
         satisfied := FOUND;
         progress := ARRAY[CASE WHEN satisfied THEN 1 ELSE 0 END];
         IF satisfied THEN
-            satisfiers := ARRAY[n::bigint];
+            satisfiers := ARRAY[first_seq];
         END IF;
         RETURN;
     END IF;

@@ -155,7 +155,7 @@ DECLARE
     sid uuid;
     counted jsonb := '[]';
     satisfied bigint[];
-    effect text;
+    sig_effect text;
     sats bigint[];
     already boolean;
     outcome text;
@@ -293,20 +293,20 @@ BEGIN
         ORDER BY g.signal_seq
     LOOP
         IF satisfied IS NOT NULL THEN
-            effect := 'appended_to_waitpoint_duplicate';
+            sig_effect := 'appended_to_waitpoint_duplicate';
         ELSE
-            SELECT x.effect, x.satisfiers INTO effect, sats
+            SELECT x.effect, x.satisfiers INTO sig_effect, sats
             FROM ff_cond_effect(cond, counted, jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id, 'waitpoint_key', s.waitpoint_key,
                 'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity)) x;
-            IF effect = 'resume_condition_satisfied' THEN
+            IF sig_effect = 'resume_condition_satisfied' THEN
                 satisfied := sats;
             END IF;
-            IF effect NOT IN ('signal_ignored_not_in_condition', 'no_op', 'signal_ignored_matcher_failed') THEN
+            IF sig_effect NOT IN ('signal_ignored_not_in_condition', 'no_op', 'signal_ignored_matcher_failed') THEN
                 counted := counted || jsonb_build_array(jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id,
                     'waitpoint_key', s.waitpoint_key, 'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity));
             END IF;
         END IF;
-        UPDATE ff_signal g SET suspension_id = sid, effect = ff_suspend_body.effect
+        UPDATE ff_signal g SET suspension_id = sid, effect = sig_effect
         WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid AND g.signal_seq = s.signal_seq;
     END LOOP;
     already := satisfied IS NOT NULL;

@@ -1,0 +1,278 @@
+-- ff_engine SQL edition: signals (ff_deliver_signal, ff_deliver_approval_signal, ff_resume_execution,
+-- ff_observe_signals), as the Rust edition (src/store/signals.rs, core/src/delivery.rs): the checks of
+-- docs/semantics.md §6 in their order, nothing about existence revealed before a token verifies.
+
+CREATE FUNCTION ff_setting_int(name text, fallback bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif(current_setting(name, true), '')::bigint, fallback)
+$$;
+COMMENT ON FUNCTION ff_setting_int(text, bigint) IS 'An integer setting, or its default (internal).';
+
+-- Deliver a signal (the token path when token is given, else the operator path naming its lane).
+CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
+    p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
+    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint,
+    OUT r_outcome text, OUT r_signal_id uuid, OUT r_effect text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ref text := '{fp:' || pk || '}:' || id;
+    presented record;
+    k record;
+    e record;
+    st record;
+    wp record;
+    counted jsonb := '[]';
+    sid uuid;
+    eff text;
+    sats bigint[];
+    resuming boolean;
+    seq bigint;
+    delayed boolean := p_resume_delay_ms > 0;
+    u record;
+BEGIN
+    -- 2. The waitpoint exists and the token verifies under a usable key.
+    IF p_token IS NOT NULL THEN
+        SELECT * INTO presented FROM ff_parse_token(p_token);
+        IF NOT FOUND THEN
+            PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
+        END IF;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id) THEN
+        IF p_token IS NULL THEN
+            PERFORM ff_raise('WF010', 'not_found', 'waitpoint not found', 'waitpoint');
+        END IF;
+        PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
+    END IF;
+    IF p_token IS NOT NULL THEN
+        SELECT x.kid, x.secret, x.active, x.expires_at_ms INTO k FROM ff_keystore x WHERE x.kid = presented.kid;
+        IF NOT FOUND OR NOT ff_digest_eq(ff_waitpoint_digest(presented.kid, k.secret, ref, p_waitpoint_id), presented.digest) THEN
+            PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
+        END IF;
+        IF NOT (k.active OR now_ms < k.expires_at_ms) THEN
+            PERFORM ff_raise('WF003', 'token_expired', 'the token''s signing key was retired and its grace window has passed');
+        END IF;
+    END IF;
+    -- 3. Lock the execution; the operator path must name its lane; terminal executions take no signals.
+    SELECT x.lifecycle_phase, x.signal_count, x.lane_id INTO e FROM ff_exec_core x
+    WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
+        PERFORM ff_invalid('lane_mismatch', 'lane_mismatch: the execution is in another lane');
+    END IF;
+    IF e.lifecycle_phase = 'terminal' THEN
+        PERFORM ff_raise('WF031', 'target_not_signalable', 'the execution is terminal');
+    END IF;
+    -- 4. The waitpoint again, under the lock, with what the decision needs.
+    SELECT w.waitpoint_key, w.state, w.expires_at_ms, w.suspension_id AS waitpoint_suspension_id,
+           (SELECT d.signal_id FROM ff_signal_dedup d WHERE d.partition_key = pk AND d.execution_id = id
+              AND d.waitpoint_id = p_waitpoint_id AND d.idempotency_key = p_idempotency_key AND d.expires_at_ms > now_ms) AS first_signal_id,
+           s.suspension_id, s.resume_condition
+    INTO wp
+    FROM ff_waitpoint w
+    LEFT JOIN ff_suspension s ON s.partition_key = pk AND s.execution_id = id AND s.state = 'open'
+    WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is gone');
+    END IF;
+    IF wp.state = 'closed' OR (wp.state = 'pending' AND wp.expires_at_ms <= now_ms) THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is closed or expired');
+    END IF;
+    -- 5. The per-execution signal limit.
+    IF e.signal_count >= p_max_signals THEN
+        PERFORM ff_raise('WF032', 'signal_limit_exceeded', format('the execution already has %s signals', e.signal_count));
+    END IF;
+    -- 6. Idempotency: the first signal's id, no second record, no event.
+    IF p_idempotency_key IS NOT NULL AND wp.first_signal_id IS NOT NULL THEN
+        r_outcome := 'duplicate'; r_signal_id := wp.first_signal_id; r_effect := NULL;
+        RETURN;
+    END IF;
+    -- 7. Evaluate, then record (and resume).
+    resuming := false;
+    IF wp.state = 'pending' THEN
+        eff := 'buffered_for_pending_waitpoint';
+    ELSE
+        sid := wp.suspension_id;
+        IF sid IS NULL THEN
+            PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint''s suspension is closed');
+        END IF;
+        IF wp.waitpoint_suspension_id IS DISTINCT FROM sid THEN
+            PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
+        END IF;
+        SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
+                   'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity) ORDER BY g.signal_seq), '[]')
+        INTO counted FROM ff_signal g
+        WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
+          AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
+        SELECT x.effect, x.satisfiers INTO eff, sats
+        FROM ff_cond_effect(wp.resume_condition, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
+            'waitpoint_key', wp.waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
+            'source_identity', p_source_identity)) x;
+        resuming := eff = 'resume_condition_satisfied';
+    END IF;
+    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, signal_name,
+        signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, effect, accepted_at_ms)
+    VALUES (pk, id, p_signal_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity,
+        p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
+    RETURNING signal_seq INTO seq;
+    IF NOT resuming THEN
+        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1 WHERE x.partition_key = pk AND x.execution_id = id
+        RETURNING x.namespace INTO u;
+        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
+            source_type, source_identity, effect)
+        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
+        PERFORM ff_wake('{ff_signal_event}', '{}');
+    ELSE
+        UPDATE ff_suspension x SET state = 'closed', closed_at_ms = now_ms, close_reason = 'condition_satisfied',
+            closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, seq)
+        WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state = 'open';
+        UPDATE ff_waitpoint x SET state = 'closed', closed_at_ms = now_ms, close_reason = 'condition_satisfied'
+        WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state <> 'closed';
+        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
+            eligibility_state = CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+            attempt_state = 'attempt_interrupted', public_state = CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END,
+            eligible_at_ms = CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, updated_at_ms = now_ms
+        WHERE x.partition_key = pk AND x.execution_id = id
+        RETURNING x.namespace INTO u;
+        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
+            source_type, source_identity, effect)
+        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+        VALUES (pk, ref, u.namespace, now_ms, 'resumed');
+        PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
+    END IF;
+    IF p_idempotency_key IS NOT NULL THEN
+        INSERT INTO ff_signal_dedup (partition_key, execution_id, waitpoint_id, idempotency_key, signal_id, expires_at_ms)
+        VALUES (pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, least(now_ms::numeric + p_dedup_ttl_ms, 9223372036854775807)::bigint)
+        ON CONFLICT (partition_key, execution_id, waitpoint_id, idempotency_key)
+        DO UPDATE SET signal_id = EXCLUDED.signal_id, expires_at_ms = EXCLUDED.expires_at_ms;
+    END IF;
+    r_outcome := 'accepted'; r_signal_id := p_signal_id; r_effect := eff;
+END
+$$;
+COMMENT ON FUNCTION ff_deliver(smallint, uuid, uuid, text, uuid, text, text, text, bytea, text, text, bigint, bigint, bigint, text, text, bigint)
+    IS 'Deliver a signal (internal).';
+
+CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid, p_token text, p_signal_name text, p_signal_id uuid,
+    p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
+    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals integer)
+RETURNS TABLE (r_outcome text, r_signal_id uuid, r_effect text)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    f record;
+    ttl bigint;
+    delay bigint;
+    max_signals bigint;
+BEGIN
+    -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap.
+    PERFORM ff_required(p_waitpoint_id, 'waitpoint_id');
+    PERFORM ff_check_optional_text(ff_required(p_signal_name, 'signal_name'), 'signal_name', 256);
+    FOR f IN SELECT * FROM (VALUES (1, p_category, 'signal_category'), (2, p_source_type, 'source_type'),
+                                   (3, p_source_identity, 'source_identity'), (4, p_correlation_id, 'correlation_id')) AS v(o, value, field)
+             ORDER BY o LOOP
+        IF octet_length(f.value) > 256 THEN
+            PERFORM ff_invalid('invalid_' || f.field, format('%s must be 0-256 bytes', f.field));
+        END IF;
+    END LOOP;
+    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    PERFORM ff_check_size(octet_length(p_payload), ff_max_payload_bytes(), 'payload');
+    PERFORM ff_check_ms(ff_required(p_dedup_ttl_ms, 'dedup_ttl_ms'), 'dedup_ttl_ms', 0);
+    ttl := least(p_dedup_ttl_ms, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000);
+    PERFORM ff_check_ms(ff_required(p_resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
+    max_signals := least(ff_required(p_max_signals, 'max_signals_per_execution'), ff_setting_int('ff_engine.max_signals_per_execution', 10000));
+    RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
+        coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
+        p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
+END
+$$;
+COMMENT ON FUNCTION ff_deliver_signal_body(text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint, bigint, integer)
+    IS 'ff_deliver_signal''s body (internal).';
+
+CREATE FUNCTION ff_deliver_signal(execution_id text, waitpoint_id uuid, token text, signal_name text, signal_id uuid DEFAULT NULL,
+    signal_category text DEFAULT '', source_type text DEFAULT '', source_identity text DEFAULT '', payload bytea DEFAULT NULL,
+    correlation_id text DEFAULT NULL, idempotency_key text DEFAULT NULL, dedup_ttl_ms bigint DEFAULT 86400000,
+    resume_delay_ms bigint DEFAULT 0, max_signals_per_execution integer DEFAULT 10000)
+RETURNS TABLE (outcome text, signal_id uuid, effect text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_deliver_signal_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+$$;
+
+CREATE FUNCTION ff_deliver_approval_signal(execution_id text, lane_id text, waitpoint_id uuid, signal_name text, idempotency_suffix text)
+RETURNS TABLE (outcome text, signal_id uuid, effect text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(lane_id, 'lane_id'));
+    PERFORM ff_required(waitpoint_id, 'waitpoint_id');
+    PERFORM ff_check_optional_text(ff_required(signal_name, 'signal_name'), 'signal_name', 256);
+    PERFORM ff_check_optional_text(ff_required(idempotency_suffix, 'idempotency_suffix'), 'idempotency_suffix', 256);
+    RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, waitpoint_id, signal_name, gen_random_uuid(), 'approval',
+        'operator', session_user::text, NULL, NULL, 'approval:' || signal_name || ':' || idempotency_suffix,
+        least(86400000, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000), 0,
+        least(10000, ff_setting_int('ff_engine.max_signals_per_execution', 10000)), NULL, lane_id, ff_now_ms());
+END
+$$;
+
+CREATE FUNCTION ff_resume_execution(execution_id text, resume_delay_ms bigint DEFAULT 0)
+RETURNS TABLE (outcome text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    e record;
+    sid uuid;
+    now_ms bigint;
+    u record;
+BEGIN
+    PERFORM ff_check_ms(ff_required(resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
+    now_ms := ff_now_ms();
+    SELECT x.lifecycle_phase, x.lane_id INTO e FROM ff_exec_core x
+    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    SELECT s.suspension_id INTO sid FROM ff_suspension s
+    WHERE s.partition_key = id.partition_key AND s.execution_id = id.execution_uuid AND s.state = 'open';
+    IF sid IS NULL OR e.lifecycle_phase <> 'suspended' THEN
+        PERFORM ff_raise('WF033', 'execution_not_suspended', format('the execution is %s, not suspended', e.lifecycle_phase));
+    END IF;
+    UPDATE ff_suspension s SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator', closer_signal_id = NULL,
+        satisfier_seqs = '{}'
+    WHERE s.partition_key = id.partition_key AND s.execution_id = id.execution_uuid AND s.suspension_id = sid AND s.state = 'open';
+    UPDATE ff_waitpoint w SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator'
+    WHERE w.partition_key = id.partition_key AND w.execution_id = id.execution_uuid AND w.suspension_id = sid AND w.state <> 'closed';
+    UPDATE ff_exec_core x SET lifecycle_phase = 'runnable', ownership_state = 'unowned',
+        eligibility_state = CASE WHEN resume_delay_ms > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+        attempt_state = 'attempt_interrupted', public_state = CASE WHEN resume_delay_ms > 0 THEN 'delayed' ELSE 'waiting' END,
+        eligible_at_ms = CASE WHEN resume_delay_ms > 0 THEN now_ms + resume_delay_ms END, updated_at_ms = now_ms
+    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
+    RETURNING x.namespace INTO u;
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+    VALUES (id.partition_key, execution_id, u.namespace, now_ms, 'resumed');
+    PERFORM ff_wake('{ff_completion}', CASE WHEN resume_delay_ms > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
+    RETURN QUERY SELECT 'resumed'::text;
+END
+$$;
+
+CREATE FUNCTION ff_observe_signals(execution_id text)
+RETURNS TABLE (signal_id uuid, waitpoint_key text, signal_name text, signal_category text, source_type text, source_identity text,
+    correlation_id text, accepted_at_ms bigint, payload bytea)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+BEGIN
+    RETURN QUERY
+    WITH s AS (
+        SELECT x.satisfier_seqs FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
+        ORDER BY x.suspended_at_ms DESC, x.closed_at_ms DESC NULLS FIRST LIMIT 1)
+    SELECT g.signal_id, g.waitpoint_key, g.signal_name, g.signal_category, g.source_type, g.source_identity, g.correlation_id,
+           g.accepted_at_ms, g.payload
+    FROM s JOIN ff_signal g ON g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid AND g.signal_seq = ANY (s.satisfier_seqs)
+    ORDER BY g.signal_seq;
+END
+$$;
