@@ -27,10 +27,18 @@ COMMENT ON FUNCTION ff_wake_lock(text, text, boolean) IS 'The wake-up advisory l
 -- The (channel, lane) keys of `channels` ('' lane) and `lanes`, in the one order writers (share) and
 -- waiters (exclusive) lock them: by bytes, channel then lane, as the Rust edition.
 CREATE FUNCTION ff_wake_keys(channels text[], lanes text[]) RETURNS TABLE (channel text, lane_id text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    -- PL/pgSQL so that the plan is kept; one key (the common case) needs no sort.
+    IF cardinality(channels) + cardinality(lanes) = 1 THEN
+        RETURN QUERY SELECT coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], '');
+        RETURN;
+    END IF;
+    RETURN QUERY
     SELECT DISTINCT u.c COLLATE "C", u.l COLLATE "C"
     FROM (SELECT unnest(channels), '' UNION ALL SELECT 'ff_lane_ready', unnest(lanes)) AS u(c, l)
-    ORDER BY 1, 2
+    ORDER BY 1, 2;
+END
 $$;
 COMMENT ON FUNCTION ff_wake_keys(text[], text[]) IS 'Wake-up lock keys in lock order (internal).';
 
