@@ -2,6 +2,21 @@
 -- the Rust edition (src/store/leases.rs): the fence of docs/semantics.md §3 in its order, the same
 -- row changes and events.
 
+-- Lock an execution's row (the per-execution mutex) and return it; WF010 when there is none.
+CREATE FUNCTION ff_lock_execution(pk smallint, id uuid) RETURNS ff_exec_core
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    e ff_exec_core;
+BEGIN
+    SELECT * INTO e FROM ff_exec_core WHERE partition_key = pk AND execution_id = id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    RETURN e;
+END
+$$;
+COMMENT ON FUNCTION ff_lock_execution(smallint, uuid) IS 'Lock an execution''s row, or WF010 (internal).';
+
 -- Lock the execution row (the per-execution mutex) and check the caller's fence: lease_conflict,
 -- lease_expired, execution_not_active, in that order. Returns the row.
 CREATE FUNCTION ff_lock_leased(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
@@ -11,10 +26,7 @@ DECLARE
 BEGIN
     PERFORM ff_required(p_lease_id, 'lease_id');
     PERFORM ff_required(p_lease_epoch, 'lease_epoch');
-    SELECT * INTO e FROM ff_exec_core WHERE partition_key = pk AND execution_id = id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
+    e := ff_lock_execution(pk, id);
     IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
         PERFORM ff_raise('WF020', 'lease_conflict', 'the lease id or epoch does not match the current lease',
                          'current lease_epoch ' || e.lease_epoch);
@@ -199,15 +211,11 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 #variable_conflict use_variable
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
-    e record;
+    e ff_exec_core;
 BEGIN
     PERFORM ff_required(reason, 'reason');
     PERFORM ff_check_optional_text(reason, 'reason', 256);
-    SELECT x.lifecycle_phase, x.ownership_state INTO e FROM ff_exec_core x
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.lifecycle_phase = 'terminal' THEN
         RETURN QUERY SELECT 'already_terminal'::text;
         RETURN;

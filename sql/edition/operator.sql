@@ -2,20 +2,6 @@
 -- as the Rust edition (src/store/operator.rs): each under the row lock, each writing an
 -- ff_operator_event with the session user.
 
-CREATE FUNCTION ff_lock_for_operator(pk smallint, id uuid) RETURNS ff_exec_core
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    e ff_exec_core;
-BEGIN
-    SELECT * INTO e FROM ff_exec_core WHERE partition_key = pk AND execution_id = id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
-    RETURN e;
-END
-$$;
-COMMENT ON FUNCTION ff_lock_for_operator(smallint, uuid) IS 'Lock an execution for an operator action (internal).';
-
 CREATE FUNCTION ff_change_priority(execution_id text, priority integer)
 RETURNS TABLE (outcome text, previous_priority integer)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
@@ -26,7 +12,7 @@ DECLARE
     now_ms bigint;
 BEGIN
     PERFORM ff_required(priority, 'priority');
-    e := ff_lock_for_operator(id.partition_key, id.execution_uuid);
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.priority = priority THEN
         RETURN QUERY SELECT 'unchanged'::text, e.priority;
         RETURN;
@@ -52,7 +38,7 @@ DECLARE
     now_ms bigint;
 BEGIN
     PERFORM ff_check_optional_text(reason, 'reason', 256);
-    e := ff_lock_for_operator(id.partition_key, id.execution_uuid);
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.public_state NOT IN ('failed', 'cancelled', 'expired') THEN
         PERFORM ff_raise('WF034', 'execution_not_replayable',
             format('the execution is %s; only failed, cancelled or expired executions are replayed', e.public_state));
@@ -81,7 +67,7 @@ DECLARE
 BEGIN
     PERFORM ff_required(reason, 'reason');
     PERFORM ff_check_optional_text(reason, 'reason', 256);
-    e := ff_lock_for_operator(id.partition_key, id.execution_uuid);
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF lease_epoch IS NOT NULL AND lease_epoch <> e.lease_epoch THEN
         PERFORM ff_raise('WF020', 'lease_conflict', 'the lease epoch does not match the current lease',
                          'current lease_epoch ' || e.lease_epoch);

@@ -18,8 +18,7 @@ DECLARE
     ref text := '{fp:' || pk || '}:' || id;
     presented record;
     k record;
-    e record;
-    st record;
+    e ff_exec_core;
     wp record;
     counted jsonb := '[]';
     sid uuid;
@@ -53,11 +52,7 @@ BEGIN
         END IF;
     END IF;
     -- 3. Lock the execution; the operator path must name its lane; terminal executions take no signals.
-    SELECT x.lifecycle_phase, x.signal_count, x.lane_id INTO e FROM ff_exec_core x
-    WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
+    e := ff_lock_execution(pk, id);
     IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
         PERFORM ff_invalid('lane_mismatch', 'lane_mismatch: the execution is in another lane');
     END IF;
@@ -223,18 +218,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 #variable_conflict use_variable
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
-    e record;
+    e ff_exec_core;
     sid uuid;
     now_ms bigint;
     u record;
 BEGIN
     PERFORM ff_check_ms(ff_required(resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
     now_ms := ff_now_ms();
-    SELECT x.lifecycle_phase, x.lane_id INTO e FROM ff_exec_core x
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     SELECT s.suspension_id INTO sid FROM ff_suspension s
     WHERE s.partition_key = id.partition_key AND s.execution_id = id.execution_uuid AND s.state = 'open';
     IF sid IS NULL OR e.lifecycle_phase <> 'suspended' THEN

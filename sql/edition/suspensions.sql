@@ -195,10 +195,7 @@ BEGIN
         PERFORM ff_invalid('timeout_at_in_past', 'timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past');
     END IF;
     -- Lock, then read what suspend decides on.
-    SELECT * INTO e FROM ff_exec_core x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
-    END IF;
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF p_idempotency_key IS NOT NULL THEN
         SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
         WHERE d.partition_key = id.partition_key AND d.execution_id = id.execution_uuid AND d.idempotency_key = p_idempotency_key;
