@@ -986,3 +986,59 @@ fn signals_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+#[test]
+fn scanners_and_retention_match() {
+    let (_db, mut c) = setup("sqled_scanners");
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let soon = "(extract(epoch from clock_timestamp()) * 1000)::bigint + 50";
+    let mut calls: Vec<String> = vec!["SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into(), "SELECT * FROM ff_tick()".into()];
+    // 1 delayed; 2 deadline; 3 short lease; 4-8 suspensions timing out with each behaviour; 9 a pending waitpoint.
+    calls.push(format!("SELECT created FROM ff_create_execution('sc', delay_until_ms => {soon}, execution_id => '{}')", id(1)));
+    calls.push(format!("SELECT created FROM ff_create_execution('sc', deadline_at_ms => {soon}, execution_id => '{}')", id(2)));
+    for n in 3..=9 {
+        calls.push(format!("SELECT created FROM ff_create_execution('sc', execution_id => '{}')", id(n)));
+    }
+    calls.push("SELECT execution_id FROM ff_claim('sc', 'w', 'i', max_items => 8)".into());
+    calls.push(format!("SELECT lease_epoch FROM ff_renew_lease({}, 1)", fence(3)));
+    for (n, behavior) in [(4, "fail"), (5, "cancel"), (6, "expire"), (7, "escalate"), (8, "auto_resume")] {
+        calls.push(format!(
+            "SELECT outcome FROM ff_suspend({}, ff_cond_single('k{n}'), timeout_at_ms => {soon}, timeout_behavior => '{behavior}')",
+            fence(n)
+        ));
+    }
+    calls.push(format!("SELECT waitpoint_key FROM ff_create_waitpoint({}, 'pw', 1)", fence(9)));
+    calls.extend(
+        [
+            "SELECT pg_sleep(0.12)",
+            "SELECT * FROM ff_tick()",
+            "SELECT * FROM ff_tick()",
+            "SELECT * FROM ff_promote_delayed()",
+            "SELECT * FROM ff_expire_suspensions(0)",
+            "SELECT * FROM ff_tick(NULL)",
+            "SELECT * FROM ff_gc_keys(1000001)",
+            "SELECT execution_id, lifecycle_phase, ownership_state, eligibility_state, attempt_state, public_state, last_error, \
+             interrupt_reason, lease_epoch, reclaim_count FROM ff_exec_core ORDER BY execution_id",
+            "SELECT execution_id, state, reason_code, close_reason, timeout_at_ms IS NULL FROM ff_suspension ORDER BY execution_id",
+            "SELECT waitpoint_key, state, close_reason FROM ff_waitpoint ORDER BY waitpoint_key",
+            "SELECT signal_name, source_type, effect, waitpoint_key FROM ff_signal ORDER BY signal_seq",
+            "SELECT execution_id, event_type FROM ff_lease_event ORDER BY event_id",
+            "SELECT execution_id, outcome FROM ff_completion_event ORDER BY event_id",
+            "SELECT count(*) FROM ff_deadline",
+            "SELECT * FROM ff_prune_executions((extract(epoch from clock_timestamp()) * 1000)::bigint + 1000, '{failed,cancelled}')",
+            "SELECT * FROM ff_prune_executions(1, '{waiting}')",
+            "SELECT * FROM ff_prune_executions(1, ARRAY[NULL])",
+            "SELECT * FROM ff_prune_executions(NULL)",
+            "SELECT * FROM ff_prune_executions(1, '{}')",
+            "SELECT * FROM ff_prune_executions(1, max_rows => 0)",
+            "SELECT * FROM ff_prune_by_retention()",
+            "SELECT * FROM ff_prune_events((extract(epoch from clock_timestamp()) * 1000)::bigint + 1000)",
+            "SELECT * FROM ff_prune_events(NULL)",
+            "SELECT execution_id, public_state FROM ff_exec_core ORDER BY execution_id",
+            "SELECT count(*) FROM ff_attempt",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
+}

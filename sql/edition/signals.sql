@@ -8,6 +8,57 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_setting_int(text, bigint) IS 'An integer setting, or its default (internal).';
 
+-- Record an accepted signal with its effect: the signal row, the execution's signal count and the
+-- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
+-- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event.
+-- Then the wake-ups. Shared by delivery and the suspension timeout's auto-resume.
+CREATE FUNCTION ff_record_signal(pk smallint, id uuid, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
+    p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
+    p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ref text := '{fp:' || pk || '}:' || id;
+    delayed boolean := p_resume_delay_ms > 0;
+    seq bigint;
+    u record;
+BEGIN
+    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, signal_name,
+        signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, effect, accepted_at_ms)
+    VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity,
+        p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
+    RETURNING signal_seq INTO seq;
+    IF NOT resuming THEN
+        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1 WHERE x.partition_key = pk AND x.execution_id = id
+        RETURNING x.namespace INTO u;
+        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
+            source_type, source_identity, effect)
+        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
+        PERFORM ff_wake('{ff_signal_event}', '{}');
+        RETURN;
+    END IF;
+    UPDATE ff_suspension x SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
+        closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, seq)
+    WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state = 'open';
+    UPDATE ff_waitpoint x SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason
+    WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state <> 'closed';
+    UPDATE ff_exec_core x SET signal_count = x.signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
+        eligibility_state = CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+        attempt_state = 'attempt_interrupted', public_state = CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END,
+        eligible_at_ms = CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, updated_at_ms = now_ms
+    WHERE x.partition_key = pk AND x.execution_id = id
+    RETURNING x.namespace INTO u;
+    INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
+        source_type, source_identity, effect)
+    VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+    VALUES (pk, ref, u.namespace, now_ms, 'resumed');
+    PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[lane_id] END);
+END
+$$;
+COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, boolean, bigint[], bigint, text, bigint)
+    IS 'Record an accepted signal, resuming when it satisfies (internal).';
+
 -- Deliver a signal (the token path when token is given, else the operator path naming its lane).
 CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
     p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
@@ -25,9 +76,6 @@ DECLARE
     eff text;
     sats bigint[];
     resuming boolean;
-    seq bigint;
-    delayed boolean := p_resume_delay_ms > 0;
-    u record;
 BEGIN
     -- 2. The waitpoint exists and the token verifies under a usable key.
     IF p_token IS NOT NULL THEN
@@ -106,37 +154,9 @@ BEGIN
             'source_identity', p_source_identity)) x;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
-    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, signal_name,
-        signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, effect, accepted_at_ms)
-    VALUES (pk, id, p_signal_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity,
-        p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
-    RETURNING signal_seq INTO seq;
-    IF NOT resuming THEN
-        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1 WHERE x.partition_key = pk AND x.execution_id = id
-        RETURNING x.namespace INTO u;
-        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
-            source_type, source_identity, effect)
-        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
-        PERFORM ff_wake('{ff_signal_event}', '{}');
-    ELSE
-        UPDATE ff_suspension x SET state = 'closed', closed_at_ms = now_ms, close_reason = 'condition_satisfied',
-            closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, seq)
-        WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state = 'open';
-        UPDATE ff_waitpoint x SET state = 'closed', closed_at_ms = now_ms, close_reason = 'condition_satisfied'
-        WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state <> 'closed';
-        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
-            eligibility_state = CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
-            attempt_state = 'attempt_interrupted', public_state = CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END,
-            eligible_at_ms = CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, updated_at_ms = now_ms
-        WHERE x.partition_key = pk AND x.execution_id = id
-        RETURNING x.namespace INTO u;
-        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
-            source_type, source_identity, effect)
-        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
-        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-        VALUES (pk, ref, u.namespace, now_ms, 'resumed');
-        PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
-    END IF;
+    PERFORM ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
+        p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
+        'condition_satisfied', now_ms);
     IF p_idempotency_key IS NOT NULL THEN
         INSERT INTO ff_signal_dedup (partition_key, execution_id, waitpoint_id, idempotency_key, signal_id, expires_at_ms)
         VALUES (pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, least(now_ms::numeric + p_dedup_ttl_ms, 9223372036854775807)::bigint)

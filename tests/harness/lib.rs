@@ -325,8 +325,8 @@ where
 
 /// The SQL edition's source files in load order (issue #20): the schema shared with the Rust edition,
 /// then `sql/edition/*.sql`. What the edition covers so far: keys, create, claims, leases, wake-ups, condition checks and builders,
-/// inspection, operator actions, budgets and quotas, waitpoints, suspend and signals.
-pub const SQL_EDITION: [&str; 16] = [
+/// inspection, operator actions, budgets and quotas, waitpoints, suspend, signals, scanners and retention.
+pub const SQL_EDITION: [&str; 17] = [
     include_str!("../../sql/schema.sql"),
     include_str!("../../sql/edition/errors.sql"),
     include_str!("../../sql/edition/crypto.sql"),
@@ -341,6 +341,7 @@ pub const SQL_EDITION: [&str; 16] = [
     include_str!("../../sql/edition/budgets.sql"),
     include_str!("../../sql/edition/suspensions.sql"),
     include_str!("../../sql/edition/signals.sql"),
+    include_str!("../../sql/edition/scanners.sql"),
     include_str!("../../sql/edition/conditions.sql"),
     include_str!("../../sql/conditions.sql"),
 ];
