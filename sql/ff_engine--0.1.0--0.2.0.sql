@@ -486,7 +486,9 @@ BEGIN
 END
 $own$;
 
-GRANT USAGE ON SCHEMA @extschema@ TO ff_admin, ff_worker, ff_signaler;
+-- ff_engine_owner too: the SECURITY DEFINER functions run as it, and look their tables up in this schema
+-- (an extension created in a schema of its own, CREATE EXTENSION ff_engine SCHEMA s, needs it).
+GRANT USAGE ON SCHEMA @extschema@ TO ff_engine_owner, ff_admin, ff_worker, ff_signaler;
 
 -- Event tables: readable by all three roles (listeners replay from their last event id).
 GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event, ff_operator_event TO ff_admin, ff_worker, ff_signaler;

@@ -118,3 +118,20 @@ fn every_role_can_do_exactly_what_the_readme_says() {
     assert!(in_db.len() >= 30 && tables.len() >= 15, "{} functions, {} tables", in_db.len(), tables.len());
     assert!(wrong.is_empty(), "the privileges differ from the README's:\n{}", wrong.join("\n"));
 }
+
+/// `CREATE EXTENSION ff_engine SCHEMA s` into a schema the installer owns: the SECURITY DEFINER
+/// functions run as ff_engine_owner, which needs USAGE on that schema to find its tables (finalize.sql
+/// grants it). Without it every call was "relation does not exist".
+#[test]
+fn extension_in_a_schema_of_its_own_works() {
+    let cluster = Cluster::shared();
+    let mut admin = cluster.connect("postgres", "postgres");
+    admin.batch_execute("DROP DATABASE IF EXISTS t_own_schema WITH (FORCE)").unwrap();
+    admin.batch_execute("CREATE DATABASE t_own_schema").unwrap();
+    let mut c = cluster.connect("t_own_schema", "postgres");
+    c.batch_execute("CREATE SCHEMA wf; CREATE EXTENSION ff_engine SCHEMA wf").unwrap();
+    c.query_one("SELECT * FROM wf.ff_seed_hmac('k1')", &[]).unwrap();
+    let id: String = c.query_one("SELECT execution_id FROM wf.ff_create_execution('l')", &[]).unwrap().get(0);
+    let claimed: String = c.query_one("SELECT execution_id FROM wf.ff_claim('l', 'w', 'i')", &[]).unwrap().get(0);
+    assert_eq!(claimed, id);
+}
