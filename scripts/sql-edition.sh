@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The SQL edition's install artifacts (issue #20), built from its one source: sql/schema.sql, the
+# sql/edition/*.sql files in SQL_EDITION order (tests/harness/lib.rs), sql/conditions.sql, sql/cron.sql
+# and sql/finalize.sql.
+#   scripts/sql-edition.sh [--out DIR] [--schema NAME]
+# Writes, under DIR (default dist/sql-edition):
+#   extension/ff_engine.control, extension/ff_engine--<version>.sql   a file-based SQL-only extension
+#   pgtle/ff_engine--<version>.pgtle.sql    for pg_tle (RDS, Aurora, Supabase): roles, then
+#                                           pgtle.install_extension with the extension script as its body
+#   standalone/ff_engine--<version>.sql     for psql -f into schema NAME (default ff_engine), idempotent
+#   standalone/ff_engine--<version>.uninstall.sql
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=dist/sql-edition
+schema=ff_engine
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --schema) schema=$2; shift 2 ;;
+    *) echo "usage: $0 [--out DIR] [--schema NAME]" >&2; exit 2 ;;
+  esac
+done
+[[ "$schema" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || { echo "sql-edition: --schema must be a plain lower-case identifier" >&2; exit 2; }
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# The edition's files, in the order the test harness loads them.
+mapfile -t files < <(sed -n 's|^    include_str!("../../\(sql/[^"]*\)"),$|\1|p' tests/harness/lib.rs)
+[ "${#files[@]}" -gt 10 ] || { echo "sql-edition: could not read SQL_EDITION from tests/harness/lib.rs" >&2; exit 1; }
+mkdir -p "$out/extension" "$out/pgtle" "$out/standalone"
+body() { # the extension script: every source file, then cron.sql and finalize.sql
+  for f in "${files[@]}" sql/cron.sql sql/finalize.sql; do
+    printf -- '-- ---- %s ----\n' "$f"
+    cat "$f"
+    printf '\n'
+  done
+}
+ext_script="$out/extension/ff_engine--$version.sql"
+{
+  printf -- '-- ff_engine %s, SQL edition (PL/pgSQL, no module): CREATE EXTENSION ff_engine.\n' "$version"
+  body
+} >"$ext_script"
+cat >"$out/extension/ff_engine.control" <<CONTROL
+comment = 'ff_engine (SQL edition): durable-execution claims, leases, waitpoints and HMAC-signed signals inside PostgreSQL'
+default_version = '$version'
+relocatable = false
+superuser = true
+trusted = true
+CONTROL
+# shellcheck disable=SC2016 # a dollar-quote tag, literally
+tag='$_ff_engine_extension_body_$'
+if grep -qF "$tag" "$ext_script"; then echo "sql-edition: the body contains its own dollar-quote tag" >&2; exit 1; fi
+{
+  cat <<HEAD
+-- ff_engine $version for pg_tle: run as a role that may create roles and call pgtle.install_extension
+-- (rds_superuser on RDS/Aurora, postgres on Supabase), then CREATE EXTENSION ff_engine in each database.
+-- Idempotent: a version pg_tle already has is left as it is.
+DO \$check\$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_tle') THEN
+        RAISE EXCEPTION 'pg_tle is not installed in this database: CREATE EXTENSION pg_tle first (and pg_tle in shared_preload_libraries)';
+    END IF;
+END
+\$check\$;
+-- The roles the extension grants to, created here: an extension body run by pg_tle is not the place.
+DO \$roles\$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['ff_engine_owner', 'ff_admin', 'ff_worker', 'ff_signaler'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+\$roles\$;
+SELECT pgtle.install_extension('ff_engine', '$version',
+    'ff_engine (SQL edition): durable-execution claims, leases, waitpoints and HMAC-signed signals inside PostgreSQL',
+HEAD
+  printf '    %s' "$tag"
+  cat "$ext_script"
+  printf '%s)\n' "$tag"
+  printf "WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extension_versions() WHERE name = 'ff_engine' AND version = '%s');\n" "$version"
+} >"$out/pgtle/ff_engine--$version.pgtle.sql"
+{
+  cat <<HEAD
+-- ff_engine $version, SQL edition, for psql -f into schema $schema (providers without pg_tle):
+--   psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -f ff_engine--$version.sql
+-- Idempotent: when the schema already holds ff_engine, nothing is done. Built for schema $schema;
+-- scripts/sql-edition.sh --schema NAME builds one for another schema.
+\\set ON_ERROR_STOP on
+SELECT to_regclass('$schema.ff_exec_core') IS NOT NULL AS ff_engine_installed \\gset
+\\if :ff_engine_installed
+\\echo ff_engine is already installed in schema $schema: nothing to do
+\\quit
+\\endif
+BEGIN;
+CREATE SCHEMA IF NOT EXISTS $schema;
+SET LOCAL search_path = $schema;
+HEAD
+  for f in "${files[@]}" sql/cron.sql; do
+    printf -- '-- ---- %s ----\n' "$f"
+    sed "s/@extschema@/$schema/g" "$f"
+    printf '\n'
+  done
+  printf -- '-- ---- sql/edition/standalone_own.sql ----\n'
+  sed "s/@extschema@/$schema/g" sql/edition/standalone_own.sql
+  printf -- '-- ---- sql/finalize.sql (after its ownership block) ----\n'
+  # shellcheck disable=SC2016 # a sed address, literally
+  sed '1,/^\$own\$;$/d' sql/finalize.sql | sed "s/@extschema@/$schema/g"
+  printf 'COMMIT;\n'
+} >"$out/standalone/ff_engine--$version.sql"
+cat >"$out/standalone/ff_engine--$version.uninstall.sql" <<UNINSTALL
+-- Remove ff_engine $version (SQL edition) from schema $schema, with all its data. The roles
+-- (ff_engine_owner, ff_admin, ff_worker, ff_signaler) are cluster-wide and are left in place.
+DROP SCHEMA IF EXISTS $schema CASCADE;
+UNINSTALL
+echo "sql-edition: wrote $out/{extension,pgtle,standalone} for ff_engine $version (schema $schema)"

@@ -1,0 +1,31 @@
+-- Standalone install (psql -f, no extension): the objects of the install schema are handed to
+-- ff_engine_owner when the installing role may do so (a superuser, or a member of ff_engine_owner),
+-- else they stay the installer's; either way PUBLIC gets nothing and ff_admin may call everything.
+-- (The extension editions do this in finalize.sql's first block, over the extension's members.)
+DO $own$
+DECLARE
+    r record;
+    can_own boolean := pg_has_role('ff_engine_owner', 'MEMBER');
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+             WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'v') LOOP
+        IF can_own THEN
+            EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
+        END IF;
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config FROM pg_proc p
+             WHERE p.pronamespace = '@extschema@'::regnamespace LOOP
+        IF can_own THEN
+            EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
+        END IF;
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        IF r.has_config THEN
+            EXECUTE format('ALTER FUNCTION %s SET jit = off', r.fn);
+            EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_generic_plan', r.fn);
+            EXECUTE format('ALTER FUNCTION %s SET enable_seqscan = off', r.fn);
+        END IF;
+    END LOOP;
+END
+$own$;
