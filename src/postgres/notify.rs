@@ -109,13 +109,13 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
             lanes.iter().for_each(|l| queue_notify(LANE_READY, &lane_payload(l)));
             Ok(())
         }
-        Wake::Announced if waiter_table().is_none() => {
-            // A database still on 0.1.0's schema (the package was upgraded, ALTER EXTENSION UPDATE not
-            // run yet): 0.1.0's behaviour, every channel notified.
-            channels.iter().for_each(|c| queue_notify(c.name(), c""));
-            Ok(())
-        }
         Wake::Announced => {
+            let Some(waiters) = waiter_table() else {
+                // A database still on 0.1.0's schema (the package was upgraded, ALTER EXTENSION UPDATE
+                // not run yet): 0.1.0's behaviour, every channel notified.
+                channels.iter().for_each(|c| queue_notify(c.name(), c""));
+                return Ok(());
+            };
             if channels.is_empty() && lanes.is_empty() {
                 return Ok(());
             }
@@ -123,7 +123,7 @@ pub fn wake(client: &SpiClient<'_>, channels: &[Channel], lanes: &[&str]) -> WfR
                 lock_key(&channel, &lane, false);
             }
             // Nobody has announced since ff_waiter was last vacuumed empty: no statement to run.
-            if waiter_table().is_some_and(|oid| relation_blocks(oid) == 0) {
+            if relation_blocks(waiters) == 0 {
                 return Ok(());
             }
             let args = take_waiters::Args {
