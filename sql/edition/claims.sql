@@ -16,19 +16,6 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
 
-CREATE FUNCTION ff_check_capabilities(caps text[], field text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF cardinality(caps) > 256 THEN
-        PERFORM ff_invalid('invalid_' || field, field || ': at most 256 capability tokens');
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
-        PERFORM ff_invalid('invalid_' || field, field || ': each token must be 1-256 bytes');
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
-
 -- A candidate picked for a claim.
 CREATE TYPE ff_claim_candidate AS (
     partition_key smallint, execution_id uuid, quota_policy_id uuid, attempt_state text, attempt_index integer,
@@ -172,10 +159,7 @@ BEGIN
     PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
     PERFORM ff_check_capabilities(caps, 'capabilities');
     PERFORM ff_check_ms(ff_required(p_grant_ttl_ms, 'grant_ttl_ms'), 'grant_ttl_ms', 1);
-    SELECT kid, secret INTO k FROM ff_keystore WHERE active;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
-    END IF;
+    k := ff_active_key();
     SELECT * INTO c FROM ff_pick(p_lane_id, caps, now_ms, 1);
     IF NOT FOUND THEN
         RETURN;

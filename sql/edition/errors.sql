@@ -38,3 +38,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ff_required(anyelement, text) IS 'A required argument, or WF001 <param>_required (internal).';
+
+-- A required count from 1 to max (WF001 invalid_<field>), as the Rust edition's bounded_count.
+CREATE FUNCTION ff_bounded_count(value integer, field text, max integer) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF ff_required(value, field) NOT BETWEEN 1 AND max THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be between 1 and %s', field, max));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_bounded_count(integer, text, integer) IS 'A count from 1 to max, or WF001 (internal).';

@@ -84,6 +84,20 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_size(integer, integer, text) IS 'WF001 <field>_too_large (internal).';
 
+-- Capability tokens: at most 256, each 1-256 bytes (WF001 invalid_<field>).
+CREATE FUNCTION ff_check_capabilities(caps text[], field text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF cardinality(caps) > 256 THEN
+        PERFORM ff_invalid('invalid_' || field, field || ': at most 256 capability tokens');
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
+        PERFORM ff_invalid('invalid_' || field, field || ': each token must be 1-256 bytes');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
+
 CREATE FUNCTION ff_create_execution_body(
     p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
@@ -109,12 +123,7 @@ BEGIN
     -- creation::validate.
     PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
     caps := coalesce(p_required_capabilities, '{}');
-    IF cardinality(caps) > 256 THEN
-        PERFORM ff_invalid('invalid_required_capabilities', 'required_capabilities: at most 256 capability tokens');
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
-        PERFORM ff_invalid('invalid_required_capabilities', 'required_capabilities: each token must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_capabilities(caps, 'required_capabilities');
     PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
     PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
     IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN

@@ -76,3 +76,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ff_parse_execution_id(text) IS 'Parse {fp:N}:<uuid>, or WF001 invalid_execution_id (internal).';
+
+-- A uuid as the Rust edition's parser accepts it (hyphenated, simple, braced, urn; any case), or NULL.
+CREATE FUNCTION ff_parse_uuid_text(t text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$'
+                THEN regexp_replace(t, '^urn:uuid:', '')::uuid END
+$$;
+COMMENT ON FUNCTION ff_parse_uuid_text(text) IS 'Parse a uuid as the Rust edition does, or NULL (internal).';

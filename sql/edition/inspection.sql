@@ -3,14 +3,7 @@
 
 -- max_rows of a listing: 1 to 10 000 (WF001).
 CREATE FUNCTION ff_page_size(max_rows integer) RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF ff_required(max_rows, 'max_rows') NOT BETWEEN 1 AND 10000 THEN
-        PERFORM ff_invalid('invalid_max_rows', 'max_rows must be between 1 and 10000');
-    END IF;
-    RETURN max_rows;
-END
-$$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ff_bounded_count(max_rows, 'max_rows', 10000) $$;
 COMMENT ON FUNCTION ff_page_size(integer) IS 'A listing''s page size, or WF001 (internal).';
 
 CREATE FUNCTION ff_get_execution_body(p_execution_id text)

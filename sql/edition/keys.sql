@@ -120,3 +120,15 @@ RETURNS TABLE (kid text, active boolean, created_at_ms bigint, rotated_at_ms big
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT kid, active, created_at_ms, rotated_at_ms, expires_at_ms FROM ff_keystore ORDER BY created_at_ms, kid
 $$;
+
+-- The active signing key (WF004 keystore_empty when there is none). Internal: it returns the secret.
+CREATE FUNCTION ff_active_key(OUT kid text, OUT secret bytea)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT k.kid, k.secret INTO kid, secret FROM ff_keystore k WHERE k.active;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_active_key() IS 'The active signing key, or WF004 (internal).';

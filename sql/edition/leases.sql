@@ -17,16 +17,11 @@ END
 $$;
 COMMENT ON FUNCTION ff_lock_execution(smallint, uuid) IS 'Lock an execution''s row, or WF010 (internal).';
 
--- Lock the execution row (the per-execution mutex) and check the caller's fence: lease_conflict,
--- lease_expired, execution_not_active, in that order. Returns the row.
-CREATE FUNCTION ff_lock_leased(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    e ff_exec_core;
+-- The fence of docs/semantics.md §3 on a locked row: lease_conflict, lease_expired,
+-- execution_not_active, in that order.
+CREATE FUNCTION ff_check_fence(e ff_exec_core, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    PERFORM ff_required(p_lease_id, 'lease_id');
-    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
-    e := ff_lock_execution(pk, id);
     IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
         PERFORM ff_raise('WF020', 'lease_conflict', 'the lease id or epoch does not match the current lease',
                          'current lease_epoch ' || e.lease_epoch);
@@ -37,6 +32,21 @@ BEGIN
     IF e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' THEN
         PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
     END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_fence(ff_exec_core, uuid, bigint, bigint) IS 'Check a lease fence on a locked row (internal).';
+
+-- Lock the execution row (the per-execution mutex) and check the caller's fence: lease_conflict,
+-- lease_expired, execution_not_active, in that order. Returns the row.
+CREATE FUNCTION ff_lock_leased(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    e ff_exec_core;
+BEGIN
+    PERFORM ff_required(p_lease_id, 'lease_id');
+    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
+    e := ff_lock_execution(pk, id);
+    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
     RETURN e;
 END
 $$;
@@ -227,8 +237,7 @@ END
 $$;
 
 -- ff_complete_many's elements: {execution_id, lease_id, lease_epoch, result_hex?}, each parsed as the
--- Rust edition does (core/src/batch.rs); a malformed element gets its own outcome. `uuid` accepts what
--- the Rust edition's uuid parser does (hyphenated, simple, braced, urn; any case).
+-- Rust edition does (core/src/batch.rs); a malformed element gets its own outcome.
 CREATE FUNCTION ff_parse_lease_item(v jsonb, OUT pk smallint, OUT id uuid, OUT lease_id uuid, OUT lease_epoch bigint,
     OUT result bytea, OUT error text)
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -244,11 +253,10 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'WF001' THEN
         error := 'invalid_input'; RETURN;
     END;
-    t := CASE WHEN jsonb_typeof(v -> 'lease_id') = 'string' THEN v ->> 'lease_id' END;
-    IF t IS NULL OR t !~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$' THEN
+    lease_id := CASE WHEN jsonb_typeof(v -> 'lease_id') = 'string' THEN ff_parse_uuid_text(v ->> 'lease_id') END;
+    IF lease_id IS NULL THEN
         error := 'invalid_input'; RETURN;
     END IF;
-    lease_id := regexp_replace(t, '^urn:uuid:', '')::uuid;
     t := CASE WHEN jsonb_typeof(v -> 'lease_epoch') = 'number' THEN (v -> 'lease_epoch')::text END;
     IF t IS NULL OR t !~ '^-?[0-9]+$' OR t::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
         error := 'invalid_input'; RETURN;

@@ -3,14 +3,7 @@
 -- another session holds.
 
 CREATE FUNCTION ff_batch_size(max_rows integer) RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF ff_required(max_rows, 'max_rows') NOT BETWEEN 1 AND 1000000 THEN
-        PERFORM ff_invalid('invalid_max_rows', 'max_rows must be between 1 and 1000000');
-    END IF;
-    RETURN max_rows;
-END
-$$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ff_bounded_count(max_rows, 'max_rows', 1000000) $$;
 COMMENT ON FUNCTION ff_batch_size(integer) IS 'A scanner''s batch size, or WF001 (internal).';
 
 -- One task over at most max_rows due rows at now_ms; how many it processed.

@@ -8,6 +8,15 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_setting_int(text, bigint) IS 'An integer setting, or its default (internal).';
 
+-- The superuser ceilings a delivery's own arguments can only lower (ff_engine.max_dedup_ttl_s,
+-- ff_engine.max_signals_per_execution).
+CREATE FUNCTION ff_dedup_ttl_ms(requested bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000) $$;
+COMMENT ON FUNCTION ff_dedup_ttl_ms(bigint) IS 'A dedup TTL under its ceiling (internal).';
+CREATE FUNCTION ff_max_signals(requested bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_signals_per_execution', 10000)) $$;
+COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (internal).';
+
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event.
@@ -194,9 +203,9 @@ BEGIN
     PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
     PERFORM ff_check_size(octet_length(p_payload), ff_max_payload_bytes(), 'payload');
     PERFORM ff_check_ms(ff_required(p_dedup_ttl_ms, 'dedup_ttl_ms'), 'dedup_ttl_ms', 0);
-    ttl := least(p_dedup_ttl_ms, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000);
+    ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
     PERFORM ff_check_ms(ff_required(p_resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
-    max_signals := least(ff_required(p_max_signals, 'max_signals_per_execution'), ff_setting_int('ff_engine.max_signals_per_execution', 10000));
+    max_signals := ff_max_signals(ff_required(p_max_signals, 'max_signals_per_execution'));
     RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
         coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
         p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
@@ -227,8 +236,7 @@ BEGIN
     PERFORM ff_check_optional_text(ff_required(idempotency_suffix, 'idempotency_suffix'), 'idempotency_suffix', 256);
     RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, waitpoint_id, signal_name, gen_random_uuid(), 'approval',
         'operator', session_user::text, NULL, NULL, 'approval:' || signal_name || ':' || idempotency_suffix,
-        least(86400000, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000), 0,
-        least(10000, ff_setting_int('ff_engine.max_signals_per_execution', 10000)), NULL, lane_id, ff_now_ms());
+        ff_dedup_ttl_ms(86400000), 0, ff_max_signals(10000), NULL, lane_id, ff_now_ms());
 END
 $$;
 

@@ -3,14 +3,6 @@
 -- (src/store/suspensions.rs, core/src/suspend.rs, core/src/bindings.rs). Tokens are never stored:
 -- recomputed from the waitpoint's token_kid whenever returned.
 
--- A uuid as the Rust edition's parser accepts it (hyphenated, simple, braced, urn; any case), or NULL.
-CREATE FUNCTION ff_parse_uuid_text(t text) RETURNS uuid
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN t ~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$'
-                THEN regexp_replace(t, '^urn:uuid:', '')::uuid END
-$$;
-COMMENT ON FUNCTION ff_parse_uuid_text(text) IS 'Parse a uuid as the Rust edition does, or NULL (internal).';
-
 -- The token of a waitpoint under the key it was minted with (WF003 when that key was reaped).
 CREATE FUNCTION ff_token_for(pk smallint, id uuid, waitpoint_id uuid, kid text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -46,10 +38,7 @@ BEGIN
     PERFORM ff_check_ms(ff_required(p_expires_in_ms, 'expires_in_ms'), 'expires_in_ms', 1);
     now_ms := ff_now_ms();
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
-    SELECT kid, secret INTO k FROM ff_keystore WHERE active;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
-    END IF;
+    k := ff_active_key();
     token := ff_waitpoint_token(k.kid, k.secret, p_execution_id, wp);
     INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
         token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
@@ -213,19 +202,8 @@ BEGIN
     END IF;
     PERFORM ff_required(p_lease_id, 'lease_id');
     PERFORM ff_required(p_lease_epoch, 'lease_epoch');
-    IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
-        PERFORM ff_raise('WF020', 'lease_conflict', 'the lease id or epoch does not match the current lease', 'current lease_epoch ' || e.lease_epoch);
-    END IF;
-    IF e.lease_expires_at_ms <= now_ms THEN
-        PERFORM ff_raise('WF021', 'lease_expired', 'the lease has expired');
-    END IF;
-    IF e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' THEN
-        PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
-    END IF;
-    SELECT x.kid, x.secret INTO signing FROM ff_keystore x WHERE x.active;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
-    END IF;
+    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    signing := ff_active_key();
     -- Bindings (core/src/bindings.rs resolve).
     keys := ff_cond_keys(cond);
     IF specs IS NULL THEN
