@@ -2,22 +2,29 @@
 # The SQL edition's install artifacts (issue #20), built from its one source: sql/schema.sql, the
 # sql/edition/*.sql files in SQL_EDITION order (tests/harness/lib.rs), sql/conditions.sql, sql/cron.sql
 # and sql/finalize.sql.
-#   scripts/sql-edition.sh [--out DIR] [--schema NAME]
+#   scripts/sql-edition.sh [--out DIR] [--schema NAME] [--upgrades DIR]
 # Writes, under DIR (default dist/sql-edition):
-#   extension/ff_engine.control, extension/ff_engine--<version>.sql   a file-based SQL-only extension
+#   extension/ff_engine.control, extension/ff_engine--<version>.sql   a file-based SQL-only extension,
+#                                           with the update scripts of --upgrades DIR (default
+#                                           sql/edition/upgrades, ff_engine--FROM--TO.sql)
 #   pgtle/ff_engine--<version>.pgtle.sql    for pg_tle (RDS, Aurora, Supabase): roles, then
-#                                           pgtle.install_extension with the extension script as its body
+#                                           pgtle.install_extension (or install_extension_version_sql
+#                                           when pg_tle has an earlier version) with the extension
+#                                           script as its body, install_update_path per update
+#                                           script, set_default_version
 #   standalone/ff_engine--<version>.sql     for psql -f into schema NAME (default ff_engine), idempotent
 #   standalone/ff_engine--<version>.uninstall.sql
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=dist/sql-edition
 schema=ff_engine
+upgrades_dir=sql/edition/upgrades
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --schema) schema=$2; shift 2 ;;
-    *) echo "usage: $0 [--out DIR] [--schema NAME]" >&2; exit 2 ;;
+    --upgrades) upgrades_dir=$2; shift 2 ;;
+    *) echo "usage: $0 [--out DIR] [--schema NAME] [--upgrades DIR]" >&2; exit 2 ;;
   esac
 done
 [[ "$schema" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || { echo "sql-edition: --schema must be a plain lower-case identifier" >&2; exit 2; }
@@ -26,6 +33,10 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 mapfile -t files < <(sed -n 's|^    include_str!("../../\(sql/[^"]*\)"),$|\1|p' tests/harness/lib.rs)
 [ "${#files[@]}" -gt 10 ] || { echo "sql-edition: could not read SQL_EDITION from tests/harness/lib.rs" >&2; exit 1; }
 mkdir -p "$out/extension" "$out/pgtle" "$out/standalone"
+# The SQL edition's update scripts, ff_engine--FROM--TO.sql (its first release is 0.2.0, so none yet).
+upgrades=()
+if [ -d "$upgrades_dir" ]; then mapfile -t upgrades < <(find "$upgrades_dir" -maxdepth 1 -name 'ff_engine--*--*.sql' | sort); fi
+description='ff_engine (SQL edition): durable-execution claims, leases, waitpoints and HMAC-signed signals inside PostgreSQL'
 body() { # the extension script: every source file, then cron.sql and finalize.sql
   for f in "${files[@]}" sql/cron.sql sql/finalize.sql; do
     printf -- '-- ---- %s ----\n' "$f"
@@ -38,8 +49,9 @@ ext_script="$out/extension/ff_engine--$version.sql"
   printf -- '-- ff_engine %s, SQL edition (PL/pgSQL, no module): CREATE EXTENSION ff_engine.\n' "$version"
   body
 } >"$ext_script"
+for u in "${upgrades[@]}"; do cp "$u" "$out/extension/"; done
 cat >"$out/extension/ff_engine.control" <<CONTROL
-comment = 'ff_engine (SQL edition): durable-execution claims, leases, waitpoints and HMAC-signed signals inside PostgreSQL'
+comment = '$description'
 default_version = '$version'
 relocatable = false
 superuser = true
@@ -47,7 +59,7 @@ trusted = true
 CONTROL
 # shellcheck disable=SC2016 # a dollar-quote tag, literally
 tag='$_ff_engine_extension_body_$'
-if grep -qF "$tag" "$ext_script"; then echo "sql-edition: the body contains its own dollar-quote tag" >&2; exit 1; fi
+if grep -qF "$tag" "$ext_script" "${upgrades[@]}"; then echo "sql-edition: a body contains its own dollar-quote tag" >&2; exit 1; fi
 {
   cat <<HEAD
 -- ff_engine $version for pg_tle: run as a role that may create roles and call pgtle.install_extension
@@ -72,13 +84,30 @@ BEGIN
     END LOOP;
 END
 \$roles\$;
-SELECT pgtle.install_extension('ff_engine', '$version',
-    'ff_engine (SQL edition): durable-execution claims, leases, waitpoints and HMAC-signed signals inside PostgreSQL',
+-- This release: a new extension, or a new version of one pg_tle already has; nothing when it has it.
+WITH body(ext) AS (SELECT
 HEAD
   printf '    %s' "$tag"
   cat "$ext_script"
-  printf '%s)\n' "$tag"
-  printf "WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extension_versions() WHERE name = 'ff_engine' AND version = '%s');\n" "$version"
+  printf '%s::text)\n' "$tag"
+  cat <<TAIL
+SELECT CASE WHEN EXISTS (SELECT 1 FROM pgtle.available_extensions() WHERE name = 'ff_engine')
+            THEN pgtle.install_extension_version_sql('ff_engine', '$version', ext)
+            ELSE pgtle.install_extension('ff_engine', '$version', '$description', ext) END
+FROM body
+WHERE NOT EXISTS (SELECT 1 FROM pgtle.available_extension_versions() WHERE name = 'ff_engine' AND version = '$version');
+TAIL
+  for u in "${upgrades[@]}"; do
+    [[ "$(basename "$u")" =~ ^ff_engine--([0-9][0-9.]*)--([0-9][0-9.]*)\.sql$ ]] || continue
+    from=${BASH_REMATCH[1]} to=${BASH_REMATCH[2]}
+    printf -- '-- The update path %s -> %s (ALTER EXTENSION ff_engine UPDATE), once.\n' "$from" "$to"
+    printf "SELECT pgtle.install_update_path('ff_engine', '%s', '%s', %s" "$from" "$to" "$tag"
+    cat "$u"
+    printf '%s)\n' "$tag"
+    printf "WHERE NOT EXISTS (SELECT 1 FROM pgtle.extension_update_paths('ff_engine') WHERE source = '%s' AND target = '%s' AND path = '%s--%s');\n" \
+      "$from" "$to" "$from" "$to"
+  done
+  printf "SELECT pgtle.set_default_version('ff_engine', '%s');\n" "$version"
 } >"$out/pgtle/ff_engine--$version.pgtle.sql"
 {
   cat <<HEAD

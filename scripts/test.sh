@@ -9,6 +9,7 @@
 #  5. the Debian package for 15 (scripts/test-package.sh), then PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
+#  6. the SQL edition: the same suite again on 15 (all of it) and on 18 (as in 5), FF_EDITION=sql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -52,6 +53,19 @@ for major in 16 18; do
   FF_PG_MAJOR=$major bash scripts/install.sh
   FF_PG_BINDIR="$(pg_prefix "$major")/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${suite[@]}"
   echo "== PostgreSQL $major passed in $(( $(date +%s) - step )) s"
+done
+
+# The SQL edition (issue #20): the same suite, through the harness's one switch. FF_EDITION=sql runs it
+# against a copy of the server whose ff_engine is the SQL-only extension (scripts/sql-edition-server.sh),
+# created as every test creates it: CREATE EXTENSION ff_engine. On 15 all of it, pg_regress included;
+# on 18 what the Rust edition runs there. Tests that cannot hold on the SQL edition say why in the test.
+for major in 15 18; do
+  step=$(date +%s)
+  echo "== the SQL edition on PostgreSQL $major: the integration suite"
+  prefix=$(bash scripts/sql-edition-server.sh "$major")
+  if [ "$major" = 15 ]; then tests=(); else tests=("${suite[@]}"); fi
+  FF_EDITION=sql FF_PG_BINDIR="$prefix/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${tests[@]}"
+  echo "== the SQL edition on PostgreSQL $major passed in $(( $(date +%s) - step )) s"
 done
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -455,15 +455,19 @@ BEGIN
         EXECUTE format('ALTER DOMAIN %s OWNER TO ff_engine_owner', r.typ);
     END LOOP;
     FOR r IN
-        SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config
+        SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config,
+               coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).' AS internal
         FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
           AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
-        -- ff_admin may call everything.
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        -- ff_admin may call everything but the SQL edition's helpers (commented '… (internal).'),
+        -- which only the SECURITY DEFINER functions that own them call.
+        IF NOT r.internal THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        END IF;
         -- Functions that run SQL (they pin search_path) plan each kept statement once, with index
         -- scans:
         -- * plan_cache_mode = force_generic_plan: left to choose, the plan cache compares the generic

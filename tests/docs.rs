@@ -13,12 +13,14 @@ fn repo_file(name: &str) -> PathBuf {
 /// (name, arguments, result, comment, roles) of every ff_ function, by name then arguments.
 fn functions(c: &mut postgres::Client) -> Vec<(String, String, String, Option<String>, String)> {
     c.query(
-        "SELECT p.proname::text, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), obj_description(p.oid, 'pg_proc'),
+        &format!(
+            "SELECT p.proname::text, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), obj_description(p.oid, 'pg_proc'),
                 coalesce((SELECT string_agg(r.rolname, ', ' ORDER BY r.rolname) FROM pg_roles r
                           WHERE r.rolname IN ('ff_admin', 'ff_worker', 'ff_signaler') AND has_function_privilege(r.oid, p.oid, 'EXECUTE')), '')
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.proname LIKE 'ff\\_%' AND n.nspname = current_schema()
-         ORDER BY 1, 2",
+         WHERE p.proname LIKE 'ff\\_%' AND n.nspname = current_schema() AND NOT {IS_INTERNAL}
+         ORDER BY 1, 2"
+        ),
         &[],
     )
     .unwrap()

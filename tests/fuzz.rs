@@ -34,11 +34,13 @@ struct Function {
 
 fn functions(c: &mut Client) -> Vec<Function> {
     c.query(
-        "SELECT p.proname::text,
-                coalesce(p.proargnames[1:p.pronargs], '{}')::text[],
+        &format!(
+            "SELECT p.proname::text,
+                coalesce(p.proargnames[1:p.pronargs], '{{}}')::text[],
                 ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t)
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.proname LIKE 'ff\\_%' AND n.nspname = current_schema() ORDER BY 1",
+         WHERE p.proname LIKE 'ff\\_%' AND n.nspname = current_schema() AND NOT {IS_INTERNAL} ORDER BY 1"
+        ),
         &[],
     )
     .unwrap()

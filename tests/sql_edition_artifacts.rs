@@ -8,16 +8,35 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn build(schema: &str) -> PathBuf {
+    build_with(schema, &[])
+}
+
+fn build_with(schema: &str, extra: &[&str]) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::env::temp_dir().join(format!("ff_sql_edition_{schema}_{}", std::process::id()));
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let out = std::env::temp_dir().join(format!("ff_sql_edition_{schema}_{}_{seq}", std::process::id()));
     let status = Command::new("bash")
         .arg(repo.join("scripts/sql-edition.sh"))
         .args(["--out", out.to_str().unwrap(), "--schema", schema])
+        .args(extra)
         .current_dir(&repo)
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     out
+}
+
+/// The text between the `n`-th pair of body tags.
+fn body(installer: &str, n: usize) -> &str {
+    let tag = "$_ff_engine_extension_body_$";
+    let mut rest = installer;
+    for _ in 0..n {
+        let end = rest.find(tag).unwrap() + tag.len();
+        rest = &rest[end + rest[end..].find(tag).unwrap() + tag.len()..];
+    }
+    let start = rest.find(tag).unwrap() + tag.len();
+    &rest[start..start + rest[start..].find(tag).unwrap()]
 }
 
 fn version() -> String {
@@ -31,20 +50,40 @@ fn the_pg_tle_installer_carries_the_extension_script_byte_for_byte() {
     let v = version();
     let script = std::fs::read_to_string(out.join(format!("extension/ff_engine--{v}.sql"))).unwrap();
     let installer = std::fs::read_to_string(out.join(format!("pgtle/ff_engine--{v}.pgtle.sql"))).unwrap();
-    let tag = "$_ff_engine_extension_body_$";
-    let start = installer.find(tag).unwrap() + tag.len();
-    let end = installer[start..].find(tag).unwrap() + start;
-    assert_eq!(&installer[start..end], script, "the body is the extension script");
+    assert_eq!(body(&installer, 0), script, "the body is the extension script");
     assert!(
-        installer.contains(&format!("SELECT pgtle.install_extension('ff_engine', '{v}',")),
-        "pgtle.install_extension(name, version, description, ext)"
+        installer.contains(&format!("THEN pgtle.install_extension_version_sql('ff_engine', '{v}', ext)"))
+            && installer.contains(&format!("ELSE pgtle.install_extension('ff_engine', '{v}', 'ff_engine (SQL edition)")),
+        "pgtle.install_extension(name, version, description, ext), or install_extension_version_sql(name, version, ext) beside an earlier version"
     );
+    assert!(installer.ends_with(&format!("SELECT pgtle.set_default_version('ff_engine', '{v}');\n")), "the release becomes the default");
+    assert!(!installer.contains("install_update_path"), "the SQL edition's first release has no update path");
     assert!(installer.contains("pgtle.available_extension_versions()"), "idempotent per version");
     assert!(installer.contains("extname = 'pg_tle'"), "checks that pg_tle is there");
     assert!(!script.lines().any(|l| l.starts_with('\\')), "no psql meta-commands in an extension body");
     let control = std::fs::read_to_string(out.join("extension/ff_engine.control")).unwrap();
     assert!(control.contains(&format!("default_version = '{v}'")) && !control.contains("module_pathname"), "{control}");
     std::fs::remove_dir_all(out).unwrap();
+}
+
+/// An update script (none exists before the SQL edition's second release) becomes an update path:
+/// copied beside the extension script, and in the pg_tle installer an install_update_path call with the
+/// script byte for byte, once.
+#[test]
+fn each_update_script_becomes_an_update_path() {
+    let dir = std::env::temp_dir().join(format!("ff_sql_edition_upgrades_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let v = version();
+    let update = "-- the next release\nALTER TABLE ff_exec_core ADD COLUMN note text;\n";
+    std::fs::write(dir.join(format!("ff_engine--{v}--9.9.9.sql")), update).unwrap();
+    let out = build_with("ff_engine", &["--upgrades", dir.to_str().unwrap()]);
+    let installer = std::fs::read_to_string(out.join(format!("pgtle/ff_engine--{v}.pgtle.sql"))).unwrap();
+    assert_eq!(std::fs::read_to_string(out.join(format!("extension/ff_engine--{v}--9.9.9.sql"))).unwrap(), update);
+    assert_eq!(body(&installer, 1), update, "the update path's body is the update script");
+    assert!(installer.contains(&format!("SELECT pgtle.install_update_path('ff_engine', '{v}', '9.9.9', ")));
+    assert!(installer.contains(&format!("WHERE source = '{v}' AND target = '9.9.9' AND path = '{v}--9.9.9'")), "once");
+    std::fs::remove_dir_all(out).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

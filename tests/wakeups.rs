@@ -369,13 +369,19 @@ fn bad_input_to_the_announcements() {
     ] {
         assert_code(&mut c, sql, &[], code);
     }
-    c.batch_execute("BEGIN").unwrap();
-    let e = assert_code(&mut c, "SELECT ff_await_lane('x')", &[], "WF001");
-    assert!(e.message.contains("transaction of its own"), "{}", e.message);
-    c.batch_execute("ROLLBACK").unwrap();
-    let e = db_err(&c.batch_execute("SELECT 1; SELECT ff_await_events('{ff_completion}')").unwrap_err());
-    assert_eq!(e.code, "WF001");
-    assert!(e.message.contains("transaction of its own"), "{}", e.message);
+    // The SQL edition cannot refuse a call inside a transaction block: PL/pgSQL has no
+    // IsTransactionBlock(), and comparing transaction and statement timestamps is wrong under the
+    // extended protocol. There the announcement is accepted and takes effect at COMMIT (the one
+    // difference docs/sql-edition.md lists).
+    if !rust_edition_only("ff_await_* in a transaction block is accepted by the SQL edition") {
+        c.batch_execute("BEGIN").unwrap();
+        let e = assert_code(&mut c, "SELECT ff_await_lane('x')", &[], "WF001");
+        assert!(e.message.contains("transaction of its own"), "{}", e.message);
+        c.batch_execute("ROLLBACK").unwrap();
+        let e = db_err(&c.batch_execute("SELECT 1; SELECT ff_await_events('{ff_completion}')").unwrap_err());
+        assert_eq!(e.code, "WF001");
+        assert!(e.message.contains("transaction of its own"), "{}", e.message);
+    }
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_waiter"), 0, "nothing written by a failed call");
     // Roles: a signaler may announce on events, not on a lane.
     c.batch_execute(

@@ -154,7 +154,7 @@ $$;
 COMMENT ON FUNCTION ff_cond_node(jsonb, integer) IS 'Validate one condition node (internal).';
 
 CREATE FUNCTION ff_cond_check(resume_condition jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 BEGIN
     PERFORM ff_check_jsonb(resume_condition, 'resume_condition');
     PERFORM ff_required(resume_condition, 'resume_condition');

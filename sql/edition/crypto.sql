@@ -23,7 +23,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT sha256(ff_hmac_pad(key, x'5c5c5c5c5c5c5c5c'::bigint)
                   || sha256(ff_hmac_pad(key, x'3636363636363636'::bigint) || message))
 $$;
-COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256(); agrees with pgcrypto''s hmac(m, k, ''sha256'').';
+COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256(); agrees with pgcrypto''s hmac(m, k, ''sha256'') (internal).';
 
 -- Whether two digests are equal, without an early-exit comparison of a secret-derived value: each is
 -- HMAC-ed under a fresh random key (122 random bits of gen_random_uuid(), which draws from
@@ -34,7 +34,7 @@ LANGUAGE sql VOLATILE STRICT PARALLEL SAFE AS $$
     SELECT ff_hmac_sha256(r, a) = ff_hmac_sha256(r, b)
     FROM (SELECT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) AS r) k
 $$;
-COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by double HMAC under a per-call random key (no early-exit compare of secret-derived bytes).';
+COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by double HMAC under a per-call random key (no early-exit compare of secret-derived bytes) (internal).';
 
 -- The waitpoint token `<kid>:<64 lowercase hex>` over `<kid>:<execution_id>:<waitpoint_id>`.
 CREATE FUNCTION ff_waitpoint_digest(kid text, secret bytea, execution_id text, waitpoint_id uuid) RETURNS bytea
@@ -47,7 +47,7 @@ CREATE FUNCTION ff_waitpoint_token(kid text, secret bytea, execution_id text, wa
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT kid || ':' || encode(ff_waitpoint_digest(kid, secret, execution_id, waitpoint_id), 'hex')
 $$;
-COMMENT ON FUNCTION ff_waitpoint_token(text, bytea, text, uuid) IS 'Mint a waitpoint token (internal; never returned but by the functions that hand tokens out).';
+COMMENT ON FUNCTION ff_waitpoint_token(text, bytea, text, uuid) IS 'Mint a waitpoint token; never returned but by the functions that hand tokens out (internal).';
 
 -- A presented token split at its first ':' into (kid, digest); NULL when malformed (the caller raises
 -- invalid_token for that and for every other failure alike).

@@ -69,9 +69,7 @@ COMMENT ON FUNCTION ff_check_jsonb(jsonb, text) IS 'WF001 for JSON the Rust edit
 
 -- ff_engine.max_payload_bytes (default 1 MiB).
 CREATE FUNCTION ff_max_payload_bytes() RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT greatest(coalesce(nullif(current_setting('ff_engine.max_payload_bytes', true), '')::integer, 1048576), 0)
-$$;
+LANGUAGE sql STABLE AS $$ SELECT ff_setting_int('ff_engine.max_payload_bytes', 1048576, 0, true)::integer $$;
 COMMENT ON FUNCTION ff_max_payload_bytes() IS 'ff_engine.max_payload_bytes (internal).';
 
 CREATE FUNCTION ff_check_size(len integer, max integer, field text) RETURNS void

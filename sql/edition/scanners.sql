@@ -120,10 +120,10 @@ BEGIN
                    ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) RETURNING 1)
         SELECT count(*) INTO n FROM d;
     WHEN 'prune_executions' THEN
-        FOR ret_state, seconds IN VALUES ('completed', ff_setting_int('ff_engine.retention_completed_s', 86400)),
-                                     ('failed', ff_setting_int('ff_engine.retention_failed_s', 604800)),
-                                     ('cancelled', ff_setting_int('ff_engine.retention_cancelled_s', 604800)),
-                                     ('expired', ff_setting_int('ff_engine.retention_expired_s', 604800)) LOOP
+        FOR ret_state, seconds IN VALUES ('completed', ff_setting_int('ff_engine.retention_completed_s', 86400, 0, true)),
+                                     ('failed', ff_setting_int('ff_engine.retention_failed_s', 604800, 0, true)),
+                                     ('cancelled', ff_setting_int('ff_engine.retention_cancelled_s', 604800, 0, true)),
+                                     ('expired', ff_setting_int('ff_engine.retention_expired_s', 604800, 0, true)) LOOP
             CONTINUE WHEN seconds = 0 OR n >= max_rows;
             n := n + ff_prune(now_ms - seconds * 1000, ARRAY[ret_state], max_rows - n);
         END LOOP;
@@ -150,7 +150,7 @@ LANGUAGE sql VOLATILE AS $$
           interrupt_reason  = CASE WHEN e.reclaim_count + 1 > m.v THEN NULL ELSE 'lease_expired' END,
           last_error        = CASE WHEN e.reclaim_count + 1 > m.v THEN 'max_reclaims_exceeded' ELSE e.last_error END,
           lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1, updated_at_ms = now_ms
-        FROM due, (SELECT ff_setting_int('ff_engine.max_reclaims', 1000) AS v) m
+        FROM due, (SELECT ff_setting_int('ff_engine.max_reclaims', 1000, 0, false) AS v) m
         WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
           AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= now_ms
         RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id),

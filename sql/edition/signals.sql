@@ -2,19 +2,13 @@
 -- ff_observe_signals), as the Rust edition (src/store/signals.rs, core/src/delivery.rs): the checks of
 -- docs/semantics.md §6 in their order, nothing about existence revealed before a token verifies.
 
-CREATE FUNCTION ff_setting_int(name text, fallback bigint) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(nullif(current_setting(name, true), '')::bigint, fallback)
-$$;
-COMMENT ON FUNCTION ff_setting_int(text, bigint) IS 'An integer setting, or its default (internal).';
-
 -- The superuser ceilings a delivery's own arguments can only lower (ff_engine.max_dedup_ttl_s,
 -- ff_engine.max_signals_per_execution).
 CREATE FUNCTION ff_dedup_ttl_ms(requested bigint) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800) * 1000) $$;
+LANGUAGE sql STABLE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_dedup_ttl_s', 604800, 0, true) * 1000) $$;
 COMMENT ON FUNCTION ff_dedup_ttl_ms(bigint) IS 'A dedup TTL under its ceiling (internal).';
 CREATE FUNCTION ff_max_signals(requested bigint) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_signals_per_execution', 10000)) $$;
+LANGUAGE sql STABLE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_signals_per_execution', 10000, 1, true)) $$;
 COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (internal).';
 
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the

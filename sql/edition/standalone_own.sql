@@ -1,6 +1,7 @@
 -- Standalone install (psql -f, no extension): the objects of the install schema are handed to
 -- ff_engine_owner when the installing role may do so (a superuser, or a member of ff_engine_owner),
--- else they stay the installer's; either way PUBLIC gets nothing and ff_admin may call everything.
+-- else they stay the installer's; either way PUBLIC gets nothing and ff_admin may call everything but the helpers (commented
+-- '… (internal).').
 -- (The extension editions do this in finalize.sql's first block, over the extension's members.)
 DO $own$
 DECLARE
@@ -14,13 +15,16 @@ BEGIN
         END IF;
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
     END LOOP;
-    FOR r IN SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config FROM pg_proc p
+    FOR r IN SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config,
+                    coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).' AS internal FROM pg_proc p
              WHERE p.pronamespace = '@extschema@'::regnamespace LOOP
         IF can_own THEN
             EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
         END IF;
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        IF NOT r.internal THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
+        END IF;
         IF r.has_config THEN
             EXECUTE format('ALTER FUNCTION %s SET jit = off', r.fn);
             EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_generic_plan', r.fn);

@@ -2,13 +2,21 @@
 -- (src/postgres/notify.rs): the same ff_waiter table, the same advisory lock keys
 -- (1717985655, hashtext(channel || ':' || lane_id)), the same channels and payloads.
 
--- ff_engine.notify folded: 'nobody', 'announced' (default) or 'everyone'. The setting is the Rust
--- edition's GUC where its library is loaded, a plain custom setting otherwise.
+-- ff_engine.notify folded: 'nobody', 'announced' (default) or 'everyone'; the Rust edition's values
+-- and hidden aliases, any other value 22023 (settings.sql).
 CREATE FUNCTION ff_notify_mode() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE lower(coalesce(nullif(current_setting('ff_engine.notify', true), ''), 'on'))
-        WHEN 'off' THEN 'nobody' WHEN 'false' THEN 'nobody' WHEN 'no' THEN 'nobody' WHEN '0' THEN 'nobody'
-        WHEN 'always' THEN 'everyone' ELSE 'announced' END
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v text := lower(trim(coalesce(ff_setting_text('ff_engine.notify', false), 'on')));
+BEGIN
+    CASE
+        WHEN v IN ('off', 'false', 'no', '0') THEN RETURN 'nobody';
+        WHEN v IN ('on', 'true', 'yes', '1') THEN RETURN 'announced';
+        WHEN v = 'always' THEN RETURN 'everyone';
+        ELSE RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid value for parameter "ff_engine.notify": "%s"', left(v, 100)),
+            DETAIL = 'ff_engine.notify takes on, off or always';
+    END CASE;
+END
 $$;
 COMMENT ON FUNCTION ff_notify_mode() IS 'ff_engine.notify with its aliases folded (internal).';
 

@@ -2,6 +2,12 @@
 //! listening only on a unix socket in a private directory under /tmp; one fresh database per test with
 //! `CREATE EXTENSION ff_engine`. The extension must be installed into the system Postgres first
 //! (`scripts/test.sh` does that).
+//!
+//! One switch decides which edition the whole suite runs against: `FF_EDITION` (`rust`, the default, or
+//! `sql`), together with `FF_PG_BINDIR`, the server whose `ff_engine` is that edition
+//! (`scripts/sql-edition-server.sh` makes a copy of a server in which `ff_engine` is the SQL edition).
+//! Every database still gets ff_engine by `CREATE EXTENSION ff_engine`; `fresh_db` checks that the
+//! extension it created is the edition asked for, so a mislabelled run fails instead of passing twice.
 
 use postgres::{Client, NoTls};
 use std::path::PathBuf;
@@ -15,6 +21,39 @@ pub use postgres;
 pub fn pg_bindir() -> PathBuf {
     std::env::var_os("FF_PG_BINDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
 }
+
+/// Which implementation of ff_engine the suite runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edition {
+    /// The pgrx extension (ff_engine.so).
+    Rust,
+    /// The SQL/PL/pgSQL edition: no module, installable through pg_tle or psql -f.
+    Sql,
+}
+
+/// The edition this run tests, from `FF_EDITION` (unset or `rust`: Rust; `sql`: SQL).
+pub fn edition() -> Edition {
+    match std::env::var("FF_EDITION").as_deref() {
+        Err(_) | Ok("") | Ok("rust") => Edition::Rust,
+        Ok("sql") => Edition::Sql,
+        Ok(other) => panic!("FF_EDITION must be rust or sql, not {other:?}"),
+    }
+}
+
+/// True (and says so on stderr) when the run is on the SQL edition and the calling test only makes
+/// sense for the Rust edition; `why` is the reason, written in the test that skips.
+pub fn rust_edition_only(why: &str) -> bool {
+    let skip = edition() == Edition::Sql;
+    if skip {
+        eprintln!("skipped on the SQL edition: {why}");
+    }
+    skip
+}
+
+/// SQL: whether the function `p` (a `pg_proc` row) is one of the SQL edition's helpers, commented
+/// "… (internal)." — not part of the API, executable by nobody but its owner (finalize.sql). The Rust
+/// edition has none.
+pub const IS_INTERNAL: &str = "coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).'";
 
 /// A running throwaway cluster.
 pub struct Cluster {
@@ -143,6 +182,7 @@ impl Cluster {
         admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
         let mut c = self.connect(&db, "postgres");
         c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
+        assert_edition(&mut c);
         TestDb { cluster: self, name: db }
     }
 
@@ -160,6 +200,28 @@ impl Cluster {
     pub fn log_path(&self) -> PathBuf {
         self.root.join("server.log")
     }
+}
+
+/// Fails unless the ff_engine installed in `c`'s database is the edition this run tests: the Rust
+/// edition's functions are C functions of ff_engine.so, the SQL edition has none.
+#[track_caller]
+pub fn assert_edition(c: &mut Client) {
+    let c_functions: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine' \
+             JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid \
+             JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'c'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let found = if c_functions > 0 { Edition::Rust } else { Edition::Sql };
+    assert_eq!(
+        found,
+        edition(),
+        "FF_EDITION asks for {:?} but this server's ff_engine is the {found:?} edition (FF_PG_BINDIR?)",
+        edition()
+    );
 }
 
 fn postgres_ids() -> (u32, u32) {
@@ -326,9 +388,10 @@ where
 /// The SQL edition's source files in load order (issue #20): the schema shared with the Rust edition,
 /// then `sql/edition/*.sql`. What the edition covers so far: keys, create, claims, leases, wake-ups, condition checks and builders,
 /// inspection, operator actions, budgets and quotas, waitpoints, suspend, signals, scanners and retention.
-pub const SQL_EDITION: [&str; 17] = [
+pub const SQL_EDITION: [&str; 18] = [
     include_str!("../../sql/schema.sql"),
     include_str!("../../sql/edition/errors.sql"),
+    include_str!("../../sql/edition/settings.sql"),
     include_str!("../../sql/edition/crypto.sql"),
     include_str!("../../sql/edition/ids.sql"),
     include_str!("../../sql/edition/wakeups.sql"),

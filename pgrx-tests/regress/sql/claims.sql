@@ -1,6 +1,8 @@
 -- Claims: the two ways to start work (a grant then a claim, or ff_claim in one call), priority and
 -- capabilities, fences, completion and retry. Expected output: ../expected/claims.out.
 \set VERBOSITY default
+-- the SQL edition's errors carry its PL/pgSQL call stack; the contract is SQLSTATE, message, DETAIL
+\set SHOW_CONTEXT never
 \pset null '(null)'
 SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;

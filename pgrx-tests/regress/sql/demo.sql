@@ -1,6 +1,8 @@
 -- ff_engine demo (also a pg_regress test: pgrx-tests/regress/expected/demo.out).
 -- Run by scripts/demo.sh against a throwaway cluster; every output here is deterministic.
 \set VERBOSITY default
+-- the SQL edition's errors carry its PL/pgSQL call stack; the contract is SQLSTATE, message, DETAIL
+\set SHOW_CONTEXT never
 \pset null '(null)'
 CREATE EXTENSION IF NOT EXISTS ff_engine;
 

@@ -1,6 +1,8 @@
 -- Errors: every failure is a Postgres error with a WF… SQLSTATE, a message that starts with the
 -- error's name, and the field or rule in DETAIL; never XX000. Expected output: ../expected/errors.out.
 \set VERBOSITY default
+-- the SQL edition's errors carry its PL/pgSQL call stack; the contract is SQLSTATE, message, DETAIL
+\set SHOW_CONTEXT never
 \pset null '(null)'
 SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;

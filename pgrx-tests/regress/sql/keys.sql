@@ -1,6 +1,8 @@
 -- Keys: seeding, rotation, the grace window, and what nobody can read. A pg_regress script that
 -- doubles as documentation (expected output: ../expected/keys.out).
 \set VERBOSITY default
+-- the SQL edition's errors carry its PL/pgSQL call stack; the contract is SQLSTATE, message, DETAIL
+\set SHOW_CONTEXT never
 \pset null '(null)'
 SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;

@@ -2,6 +2,8 @@
 -- waitpoint tokens, the condition resumes the execution exactly once, and the worker re-claims it.
 -- Expected output: ../expected/suspend_signal.out.
 \set VERBOSITY default
+-- the SQL edition's errors carry its PL/pgSQL call stack; the contract is SQLSTATE, message, DETAIL
+\set SHOW_CONTEXT never
 \pset null '(null)'
 SET client_min_messages = warning;  -- quiet whether or not an earlier script left it installed
 DROP EXTENSION IF EXISTS ff_engine CASCADE;
