@@ -115,3 +115,38 @@ fn the_dedup_ttl_is_capped_by_the_server() {
         c.query_one("SELECT max(expires_at_ms) - (extract(epoch FROM now()) * 1000)::bigint FROM ff_signal_dedup", &[]).unwrap().get(0);
     assert!(ttl <= 61_000, "dedup kept for {ttl} ms, above the 60 s ceiling");
 }
+
+/// A setting given a value it does not take is 22023 invalid_parameter_value. The Rust edition's SET
+/// says so; the SQL edition cannot check a SET (its settings are placeholders), so the first call that
+/// reads the value says so, and writes nothing.
+#[test]
+fn a_malformed_setting_is_invalid_parameter_value() {
+    let db = Cluster::shared().fresh_db("limit_malformed");
+    let mut c = db.connect();
+    c.batch_execute("SELECT * FROM ff_seed_hmac('k1')").unwrap();
+    for (setting, value) in [
+        ("ff_engine.max_payload_bytes", "'many'"),
+        ("ff_engine.max_payload_bytes", "-1"),
+        ("ff_engine.max_payload_bytes", "99999999999"),
+        ("ff_engine.notify", "'sometimes'"),
+    ] {
+        let set = c.batch_execute(&format!("SET {setting} = {value}"));
+        let call = c.query("SELECT * FROM ff_create_execution('lim_malformed')", &[]).map_err(|e| db_err(&e));
+        let e = match (edition(), set, call) {
+            (Edition::Rust, Err(e), Ok(_)) => db_err(&e),
+            (Edition::Sql, Ok(()), Err(e)) => e,
+            (edition, set, call) => panic!("{setting} = {value} on the {edition:?} edition: SET {set:?}, call {call:?}"),
+        };
+        assert_eq!(e.code, "22023", "{setting} = {value}: {e:?}");
+        assert!(
+            e.message.starts_with(&format!("invalid value for parameter \"{setting}\"")) || e.message.contains("outside the valid range"),
+            "{e:?}"
+        );
+        c.batch_execute(&format!("RESET {setting}")).unwrap();
+    }
+    let created = match edition() {
+        Edition::Rust => 4,
+        Edition::Sql => 0,
+    };
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_exec_core"), created, "a refused call writes nothing");
+}

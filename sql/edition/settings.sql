@@ -10,6 +10,17 @@
 -- * a value that is not a decimal integer in the setting's range is 22023 invalid_parameter_value, as
 --   the Rust edition's SET says, raised by the first call that reads it.
 
+-- 22023 for a value a setting does not take, worded as PostgreSQL's SET would. STABLE, so that the
+-- SQL functions that call it stay inlinable.
+CREATE FUNCTION ff_setting_invalid(name text, value text, expected text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid value for parameter "%s": "%s"', name, left(value, 100)),
+        DETAIL = format('%s takes %s', name, expected);
+END
+$$;
+COMMENT ON FUNCTION ff_setting_invalid(text, text, text) IS '22023 for a setting''s invalid value (internal).';
+
 CREATE FUNCTION ff_setting_text(name text, superuser_only boolean) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -23,10 +34,8 @@ END
 $$;
 COMMENT ON FUNCTION ff_setting_text(text, boolean) IS 'A setting as this session may see it, NULL when unset (internal).';
 
-CREATE FUNCTION ff_setting_int(name text, fallback bigint, min bigint, superuser_only boolean) RETURNS bigint
+CREATE FUNCTION ff_setting_int_of(name text, v text, fallback bigint, min bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v text := ff_setting_text(name, superuser_only);
 BEGIN
     IF v IS NULL THEN
         RETURN fallback;
@@ -36,8 +45,17 @@ BEGIN
             RETURN v::bigint;
         END IF;
     END IF;
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid value for parameter "%s": "%s"', name, left(v, 100)),
-        DETAIL = format('%s takes an integer between %s and 2147483647', name, min);
+    PERFORM ff_setting_invalid(name, v, format('an integer between %s and 2147483647', min));
+    RETURN NULL;
 END
+$$;
+COMMENT ON FUNCTION ff_setting_int_of(text, text, bigint, bigint) IS 'An integer setting''s value checked (internal).';
+
+-- An integer setting, or its default. Unset is the common case and costs one current_setting(): the
+-- function is inlined into its callers' expressions.
+CREATE FUNCTION ff_setting_int(name text, fallback bigint, min bigint, superuser_only boolean) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN coalesce(current_setting(name, true), '') = '' THEN fallback
+                ELSE ff_setting_int_of(name, ff_setting_text(name, superuser_only), fallback, min) END
 $$;
 COMMENT ON FUNCTION ff_setting_int(text, bigint, bigint, boolean) IS 'An integer setting, or its default (internal).';

@@ -5,18 +5,12 @@
 -- ff_engine.notify folded: 'nobody', 'announced' (default) or 'everyone'; the Rust edition's values
 -- and hidden aliases, any other value 22023 (settings.sql).
 CREATE FUNCTION ff_notify_mode() RETURNS text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v text := lower(trim(coalesce(ff_setting_text('ff_engine.notify', false), 'on')));
-BEGIN
-    CASE
-        WHEN v IN ('off', 'false', 'no', '0') THEN RETURN 'nobody';
-        WHEN v IN ('on', 'true', 'yes', '1') THEN RETURN 'announced';
-        WHEN v = 'always' THEN RETURN 'everyone';
-        ELSE RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid value for parameter "ff_engine.notify": "%s"', left(v, 100)),
-            DETAIL = 'ff_engine.notify takes on, off or always';
-    END CASE;
-END
+LANGUAGE sql STABLE AS $$
+    SELECT CASE lower(trim(coalesce(nullif(current_setting('ff_engine.notify', true), ''), 'on')))
+        WHEN 'on' THEN 'announced' WHEN 'true' THEN 'announced' WHEN 'yes' THEN 'announced' WHEN '1' THEN 'announced'
+        WHEN 'off' THEN 'nobody' WHEN 'false' THEN 'nobody' WHEN 'no' THEN 'nobody' WHEN '0' THEN 'nobody'
+        WHEN 'always' THEN 'everyone'
+        ELSE ff_setting_invalid('ff_engine.notify', current_setting('ff_engine.notify', true), 'on, off or always') END
 $$;
 COMMENT ON FUNCTION ff_notify_mode() IS 'ff_engine.notify with its aliases folded (internal).';
 
@@ -67,10 +61,13 @@ BEGIN
         FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
         RETURN;
     END IF;
-    -- One lock order for writers and waiters (bytes of channel, then lane), as the Rust edition.
-    FOR w IN SELECT * FROM ff_wake_keys(channels, lanes) LOOP
-        PERFORM ff_wake_lock(w.channel, w.lane_id, false);
-    END LOOP;
+    -- One lock order for writers and waiters (bytes of channel, then lane), as the Rust edition; one
+    -- statement, the keys in the order ff_wake_keys returns them.
+    IF cardinality(channels) + cardinality(lanes) = 1 THEN
+        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(coalesce(channels[1], 'ff_lane_ready') || ':' || coalesce(lanes[1], '')));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(k.channel || ':' || k.lane_id)) FROM ff_wake_keys(channels, lanes) k;
+    END IF;
     -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
     IF pg_relation_size('ff_waiter') = 0 THEN
         RETURN;
