@@ -206,3 +206,35 @@ fn robustness_of_key_functions() {
     let alive: i32 = c.query_one("SELECT 1", &[]).unwrap().get(0);
     assert_eq!(alive, 1);
 }
+
+/// No function of either edition builds SQL at run time: no PL/pgSQL EXECUTE, so no statement text can
+/// come from an argument. (The Rust edition's functions are C; its SQL-language ones are the condition
+/// builders and the pg_cron helpers. The ownership and grant blocks that do use EXECUTE run once, at
+/// install, over names read from the catalog.)
+#[test]
+fn no_function_builds_sql_from_its_arguments() {
+    let db = Cluster::shared().fresh_db("no_dynamic_sql");
+    let mut c = db.connect();
+    let dynamic: Vec<String> = column(
+        &mut c,
+        "SELECT p.oid::regprocedure::text FROM pg_proc p
+         JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
+         JOIN pg_language l ON l.oid = p.prolang AND l.lanname IN ('sql', 'plpgsql')
+         WHERE p.prosrc ~* '\\mexecute\\M'",
+        &[],
+    );
+    assert!(dynamic.is_empty(), "functions with EXECUTE: {dynamic:?}");
+    let in_sql: i64 = count(
+        &mut c,
+        "SELECT count(*) FROM pg_proc p
+         JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
+         JOIN pg_language l ON l.oid = p.prolang AND l.lanname IN ('sql', 'plpgsql')",
+    );
+    let least = match edition() {
+        Edition::Rust => 8,
+        Edition::Sql => 140,
+    };
+    assert!(in_sql >= least, "{in_sql} SQL and PL/pgSQL functions: the check above read them all");
+}

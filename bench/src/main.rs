@@ -467,7 +467,8 @@ fn setup(env: &Env, modes: &[Mode]) -> Vec<Mode> {
                 }
                 Mode::SqlEdition => {
                     let mut c = env.cluster.connect(db, "postgres");
-                    ff_engine_tests::install_sql_edition(&mut c, "public");
+                    // As the standalone script installs it: with finalize's plan settings and grants.
+                    ff_engine_tests::install_sql_edition_standalone(&mut c, "public");
                     env.sql(db, "SELECT ff_seed_hmac('bench-k1');");
                     true
                 }

@@ -409,6 +409,22 @@ pub const SQL_EDITION: [&str; 18] = [
     include_str!("../../sql/conditions.sql"),
 ];
 
+/// Install the SQL edition into `schema` (which must exist) on connection `c` as the standalone script
+/// does (scripts/sql-edition.sh): the source files, pg_cron's functions, then ownership, grants, plan
+/// settings and comments (sql/edition/standalone_own.sql and sql/finalize.sql after its ownership block).
+/// The benchmark installs it so, to measure what a user gets.
+pub fn install_sql_edition_standalone(c: &mut Client, schema: &str) {
+    install_sql_edition(c, schema);
+    let finalize = include_str!("../../sql/finalize.sql");
+    let after_own = &finalize[finalize.find("\n$own$;\n").expect("finalize.sql's ownership block") + "\n$own$;\n".len()..];
+    c.batch_execute(&format!("SET search_path = {schema}")).unwrap();
+    for part in [include_str!("../../sql/cron.sql"), include_str!("../../sql/edition/standalone_own.sql"), after_own] {
+        c.batch_execute(&part.replace("@extschema@", schema))
+            .unwrap_or_else(|e| panic!("{}: {}", part.lines().next().unwrap_or(""), db_err(&e).message));
+    }
+    c.batch_execute("RESET search_path").unwrap();
+}
+
 /// Install the SQL edition into `schema` (which must exist) on connection `c`.
 pub fn install_sql_edition(c: &mut Client, schema: &str) {
     c.batch_execute(&format!("SET search_path = {schema}")).unwrap();
