@@ -6,6 +6,8 @@
 # protocol, no waiting. Not part of the test command.
 #   ./scripts/instructions.sh            # release build of ff_engine: W1 and W3; Absurd's W1 if absurdctl is installed
 #   FF_INSTR_NO_INSTALL=1 ./scripts/instructions.sh   # measure whatever ff_engine.so is installed now
+#   FF_INSTR_EDITION=sql ./scripts/instructions.sh    # the SQL edition (CREATE EXTENSION in a copy of the
+#                                                       server whose ff_engine is the SQL-only extension)
 # Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
 # same prepared data directory, so start-up and the set-up cancel out. For the extension it also reports
 # how much of that runs inside the engine's SQL statements and how much of those only sets a statement
@@ -13,6 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FF_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+edition=${FF_INSTR_EDITION:-rust}
+split="split"   # the SPI split reads the Rust edition's entry point (SPI_execute_plan); not for the SQL edition
+if [ "$edition" = sql ]; then
+  BIN="$(bash scripts/sql-edition-server.sh 15)/bin"; split=; FF_INSTR_NO_INSTALL=1
+fi
 command -v valgrind >/dev/null || { echo "valgrind is required (Debian package valgrind)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is required (bench/instructions/split.py)" >&2; exit 2; }
 [ -n "${FF_INSTR_NO_INSTALL:-}" ] || bash scripts/install.sh --release >/dev/null
@@ -52,8 +59,8 @@ measure() { # measure LABEL PROC N [split]
   fi
 }
 prepare ff bench/instructions/ff_engine.sql
-measure "ff_engine W1" w1 100 split
-measure "ff_engine W3" w3 1000 split
+measure "ff_engine W1 ($edition edition)" w1 100 $split
+measure "ff_engine W3 ($edition edition)" w3 1000 $split
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100

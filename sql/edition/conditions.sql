@@ -312,17 +312,22 @@ COMMENT ON FUNCTION ff_cond_key_accepting(jsonb, text, text) IS 'Whether a key a
 
 -- The ByName names the nodes on `key` need, sorted (for the waitpoint listings).
 CREATE FUNCTION ff_cond_required_names(c jsonb, key text) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    WITH RECURSIVE nodes(n) AS (
-        SELECT c
-        UNION ALL
-        SELECT m FROM nodes, jsonb_array_elements(CASE WHEN n -> 'Composite' ->> 'kind' = 'AllOf' THEN n -> 'Composite' -> 'members' END) m)
-    SELECT coalesce(array_agg(DISTINCT name ORDER BY name) FILTER (WHERE name IS NOT NULL), '{}')
-    FROM (SELECT CASE
-              WHEN n ? 'Single' AND n -> 'Single' ->> 'waitpoint_key' = key THEN n -> 'Single' -> 'matcher' ->> 'ByName'
-              WHEN n -> 'Composite' ->> 'kind' = 'Count' AND (n -> 'Composite' -> 'waitpoints') ? key
-                  THEN n -> 'Composite' -> 'matcher' ->> 'ByName' END COLLATE "C" AS name
-          FROM nodes) x
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    -- PL/pgSQL around one query, so that its plan is kept (as SQL, WITH RECURSIVE was planned per call).
+    RETURN (
+        WITH RECURSIVE nodes(n) AS (
+            SELECT c
+            UNION ALL
+            SELECT m FROM nodes, jsonb_array_elements(CASE WHEN n -> 'Composite' ->> 'kind' = 'AllOf' THEN n -> 'Composite' -> 'members' END) m)
+        SELECT coalesce(array_agg(DISTINCT name ORDER BY name) FILTER (WHERE name IS NOT NULL), '{}')
+        FROM (SELECT CASE
+                  WHEN n ? 'Single' AND n -> 'Single' ->> 'waitpoint_key' = key THEN n -> 'Single' -> 'matcher' ->> 'ByName'
+                  WHEN n -> 'Composite' ->> 'kind' = 'Count' AND (n -> 'Composite' -> 'waitpoints') ? key
+                      THEN n -> 'Composite' -> 'matcher' ->> 'ByName' END COLLATE "C" AS name
+              FROM nodes) x
+    );
+END
 $$;
 COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitpoint needs (internal).';
 

@@ -29,8 +29,9 @@ $$;
 COMMENT ON FUNCTION ff_crc16_xmodem(bytea) IS 'CRC-16/XMODEM (internal).';
 
 -- The partition of a new execution: by its flow's 16 raw bytes when it has one, else by its lane.
+-- STABLE, not IMMUTABLE: convert_to() is STABLE, and only so does PostgreSQL inline this into its caller.
 CREATE FUNCTION ff_partition_for(lane_id text, flow_id uuid) RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT (ff_crc16_xmodem(CASE WHEN flow_id IS NULL THEN convert_to(lane_id, 'UTF8') ELSE uuid_send(flow_id) END) % 256)::smallint
 $$;
 COMMENT ON FUNCTION ff_partition_for(text, uuid) IS 'Partition of a new execution (internal).';
@@ -45,6 +46,16 @@ DECLARE
     uuid_text text;
     why text;
 BEGIN
+    -- A well-formed id in one match (no capture groups: with them a match costs 90 us, without 7); the
+    -- checks below only say what is wrong with another.
+    IF execution_id ~ '^\{fp:(?:0|[1-9][0-9]{0,2})\}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        digits := substr(execution_id, 5, strpos(execution_id, '}') - 5);
+        IF digits::integer < 256 THEN
+            partition_key := digits::smallint;
+            execution_uuid := right(execution_id, 36)::uuid;
+            RETURN;
+        END IF;
+    END IF;
     IF octet_length(execution_id) > 64 THEN
         why := 'is too long';
     ELSIF left(execution_id, 4) <> '{fp:' THEN

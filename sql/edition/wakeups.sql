@@ -61,12 +61,15 @@ BEGIN
         FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
         RETURN;
     END IF;
-    -- One lock order for writers and waiters (bytes of channel, then lane), as the Rust edition; one
-    -- statement, the keys in the order ff_wake_keys returns them.
+    -- One lock order for writers and waiters (bytes of channel, then lane, as ff_wake_keys and the Rust
+    -- edition), in one statement.
     IF cardinality(channels) + cardinality(lanes) = 1 THEN
         PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(coalesce(channels[1], 'ff_lane_ready') || ':' || coalesce(lanes[1], '')));
     ELSE
-        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(k.channel || ':' || k.lane_id)) FROM ff_wake_keys(channels, lanes) k;
+        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(k.c || ':' || k.l))
+        FROM (SELECT DISTINCT u.c COLLATE "C" AS c, u.l COLLATE "C" AS l
+              FROM (SELECT unnest(channels), '' UNION ALL SELECT 'ff_lane_ready', unnest(lanes)) AS u(c, l)
+              ORDER BY 1, 2) k;
     END IF;
     -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
     IF pg_relation_size('ff_waiter') = 0 THEN
