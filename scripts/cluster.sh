@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL 15 cluster under /tmp, run as the postgres OS user, unix socket only.
 #   scripts/cluster.sh start DIR   -- initdb if needed, start if not running (idempotent)
+#     FF_PG_BINDIR: another server's binaries; FF_PG_OPTIONS: more server options ("-c name=value ...")
 #   scripts/cluster.sh stop DIR
 # Prints nothing on success but the socket directory (for PGHOST).
 set -euo pipefail
@@ -15,7 +16,7 @@ case "$cmd" in
     fi
     if ! as_pg "$BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-        -o "-c listen_addresses='' -k $dir/sock -p 5432" start >/dev/null
+        -o "-c listen_addresses='' -k $dir/sock -p 5432 ${FF_PG_OPTIONS:-}" start >/dev/null
     fi
     echo "$dir/sock"
     ;;

@@ -84,6 +84,16 @@ BEGIN
     END LOOP;
 END
 \$roles\$;
+-- pg_tle runs an extension's script as the role that creates the extension, and the script hands every
+-- object to ff_engine_owner, which takes a member of that role: this role becomes one. Another role that
+-- is to run CREATE EXTENSION ff_engine needs the same grant.
+DO \$member\$
+BEGIN
+    IF NOT pg_has_role(current_user, 'ff_engine_owner', 'MEMBER') THEN
+        GRANT ff_engine_owner TO CURRENT_USER;
+    END IF;
+END
+\$member\$;
 -- This release: a new extension, or a new version of one pg_tle already has; nothing when it has it.
 WITH body(ext) AS (SELECT
 HEAD

@@ -23,6 +23,20 @@ shellcheck scripts/*.sh .ci/run
 echo "== core crate: unit and property tests, no Postgres (cargo test -p ff-engine-core)"
 cargo test --quiet -p ff-engine-core
 
+# One cluster for all the test binaries of a pass (FF_TEST_CLUSTER, tests/harness): started per binary,
+# the clusters took half of a pass. The options are the harness's own (Cluster::start, SHARED_SETTINGS).
+#   with_cluster BINDIR COMMAND...
+with_cluster() {
+  local bindir=$1 dir rc=0; shift
+  dir=$(mktemp -d /tmp/ff_suite.XXXXXX)
+  FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c max_connections=120 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    bash scripts/cluster.sh start "$dir" >/dev/null
+  FF_TEST_CLUSTER="$dir" FF_PG_BINDIR="$bindir" "$@" || rc=$?
+  FF_PG_BINDIR="$bindir" bash scripts/cluster.sh stop "$dir"
+  rm -rf "$dir"
+  return "$rc"
+}
+
 PGRX_DATA=/tmp/ff_engine_pgrx_test
 mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"
 echo "== unit, property and in-database tests (cargo pgrx test pg15)"
@@ -32,7 +46,7 @@ echo "== install ff_engine into the system PostgreSQL 15"
 bash scripts/install.sh
 
 echo "== client, integration and pg_regress tests (real clusters, concurrent sessions)"
-cargo test -p ff-engine-client -p ff-engine-tests -p ff-engine-bench
+with_cluster /usr/lib/postgresql/15/bin cargo test -p ff-engine-client -p ff-engine-tests -p ff-engine-bench
 
 echo "== the Debian package: build, dpkg -i on a server without the dev build, smoke run, dpkg -r"
 bash scripts/test-package.sh
@@ -51,7 +65,7 @@ for major in 16 18; do
   step=$(date +%s)
   echo "== PostgreSQL $major: build, install, integration suite"
   FF_PG_MAJOR=$major bash scripts/install.sh
-  FF_PG_BINDIR="$(pg_prefix "$major")/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${suite[@]}"
+  with_cluster "$(pg_prefix "$major")/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${suite[@]}"
   echo "== PostgreSQL $major passed in $(( $(date +%s) - step )) s"
 done
 
@@ -64,7 +78,7 @@ for major in 15 18; do
   echo "== the SQL edition on PostgreSQL $major: the integration suite"
   prefix=$(bash scripts/sql-edition-server.sh "$major")
   if [ "$major" = 15 ]; then tests=(); else tests=("${suite[@]}"); fi
-  FF_EDITION=sql FF_PG_BINDIR="$prefix/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${tests[@]}"
+  with_cluster "$prefix/bin" env -u RUST_BACKTRACE FF_EDITION=sql cargo test --quiet -p ff-engine-tests "${tests[@]}"
   echo "== the SQL edition on PostgreSQL $major passed in $(( $(date +%s) - step )) s"
 done
 

@@ -437,6 +437,12 @@ DECLARE
     ext oid := (SELECT oid FROM pg_extension WHERE extname = 'ff_engine');
     r record;
 BEGIN
+    -- Without a superuser (pg_tle runs an extension's script as the role that creates it): handing an
+    -- object to ff_engine_owner takes a member of that role, and ff_engine_owner needs CREATE on the
+    -- schema. A superuser is not checked for either.
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        GRANT CREATE ON SCHEMA @extschema@ TO ff_engine_owner;
+    END IF;
     FOR r IN
         SELECT c.oid::regclass AS rel, c.relkind
         FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

@@ -39,6 +39,19 @@ fn body(installer: &str, n: usize) -> &str {
     &rest[start..start + rest[start..].find(tag).unwrap()]
 }
 
+/// Run an SQL file with psql as `user` (ON_ERROR_STOP); its output.
+fn psql_file(db: &TestDb, user: &str, file: &Path) -> String {
+    let cluster = db.cluster;
+    let o = Command::new(pg_bindir().join("psql"))
+        .args(["-h", cluster.socket_dir.to_str().unwrap(), "-p", &cluster.port.to_string(), "-U", user, "-d", &db.name])
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{} as {user}: {}", file.display(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
 fn version() -> String {
     let cargo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml")).unwrap();
     cargo.lines().find_map(|l| l.strip_prefix("version = \"")).unwrap().trim_end_matches('"').to_string()
@@ -91,17 +104,7 @@ fn the_standalone_script_installs_once_works_and_uninstalls() {
     let out = build("ff_sa");
     let v = version();
     let db = Cluster::shared().fresh_db("sqled_standalone");
-    let cluster = Cluster::shared();
-    let psql = |file: &str| {
-        let o = Command::new(pg_bindir().join("psql"))
-            .args(["-h", cluster.socket_dir.to_str().unwrap(), "-p", &cluster.port.to_string(), "-U", "postgres", "-d", &db.name])
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
-            .arg(out.join(file))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).to_string()
-    };
+    let psql = |file: &str| psql_file(&db, "postgres", &out.join(file));
     psql(&format!("standalone/ff_engine--{v}.sql"));
     assert!(psql(&format!("standalone/ff_engine--{v}.sql")).contains("already installed"), "the second run does nothing");
     let mut c = db.connect();
@@ -128,4 +131,109 @@ fn the_standalone_script_installs_once_works_and_uninstalls() {
     psql(&format!("standalone/ff_engine--{v}.uninstall.sql"));
     assert_eq!(count(&mut c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'ff_sa'"), 0);
     std::fs::remove_dir_all(out).unwrap();
+}
+
+/// The standalone script run by a role that is not a superuser, as on a managed service (a CREATEROLE
+/// admin role that is a member of ff_engine_owner, as rds_superuser or Supabase's postgres can make
+/// themselves): the objects go to ff_engine_owner, the API roles get their functions, a worker login
+/// runs a lease cycle, and no API role reads the keystore.
+#[test]
+fn the_standalone_script_installs_without_a_superuser() {
+    let out = build("ff_nsu");
+    let v = version();
+    let db = Cluster::shared().fresh_db("sqled_standalone_nsu");
+    let mut su = db.connect();
+    su.batch_execute(&format!(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nsu_admin') THEN CREATE ROLE nsu_admin LOGIN CREATEROLE; END IF;
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nsu_worker') THEN CREATE ROLE nsu_worker LOGIN; END IF;
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nsu_signaler') THEN CREATE ROLE nsu_signaler LOGIN; END IF;
+         END $$;
+         GRANT CREATE ON DATABASE {} TO nsu_admin;
+         GRANT ff_engine_owner TO nsu_admin;
+         GRANT ff_worker TO nsu_worker;
+         GRANT ff_signaler TO nsu_signaler;",
+        db.name
+    ))
+    .unwrap();
+    psql_file(&db, "nsu_admin", &out.join(format!("standalone/ff_engine--{v}.sql")));
+    let owners: Vec<String> = column(
+        &mut su,
+        "SELECT DISTINCT pg_get_userbyid(relowner)::text FROM pg_class WHERE relnamespace = 'ff_nsu'::regnamespace AND relkind IN ('r', 'v')
+         UNION SELECT DISTINCT pg_get_userbyid(proowner)::text FROM pg_proc WHERE pronamespace = 'ff_nsu'::regnamespace",
+        &[],
+    );
+    assert_eq!(owners, vec!["ff_engine_owner".to_string()], "every object is ff_engine_owner's");
+    let mut admin = db.connect_as("nsu_admin");
+    admin.batch_execute("SET search_path = ff_nsu; SELECT * FROM ff_seed_hmac('k1')").unwrap();
+    let mut w = db.connect_as("nsu_worker");
+    w.batch_execute("SET search_path = ff_nsu").unwrap();
+    let id: String = w.query_one("SELECT execution_id FROM ff_create_execution('l')", &[]).unwrap().get(0);
+    let r = w.query_one("SELECT execution_id, lease_id, lease_epoch FROM ff_claim('l', 'w', 'i')", &[]).unwrap();
+    assert_eq!(r.get::<_, String>(0), id);
+    let (lease, epoch): (uuid::Uuid, i64) = (r.get(1), r.get(2));
+    w.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&id, &lease, &epoch]).unwrap();
+    for login in ["nsu_worker", "nsu_signaler"] {
+        let mut c = db.connect_as(login);
+        assert_code(&mut c, "SELECT * FROM ff_nsu.ff_keystore", &[], "42501");
+        assert_code(&mut c, "SELECT * FROM ff_nsu.ff_active_key()", &[], "42501");
+    }
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+/// pg_tle's way of creating an extension, simulated with the file-based SQL extension: the script runs
+/// as the role that runs CREATE EXTENSION, with no switch to a superuser (a version whose secondary
+/// control file says `superuser = false`, `trusted = false`, with the release's script). The role is
+/// what the pg_tle installer leaves: a member of ff_engine_owner, here the database's owner, not a
+/// superuser. Every object must still end up ff_engine_owner's, and the API must work.
+#[test]
+fn the_extension_script_runs_without_a_superuser_as_pg_tle_runs_it() {
+    if sql_edition_only("pg_tle carries the SQL edition; the Rust edition's C functions need the switch to a superuser") {
+        return;
+    }
+    let v = version();
+    let sharedir = Command::new(pg_bindir().join("pg_config")).arg("--sharedir").output().unwrap();
+    let ext_dir = PathBuf::from(String::from_utf8_lossy(&sharedir.stdout).trim()).join("extension");
+    let tle = format!("{v}_tle");
+    let control = ext_dir.join(format!("ff_engine--{tle}.control"));
+    let script = ext_dir.join(format!("ff_engine--{tle}.sql"));
+    std::fs::write(&control, "superuser = false\ntrusted = false\n").unwrap();
+    std::fs::copy(ext_dir.join(format!("ff_engine--{v}.sql")), &script).unwrap();
+    let db = Cluster::shared().fresh_db("sqled_tle");
+    let mut su = db.connect();
+    su.batch_execute(&format!(
+        "DROP EXTENSION ff_engine CASCADE;
+         DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tle_admin') THEN CREATE ROLE tle_admin LOGIN CREATEROLE; END IF;
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tle_worker') THEN CREATE ROLE tle_worker LOGIN; END IF;
+         END $$;
+         GRANT ff_engine_owner TO tle_admin;
+         GRANT ff_worker TO tle_worker;
+         ALTER DATABASE {} OWNER TO tle_admin;",
+        db.name
+    ))
+    .unwrap();
+    let mut admin = db.connect_as("tle_admin");
+    let created = admin.batch_execute(&format!("CREATE EXTENSION ff_engine VERSION '{tle}'"));
+    std::fs::remove_file(&control).unwrap();
+    std::fs::remove_file(&script).unwrap();
+    created.unwrap_or_else(|e| panic!("CREATE EXTENSION as tle_admin: {:?}", db_err(&e)));
+    assert!(!admin.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[]).unwrap().get::<_, bool>(0));
+    let owners: Vec<String> = column(
+        &mut su,
+        "SELECT DISTINCT pg_get_userbyid(coalesce(c.relowner, p.proowner))::text FROM pg_depend d
+         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ff_engine'
+         LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+         LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+         WHERE d.deptype = 'e' AND (c.oid IS NOT NULL OR p.oid IS NOT NULL)",
+        &[],
+    );
+    assert_eq!(owners, vec!["ff_engine_owner".to_string()], "every table and function is ff_engine_owner's");
+    admin.batch_execute("SELECT * FROM ff_seed_hmac('k1')").unwrap();
+    let mut w = db.connect_as("tle_worker");
+    let id: String = w.query_one("SELECT execution_id FROM ff_create_execution('l')", &[]).unwrap().get(0);
+    let r = w.query_one("SELECT execution_id, lease_id, lease_epoch FROM ff_claim('l', 'w', 'i')", &[]).unwrap();
+    assert_eq!(r.get::<_, String>(0), id);
+    assert_code(&mut w, "SELECT * FROM ff_keystore", &[], "42501");
+    admin.batch_execute("DROP EXTENSION ff_engine").unwrap();
 }

@@ -8,6 +8,10 @@ DECLARE
     r record;
     can_own boolean := pg_has_role('ff_engine_owner', 'MEMBER');
 BEGIN
+    -- A new owner needs CREATE on the schema (a superuser installer skips that check, nobody else does).
+    IF can_own THEN
+        GRANT CREATE ON SCHEMA @extschema@ TO ff_engine_owner;
+    END IF;
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
              WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'v') LOOP
         IF can_own THEN
