@@ -61,16 +61,9 @@ BEGIN
         FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
         RETURN;
     END IF;
-    -- One lock order for writers and waiters (bytes of channel, then lane, as ff_wake_keys and the Rust
-    -- edition), in one statement.
-    IF cardinality(channels) + cardinality(lanes) = 1 THEN
-        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(coalesce(channels[1], 'ff_lane_ready') || ':' || coalesce(lanes[1], '')));
-    ELSE
-        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(k.c || ':' || k.l))
-        FROM (SELECT DISTINCT u.c COLLATE "C" AS c, u.l COLLATE "C" AS l
-              FROM (SELECT unnest(channels), '' UNION ALL SELECT 'ff_lane_ready', unnest(lanes)) AS u(c, l)
-              ORDER BY 1, 2) k;
-    END IF;
+    -- One lock order for writers and waiters (ff_wake_keys: bytes of channel, then lane, as the Rust
+    -- edition), all keys in one statement.
+    PERFORM ff_wake_lock(k.channel, k.lane_id, false) FROM ff_wake_keys(channels, lanes) k;
     -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
     IF pg_relation_size('ff_waiter') = 0 THEN
         RETURN;
@@ -100,12 +93,8 @@ COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on 
 -- The announcements (the waiter side): the exclusive locks in lock order, then the rows.
 CREATE FUNCTION ff_announce(channels text[], lanes text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
-DECLARE
-    key record;
 BEGIN
-    FOR key IN SELECT * FROM ff_wake_keys(channels, lanes) LOOP
-        PERFORM ff_wake_lock(key.channel, key.lane_id, true);
-    END LOOP;
+    PERFORM ff_wake_lock(k.channel, k.lane_id, true) FROM ff_wake_keys(channels, lanes) k;
     INSERT INTO ff_waiter (channel, lane_id, backend_pid, announced_at_ms)
     SELECT k.channel, k.lane_id, pg_backend_pid(), ff_now_ms() FROM ff_wake_keys(channels, lanes) k
     ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms;
