@@ -57,7 +57,7 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
@@ -83,7 +83,87 @@ COMMENT ON VIEW ff_executions IS
 -- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
 DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
 
+-- The continuation a claim hands back: attempt starts and suspensions in one order (ff_history_seq).
+-- Suspensions recorded before the update are numbered before every existing attempt, so a claim
+-- resuming from one of them hands back no continuation (0.1.0 handed back none).
+ALTER TABLE ff_attempt ADD COLUMN history_seq bigint;
+ALTER TABLE ff_suspension ADD COLUMN history_seq bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ff_history_seq);
+UPDATE ff_attempt SET history_seq = nextval('ff_history_seq');
+ALTER TABLE ff_attempt ALTER COLUMN history_seq SET NOT NULL;
+ALTER TABLE ff_attempt ALTER COLUMN history_seq SET DEFAULT nextval('ff_history_seq');
+
+----------------------------------------------------------------------------------------------------
+-- Progress: durable steps and output streams
+----------------------------------------------------------------------------------------------------
+-- A step's value, stored once per execution and step name by ff_set_step under the caller's lease;
+-- the first write wins across attempts. Kept by replay, deleted with the execution.
+CREATE TABLE ff_step (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    step_name      text     NOT NULL,
+    step_seq       bigint   GENERATED ALWAYS AS IDENTITY,
+    value          bytea,
+    attempt_index  integer  NOT NULL,
+    stored_at_ms   bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, step_name)
+);
+COMMENT ON TABLE ff_step IS
+    'Durable steps: the first value stored per execution and step name (ff_set_step), with the attempt '
+    'that stored it; step_seq is the write order.';
+
+CREATE DOMAIN ff_frame_kind AS text CHECK (VALUE IN ('stdout','stderr','event','blob'));
+COMMENT ON DOMAIN ff_frame_kind IS 'Output frame kind.';
+
+-- Per execution: the last seq and the totals the ceilings are checked against, so an append reads one
+-- row whatever the stream's length.
+CREATE TABLE ff_stream (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    last_seq       bigint   NOT NULL,
+    frame_count    bigint   NOT NULL,
+    total_bytes    bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_stream IS 'One row per execution with frames: the last seq, the frame count and total bytes.';
+
+CREATE TABLE ff_frame (
+    partition_key   smallint      NOT NULL,
+    execution_id    uuid          NOT NULL,
+    seq             bigint        NOT NULL CHECK (seq > 0),
+    frame_kind      ff_frame_kind NOT NULL,
+    bytes           bytea         NOT NULL,
+    attempt_index   integer       NOT NULL,
+    appended_at_ms  bigint        NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, seq)
+);
+COMMENT ON TABLE ff_frame IS
+    'Output frames of executions (ff_append_frame), in seq order per execution; read with '
+    'ff_read_frames. NOTIFY channel ff_frame (payload: the execution id).';
+
+
+-- The claims hand back the continuation and the step count (new result columns; their 0.1.0 C
+-- symbols stay in the library, unused from here).
+DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
+DROP FUNCTION ff_claim_execution(text, text, text, bigint);
+DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
+
 -- Functions new in 0.2.0, or with a new definition.
+-- ff_engine::api::progress::ff_append_frame
+CREATE  FUNCTION "ff_append_frame"(
+	"execution_id" TEXT, /* Option < & str > */
+	"lease_id" uuid, /* Option < pgrx :: Uuid > */
+	"lease_epoch" bigint, /* Option < i64 > */
+	"frame_kind" TEXT, /* Option < & str > */
+	"bytes" bytea, /* Option < & [u8] > */
+	"seq" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS TABLE (
+	"seq" bigint  /* i64 */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_append_frame_wrapper';
+
 -- ff_engine::api::wakeups::ff_await_events
 CREATE  FUNCTION "ff_await_events"(
 	"channels" TEXT[] /* :: std :: option :: Option < Vec < Option < String > > > */
@@ -114,6 +194,77 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_change_priority_wrapper';
+
+-- ff_engine::api::claims::ff_claim
+CREATE OR REPLACE FUNCTION "ff_claim"(
+	"lane_id" TEXT, /* Option < & str > */
+	"worker_id" TEXT, /* Option < & str > */
+	"worker_instance_id" TEXT, /* Option < & str > */
+	"capabilities" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"lease_ttl_ms" bigint DEFAULT 30000, /* Option < i64 > */
+	"max_items" INT DEFAULT 1 /* Option < i32 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"attempt_id" uuid,  /* pgrx :: Uuid */
+	"lease_id" uuid,  /* pgrx :: Uuid */
+	"lease_epoch" bigint,  /* i64 */
+	"lease_expires_at_ms" bigint,  /* i64 */
+	"resumed" bool,  /* bool */
+	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"continuation" TEXT,  /* Option < String > */
+	"step_count" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_claim_0_2_wrapper';
+
+-- ff_engine::api::claims::ff_claim_execution
+CREATE OR REPLACE FUNCTION "ff_claim_execution"(
+	"grant_key" TEXT, /* Option < & str > */
+	"worker_id" TEXT, /* Option < & str > */
+	"worker_instance_id" TEXT, /* Option < & str > */
+	"lease_ttl_ms" bigint DEFAULT 30000 /* Option < i64 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"attempt_id" uuid,  /* pgrx :: Uuid */
+	"lease_id" uuid,  /* pgrx :: Uuid */
+	"lease_epoch" bigint,  /* i64 */
+	"lease_expires_at_ms" bigint,  /* i64 */
+	"resumed" bool,  /* bool */
+	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"continuation" TEXT,  /* Option < String > */
+	"step_count" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_claim_execution_0_2_wrapper';
+
+-- ff_engine::api::claims::ff_claim_resumed_execution
+CREATE OR REPLACE FUNCTION "ff_claim_resumed_execution"(
+	"grant_key" TEXT, /* Option < & str > */
+	"worker_id" TEXT, /* Option < & str > */
+	"worker_instance_id" TEXT, /* Option < & str > */
+	"lease_ttl_ms" bigint DEFAULT 30000 /* Option < i64 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"attempt_id" uuid,  /* pgrx :: Uuid */
+	"lease_id" uuid,  /* pgrx :: Uuid */
+	"lease_epoch" bigint,  /* i64 */
+	"lease_expires_at_ms" bigint,  /* i64 */
+	"resumed" bool,  /* bool */
+	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"continuation" TEXT,  /* Option < String > */
+	"step_count" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_claim_resumed_execution_0_2_wrapper';
 
 -- ff_engine::api::conditions::ff_cond_check
 CREATE  FUNCTION "ff_cond_check"(
@@ -191,12 +342,28 @@ CREATE  FUNCTION "ff_get_execution"(
 	"deadline_at_ms" bigint,  /* Option < i64 > */
 	"last_error" TEXT,  /* Option < String > */
 	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
-	"result" bytea  /* :: std :: option :: Option < Vec < u8 > > */
+	"result" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"continuation" TEXT,  /* Option < String > */
+	"step_count" INT  /* i32 */
 )
 STABLE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_get_execution_wrapper';
+
+-- ff_engine::api::progress::ff_get_steps
+CREATE  FUNCTION "ff_get_steps"(
+	"execution_id" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"step_name" TEXT,  /* String */
+	"value" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"attempt_index" INT,  /* i32 */
+	"stored_at_ms" bigint  /* i64 */
+)
+STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_get_steps_wrapper';
 
 -- ff_engine::api::inspection::ff_list_attempts
 CREATE  FUNCTION "ff_list_attempts"(
@@ -270,10 +437,28 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_prune_executions_wrapper';
 
+-- ff_engine::api::progress::ff_read_frames
+CREATE  FUNCTION "ff_read_frames"(
+	"execution_id" TEXT, /* Option < & str > */
+	"after_seq" bigint DEFAULT 0, /* Option < i64 > */
+	"max_rows" INT DEFAULT 100 /* Option < i32 > */
+) RETURNS TABLE (
+	"seq" bigint,  /* i64 */
+	"frame_kind" TEXT,  /* String */
+	"bytes" bytea,  /* Vec < u8 > */
+	"attempt_index" INT,  /* i32 */
+	"appended_at_ms" bigint  /* i64 */
+)
+STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_read_frames_wrapper';
+
 -- ff_engine::api::operator::ff_replay_execution
 CREATE  FUNCTION "ff_replay_execution"(
 	"execution_id" TEXT, /* Option < & str > */
-	"reason" TEXT DEFAULT NULL /* Option < & str > */
+	"reason" TEXT DEFAULT NULL, /* Option < & str > */
+	"keep_steps" bool DEFAULT true /* Option < bool > */
 ) RETURNS TABLE (
 	"outcome" TEXT,  /* String */
 	"previous_public_state" TEXT  /* String */
@@ -296,6 +481,21 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_revoke_lease_wrapper';
+
+-- ff_engine::api::progress::ff_set_step
+CREATE  FUNCTION "ff_set_step"(
+	"execution_id" TEXT, /* Option < & str > */
+	"lease_id" uuid, /* Option < pgrx :: Uuid > */
+	"lease_epoch" bigint, /* Option < i64 > */
+	"step_name" TEXT, /* Option < & str > */
+	"value" bytea /* Option < & [u8] > */
+) RETURNS TABLE (
+	"outcome" TEXT  /* String */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_set_step_wrapper';
 
 -- ff_engine::api::scanners::ff_tick
 CREATE OR REPLACE FUNCTION "ff_tick"(
@@ -526,6 +726,9 @@ BEGIN
             ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
             ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
             ('ff_cond_operator_only', 'ff_worker'),
+            -- Steps and frames: written under the worker's lease, read by whoever runs executions.
+            ('ff_set_step', 'ff_worker'), ('ff_get_steps', 'ff_worker'), ('ff_append_frame', 'ff_worker'),
+            ('ff_read_frames', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -591,6 +794,10 @@ BEGIN
             ('ff_expire_deadlines', 'Scanner: expire executions past their deadline_at_ms (lease ended, suspension and waitpoints closed, completion event expired).'),
             ('ff_prune_executions', 'Retention: delete up to max_rows finished executions (public_states) that ended before older_than_ms, with their attempts, suspensions, waitpoints, signals and dedup rows.'),
             ('ff_prune_by_retention', 'Scanner: delete finished executions past their outcome''s retention setting (ff_engine.retention_<outcome>_s), at most max_rows.'),
+            ('ff_set_step', 'Durable step: store a value under step_name for the leased execution (fenced); the first write per execution and step wins across attempts: stored, or exists.'),
+            ('ff_get_steps', 'The steps of an execution in write order: name, value, the attempt that stored it, when.'),
+            ('ff_append_frame', 'Append an output frame (stdout, stderr, event, blob) to the leased execution''s stream (fenced); returns its seq (assigned 1, 2, 3... or the caller''s, which must increase).'),
+            ('ff_read_frames', 'An execution''s frames after after_seq, in seq order, at most max_rows; wait for more with ff_await_events(''{ff_frame}'').'),
             ('ff_expire_suspensions', 'Scanner: apply the timeout behaviour (fail, cancel, expire, auto_resume, escalate) of suspensions past their timeout.')
         ) AS c(fn_name, txt)
         JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace

@@ -98,6 +98,9 @@ BEGIN
             ('ff_cond_check', 'ff_worker'), ('ff_cond_single', 'ff_worker'), ('ff_cond_all', 'ff_worker'),
             ('ff_cond_count', 'ff_worker'), ('ff_cond_any', 'ff_worker'), ('ff_cond_timeout_only', 'ff_worker'),
             ('ff_cond_operator_only', 'ff_worker'),
+            -- Steps and frames: written under the worker's lease, read by whoever runs executions.
+            ('ff_set_step', 'ff_worker'), ('ff_get_steps', 'ff_worker'), ('ff_append_frame', 'ff_worker'),
+            ('ff_read_frames', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -163,6 +166,10 @@ BEGIN
             ('ff_expire_deadlines', 'Scanner: expire executions past their deadline_at_ms (lease ended, suspension and waitpoints closed, completion event expired).'),
             ('ff_prune_executions', 'Retention: delete up to max_rows finished executions (public_states) that ended before older_than_ms, with their attempts, suspensions, waitpoints, signals and dedup rows.'),
             ('ff_prune_by_retention', 'Scanner: delete finished executions past their outcome''s retention setting (ff_engine.retention_<outcome>_s), at most max_rows.'),
+            ('ff_set_step', 'Durable step: store a value under step_name for the leased execution (fenced); the first write per execution and step wins across attempts: stored, or exists.'),
+            ('ff_get_steps', 'The steps of an execution in write order: name, value, the attempt that stored it, when.'),
+            ('ff_append_frame', 'Append an output frame (stdout, stderr, event, blob) to the leased execution''s stream (fenced); returns its seq (assigned 1, 2, 3... or the caller''s, which must increase).'),
+            ('ff_read_frames', 'An execution''s frames after after_seq, in seq order, at most max_rows; wait for more with ff_await_events(''{ff_frame}'').'),
             ('ff_expire_suspensions', 'Scanner: apply the timeout behaviour (fail, cancel, expire, auto_resume, escalate) of suspensions past their timeout.')
         ) AS c(fn_name, txt)
         JOIN pg_proc p ON p.proname = c.fn_name AND p.pronamespace = '@extschema@'::regnamespace

@@ -207,6 +207,7 @@ CREATE TABLE ff_attempt (
     ended_at_ms        bigint,
     outcome            text,
     error_message      text,
+    history_seq        bigint   NOT NULL,
     PRIMARY KEY (partition_key, execution_id, attempt_index)
 );
 COMMENT ON TABLE ff_attempt IS 'One row per attempt of an execution (attempt_index 0, 1, ...); a resumed attempt keeps its row.';
@@ -247,8 +248,13 @@ CREATE TABLE ff_suspension (
     close_reason      text,
     closer_signal_id  uuid,
     satisfier_seqs    bigint[],
+    history_seq       bigint   GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ff_history_seq),
     PRIMARY KEY (partition_key, execution_id, suspension_id)
 );
+-- ff_history_seq orders attempt starts and suspensions of every execution: a claim that resumes an
+-- attempt hands back the continuation of the attempt's latest suspension (the highest history_seq
+-- above the attempt's own), exactly, whatever the clock says.
+ALTER TABLE ff_attempt ALTER COLUMN history_seq SET DEFAULT nextval('ff_history_seq');
 COMMENT ON TABLE ff_suspension IS
     'Suspensions of executions: the resume condition (FlowFabric JSON), timeout policy, and, once '
     'closed, why and by which signals (satisfier_seqs point into ff_signal).';
@@ -464,6 +470,54 @@ CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at
 COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
 ----------------------------------------------------------------------------------------------------
+-- Progress: durable steps and output streams
+----------------------------------------------------------------------------------------------------
+-- A step's value, stored once per execution and step name by ff_set_step under the caller's lease;
+-- the first write wins across attempts. Kept by replay, deleted with the execution.
+CREATE TABLE ff_step (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    step_name      text     NOT NULL,
+    step_seq       bigint   GENERATED ALWAYS AS IDENTITY,
+    value          bytea,
+    attempt_index  integer  NOT NULL,
+    stored_at_ms   bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, step_name)
+);
+COMMENT ON TABLE ff_step IS
+    'Durable steps: the first value stored per execution and step name (ff_set_step), with the attempt '
+    'that stored it; step_seq is the write order.';
+
+CREATE DOMAIN ff_frame_kind AS text CHECK (VALUE IN ('stdout','stderr','event','blob'));
+COMMENT ON DOMAIN ff_frame_kind IS 'Output frame kind.';
+
+-- Per execution: the last seq and the totals the ceilings are checked against, so an append reads one
+-- row whatever the stream's length.
+CREATE TABLE ff_stream (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    last_seq       bigint   NOT NULL,
+    frame_count    bigint   NOT NULL,
+    total_bytes    bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_stream IS 'One row per execution with frames: the last seq, the frame count and total bytes.';
+
+CREATE TABLE ff_frame (
+    partition_key   smallint      NOT NULL,
+    execution_id    uuid          NOT NULL,
+    seq             bigint        NOT NULL CHECK (seq > 0),
+    frame_kind      ff_frame_kind NOT NULL,
+    bytes           bytea         NOT NULL,
+    attempt_index   integer       NOT NULL,
+    appended_at_ms  bigint        NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, seq)
+);
+COMMENT ON TABLE ff_frame IS
+    'Output frames of executions (ff_append_frame), in seq order per execution; read with '
+    'ff_read_frames. NOTIFY channel ff_frame (payload: the execution id).';
+
+----------------------------------------------------------------------------------------------------
 -- Wake-ups: waiters announced to writers (the futex pattern; docs/wakeups.md)
 ----------------------------------------------------------------------------------------------------
 -- A worker about to sleep on an empty lane, or a subscriber that has read everything, announces
@@ -474,7 +528,7 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,

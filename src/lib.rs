@@ -11,7 +11,7 @@
 //! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements.
 
 pub use ff_engine_core::{
-    admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, suspend, tokens,
+    admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, progress, suspend, tokens,
 };
 
 // pgrx needs each result type spelled out in the signature (no aliases), so they are long.

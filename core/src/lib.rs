@@ -19,6 +19,7 @@
 //! | [`bindings`] | which waitpoints a suspension binds, timeout rules |
 //! | [`lifecycle`] | the five state columns of each transition, fences, retry back-off |
 //! | [`admission`] | budget and quota admission |
+//! | [`progress`] | durable steps (first write wins) and output frames (seq, ceilings) |
 //! | [`suspend`] | `ff_suspend`'s checks, the replay of buffered signals, what it writes and returns |
 //! | [`sql_legend`] | the `$n` legend of the extension's statement files |
 
@@ -33,6 +34,7 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod lifecycle;
+pub mod progress;
 pub mod sql_legend;
 pub mod suspend;
 pub mod tokens;

@@ -117,11 +117,11 @@ CREATE FUNCTION ff_await_events(channels text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 BEGIN
     PERFORM ff_required(channels, 'channels');
-    IF cardinality(channels) NOT BETWEEN 1 AND 4 OR EXISTS (
+    IF cardinality(channels) NOT BETWEEN 1 AND 5 OR EXISTS (
         SELECT 1 FROM unnest(channels) c
-        WHERE c IS NULL OR c NOT IN ('ff_signal_event', 'ff_lease_event', 'ff_completion', 'ff_operator_event')) THEN
+        WHERE c IS NULL OR c NOT IN ('ff_signal_event', 'ff_lease_event', 'ff_completion', 'ff_operator_event', 'ff_frame')) THEN
         PERFORM ff_invalid('invalid_channel',
-            'channels must be 1-4 of ff_signal_event, ff_lease_event, ff_completion, ff_operator_event');
+            'channels must be 1-5 of ff_signal_event, ff_lease_event, ff_completion, ff_operator_event, ff_frame');
     END IF;
     PERFORM ff_announce(channels, '{}');
 END

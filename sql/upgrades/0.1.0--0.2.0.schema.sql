@@ -52,7 +52,7 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
@@ -77,3 +77,67 @@ COMMENT ON VIEW ff_executions IS
 
 -- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
 DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
+
+-- The continuation a claim hands back: attempt starts and suspensions in one order (ff_history_seq).
+-- Suspensions recorded before the update are numbered before every existing attempt, so a claim
+-- resuming from one of them hands back no continuation (0.1.0 handed back none).
+ALTER TABLE ff_attempt ADD COLUMN history_seq bigint;
+ALTER TABLE ff_suspension ADD COLUMN history_seq bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ff_history_seq);
+UPDATE ff_attempt SET history_seq = nextval('ff_history_seq');
+ALTER TABLE ff_attempt ALTER COLUMN history_seq SET NOT NULL;
+ALTER TABLE ff_attempt ALTER COLUMN history_seq SET DEFAULT nextval('ff_history_seq');
+
+----------------------------------------------------------------------------------------------------
+-- Progress: durable steps and output streams
+----------------------------------------------------------------------------------------------------
+-- A step's value, stored once per execution and step name by ff_set_step under the caller's lease;
+-- the first write wins across attempts. Kept by replay, deleted with the execution.
+CREATE TABLE ff_step (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    step_name      text     NOT NULL,
+    step_seq       bigint   GENERATED ALWAYS AS IDENTITY,
+    value          bytea,
+    attempt_index  integer  NOT NULL,
+    stored_at_ms   bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, step_name)
+);
+COMMENT ON TABLE ff_step IS
+    'Durable steps: the first value stored per execution and step name (ff_set_step), with the attempt '
+    'that stored it; step_seq is the write order.';
+
+CREATE DOMAIN ff_frame_kind AS text CHECK (VALUE IN ('stdout','stderr','event','blob'));
+COMMENT ON DOMAIN ff_frame_kind IS 'Output frame kind.';
+
+-- Per execution: the last seq and the totals the ceilings are checked against, so an append reads one
+-- row whatever the stream's length.
+CREATE TABLE ff_stream (
+    partition_key  smallint NOT NULL,
+    execution_id   uuid     NOT NULL,
+    last_seq       bigint   NOT NULL,
+    frame_count    bigint   NOT NULL,
+    total_bytes    bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_stream IS 'One row per execution with frames: the last seq, the frame count and total bytes.';
+
+CREATE TABLE ff_frame (
+    partition_key   smallint      NOT NULL,
+    execution_id    uuid          NOT NULL,
+    seq             bigint        NOT NULL CHECK (seq > 0),
+    frame_kind      ff_frame_kind NOT NULL,
+    bytes           bytea         NOT NULL,
+    attempt_index   integer       NOT NULL,
+    appended_at_ms  bigint        NOT NULL,
+    PRIMARY KEY (partition_key, execution_id, seq)
+);
+COMMENT ON TABLE ff_frame IS
+    'Output frames of executions (ff_append_frame), in seq order per execution; read with '
+    'ff_read_frames. NOTIFY channel ff_frame (payload: the execution id).';
+
+
+-- The claims hand back the continuation and the step count (new result columns; their 0.1.0 C
+-- symbols stay in the library, unused from here).
+DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
+DROP FUNCTION ff_claim_execution(text, text, text, bigint);
+DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);

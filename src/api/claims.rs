@@ -2,7 +2,7 @@
 
 use crate::checks::text_array;
 use crate::postgres::raise::guarded;
-use crate::store::claims;
+use crate::store::claims::{self, Progress};
 use pgrx::prelude::*;
 
 /// Pick the best eligible execution of a lane and reserve it with a signed, single-use grant.
@@ -23,9 +23,11 @@ fn ff_claim_for_worker(
 }
 
 /// Verify and consume a claim grant; open the attempt (or re-lease an interrupted one) under a new lease.
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Since 0.2.0 (the `continuation` and `step_count` columns) its C symbol is
+/// `ff_claim_execution_0_2_wrapper`; 0.1.0's shape stays in [`crate::api::compat`].
+#[pg_extern(name = "ff_claim_execution", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_claim_execution(
+fn ff_claim_execution_0_2(
     grant_key: Option<&str>,
     worker_id: Option<&str>,
     worker_instance_id: Option<&str>,
@@ -41,15 +43,18 @@ fn ff_claim_execution(
         name!(lease_expires_at_ms, i64),
         name!(resumed, bool),
         name!(payload, Option<Vec<u8>>),
+        name!(continuation, Option<String>),
+        name!(step_count, i32),
     ),
 > {
-    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, false)))
+    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, false, Progress::Read)))
 }
 
-/// As ff_claim_execution, but only for grants on interrupted (resumed) attempts.
-#[pg_extern(security_definer, parallel_unsafe)]
+/// As ff_claim_execution, but only for grants on interrupted (resumed) attempts (C symbol
+/// `ff_claim_resumed_execution_0_2_wrapper` since 0.2.0).
+#[pg_extern(name = "ff_claim_resumed_execution", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_claim_resumed_execution(
+fn ff_claim_resumed_execution_0_2(
     grant_key: Option<&str>,
     worker_id: Option<&str>,
     worker_instance_id: Option<&str>,
@@ -65,15 +70,18 @@ fn ff_claim_resumed_execution(
         name!(lease_expires_at_ms, i64),
         name!(resumed, bool),
         name!(payload, Option<Vec<u8>>),
+        name!(continuation, Option<String>),
+        name!(step_count, i32),
     ),
 > {
-    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, true)))
+    TableIterator::once(guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, true, Progress::Read)))
 }
 
-/// Pick and lease up to max_items executions of a lane in one call (no grant round trip).
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Pick and lease up to max_items executions of a lane in one call (no grant round trip; C symbol
+/// `ff_claim_0_2_wrapper` since 0.2.0).
+#[pg_extern(name = "ff_claim", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_claim(
+fn ff_claim_0_2(
     lane_id: Option<&str>,
     worker_id: Option<&str>,
     worker_instance_id: Option<&str>,
@@ -91,10 +99,12 @@ fn ff_claim(
         name!(lease_expires_at_ms, i64),
         name!(resumed, bool),
         name!(payload, Option<Vec<u8>>),
+        name!(continuation, Option<String>),
+        name!(step_count, i32),
     ),
 > {
     TableIterator::new(guarded(|| {
         let capabilities = text_array(capabilities, "capabilities")?;
-        claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items)
+        claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items, Progress::Read)
     }))
 }

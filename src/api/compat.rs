@@ -12,10 +12,12 @@
 //! | `ff_create_execution_wrapper` | 0.1.0 (14 arguments) | `ff_create_execution_0_2_wrapper` (adds `deadline_at_ms`) |
 //! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
+//! | `ff_claim_wrapper`, `ff_claim_execution_wrapper`, `ff_claim_resumed_execution_wrapper` | 0.1.0 (8 columns) | `…_0_2_wrapper` (add `continuation`, `step_count`) |
 
 use crate::api::executions::ff_create_execution_0_2;
 use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
+use crate::store::claims::{self, LeaseRow, Progress};
 use crate::store::scanners::{self, Task};
 use pgrx::prelude::*;
 
@@ -69,4 +71,88 @@ fn ff_tick(max_rows: Option<i32>) -> TableIterator<'static, (name!(task, String)
 #[pg_extern(sql = false)]
 fn ff_prune_events(older_than_ms: Option<i64>) -> TableIterator<'static, (name!(table_name, String), name!(deleted, i64))> {
     TableIterator::new(guarded(|| scanners::prune_events(&scanners::EVENT_TABLES[..3], older_than_ms)))
+}
+
+/// 0.1.0's claim row: the first eight columns of [`LeaseRow`].
+type LeaseRow01 = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>);
+
+fn lease_row_0_1(r: LeaseRow) -> LeaseRow01 {
+    (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7)
+}
+
+/// 0.1.0's `ff_claim_execution`: no continuation or step count (0.1.0's schema has no steps).
+#[pg_extern(sql = false)]
+fn ff_claim_execution(
+    grant_key: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    lease_ttl_ms: Option<i64>,
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    let row = guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, false, Progress::Skip));
+    TableIterator::once(lease_row_0_1(row))
+}
+
+/// 0.1.0's `ff_claim_resumed_execution`.
+#[pg_extern(sql = false)]
+fn ff_claim_resumed_execution(
+    grant_key: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    lease_ttl_ms: Option<i64>,
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    let row = guarded(|| claims::claim_execution(grant_key, worker_id, worker_instance_id, lease_ttl_ms, true, Progress::Skip));
+    TableIterator::once(lease_row_0_1(row))
+}
+
+/// 0.1.0's `ff_claim`.
+#[pg_extern(sql = false)]
+fn ff_claim(
+    lane_id: Option<&str>,
+    worker_id: Option<&str>,
+    worker_instance_id: Option<&str>,
+    capabilities: Option<Vec<Option<String>>>,
+    lease_ttl_ms: Option<i64>,
+    max_items: Option<i32>,
+) -> TableIterator<
+    'static,
+    (
+        name!(execution_id, String),
+        name!(attempt_index, i32),
+        name!(attempt_id, pgrx::Uuid),
+        name!(lease_id, pgrx::Uuid),
+        name!(lease_epoch, i64),
+        name!(lease_expires_at_ms, i64),
+        name!(resumed, bool),
+        name!(payload, Option<Vec<u8>>),
+    ),
+> {
+    let rows = guarded(|| {
+        let capabilities = crate::checks::text_array(capabilities, "capabilities")?;
+        claims::claim_batch(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items, Progress::Skip)
+    });
+    TableIterator::new(rows.into_iter().map(lease_row_0_1))
 }

@@ -4,8 +4,9 @@ use crate::postgres::raise::guarded;
 use crate::store::inspection;
 use pgrx::prelude::*;
 
-/// One execution: lane, states, attempts, lease holder, open suspension, last failure, payload and
-/// result. Never a grant or a token.
+/// One execution: lane, states, attempts, lease holder, open suspension, last failure, payload,
+/// result, the continuation its current attempt resumes from and its step count. Never a grant or a
+/// token.
 #[pg_extern(security_definer, stable, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 fn ff_get_execution(
@@ -42,6 +43,8 @@ fn ff_get_execution(
         name!(last_error, Option<String>),
         name!(payload, Option<Vec<u8>>),
         name!(result, Option<Vec<u8>>),
+        name!(continuation, Option<String>),
+        name!(step_count, i32),
     ),
 > {
     TableIterator::once(guarded(|| inspection::get(execution_id)))

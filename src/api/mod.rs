@@ -12,6 +12,7 @@ pub mod inspection;
 pub mod keys;
 pub mod leases;
 pub mod operator;
+pub mod progress;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;

@@ -14,14 +14,16 @@ fn ff_change_priority(
     TableIterator::once(guarded(|| operator::change_priority(execution_id, priority)))
 }
 
-/// Give a failed, cancelled or expired execution a fresh attempt; it is claimable at once.
+/// Give a failed, cancelled or expired execution a fresh attempt; it is claimable at once. Its steps
+/// are kept unless `keep_steps` is false (NULL keeps them).
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 fn ff_replay_execution(
     execution_id: Option<&str>,
     reason: default!(Option<&str>, "NULL"),
+    keep_steps: default!(Option<bool>, true),
 ) -> TableIterator<'static, (name!(outcome, String), name!(previous_public_state, String))> {
-    TableIterator::once(guarded(|| operator::replay_execution(execution_id, reason)))
+    TableIterator::once(guarded(|| operator::replay_execution(execution_id, reason, keep_steps.unwrap_or(true))))
 }
 
 /// End the current lease at once (epoch + 1); the execution is reclaimable and the old holder's

@@ -62,10 +62,11 @@ pub enum Channel {
     Lease,
     Completion,
     Operator,
+    Frame,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 4] = [Channel::Signal, Channel::Lease, Channel::Completion, Channel::Operator];
+    pub const ALL: [Channel; 5] = [Channel::Signal, Channel::Lease, Channel::Completion, Channel::Operator, Channel::Frame];
 
     pub fn name(self) -> &'static CStr {
         match self {
@@ -73,6 +74,7 @@ impl Channel {
             Channel::Lease => c"ff_lease_event",
             Channel::Completion => c"ff_completion",
             Channel::Operator => c"ff_operator_event",
+            Channel::Frame => c"ff_frame",
         }
     }
 

@@ -1,6 +1,8 @@
 //! Settings (GUCs): `ff_engine.notify` and `ff_engine.max_reclaims`, which any session may set, and
 //! the ceilings no caller can lift — `ff_engine.max_signals_per_execution`,
-//! `ff_engine.max_dedup_ttl_s`, `ff_engine.max_payload_bytes` — which only a superuser may set
+//! `ff_engine.max_dedup_ttl_s`, `ff_engine.max_payload_bytes`, and those of steps and streams
+//! (`max_steps_per_execution`, `max_frame_bytes`, `max_frames_per_execution`,
+//! `max_stream_bytes_per_execution`) — which only a superuser may set
 //! (`postgresql.conf`, `ALTER SYSTEM`, `ALTER DATABASE … SET`): a call's own arguments can only lower
 //! them. The retention of finished executions (`ff_engine.retention_<outcome>_s`) is superuser-only
 //! too.
@@ -69,6 +71,14 @@ pub static MAX_SIGNALS_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(1
 pub static MAX_DEDUP_TTL_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 /// `ff_engine.max_payload_bytes`: the largest execution payload, signal payload or result.
 pub static MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
+/// `ff_engine.max_steps_per_execution`: the most step names one execution stores.
+pub static MAX_STEPS_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+/// `ff_engine.max_frame_bytes`: the largest output frame.
+pub static MAX_FRAME_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
+/// `ff_engine.max_frames_per_execution`: the most frames one execution's stream holds.
+pub static MAX_FRAMES_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(100_000);
+/// `ff_engine.max_stream_bytes_per_execution`: the most bytes one execution's stream holds.
+pub static MAX_STREAM_BYTES_PER_EXECUTION: GucSetting<i32> = GucSetting::<i32>::new(64 << 20);
 
 /// `ff_engine.retention_<outcome>_s`: how long a finished execution is kept before `ff_tick` prunes
 /// it, per terminal public state; 0 keeps it forever.
@@ -167,6 +177,42 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    let progress = [
+        (c"ff_engine.max_steps_per_execution", c"The most step names one execution stores (ff_set_step).", &MAX_STEPS_PER_EXECUTION, 0),
+        (c"ff_engine.max_frame_bytes", c"The largest output frame, in bytes (ff_append_frame).", &MAX_FRAME_BYTES, 0),
+        (c"ff_engine.max_frames_per_execution", c"The most frames one execution's stream holds.", &MAX_FRAMES_PER_EXECUTION, 0),
+        (c"ff_engine.max_stream_bytes_per_execution", c"The most bytes one execution's stream holds.", &MAX_STREAM_BYTES_PER_EXECUTION, 0),
+    ];
+    for (name, short, setting, min) in progress {
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            c"Superuser-only; past it a write is refused with invalid_input and writes nothing.",
+            setting,
+            min,
+            i32::MAX,
+            GucContext::Suset,
+            GucFlags::default(),
+        );
+    }
+}
+
+/// The ceilings of steps and streams.
+pub fn max_steps() -> i64 {
+    MAX_STEPS_PER_EXECUTION.get().max(0) as i64
+}
+
+/// `ff_engine.max_frame_bytes`.
+pub fn max_frame_bytes() -> usize {
+    MAX_FRAME_BYTES.get().max(0) as usize
+}
+
+/// `ff_engine.max_frames_per_execution` and `ff_engine.max_stream_bytes_per_execution`.
+pub fn stream_limits() -> crate::progress::StreamLimits {
+    crate::progress::StreamLimits {
+        max_frames: MAX_FRAMES_PER_EXECUTION.get().max(0) as i64,
+        max_bytes: MAX_STREAM_BYTES_PER_EXECUTION.get().max(0) as i64,
+    }
 }
 
 /// The signal ceiling for a delivery that asked for `requested`.

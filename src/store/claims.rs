@@ -107,6 +107,12 @@ statement! {
     row { lease_epoch: i64, payload: Option<Vec<u8>> }
 }
 
+statement! {
+    mod claim_progress = "claims/claim_progress.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, attempt_index: i32 }
+    row { continuation: Option<String>, step_count: i32 }
+}
+
 /// A locked, claimable execution, with the attempt fields a lease needs (read by the same locking
 /// statement, so they are the row's latest version).
 struct Candidate {
@@ -268,8 +274,29 @@ pub fn claim_for_worker(
     })
 }
 
-/// The row `ff_claim_execution` and `ff_claim` return.
-pub type LeaseRow = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>);
+/// The row `ff_claim_execution` and `ff_claim` return: execution_id, attempt_index, attempt_id,
+/// lease_id, lease_epoch, lease_expires_at_ms, resumed, payload, continuation, step_count.
+pub type LeaseRow = (String, i32, pgrx::Uuid, pgrx::Uuid, i64, i64, bool, Option<Vec<u8>>, Option<String>, i32);
+
+/// Whether a claim reads the execution's progress (continuation and step count): every claim of this
+/// release; not the 0.1.0 symbols kept for databases not yet updated (their schema has no steps).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Read,
+    Skip,
+}
+
+/// The continuation the claimed attempt resumes from and the execution's step count. A first attempt
+/// has neither, and pays no statement for them.
+fn progress_of(client: &SpiClient<'_>, c: &Candidate, attempt: &ClaimedAttempt, progress: Progress) -> WfResult<(Option<String>, i32)> {
+    if progress == Progress::Skip || (attempt.new_attempt && attempt.attempt_index == 0) {
+        return Ok((None, 0));
+    }
+    let (partition_key, execution_id) = ex_key(&c.id);
+    let r = claim_progress::one(client, claim_progress::Args { partition_key, execution_id, attempt_index: attempt.attempt_index })?;
+    // A new attempt starts from the beginning: only a resumed one has a continuation.
+    Ok((if attempt.new_attempt { None } else { r.continuation }, r.step_count))
+}
 
 /// Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one.
 fn lease_locked(
@@ -279,6 +306,7 @@ fn lease_locked(
     w: &Worker<'_>,
     lease_ttl_ms: i64,
     now: i64,
+    progress: Progress,
 ) -> WfResult<LeaseRow> {
     let attempt_id = match (attempt.new_attempt, c.current_attempt_id) {
         (false, Some(a)) => a,
@@ -307,7 +335,19 @@ fn lease_locked(
     };
     let variant = 2 * c.reserved as usize + attempt.new_attempt as usize;
     let row = lease::one_of(variant, client, args)?;
-    Ok((execution_ref, attempt.attempt_index, attempt_id, lease_id, row.lease_epoch, expires, attempt.resumed, row.payload))
+    let (continuation, step_count) = progress_of(client, c, &attempt, progress)?;
+    Ok((
+        execution_ref,
+        attempt.attempt_index,
+        attempt_id,
+        lease_id,
+        row.lease_epoch,
+        expires,
+        attempt.resumed,
+        row.payload,
+        continuation,
+        step_count,
+    ))
 }
 
 /// `ff_claim_execution` (`resumed_only` false) and `ff_claim_resumed_execution` (true).
@@ -317,6 +357,7 @@ pub fn claim_execution(
     instance: Option<&str>,
     lease_ttl_ms: Option<i64>,
     resumed_only: bool,
+    progress: Progress,
 ) -> WfResult<LeaseRow> {
     let invalid = || WfError::new(ErrorKind::InvalidClaimGrant, "the claim grant was not accepted");
     let grant_key = required(grant_key, "grant_key")?;
@@ -356,7 +397,7 @@ pub fn claim_execution(
             interrupt_reason: row.interrupt_reason,
             reserved: true,
         };
-        let out = lease_locked(client, &c, attempt, &w, ttl, now)?;
+        let out = lease_locked(client, &c, attempt, &w, ttl, now, progress)?;
         notify(client, &[Channel::Lease])?;
         Ok(out)
     })
@@ -370,6 +411,7 @@ pub fn claim_batch(
     caps: Option<Vec<String>>,
     lease_ttl_ms: Option<i64>,
     max_items: Option<i32>,
+    progress: Progress,
 ) -> WfResult<Vec<LeaseRow>> {
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
@@ -385,7 +427,7 @@ pub fn claim_batch(
         let mut out = Vec::with_capacity(picked.len());
         for c in picked {
             let attempt = lifecycle::attempt_for_claim(&c.attempt_state, c.attempt_index)?;
-            out.push(lease_locked(client, &c, attempt, &w, ttl, now)?);
+            out.push(lease_locked(client, &c, attempt, &w, ttl, now, progress)?);
         }
         if !out.is_empty() {
             notify(client, &[Channel::Lease])?;

@@ -20,7 +20,8 @@ statement! {
         created_at_ms: i64, started_at_ms: Option<i64>, terminal_at_ms: Option<i64>, updated_at_ms: i64,
         lease_worker_id: Option<String>, lease_worker_instance_id: Option<String>, lease_expires_at_ms: Option<i64>, lease_epoch: i64,
         suspension_id: Option<pgrx::Uuid>, suspension_reason: Option<String>, next_retry_at_ms: Option<i64>, deadline_at_ms: Option<i64>,
-        last_error: Option<String>, payload: Option<Vec<u8>>, result: Option<Vec<u8>>,
+        last_error: Option<String>, payload: Option<Vec<u8>>, result: Option<Vec<u8>>, continuation: Option<String>,
+        step_count: i32,
     }
 }
 statement! {
@@ -76,6 +77,8 @@ pub type ExecutionRow = (
     Option<String>,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
+    Option<String>,
+    i32,
 );
 
 /// `ff_get_execution`: the execution, or `not_found` (`WF010`).
@@ -114,6 +117,8 @@ pub fn get(execution_id: Option<&str>) -> WfResult<ExecutionRow> {
         r.last_error,
         r.payload,
         r.result,
+        r.continuation,
+        r.step_count,
     ))
 }
 

@@ -14,6 +14,7 @@ pub mod inspection;
 pub mod keystore;
 pub mod leases;
 pub mod operator;
+pub mod progress;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;

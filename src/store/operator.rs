@@ -27,7 +27,10 @@ statement! {
 }
 statement! {
     mod replay = "operator/replay.sql";
-    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, states: States, now_ms: i64, execution_ref: &'a str, reason: Option<&'a str> }
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, states: States, now_ms: i64, execution_ref: &'a str, reason: Option<&'a str>,
+        keep_steps: bool,
+    }
     row {}
 }
 statement! {
@@ -63,7 +66,7 @@ pub fn change_priority(execution_id: Option<&str>, priority: Option<i32>) -> WfR
 
 /// `ff_replay_execution`: (outcome `replayed`, previous public state); `execution_not_replayable`
 /// unless the execution failed, was cancelled or expired.
-pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>) -> WfResult<(String, String)> {
+pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>, keep_steps: bool) -> WfResult<(String, String)> {
     let id = parse_execution_id(execution_id)?;
     crate::checks::optional_text(reason, "reason", 256)?;
     Spi::connect_mut(|client| {
@@ -83,6 +86,7 @@ pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>) -> WfR
             now_ms: now_ms(),
             execution_ref: &execution_ref,
             reason,
+            keep_steps,
         };
         replay::execute(client, args)?;
         wake(client, &[Channel::Operator], &[row.lane_id.as_str()])?;

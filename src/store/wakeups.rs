@@ -37,10 +37,10 @@ pub fn await_events(channels: Option<Vec<Option<String>>>) -> WfResult<()> {
     let invalid = || {
         WfError::invalid_input(
             "invalid_channel",
-            "channels must be 1-4 of ff_signal_event, ff_lease_event, ff_completion, ff_operator_event",
+            "channels must be 1-5 of ff_signal_event, ff_lease_event, ff_completion, ff_operator_event, ff_frame",
         )
     };
-    if names.is_empty() || names.len() > 4 {
+    if names.is_empty() || names.len() > 5 {
         return Err(invalid());
     }
     let channels = names.iter().map(|n| n.as_deref().and_then(Channel::parse).ok_or_else(invalid)).collect::<WfResult<Vec<_>>>()?;

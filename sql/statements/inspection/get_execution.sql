@@ -1,5 +1,7 @@
 -- One execution as ff_get_execution shows it: its row, how many attempts it has had and when the
--- first started, and its open suspension. Never a grant, a token or a secret.
+-- first started, its open suspension, the continuation its current attempt resumes from (that
+-- attempt's latest suspension's, as a claim hands it back) and how many steps it stored. Never a
+-- grant, a token or a secret.
 -- $1 partition_key
 -- $2 execution_id
 SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
@@ -16,7 +18,14 @@ SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
        CASE WHEN e.attempt_state = 'pending_retry_attempt' AND e.eligibility_state = 'not_eligible_until_time'
             THEN e.eligible_at_ms END AS next_retry_at_ms,
        dl.deadline_at_ms,
-       e.last_error, e.payload, e.result
+       e.last_error, e.payload, e.result,
+       (SELECT x.continuation FROM ff_suspension x
+        WHERE x.partition_key = e.partition_key AND x.execution_id = e.execution_id
+          AND x.history_seq > (SELECT t.history_seq FROM ff_attempt t WHERE t.partition_key = e.partition_key
+                               AND t.execution_id = e.execution_id AND t.attempt_index = e.attempt_index)
+        ORDER BY x.history_seq DESC LIMIT 1) AS continuation,
+       (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = e.partition_key AND st.execution_id = e.execution_id)
+           AS step_count
 FROM ff_exec_core e
 CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
                     FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a

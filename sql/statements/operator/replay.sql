@@ -1,12 +1,16 @@
 -- Replay a locked failed, cancelled or expired execution: claimable now, its next claim opens a fresh
--- attempt (pending_replay_attempt); the reclaim count starts over. Records the operator event.
+-- attempt (pending_replay_attempt); the reclaim count starts over; its steps are deleted unless
+-- keep_steps (its frames stay: the stream goes on). Records the operator event.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states
 -- $8 now_ms
 -- $9 execution_ref
 -- $10 reason
-WITH upd AS (
+-- $11 keep_steps
+WITH steps AS (
+    DELETE FROM ff_step WHERE partition_key = $1 AND execution_id = $2 AND NOT $11),
+upd AS (
     UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5,
         attempt_state = $6, public_state = $7, completed_at_ms = NULL, eligible_at_ms = NULL,
         reserved_until_ms = NULL, reclaim_count = 0, updated_at_ms = $8

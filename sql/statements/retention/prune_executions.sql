@@ -1,6 +1,6 @@
 -- Delete up to max_rows terminal executions in the given public states that finished before the
 -- cutoff, with every row that belongs to them: attempts, grants, suspensions, waitpoints, signals,
--- dedup rows, deadlines and quota admissions (the outbox tables have their own retention, ff_prune_events).
+-- dedup rows, deadlines, quota admissions, steps and frames (the outbox tables have their own retention, ff_prune_events).
 -- Rows another session holds are left for the next run. Returns how many executions it deleted.
 -- $1 cutoff_ms
 -- $2 public_states
@@ -30,6 +30,12 @@ deadlines AS (
     DELETE FROM ff_deadline x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
 admissions AS (
     DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+steps AS (
+    DELETE FROM ff_step x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+frames AS (
+    DELETE FROM ff_frame x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+streams AS (
+    DELETE FROM ff_stream x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
 executions AS (
     DELETE FROM ff_exec_core x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id
     RETURNING 1)
