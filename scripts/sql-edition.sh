@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The SQL edition's install artifacts (issue #20), built from its one source: sql/schema.sql, the
-# sql/edition/*.sql files in SQL_EDITION order (tests/harness/lib.rs), sql/conditions.sql, sql/cron.sql
-# and sql/finalize.sql.
+# The SQL edition's install artifacts, built from its one source: the files sql/edition/files.list
+# names, in its order (the schema, the edition's files, the generated statement functions,
+# sql/conditions.sql), then sql/cron.sql and sql/finalize.sql.
 #   scripts/sql-edition.sh [--out DIR] [--schema NAME] [--upgrades DIR]
 # Writes, under DIR (default dist/sql-edition):
 #   extension/ff_engine.control, extension/ff_engine--<version>.sql   a file-based SQL-only extension,
@@ -29,9 +29,9 @@ while [ $# -gt 0 ]; do
 done
 [[ "$schema" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || { echo "sql-edition: --schema must be a plain lower-case identifier" >&2; exit 2; }
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-# The edition's files, in the order the test harness loads them.
-mapfile -t files < <(sed -n 's|^    include_str!("../../\(sql/[^"]*\)"),$|\1|p' tests/harness/lib.rs)
-[ "${#files[@]}" -gt 10 ] || { echo "sql-edition: could not read SQL_EDITION from tests/harness/lib.rs" >&2; exit 1; }
+# The edition's files, in load order.
+mapfile -t files < <(grep -v -e '^#' -e '^[[:space:]]*$' sql/edition/files.list)
+[ "${#files[@]}" -gt 10 ] || { echo "sql-edition: could not read sql/edition/files.list" >&2; exit 1; }
 mkdir -p "$out/extension" "$out/pgtle" "$out/standalone"
 # The SQL edition's update scripts, ff_engine--FROM--TO.sql (its first release is 0.2.0, so none yet).
 upgrades=()

@@ -65,9 +65,101 @@ pub fn check(sql: &str, fields: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// A typed legend, as the SQL edition needs it: `-- $n name type` per parameter (`-- $a..$b name type`
+/// for one field bound to several), and the
+/// result columns on one line, `-- returns name type, name type` (none: the statement returns no rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typed {
+    /// (name, SQL type) per `$n`.
+    pub params: Vec<(String, String)>,
+    /// (name, SQL type) per result column.
+    pub returns: Vec<(String, String)>,
+}
+
+fn name_and_type(text: &str, line: &str) -> Result<(String, String), String> {
+    let mut words = text.split_whitespace();
+    let name = words.next().ok_or_else(|| format!("no name: {line}"))?;
+    let ty: Vec<&str> = words.collect();
+    if ty.is_empty() {
+        return Err(format!("no type: {line}"));
+    }
+    Ok((name.to_string(), ty.join(" ")))
+}
+
+/// The typed legend of `sql`.
+pub fn typed(sql: &str) -> Result<Typed, String> {
+    let mut params = Vec::new();
+    let mut returns = Vec::new();
+    for line in sql.lines() {
+        if let Some(rest) = line.strip_prefix("-- $") {
+            let (range, text) = rest.split_once(char::is_whitespace).ok_or_else(|| format!("legend line without a name: {line}"))?;
+            let (first, last) = range.split_once("..$").unwrap_or((range, range));
+            let (first, last) = (first.parse::<usize>().ok(), last.parse::<usize>().ok());
+            match (first, last) {
+                (Some(a), Some(b)) if a == params.len() + 1 && b >= a => {
+                    let p = name_and_type(text, line)?;
+                    params.extend(std::iter::repeat_n(p, b - a + 1));
+                }
+                _ => return Err(format!("legend line out of order: {line}")),
+            }
+        } else if let Some(cols) = line.strip_prefix("-- returns ") {
+            for col in cols.split(',') {
+                returns.push(name_and_type(col, line)?);
+            }
+        }
+    }
+    Ok(Typed { params, returns })
+}
+
+/// The SQL edition's function that runs the statement file `file` (its path under
+/// `sql/statements/`, e.g. `steps/set_step.sql`) whose text is `sql`: `ff_stmt_<dir>_<name>`, with the
+/// legend's parameters as `$1…$n` and its result columns as a table. PL/pgSQL, so its plan is kept
+/// per session as the Rust edition keeps its prepared statements. The statement is the file's text
+/// unchanged: one source for both editions.
+pub fn edition_function(file: &str, sql: &str) -> Result<String, String> {
+    let t = typed(sql)?;
+    if max_parameter(sql) > t.params.len() {
+        return Err(format!("{file}: uses a $n beyond its legend"));
+    }
+    let name = format!("ff_stmt_{}", file.trim_end_matches(".sql").replace('/', "_"));
+    let args = t.params.iter().map(|(_, ty)| ty.as_str()).collect::<Vec<_>>().join(", ");
+    let body: String = sql.lines().skip_while(|l| l.starts_with("--")).map(|l| format!("{l}\n")).collect();
+    let body = body.trim_end();
+    let writes = ["INSERT ", "UPDATE ", "DELETE ", "FOR UPDATE"].iter().any(|w| body.contains(w));
+    let volatility = if writes { "VOLATILE" } else { "STABLE" };
+    let purpose = sql.lines().next().unwrap_or_default().trim_start_matches("-- ");
+    let (returns, run) = if t.returns.is_empty() {
+        ("void".to_string(), format!("{body};"))
+    } else {
+        let cols = t.returns.iter().map(|(n, ty)| format!("{n} {ty}")).collect::<Vec<_>>().join(", ");
+        (format!("TABLE ({cols})"), format!("RETURN QUERY\n{body};"))
+    };
+    Ok(format!(
+        "-- {file}: {purpose}\nCREATE FUNCTION {name}({args})\nRETURNS {returns}\nLANGUAGE plpgsql {volatility} AS $ff_stmt$\n\
+         #variable_conflict use_column\nBEGIN\n{run}\nEND\n$ff_stmt$;\n\
+         COMMENT ON FUNCTION {name}({args}) IS 'The statement sql/statements/{file} (internal).';\n"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_statement_becomes_an_edition_function() {
+        let sql = "-- Count things.\n-- $1 partition_key smallint\n-- $2 names text[]\n-- returns n bigint, ok boolean\nSELECT count(*) AS n, true AS ok FROM t WHERE k = $1 AND name = ANY ($2)";
+        let t = typed(sql).unwrap();
+        assert_eq!(t.params, [("partition_key".into(), "smallint".into()), ("names".into(), "text[]".into())]);
+        assert_eq!(t.returns, [("n".into(), "bigint".into()), ("ok".into(), "boolean".into())]);
+        let f = edition_function("things/count.sql", sql).unwrap();
+        assert!(f.contains("CREATE FUNCTION ff_stmt_things_count(smallint, text[])\nRETURNS TABLE (n bigint, ok boolean)"), "{f}");
+        assert!(f.contains("LANGUAGE plpgsql STABLE") && f.contains("RETURN QUERY\nSELECT count(*)"), "{f}");
+        let write = edition_function("t/w.sql", "-- W.\n-- $1 k smallint\nDELETE FROM t WHERE k = $1").unwrap();
+        assert!(write.contains("RETURNS void") && write.contains("VOLATILE") && write.contains("DELETE FROM t WHERE k = $1;"), "{write}");
+        assert!(typed("-- $1 k").is_err() && typed("-- $2 k int").is_err());
+        assert_eq!(typed("-- $1..$2 states text").unwrap().params.len(), 2);
+        assert!(edition_function("t/x.sql", "-- X.\n-- $1 k int\nSELECT $2").is_err());
+    }
 
     const SQL: &str = "-- what it does\n-- $1 partition_key\n-- $2..$4 states (three)\n-- $5 now_ms\n\
                        UPDATE t SET a = $2, b = $3, c = $4, d = $5 WHERE k = $1 -- not $9";

@@ -124,3 +124,26 @@ fn the_schema_domains_list_exactly_the_core_vocabulary() {
         assert_eq!(values, expected, "domain {domain}");
     }
 }
+
+/// The SQL edition's statement functions (sql/edition/statements.sql) are generated from the
+/// statement files that sql/edition/statements.list names, byte for byte: the SQL edition runs the
+/// Rust edition's statements, not copies. FF_BLESS=1 rewrites the file.
+#[test]
+fn sql_edition_statements_are_generated_from_the_statement_files() {
+    let list = std::fs::read_to_string(repo().join("sql/edition/statements.list")).unwrap();
+    let mut out = String::from(
+        "-- ff_engine SQL edition: the statements it shares with the Rust edition, one function each.\n\
+         -- GENERATED from the files sql/edition/statements.list names; do not edit (core/tests/statement_files.rs).\n\n",
+    );
+    for file in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let sql = std::fs::read_to_string(repo().join("sql/statements").join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        out.push_str(&sql_legend::edition_function(file, &sql).unwrap_or_else(|e| panic!("{file}: {e}")));
+        out.push('\n');
+    }
+    let path = repo().join("sql/edition/statements.sql");
+    if std::env::var_os("FF_BLESS").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == out, "sql/edition/statements.sql is not what the statement files generate: run FF_BLESS=1 cargo test -p ff-engine-core --test statement_files");
+}

@@ -101,10 +101,13 @@ $$;
 COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admitted claim candidates (internal).';
 
 -- Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one; consume
--- any grant; write the lease event. One ff_claim row.
+-- any grant; write the lease event; hand back the progress (the continuation the attempt resumes
+-- from and the step count: statement claims/claim_progress.sql, not run for a first attempt, which
+-- has neither). One ff_claim row.
 CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instance_id text, lease_ttl_ms bigint, now_ms bigint,
     OUT r_execution_id text, OUT r_attempt_index integer, OUT r_attempt_id uuid, OUT r_lease_id uuid, OUT r_lease_epoch bigint,
-    OUT r_lease_expires_at_ms bigint, OUT r_resumed boolean, OUT r_payload bytea)
+    OUT r_lease_expires_at_ms bigint, OUT r_resumed boolean, OUT r_payload bytea, OUT r_continuation text,
+    OUT r_step_count integer)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     new_attempt boolean;
@@ -139,6 +142,14 @@ BEGIN
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch,
             CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END);
+    r_step_count := 0;
+    IF NOT (new_attempt AND r_attempt_index = 0) THEN
+        SELECT p.continuation, p.step_count INTO r_continuation, r_step_count
+        FROM ff_stmt_claims_claim_progress(c.partition_key, c.execution_id, r_attempt_index) p;
+        IF new_attempt THEN
+            r_continuation := NULL;  -- a new attempt starts from the beginning
+        END IF;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION ff_lease(ff_claim_candidate, text, text, bigint, bigint) IS 'Lease a locked candidate (internal).';
@@ -188,7 +199,7 @@ $$;
 CREATE FUNCTION ff_claim_execution_body(p_grant_key text, p_worker_id text, p_worker_instance_id text, p_lease_ttl_ms bigint,
     resumed_only boolean)
 RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
-    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea)
+    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
 LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
@@ -236,14 +247,14 @@ COMMENT ON FUNCTION ff_claim_execution_body(text, text, text, bigint, boolean) I
 
 CREATE FUNCTION ff_claim_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
-    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+    lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, false)
 $$;
 
 CREATE FUNCTION ff_claim_resumed_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
-    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+    lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, true)
 $$;
@@ -251,7 +262,7 @@ $$;
 CREATE FUNCTION ff_claim_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_lease_ttl_ms bigint,
     p_max_items integer)
 RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
-    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea)
+    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
 LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
@@ -281,7 +292,7 @@ COMMENT ON FUNCTION ff_claim_body(text, text, text, text[], bigint, integer) IS 
 CREATE FUNCTION ff_claim(lane_id text, worker_id text, worker_instance_id text, capabilities text[] DEFAULT '{}',
     lease_ttl_ms bigint DEFAULT 30000, max_items integer DEFAULT 1)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
-    lease_expires_at_ms bigint, resumed boolean, payload bytea)
+    lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_claim_body($1, $2, $3, $4, $5, $6)
 $$;

@@ -6,35 +6,21 @@ CREATE FUNCTION ff_page_size(max_rows integer) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ff_bounded_count(max_rows, 'max_rows', 10000) $$;
 COMMENT ON FUNCTION ff_page_size(integer) IS 'A listing''s page size, or WF001 (internal).';
 
+-- The row is the statement inspection/get_execution.sql's, which the Rust edition runs too.
 CREATE FUNCTION ff_get_execution_body(p_execution_id text)
 RETURNS TABLE (r_execution_id text, r_lane_id text, r_namespace text, r_flow_id uuid, r_tags jsonb, r_priority integer,
     r_lifecycle_phase text, r_ownership_state text, r_eligibility_state text, r_attempt_state text, r_public_state text,
     r_attempt_index integer, r_attempt_count integer, r_max_attempts integer, r_created_at_ms bigint, r_started_at_ms bigint,
     r_terminal_at_ms bigint, r_updated_at_ms bigint, r_lease_worker_id text, r_lease_worker_instance_id text,
     r_lease_expires_at_ms bigint, r_lease_epoch bigint, r_suspension_id uuid, r_suspension_reason text, r_next_retry_at_ms bigint,
-    r_deadline_at_ms bigint, r_last_error text, r_payload bytea, r_result bytea)
+    r_deadline_at_ms bigint, r_last_error text, r_payload bytea, r_result bytea, r_continuation text, r_step_count integer)
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
 BEGIN
     RETURN QUERY
-    SELECT '{fp:' || e.partition_key || '}:' || e.execution_id, e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
-           e.lifecycle_phase::text, e.ownership_state::text, e.eligibility_state::text, e.attempt_state::text, e.public_state::text,
-           e.attempt_index, a.attempt_count, e.max_attempts::integer, e.created_at_ms, a.started_at_ms, e.completed_at_ms,
-           e.updated_at_ms,
-           CASE WHEN e.ownership_state = 'leased' THEN e.lease_worker_id END,
-           CASE WHEN e.ownership_state = 'leased' THEN e.lease_worker_instance_id END,
-           CASE WHEN e.ownership_state = 'leased' THEN e.lease_expires_at_ms END,
-           e.lease_epoch, s.suspension_id, s.reason_code::text,
-           CASE WHEN e.attempt_state = 'pending_retry_attempt' AND e.eligibility_state = 'not_eligible_until_time'
-                THEN e.eligible_at_ms END,
-           dl.deadline_at_ms, e.last_error, e.payload, e.result
-    FROM ff_exec_core e
-    CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
-                        FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a
-    LEFT JOIN ff_deadline dl ON dl.partition_key = e.partition_key AND dl.execution_id = e.execution_id
-    LEFT JOIN ff_suspension s ON s.partition_key = e.partition_key AND s.execution_id = e.execution_id AND s.state = 'open'
-    WHERE e.partition_key = id.partition_key AND e.execution_id = id.execution_uuid;
+    SELECT '{fp:' || id.partition_key || '}:' || id.execution_uuid, g.*
+    FROM ff_stmt_inspection_get_execution(id.partition_key, id.execution_uuid) g;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
     END IF;
@@ -48,7 +34,7 @@ RETURNS TABLE (execution_id text, lane_id text, namespace text, flow_id uuid, ta
     attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint,
     terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text,
     lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint,
-    deadline_at_ms bigint, last_error text, payload bytea, result bytea)
+    deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_get_execution_body($1)
 $$;

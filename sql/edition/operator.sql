@@ -28,14 +28,13 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION ff_replay_execution(execution_id text, reason text DEFAULT NULL)
+CREATE FUNCTION ff_replay_execution(execution_id text, reason text DEFAULT NULL, keep_steps boolean DEFAULT true)
 RETURNS TABLE (outcome text, previous_public_state text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     e ff_exec_core;
-    now_ms bigint;
 BEGIN
     PERFORM ff_check_optional_text(reason, 'reason', 256);
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
@@ -43,13 +42,8 @@ BEGIN
         PERFORM ff_raise('WF034', 'execution_not_replayable',
             format('the execution is %s; only failed, cancelled or expired executions are replayed', e.public_state));
     END IF;
-    now_ms := ff_now_ms();
-    UPDATE ff_exec_core x SET lifecycle_phase = 'runnable', ownership_state = 'unowned', eligibility_state = 'eligible_now',
-        attempt_state = 'pending_replay_attempt', public_state = 'waiting', completed_at_ms = NULL, eligible_at_ms = NULL,
-        reserved_until_ms = NULL, reclaim_count = 0, updated_at_ms = now_ms
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid;
-    INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, reason)
-    VALUES (id.partition_key, ff_replay_execution.execution_id, e.namespace, now_ms, 'replayed', session_user, reason);
+    PERFORM ff_stmt_operator_replay(id.partition_key, id.execution_uuid, 'runnable', 'unowned', 'eligible_now',
+        'pending_replay_attempt', 'waiting', ff_now_ms(), ff_replay_execution.execution_id, reason, coalesce(keep_steps, true));
     PERFORM ff_wake('{ff_operator_event}', ARRAY[e.lane_id]);
     RETURN QUERY SELECT 'replayed'::text, e.public_state::text;
 END

@@ -184,6 +184,9 @@ LANGUAGE sql VOLATILE AS $$
     us AS (DELETE FROM ff_usage_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
     dl AS (DELETE FROM ff_deadline x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
     qa AS (DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    st AS (DELETE FROM ff_step x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    fr AS (DELETE FROM ff_frame x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    sm AS (DELETE FROM ff_stream x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
     ex AS (DELETE FROM ff_exec_core x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id RETURNING 1)
     SELECT count(*) FROM ex
 $$;

@@ -11,7 +11,7 @@
 //! instead of passing twice.
 
 use postgres::{Client, NoTls};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -415,29 +415,17 @@ where
     c.query(sql, params).unwrap().iter().map(|r| r.get(0)).collect()
 }
 
-/// The SQL edition's source files in load order (issue #20): the schema shared with the Rust edition,
-/// then `sql/edition/*.sql`. What the edition covers so far: keys, create, claims, leases, wake-ups, condition checks and builders,
-/// inspection, operator actions, budgets and quotas, waitpoints, suspend, signals, scanners and retention.
-pub const SQL_EDITION: [&str; 18] = [
-    include_str!("../../sql/schema.sql"),
-    include_str!("../../sql/edition/errors.sql"),
-    include_str!("../../sql/edition/settings.sql"),
-    include_str!("../../sql/edition/crypto.sql"),
-    include_str!("../../sql/edition/ids.sql"),
-    include_str!("../../sql/edition/wakeups.sql"),
-    include_str!("../../sql/edition/keys.sql"),
-    include_str!("../../sql/edition/executions.sql"),
-    include_str!("../../sql/edition/claims.sql"),
-    include_str!("../../sql/edition/leases.sql"),
-    include_str!("../../sql/edition/inspection.sql"),
-    include_str!("../../sql/edition/operator.sql"),
-    include_str!("../../sql/edition/budgets.sql"),
-    include_str!("../../sql/edition/suspensions.sql"),
-    include_str!("../../sql/edition/signals.sql"),
-    include_str!("../../sql/edition/scanners.sql"),
-    include_str!("../../sql/edition/conditions.sql"),
-    include_str!("../../sql/conditions.sql"),
-];
+/// The SQL edition's source files in load order, as `sql/edition/files.list` names them (the build
+/// script and the benchmark read the same list): (path, text).
+pub fn sql_edition_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let list = std::fs::read_to_string(root.join("sql/edition/files.list")).expect("sql/edition/files.list");
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|f| (f.to_string(), std::fs::read_to_string(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
+        .collect()
+}
 
 /// Install the SQL edition into `schema` (which must exist) on connection `c` as the standalone script
 /// does (scripts/sql-edition.sh): the source files, pg_cron's functions, then ownership, grants, plan
@@ -458,9 +446,8 @@ pub fn install_sql_edition_standalone(c: &mut Client, schema: &str) {
 /// Install the SQL edition into `schema` (which must exist) on connection `c`.
 pub fn install_sql_edition(c: &mut Client, schema: &str) {
     c.batch_execute(&format!("SET search_path = {schema}")).unwrap();
-    for part in SQL_EDITION {
-        c.batch_execute(&part.replace("@extschema@", schema))
-            .unwrap_or_else(|e| panic!("{}: {}", part.lines().next().unwrap_or(""), db_err(&e).message));
+    for (file, part) in sql_edition_files() {
+        c.batch_execute(&part.replace("@extschema@", schema)).unwrap_or_else(|e| panic!("{file}: {}", db_err(&e).message));
     }
     c.batch_execute("RESET search_path").unwrap();
 }

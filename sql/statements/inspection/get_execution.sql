@@ -2,8 +2,9 @@
 -- first started, its open suspension, the continuation its current attempt resumes from (that
 -- attempt's latest suspension's, as a claim hands it back) and how many steps it stored. Never a
 -- grant, a token or a secret.
--- $1 partition_key
--- $2 execution_id
+-- $1 partition_key smallint
+-- $2 execution_id uuid
+-- returns lane_id text, namespace text, flow_id uuid, tags jsonb, priority integer, lifecycle_phase text, ownership_state text, eligibility_state text, attempt_state text, public_state text, attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint, terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text, lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint, deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer
 SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
        e.lifecycle_phase::text AS lifecycle_phase, e.ownership_state::text AS ownership_state,
        e.eligibility_state::text AS eligibility_state, e.attempt_state::text AS attempt_state,

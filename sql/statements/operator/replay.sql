@@ -1,13 +1,13 @@
 -- Replay a locked failed, cancelled or expired execution: claimable now, its next claim opens a fresh
 -- attempt (pending_replay_attempt); the reclaim count starts over; its steps are deleted unless
 -- keep_steps (its frames stay: the stream goes on). Records the operator event.
--- $1 partition_key
--- $2 execution_id
--- $3..$7 states
--- $8 now_ms
--- $9 execution_ref
--- $10 reason
--- $11 keep_steps
+-- $1 partition_key smallint
+-- $2 execution_id uuid
+-- $3..$7 states text
+-- $8 now_ms bigint
+-- $9 execution_ref text
+-- $10 reason text
+-- $11 keep_steps boolean
 WITH steps AS (
     DELETE FROM ff_step WHERE partition_key = $1 AND execution_id = $2 AND NOT $11),
 upd AS (
