@@ -365,7 +365,7 @@ fn bad_input_to_the_announcements() {
         ("SELECT ff_await_events('{ff_lane_ready}')", "WF001"),
         ("SELECT ff_await_events(ARRAY[NULL])", "WF001"),
         ("SELECT ff_await_events(ARRAY['ff_completion', ''])", "WF001"),
-        ("SELECT ff_await_events(array_fill('ff_completion'::text, ARRAY[5]))", "WF001"),
+        ("SELECT ff_await_events(array_fill('ff_completion'::text, ARRAY[6]))", "WF001"),
     ] {
         assert_code(&mut c, sql, &[], code);
     }

@@ -109,6 +109,8 @@ fn claimed(row: &Row) -> Result<ClaimedExecution> {
         lease_expires_at_ms: col(row, 5)?,
         resumed: col(row, 6)?,
         payload: col(row, 7)?,
+        continuation: col(row, 8)?,
+        step_count: col(row, 9)?,
     })
 }
 
@@ -232,7 +234,7 @@ impl Client {
         lease_ttl_ms: i64,
     ) -> Result<ClaimedExecution> {
         const SQL: &str = "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, \
-            payload FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
+            payload, continuation, step_count FROM ff_claim_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
         self.consume_grant(SQL, grant, worker_id, worker_instance_id, lease_ttl_ms).await
     }
 
@@ -246,7 +248,7 @@ impl Client {
         lease_ttl_ms: i64,
     ) -> Result<ClaimedExecution> {
         const SQL: &str = "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, \
-            payload FROM ff_claim_resumed_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
+            payload, continuation, step_count FROM ff_claim_resumed_execution(grant_key => $1, worker_id => $2, worker_instance_id => $3, lease_ttl_ms => $4)";
         self.consume_grant(SQL, grant, worker_id, worker_instance_id, lease_ttl_ms).await
     }
 
@@ -262,8 +264,8 @@ impl Client {
     ) -> Result<Vec<ClaimedExecution>> {
         let rows = self
             .rows(
-                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload \
-                 FROM ff_claim(lane_id => $1, worker_id => $2, worker_instance_id => $3, capabilities => $4, \
+                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload, \
+                 continuation, step_count FROM ff_claim(lane_id => $1, worker_id => $2, worker_instance_id => $3, capabilities => $4, \
                  lease_ttl_ms => $5, max_items => $6)",
                 &[&lane_id, &worker_id, &worker_instance_id, &capabilities, &lease_ttl_ms, &max_items],
             )

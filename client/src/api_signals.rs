@@ -73,6 +73,13 @@ impl Suspend {
         self
     }
 
+    /// Keep `continuation` with the suspension: the claim that resumes the attempt hands it back
+    /// ([`crate::Job::continuation`]).
+    pub fn continuation(mut self, continuation: impl Into<String>) -> Self {
+        self.continuation = Some(continuation.into());
+        self
+    }
+
     /// Set the idempotency key.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());

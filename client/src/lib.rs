@@ -8,7 +8,10 @@
 //! * [`Error`]: one variant per SQLSTATE of ff_engine's `docs/errors.md`, carrying message and DETAIL.
 //! * [`Subscription`]: signal, lease and completion events, exactly once per subscriber in event-id
 //!   order, across reconnects (LISTEN or polling).
-//! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop.
+//! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop; a [`Job`] runs durable
+//!   steps ([`Job::step`]: once per execution, the stored value on every later attempt), hands back
+//!   the continuation of the suspension it resumed from, and appends output frames.
+//! * [`FrameTail`]: an execution's output stream followed to its end ([`Client::tail_frames`]).
 //! * Reading back: [`Client::get_execution`] (result, failure, attempts), [`Client::wait_for_completion`]
 //!   (woken by the completion outbox), operator actions (priority, replay, lease revocation).
 //!
@@ -21,6 +24,7 @@ use ff_engine_core::condition as engine_condition;
 
 mod api_executions;
 mod api_inspection;
+mod api_progress;
 mod api_signals;
 mod client;
 mod client_error;
@@ -32,6 +36,7 @@ mod worker;
 
 pub use api_executions::NewExecution;
 pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution};
+pub use api_progress::{Frame, FrameKind, FrameTail, Step, StepOutcome};
 pub use api_signals::{Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};
 pub use client_error::{Error, Result, ServerError};

@@ -251,6 +251,10 @@ pub struct ClaimedExecution {
     pub resumed: bool,
     /// The execution's payload.
     pub payload: Option<Vec<u8>>,
+    /// The continuation the resumed attempt suspended with (None for a new attempt, or when it gave none).
+    pub continuation: Option<String>,
+    /// How many steps the execution has stored ([`crate::Client::get_steps`]).
+    pub step_count: i32,
 }
 
 /// Result of [`crate::Client::renew_lease`].

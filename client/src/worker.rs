@@ -10,7 +10,10 @@
 //! `max_idle_poll` instead.
 
 use crate::types::{ClaimedExecution, Lease, SuspendOutcome, Waitpoint};
-use crate::{Client, ExecutionId, ObservedSignal, Result, Suspend};
+use crate::{Client, Error, ExecutionId, FrameKind, ObservedSignal, Result, StepOutcome, Suspend};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -84,15 +87,25 @@ pub enum Outcome {
     Suspended,
 }
 
+/// Stored step values by name.
+type StepValues = HashMap<String, Option<Vec<u8>>>;
+
 /// One leased execution handed to the handler.
 #[derive(Debug, Clone)]
 pub struct Job {
     client: Client,
-    /// What the claim returned (fence, attempt, payload, `resumed`).
+    /// What the claim returned (fence, attempt, payload, `resumed`, continuation, step count).
     pub claimed: ClaimedExecution,
+    /// The execution's stored steps by name, read on the first [`Job::step`] that needs them.
+    steps: Arc<tokio::sync::Mutex<Option<StepValues>>>,
 }
 
 impl Job {
+    /// A job for a claimed execution (what [`Worker`] hands its handler; for a loop of your own).
+    pub fn new(client: Client, claimed: ClaimedExecution) -> Self {
+        Job { client, claimed, steps: Arc::default() }
+    }
+
     /// The execution.
     pub fn execution_id(&self) -> ExecutionId {
         self.claimed.lease.execution_id
@@ -133,6 +146,68 @@ impl Job {
     pub async fn observe_signals(&self) -> Result<Vec<ObservedSignal>> {
         self.client.observe_signals(&self.execution_id()).await
     }
+
+    /// The continuation this attempt suspended with, handed back by the claim that resumed it (None
+    /// for a new attempt).
+    pub fn continuation(&self) -> Option<&str> {
+        self.claimed.continuation.as_deref()
+    }
+
+    /// A durable step: runs `run` once per execution and stores its value (JSON) under `name`; on
+    /// every later call with that name — in a retried, resumed or reclaimed attempt too — returns the
+    /// stored value without running `run`. The first stored value wins: if another holder of the
+    /// execution stored one meanwhile, that value is returned. Fenced by this job's lease.
+    pub async fn step<T, F, Fut>(&self, name: &str, run: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let mut steps = self.steps.lock().await;
+        if steps.is_none() {
+            *steps = Some(self.read_steps().await?);
+        }
+        if let Some(stored) = steps.as_ref().and_then(|m| m.get(name)) {
+            return decode_step(name, stored.as_deref());
+        }
+        let value = run().await;
+        let bytes = serde_json::to_vec(&value).map_err(|e| Error::Protocol(format!("step {name}: cannot encode its value: {e}")))?;
+        match self.client.set_step(self.lease(), name, Some(&bytes)).await? {
+            StepOutcome::Stored => {
+                steps.get_or_insert_with(HashMap::new).insert(name.to_string(), Some(bytes));
+                Ok(value)
+            }
+            StepOutcome::Exists => {
+                let stored = self.fetch_steps().await?;
+                let winner = stored.get(name).cloned().flatten();
+                *steps = Some(stored);
+                decode_step(name, winner.as_deref())
+            }
+        }
+    }
+
+    /// The stored steps; none to read when the claim said there were none (only this job's lease
+    /// can store one since).
+    async fn read_steps(&self) -> Result<StepValues> {
+        if self.claimed.step_count == 0 {
+            return Ok(HashMap::new());
+        }
+        self.fetch_steps().await
+    }
+
+    async fn fetch_steps(&self) -> Result<StepValues> {
+        Ok(self.client.get_steps(&self.execution_id()).await?.into_iter().map(|s| (s.name, s.value)).collect())
+    }
+
+    /// Append an output frame to this execution's stream; its seq.
+    pub async fn append_frame(&self, kind: FrameKind, bytes: &[u8]) -> Result<i64> {
+        self.client.append_frame(self.lease(), kind, bytes, None).await
+    }
+}
+
+fn decode_step<T: DeserializeOwned>(name: &str, stored: Option<&[u8]>) -> Result<T> {
+    serde_json::from_slice(stored.unwrap_or(b"null"))
+        .map_err(|e| Error::Protocol(format!("step {name}: cannot decode its stored value: {e}")))
 }
 
 /// Counts from a finished [`Worker::run`].
@@ -252,6 +327,15 @@ impl Worker {
             };
             let claimed = match claimed {
                 Ok(c) => c,
+                // The server is restarting or the connection dropped (the client's own retries ran
+                // out): keep the worker, claim again after the back-off.
+                Err(e) if e.is_retryable() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(o.max_idle_poll) => {}
+                        _ = &mut shutdown => break,
+                    }
+                    continue;
+                }
                 Err(e) => {
                     failure = Some(e);
                     break;
@@ -301,7 +385,7 @@ impl Worker {
             counters.claimed.fetch_add(claimed.len() as u64, Ordering::Relaxed);
             for c in claimed {
                 let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
-                let job = Job { client: self.client.clone(), claimed: c };
+                let job = Job::new(self.client.clone(), c);
                 let (handler, counters, ttl, completer) = (handler.clone(), counters.clone(), o.lease_ttl_ms, completer.clone());
                 tasks.spawn(async move {
                     run_job(job, handler, counters, ttl, completer).await;

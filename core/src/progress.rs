@@ -13,7 +13,7 @@ pub const MAX_STEP_NAME_BYTES: usize = 256;
 pub const FRAME_KINDS: [&str; 4] = ["stdout", "stderr", "event", "blob"];
 
 /// A step write's arguments, checked: the name (1-256 bytes) and the value's size.
-pub fn check_step<'a>(step_name: Option<&'a str>, value_len: Option<usize>, max_value_bytes: usize) -> WfResult<&'a str> {
+pub fn check_step(step_name: Option<&str>, value_len: Option<usize>, max_value_bytes: usize) -> WfResult<&str> {
     let name = required_text(step_name, "step_name", MAX_STEP_NAME_BYTES)?;
     check_size(value_len, max_value_bytes, "value")?;
     Ok(name)
@@ -53,7 +53,7 @@ pub fn step_outcome(w: StepWrite) -> &'static str {
 }
 
 /// A frame's arguments, checked: its kind and its size (at most `max_frame_bytes`, never NULL).
-pub fn check_frame<'a>(frame_kind: Option<&'a str>, bytes_len: Option<usize>, max_frame_bytes: usize) -> WfResult<&'a str> {
+pub fn check_frame(frame_kind: Option<&str>, bytes_len: Option<usize>, max_frame_bytes: usize) -> WfResult<&str> {
     let kind = required(frame_kind, "frame_kind")?;
     if !FRAME_KINDS.contains(&kind) {
         return Err(WfError::invalid_input("invalid_frame_kind", "frame_kind must be one of stdout, stderr, event, blob"));
