@@ -40,6 +40,7 @@ impl Absurd {
         let q = &self.queue;
         match w {
             Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
+            Workload::StepsAndFrames => unreachable!("not run in mode absurd"),
             Workload::SuspendSignalResume | Workload::CountOfFive => {
                 let steps = if w == Workload::CountOfFive { 5 } else { 1 };
                 rec.call("create", 1, self.c.query_one(&self.spawn, &[q])).await?;

@@ -25,9 +25,16 @@ impl Ext {
         let (lane, worker) = (self.lane.as_str(), self.worker.as_str());
         match w {
             Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
-            Workload::SuspendSignalResume | Workload::CountOfFive => {
+            Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => {
                 let id = rec.call("create", 1, c.create_execution(&NewExecution::new(lane))).await?.execution_id;
                 let l = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                if w == Workload::StepsAndFrames {
+                    for (step, frame) in [("fetch", "fetched 512 rows"), ("charge", "charged the card")] {
+                        let value: &[u8] = br#"{"ok":true,"rows":512}"#;
+                        rec.call("set_step", 1, c.set_step(&l.lease, step, Some(value))).await?;
+                        rec.call("append_frame", 1, c.append_frame(&l.lease, FrameKind::Stdout, frame.as_bytes(), None)).await?;
+                    }
+                }
                 let condition = if w == Workload::CountOfFive {
                     ResumeCondition::count(5, Distinct::Waitpoints, KEYS)
                 } else {

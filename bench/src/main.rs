@@ -36,6 +36,8 @@ pub enum Workload {
     IdleWakeup,
     /// 6: signal → resumed handler start in the worker loop (`wakeup.rs`).
     SignalWakeup,
+    /// 7: workload 1 with two durable steps and two output frames per cycle (the extension's modes).
+    StepsAndFrames,
 }
 
 impl Workload {
@@ -47,6 +49,7 @@ impl Workload {
             Workload::EmptyClaim => 4,
             Workload::IdleWakeup => 5,
             Workload::SignalWakeup => 6,
+            Workload::StepsAndFrames => 7,
         }
     }
 
@@ -58,6 +61,7 @@ impl Workload {
             "4" => Workload::EmptyClaim,
             "5" => Workload::IdleWakeup,
             "6" => Workload::SignalWakeup,
+            "7" => Workload::StepsAndFrames,
             other => panic!("unknown workload {other}"),
         }
     }
@@ -65,7 +69,7 @@ impl Workload {
     /// The operation whose latency the table reports besides "all calls".
     fn key_op(self) -> &'static str {
         match self {
-            Workload::SuspendSignalResume | Workload::CountOfFive => "deliver",
+            Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => "deliver",
             Workload::ClaimComplete | Workload::EmptyClaim => "claim",
             Workload::IdleWakeup | Workload::SignalWakeup => "wake",
         }
@@ -259,7 +263,7 @@ impl Env {
 
 fn lane_for(w: Workload, client: usize) -> String {
     match w {
-        Workload::SuspendSignalResume | Workload::CountOfFive => format!("w{}c{client}", w.number()),
+        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => format!("w{}c{client}", w.number()),
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
         Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
@@ -268,7 +272,7 @@ fn lane_for(w: Workload, client: usize) -> String {
 
 fn queue_for(w: Workload, client: usize) -> String {
     match w {
-        Workload::SuspendSignalResume | Workload::CountOfFive => format!("q{client}"),
+        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => format!("q{client}"),
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
         Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
@@ -547,6 +551,11 @@ fn main() -> BResult<()> {
         for &m in &modes {
             let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
             if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
+                continue;
+            }
+            // Steps and frames exist in the extension's modes only (Absurd's checkpoints are not
+            // fenced; the baseline has neither).
+            if w == Workload::StepsAndFrames && matches!(m, Mode::Baseline | Mode::Absurd) {
                 continue;
             }
             for &c in &opts.clients {
