@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (issue #7): release build of the extension, Absurd's schema tool, then the harness in
+# The benchmark: release build of the extension, Absurd's schema tool, then the harness in
 # bench/ (release). Not part of the test command. Options go to the harness, e.g.
 #   ./scripts/bench.sh --duration 8 --warmup 2 --clients 1,4,16 --workloads 1,2,3,4
 # Results: bench/results/{results.csv,chart.svg,table.md,postgresql.conf}.

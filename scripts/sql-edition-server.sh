@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A copy of PostgreSQL MAJOR whose `ff_engine` is the SQL edition (issue #20), for the test suite's
+# A copy of PostgreSQL MAJOR whose `ff_engine` is the SQL edition, for the test suite's
 # SQL-edition pass: the same server binaries, hard-linked (or copied) under
 # $FF_PG_HOME/sql-edition/MAJOR, with the Rust edition's files (ff_engine.so, its control file and
 # scripts) removed and the file-based SQL-only extension from scripts/sql-edition.sh put in their place.

@@ -10,9 +10,17 @@
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
 #  6. the SQL edition: the same suite again on 15 (all of it) and on 18 (as in 5), FF_EDITION=sql.
+# Every pass prints how many tests skipped and why (tests that do not apply to an edition or a server
+# say so through the harness, FF_SKIP_LOG).
+#
+#   scripts/test.sh --quick [TEST ...]   for development: the gates, the core crate, and the Rust edition
+#                                        on PostgreSQL 15 (the client and integration tests; only the
+#                                        named test files of tests/, e.g. `progress`, when given)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+quick=false
+if [ "${1:-}" = --quick ]; then quick=true; shift; fi
 bash scripts/setup.sh
 
 echo "== gates: cargo fmt --check, cargo clippy -D warnings (every crate), shellcheck"
@@ -31,11 +39,31 @@ with_cluster() {
   dir=$(mktemp -d /tmp/ff_suite.XXXXXX)
   FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c max_connections=120 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     bash scripts/cluster.sh start "$dir" >/dev/null
-  FF_TEST_CLUSTER="$dir" FF_PG_BINDIR="$bindir" "$@" || rc=$?
+  FF_SKIP_LOG="$dir.skipped" FF_TEST_CLUSTER="$dir" FF_PG_BINDIR="$bindir" "$@" || rc=$?
   FF_PG_BINDIR="$bindir" bash scripts/cluster.sh stop "$dir"
   rm -rf "$dir"
+  if [ -s "$dir.skipped" ]; then
+    echo "== $(wc -l <"$dir.skipped") tests skipped in this pass:"
+    sed 's/^/   /' "$dir.skipped"
+  else
+    echo "== no test skipped in this pass"
+  fi
+  rm -f "$dir.skipped"
   return "$rc"
 }
+
+if $quick; then
+  echo "== quick: install ff_engine into the system PostgreSQL 15, then the Rust edition's tests there"
+  bash scripts/install.sh
+  if [ $# -gt 0 ]; then
+    tests=(); for t in "$@"; do tests+=(--test "$t"); done
+    with_cluster /usr/lib/postgresql/15/bin env -u RUST_BACKTRACE cargo test -p ff-engine-tests "${tests[@]}"
+  else
+    with_cluster /usr/lib/postgresql/15/bin env -u RUST_BACKTRACE cargo test -p ff-engine-client -p ff-engine-tests
+  fi
+  echo "== quick tests passed in $(( $(date +%s) - start )) s"
+  exit 0
+fi
 
 PGRX_DATA=/tmp/ff_engine_pgrx_test
 mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"
@@ -69,7 +97,7 @@ for major in 16 18; do
   echo "== PostgreSQL $major passed in $(( $(date +%s) - step )) s"
 done
 
-# The SQL edition (issue #20): the same suite, through the harness's one switch. FF_EDITION=sql runs it
+# The SQL edition: the same suite, through the harness's one switch. FF_EDITION=sql runs it
 # against a copy of the server whose ff_engine is the SQL-only extension (scripts/sql-edition-server.sh),
 # created as every test creates it: CREATE EXTENSION ff_engine. On 15 all of it, pg_regress included;
 # on 18 what the Rust edition runs there. Tests that cannot hold on the SQL edition say why in the test.

@@ -1,4 +1,4 @@
-//! The client's reading back, waiting and operator methods (issue #17) against a real cluster:
+//! The client's reading back, waiting and operator methods against a real cluster:
 //! `wait_for_completion` for an execution finished before the call, one finished after two retries,
 //! and one that never finishes (a clean timeout); `create_and_wait`; the typed operator calls.
 

@@ -1,4 +1,4 @@
-//! Resume-condition builders (issue #17): each returns exactly the hand-written JSON of the same
+//! Resume-condition builders: each returns exactly the hand-written JSON of the same
 //! condition, that JSON is what `ff_suspend` takes (round trip through a real suspend), and bad
 //! arguments give the WF001 and DETAIL that `ff_suspend` gives.
 

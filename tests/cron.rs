@@ -1,4 +1,4 @@
-//! pg_cron drives ff_tick (issue #19): with Debian's postgresql-15-cron preloaded, `ff_schedule_tick`
+//! pg_cron drives ff_tick: with Debian's postgresql-15-cron preloaded, `ff_schedule_tick`
 //! schedules the scanners, and a delayed execution is promoted and an expired lease reclaimed without
 //! anyone calling ff_tick. Without pg_cron, the function is a clear WF035. pg_cron 1.4 schedules by the
 //! minute, so this test waits for the next minute boundary (up to ~70 s).

@@ -1,4 +1,4 @@
-//! Reading executions back (issue #17): `ff_get_execution`, `ff_list_attempts`, `ff_list_executions`,
+//! Reading executions back: `ff_get_execution`, `ff_list_attempts`, `ff_list_executions`,
 //! and who may read a payload and a result, through real sessions and roles.
 
 use ff_engine_tests::*;

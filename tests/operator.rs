@@ -1,4 +1,4 @@
-//! Operator actions and deadlines (issue #17): change priority, replay, revoke a lease, each with its
+//! Operator actions and deadlines: change priority, replay, revoke a lease, each with its
 //! `ff_operator_event`; an execution whose deadline passes while suspended or leased ends `expired`
 //! with nothing left open. Real sessions, real scanner runs.
 

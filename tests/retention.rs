@@ -1,4 +1,4 @@
-//! Retention of finished executions (issue #17): `ff_prune_executions` and `ff_tick`'s
+//! Retention of finished executions: `ff_prune_executions` and `ff_tick`'s
 //! `prune_executions` delete a finished execution with every row that belongs to it, in batches of
 //! `max_rows`, and leave live and recently finished executions alone.
 

@@ -1,4 +1,4 @@
-//! The SQL edition against the Rust edition, call for call (issue #20): both editions are
+//! The SQL edition against the Rust edition, call for call: both editions are
 //! in one database — the Rust edition in `public`, the SQL edition (schema.sql and sql/edition/*.sql)
 //! in `ff_sql` — and every call sequence below must give the same rows or the same error (SQLSTATE,
 //! message and DETAIL) in both. Times are compared by whether they are set, not by value.
@@ -1155,4 +1155,88 @@ fn a_whole_workflow_leaves_the_same_rows_in_every_table() {
         rows += rust_rows.len();
     }
     assert!(rows > 50, "the sequence wrote {rows} rows");
+}
+
+#[test]
+fn steps_frames_and_continuations_match() {
+    let Some((_db, mut c)) = setup("sqled_progress") else { return };
+    let id = |n: u32| format!("{{fp:7}}:6f1c1e9e-0000-4000-8000-{n:012}");
+    let uuid = |n: u32| id(n)[7..].to_string();
+    let (f1, f2) = (fence(1), fence(2));
+    let wp = format!("(SELECT waitpoint_id FROM ff_waitpoint WHERE execution_id = '{}' AND state = 'active')", uuid(1));
+    let deliver = format!(
+        "SELECT outcome FROM ff_deliver_signal('{}', {wp}, (SELECT token FROM ff_read_waitpoint_token('{}', {wp})), 'go')",
+        id(1),
+        id(1)
+    );
+    let mut calls: Vec<String> = vec![
+        "SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))".into(),
+        format!("SELECT * FROM ff_create_execution('p', execution_id => '{}', max_attempts => 3, retry_backoff_ms => 0)", id(1)),
+        format!("SELECT * FROM ff_create_execution('q', execution_id => '{}')", id(2)),
+        "SELECT execution_id, attempt_index, resumed, continuation, step_count FROM ff_claim('p', 'w', 'i')".into(),
+        format!("SELECT * FROM ff_set_step({f1}, 'fetch', '\\x01')"),
+        format!("SELECT * FROM ff_set_step({f1}, 'fetch', '\\x02')"),
+        format!("SELECT * FROM ff_set_step({f1}, 'none', NULL)"),
+        format!("SELECT * FROM ff_append_frame({f1}, 'stdout', 'a')"),
+        format!("SELECT * FROM ff_append_frame({f1}, 'event', 'b', 7)"),
+        format!("SELECT * FROM ff_append_frame({f1}, 'blob', '\\x00ff')"),
+        format!("SELECT * FROM ff_get_steps('{}')", id(1)),
+        format!("SELECT * FROM ff_read_frames('{}')", id(1)),
+        format!("SELECT * FROM ff_read_frames('{}', 1, 1)", id(1)),
+        format!("SELECT outcome FROM ff_suspend({f1}, ff_cond_single('k'), continuation => 'cont é 1')"),
+        deliver.clone(),
+        "SELECT execution_id, attempt_index, resumed, continuation, step_count FROM ff_claim('p', 'w', 'i')".into(),
+        format!("SELECT continuation, step_count FROM ff_get_execution('{}')", id(1)),
+        format!("SELECT outcome FROM ff_suspend({f1}, ff_cond_single('k2'))"),
+        deliver,
+        "SELECT execution_id, resumed, continuation, step_count FROM ff_claim('p', 'w', 'i')".into(),
+        format!("SELECT * FROM ff_fail({f1}, 'boom')"),
+        "SELECT execution_id, attempt_index, resumed, continuation, step_count FROM ff_claim('p', 'w', 'i')".into(),
+        format!("SELECT * FROM ff_set_step({f1}, 'fetch', '\\x03')"),
+        format!("SELECT * FROM ff_set_step({f1}, 'ship', '\\x04')"),
+        format!("SELECT * FROM ff_get_steps('{}')", id(1)),
+        format!("SELECT * FROM ff_fail({f1}, 'boom', false)"),
+        format!("SELECT * FROM ff_replay_execution('{}', keep_steps => false)", id(1)),
+        format!("SELECT * FROM ff_get_steps('{}')", id(1)),
+        "SELECT execution_id, attempt_index, continuation, step_count FROM ff_claim('q', 'w', 'i')".into(),
+        format!("SELECT * FROM ff_revoke_lease('{}')", id(2)),
+    ];
+    for bad in [
+        format!("ff_set_step({f2}, 'x', 'v')"),
+        format!("ff_append_frame({f2}, 'stdout', 'v')"),
+        "ff_set_step(NULL, NULL, NULL, NULL, NULL)".into(),
+        "ff_set_step('nope', NULL, 1, 's', 'v')".into(),
+        format!("ff_set_step('{}', NULL, 1, 's', 'v')", id(9)),
+        format!("ff_set_step({f1}, NULL, 'v')"),
+        format!("ff_set_step({f1}, '', 'v')"),
+        format!("ff_set_step({f1}, repeat('n', 257), 'v')"),
+        format!("ff_set_step({f1}, 's', decode(repeat('00', 1048577), 'hex'))"),
+        format!("ff_append_frame({f1}, NULL, 'v')"),
+        format!("ff_append_frame({f1}, 'log', 'v')"),
+        format!("ff_append_frame({f1}, 'stdout', NULL)"),
+        format!("ff_append_frame({f1}, 'stdout', 'v', 1)"),
+        format!("ff_append_frame({f1}, 'stdout', 'v', 0)"),
+        format!("ff_append_frame({f1}, 'stdout', 'v', -5)"),
+        format!("ff_append_frame({f1}, 'stdout', decode(repeat('00', 1048577), 'hex'))"),
+        format!(
+            "ff_append_frame('{}', (SELECT lease_id FROM ff_exec_core WHERE execution_id = '{}'), NULL, 'stdout', 'v')",
+            id(1),
+            uuid(1)
+        ),
+        "ff_get_steps(NULL)".into(),
+        format!("ff_get_steps('{}')", id(9)),
+        format!("ff_read_frames('{}')", id(9)),
+        format!("ff_read_frames('{}', NULL)", id(1)),
+        format!("ff_read_frames('{}', 0, 0)", id(1)),
+        format!("ff_read_frames('{}', 0, NULL)", id(1)),
+    ] {
+        calls.push(format!("SELECT * FROM {bad}"));
+    }
+    calls.extend([
+        "SELECT step_name, value, attempt_index FROM ff_step ORDER BY step_seq".into(),
+        "SELECT seq, frame_kind, bytes, attempt_index FROM ff_frame ORDER BY seq".into(),
+        "SELECT last_seq, frame_count, total_bytes FROM ff_stream".into(),
+    ]);
+    let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
+    same_on_both(&mut c, &refs);
 }

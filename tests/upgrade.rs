@@ -1,4 +1,4 @@
-//! Upgrades (issue #19): a database created with the previous release's SQL (`sql/releases/`), used
+//! Upgrades: a database created with the previous release's SQL (`sql/releases/`), used
 //! against this release's library (what a package upgrade does before anyone runs ALTER EXTENSION),
 //! filled with executions in every state, then `ALTER EXTENSION ff_engine UPDATE`. Afterwards the
 //! schema equals a fresh install's (catalogs compared object by object: functions with their

@@ -1,4 +1,4 @@
-//! The benchmark harness (issue #7): one run, one server, four modes, four workloads, 1/4/16 clients.
+//! The benchmark harness: one run, one server, four modes, four workloads, 1/4/16 clients.
 //!
 //! `./scripts/bench.sh` builds the extension in release mode, installs it and runs this binary (release
 //! build). It starts its own cluster with the settings in `SERVER_SETTINGS` (recorded in
@@ -53,8 +53,8 @@ impl Workload {
         }
     }
 
-    fn from_number(n: &str) -> Workload {
-        match n {
+    fn parse(n: &str) -> Result<Workload, String> {
+        Ok(match n {
             "1" => Workload::SuspendSignalResume,
             "2" => Workload::CountOfFive,
             "3" => Workload::ClaimComplete,
@@ -62,8 +62,8 @@ impl Workload {
             "5" => Workload::IdleWakeup,
             "6" => Workload::SignalWakeup,
             "7" => Workload::StepsAndFrames,
-            other => panic!("unknown workload {other}"),
-        }
+            other => return Err(format!("unknown workload {other} (1-7)")),
+        })
     }
 
     /// The operation whose latency the table reports besides "all calls".
@@ -87,7 +87,7 @@ pub enum Mode {
     ExtQuiet,
     /// `ff_engine.notify = always`: every write notifies, announced or not (0.1.0's default).
     ExtAlways,
-    /// The SQL edition (issue #20, PL/pgSQL, no module).
+    /// The SQL edition (PL/pgSQL, no module).
     SqlEdition,
     ExtBatch10,
     ExtBatch10Quiet,
@@ -122,72 +122,89 @@ struct Opts {
     clients: Vec<usize>,
     workloads: Vec<Workload>,
     modes: Vec<Mode>,
+    /// Whether --modes was given (held-snapshot mode has its own default).
+    modes_given: bool,
     depths: Vec<usize>,
     out: std::path::PathBuf,
     /// Held-snapshot mode: run only workload 3, this long per run, with and without a held snapshot.
     held_snapshot: Option<Duration>,
 }
 
-fn parse_opts() -> Opts {
-    let mut o = Opts {
-        duration: Duration::from_secs(6),
-        warmup: Duration::from_secs(2),
-        clients: vec![1, 4, 16],
-        workloads: vec![
-            Workload::SuspendSignalResume,
-            Workload::CountOfFive,
-            Workload::ClaimComplete,
-            Workload::EmptyClaim,
-            Workload::IdleWakeup,
-            Workload::SignalWakeup,
-        ],
-        modes: vec![
-            Mode::Ext,
-            Mode::ExtQuiet,
-            Mode::ExtAlways,
-            Mode::ExtBatch10,
-            Mode::ExtBatch10Quiet,
-            Mode::Baseline,
-            Mode::Absurd,
-            Mode::Limit,
-        ],
-        depths: vec![1_000, 1_000_000],
-        out: "bench/results".into(),
-        held_snapshot: None,
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
-    for pair in args.chunks(2) {
-        let v = pair.get(1).cloned().unwrap_or_default();
-        match pair[0].as_str() {
-            "--duration" => o.duration = Duration::from_secs_f64(v.parse().unwrap()),
-            "--warmup" => o.warmup = Duration::from_secs_f64(v.parse().unwrap()),
-            "--clients" => o.clients = list(&v).iter().map(|c| c.parse().unwrap()).collect(),
-            "--workloads" => o.workloads = list(&v).iter().map(|w| Workload::from_number(w)).collect(),
-            "--modes" => {
-                o.modes = list(&v)
-                    .iter()
-                    .map(|m| match m.as_str() {
-                        "extension" => Mode::Ext,
-                        "extension-notify-off" => Mode::ExtQuiet,
-                        "extension-notify-always" => Mode::ExtAlways,
-                        "sql-edition" => Mode::SqlEdition,
-                        "extension-batch10" => Mode::ExtBatch10,
-                        "extension-batch10-notify-off" => Mode::ExtBatch10Quiet,
-                        "baseline" => Mode::Baseline,
-                        "absurd" => Mode::Absurd,
-                        "limit" => Mode::Limit,
-                        other => panic!("unknown mode {other}"),
-                    })
-                    .collect()
-            }
-            "--depths" => o.depths = list(&v).iter().filter(|d| !d.is_empty()).map(|d| d.parse().unwrap()).collect(),
-            "--out" => o.out = v.into(),
-            "--held-snapshot" => o.held_snapshot = Some(Duration::from_secs_f64(v.parse().unwrap())),
-            other => panic!("unknown option {other}; see bench/src/main.rs"),
-        }
+/// The benchmark: ff_engine's modes beside Absurd, the client-side baseline and pgbench's one-row
+/// UPDATE, on one server in one run (BENCHMARKS.md; scripts/bench.sh builds and runs it).
+#[derive(clap::Parser)]
+#[command(name = "ff-engine-bench")]
+struct Args {
+    /// Measured seconds per run.
+    #[arg(long, default_value_t = 6.0)]
+    duration: f64,
+    /// Warm-up seconds per run.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Client counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    clients: Vec<usize>,
+    /// Workloads, comma-separated: 1 suspend/signal/resume, 2 count 5 of 5, 3 claim + complete,
+    /// 4 empty claim, 5 idle wake-up, 6 signal wake-up, 7 workload 1 with two steps and two frames.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6", value_parser = Workload::parse)]
+    workloads: Vec<Workload>,
+    /// Modes, comma-separated: extension, extension-notify-off, extension-notify-always, sql-edition,
+    /// extension-batch10, extension-batch10-notify-off, baseline, absurd, limit.
+    #[arg(long, value_delimiter = ',', value_parser = Mode::parse)]
+    modes: Option<Vec<Mode>>,
+    /// Queue depths of workload 3's depth runs, comma-separated ("" for none).
+    #[arg(long, value_delimiter = ',', default_value = "1000,1000000", num_args = 0..)]
+    depths: Vec<String>,
+    /// Where the results go.
+    #[arg(long, default_value = "bench/results")]
+    out: std::path::PathBuf,
+    /// Held-snapshot mode: workload 3 only, this many seconds per run, with and without a held snapshot.
+    #[arg(long)]
+    held_snapshot: Option<f64>,
+}
+
+impl Mode {
+    const ALL: [Mode; 9] = [
+        Mode::Ext,
+        Mode::ExtQuiet,
+        Mode::ExtAlways,
+        Mode::SqlEdition,
+        Mode::ExtBatch10,
+        Mode::ExtBatch10Quiet,
+        Mode::Baseline,
+        Mode::Absurd,
+        Mode::Limit,
+    ];
+
+    fn parse(name: &str) -> Result<Mode, String> {
+        Mode::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| format!("unknown mode {name}"))
     }
-    o
+}
+
+fn parse_opts() -> Opts {
+    let a = <Args as clap::Parser>::parse();
+    let default_modes = vec![
+        Mode::Ext,
+        Mode::ExtQuiet,
+        Mode::ExtAlways,
+        Mode::ExtBatch10,
+        Mode::ExtBatch10Quiet,
+        Mode::Baseline,
+        Mode::Absurd,
+        Mode::Limit,
+    ];
+    let depths = a.depths.iter().filter(|d| !d.is_empty()).map(|d| d.parse().unwrap_or_else(|_| panic!("bad depth {d}"))).collect();
+    Opts {
+        duration: Duration::from_secs_f64(a.duration),
+        warmup: Duration::from_secs_f64(a.warmup),
+        clients: a.clients,
+        workloads: a.workloads,
+        modes_given: a.modes.is_some(),
+        modes: a.modes.unwrap_or(default_modes),
+        depths,
+        out: a.out,
+        held_snapshot: a.held_snapshot.map(Duration::from_secs_f64),
+    }
 }
 
 /// One measured run.
@@ -529,8 +546,7 @@ fn main() -> BResult<()> {
         .collect();
     std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
     if let Some(duration) = opts.held_snapshot {
-        let modes =
-            if std::env::args().any(|a| a == "--modes") { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
+        let modes = if opts.modes_given { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
         let modes = setup(&env, &modes);
         snapshot::main(&env, &opts, &modes, duration)?;
         env.cluster.stop();

@@ -1,4 +1,4 @@
-//! Held-snapshot mode (issue #16): workload 3 (claim + complete at a fixed queue depth) for minutes, once
+//! Held-snapshot mode: workload 3 (claim + complete at a fixed queue depth) for minutes, once
 //! as is and once while another session of the same database holds a REPEATABLE READ snapshot open, so
 //! no row version written during the run can be removed. Reported per 30 s window: cycles per second and
 //! the claim call's p50 / p99; per run: the database's table and index sizes, dead tuples, and the index

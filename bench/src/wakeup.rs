@@ -1,4 +1,4 @@
-//! The latency workloads (issue #18): how long work waits on an idle system before a handler of the
+//! The latency workloads: how long work waits on an idle system before a handler of the
 //! client crate's worker loop starts on it.
 //!
 //! - Workload 5, idle wake-up: one execution at a time, created after a random idle gap (the workers

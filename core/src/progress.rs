@@ -63,7 +63,7 @@ pub fn check_frame(frame_kind: Option<&str>, bytes_len: Option<usize>, max_frame
     Ok(kind)
 }
 
-/// An execution's stream so far (zeros before its first frame).
+/// An execution's stream: its last seq and totals (zeros before its first frame).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamState {
     pub last_seq: i64,

@@ -1,7 +1,7 @@
 -- ff_engine SQL edition: HMAC-SHA256, constant-time verification, waitpoint tokens and claim grants,
 -- on core PostgreSQL only (sha256(bytea), PostgreSQL 11+; gen_random_uuid(), 13+). The wire formats are
 -- the Rust edition's (core/src/tokens.rs): a token or grant minted by one edition verifies in the other
--- under the same key (issue #20).
+-- under the same key.
 
 -- HMAC-SHA256(key, message) = sha256(opad-key || sha256(ipad-key || message)) (RFC 2104): the key,
 -- hashed first when longer than the 64-byte block, zero-padded to it, XOR-ed with 0x5c.. and 0x36.. as

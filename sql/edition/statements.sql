@@ -113,7 +113,7 @@ END
 $ff_stmt$;
 COMMENT ON FUNCTION ff_stmt_steps_list_steps(smallint, uuid) IS 'The statement sql/statements/steps/list_steps.sql (internal).';
 
--- streams/stream_state.sql: An execution's stream so far (no row before its first frame). The caller holds the execution's
+-- streams/stream_state.sql: An execution's stream: its last seq and totals (no row before its first frame). The caller holds the execution's
 CREATE FUNCTION ff_stmt_streams_stream_state(smallint, uuid)
 RETURNS TABLE (last_seq bigint, frame_count bigint, total_bytes bigint)
 LANGUAGE plpgsql STABLE AS $ff_stmt$

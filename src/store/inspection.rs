@@ -1,4 +1,4 @@
-//! Reading executions back (issue #17): one execution with its result, its attempts, and a lane's
+//! Reading executions back: one execution with its result, its attempts, and a lane's
 //! executions page by page. Read-only; the grants decide who may call (`ff_worker` and `ff_admin`: the
 //! roles that create and run executions may read their payloads and results; `ff_signaler` may not).
 

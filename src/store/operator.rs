@@ -1,4 +1,4 @@
-//! Operator actions (issue #17): change an execution's priority, replay a failed, cancelled or expired
+//! Operator actions: change an execution's priority, replay a failed, cancelled or expired
 //! execution, revoke a lease. Each locks the execution row, decides in the core's terms, writes its
 //! change and an `ff_operator_event` row (with the session user) in one statement, and notifies.
 

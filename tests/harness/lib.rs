@@ -46,9 +46,26 @@ pub fn edition() -> Edition {
 pub fn rust_edition_only(why: &str) -> bool {
     let skip = edition() == Edition::Sql;
     if skip {
-        eprintln!("skipped on the SQL edition: {why}");
+        record_skip(&format!("skipped on the SQL edition: {why}"));
     }
     skip
+}
+
+/// Say that the running test skips: on stderr, and as a line `<test>: <why>` appended to the file
+/// `FF_SKIP_LOG` names (scripts/test.sh counts and lists them per pass, so a skip is never a pass in
+/// disguise).
+pub fn record_skip(why: &str) {
+    eprintln!("{why}");
+    if let Some(path) = std::env::var_os("FF_SKIP_LOG") {
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let binary = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).unwrap_or_default();
+        let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(name, _hash)| name).to_string();
+        let line = format!("{binary}::{test}: {why}\n");
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 /// SQL: whether the function `p` (a `pg_proc` row) is one of the SQL edition's helpers, commented
@@ -61,7 +78,7 @@ pub const IS_INTERNAL: &str = "coalesce(obj_description(p.oid, 'pg_proc'), '') L
 pub fn sql_edition_only(why: &str) -> bool {
     let skip = edition() == Edition::Rust;
     if skip {
-        eprintln!("skipped on the Rust edition: {why}");
+        record_skip(&format!("skipped on the Rust edition: {why}"));
     }
     skip
 }

@@ -1,4 +1,4 @@
--- An execution's stream so far (no row before its first frame). The caller holds the execution's
+-- An execution's stream: its last seq and totals (no row before its first frame). The caller holds the execution's
 -- row lock, so nobody appends meanwhile.
 -- $1 partition_key smallint
 -- $2 execution_id uuid
