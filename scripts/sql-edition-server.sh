@@ -6,12 +6,19 @@
 # A server started from this copy can only ever load the SQL edition, and `CREATE EXTENSION ff_engine`
 # there runs exactly the script the pg_tle installer carries.
 #   scripts/sql-edition-server.sh MAJOR     prints the copy's installation prefix (bin/ is under it)
+#   scripts/sql-edition-server.sh 15 --pgtle
+#                                           a copy with no ff_engine at all and pg_tle (staged by
+#                                           setup.sh) installed: the SQL edition gets there only through
+#                                           its pg_tle installer, as on RDS, Aurora and Supabase. The
+#                                           server must preload it (shared_preload_libraries = pg_tle).
 # Idempotent: the copy is made once; the extension files are rebuilt from the source on every call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/majors.sh
 source scripts/majors.sh
-major=${1:?usage: $0 MAJOR}
+major=${1:?usage: $0 MAJOR [--pgtle]}
+pgtle=false
+if [ "${2:-}" = --pgtle ]; then pgtle=true; fi
 prefix=$(pg_prefix "$major")
 # What to copy: the trees the server finds relative to its own binary (PostgreSQL relocates its share
 # and lib directories by their path relative to bin/), at the same absolute paths under the copy's root.
@@ -20,6 +27,11 @@ case "$major" in
   *) trees=("$FF_PG_HOME/$major") ;;
 esac
 root="$FF_PG_HOME/sql-edition/$major"
+stage="$FF_PG_HOME/pg_tle-1.5.3"
+if $pgtle; then
+  root="$FF_PG_HOME/pgtle/$major"
+  [ -f "$stage$prefix/lib/pg_tle.so" ] || { echo "sql-edition-server: no pg_tle staged for $major under $stage (scripts/setup.sh builds it for 15)" >&2; exit 1; }
+fi
 # Made again when the original server changed version (a package upgrade, say).
 if [ ! -x "$root$prefix/bin/postgres" ] || [ "$("$root$prefix/bin/postgres" --version)" != "$("$prefix/bin/postgres" --version)" ]; then
   rm -rf "$root"
@@ -28,11 +40,27 @@ if [ ! -x "$root$prefix/bin/postgres" ] || [ "$("$root$prefix/bin/postgres" --ve
     cp -al "$t" "$root$t" 2>/dev/null || { rm -rf "${root:?}$t"; cp -a "$t" "$root$t"; }
   done
 fi
-sharedir=$("$root$prefix/bin/pg_config" --sharedir)
-pkglibdir=$("$root$prefix/bin/pg_config" --pkglibdir)
+if [ -x "$root$prefix/bin/pg_config" ]; then
+  sharedir=$("$root$prefix/bin/pg_config" --sharedir)
+  pkglibdir=$("$root$prefix/bin/pg_config" --pkglibdir)
+else # a server-only build (14, 17): PostgreSQL's relocatable layout under the prefix
+  sharedir="$root$prefix/share/postgresql"
+  pkglibdir="$root$prefix/lib/postgresql"
+fi
 case "$sharedir" in "$root"/*) ;; *) echo "sql-edition-server: the copy's pg_config reports $sharedir, not a path under $root" >&2; exit 1 ;; esac
 # rm before writing: the copy's files may be hard links to the original installation's.
 rm -f "$sharedir"/extension/ff_engine.control "$sharedir"/extension/ff_engine--*.sql "$pkglibdir"/ff_engine.so
+if $pgtle; then
+  # pg_tle's files, at the same paths under the copy (setup.sh staged them with DESTDIR).
+  (cd "$stage" && find . -type f) | while read -r f; do
+    mkdir -p "$(dirname "$root/$f")"
+    rm -f "${root:?}/$f"
+    cp "$stage/$f" "$root/$f"
+  done
+  chmod -R a+rX "$root"
+  echo "$root$prefix"
+  exit 0
+fi
 out=$(mktemp -d)
 bash scripts/sql-edition.sh --out "$out" >/dev/null
 cp "$out"/extension/* "$sharedir/extension/"

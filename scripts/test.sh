@@ -37,7 +37,7 @@ cargo test --quiet -p ff-engine-core
 with_cluster() {
   local bindir=$1 dir rc=0; shift
   dir=$(mktemp -d /tmp/ff_suite.XXXXXX)
-  FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c max_connections=120 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c max_connections=120 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${FF_EXTRA_PG_OPTIONS:-}" \
     bash scripts/cluster.sh start "$dir" >/dev/null
   FF_SKIP_LOG="$dir.skipped" FF_TEST_CLUSTER="$dir" FF_PG_BINDIR="$bindir" "$@" || rc=$?
   FF_PG_BINDIR="$bindir" bash scripts/cluster.sh stop "$dir"
@@ -109,5 +109,19 @@ for major in 15 18; do
   with_cluster "$prefix/bin" env -u RUST_BACKTRACE FF_EDITION=sql cargo test --quiet -p ff-engine-tests "${tests[@]}"
   echo "== the SQL edition on PostgreSQL $major passed in $(( $(date +%s) - step )) s"
 done
+
+# The SQL edition the way RDS, Aurora and Supabase get it: a PostgreSQL 15 that preloads pg_tle and has
+# no ff_engine files at all; in each database the pg_tle installer runs as a non-superuser member of
+# pgtle_admin, which then creates the extension (tests/harness: FF_PGTLE_INSTALLER).
+step=$(date +%s)
+echo "== the SQL edition through pg_tle on PostgreSQL 15: the integration suite"
+prefix=$(bash scripts/sql-edition-server.sh 15 --pgtle)
+artifacts=$(mktemp -d)
+bash scripts/sql-edition.sh --out "$artifacts" >/dev/null
+installer=("$artifacts"/pgtle/ff_engine--*.pgtle.sql)
+FF_EXTRA_PG_OPTIONS="-c shared_preload_libraries=pg_tle" with_cluster "$prefix/bin" \
+  env -u RUST_BACKTRACE FF_EDITION=sql FF_PGTLE_INSTALLER="${installer[0]}" cargo test --quiet -p ff-engine-tests "${suite[@]}"
+rm -rf "$artifacts"
+echo "== the SQL edition through pg_tle passed in $(( $(date +%s) - step )) s"
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"

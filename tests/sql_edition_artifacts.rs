@@ -42,7 +42,7 @@ fn body(installer: &str, n: usize) -> &str {
 /// Run an SQL file with psql as `user` (ON_ERROR_STOP); its output.
 fn psql_file(db: &TestDb, user: &str, file: &Path) -> String {
     let cluster = db.cluster;
-    let o = Command::new(pg_bindir().join("psql"))
+    let o = Command::new(psql_path())
         .args(["-h", cluster.socket_dir.to_str().unwrap(), "-p", &cluster.port.to_string(), "-U", user, "-d", &db.name])
         .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
         .arg(file)
@@ -191,9 +191,12 @@ fn the_extension_script_runs_without_a_superuser_as_pg_tle_runs_it() {
     if sql_edition_only("pg_tle carries the SQL edition; the Rust edition's C functions need the switch to a superuser") {
         return;
     }
+    if pgtle_installer().is_some() {
+        record_skip("the simulation of pg_tle is not needed where pg_tle itself installed ff_engine (this pass)");
+        return;
+    }
     let v = version();
-    let sharedir = Command::new(pg_bindir().join("pg_config")).arg("--sharedir").output().unwrap();
-    let ext_dir = PathBuf::from(String::from_utf8_lossy(&sharedir.stdout).trim()).join("extension");
+    let ext_dir = extension_dir();
     let tle = format!("{v}_tle");
     let control = ext_dir.join(format!("ff_engine--{tle}.control"));
     let script = ext_dir.join(format!("ff_engine--{tle}.sql"));

@@ -32,6 +32,37 @@ pub enum Edition {
     Sql,
 }
 
+/// psql: the server's own, or Debian's PostgreSQL 15 client for a server-only build (14, 17), which
+/// talks to every server tested here.
+pub fn psql_path() -> PathBuf {
+    let own = pg_bindir().join("psql");
+    if own.exists() {
+        own
+    } else {
+        PathBuf::from("/usr/lib/postgresql/15/bin/psql")
+    }
+}
+
+/// The server's extension directory: `pg_config --sharedir`, or PostgreSQL's relocatable layout next to
+/// `bin/` for a server-only build without pg_config.
+pub fn extension_dir() -> PathBuf {
+    let pg_config = pg_bindir().join("pg_config");
+    let sharedir = if pg_config.exists() {
+        let out = Command::new(pg_config).arg("--sharedir").output().expect("pg_config");
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    } else {
+        pg_bindir().join("../share/postgresql")
+    };
+    sharedir.join("extension")
+}
+
+/// The SQL edition's pg_tle installer (the file `FF_PGTLE_INSTALLER` names) when this pass installs
+/// ff_engine through pg_tle, on a server that preloads it (scripts/sql-edition-server.sh 15 --pgtle).
+pub fn pgtle_installer() -> Option<String> {
+    let path = std::env::var_os("FF_PGTLE_INSTALLER")?;
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("FF_PGTLE_INSTALLER {}: {e}", path.to_string_lossy())))
+}
+
 /// The edition this run tests, from `FF_EDITION` (unset or `rust`: Rust; `sql`: SQL).
 pub fn edition() -> Edition {
     match std::env::var("FF_EDITION").as_deref() {
@@ -136,6 +167,9 @@ impl Cluster {
             "--locale=C",
         ]);
         let mut opts = format!("-c listen_addresses='' -k {} -p 5432 -c max_connections=120", socket_dir.display());
+        if pgtle_installer().is_some() {
+            opts.push_str(" -c shared_preload_libraries=pg_tle");
+        }
         for s in settings {
             opts.push_str(" -c ");
             opts.push_str(s);
@@ -220,8 +254,13 @@ impl Cluster {
         let template = self.template.get_or_init(|| {
             let mut admin = self.connect("postgres", "postgres");
             admin.batch_execute("DROP DATABASE IF EXISTS ff_template WITH (FORCE)").unwrap();
-            admin.batch_execute("CREATE DATABASE ff_template").unwrap();
-            let mut c = self.connect("ff_template", "postgres");
+            let mut c = match pgtle_installer() {
+                None => {
+                    admin.batch_execute("CREATE DATABASE ff_template").unwrap();
+                    self.connect("ff_template", "postgres")
+                }
+                Some(installer) => self.install_through_pgtle(&installer),
+            };
             c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
             assert_edition(&mut c);
             "ff_template".to_string()
@@ -229,8 +268,41 @@ impl Cluster {
         let mut admin = self.connect("postgres", "postgres");
         let db = format!("t_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {template} STRATEGY FILE_COPY")).unwrap();
+        // FILE_COPY (PostgreSQL 15 and later; 14 copies files anyway): quicker than the WAL-logged copy for small databases.
+        let version: i32 = admin.query_one("SELECT current_setting('server_version_num')::int", &[]).unwrap().get(0);
+        let strategy = if version >= 150000 { " STRATEGY FILE_COPY" } else { "" };
+        admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {template}{strategy}")).unwrap();
         TestDb { cluster: self, name: db }
+    }
+
+    /// The way RDS, Aurora and Supabase install ff_engine: pg_tle in `template1` (created by a
+    /// superuser, as the provider does), the SQL edition's pg_tle installer run there by
+    /// `ff_tle_admin`, a role with CREATEROLE and `pgtle_admin` but no superuser (as `rds_superuser`),
+    /// and `ff_template` owned by that role, which creates the extension in it. Every database the
+    /// tests create inherits the registration from `template1`. A session of `ff_tle_admin` on
+    /// `ff_template` is returned, for the `CREATE EXTENSION`.
+    fn install_through_pgtle(&self, installer: &str) -> Client {
+        let mut su = self.connect("template1", "postgres");
+        su.batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_tle;
+             DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ff_tle_admin') THEN
+                 CREATE ROLE ff_tle_admin LOGIN CREATEROLE NOSUPERUSER;
+               END IF;
+             END $$;
+             GRANT pgtle_admin TO ff_tle_admin;",
+        )
+        .unwrap();
+        let mut tle_admin = self.connect("template1", "ff_tle_admin");
+        tle_admin.batch_execute(installer).unwrap_or_else(|e| panic!("the pg_tle installer: {}", db_err(&e).message));
+        drop((tle_admin, su));
+        let mut admin = self.connect("postgres", "postgres");
+        admin.batch_execute("CREATE DATABASE ff_template OWNER ff_tle_admin").unwrap();
+        let mut c = self.connect("ff_template", "ff_tle_admin");
+        let registered: i64 =
+            c.query_one("SELECT count(*) FROM pgtle.available_extensions() WHERE name = 'ff_engine'", &[]).unwrap().get(0);
+        assert_eq!(registered, 1, "ff_engine is registered with pg_tle");
+        c
     }
 
     /// Stop immediately (used at exit and by crash tests).
