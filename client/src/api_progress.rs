@@ -190,6 +190,18 @@ impl FrameTail {
         self.after_seq
     }
 
+    /// The frames as a `futures` stream (ends when [`FrameTail::next`] would return `None`).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Frame>> {
+        futures_util::stream::unfold(Some(self), |tail| async move {
+            let mut tail = tail?;
+            match tail.next().await {
+                Ok(Some(f)) => Some((Ok(f), Some(tail))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
     /// The next frame; `None` when the stream has ended.
     pub async fn next(&mut self) -> Result<Option<Frame>> {
         loop {
