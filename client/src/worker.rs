@@ -277,45 +277,25 @@ impl Worker {
 
     /// Claim and handle executions until `shutdown` completes; then stop claiming, let in-flight
     /// handlers finish, and return the counts. A claim error that retries did not cure (e.g. `42501`) stops
-    /// the loop the same way and is returned.
+    /// the loop the same way and is returned; a dropped connection or a restarting server does not.
     pub async fn run<H, F>(self, handler: H, shutdown: impl Future<Output = ()>) -> Result<WorkerReport>
     where
         H: Fn(Job) -> F + Send + Sync + 'static,
         F: Future<Output = Outcome> + Send + 'static,
     {
         let o = &self.options;
-        let handler = Arc::new(handler);
         let counters = Arc::new(Counters::default());
-        let slots = Arc::new(Semaphore::new(o.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        let ticker = o.tick_interval.map(|every| {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                loop {
-                    let _ = client.tick(1000).await;
-                    tokio::time::sleep(every).await;
-                }
-            })
-        });
-        let (completer, batcher) = if o.batch_completions {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(tokio::spawn(complete_in_batches(self.client.clone(), rx))))
-        } else {
-            (None, None)
-        };
+        let background = Background::start(&self.client, o);
+        let mut jobs = Jobs::new(&self.client, handler, counters.clone(), o, background.completer.clone());
+        let mut idle = Idle::new(o);
         tokio::pin!(shutdown);
-        let min_idle = Duration::from_millis(5);
-        let mut idle = min_idle;
         let mut failure = None;
-        let mut waker: Option<LaneWaker> = None;
-        let mut can_wake = o.wakeups;
-        let mut announced = false;
         loop {
-            while tasks.try_join_next().is_some() {}
-            let free = slots.available_permits();
+            while jobs.tasks.try_join_next().is_some() {}
+            let free = jobs.slots.available_permits();
             if free == 0 {
                 tokio::select! {
-                    _ = tasks.join_next() => continue,
+                    _ = jobs.tasks.join_next() => continue,
                     _ = &mut shutdown => break,
                 }
             }
@@ -325,86 +305,197 @@ impl Worker {
                 c = claim => c,
                 _ = &mut shutdown => break,
             };
-            let claimed = match claimed {
-                Ok(c) => c,
+            let step = match claimed {
+                Ok(c) if c.is_empty() => idle.wait(&self.client, &mut shutdown).await,
+                Ok(c) => {
+                    idle.reset();
+                    jobs.spawn(c);
+                    Step::Claim
+                }
                 // The server is restarting or the connection dropped (the client's own retries ran
                 // out): keep the worker, claim again after the back-off.
-                Err(e) if e.is_retryable() => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(o.max_idle_poll) => {}
-                        _ = &mut shutdown => break,
-                    }
-                    continue;
-                }
+                Err(e) if e.is_retryable() => idle.back_off(o.max_idle_poll, &mut shutdown).await,
                 Err(e) => {
                     failure = Some(e);
-                    break;
+                    Step::Stop
                 }
             };
-            if claimed.is_empty() && can_wake {
-                if waker.is_none() {
-                    match LaneWaker::connect(&self.client, &o.lane_id).await {
-                        Ok(w) => waker = Some(w),
-                        Err(e) if e.is_retryable() => {} // poll this time, try again next time
-                        Err(_) => can_wake = false,      // e.g. an extension older than 0.2.0
-                    }
-                }
-                if let Some(w) = waker.as_mut() {
-                    if !announced {
-                        // Announce, then claim once more: work committed before the announcement is
-                        // claimed now, work committed after it notifies.
-                        match w.announce(&o.lane_id).await {
-                            Ok(()) => announced = true,
-                            Err(e) if e.is_retryable() => waker = None,
-                            Err(_) => can_wake = false, // an extension older than 0.2.0
-                        }
-                        continue;
-                    }
-                    let woken = tokio::select! {
-                        w = w.woken() => w,
-                        _ = tokio::time::sleep(o.max_idle_poll) => true,
-                        _ = &mut shutdown => break,
-                    };
-                    if !woken {
-                        waker = None; // its connection closed: a new one next time
-                    }
-                    announced = false;
-                    continue;
-                }
-            }
-            if claimed.is_empty() {
-                tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
-                    _ = &mut shutdown => break,
-                }
-                idle = (idle * 2).min(o.max_idle_poll.max(min_idle));
-                continue;
-            }
-            idle = min_idle;
-            announced = false;
-            counters.claimed.fetch_add(claimed.len() as u64, Ordering::Relaxed);
-            for c in claimed {
-                let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
-                let job = Job::new(self.client.clone(), c);
-                let (handler, counters, ttl, completer) = (handler.clone(), counters.clone(), o.lease_ttl_ms, completer.clone());
-                tasks.spawn(async move {
-                    run_job(job, handler, counters, ttl, completer).await;
-                    drop(permit);
-                });
+            if step == Step::Stop {
+                break;
             }
         }
         // Graceful stop: no new claims; every claimed execution is handled to the end.
-        while tasks.join_next().await.is_some() {}
-        drop(completer);
-        if let Some(b) = batcher {
-            let _ = b.await;
-        }
-        if let Some(t) = ticker {
-            t.abort();
-        }
+        while jobs.tasks.join_next().await.is_some() {}
+        drop(jobs);
+        background.finish().await;
         match failure {
             Some(e) => Err(e),
             None => Ok(counters.report()),
+        }
+    }
+}
+
+/// The handlers in flight, at most `concurrency` (one semaphore permit each).
+struct Jobs<H> {
+    client: Client,
+    handler: Arc<H>,
+    counters: Arc<Counters>,
+    slots: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    completer: Option<mpsc::UnboundedSender<PendingCompletion>>,
+    lease_ttl_ms: i64,
+}
+
+impl<H, F> Jobs<H>
+where
+    H: Fn(Job) -> F + Send + Sync + 'static,
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    fn new(
+        client: &Client,
+        handler: H,
+        counters: Arc<Counters>,
+        o: &WorkerOptions,
+        completer: Option<mpsc::UnboundedSender<PendingCompletion>>,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(o.concurrency.max(1)));
+        let (client, handler, tasks) = (client.clone(), Arc::new(handler), JoinSet::new());
+        Jobs { client, handler, counters, slots, tasks, completer, lease_ttl_ms: o.lease_ttl_ms }
+    }
+
+    /// Run the handler for each claimed execution (the claim asked for no more than the free slots).
+    fn spawn(&mut self, claimed: Vec<ClaimedExecution>) {
+        self.counters.claimed.fetch_add(claimed.len() as u64, Ordering::Relaxed);
+        for c in claimed {
+            let permit = self.slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+            let job = Job::new(self.client.clone(), c);
+            let (handler, counters, completer) = (self.handler.clone(), self.counters.clone(), self.completer.clone());
+            let ttl = self.lease_ttl_ms;
+            self.tasks.spawn(async move {
+                run_job(job, handler, counters, ttl, completer).await;
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// What the loop does after a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Claim,
+    Stop,
+}
+
+/// The worker's background tasks: the scanner ticker and the completion batcher.
+struct Background {
+    ticker: Option<tokio::task::JoinHandle<()>>,
+    completer: Option<mpsc::UnboundedSender<PendingCompletion>>,
+    batcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    fn start(client: &Client, o: &WorkerOptions) -> Background {
+        let ticker = o.tick_interval.map(|every| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                loop {
+                    let _ = client.tick(1000).await;
+                    tokio::time::sleep(every).await;
+                }
+            })
+        });
+        let (completer, batcher) = if o.batch_completions {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(tokio::spawn(complete_in_batches(client.clone(), rx))))
+        } else {
+            (None, None)
+        };
+        Background { ticker, completer, batcher }
+    }
+
+    /// After the last handler: write the last completions, stop the ticker.
+    async fn finish(mut self) {
+        drop(self.completer.take());
+        if let Some(b) = self.batcher.take() {
+            let _ = b.await;
+        }
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+    }
+}
+
+/// How the worker waits on an empty lane: announced on its lane and asleep until woken (or
+/// `max_idle_poll`), or, without wake-ups, a back-off from 5 ms to `max_idle_poll`.
+struct Idle {
+    lane_id: String,
+    max_idle_poll: Duration,
+    backoff: Duration,
+    waker: Option<LaneWaker>,
+    can_wake: bool,
+    announced: bool,
+}
+
+const MIN_IDLE: Duration = Duration::from_millis(5);
+
+impl Idle {
+    fn new(o: &WorkerOptions) -> Idle {
+        Idle {
+            lane_id: o.lane_id.clone(),
+            max_idle_poll: o.max_idle_poll,
+            backoff: MIN_IDLE,
+            waker: None,
+            can_wake: o.wakeups,
+            announced: false,
+        }
+    }
+
+    /// Work was claimed: the next empty lane starts the back-off over and announces again.
+    fn reset(&mut self) {
+        self.backoff = MIN_IDLE;
+        self.announced = false;
+    }
+
+    /// The lane was empty. With wake-ups: announce, then claim once more (work committed before the
+    /// announcement is claimed now, work committed after it notifies); after that, sleep until woken.
+    async fn wait(&mut self, client: &Client, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> Step {
+        if self.can_wake && self.waker.is_none() {
+            match LaneWaker::connect(client, &self.lane_id).await {
+                Ok(w) => self.waker = Some(w),
+                Err(e) if e.is_retryable() => {} // poll this time, try again next time
+                Err(_) => self.can_wake = false, // e.g. an extension older than 0.2.0
+            }
+        }
+        let Some(w) = self.waker.as_mut().filter(|_| self.can_wake) else {
+            let backoff = self.backoff;
+            self.backoff = (self.backoff * 2).min(self.max_idle_poll.max(MIN_IDLE));
+            return self.back_off(backoff, shutdown).await;
+        };
+        if !self.announced {
+            match w.announce(&self.lane_id).await {
+                Ok(()) => self.announced = true,
+                Err(e) if e.is_retryable() => self.waker = None,
+                Err(_) => self.can_wake = false, // an extension older than 0.2.0
+            }
+            return Step::Claim;
+        }
+        let woken = tokio::select! {
+            w = w.woken() => w,
+            _ = tokio::time::sleep(self.max_idle_poll) => true,
+            _ = shutdown => return Step::Stop,
+        };
+        if !woken {
+            self.waker = None; // its connection closed: a new one next time
+        }
+        self.announced = false;
+        Step::Claim
+    }
+
+    /// Sleep `d`, unless the worker is told to stop first.
+    async fn back_off(&self, d: Duration, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> Step {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Step::Claim,
+            _ = shutdown => Step::Stop,
         }
     }
 }

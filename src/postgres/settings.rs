@@ -9,6 +9,7 @@
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
+use std::ffi::CStr;
 
 /// `ff_engine.notify`: who is woken when a transaction writes outbox events or makes work claimable
 /// (docs/wakeups.md). The boolean spellings of 0.1.0's boolean setting are accepted (hidden).
@@ -94,6 +95,111 @@ pub fn retention_s() -> [(&'static str, i32); 4] {
     std::array::from_fn(|i| (crate::lifecycle::PRUNABLE[i], seconds[i]))
 }
 
+/// An integer setting: name, short and long description, the static, its minimum, whether only a
+/// superuser may set it.
+type IntSetting = (&'static CStr, &'static CStr, &'static CStr, &'static GucSetting<i32>, i32, bool);
+
+const CEILING: &CStr = c"Superuser-only; past it a write is refused with invalid_input and writes nothing.";
+const RETENTION: &CStr =
+    c"Superuser-only. Pruning deletes the execution with its attempts, suspensions, waitpoints, signals, steps and frames.";
+
+/// Every integer setting. The ceilings and retentions are superuser-only (`Suset`): a call's own
+/// arguments can only lower them.
+static INT_SETTINGS: [IntSetting; 12] = {
+    const SUPERUSER: bool = true;
+    [
+        (
+            c"ff_engine.max_reclaims",
+            c"Lease expiries an execution survives before it is failed.",
+            c"After this many lease expiries the scanner fails the execution terminally.",
+            &MAX_RECLAIMS,
+            0,
+            !SUPERUSER,
+        ),
+        (
+            c"ff_engine.max_signals_per_execution",
+            c"The most signals one execution accepts (a delivery may ask for fewer, never more).",
+            c"Superuser-only: a signaler holding a valid token cannot raise its own cap.",
+            &MAX_SIGNALS_PER_EXECUTION,
+            1,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.max_dedup_ttl_s",
+            c"The longest, in seconds, a delivery's idempotency key is remembered.",
+            c"Superuser-only; a delivery's dedup_ttl_ms above it is lowered to it.",
+            &MAX_DEDUP_TTL_S,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.retention_completed_s",
+            c"Seconds a completed execution is kept before ff_tick prunes it (0 = forever).",
+            RETENTION,
+            &RETENTION_COMPLETED_S,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.retention_failed_s",
+            c"Seconds a failed execution is kept before ff_tick prunes it (0 = forever).",
+            RETENTION,
+            &RETENTION_FAILED_S,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.retention_cancelled_s",
+            c"Seconds a cancelled execution is kept before ff_tick prunes it (0 = forever).",
+            RETENTION,
+            &RETENTION_CANCELLED_S,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.retention_expired_s",
+            c"Seconds an expired execution is kept before ff_tick prunes it (0 = forever).",
+            RETENTION,
+            &RETENTION_EXPIRED_S,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.max_payload_bytes",
+            c"The largest execution payload, signal payload, result or step value, in bytes.",
+            c"Superuser-only; a larger one is refused with invalid_input (<field>_too_large).",
+            &MAX_PAYLOAD_BYTES,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.max_steps_per_execution",
+            c"The most step names one execution stores (ff_set_step).",
+            CEILING,
+            &MAX_STEPS_PER_EXECUTION,
+            0,
+            SUPERUSER,
+        ),
+        (c"ff_engine.max_frame_bytes", c"The largest output frame, in bytes (ff_append_frame).", CEILING, &MAX_FRAME_BYTES, 0, SUPERUSER),
+        (
+            c"ff_engine.max_frames_per_execution",
+            c"The most frames one execution's stream holds.",
+            CEILING,
+            &MAX_FRAMES_PER_EXECUTION,
+            0,
+            SUPERUSER,
+        ),
+        (
+            c"ff_engine.max_stream_bytes_per_execution",
+            c"The most bytes one execution's stream holds.",
+            CEILING,
+            &MAX_STREAM_BYTES_PER_EXECUTION,
+            0,
+            SUPERUSER,
+        ),
+    ]
+};
+
 pub fn register() {
     GucRegistry::define_enum_guc(
         c"ff_engine.notify",
@@ -103,101 +209,13 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
-    GucRegistry::define_int_guc(
-        c"ff_engine.max_reclaims",
-        c"Lease expiries an execution survives before it is failed.",
-        c"After this many lease expiries the scanner fails the execution terminally.",
-        &MAX_RECLAIMS,
-        0,
-        i32::MAX,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
-    GucRegistry::define_int_guc(
-        c"ff_engine.max_signals_per_execution",
-        c"The most signals one execution accepts (a delivery may ask for fewer, never more).",
-        c"Superuser-only: a signaler holding a valid token cannot raise its own cap.",
-        &MAX_SIGNALS_PER_EXECUTION,
-        1,
-        i32::MAX,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    GucRegistry::define_int_guc(
-        c"ff_engine.max_dedup_ttl_s",
-        c"The longest, in seconds, a delivery's idempotency key is remembered.",
-        c"Superuser-only; a delivery's dedup_ttl_ms above it is lowered to it.",
-        &MAX_DEDUP_TTL_S,
-        0,
-        i32::MAX,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    let retention = [
-        (
-            c"ff_engine.retention_completed_s",
-            c"Seconds a completed execution is kept before ff_tick prunes it (0 = forever).",
-            &RETENTION_COMPLETED_S,
-        ),
-        (
-            c"ff_engine.retention_failed_s",
-            c"Seconds a failed execution is kept before ff_tick prunes it (0 = forever).",
-            &RETENTION_FAILED_S,
-        ),
-        (
-            c"ff_engine.retention_cancelled_s",
-            c"Seconds a cancelled execution is kept before ff_tick prunes it (0 = forever).",
-            &RETENTION_CANCELLED_S,
-        ),
-        (
-            c"ff_engine.retention_expired_s",
-            c"Seconds an expired execution is kept before ff_tick prunes it (0 = forever).",
-            &RETENTION_EXPIRED_S,
-        ),
-    ];
-    for (name, short, setting) in retention {
-        GucRegistry::define_int_guc(
-            name,
-            short,
-            c"Superuser-only. Pruning deletes the execution with its attempts, suspensions, waitpoints and signals.",
-            setting,
-            0,
-            i32::MAX,
-            GucContext::Suset,
-            GucFlags::default(),
-        );
-    }
-    GucRegistry::define_int_guc(
-        c"ff_engine.max_payload_bytes",
-        c"The largest execution payload, signal payload or result, in bytes.",
-        c"Superuser-only; a larger one is refused with invalid_input (<field>_too_large).",
-        &MAX_PAYLOAD_BYTES,
-        0,
-        i32::MAX,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    let progress = [
-        (c"ff_engine.max_steps_per_execution", c"The most step names one execution stores (ff_set_step).", &MAX_STEPS_PER_EXECUTION, 0),
-        (c"ff_engine.max_frame_bytes", c"The largest output frame, in bytes (ff_append_frame).", &MAX_FRAME_BYTES, 0),
-        (c"ff_engine.max_frames_per_execution", c"The most frames one execution's stream holds.", &MAX_FRAMES_PER_EXECUTION, 0),
-        (c"ff_engine.max_stream_bytes_per_execution", c"The most bytes one execution's stream holds.", &MAX_STREAM_BYTES_PER_EXECUTION, 0),
-    ];
-    for (name, short, setting, min) in progress {
-        GucRegistry::define_int_guc(
-            name,
-            short,
-            c"Superuser-only; past it a write is refused with invalid_input and writes nothing.",
-            setting,
-            min,
-            i32::MAX,
-            GucContext::Suset,
-            GucFlags::default(),
-        );
+    for &(name, short, long, setting, min, superuser_only) in &INT_SETTINGS {
+        let context = if superuser_only { GucContext::Suset } else { GucContext::Userset };
+        GucRegistry::define_int_guc(name, short, long, setting, min, i32::MAX, context, GucFlags::default());
     }
 }
 
-/// The ceilings of steps and streams.
+/// `ff_engine.max_steps_per_execution`.
 pub fn max_steps() -> i64 {
     MAX_STEPS_PER_EXECUTION.get().max(0) as i64
 }
