@@ -1240,3 +1240,49 @@ fn steps_frames_and_continuations_match() {
     let refs: Vec<&str> = calls.iter().map(String::as_str).collect();
     same_on_both(&mut c, &refs);
 }
+
+/// The SQL edition's condition evaluation against the core's, on random conditions and signal
+/// sequences (the core's own generators): for every signal of every sequence, the effect, whether the
+/// condition is satisfied, and the satisfiers. 2 000 cases a run.
+#[test]
+fn condition_effects_match_the_core_on_random_conditions() {
+    use ff_engine_core::condition::{arbitrary, effect_of, Condition, Signal};
+    use proptest::test_runner::{Config, TestRunner};
+    let Some((_db, mut c)) = setup("sqled_condprop") else { return };
+    c.batch_execute("SET search_path = ff_sql").unwrap();
+    let stmt = c
+        .prepare("SELECT effect, satisfiers FROM ff_cond_effect(ff_cond_check($1::text::jsonb), $2::text::jsonb, $3::text::jsonb)")
+        .unwrap();
+    let json = |s: &Signal| {
+        serde_json::json!({
+            "seq": s.seq, "signal_id": hex::encode(s.signal_id), "waitpoint_key": s.waitpoint_key, "name": s.name,
+            "source_type": s.source_type, "source_identity": s.source_identity,
+        })
+    };
+    let c = std::cell::RefCell::new(c);
+    let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
+    let cases = (arbitrary::arb_condition(), arbitrary::arb_signals());
+    runner
+        .run(&cases, |(cond, signals): (Condition, Vec<Signal>)| {
+            let text = cond.to_json().to_string();
+            let mut counted: Vec<Signal> = Vec::new();
+            for s in &signals {
+                let (effect, after) = effect_of(&cond, &counted, s);
+                let prior = serde_json::Value::Array(counted.iter().map(json).collect()).to_string();
+                let r = c.borrow_mut().query_one(&stmt, &[&text, &prior, &json(s).to_string()]).unwrap();
+                let (sql_effect, sql_satisfiers): (String, Vec<i64>) = (r.get(0), r.get(1));
+                proptest::prop_assert_eq!(&sql_effect, effect.as_str(), "{} after {} signals", text, counted.len());
+                if after.satisfied {
+                    proptest::prop_assert_eq!(&sql_satisfiers, &after.satisfiers, "{}", text);
+                }
+                if effect.counts() {
+                    counted.push(s.clone());
+                }
+                if after.satisfied {
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -413,8 +413,58 @@ pub fn effect_of(c: &Condition, prior: &[Signal], new: &Signal) -> (Effect, Node
     (effect, after)
 }
 
+/// Generators of resume conditions and signal sequences (proptest strategies), shared by the core's
+/// property tests and by the test suite's comparison of the SQL edition's evaluation with the core's.
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub fn arb_matcher() -> impl Strategy<Value = Matcher> {
+        prop_oneof![Just(Matcher::Wildcard), "[a-c]".prop_map(Matcher::ByName)]
+    }
+
+    pub fn arb_condition() -> impl Strategy<Value = Condition> {
+        let keys = prop::sample::select(vec!["k1", "k2", "k3"]);
+        let leaf = prop_oneof![
+            (keys.clone(), arb_matcher()).prop_map(|(k, m)| Condition::Single { waitpoint_key: k.to_string(), matcher: m }),
+            (
+                1u32..3,
+                prop::sample::select(vec![CountKind::DistinctSignals, CountKind::DistinctSources]),
+                prop::option::of(arb_matcher()),
+                prop::collection::vec(keys.clone(), 1..3)
+            )
+                .prop_map(|(n, kind, matcher, w)| Condition::Count {
+                    n,
+                    kind,
+                    matcher,
+                    waitpoints: w.into_iter().map(String::from).collect()
+                }),
+            Just(Condition::OperatorOnly),
+        ];
+        leaf.prop_recursive(3, 16, 3, |inner| prop::collection::vec(inner, 1..3).prop_map(Condition::AllOf))
+    }
+
+    pub fn arb_signals() -> impl Strategy<Value = Vec<Signal>> {
+        prop::collection::vec((prop::sample::select(vec!["k1", "k2", "k3", "zz"]), "[a-d]", 0u8..4, 0u8..3), 0..8).prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (k, n, id, src))| Signal {
+                    seq: i as i64 + 1,
+                    signal_id: [id; 16],
+                    waitpoint_key: k.into(),
+                    name: n,
+                    source_type: "t".into(),
+                    source_identity: format!("{src}"),
+                })
+                .collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::arbitrary::*;
     use super::*;
     use proptest::prelude::*;
 
@@ -568,47 +618,6 @@ mod tests {
         assert_eq!(c.referenced_keys(), vec!["approval", "r1", "r2"]);
         assert_eq!(c.required_names("approval"), vec!["approved"]);
         assert!(c.required_names("r1").is_empty());
-    }
-
-    fn arb_matcher() -> impl Strategy<Value = Matcher> {
-        prop_oneof![Just(Matcher::Wildcard), "[a-c]".prop_map(Matcher::ByName)]
-    }
-
-    fn arb_condition() -> impl Strategy<Value = Condition> {
-        let keys = prop::sample::select(vec!["k1", "k2", "k3"]);
-        let leaf = prop_oneof![
-            (keys.clone(), arb_matcher()).prop_map(|(k, m)| Condition::Single { waitpoint_key: k.to_string(), matcher: m }),
-            (
-                1u32..3,
-                prop::sample::select(vec![CountKind::DistinctSignals, CountKind::DistinctSources]),
-                prop::option::of(arb_matcher()),
-                prop::collection::vec(keys.clone(), 1..3)
-            )
-                .prop_map(|(n, kind, matcher, w)| Condition::Count {
-                    n,
-                    kind,
-                    matcher,
-                    waitpoints: w.into_iter().map(String::from).collect()
-                }),
-            Just(Condition::OperatorOnly),
-        ];
-        leaf.prop_recursive(3, 16, 3, |inner| prop::collection::vec(inner, 1..3).prop_map(Condition::AllOf))
-    }
-
-    fn arb_signals() -> impl Strategy<Value = Vec<Signal>> {
-        prop::collection::vec((prop::sample::select(vec!["k1", "k2", "k3", "zz"]), "[a-d]", 0u8..4, 0u8..3), 0..8).prop_map(|v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(i, (k, n, id, src))| Signal {
-                    seq: i as i64 + 1,
-                    signal_id: [id; 16],
-                    waitpoint_key: k.into(),
-                    name: n,
-                    source_type: "t".into(),
-                    source_identity: format!("{src}"),
-                })
-                .collect()
-        })
     }
 
     proptest! {
