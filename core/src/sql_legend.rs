@@ -141,9 +141,52 @@ pub fn edition_function(file: &str, sql: &str) -> Result<String, String> {
     ))
 }
 
+/// The statement `sql` written into a PL/pgSQL body: its text without the leading comment lines, every
+/// `$n` replaced by `args[n - 1]` (an expression of the body: a variable, a qualified parameter, a
+/// literal), each line indented by `indent`. The body runs the Rust edition's statement, not a copy
+/// of it, and without the cost of a function call.
+pub fn inline_statement(sql: &str, args: &[&str], indent: &str) -> Result<String, String> {
+    let declared = parse(sql)?.len();
+    if args.len() != declared {
+        return Err(format!("the statement declares {declared} parameters, {} given", args.len()));
+    }
+    let mut out = String::new();
+    for line in sql.lines().skip_while(|l| l.starts_with("--")) {
+        let mut text = String::new();
+        let mut rest = line;
+        while let Some(at) = rest.find('$') {
+            text.push_str(&rest[..at]);
+            let digits: String = rest[at + 1..].chars().take_while(char::is_ascii_digit).collect();
+            match digits.parse::<usize>() {
+                Ok(n) if (1..=args.len()).contains(&n) => text.push_str(args[n - 1]),
+                Ok(n) => return Err(format!("${n} is beyond the {} arguments", args.len())),
+                Err(_) => text.push('$'),
+            }
+            rest = &rest[at + 1 + digits.len()..];
+        }
+        text.push_str(rest);
+        out.push_str(indent);
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_is_inlined_with_its_arguments() {
+        let sql = "-- W.\n-- $1 k\n-- $2..$3 pair\nUPDATE t SET a = $2, b = $3\nWHERE k = $1 AND c = $10x";
+        assert!(inline_statement(sql, &["pk", "x", "y"], "  ").unwrap_err().contains("$10"));
+        let sql = "-- W.\n-- $1 k\n-- $2..$3 pair\nUPDATE t SET a = $2, b = $3\nWHERE k = $1 AND c = 'US$'";
+        assert_eq!(
+            inline_statement(sql, &["pk", "x", "f.y"], "  ").unwrap(),
+            "  UPDATE t SET a = x, b = f.y\n  WHERE k = pk AND c = 'US$'\n"
+        );
+        assert!(inline_statement(sql, &["pk"], "").is_err());
+    }
 
     #[test]
     fn a_typed_statement_becomes_an_edition_function() {

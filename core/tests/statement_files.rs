@@ -147,3 +147,44 @@ fn sql_edition_statements_are_generated_from_the_statement_files() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(committed == out, "sql/edition/statements.sql is not what the statement files generate: run FF_BLESS=1 cargo test -p ff-engine-core --test statement_files");
 }
+
+/// The statements written into the SQL edition's PL/pgSQL bodies: between a line
+/// `-- @statement <file>: <$1 expression>, <$2 expression>, …` and a line `-- @end statement`, the
+/// statement file's text with its parameters replaced (`sql_legend::inline_statement`), byte for byte.
+/// FF_BLESS=1 rewrites them.
+#[test]
+fn statements_inlined_in_the_sql_edition_are_the_statement_files() {
+    let mut inlined = 0;
+    for entry in std::fs::read_dir(repo().join("sql/edition")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sql") || path.ends_with("statements.sql") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        let mut lines = text.split_inclusive('\n');
+        while let Some(line) = lines.next() {
+            out.push_str(line);
+            let Some((indent, rest)) = line.split_once("-- @statement ") else { continue };
+            let (file, args) = rest.trim_end().split_once(": ").unwrap_or_else(|| panic!("{}: {line}", path.display()));
+            let args: Vec<&str> = args.split(',').map(str::trim).collect();
+            let sql = std::fs::read_to_string(repo().join("sql/statements").join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            out.push_str(&sql_legend::inline_statement(&sql, &args, indent).unwrap_or_else(|e| panic!("{}: {file}: {e}", path.display())));
+            let end =
+                lines.by_ref().find(|l| l.trim() == "-- @end statement").unwrap_or_else(|| panic!("{}: no end of {file}", path.display()));
+            out.push_str(end);
+            inlined += 1;
+        }
+        if out != text {
+            if std::env::var_os("FF_BLESS").is_some() {
+                std::fs::write(&path, &out).unwrap();
+            } else {
+                panic!(
+                    "{}: an inlined statement is not its file's text: run FF_BLESS=1 cargo test -p ff-engine-core --test statement_files",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(inlined >= 1, "no inlined statement found");
+}

@@ -53,37 +53,40 @@ $$;
 COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Lock an execution and check a lease fence (internal).';
 
 -- End the current lease when the fence holds on the row's latest version: the new states, epoch + 1,
--- the attempt closed, lease event `released`, a completion event when completion_outcome is given.
--- Whether it ended the lease.
+-- the attempt closed, lease event `released`, a completion event when completion_outcome is given --
+-- one statement, the Rust edition's (leases/end_lease.sql, inlined). Whether it ended the lease.
 CREATE FUNCTION ff_end_lease(pk smallint, id uuid, lifecycle_phase text, ownership_state text, eligibility_state text,
     attempt_state text, public_state text, p_result bytea, p_eligible_at_ms bigint, p_completed_at_ms bigint, p_error text,
     now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
 DECLARE
-    u record;
     ref text := '{fp:' || pk || '}:' || id;
+    n bigint;
 BEGIN
-    UPDATE ff_exec_core e SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state,
-        eligibility_state = ff_end_lease.eligibility_state, attempt_state = ff_end_lease.attempt_state,
-        public_state = ff_end_lease.public_state, lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL,
-        result = coalesce(p_result, e.result), eligible_at_ms = p_eligible_at_ms, completed_at_ms = p_completed_at_ms,
-        last_error = coalesce(p_error, e.last_error), updated_at_ms = now_ms
-    WHERE e.partition_key = pk AND e.execution_id = id AND e.lease_id = p_lease_id AND e.lease_epoch = p_lease_epoch
-      AND (e.lease_expires_at_ms IS NULL OR e.lease_expires_at_ms > now_ms)
-      AND e.lifecycle_phase = 'active' AND e.ownership_state = 'leased'
-    RETURNING e.namespace, e.lease_id, e.lease_epoch, e.attempt_index INTO u;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error
-    WHERE partition_key = pk AND execution_id = id AND attempt_index = u.attempt_index;
-    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-    VALUES (pk, ref, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'released');
-    IF completion_outcome IS NOT NULL THEN
+    -- @statement leases/end_lease.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, completion_outcome, attempt_outcome, ref, p_lease_id, p_lease_epoch
+    WITH upd AS (
+        UPDATE ff_exec_core SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state, eligibility_state = ff_end_lease.eligibility_state,
+            attempt_state = ff_end_lease.attempt_state, public_state = ff_end_lease.public_state, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+            result = coalesce(p_result, result), eligible_at_ms = p_eligible_at_ms, completed_at_ms = p_completed_at_ms,
+            last_error = coalesce(p_error, last_error), updated_at_ms = now_ms
+        WHERE partition_key = pk AND execution_id = id AND lease_id = p_lease_id AND lease_epoch = p_lease_epoch
+          AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > now_ms)
+          AND lifecycle_phase = 'active' AND ownership_state = 'leased'
+        RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
+    att AS (
+        UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error
+        WHERE partition_key = pk AND execution_id = id AND attempt_index = (SELECT attempt_index FROM upd)),
+    le AS (
+        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+        SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'released' FROM upd),
+    ce AS (
         INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-        VALUES (pk, ref, u.namespace, now_ms, completion_outcome);
-    END IF;
-    RETURN true;
+        SELECT partition_key, ref, namespace, now_ms, completion_outcome FROM upd WHERE completion_outcome IS NOT NULL)
+    SELECT count(*) AS ended FROM upd
+    -- @end statement
+    INTO n;
+    RETURN n > 0;
 END
 $$;
 COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint)
