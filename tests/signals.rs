@@ -83,7 +83,7 @@ fn token_vector_through_suspend_and_bad_tokens() {
     assert_eq!(wps[0].2, "kid-1:b5ac18077d52b2213024ce556a24d956c88d10a92c80ac7dd85d36be5dd0d048");
 }
 
-/// Issue #17: the key's grace window is checked after the digest, so with an expired key a caller
+/// The key's grace window is checked after the digest, so with an expired key a caller
 /// without the secret gets the same error for an existing and a missing waitpoint; only a valid digest
 /// learns that its key has expired.
 #[test]
