@@ -3,21 +3,12 @@
 //! wake-ups (announced with `ff_await_events`) when it has caught up.
 
 use crate::client::col;
-use crate::types::{unknown, Lease};
+use crate::types::{FrameKind, Lease, StepOutcome};
 use crate::{Client, ExecutionId, Result};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
-
-/// What `ff_set_step` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepOutcome {
-    /// This call stored the value.
-    Stored,
-    /// A value was already stored under that name (the first write wins); nothing changed.
-    Exists,
-}
 
 /// One stored step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,41 +21,6 @@ pub struct Step {
     pub attempt_index: i32,
     /// When (ms since the epoch).
     pub stored_at_ms: i64,
-}
-
-/// The kind of an output frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FrameKind {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-    /// A structured event.
-    Event,
-    /// Opaque bytes.
-    Blob,
-}
-
-impl FrameKind {
-    /// The SQL text form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FrameKind::Stdout => "stdout",
-            FrameKind::Stderr => "stderr",
-            FrameKind::Event => "event",
-            FrameKind::Blob => "blob",
-        }
-    }
-
-    fn parse(text: &str) -> Result<FrameKind> {
-        match text {
-            "stdout" => Ok(FrameKind::Stdout),
-            "stderr" => Ok(FrameKind::Stderr),
-            "event" => Ok(FrameKind::Event),
-            "blob" => Ok(FrameKind::Blob),
-            other => Err(unknown("frame kind", other)),
-        }
-    }
 }
 
 /// One output frame.
@@ -105,11 +61,7 @@ impl Client {
                 &[&lease.execution_id.to_string(), &lease.lease_id, &lease.lease_epoch, &step_name, &value],
             )
             .await?;
-        match col::<&str>(&r, 0)? {
-            "stored" => Ok(StepOutcome::Stored),
-            "exists" => Ok(StepOutcome::Exists),
-            other => Err(unknown("step outcome", other)),
-        }
+        StepOutcome::parse(col(&r, 0)?)
     }
 
     /// `ff_get_steps`: the execution's steps in write order.

@@ -36,7 +36,7 @@ mod worker;
 
 pub use api_executions::NewExecution;
 pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution};
-pub use api_progress::{Frame, FrameKind, FrameTail, Step, StepOutcome};
+pub use api_progress::{Frame, FrameTail, Step};
 pub use api_signals::{Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};
 pub use client_error::{Error, Result, ServerError};

@@ -637,3 +637,27 @@ impl PublicState {
         matches!(self, PublicState::Completed | PublicState::Failed | PublicState::Cancelled | PublicState::Expired | PublicState::Skipped)
     }
 }
+
+text_enum!(
+    /// What `ff_set_step` did.
+    StepOutcome {
+        /// This call stored the value.
+        Stored = "stored",
+        /// A value was already stored under that name (the first write wins); nothing changed.
+        Exists = "exists",
+    }
+);
+
+text_enum!(
+    /// The kind of an output frame.
+    FrameKind {
+        /// Standard output.
+        Stdout = "stdout",
+        /// Standard error.
+        Stderr = "stderr",
+        /// A structured event.
+        Event = "event",
+        /// Opaque bytes.
+        Blob = "blob",
+    }
+);
