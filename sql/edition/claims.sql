@@ -102,8 +102,8 @@ COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admi
 
 -- Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one; consume
 -- any grant; write the lease event; hand back the progress (the continuation the attempt resumes
--- from and the step count: statement claims/claim_progress.sql, not run for a first attempt, which
--- has neither). One ff_claim row.
+-- from and the step count: the statement claims/claim_progress.sql, written in below; not run for a
+-- first attempt, which has neither). One ff_claim row.
 CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instance_id text, lease_ttl_ms bigint, now_ms bigint,
     OUT r_execution_id text, OUT r_attempt_index integer, OUT r_attempt_id uuid, OUT r_lease_id uuid, OUT r_lease_epoch bigint,
     OUT r_lease_expires_at_ms bigint, OUT r_resumed boolean, OUT r_payload bytea, OUT r_continuation text,
@@ -144,8 +144,15 @@ BEGIN
             CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END);
     r_step_count := 0;
     IF NOT (new_attempt AND r_attempt_index = 0) THEN
-        SELECT p.continuation, p.step_count INTO r_continuation, r_step_count
-        FROM ff_stmt_claims_claim_progress(c.partition_key, c.execution_id, r_attempt_index) p;
+        -- @statement claims/claim_progress.sql: c.partition_key, c.execution_id, r_attempt_index
+        SELECT (SELECT s.continuation FROM ff_suspension s
+                WHERE s.partition_key = c.partition_key AND s.execution_id = c.execution_id
+                  AND s.history_seq > (SELECT a.history_seq FROM ff_attempt a
+                                       WHERE a.partition_key = c.partition_key AND a.execution_id = c.execution_id AND a.attempt_index = r_attempt_index)
+                ORDER BY s.history_seq DESC LIMIT 1) AS continuation,
+               (SELECT count(*)::integer FROM ff_step t WHERE t.partition_key = c.partition_key AND t.execution_id = c.execution_id) AS step_count
+        -- @end statement
+        INTO r_continuation, r_step_count;
         IF new_attempt THEN
             r_continuation := NULL;  -- a new attempt starts from the beginning
         END IF;

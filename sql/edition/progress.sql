@@ -17,9 +17,7 @@ DECLARE
     e ff_exec_core;
     r record;
 BEGIN
-    IF octet_length(ff_required(p_step_name, 'step_name')) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_step_name', 'step_name must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(ff_required(p_step_name, 'step_name'), 'step_name', 256);
     PERFORM ff_check_size(octet_length(p_value), ff_max_payload_bytes(), 'value');
     max_steps := ff_max_steps();
     now_ms := ff_now_ms();

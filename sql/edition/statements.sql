@@ -1,23 +1,6 @@
 -- ff_engine SQL edition: the statements it shares with the Rust edition, one function each.
 -- GENERATED from the files sql/edition/statements.list names; do not edit (core/tests/statement_files.rs).
 
--- claims/claim_progress.sql: What a claim hands back of an execution's progress: the continuation of the claimed attempt's
-CREATE FUNCTION ff_stmt_claims_claim_progress(smallint, uuid, integer)
-RETURNS TABLE (continuation text, step_count integer)
-LANGUAGE plpgsql STABLE AS $ff_stmt$
-#variable_conflict use_column
-BEGIN
-RETURN QUERY
-SELECT (SELECT s.continuation FROM ff_suspension s
-        WHERE s.partition_key = $1 AND s.execution_id = $2
-          AND s.history_seq > (SELECT a.history_seq FROM ff_attempt a
-                               WHERE a.partition_key = $1 AND a.execution_id = $2 AND a.attempt_index = $3)
-        ORDER BY s.history_seq DESC LIMIT 1) AS continuation,
-       (SELECT count(*)::integer FROM ff_step t WHERE t.partition_key = $1 AND t.execution_id = $2) AS step_count;
-END
-$ff_stmt$;
-COMMENT ON FUNCTION ff_stmt_claims_claim_progress(smallint, uuid, integer) IS 'The statement sql/statements/claims/claim_progress.sql (internal).';
-
 -- inspection/get_execution.sql: One execution as ff_get_execution shows it: its row, how many attempts it has had and when the
 CREATE FUNCTION ff_stmt_inspection_get_execution(smallint, uuid)
 RETURNS TABLE (lane_id text, namespace text, flow_id uuid, tags jsonb, priority integer, lifecycle_phase text, ownership_state text, eligibility_state text, attempt_state text, public_state text, attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint, terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text, lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint, deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer)
