@@ -138,7 +138,7 @@ fn non_superuser_database_owner_can_create_extension() {
         .unwrap();
     su.batch_execute("DROP DATABASE IF EXISTS t_owned WITH (FORCE)").unwrap();
     su.batch_execute("CREATE DATABASE t_owned OWNER it_dbowner").unwrap();
-    if pgtle_installer().is_some() {
+    if through_pgtle() {
         // pg_tle runs the extension's script as the creating role, with no switch to a superuser, and
         // the script hands every object to ff_engine_owner: the documented step is this grant.
         su.batch_execute("GRANT ff_engine_owner TO it_dbowner").unwrap();
@@ -147,7 +147,7 @@ fn non_superuser_database_owner_can_create_extension() {
     let is_super: bool = owner.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[]).unwrap().get(0);
     assert!(!is_super);
     owner.batch_execute("CREATE EXTENSION ff_engine").unwrap();
-    if pgtle_installer().is_some() {
+    if through_pgtle() {
         // Needed to create the extension only: once it exists, the membership goes (docs/sql-edition.md).
         su.batch_execute("REVOKE ff_engine_owner FROM it_dbowner").unwrap();
         owner = cluster.connect("t_owned", "it_dbowner");

@@ -191,7 +191,7 @@ fn the_extension_script_runs_without_a_superuser_as_pg_tle_runs_it() {
     if sql_edition_only("pg_tle carries the SQL edition; the Rust edition's C functions need the switch to a superuser") {
         return;
     }
-    if pgtle_installer().is_some() {
+    if through_pgtle() {
         record_skip("the simulation of pg_tle is not needed where pg_tle itself installed ff_engine (this pass)");
         return;
     }

@@ -56,6 +56,11 @@ pub fn extension_dir() -> PathBuf {
     sharedir.join("extension")
 }
 
+/// Whether this pass installs ff_engine through pg_tle (`FF_PGTLE_INSTALLER` set).
+pub fn through_pgtle() -> bool {
+    std::env::var_os("FF_PGTLE_INSTALLER").is_some()
+}
+
 /// The SQL edition's pg_tle installer (the file `FF_PGTLE_INSTALLER` names) when this pass installs
 /// ff_engine through pg_tle, on a server that preloads it (scripts/sql-edition-server.sh 15 --pgtle).
 pub fn pgtle_installer() -> Option<String> {
@@ -167,7 +172,7 @@ impl Cluster {
             "--locale=C",
         ]);
         let mut opts = format!("-c listen_addresses='' -k {} -p 5432 -c max_connections=120", socket_dir.display());
-        if pgtle_installer().is_some() {
+        if through_pgtle() {
             opts.push_str(" -c shared_preload_libraries=pg_tle");
         }
         for s in settings {
