@@ -80,7 +80,8 @@ FROM ff_exec_core e;
 COMMENT ON VIEW ff_executions IS
     'One row per execution: its state columns, lease, attempt count, terminal time, last failure and result size; no payload or result bytes.';
 
--- ff_create_execution gained deadline_at_ms (its 0.1.0 C symbol stays in the library, unused from here).
+-- ff_create_execution gained deadline_at_ms and the flow arguments (its 0.1.0 C symbol stays in the
+-- library, unused from here).
 DROP FUNCTION ff_create_execution(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid);
 
 -- The continuation a claim hands back: attempt starts and suspensions in one order (ff_history_seq).
@@ -146,6 +147,62 @@ COMMENT ON TABLE ff_frame IS
 DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
 DROP FUNCTION ff_claim_execution(text, text, text, bigint);
 DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
+
+-- Skipped executions (a flow upstream did not complete) have a completion event of their own.
+ALTER DOMAIN ff_completion_outcome DROP CONSTRAINT ff_completion_outcome_check;
+ALTER DOMAIN ff_completion_outcome ADD CONSTRAINT ff_completion_outcome_check
+    CHECK (VALUE IN ('success','failed','cancelled','expired','skipped','resumed'));
+
+----------------------------------------------------------------------------------------------------
+-- Flows: executions that depend on each other and children that signal their parent
+----------------------------------------------------------------------------------------------------
+-- A flow's members share its partition (the N of their {fp:N}: crc16 of the flow id's 16 bytes), so
+-- every row below is keyed by it, and releasing dependents or signalling a parent stays in one
+-- partition. The flow's state is derived from its members when read (ff_get_flow); only a
+-- cancellation is stored.
+CREATE TABLE ff_flow (
+    partition_key    smallint NOT NULL,
+    flow_id          uuid     NOT NULL,
+    namespace        text,
+    tags             jsonb    NOT NULL DEFAULT '{}',
+    created_at_ms    bigint   NOT NULL,
+    cancelled_at_ms  bigint,
+    cancel_policy    text,
+    cancel_reason    text,
+    PRIMARY KEY (partition_key, flow_id)
+);
+COMMENT ON TABLE ff_flow IS
+    'Flows (ff_create_flow): a group of executions with dependencies and parents; cancelled by ff_cancel_flow.';
+
+-- One row per member: its flow, its parent (signalled when the member ends) and how many of its
+-- upstreams have not completed yet (it is claimable when that reaches 0).
+CREATE TABLE ff_flow_member (
+    partition_key         smallint NOT NULL,
+    execution_id          uuid     NOT NULL,
+    flow_id               uuid     NOT NULL,
+    parent_execution_id   uuid,
+    parent_waitpoint_key  text,
+    upstreams_left        integer  NOT NULL DEFAULT 0 CHECK (upstreams_left >= 0),
+    joined_at_ms          bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_flow_member IS
+    'Flow members: the flow, the parent waitpoint a member signals when it ends, and the upstreams it still waits for.';
+-- Serves: ff_get_flow counts, ff_list_flow_members and ff_cancel_flow (a flow's members in id order).
+CREATE INDEX ff_flow_member_by_flow ON ff_flow_member (partition_key, flow_id, execution_id);
+COMMENT ON INDEX ff_flow_member_by_flow IS 'Members of a flow, in execution id order.';
+
+-- Dependency edges: downstream_id runs after upstream_id completes; both in the edge's partition.
+CREATE TABLE ff_flow_dependency (
+    partition_key  smallint NOT NULL,
+    upstream_id    uuid     NOT NULL,
+    downstream_id  uuid     NOT NULL,
+    PRIMARY KEY (partition_key, upstream_id, downstream_id)
+);
+COMMENT ON TABLE ff_flow_dependency IS 'Flow dependencies: downstream_id waits for upstream_id to complete.';
+-- Serves: the blockers an execution still waits for (ff_get_execution) and retention.
+CREATE INDEX ff_flow_dependency_downstream ON ff_flow_dependency (partition_key, downstream_id);
+COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';
 
 -- Functions new in 0.2.0, or with a new definition.
 -- ff_engine::api::progress::ff_append_frame
@@ -291,7 +348,10 @@ CREATE  FUNCTION "ff_create_execution"(
 	"idempotency_key" TEXT DEFAULT NULL, /* Option < & str > */
 	"execution_id" TEXT DEFAULT NULL, /* Option < & str > */
 	"flow_id" uuid DEFAULT NULL, /* Option < pgrx :: Uuid > */
-	"deadline_at_ms" bigint DEFAULT NULL /* Option < i64 > */
+	"deadline_at_ms" bigint DEFAULT NULL, /* Option < i64 > */
+	"depends_on" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"parent_execution_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"parent_waitpoint_key" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS TABLE (
 	"execution_id" TEXT,  /* String */
 	"created" bool  /* bool */
@@ -300,6 +360,20 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_create_execution_0_2_wrapper';
+
+-- ff_engine::api::flows::ff_deliver_engine_signal
+CREATE  FUNCTION "ff_deliver_engine_signal"(
+	"partition_key" smallint, /* Option < i16 > */
+	"execution_id" uuid, /* Option < pgrx :: Uuid > */
+	"waitpoint_id" uuid, /* Option < pgrx :: Uuid > */
+	"signal_name" TEXT, /* Option < & str > */
+	"source_identity" TEXT, /* Option < & str > */
+	"payload" bytea /* Option < & [u8] > */
+) RETURNS TEXT /* Option < String > */
+PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_deliver_engine_signal_wrapper';
 
 -- ff_engine::api::scanners::ff_expire_deadlines
 CREATE  FUNCTION "ff_expire_deadlines"(
@@ -344,7 +418,8 @@ CREATE  FUNCTION "ff_get_execution"(
 	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
 	"result" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
 	"continuation" TEXT,  /* Option < String > */
-	"step_count" INT  /* i32 */
+	"step_count" INT,  /* i32 */
+	"blocked_by" TEXT[]  /* Vec < String > */
 )
 STABLE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
@@ -509,6 +584,618 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_tick_0_2_wrapper';
 
+-- ff_engine::api::flows::ff_wake
+CREATE  FUNCTION "ff_wake"(
+	"channels" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"lanes" TEXT[] /* :: std :: option :: Option < Vec < Option < String > > > */
+) RETURNS void
+PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_wake_wrapper';
+
+
+-- ff_engine, both editions: raising the documented WF… errors as the Rust edition writes them
+-- (docs/errors.md): SQLSTATE, message `<kind>: <what>`, DETAIL when the Rust edition gives one.
+
+-- The current time in unix milliseconds (the Rust edition reads the system clock per call, not the
+-- transaction's start).
+CREATE FUNCTION ff_now_ms() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+$$;
+COMMENT ON FUNCTION ff_now_ms() IS 'Now, in unix milliseconds (internal).';
+
+CREATE FUNCTION ff_raise(sqlstate text, kind text, what text, detail text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = kind || ': ' || what;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = kind || ': ' || what, DETAIL = detail;
+END
+$$;
+COMMENT ON FUNCTION ff_raise(text, text, text, text) IS 'Raise a WF… error as the Rust edition does (internal).';
+
+-- WF001 invalid_input with its reason as DETAIL.
+CREATE FUNCTION ff_invalid(reason text, what text) RETURNS void
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ff_raise('WF001', 'invalid_input', what, reason)
+$$;
+COMMENT ON FUNCTION ff_invalid(text, text) IS 'Raise WF001 invalid_input (internal).';
+
+-- A required argument: WF001 `<param>_required` when NULL.
+CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL THEN
+        PERFORM ff_invalid(param || '_required', param || ' must not be NULL');
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_required(anyelement, text) IS 'A required argument, or WF001 <param>_required (internal).';
+
+-- A required count from 1 to max (WF001 invalid_<field>), as the Rust edition's bounded_count.
+CREATE FUNCTION ff_bounded_count(value integer, field text, max integer) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF ff_required(value, field) NOT BETWEEN 1 AND max THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be between 1 and %s', field, max));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_bounded_count(integer, text, integer) IS 'A count from 1 to max, or WF001 (internal).';
+
+-- ff_engine, both editions: identifiers (docs/semantics.md §1), as core/src/ids.rs: lane ids, execution
+-- ids `{fp:N}:<uuid>` and their CRC-16/XMODEM partitions.
+
+-- lane_id: 1-64 bytes of printable ASCII (space included).
+CREATE FUNCTION ff_check_lane_id(lane_id text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF lane_id !~ '^[\x20-\x7e]{1,64}$' THEN
+        PERFORM ff_invalid('invalid_lane_id', 'lane_id must be 1-64 bytes of printable ASCII');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_lane_id(text) IS 'WF001 invalid_lane_id unless a valid lane id (internal).';
+
+-- CRC-16/XMODEM: poly 0x1021, init 0, no reflection, no final xor; a byte at a time through the
+-- 256-entry table of the polynomial.
+CREATE FUNCTION ff_crc16_xmodem(data bytea) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    crc integer := 0;
+    t CONSTANT integer[] := '{0,4129,8258,12387,16516,20645,24774,28903,33032,37161,41290,45419,49548,53677,57806,61935,4657,528,12915,8786,21173,17044,29431,25302,37689,33560,45947,41818,54205,50076,62463,58334,9314,13379,1056,5121,25830,29895,17572,21637,42346,46411,34088,38153,58862,62927,50604,54669,13907,9842,5649,1584,30423,26358,22165,18100,46939,42874,38681,34616,63455,59390,55197,51132,18628,22757,26758,30887,2112,6241,10242,14371,51660,55789,59790,63919,35144,39273,43274,47403,23285,19156,31415,27286,6769,2640,14899,10770,56317,52188,64447,60318,39801,35672,47931,43802,27814,31879,19684,23749,11298,15363,3168,7233,60846,64911,52716,56781,44330,48395,36200,40265,32407,28342,24277,20212,15891,11826,7761,3696,65439,61374,57309,53244,48923,44858,40793,36728,37256,33193,45514,41451,53516,49453,61774,57711,4224,161,12482,8419,20484,16421,28742,24679,33721,37784,41979,46042,49981,54044,58239,62302,689,4752,8947,13010,16949,21012,25207,29270,46570,42443,38312,34185,62830,58703,54572,50445,13538,9411,5280,1153,29798,25671,21540,17413,42971,47098,34713,38840,59231,63358,50973,55100,9939,14066,1681,5808,26199,30326,17941,22068,55628,51565,63758,59695,39368,35305,47498,43435,22596,18533,30726,26663,6336,2273,14466,10403,52093,56156,60223,64286,35833,39896,43963,48026,19061,23124,27191,31254,2801,6864,10931,14994,64814,60687,56684,52557,48554,44427,40424,36297,31782,27655,23652,19525,15522,11395,7392,3265,61215,65342,53085,57212,44955,49082,36825,40952,28183,32310,20053,24180,11923,16050,3793,7920}'::integer[];
+BEGIN
+    FOR i IN 0 .. length(data) - 1 LOOP
+        crc := ((crc << 8) & 65535) # t[(((crc >> 8) # get_byte(data, i)) & 255) + 1];
+    END LOOP;
+    RETURN crc;
+END
+$$;
+COMMENT ON FUNCTION ff_crc16_xmodem(bytea) IS 'CRC-16/XMODEM (internal).';
+
+-- The partition of a new execution: by its flow's 16 raw bytes when it has one, else by its lane.
+-- STABLE, not IMMUTABLE: convert_to() is STABLE, and only so does PostgreSQL inline this into its caller.
+CREATE FUNCTION ff_partition_for(lane_id text, flow_id uuid) RETURNS smallint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (ff_crc16_xmodem(CASE WHEN flow_id IS NULL THEN convert_to(lane_id, 'UTF8') ELSE uuid_send(flow_id) END) % 256)::smallint
+$$;
+COMMENT ON FUNCTION ff_partition_for(text, uuid) IS 'Partition of a new execution (internal).';
+
+-- Parse an execution id strictly, with the Rust edition's messages (WF001 invalid_execution_id).
+CREATE FUNCTION ff_parse_execution_id(execution_id text, OUT partition_key smallint, OUT execution_uuid uuid)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    rest text;
+    close integer;
+    digits text;
+    uuid_text text;
+    why text;
+BEGIN
+    -- A well-formed id in one match (no capture groups: with them a match costs 90 us, without 7); the
+    -- checks below only say what is wrong with another.
+    IF execution_id ~ '^\{fp:(?:0|[1-9][0-9]{0,2})\}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        digits := substr(execution_id, 5, strpos(execution_id, '}') - 5);
+        IF digits::integer < 256 THEN
+            partition_key := digits::smallint;
+            execution_uuid := right(execution_id, 36)::uuid;
+            RETURN;
+        END IF;
+    END IF;
+    IF octet_length(execution_id) > 64 THEN
+        why := 'is too long';
+    ELSIF left(execution_id, 4) <> '{fp:' THEN
+        why := 'must start with {fp:';
+    ELSE
+        rest := substr(execution_id, 5);
+        close := strpos(rest, '}');
+        IF close = 0 THEN
+            why := 'has no closing brace';
+        ELSE
+            digits := left(rest, close - 1);
+            IF NOT (CASE WHEN digits ~ '^(0|[1-9][0-9]{0,2})$' THEN digits::int < 256 ELSE false END) THEN
+                why := 'has a partition that is not a decimal number below 256';
+            ELSIF substr(rest, close + 1, 1) <> ':' THEN
+                why := 'needs '':'' after the partition';
+            ELSE
+                uuid_text := substr(rest, close + 2);
+                IF uuid_text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+                    why := 'has a uuid that is not lowercase hyphenated';
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+    IF why IS NOT NULL THEN
+        PERFORM ff_invalid('invalid_execution_id', format('execution_id %s; expected {fp:N}:<uuid>', why));
+    END IF;
+    partition_key := digits::smallint;
+    execution_uuid := uuid_text::uuid;
+END
+$$;
+COMMENT ON FUNCTION ff_parse_execution_id(text) IS 'Parse {fp:N}:<uuid>, or WF001 invalid_execution_id (internal).';
+
+-- A uuid as the Rust edition's parser accepts it (hyphenated, simple, braced, urn; any case), or NULL.
+CREATE FUNCTION ff_parse_uuid_text(t text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^(urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$'
+                THEN regexp_replace(t, '^urn:uuid:', '')::uuid END
+$$;
+COMMENT ON FUNCTION ff_parse_uuid_text(text) IS 'Parse a uuid as the Rust edition does, or NULL (internal).';
+
+-- ff_engine, both editions: flows (docs/semantics.md §9). Written once: both editions install this
+-- file. What it needs from the edition it is installed with, by the same name and signature in both:
+-- ff_wake(text[], text[]) (wake-ups), ff_deliver_engine_signal(...) (a signal the engine delivers
+-- without a token) and ff_cancel(text, text).
+--
+-- Members share their flow's partition. Joining a flow happens in the creating transaction
+-- (ff_flow_join, called by ff_create_execution); what follows a member's end happens in the
+-- transaction that ends it, whatever ends it (complete, fail, cancel, expiry, a skipped upstream), by
+-- the trigger on ff_exec_core at the bottom of this file.
+
+-- The edition's functions this file calls, internal in both.
+COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on what the caller wrote (internal).';
+COMMENT ON FUNCTION ff_deliver_engine_signal(smallint, uuid, uuid, text, text, bytea) IS 'Deliver a signal from the engine itself (internal).';
+
+-- The flow a member joins, checked, with its row share-locked (so ff_cancel_flow cannot slip between
+-- the check and the member's row).
+CREATE FUNCTION ff_flow_lock(pk smallint, p_flow_id uuid) RETURNS ff_flow
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    f ff_flow;
+BEGIN
+    SELECT * INTO f FROM ff_flow WHERE partition_key = ff_partition_for('', p_flow_id) AND flow_id = p_flow_id FOR SHARE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+    END IF;
+    IF f.cancelled_at_ms IS NOT NULL THEN
+        PERFORM ff_invalid('flow_cancelled', 'the flow was cancelled: it takes no new members');
+    END IF;
+    IF pk <> f.partition_key THEN
+        PERFORM ff_invalid('partition_mismatch', format('a member of this flow must be in its partition {fp:%s}', f.partition_key));
+    END IF;
+    RETURN f;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_lock(smallint, uuid) IS 'The flow a new member joins, share-locked and checked (internal).';
+
+-- The parent a new member will signal: an execution of the same flow, not terminal, with a waitpoint
+-- of that key that is not closed. Returns (parent uuid, its flow).
+CREATE FUNCTION ff_flow_parent(pk smallint, p_parent text, p_key text, OUT parent_id uuid, OUT parent_flow uuid)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ppk smallint;
+    phase text;
+BEGIN
+    IF p_key IS NULL THEN
+        PERFORM ff_invalid('parent_waitpoint_key_required', 'parent_waitpoint_key must be given with parent_execution_id');
+    END IF;
+    IF octet_length(p_key) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_parent_waitpoint_key', 'parent_waitpoint_key must be 1-256 bytes');
+    END IF;
+    SELECT x.partition_key, x.execution_uuid INTO ppk, parent_id FROM ff_parse_execution_id(p_parent) x;
+    SELECT e.lifecycle_phase, m.flow_id INTO phase, parent_flow
+    FROM ff_exec_core e LEFT JOIN ff_flow_member m ON m.partition_key = e.partition_key AND m.execution_id = e.execution_id
+    WHERE e.partition_key = ppk AND e.execution_id = parent_id;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'parent execution not found', 'parent_execution');
+    END IF;
+    IF parent_flow IS NULL THEN
+        PERFORM ff_invalid('parent_not_in_flow', 'the parent is not a member of a flow (create it with flow_id)');
+    END IF;
+    IF phase = 'terminal' THEN
+        PERFORM ff_raise('WF031', 'target_not_signalable', 'the parent execution is terminal');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = ppk AND w.execution_id = parent_id
+                   AND w.waitpoint_key = p_key AND w.state <> 'closed') THEN
+        PERFORM ff_raise('WF010', 'not_found', 'the parent has no open waitpoint with this key', 'parent_waitpoint');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_parent(smallint, text, text) IS 'The parent a new member signals, checked (internal).';
+
+-- The upstreams of a new member: existing members of its flow, share-locked in id order so that none
+-- ends between the count and the member's edges. Returns how many have not completed and whether one
+-- ended without completing (the member is then skipped at once).
+CREATE FUNCTION ff_flow_upstreams(pk smallint, p_flow_id uuid, p_depends_on text[], OUT ids uuid[], OUT left_count integer,
+    OUT doomed boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    found_count integer;
+    same_partition boolean;
+BEGIN
+    IF cardinality(p_depends_on) > 1000 THEN
+        PERFORM ff_invalid('too_many_upstreams', 'depends_on: at most 1000 executions');
+    END IF;
+    IF array_position(p_depends_on, NULL) IS NOT NULL THEN
+        PERFORM ff_invalid('invalid_depends_on', 'depends_on must not contain NULL');
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT x.execution_uuid ORDER BY x.execution_uuid), '{}'), coalesce(bool_and(x.partition_key = pk), true)
+    INTO ids, same_partition
+    FROM unnest(p_depends_on) d, ff_parse_execution_id(d) x;
+    IF NOT same_partition THEN
+        PERFORM ff_invalid('upstream_not_in_flow', 'every upstream must be a member of the same flow');
+    END IF;
+    SELECT count(*), count(*) FILTER (WHERE u.public_state <> 'completed'),
+           coalesce(bool_or(u.lifecycle_phase = 'terminal' AND u.public_state <> 'completed'), false)
+    INTO found_count, left_count, doomed
+    FROM (SELECT e.public_state, e.lifecycle_phase FROM ff_exec_core e
+          WHERE e.partition_key = pk AND e.execution_id = ANY (ids)
+            AND EXISTS (SELECT 1 FROM ff_flow_member m WHERE m.partition_key = pk AND m.execution_id = e.execution_id
+                        AND m.flow_id = p_flow_id)
+          ORDER BY e.execution_id FOR SHARE OF e) u;
+    IF found_count <> cardinality(ids) THEN
+        IF (SELECT count(*) FROM ff_exec_core e WHERE e.partition_key = pk AND e.execution_id = ANY (ids)) <> cardinality(ids) THEN
+            PERFORM ff_raise('WF010', 'not_found', 'upstream execution not found', 'upstream_execution');
+        END IF;
+        PERFORM ff_invalid('upstream_not_in_flow', 'every upstream must be a member of the same flow');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_upstreams(smallint, uuid, text[]) IS 'The upstreams of a new member, checked and locked (internal).';
+
+-- End the given members as skipped (an upstream of theirs did not complete), with everything that
+-- waits on them, transitively, in one statement; their completion events. The trigger below then
+-- runs for each (their parents are signalled; their own dependents are already skipped).
+CREATE FUNCTION ff_flow_skip(pk smallint, roots uuid[], now_ms bigint) RETURNS integer
+LANGUAGE sql VOLATILE AS $$
+    WITH RECURSIVE down(id) AS (
+        SELECT unnest(roots)
+        UNION
+        SELECT e.downstream_id FROM down JOIN ff_flow_dependency e ON e.partition_key = pk AND e.upstream_id = down.id),
+    skipped AS (
+        UPDATE ff_exec_core x SET lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+            attempt_state = 'attempt_terminal', public_state = 'skipped', eligible_at_ms = NULL, reserved_until_ms = NULL,
+            lease_epoch = x.lease_epoch + 1, completed_at_ms = now_ms, updated_at_ms = now_ms, last_error = 'dependency_failed'
+        FROM down
+        WHERE x.partition_key = pk AND x.execution_id = down.id AND x.eligibility_state = 'blocked_by_dependencies'
+        RETURNING x.partition_key, x.execution_id, x.namespace),
+    ce AS (
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+        SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'skipped' FROM skipped)
+    SELECT count(*)::integer FROM skipped
+$$;
+COMMENT ON FUNCTION ff_flow_skip(smallint, uuid[], bigint) IS 'Skip blocked members and their dependents (internal).';
+
+-- Join a just-inserted execution to a flow: its flow (given, or its parent's), its parent, its
+-- upstreams. Returns its public state afterwards: as created, waiting_children while upstreams are
+-- left, skipped when one of them already ended without completing.
+CREATE FUNCTION ff_flow_join(pk smallint, id uuid, p_flow_id uuid, p_parent text, p_parent_key text, p_depends_on text[])
+RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    parent_id uuid;
+    parent_flow uuid;
+    flow uuid := p_flow_id;
+    up record;
+    state text;
+BEGIN
+    IF p_parent IS NULL AND p_parent_key IS NOT NULL THEN
+        PERFORM ff_invalid('parent_execution_id_required', 'parent_waitpoint_key needs parent_execution_id');
+    END IF;
+    IF p_parent IS NOT NULL THEN
+        SELECT x.parent_id, x.parent_flow INTO parent_id, parent_flow FROM ff_flow_parent(pk, p_parent, p_parent_key) x;
+        IF flow IS NOT NULL AND flow <> parent_flow THEN
+            PERFORM ff_invalid('flow_mismatch', 'a child joins its parent''s flow');
+        END IF;
+        flow := parent_flow;
+    END IF;
+    IF flow IS NULL THEN
+        PERFORM ff_invalid('flow_id_required', 'depends_on needs flow_id (or a parent in a flow)');
+    END IF;
+    PERFORM ff_flow_lock(pk, flow);
+    SELECT * INTO up FROM ff_flow_upstreams(pk, flow, coalesce(p_depends_on, '{}'));
+    INSERT INTO ff_flow_member (partition_key, execution_id, flow_id, parent_execution_id, parent_waitpoint_key, upstreams_left, joined_at_ms)
+    VALUES (pk, id, flow, parent_id, p_parent_key, up.left_count, now_ms);
+    INSERT INTO ff_flow_dependency (partition_key, upstream_id, downstream_id) SELECT pk, u, id FROM unnest(up.ids) u;
+    UPDATE ff_exec_core SET flow_id = flow,
+        eligibility_state = CASE WHEN up.left_count > 0 THEN 'blocked_by_dependencies' ELSE eligibility_state END,
+        public_state = CASE WHEN up.left_count > 0 THEN 'waiting_children' ELSE public_state END
+    WHERE partition_key = pk AND execution_id = id
+    RETURNING public_state INTO state;
+    IF up.doomed THEN
+        PERFORM ff_flow_skip(pk, ARRAY[id], now_ms);
+        PERFORM ff_wake('{ff_completion}', '{}');
+        RETURN 'skipped';
+    END IF;
+    RETURN state;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_join(smallint, uuid, uuid, text, text, text[]) IS 'Join a new execution to its flow (internal).';
+
+-- A member completed: one upstream fewer for each of its dependents; those with none left become
+-- claimable (or delayed, until their delay), and their lanes' sleeping workers are woken.
+CREATE FUNCTION ff_flow_release(pk smallint, id uuid, now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    lanes text[];
+BEGIN
+    WITH released AS (
+        UPDATE ff_flow_member d SET upstreams_left = d.upstreams_left - 1
+        FROM ff_flow_dependency e
+        WHERE e.partition_key = pk AND e.upstream_id = id
+          AND d.partition_key = pk AND d.execution_id = e.downstream_id AND d.upstreams_left > 0
+        RETURNING d.execution_id, d.upstreams_left),
+    ready AS (
+        UPDATE ff_exec_core x SET
+            eligibility_state = CASE WHEN x.eligible_at_ms > now_ms THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+            public_state = CASE WHEN x.eligible_at_ms > now_ms THEN 'delayed' ELSE 'waiting' END,
+            eligible_at_ms = CASE WHEN x.eligible_at_ms > now_ms THEN x.eligible_at_ms END,
+            updated_at_ms = now_ms
+        FROM released r
+        WHERE r.upstreams_left = 0 AND x.partition_key = pk AND x.execution_id = r.execution_id
+          AND x.eligibility_state = 'blocked_by_dependencies'
+        RETURNING x.lane_id, x.eligibility_state)
+    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now') INTO lanes FROM ready;
+    IF lanes IS NOT NULL THEN
+        PERFORM ff_wake('{}', lanes);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_release(smallint, uuid, bigint) IS 'Release the dependents of a completed member (internal).';
+
+-- A member ended: signal `child_<state>` to its parent's waitpoint of the member's key, with the
+-- member's id as source_identity and its result as payload. Nothing is recorded when the parent is
+-- terminal or has no open waitpoint of that key any more (it stopped listening, e.g. resumed by
+-- "3 of 5" before the 4th child ended).
+CREATE FUNCTION ff_flow_signal_parent(pk smallint, parent_id uuid, p_key text, child_id uuid, child_state text, child_result bytea,
+    now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    wp uuid;
+BEGIN
+    -- The parent's row lock first: its waitpoints change only under it.
+    PERFORM 1 FROM ff_exec_core WHERE partition_key = pk AND execution_id = parent_id AND lifecycle_phase <> 'terminal' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT w.waitpoint_id INTO wp FROM ff_waitpoint w
+    WHERE w.partition_key = pk AND w.execution_id = parent_id AND w.waitpoint_key = p_key
+      AND (w.state = 'active' OR (w.state = 'pending' AND (w.expires_at_ms IS NULL OR w.expires_at_ms > now_ms)))
+    ORDER BY w.state = 'active' DESC, w.created_at_ms DESC LIMIT 1;
+    IF FOUND THEN
+        PERFORM ff_deliver_engine_signal(pk, parent_id, wp, 'child_' || child_state, '{fp:' || pk || '}:' || child_id, child_result);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_signal_parent(smallint, uuid, text, uuid, text, bytea, bigint) IS 'Signal a parent that a child ended (internal).';
+
+-- The trigger: a flow member became terminal.
+CREATE FUNCTION ff_flow_member_ended() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    m ff_flow_member;
+    now_ms bigint := ff_now_ms();
+BEGIN
+    SELECT * INTO m FROM ff_flow_member WHERE partition_key = NEW.partition_key AND execution_id = NEW.execution_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.public_state = 'completed' THEN
+        PERFORM ff_flow_release(NEW.partition_key, NEW.execution_id, now_ms);
+    ELSIF EXISTS (SELECT 1 FROM ff_flow_dependency e WHERE e.partition_key = NEW.partition_key AND e.upstream_id = NEW.execution_id) THEN
+        IF ff_flow_skip(NEW.partition_key, ARRAY(SELECT e.downstream_id FROM ff_flow_dependency e
+                        WHERE e.partition_key = NEW.partition_key AND e.upstream_id = NEW.execution_id), now_ms) > 0 THEN
+            PERFORM ff_wake('{ff_completion}', '{}');
+        END IF;
+    END IF;
+    IF m.parent_execution_id IS NOT NULL THEN
+        PERFORM ff_flow_signal_parent(NEW.partition_key, m.parent_execution_id, m.parent_waitpoint_key, NEW.execution_id,
+            NEW.public_state, NEW.result, now_ms);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_member_ended() IS 'A flow member ended: release or skip its dependents, signal its parent (internal).';
+
+-- Fires for flow members only, once, when they become terminal: the WHEN clause is all other
+-- executions pay.
+CREATE TRIGGER ff_flow_member_ended AFTER UPDATE ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.flow_id IS NOT NULL AND NEW.lifecycle_phase = 'terminal' AND OLD.lifecycle_phase <> 'terminal')
+    EXECUTE FUNCTION ff_flow_member_ended();
+COMMENT ON TRIGGER ff_flow_member_ended ON ff_exec_core IS 'What follows a flow member''s end, in the transaction that ends it.';
+
+-- Retention deletes an execution with everything that belongs to it: its membership and edges too.
+CREATE FUNCTION ff_flow_member_deleted() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    DELETE FROM ff_flow_member WHERE partition_key = OLD.partition_key AND execution_id = OLD.execution_id;
+    DELETE FROM ff_flow_dependency WHERE partition_key = OLD.partition_key
+        AND (upstream_id = OLD.execution_id OR downstream_id = OLD.execution_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_member_deleted() IS 'Delete a pruned member''s flow rows (internal).';
+CREATE TRIGGER ff_flow_member_deleted AFTER DELETE ON ff_exec_core FOR EACH ROW
+    WHEN (OLD.flow_id IS NOT NULL)
+    EXECUTE FUNCTION ff_flow_member_deleted();
+COMMENT ON TRIGGER ff_flow_member_deleted ON ff_exec_core IS 'A pruned flow member''s membership and edges go with it.';
+
+----------------------------------------------------------------------------------------------------
+-- The API
+----------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION ff_create_flow_body(p_flow_id uuid, p_namespace text, p_tags jsonb, OUT r_flow_id uuid, OUT r_created boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    inserted uuid;
+BEGIN
+    r_flow_id := coalesce(p_flow_id, gen_random_uuid());
+    IF p_namespace IS NOT NULL AND octet_length(p_namespace) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_namespace', 'namespace must be 1-256 bytes');
+    END IF;
+    IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
+        PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
+    END IF;
+    INSERT INTO ff_flow (partition_key, flow_id, namespace, tags, created_at_ms)
+    VALUES (ff_partition_for('', r_flow_id), r_flow_id, p_namespace, coalesce(p_tags, '{}'), ff_now_ms())
+    ON CONFLICT DO NOTHING
+    RETURNING flow_id INTO inserted;
+    r_created := inserted IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_create_flow_body(uuid, text, jsonb) IS 'ff_create_flow''s body (internal).';
+
+CREATE FUNCTION ff_create_flow(flow_id uuid DEFAULT NULL, namespace text DEFAULT NULL, tags jsonb DEFAULT '{}')
+RETURNS TABLE (flow_id uuid, created boolean)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_create_flow_body($1, $2, $3)
+$$;
+
+-- A flow's state, derived from its members: cancelled when ff_cancel_flow ran; else open while a
+-- member is not terminal (or there is none); else completed when every member completed, failed
+-- otherwise.
+CREATE FUNCTION ff_get_flow_body(p_flow_id uuid)
+RETURNS TABLE (r_flow_id uuid, r_partition_key text, r_namespace text, r_tags jsonb, r_state text, r_member_count bigint,
+    r_counts jsonb, r_created_at_ms bigint, r_cancelled_at_ms bigint, r_cancel_policy text, r_cancel_reason text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    f ff_flow;
+    n bigint;
+    open_n bigint;
+    completed_n bigint;
+    by_state jsonb;
+BEGIN
+    SELECT * INTO f FROM ff_flow x WHERE x.partition_key = ff_partition_for('', ff_required(p_flow_id, 'flow_id')) AND x.flow_id = p_flow_id;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+    END IF;
+    SELECT coalesce(sum(c), 0), coalesce(sum(c) FILTER (WHERE NOT terminal), 0), coalesce(sum(c) FILTER (WHERE s = 'completed'), 0),
+           coalesce(jsonb_object_agg(s, c), '{}')
+    INTO n, open_n, completed_n, by_state
+    FROM (SELECT e.public_state::text AS s, e.lifecycle_phase = 'terminal' AS terminal, count(*) AS c
+          FROM ff_flow_member m JOIN ff_exec_core e ON e.partition_key = m.partition_key AND e.execution_id = m.execution_id
+          WHERE m.partition_key = f.partition_key AND m.flow_id = f.flow_id
+          GROUP BY 1, 2) t;
+    RETURN QUERY SELECT f.flow_id, '{fp:' || f.partition_key || '}', f.namespace, f.tags,
+        CASE WHEN f.cancelled_at_ms IS NOT NULL THEN 'cancelled' WHEN n = 0 OR open_n > 0 THEN 'open'
+             WHEN completed_n = n THEN 'completed' ELSE 'failed' END,
+        n, by_state, f.created_at_ms, f.cancelled_at_ms, f.cancel_policy, f.cancel_reason;
+END
+$$;
+COMMENT ON FUNCTION ff_get_flow_body(uuid) IS 'ff_get_flow''s body (internal).';
+
+CREATE FUNCTION ff_get_flow(flow_id uuid)
+RETURNS TABLE (flow_id uuid, partition_key text, namespace text, tags jsonb, state text, member_count bigint, counts jsonb,
+    created_at_ms bigint, cancelled_at_ms bigint, cancel_policy text, cancel_reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_get_flow_body($1)
+$$;
+
+CREATE FUNCTION ff_list_flow_members(flow_id uuid, after_execution_id text DEFAULT NULL, max_rows integer DEFAULT 100)
+RETURNS TABLE (execution_id text, lane_id text, public_state text, parent_execution_id text, parent_waitpoint_key text,
+    upstreams_left integer, created_at_ms bigint, terminal_at_ms bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    pk smallint := ff_partition_for('', ff_required($1, 'flow_id'));
+    after_pk smallint;
+    after_id uuid;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ff_flow x WHERE x.partition_key = pk AND x.flow_id = $1) THEN
+        PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+    END IF;
+    PERFORM ff_bounded_count($3, 'max_rows', 10000);
+    IF $2 IS NOT NULL THEN
+        SELECT x.partition_key, x.execution_uuid INTO after_pk, after_id FROM ff_parse_execution_id($2) x;
+    END IF;
+    RETURN QUERY
+    SELECT '{fp:' || m.partition_key || '}:' || m.execution_id, e.lane_id, e.public_state::text,
+           CASE WHEN m.parent_execution_id IS NOT NULL THEN '{fp:' || m.partition_key || '}:' || m.parent_execution_id END,
+           m.parent_waitpoint_key, m.upstreams_left, e.created_at_ms, e.completed_at_ms
+    FROM ff_flow_member m JOIN ff_exec_core e ON e.partition_key = m.partition_key AND e.execution_id = m.execution_id
+    WHERE m.partition_key = pk AND m.flow_id = $1 AND (after_id IS NULL OR m.execution_id > after_id)
+    ORDER BY m.execution_id
+    LIMIT $3;
+END
+$$;
+
+-- Cancel a flow. flow_only: the flow takes no new members, its members carry on; cancel_all: every
+-- member not terminal is cancelled (a leased one's lease ends: its worker's next renew or complete
+-- is lease_conflict); cancel_pending: the members not leased are cancelled, the leased ones drain.
+-- One row per outcome: cancelled, left_running (leased, under cancel_pending, or every member under
+-- flow_only), already_terminal.
+CREATE FUNCTION ff_cancel_flow(flow_id uuid, policy text DEFAULT 'cancel_all', reason text DEFAULT 'flow_cancelled')
+RETURNS TABLE (outcome text, members bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    f ff_flow;
+    m record;
+    cancelled bigint := 0;
+    running bigint := 0;
+    ended bigint := 0;
+BEGIN
+    IF $2 IS NULL OR $2 NOT IN ('flow_only', 'cancel_all', 'cancel_pending') THEN
+        PERFORM ff_invalid('invalid_policy', 'policy must be flow_only, cancel_all or cancel_pending');
+    END IF;
+    IF $3 IS NULL OR octet_length($3) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
+    END IF;
+    UPDATE ff_flow x SET cancelled_at_ms = coalesce(x.cancelled_at_ms, ff_now_ms()), cancel_policy = coalesce(x.cancel_policy, $2),
+        cancel_reason = coalesce(x.cancel_reason, $3)
+    WHERE x.partition_key = ff_partition_for('', ff_required($1, 'flow_id')) AND x.flow_id = $1
+    RETURNING * INTO f;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+    END IF;
+    -- Newest first, so dependents and children are cancelled before what they wait on (not skipped
+    -- by it), each under its own row lock (ff_cancel takes it); one that ended meanwhile is
+    -- already_terminal.
+    FOR m IN
+        SELECT mm.execution_id, e.lifecycle_phase, e.ownership_state
+        FROM ff_flow_member mm JOIN ff_exec_core e ON e.partition_key = mm.partition_key AND e.execution_id = mm.execution_id
+        WHERE mm.partition_key = f.partition_key AND mm.flow_id = f.flow_id
+        ORDER BY e.queue_seq DESC
+    LOOP
+        IF m.lifecycle_phase = 'terminal' THEN
+            ended := ended + 1;
+        ELSIF $2 = 'flow_only' OR ($2 = 'cancel_pending' AND m.ownership_state = 'leased') THEN
+            running := running + 1;
+        ELSIF (SELECT c.outcome FROM ff_cancel('{fp:' || f.partition_key || '}:' || m.execution_id, $3) c) = 'cancelled' THEN
+            cancelled := cancelled + 1;
+        ELSE
+            ended := ended + 1;
+        END IF;
+    END LOOP;
+    RETURN QUERY VALUES ('cancelled', cancelled), ('left_running', running), ('already_terminal', ended);
+END
+$$;
+
+
+-- 0.1.0 stored flow_id and did nothing with it. Each flow id in use becomes a flow (created when its
+-- first execution was), and its executions in the flow's partition (every one whose id was minted,
+-- not given) its members, with no parent and no upstreams. An execution given an id in another
+-- partition keeps its flow_id as a label and is not a member: members share their flow's partition.
+INSERT INTO ff_flow (partition_key, flow_id, created_at_ms)
+SELECT ff_partition_for('', flow_id), flow_id, min(created_at_ms) FROM ff_exec_core WHERE flow_id IS NOT NULL GROUP BY flow_id;
+INSERT INTO ff_flow_member (partition_key, execution_id, flow_id, joined_at_ms)
+SELECT e.partition_key, e.execution_id, e.flow_id, e.created_at_ms FROM ff_exec_core e
+WHERE e.flow_id IS NOT NULL AND e.partition_key = ff_partition_for('', e.flow_id);
 
 -- Resume-condition builders: small immutable functions that return the exact JSON ff_suspend takes,
 -- so nobody writes {"Composite":{"kind":"AllOf","members":[...]}} by hand. Each assembles the JSON and
@@ -729,6 +1416,8 @@ BEGIN
             -- Steps and frames: written under the worker's lease, read by whoever runs executions.
             ('ff_set_step', 'ff_worker'), ('ff_get_steps', 'ff_worker'), ('ff_append_frame', 'ff_worker'),
             ('ff_read_frames', 'ff_worker'),
+            -- Flows: created and read by whoever creates executions; cancelled by an operator.
+            ('ff_create_flow', 'ff_worker'), ('ff_get_flow', 'ff_worker'), ('ff_list_flow_members', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -761,6 +1450,10 @@ BEGIN
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
             ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
             ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
+            ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
+            ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
+            ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
+            ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
             ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),

@@ -101,6 +101,8 @@ BEGIN
             -- Steps and frames: written under the worker's lease, read by whoever runs executions.
             ('ff_set_step', 'ff_worker'), ('ff_get_steps', 'ff_worker'), ('ff_append_frame', 'ff_worker'),
             ('ff_read_frames', 'ff_worker'),
+            -- Flows: created and read by whoever creates executions; cancelled by an operator.
+            ('ff_create_flow', 'ff_worker'), ('ff_get_flow', 'ff_worker'), ('ff_list_flow_members', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -133,6 +135,10 @@ BEGIN
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
             ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
             ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
+            ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
+            ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
+            ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
+            ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
             ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),

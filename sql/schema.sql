@@ -67,7 +67,7 @@ CREATE DOMAIN ff_lease_event_type AS text
     CHECK (VALUE IN ('acquired','renewed','expired','reclaimed','revoked','released'));
 COMMENT ON DOMAIN ff_lease_event_type IS 'Lease event type.';
 CREATE DOMAIN ff_completion_outcome AS text
-    CHECK (VALUE IN ('success','failed','cancelled','expired','resumed'));
+    CHECK (VALUE IN ('success','failed','cancelled','expired','skipped','resumed'));
 COMMENT ON DOMAIN ff_completion_outcome IS 'Completion event outcome (terminal outcomes and resumes).';
 CREATE DOMAIN ff_operator_action AS text
     CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
@@ -571,3 +571,54 @@ SELECT lane_id,
        count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS terminal
 FROM ff_exec_core GROUP BY lane_id;
 COMMENT ON VIEW ff_lane_stats IS 'Per lane: executions runnable now, delayed, active, suspended, terminal.';
+
+----------------------------------------------------------------------------------------------------
+-- Flows: executions that depend on each other and children that signal their parent
+----------------------------------------------------------------------------------------------------
+-- A flow's members share its partition (the N of their {fp:N}: crc16 of the flow id's 16 bytes), so
+-- every row below is keyed by it, and releasing dependents or signalling a parent stays in one
+-- partition. The flow's state is derived from its members when read (ff_get_flow); only a
+-- cancellation is stored.
+CREATE TABLE ff_flow (
+    partition_key    smallint NOT NULL,
+    flow_id          uuid     NOT NULL,
+    namespace        text,
+    tags             jsonb    NOT NULL DEFAULT '{}',
+    created_at_ms    bigint   NOT NULL,
+    cancelled_at_ms  bigint,
+    cancel_policy    text,
+    cancel_reason    text,
+    PRIMARY KEY (partition_key, flow_id)
+);
+COMMENT ON TABLE ff_flow IS
+    'Flows (ff_create_flow): a group of executions with dependencies and parents; cancelled by ff_cancel_flow.';
+
+-- One row per member: its flow, its parent (signalled when the member ends) and how many of its
+-- upstreams have not completed yet (it is claimable when that reaches 0).
+CREATE TABLE ff_flow_member (
+    partition_key         smallint NOT NULL,
+    execution_id          uuid     NOT NULL,
+    flow_id               uuid     NOT NULL,
+    parent_execution_id   uuid,
+    parent_waitpoint_key  text,
+    upstreams_left        integer  NOT NULL DEFAULT 0 CHECK (upstreams_left >= 0),
+    joined_at_ms          bigint   NOT NULL,
+    PRIMARY KEY (partition_key, execution_id)
+);
+COMMENT ON TABLE ff_flow_member IS
+    'Flow members: the flow, the parent waitpoint a member signals when it ends, and the upstreams it still waits for.';
+-- Serves: ff_get_flow counts, ff_list_flow_members and ff_cancel_flow (a flow's members in id order).
+CREATE INDEX ff_flow_member_by_flow ON ff_flow_member (partition_key, flow_id, execution_id);
+COMMENT ON INDEX ff_flow_member_by_flow IS 'Members of a flow, in execution id order.';
+
+-- Dependency edges: downstream_id runs after upstream_id completes; both in the edge's partition.
+CREATE TABLE ff_flow_dependency (
+    partition_key  smallint NOT NULL,
+    upstream_id    uuid     NOT NULL,
+    downstream_id  uuid     NOT NULL,
+    PRIMARY KEY (partition_key, upstream_id, downstream_id)
+);
+COMMENT ON TABLE ff_flow_dependency IS 'Flow dependencies: downstream_id waits for upstream_id to complete.';
+-- Serves: the blockers an execution still waits for (ff_get_execution) and retention.
+CREATE INDEX ff_flow_dependency_downstream ON ff_flow_dependency (partition_key, downstream_id);
+COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';

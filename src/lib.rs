@@ -8,7 +8,8 @@
 //! - [`store`]: one module per concept that reads and writes rows through typed statements (SQL in
 //!   `sql/statements/<concept>/`) and asks the core to decide.
 //! - [`api`]: the SQL surface — every `#[pg_extern]`, a few lines each over [`store`].
-//! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements.
+//! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements, and
+//!   what both editions install as it is (`sql/shared/`: errors, ids, flows).
 
 pub use ff_engine_core::{
     admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, progress, suspend, tokens,
@@ -23,6 +24,13 @@ pub mod store;
 ::pgrx::pg_module_magic!();
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!("../sql/shared/errors.sql", name = "shared_errors", requires = ["schema"]);
+pgrx::extension_sql_file!("../sql/shared/ids.sql", name = "shared_ids", requires = ["shared_errors"]);
+pgrx::extension_sql_file!(
+    "../sql/shared/flows.sql",
+    name = "flows",
+    requires = ["shared_ids", api::flows::ff_wake, api::flows::ff_deliver_engine_signal, api::leases::ff_cancel]
+);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);

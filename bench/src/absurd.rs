@@ -1,7 +1,8 @@
 //! Mode "absurd": Absurd 0.5.1's PL/pgSQL functions (installed by `absurdctl init`), one call each.
 //! create = spawn_task, claim = claim_task, suspend = await_event, signal = emit_event,
 //! complete = complete_run. Absurd has no composite conditions: "5 of 5" is five sequential awaits,
-//! each woken by its own event and re-claimed.
+//! each woken by its own event and re-claimed. Nor children that signal a parent: fan-in (workload 8)
+//! is the parent awaiting one event per child, each child emitting its event before it completes.
 
 use crate::stats::{BResult, Rec};
 use crate::Workload;
@@ -57,6 +58,7 @@ impl Absurd {
                 }
                 rec.call("complete", 1, self.c.execute(&self.complete, &[q, &run])).await?;
             }
+            Workload::FanIn => self.fan_in(rec).await?,
             Workload::ClaimComplete => {
                 let Some((run, _)) = self.claim_one(rec).await? else {
                     rec.retries += 1; // Absurd's claim can come back empty under contention (a miss)
@@ -69,6 +71,47 @@ impl Absurd {
             }
         }
         Ok(1)
+    }
+}
+
+impl Absurd {
+    /// Workload 8: the parent spawns the children and awaits `done-<child>` for each in turn; a child
+    /// emits its event and completes; the parent, woken, takes the events already emitted without
+    /// suspending and completes after the last.
+    async fn fan_in(&self, rec: &mut Rec) -> BResult<()> {
+        let q = &self.queue;
+        rec.call("create", 1, self.c.query_one(&self.spawn, &[q])).await?;
+        let (mut run, parent) = self.claim_one(rec).await?.ok_or("nothing to claim")?;
+        let mut kids = Vec::new();
+        for _ in 0..crate::ext::FAN_OUT {
+            kids.push(rec.call("create", 1, self.c.query_one(&self.spawn, &[q])).await?.get::<_, Uuid>(0));
+        }
+        let mut next = 0;
+        loop {
+            // The parent awaits the children's events in order until one is not there yet.
+            while next < kids.len() {
+                let (step, event) = (format!("child-{next}"), format!("done-{}", kids[next]));
+                let r = rec.call("suspend", 1, self.c.query_one(&self.await_event, &[q, &parent, &run, &step, &event])).await?;
+                if r.get::<_, bool>(0) {
+                    break;
+                }
+                next += 1;
+            }
+            if next == kids.len() {
+                rec.call("complete", 1, self.c.execute(&self.complete, &[q, &run])).await?;
+                return Ok(());
+            }
+            // Run children until the parent is woken.
+            loop {
+                let (r, task) = self.claim_one(rec).await?.ok_or("nothing claimable while the parent waits")?;
+                if task == parent {
+                    run = r;
+                    break;
+                }
+                rec.call("deliver", 1, self.c.execute(&self.emit, &[q, &format!("done-{task}")])).await?;
+                rec.call("complete", 1, self.c.execute(&self.complete, &[q, &r])).await?;
+            }
+        }
     }
 }
 

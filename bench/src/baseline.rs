@@ -304,6 +304,7 @@ impl Baseline {
         match w {
             Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads run in wakeup.rs"),
             Workload::StepsAndFrames => unreachable!("the baseline has no steps or frames"),
+            Workload::FanIn => unreachable!("the baseline has no flows"),
             Workload::SuspendSignalResume | Workload::CountOfFive => {
                 let five = w == Workload::CountOfFive;
                 let keys: &[&str] = if five { &["k1", "k2", "k3", "k4", "k5"] } else { &["k1"] };

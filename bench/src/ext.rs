@@ -13,6 +13,9 @@ pub struct Ext {
 
 const KEYS: [&str; 5] = ["k1", "k2", "k3", "k4", "k5"];
 
+/// Children per parent in workload 8.
+pub const FAN_OUT: u32 = 100;
+
 impl Ext {
     pub async fn new(conninfo: &str, lane: String, client_no: usize, batch: i32) -> BResult<Ext> {
         let c = Client::builder(conninfo)?.max_connections(1).build()?;
@@ -48,6 +51,24 @@ impl Ext {
                 let l2 = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
                 assert!(l2.resumed, "resumed execution expected");
                 rec.call("complete", 1, c.complete(&l2.lease, None)).await?;
+            }
+            Workload::FanIn => {
+                let kids = format!("{lane}k");
+                let (flow, _) = rec.call("create_flow", 1, c.create_flow(None, None, serde_json::json!({}))).await?;
+                let parent = rec.call("create", 1, c.create_execution(&NewExecution::new(lane).flow(flow))).await?.execution_id;
+                let p = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                rec.call("create_waitpoint", 1, c.create_waitpoint(&p.lease, "children", 600_000)).await?;
+                for _ in 0..FAN_OUT {
+                    rec.call("create", 1, c.create_execution(&NewExecution::new(&kids).parent(parent, "children"))).await?;
+                }
+                rec.call("suspend", 1, c.suspend(&p.lease, &Suspend::new(ResumeCondition::children(FAN_OUT, "children")))).await?;
+                for _ in 0..FAN_OUT {
+                    let k = rec.call("claim", 1, c.claim(&kids, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                    rec.call("complete", 1, c.complete(&k.lease, None)).await?;
+                }
+                let p2 = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?.remove(0);
+                assert!(p2.resumed, "the last child resumed the parent");
+                rec.call("complete", 1, c.complete(&p2.lease, None)).await?;
             }
             Workload::ClaimComplete => {
                 if self.batch <= 1 {

@@ -38,6 +38,9 @@ pub enum Workload {
     SignalWakeup,
     /// 7: workload 1 with two durable steps and two output frames per cycle (the extension's modes).
     StepsAndFrames,
+    /// 8: fan-out / fan-in: a parent creates 100 children, suspends until all have ended, is resumed
+    /// by the last child's complete, and completes.
+    FanIn,
 }
 
 impl Workload {
@@ -50,6 +53,7 @@ impl Workload {
             Workload::IdleWakeup => 5,
             Workload::SignalWakeup => 6,
             Workload::StepsAndFrames => 7,
+            Workload::FanIn => 8,
         }
     }
 
@@ -62,7 +66,8 @@ impl Workload {
             "5" => Workload::IdleWakeup,
             "6" => Workload::SignalWakeup,
             "7" => Workload::StepsAndFrames,
-            other => return Err(format!("unknown workload {other} (1-7)")),
+            "8" => Workload::FanIn,
+            other => return Err(format!("unknown workload {other} (1-8)")),
         })
     }
 
@@ -71,6 +76,7 @@ impl Workload {
         match self {
             Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => "deliver",
             Workload::ClaimComplete | Workload::EmptyClaim => "claim",
+            Workload::FanIn => "complete",
             Workload::IdleWakeup | Workload::SignalWakeup => "wake",
         }
     }
@@ -145,7 +151,8 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     clients: Vec<usize>,
     /// Workloads, comma-separated: 1 suspend/signal/resume, 2 count 5 of 5, 3 claim + complete,
-    /// 4 empty claim, 5 idle wake-up, 6 signal wake-up, 7 workload 1 with two steps and two frames.
+    /// 4 empty claim, 5 idle wake-up, 6 signal wake-up, 7 workload 1 with two steps and two frames,
+    /// 8 fan-out / fan-in of 100 children.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6", value_parser = Workload::parse)]
     workloads: Vec<Workload>,
     /// Modes, comma-separated: extension, extension-notify-off, extension-notify-always, sql-edition,
@@ -280,7 +287,9 @@ impl Env {
 
 fn lane_for(w: Workload, client: usize) -> String {
     match w {
-        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => format!("w{}c{client}", w.number()),
+        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames | Workload::FanIn => {
+            format!("w{}c{client}", w.number())
+        }
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
         Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
@@ -289,7 +298,7 @@ fn lane_for(w: Workload, client: usize) -> String {
 
 fn queue_for(w: Workload, client: usize) -> String {
     match w {
-        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames => format!("q{client}"),
+        Workload::SuspendSignalResume | Workload::CountOfFive | Workload::StepsAndFrames | Workload::FanIn => format!("q{client}"),
         Workload::ClaimComplete => "bulk".into(),
         Workload::EmptyClaim => "empty".into(),
         Workload::IdleWakeup | Workload::SignalWakeup => unreachable!("latency workloads have their own driver"),
@@ -572,6 +581,10 @@ fn main() -> BResult<()> {
             // Steps and frames exist in the extension's modes only (Absurd's checkpoints are not
             // fenced; the baseline has neither).
             if w == Workload::StepsAndFrames && matches!(m, Mode::Baseline | Mode::Absurd) {
+                continue;
+            }
+            // The baseline has no flows; Absurd runs its nearest equivalent (absurd.rs).
+            if w == Workload::FanIn && m == Mode::Baseline {
                 continue;
             }
             for &c in &opts.clients {

@@ -39,6 +39,12 @@ pub struct NewExecution {
     pub flow_id: Option<Uuid>,
     /// Expire the execution if it is not finished by then (ms since the epoch; `ff_tick` applies it).
     pub deadline_at_ms: Option<i64>,
+    /// Upstream members of the same flow it runs after (claimable once they all completed, skipped
+    /// when one ends otherwise).
+    pub depends_on: Vec<ExecutionId>,
+    /// The parent it signals (`child_<outcome>`, its result as payload) on the parent's waitpoint of
+    /// this key when it ends; it joins the parent's flow.
+    pub parent: Option<(ExecutionId, String)>,
 }
 
 impl NewExecution {
@@ -60,6 +66,8 @@ impl NewExecution {
             execution_id: None,
             flow_id: None,
             deadline_at_ms: None,
+            depends_on: Vec::new(),
+            parent: None,
         }
     }
 
@@ -91,6 +99,25 @@ impl NewExecution {
     pub fn retries(mut self, max_attempts: i32, retry_backoff_ms: i64) -> Self {
         self.max_attempts = max_attempts;
         self.retry_backoff_ms = retry_backoff_ms;
+        self
+    }
+
+    /// Join a flow.
+    pub fn flow(mut self, flow_id: Uuid) -> Self {
+        self.flow_id = Some(flow_id);
+        self
+    }
+
+    /// Run after these members of the same flow have completed.
+    pub fn depends_on(mut self, upstreams: impl IntoIterator<Item = ExecutionId>) -> Self {
+        self.depends_on = upstreams.into_iter().collect();
+        self
+    }
+
+    /// Signal `parent`'s waitpoint `waitpoint_key` when this execution ends (see
+    /// [`crate::ResumeCondition::children`]).
+    pub fn parent(mut self, parent: ExecutionId, waitpoint_key: impl Into<String>) -> Self {
+        self.parent = Some((parent, waitpoint_key.into()));
         self
     }
 
@@ -168,12 +195,16 @@ impl Client {
     /// `ff_create_execution`: queue an execution.
     pub async fn create_execution(&self, e: &NewExecution) -> Result<CreatedExecution> {
         let execution_id = e.execution_id.map(|id| id.to_string());
+        let depends_on: Option<Vec<String>> = (!e.depends_on.is_empty()).then(|| e.depends_on.iter().map(ExecutionId::to_string).collect());
+        let parent = e.parent.as_ref().map(|(p, _)| p.to_string());
+        let parent_key = e.parent.as_ref().map(|(_, k)| k.as_str());
         let r = self
             .row(
                 "SELECT execution_id, created FROM ff_create_execution(lane_id => $1, payload => $2, priority => $3, \
                  required_capabilities => $4, namespace => $5, tags => $6, budget_ids => $7, quota_policy_id => $8, \
                  delay_until_ms => $9, max_attempts => $10, retry_backoff_ms => $11, idempotency_key => $12, \
-                 execution_id => $13, flow_id => $14, deadline_at_ms => $15)",
+                 execution_id => $13, flow_id => $14, deadline_at_ms => $15, depends_on => $16, \
+                 parent_execution_id => $17, parent_waitpoint_key => $18)",
                 &[
                     &e.lane_id,
                     &e.payload,
@@ -190,6 +221,9 @@ impl Client {
                     &execution_id,
                     &e.flow_id,
                     &e.deadline_at_ms,
+                    &depends_on,
+                    &parent,
+                    &parent_key,
                 ],
             )
             .await?;

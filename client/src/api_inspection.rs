@@ -64,6 +64,8 @@ pub struct ExecutionInfo {
     pub continuation: Option<String>,
     /// How many steps the execution has stored.
     pub step_count: i32,
+    /// The flow upstreams it waits for that have not completed.
+    pub blocked_by: Vec<ExecutionId>,
 }
 
 /// One attempt of an execution.
@@ -124,7 +126,7 @@ pub struct FinishedExecution {
 const GET_SQL: &str = "SELECT execution_id, lane_id, namespace, flow_id, tags, priority, lifecycle_phase, ownership_state, \
      eligibility_state, attempt_state, public_state, attempt_index, attempt_count, max_attempts, created_at_ms, started_at_ms, \
      terminal_at_ms, lease_worker_id, lease_expires_at_ms, lease_epoch, suspension_id, suspension_reason, next_retry_at_ms, \
-     deadline_at_ms, last_error, payload, result, continuation, step_count FROM ff_get_execution(execution_id => $1)";
+     deadline_at_ms, last_error, payload, result, continuation, step_count, blocked_by FROM ff_get_execution(execution_id => $1)";
 
 fn execution_info(r: &Row) -> Result<ExecutionInfo> {
     let suspension: Option<Uuid> = col(r, 20)?;
@@ -155,6 +157,7 @@ fn execution_info(r: &Row) -> Result<ExecutionInfo> {
         result: col(r, 26)?,
         continuation: col(r, 27)?,
         step_count: col(r, 28)?,
+        blocked_by: col::<Vec<String>>(r, 29)?.iter().map(|id| parse_execution_id(id)).collect::<Result<_>>()?,
     })
 }
 

@@ -79,6 +79,13 @@ impl ResumeCondition {
         Self::count(1, Distinct::Waitpoints, waitpoint_keys)
     }
 
+    /// Satisfied when `n` children signalling the waitpoint `waitpoint_key` have ended, whatever
+    /// their outcome (children created with [`crate::NewExecution::parent`]; each counts once). Narrow
+    /// it with [`Self::matching`], e.g. `SignalMatcher::name("child_completed")`.
+    pub fn children(n: u32, waitpoint_key: impl Into<String>) -> ResumeCondition {
+        Self::count(n, Distinct::Sources, [waitpoint_key.into()])
+    }
+
     /// Only an operator's `ff_resume_execution` resumes it.
     pub fn operator_only() -> ResumeCondition {
         ResumeCondition(Condition::OperatorOnly)

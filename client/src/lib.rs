@@ -11,6 +11,9 @@
 //! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop; a [`Job`] runs durable
 //!   steps ([`Job::step`]: once per execution, the stored value on every later attempt), hands back
 //!   the continuation of the suspension it resumed from, and appends output frames.
+//! * Flows: [`Client::create_flow`], members with dependencies ([`NewExecution::depends_on`]) and
+//!   parents ([`NewExecution::parent`]) that are signalled when a child ends, [`Client::cancel_flow`]
+//!   and [`Client::wait_for_flow`].
 //! * [`FrameTail`]: an execution's output stream followed to its end ([`Client::tail_frames`]).
 //! * Reading back: [`Client::get_execution`] (result, failure, attempts), [`Client::wait_for_completion`]
 //!   (woken by the completion outbox), operator actions (priority, replay, lease revocation).
@@ -23,6 +26,7 @@
 use ff_engine_core::condition as engine_condition;
 
 mod api_executions;
+mod api_flows;
 mod api_inspection;
 mod api_progress;
 mod api_signals;
@@ -35,6 +39,7 @@ mod types;
 mod worker;
 
 pub use api_executions::NewExecution;
+pub use api_flows::{CancelFlowOutcome, CancelFlowWait, FlowInfo, FlowMember};
 pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution};
 pub use api_progress::{Frame, FrameTail, Step};
 pub use api_signals::{Signal, Suspend, WaitpointBinding};

@@ -661,3 +661,29 @@ text_enum!(
         Blob = "blob",
     }
 );
+
+text_enum!(
+    /// A flow's state, derived from its members when read.
+    FlowState {
+        /// A member has not ended (or there is none yet).
+        Open = "open",
+        /// Every member completed.
+        Completed = "completed",
+        /// Every member ended, not all completed.
+        Failed = "failed",
+        /// `ff_cancel_flow` ran.
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(
+    /// What `ff_cancel_flow` does to the members.
+    CancelFlowPolicy {
+        /// Only the flow: it takes no new members; the members carry on.
+        FlowOnly = "flow_only",
+        /// Every member not terminal is cancelled; a leased one's worker is fenced off.
+        CancelAll = "cancel_all",
+        /// The members not leased are cancelled; the leased ones run to their end.
+        CancelPending = "cancel_pending",
+    }
+);

@@ -104,6 +104,11 @@ impl ErrorKind {
         }
     }
 
+    /// The kind whose [`name`](Self::name) this is.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The SQLSTATE packed as Postgres's `MAKE_SQLSTATE` macro packs it (6 bits per character).
     pub const fn packed_sqlstate(self) -> i32 {
         let b = self.sqlstate().as_bytes();
@@ -131,6 +136,15 @@ pub struct WfError {
 pub type WfResult<T> = Result<T, WfError>;
 
 impl WfError {
+    /// The error a message of ours names by its leading `<kind>: `, keeping message and detail: how
+    /// a `WF…` error raised in SQL (the shared PL/pgSQL) is recognised after pgrx caught it and
+    /// forgot its SQLSTATE.
+    pub fn from_message(message: &str, detail: Option<&str>) -> Option<WfError> {
+        let (name, _) = message.split_once(": ")?;
+        let kind = ErrorKind::from_name(name)?;
+        Some(WfError { kind, message: message.to_string(), detail: detail.map(str::to_string) })
+    }
+
     pub fn new(kind: ErrorKind, what: impl fmt::Display) -> Self {
         WfError { kind, message: format!("{}: {}", kind.name(), what), detail: None }
     }

@@ -99,7 +99,8 @@ COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field
 CREATE FUNCTION ff_create_execution_body(
     p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
-    p_retry_backoff_ms bigint, p_idempotency_key text, p_execution_id text, p_flow_id uuid, p_deadline_at_ms bigint)
+    p_retry_backoff_ms bigint, p_idempotency_key text, p_execution_id text, p_flow_id uuid, p_deadline_at_ms bigint,
+    p_depends_on text[], p_parent_execution_id text, p_parent_waitpoint_key text)
 RETURNS TABLE (r_execution_id text, r_created boolean)
 LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
@@ -113,6 +114,9 @@ DECLARE
     delayed boolean;
     inserted uuid;
     found_key record;
+    joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
+        OR p_parent_waitpoint_key IS NOT NULL;
+    state text;
 BEGIN
     -- Argument conversion (the Rust edition's, before its body).
     PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
@@ -136,6 +140,10 @@ BEGIN
     PERFORM ff_check_ms(backoff, 'retry_backoff_ms', 0);
     IF p_execution_id IS NOT NULL THEN
         SELECT e.partition_key, e.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) e;
+    ELSIF p_flow_id IS NULL AND p_parent_execution_id IS NOT NULL THEN
+        -- A child is minted in its parent's partition, which is its flow's.
+        pk := (ff_parse_execution_id(p_parent_execution_id)).partition_key;
+        id := gen_random_uuid();
     ELSE
         pk := ff_partition_for(p_lane_id, p_flow_id);
         id := gen_random_uuid();
@@ -169,7 +177,11 @@ BEGIN
         IF p_deadline_at_ms IS NOT NULL THEN
             INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms);
         END IF;
-        IF NOT delayed THEN
+        state := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
+        IF joins THEN
+            state := ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
+        END IF;
+        IF state = 'waiting' THEN
             PERFORM ff_wake('{}', ARRAY[p_lane_id]);
         END IF;
         RETURN QUERY SELECT '{fp:' || pk || '}:' || id, true;
@@ -187,15 +199,17 @@ BEGIN
     PERFORM ff_invalid('execution_id_exists', 'an execution with this execution_id already exists');
 END
 $$;
-COMMENT ON FUNCTION ff_create_execution_body(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid, bigint)
+COMMENT ON FUNCTION ff_create_execution_body(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid, bigint,
+    text[], text, text)
     IS 'ff_create_execution''s body (internal).';
 
 CREATE FUNCTION ff_create_execution(
     lane_id text, payload bytea DEFAULT NULL, priority integer DEFAULT 0, required_capabilities text[] DEFAULT '{}',
     namespace text DEFAULT NULL, tags jsonb DEFAULT '{}', budget_ids text[] DEFAULT '{}', quota_policy_id uuid DEFAULT NULL,
     delay_until_ms bigint DEFAULT NULL, max_attempts integer DEFAULT 1, retry_backoff_ms bigint DEFAULT 1000,
-    idempotency_key text DEFAULT NULL, execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL, deadline_at_ms bigint DEFAULT NULL)
+    idempotency_key text DEFAULT NULL, execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL, deadline_at_ms bigint DEFAULT NULL,
+    depends_on text[] DEFAULT NULL, parent_execution_id text DEFAULT NULL, parent_waitpoint_key text DEFAULT NULL)
 RETURNS TABLE (execution_id text, created boolean)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_execution_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    SELECT * FROM ff_create_execution_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 $$;

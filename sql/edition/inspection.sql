@@ -13,7 +13,7 @@ RETURNS TABLE (r_execution_id text, r_lane_id text, r_namespace text, r_flow_id 
     r_attempt_index integer, r_attempt_count integer, r_max_attempts integer, r_created_at_ms bigint, r_started_at_ms bigint,
     r_terminal_at_ms bigint, r_updated_at_ms bigint, r_lease_worker_id text, r_lease_worker_instance_id text,
     r_lease_expires_at_ms bigint, r_lease_epoch bigint, r_suspension_id uuid, r_suspension_reason text, r_next_retry_at_ms bigint,
-    r_deadline_at_ms bigint, r_last_error text, r_payload bytea, r_result bytea, r_continuation text, r_step_count integer)
+    r_deadline_at_ms bigint, r_last_error text, r_payload bytea, r_result bytea, r_continuation text, r_step_count integer, r_blocked_by text[])
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
@@ -34,7 +34,7 @@ RETURNS TABLE (execution_id text, lane_id text, namespace text, flow_id uuid, ta
     attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint,
     terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text,
     lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint,
-    deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer)
+    deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer, blocked_by text[])
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_get_execution_body($1)
 $$;

@@ -289,3 +289,17 @@ BEGIN
     ORDER BY g.signal_seq;
 END
 $$;
+
+-- A signal the engine delivers itself (a flow member's end to its parent): no token, the lane read
+-- from the execution, no per-execution signal limit (the signals come from members, bounded by
+-- creation). Returns the effect.
+CREATE FUNCTION ff_deliver_engine_signal(pk smallint, id uuid, waitpoint_id uuid, signal_name text, source_identity text, payload bytea)
+RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (SELECT d.r_effect FROM ff_deliver(pk, id, waitpoint_id, signal_name, gen_random_uuid(), 'flow', 'child_execution',
+        source_identity, payload, NULL, NULL, 0, 0, 2147483647,
+        NULL, (SELECT e.lane_id FROM ff_exec_core e WHERE e.partition_key = pk AND e.execution_id = id), ff_now_ms()) d);
+END
+$$;
+COMMENT ON FUNCTION ff_deliver_engine_signal(smallint, uuid, uuid, text, text, bytea) IS 'Deliver a signal from the engine itself (internal).';

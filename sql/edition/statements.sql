@@ -3,7 +3,7 @@
 
 -- inspection/get_execution.sql: One execution as ff_get_execution shows it: its row, how many attempts it has had and when the
 CREATE FUNCTION ff_stmt_inspection_get_execution(smallint, uuid)
-RETURNS TABLE (lane_id text, namespace text, flow_id uuid, tags jsonb, priority integer, lifecycle_phase text, ownership_state text, eligibility_state text, attempt_state text, public_state text, attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint, terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text, lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint, deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer)
+RETURNS TABLE (lane_id text, namespace text, flow_id uuid, tags jsonb, priority integer, lifecycle_phase text, ownership_state text, eligibility_state text, attempt_state text, public_state text, attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint, terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text, lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint, deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer, blocked_by text[])
 LANGUAGE plpgsql STABLE AS $ff_stmt$
 #variable_conflict use_column
 BEGIN
@@ -29,7 +29,10 @@ SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
                                AND t.execution_id = e.execution_id AND t.attempt_index = e.attempt_index)
         ORDER BY x.history_seq DESC LIMIT 1) AS continuation,
        (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = e.partition_key AND st.execution_id = e.execution_id)
-           AS step_count
+           AS step_count,
+       (SELECT coalesce(array_agg('{fp:' || d.partition_key || '}:' || d.upstream_id ORDER BY d.upstream_id), '{}')
+        FROM ff_flow_dependency d JOIN ff_exec_core u ON u.partition_key = d.partition_key AND u.execution_id = d.upstream_id
+        WHERE d.partition_key = e.partition_key AND d.downstream_id = e.execution_id AND u.public_state <> 'completed') AS blocked_by
 FROM ff_exec_core e
 CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
                     FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a

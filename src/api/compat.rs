@@ -14,7 +14,7 @@
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 //! | `ff_claim_wrapper`, `ff_claim_execution_wrapper`, `ff_claim_resumed_execution_wrapper` | 0.1.0 (8 columns) | `…_0_2_wrapper` (add `continuation`, `step_count`) |
 
-use crate::api::executions::ff_create_execution_0_2;
+use crate::api::executions;
 use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
 use crate::store::claims::{self, LeaseRow, Progress};
@@ -41,7 +41,7 @@ fn ff_create_execution(
     execution_id: Option<&str>,
     flow_id: Option<pgrx::Uuid>,
 ) -> TableIterator<'static, (name!(execution_id, String), name!(created, bool))> {
-    ff_create_execution_0_2(
+    TableIterator::once(executions::create(
         lane_id,
         payload,
         priority,
@@ -57,7 +57,8 @@ fn ff_create_execution(
         execution_id,
         flow_id,
         None,
-    )
+        None,
+    ))
 }
 
 /// 0.1.0's `ff_tick`: its seven tasks (no deadlines in its schema, and it never pruned executions:

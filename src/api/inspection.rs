@@ -5,8 +5,8 @@ use crate::store::inspection;
 use pgrx::prelude::*;
 
 /// One execution: lane, states, attempts, lease holder, open suspension, last failure, payload,
-/// result, the continuation its current attempt resumes from and its step count. Never a grant or a
-/// token.
+/// result, the continuation its current attempt resumes from, its step count and the flow upstreams
+/// it still waits for. Never a grant or a token.
 #[pg_extern(security_definer, stable, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
 fn ff_get_execution(
@@ -45,6 +45,7 @@ fn ff_get_execution(
         name!(result, Option<Vec<u8>>),
         name!(continuation, Option<String>),
         name!(step_count, i32),
+        name!(blocked_by, Vec<String>),
     ),
 > {
     TableIterator::once(guarded(|| inspection::get(execution_id)))

@@ -52,7 +52,7 @@ fn ff_fail(
 /// Cancel an execution in any non-terminal phase; closes its suspension and every waitpoint.
 #[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_cancel(
+pub(crate) fn ff_cancel(
     execution_id: Option<&str>,
     reason: default!(Option<&str>, "'cancelled_by_operator'"),
 ) -> TableIterator<'static, (name!(outcome, String),)> {

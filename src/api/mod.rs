@@ -8,6 +8,7 @@ pub mod claims;
 pub mod compat;
 pub mod conditions;
 pub mod executions;
+pub mod flows;
 pub mod inspection;
 pub mod keys;
 pub mod leases;

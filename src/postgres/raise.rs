@@ -37,25 +37,45 @@ pub fn guarded<T, F: FnOnce() -> WfResult<T>>(body: F) -> T {
         Ok(Ok(value)) => return value,
         Ok(Err(err)) => to_pg_strings(err),
         Err(payload) => {
-            if payload.is::<pgrx::pg_sys::panic::CaughtError>()
+            if let Some(err) = reraised_wf_error(&*payload) {
+                drop(payload);
+                to_pg_strings(err)
+            } else if payload.is::<pgrx::pg_sys::panic::CaughtError>()
                 || payload.is::<pgrx::pg_sys::panic::ErrorReportWithLevel>()
                 || payload.is::<pgrx::pg_sys::panic::ErrorReport>()
             {
                 // A Postgres error (or pgrx ereport) from inside SPI: keep unwinding; pgrx's guard
                 // re-raises it with its own (standard) SQLSTATE.
                 resume_unwind(payload);
+            } else {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                drop(payload);
+                to_pg_strings(WfError::corruption(format!("internal error in ff_engine: {what}")))
             }
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            drop(payload);
-            to_pg_strings(WfError::corruption(format!("internal error in ff_engine: {what}")))
         }
     };
     // Every Rust-owned value is dropped by now: only a packed code and two palloc'd C strings remain.
     unsafe { raise_raw(code, message, detail) }
+}
+
+/// A `WF…` error raised in SQL that this function ran through SPI (the shared PL/pgSQL of
+/// `sql/shared/`, or a trigger it fires): pgrx caught it and, not knowing the SQLSTATE, keeps it as
+/// `XX000`. Our messages name their kind (`<kind>: <what>`), so the error is raised again with its
+/// own SQLSTATE, message and detail.
+fn reraised_wf_error(payload: &(dyn std::any::Any + Send)) -> Option<WfError> {
+    use pgrx::pg_sys::panic::CaughtError;
+    let report = match payload.downcast_ref::<CaughtError>()? {
+        CaughtError::PostgresError(report) => report,
+        _ => return None,
+    };
+    if report.sql_error_code() != pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR {
+        return None;
+    }
+    WfError::from_message(report.message(), report.detail())
 }
 
 fn palloc_cstr(s: &str) -> *mut c_char {

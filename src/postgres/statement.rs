@@ -129,7 +129,22 @@ macro_rules! scalar_params {
         }
     )*};
 }
-scalar_params!(bool, i16, i32, i64, &'s str, String, &'s [u8], Vec<u8>, pgrx::Uuid, pgrx::JsonB, Vec<String>, Vec<pgrx::Uuid>, Vec<i64>);
+scalar_params!(
+    bool,
+    i16,
+    i32,
+    i64,
+    &'s str,
+    String,
+    &'s [u8],
+    Vec<u8>,
+    pgrx::Uuid,
+    pgrx::JsonB,
+    Vec<String>,
+    Vec<Option<String>>,
+    Vec<pgrx::Uuid>,
+    Vec<i64>
+);
 
 /// The five state columns, always written together from one [`States`] (`lifecycle_phase`,
 /// `ownership_state`, `eligibility_state`, `attempt_state`, `public_state`).

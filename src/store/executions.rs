@@ -51,6 +51,15 @@ statement! {
     row { found: bool }
 }
 
+statement! {
+    mod join_flow = "flows/join.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, flow_id: Option<pgrx::Uuid>, parent_execution_id: Option<&'a str>,
+        parent_waitpoint_key: Option<&'a str>, depends_on: Option<Vec<Option<String>>>,
+    }
+    row { public_state: String }
+}
+
 /// What a lease-holding operation knows after locking the execution.
 pub struct LeasedExec {
     pub attempt_index: i32,
@@ -104,8 +113,38 @@ pub struct Passthrough<'a> {
     pub quota_policy_id: Option<pgrx::Uuid>,
 }
 
-/// Create an execution; `(execution_id, created)`.
-pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, bool)> {
+/// `ff_create_execution`'s flow arguments, checked and written by the shared flow code
+/// (`sql/shared/flows.sql`).
+pub struct FlowArgs<'a> {
+    pub depends_on: Option<Vec<Option<String>>>,
+    pub parent_execution_id: Option<&'a str>,
+    pub parent_waitpoint_key: Option<&'a str>,
+}
+
+impl FlowArgs<'_> {
+    fn joins(&self, flow_id: Option<pgrx::Uuid>) -> bool {
+        flow_id.is_some() || self.depends_on.is_some() || self.parent_execution_id.is_some() || self.parent_waitpoint_key.is_some()
+    }
+}
+
+/// Create an execution; `(execution_id, created)`. Without `flow` (0.1.0's signature), a `flow_id`
+/// is stored as given and no flow is joined.
+pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: Option<FlowArgs<'_>>) -> WfResult<(String, bool)> {
+    let flow = flow.unwrap_or(FlowArgs { depends_on: None, parent_execution_id: None, parent_waitpoint_key: None });
+    // A child is minted in its parent's partition, which is its flow's.
+    match (args.execution_id, args.flow_id, flow.parent_execution_id) {
+        (None, None, Some(parent)) => {
+            let id = ExecutionId { partition: ExecutionId::parse(parent)?.partition, uuid: uuid::Uuid::new_v4() }.to_string();
+            create_checked(CreateArgs { execution_id: Some(&id), ..args }, pass, flow, true)
+        }
+        _ => {
+            let joins = flow.joins(args.flow_id.as_ref().map(to_pg_uuid));
+            create_checked(args, pass, flow, joins)
+        }
+    }
+}
+
+fn create_checked(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: FlowArgs<'_>, joins: bool) -> WfResult<(String, bool)> {
     let idempotency_key = args.idempotency_key;
     let namespace = args.namespace;
     let flow_id = args.flow_id.as_ref().map(to_pg_uuid);
@@ -137,7 +176,19 @@ pub fn create(args: CreateArgs<'_>, pass: Passthrough<'_>) -> WfResult<(String, 
             if let Some(deadline_at_ms) = n.deadline_at_ms {
                 insert_deadline::execute(client, insert_deadline::Args { partition_key, execution_id, deadline_at_ms })?;
             }
-            if n.eligible_at_ms.is_none() {
+            let mut claimable = n.eligible_at_ms.is_none();
+            if joins {
+                let args = join_flow::Args {
+                    partition_key,
+                    execution_id,
+                    flow_id,
+                    parent_execution_id: flow.parent_execution_id,
+                    parent_waitpoint_key: flow.parent_waitpoint_key,
+                    depends_on: flow.depends_on,
+                };
+                claimable = join_flow::one(client, args)?.public_state == "waiting";
+            }
+            if claimable {
                 crate::postgres::notify::wake(client, &[], &[n.lane_id])?;
             }
             return Ok((n.id.to_string(), true));

@@ -21,7 +21,7 @@ statement! {
         lease_worker_id: Option<String>, lease_worker_instance_id: Option<String>, lease_expires_at_ms: Option<i64>, lease_epoch: i64,
         suspension_id: Option<pgrx::Uuid>, suspension_reason: Option<String>, next_retry_at_ms: Option<i64>, deadline_at_ms: Option<i64>,
         last_error: Option<String>, payload: Option<Vec<u8>>, result: Option<Vec<u8>>, continuation: Option<String>,
-        step_count: i32,
+        step_count: i32, blocked_by: Vec<String>,
     }
 }
 statement! {
@@ -79,6 +79,7 @@ pub type ExecutionRow = (
     Option<Vec<u8>>,
     Option<String>,
     i32,
+    Vec<String>,
 );
 
 /// `ff_get_execution`: the execution, or `not_found` (`WF010`).
@@ -119,6 +120,7 @@ pub fn get(execution_id: Option<&str>) -> WfResult<ExecutionRow> {
         r.result,
         r.continuation,
         r.step_count,
+        r.blocked_by,
     ))
 }
 

@@ -127,7 +127,11 @@ pub struct Delivery<'a> {
 /// or an operator path that already resolved the waitpoint.
 pub enum Proof<'a> {
     Token(&'a str),
-    Operator { lane_id: &'a str },
+    Operator {
+        lane_id: &'a str,
+    },
+    /// The engine itself (a flow member's end signalled to its parent).
+    Engine,
 }
 
 /// `ff_deliver_signal`'s row: outcome, signal_id, effect.
@@ -140,7 +144,7 @@ pub type DeliverRow = (String, pgrx::Uuid, Option<String>);
 fn verify_proof(client: &SpiClient<'_>, id: &ExecutionId, waitpoint_id: pgrx::Uuid, proof: &Proof<'_>, now: i64) -> WfResult<()> {
     let presented = match proof {
         Proof::Token(token) => Some(tokens::parse_token(token)?),
-        Proof::Operator { .. } => None,
+        Proof::Operator { .. } | Proof::Engine => None,
     };
     let (partition_key, execution_id) = ex_key(id);
     let args = waitpoint_and_key::Args { partition_key, execution_id, waitpoint_id, kid: presented.as_ref().map(|p| p.kid) };
@@ -367,6 +371,34 @@ pub fn deliver_with_token(a: TokenDelivery<'_>) -> WfResult<DeliverRow> {
     };
     let now = now_ms();
     Spi::connect_mut(|client| deliver(client, &id, &d, Proof::Token(a.token.unwrap_or("")), now))
+}
+
+/// A signal the engine delivers itself (`ff_deliver_engine_signal`, called by the shared flow code
+/// when a member ends): no token, category `flow`, source `child_execution`, no per-execution signal
+/// limit (the signals come from members, bounded by their creation). Returns the effect.
+pub fn deliver_from_engine(
+    client: &SpiClient<'_>,
+    id: &ExecutionId,
+    waitpoint_id: pgrx::Uuid,
+    signal_name: &str,
+    source_identity: &str,
+    payload: Option<&[u8]>,
+) -> WfResult<Option<String>> {
+    let d = Delivery {
+        waitpoint_id,
+        signal_name,
+        signal_id: new_pg_uuid(),
+        signal_category: "flow",
+        source_type: "child_execution",
+        source_identity,
+        payload,
+        correlation_id: None,
+        idempotency_key: None,
+        dedup_ttl_ms: 0,
+        resume_delay_ms: 0,
+        max_signals: i32::MAX,
+    };
+    Ok(deliver(client, id, &d, Proof::Engine, now_ms())?.2)
 }
 
 /// `ff_deliver_approval_signal`: the waitpoint named by an operator, category approval, source

@@ -477,7 +477,18 @@ pub fn count(c: &mut Client, sql: &str) -> i64 {
 /// execution, and also checks that each attempt row is one the execution has reached.
 pub fn assert_no_orphans(c: &mut Client) {
     let mut bad = Vec::new();
-    for t in ["ff_attempt", "ff_claim_grant", "ff_suspension", "ff_waitpoint", "ff_signal", "ff_deadline"] {
+    for t in [
+        "ff_attempt",
+        "ff_claim_grant",
+        "ff_suspension",
+        "ff_waitpoint",
+        "ff_signal",
+        "ff_deadline",
+        "ff_step",
+        "ff_stream",
+        "ff_frame",
+        "ff_flow_member",
+    ] {
         let n = count(
             c,
             &format!(

@@ -1,4 +1,4 @@
--- ff_engine SQL edition: raising the documented WF… errors exactly as the Rust edition writes them
+-- ff_engine, both editions: raising the documented WF… errors as the Rust edition writes them
 -- (docs/errors.md): SQLSTATE, message `<kind>: <what>`, DETAIL when the Rust edition gives one.
 
 -- The current time in unix milliseconds (the Rust edition reads the system clock per call, not the

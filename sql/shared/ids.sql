@@ -1,4 +1,4 @@
--- ff_engine SQL edition: identifiers (docs/semantics.md §1), as core/src/ids.rs: lane ids, execution
+-- ff_engine, both editions: identifiers (docs/semantics.md §1), as core/src/ids.rs: lane ids, execution
 -- ids `{fp:N}:<uuid>` and their CRC-16/XMODEM partitions.
 
 -- lane_id: 1-64 bytes of printable ASCII (space included).
