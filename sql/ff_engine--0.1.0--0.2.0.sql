@@ -4,7 +4,11 @@
 -- with a fresh 0.2.0 install.
 
 -- ff_engine 0.1.0 -> 0.2.0: schema changes (the functions follow, then finalize.sql re-applies
--- ownership, grants, plan settings and comments to everything, old and new).
+-- ownership, grants, plan settings and comments to everything, old and new). The whole script is
+-- assembled with
+--   cargo pgrx schema pg15 --out /tmp/ff_engine--0.2.0.sql
+--   scripts/upgrade-script.py 0.1.0 0.2.0 sql/shared/errors.sql sql/shared/ids.sql sql/shared/flows.sql \
+--       sql/upgrades/0.1.0--0.2.0.flows.sql sql/conditions.sql sql/cron.sql
 
 -- Lease revocation interrupts an attempt for a new reason.
 ALTER DOMAIN ff_interrupt_reason DROP CONSTRAINT ff_interrupt_reason_check;
@@ -57,15 +61,17 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame',
+                           'ff_completion_of')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
     PRIMARY KEY (channel, lane_id, backend_pid)
 ) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0);
 COMMENT ON TABLE ff_waiter IS
-    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
-    'outbox channel. The first writer that makes work for it deletes the row and notifies.';
+    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready), a caught-up subscriber of an '
+    'outbox channel, or a waiter for one execution''s or flow''s end (channel ff_completion_of, lane_id '
+    'the execution id or flow:<flow id>). The first writer that makes work for it deletes the row and notifies.';
 
 -- The operator view gains attempt count, terminal time, last failure and result size (new columns
 -- last, so CREATE OR REPLACE keeps the old ones).
@@ -148,6 +154,14 @@ DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
 DROP FUNCTION ff_claim_execution(text, text, text, bigint);
 DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
 
+-- Waiting for one execution's end, woken by it alone (ff_await_completion).
+ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
+COMMENT ON TABLE ff_exec_core IS
+    'One row per execution: its five state columns, current lease (id, epoch, expiry) and attempt. '
+    'The row lock (FOR UPDATE) is the per-execution mutex of every operation. reserved_until_ms is the '
+    'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it. '
+    'completion_waited: someone announced a wait for its end (ff_await_completion), which then notifies them.';
+
 -- Skipped executions (a flow upstream did not complete) have a completion event of their own.
 ALTER DOMAIN ff_completion_outcome DROP CONSTRAINT ff_completion_outcome_check;
 ALTER DOMAIN ff_completion_outcome ADD CONSTRAINT ff_completion_outcome_check
@@ -203,6 +217,19 @@ COMMENT ON TABLE ff_flow_dependency IS 'Flow dependencies: downstream_id waits f
 -- Serves: the blockers an execution still waits for (ff_get_execution) and retention.
 CREATE INDEX ff_flow_dependency_downstream ON ff_flow_dependency (partition_key, downstream_id);
 COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';
+
+-- The completion outbox with what each event's execution produced: its flow, and for a success its
+-- result's size and bytes (the result of a completed execution does not change; NULL once retention
+-- pruned it). ff_signaler may read every column but result.
+CREATE VIEW ff_completions AS
+SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
+       CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+FROM ff_completion_event c
+LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
+    AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
+COMMENT ON VIEW ff_completions IS
+    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';
 
 -- Functions new in 0.2.0, or with a new definition.
 -- ff_engine::api::progress::ff_append_frame
@@ -984,13 +1011,34 @@ END
 $$;
 COMMENT ON FUNCTION ff_flow_signal_parent(smallint, uuid, text, uuid, text, bytea, bigint) IS 'Signal a parent that a child ended (internal).';
 
--- The trigger: a flow member became terminal.
-CREATE FUNCTION ff_flow_member_ended() RETURNS trigger
+-- Notify the sessions announced (ff_await_completion) on `key`: an execution id or flow:<flow id>.
+-- Each is told once, on its own channel ff_wake_<backend pid> (payload the key), and its announcement
+-- consumed.
+CREATE FUNCTION ff_notify_completion_waiters(key text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    pid integer;
+BEGIN
+    FOR pid IN DELETE FROM ff_waiter WHERE channel = 'ff_completion_of' AND lane_id = key RETURNING backend_pid LOOP
+        PERFORM pg_notify('ff_wake_' || pid, key);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_notify_completion_waiters(text) IS 'Notify the waiters on an execution''s or flow''s end (internal).';
+
+-- The trigger: an execution that is a flow member, or that someone waits for, ended.
+CREATE FUNCTION ff_execution_ended() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     m ff_flow_member;
     now_ms bigint := ff_now_ms();
 BEGIN
+    IF NEW.lifecycle_phase <> 'terminal' OR OLD.lifecycle_phase = 'terminal' THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.completion_waited THEN
+        PERFORM ff_notify_completion_waiters('{fp:' || NEW.partition_key || '}:' || NEW.execution_id);
+    END IF;
     SELECT * INTO m FROM ff_flow_member WHERE partition_key = NEW.partition_key AND execution_id = NEW.execution_id;
     IF NOT FOUND THEN
         RETURN NULL;
@@ -1007,17 +1055,24 @@ BEGIN
         PERFORM ff_flow_signal_parent(NEW.partition_key, m.parent_execution_id, m.parent_waitpoint_key, NEW.execution_id,
             NEW.public_state, NEW.result, now_ms);
     END IF;
+    -- The flow's waiters: every member's end may be the flow's, so each wakes them (they read the
+    -- flow again). The shared lock orders this with an announcement (ff_await_completion takes it
+    -- exclusively): one that committed first is seen here, one that comes later sees this end.
+    PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext('ff_completion_of:flow:' || m.flow_id));
+    PERFORM ff_notify_completion_waiters('flow:' || m.flow_id);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ff_flow_member_ended() IS 'A flow member ended: release or skip its dependents, signal its parent (internal).';
+COMMENT ON FUNCTION ff_execution_ended() IS 'An execution that is a flow member or waited for ended: release or skip its dependents, signal its parent, notify its waiters (internal).';
 
--- Fires for flow members only, once, when they become terminal: the WHEN clause is all other
--- executions pay.
-CREATE TRIGGER ff_flow_member_ended AFTER UPDATE ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.flow_id IS NOT NULL AND NEW.lifecycle_phase = 'terminal' AND OLD.lifecycle_phase <> 'terminal')
-    EXECUTE FUNCTION ff_flow_member_ended();
-COMMENT ON TRIGGER ff_flow_member_ended ON ff_exec_core IS 'What follows a flow member''s end, in the transaction that ends it.';
+-- Fires for flow members and executions someone waits for, when lifecycle_phase is written: the WHEN
+-- clause is all other executions pay (+1.3 % instructions on workload 1, BENCHMARKS.md); the
+-- function returns at once unless the execution just became terminal.
+CREATE TRIGGER ff_execution_ended AFTER UPDATE OF lifecycle_phase ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.flow_id IS NOT NULL OR NEW.completion_waited)
+    EXECUTE FUNCTION ff_execution_ended();
+COMMENT ON TRIGGER ff_execution_ended ON ff_exec_core IS
+    'What follows the end of a flow member or of an execution someone waits for, in the transaction that ends it.';
 
 -- Retention deletes an execution with everything that belongs to it: its membership and edges too.
 CREATE FUNCTION ff_flow_member_deleted() RETURNS trigger
@@ -1184,6 +1239,61 @@ BEGIN
     END LOOP;
     RETURN QUERY VALUES ('cancelled', cancelled), ('left_running', running), ('already_terminal', ended);
 END
+$$;
+
+-- Announce this session as waiting for one execution's end or one flow's (every member ended, and
+-- the flow cancelled or not open), unless it has ended already: then true and no announcement. The
+-- transaction that ends it notifies ff_wake_<this backend's pid> with the execution id or
+-- flow:<flow id> as payload; nothing else wakes the session, so a thousand waiters on a thousand
+-- executions are told one each. LISTEN first, call, commit, sleep; after a notification call again.
+CREATE FUNCTION ff_await_completion_body(p_execution_id text, p_flow_id uuid) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    pk smallint;
+    id uuid;
+    key text;
+BEGIN
+    IF (p_execution_id IS NULL) = (p_flow_id IS NULL) THEN
+        PERFORM ff_invalid('execution_or_flow_required', 'give execution_id or flow_id, one of them');
+    END IF;
+    IF p_execution_id IS NOT NULL THEN
+        SELECT x.partition_key, x.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) x;
+        key := '{fp:' || pk || '}:' || id;
+        -- Under the row lock: either the transaction that ends it sees the flag (and, committed with it,
+        -- this announcement), or this one sees it ended.
+        UPDATE ff_exec_core SET completion_waited = true
+        WHERE partition_key = pk AND execution_id = id AND lifecycle_phase <> 'terminal';
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM ff_exec_core WHERE partition_key = pk AND execution_id = id) THEN
+                PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+            END IF;
+            RETURN true;
+        END IF;
+    ELSE
+        pk := ff_partition_for('', p_flow_id);
+        IF NOT EXISTS (SELECT 1 FROM ff_flow WHERE partition_key = pk AND flow_id = p_flow_id) THEN
+            PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+        END IF;
+        key := 'flow:' || p_flow_id;
+        PERFORM pg_advisory_xact_lock(1717985655, hashtext('ff_completion_of:' || key));
+        IF NOT EXISTS (SELECT 1 FROM ff_flow_member m JOIN ff_exec_core e ON e.partition_key = m.partition_key AND e.execution_id = m.execution_id
+                       WHERE m.partition_key = pk AND m.flow_id = p_flow_id AND e.lifecycle_phase <> 'terminal')
+           AND (EXISTS (SELECT 1 FROM ff_flow_member m WHERE m.partition_key = pk AND m.flow_id = p_flow_id)
+                OR EXISTS (SELECT 1 FROM ff_flow f WHERE f.partition_key = pk AND f.flow_id = p_flow_id AND f.cancelled_at_ms IS NOT NULL)) THEN
+            RETURN true;
+        END IF;
+    END IF;
+    INSERT INTO ff_waiter (channel, lane_id, backend_pid, announced_at_ms)
+    VALUES ('ff_completion_of', key, pg_backend_pid(), ff_now_ms())
+    ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION ff_await_completion_body(text, uuid) IS 'ff_await_completion''s body (internal).';
+
+CREATE FUNCTION ff_await_completion(execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_await_completion_body($1, $2)
 $$;
 
 
@@ -1392,6 +1502,12 @@ GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event, ff_operato
 
 GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
 
+-- Completions with what they produced: results for the roles that create and run executions, never
+-- for a signaler.
+GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
+GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes)
+    ON ff_completions TO ff_signaler;
+
 -- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
 DO $grants$
 DECLARE
@@ -1418,6 +1534,7 @@ BEGIN
             ('ff_read_frames', 'ff_worker'),
             -- Flows: created and read by whoever creates executions; cancelled by an operator.
             ('ff_create_flow', 'ff_worker'), ('ff_get_flow', 'ff_worker'), ('ff_list_flow_members', 'ff_worker'),
+            ('ff_await_completion', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -1453,6 +1570,7 @@ BEGIN
             ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
             ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
+            ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),

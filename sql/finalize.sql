@@ -77,6 +77,12 @@ GRANT SELECT ON ff_signal_event, ff_lease_event, ff_completion_event, ff_operato
 
 GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
 
+-- Completions with what they produced: results for the roles that create and run executions, never
+-- for a signaler.
+GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
+GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes)
+    ON ff_completions TO ff_signaler;
+
 -- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
 DO $grants$
 DECLARE
@@ -103,6 +109,7 @@ BEGIN
             ('ff_read_frames', 'ff_worker'),
             -- Flows: created and read by whoever creates executions; cancelled by an operator.
             ('ff_create_flow', 'ff_worker'), ('ff_get_flow', 'ff_worker'), ('ff_list_flow_members', 'ff_worker'),
+            ('ff_await_completion', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
@@ -138,6 +145,7 @@ BEGIN
             ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
             ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
+            ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),

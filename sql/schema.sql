@@ -133,12 +133,14 @@ CREATE TABLE ff_exec_core (
     created_at_ms            bigint   NOT NULL,
     updated_at_ms            bigint   NOT NULL,
     completed_at_ms          bigint,
+    completion_waited        boolean  NOT NULL DEFAULT false,
     PRIMARY KEY (partition_key, execution_id)
 );
 COMMENT ON TABLE ff_exec_core IS
     'One row per execution: its five state columns, current lease (id, epoch, expiry) and attempt. '
     'The row lock (FOR UPDATE) is the per-execution mutex of every operation. reserved_until_ms is the '
-    'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it.';
+    'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it. '
+    'completion_waited: someone announced a wait for its end (ff_await_completion), which then notifies them.';
 -- Serves: ff_claim_for_worker / ff_claim candidate scan: WHERE lane_id = $1 AND runnable AND
 -- eligible_now ORDER BY priority DESC, queue_seq (oldest first) ... FOR UPDATE SKIP LOCKED.
 CREATE INDEX ff_exec_core_claimable ON ff_exec_core (lane_id, priority DESC, queue_seq)
@@ -528,15 +530,17 @@ COMMENT ON TABLE ff_frame IS
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame',
+                           'ff_completion_of')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
     PRIMARY KEY (channel, lane_id, backend_pid)
 ) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0);
 COMMENT ON TABLE ff_waiter IS
-    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
-    'outbox channel. The first writer that makes work for it deletes the row and notifies.';
+    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready), a caught-up subscriber of an '
+    'outbox channel, or a waiter for one execution''s or flow''s end (channel ff_completion_of, lane_id '
+    'the execution id or flow:<flow id>). The first writer that makes work for it deletes the row and notifies.';
 
 ----------------------------------------------------------------------------------------------------
 -- Operator views (readable by ff_admin; no payloads, no secrets)
@@ -571,6 +575,19 @@ SELECT lane_id,
        count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS terminal
 FROM ff_exec_core GROUP BY lane_id;
 COMMENT ON VIEW ff_lane_stats IS 'Per lane: executions runnable now, delayed, active, suspended, terminal.';
+
+-- The completion outbox with what each event's execution produced: its flow, and for a success its
+-- result's size and bytes (the result of a completed execution does not change; NULL once retention
+-- pruned it). ff_signaler may read every column but result.
+CREATE VIEW ff_completions AS
+SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
+       CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+FROM ff_completion_event c
+LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
+    AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
+COMMENT ON VIEW ff_completions IS
+    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';
 
 ----------------------------------------------------------------------------------------------------
 -- Flows: executions that depend on each other and children that signal their parent

@@ -25,7 +25,7 @@ async fn run_to_completion(c: &Client, lane: &str, n: usize) -> Vec<ExecutionId>
 async fn next_completion(sub: &mut Subscription) -> (i64, ExecutionId, String) {
     let e = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("an event within 20 s").unwrap();
     match e {
-        Event::Completion { header, outcome } => (header.event_id, header.execution_id, outcome),
+        Event::Completion { header, outcome, .. } => (header.event_id, header.execution_id, outcome),
         other => panic!("unexpected {other:?}"),
     }
 }

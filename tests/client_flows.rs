@@ -104,3 +104,56 @@ fn cancel_flow_waits_for_a_leased_member_to_drain() {
         assert_eq!(e.kind(), Some(ErrorKind::InvalidInput));
     });
 }
+
+#[test]
+fn completion_events_carry_flow_and_result_and_a_signaler_reads_them_without_the_bytes() {
+    let db = Cluster::shared().fresh_db("client_completion_payloads");
+    db.connect()
+        .batch_execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cf_signaler') THEN CREATE ROLE cf_signaler LOGIN IN ROLE ff_signaler; END IF; END $$")
+        .unwrap();
+    block_on(async {
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        let (flow, _) = c.create_flow(None, None, serde_json::json!({})).await.unwrap();
+        let member = c.create_execution(&NewExecution::new("l").flow(flow)).await.unwrap().execution_id;
+        let solo = c.create_execution(&NewExecution::new("l")).await.unwrap().execution_id;
+        for _ in 0..2 {
+            let l = claim(&c, "l").await;
+            c.complete(&l.lease, Some(b"twelve bytes")).await.unwrap();
+        }
+        let events = |c: Client, options: SubscriptionOptions| async move {
+            let mut sub = c.subscribe(options);
+            let mut out = Vec::new();
+            while out.len() < 2 {
+                if let Event::Completion { header, outcome, flow_id, result_bytes, result } = sub.next().await.unwrap() {
+                    out.push((header.execution_id, outcome, flow_id, result_bytes, result));
+                }
+            }
+            out
+        };
+        let got = events(
+            Client::connect(&db.conninfo("postgres")).await.unwrap(),
+            SubscriptionOptions::new([EventKind::Completion]).with_results(),
+        )
+        .await;
+        let bytes = Some(b"twelve bytes".to_vec());
+        for (id, outcome, flow_id, result_bytes, result) in got {
+            assert_eq!((outcome.as_str(), result_bytes, result), ("success", Some(12), bytes.clone()));
+            assert_eq!(
+                flow_id,
+                if id == member {
+                    Some(flow)
+                } else {
+                    assert_eq!(id, solo);
+                    None
+                }
+            );
+        }
+        let signaler = Client::connect(&db.conninfo("cf_signaler")).await.unwrap();
+        let got = events(signaler, SubscriptionOptions::new([EventKind::Completion])).await;
+        assert!(got.iter().all(|e| e.3 == Some(12) && e.4.is_none()), "{got:?}");
+        let signaler = Client::connect(&db.conninfo("cf_signaler")).await.unwrap();
+        let mut sub = signaler.subscribe(SubscriptionOptions::new([EventKind::Completion]).with_results());
+        let e = sub.next().await.unwrap_err();
+        assert_eq!(e.sqlstate(), Some("42501"), "a signaler never reads results");
+    });
+}

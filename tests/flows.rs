@@ -556,3 +556,74 @@ fn members_share_their_flow_partition_and_pruning_takes_their_rows() {
     assert_eq!(flow_state(&mut c, f), "open", "a flow without members is open");
     assert_no_orphans(&mut c);
 }
+
+/// Notifications received on a session's own wake channel within `ms`.
+fn notifications(c: &mut Client, ms: u64) -> Vec<String> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut n = c.notifications();
+    let mut it = n.timeout_iter(std::time::Duration::from_millis(ms));
+    let mut out = Vec::new();
+    while let Ok(Some(note)) = it.next() {
+        out.push(note.payload().to_string());
+    }
+    out
+}
+
+#[test]
+fn completion_waiters_are_woken_by_their_own_execution_or_flow_only() {
+    let (db, mut c) = seeded("flow_await_completion");
+    let ids: Vec<String> = (0..24).map(|_| create_in(&mut c, "l", "")).collect();
+    let mut waiters: Vec<Client> = ids
+        .iter()
+        .map(|id| {
+            let mut w = db.connect();
+            w.batch_execute("DO $$ BEGIN EXECUTE format('LISTEN %I', 'ff_wake_' || pg_backend_pid()); END $$").unwrap();
+            let ended: bool = w.query_one("SELECT ff_await_completion(execution_id => $1)", &[id]).unwrap().get(0);
+            assert!(!ended);
+            w
+        })
+        .collect();
+    // Complete one: its waiter alone is told, once, in the completing transaction's commit.
+    let l = claim(&mut c, "l");
+    let which = ids.iter().position(|id| *id == l.execution_id).unwrap();
+    complete(&mut c, &l);
+    for (i, w) in waiters.iter_mut().enumerate() {
+        let got = notifications(w, if i == which { 2000 } else { 20 });
+        assert_eq!(got, if i == which { vec![l.execution_id.clone()] } else { vec![] }, "waiter {i}");
+    }
+    // A failure with retries left is not an end; a cancel is; an ended execution answers at once.
+    let ended: bool = waiters[which].query_one("SELECT ff_await_completion(execution_id => $1)", &[&l.execution_id]).unwrap().get(0);
+    assert!(ended);
+    let other = (which + 1) % ids.len();
+    c.query_one("SELECT * FROM ff_cancel($1)", &[&ids[other]]).unwrap();
+    assert_eq!(notifications(&mut waiters[other], 2000), vec![ids[other].clone()]);
+    // The flow's waiter is woken by its members' ends, and by nothing else.
+    let f = new_flow(&mut c);
+    let a = member(&mut c, "fa", f, &[]);
+    member(&mut c, "fb", f, &[&a]);
+    let mut fw = db.connect();
+    fw.batch_execute("DO $$ BEGIN EXECUTE format('LISTEN %I', 'ff_wake_' || pg_backend_pid()); END $$").unwrap();
+    let ended: bool = fw.query_one("SELECT ff_await_completion(flow_id => $1)", &[&f]).unwrap().get(0);
+    assert!(!ended);
+    let l = claim(&mut c, "l");
+    complete(&mut c, &l);
+    assert!(notifications(&mut fw, 50).is_empty(), "another execution's end (its own waiter is told)");
+    let la = claim(&mut c, "fa");
+    complete(&mut c, &la);
+    assert_eq!(notifications(&mut fw, 2000), vec![format!("flow:{f}")]);
+    let ended: bool = fw.query_one("SELECT ff_await_completion(flow_id => $1)", &[&f]).unwrap().get(0);
+    assert!(!ended, "one member is left");
+    let lb = claim(&mut c, "fb");
+    complete(&mut c, &lb);
+    assert_eq!(notifications(&mut fw, 2000), vec![format!("flow:{f}")]);
+    let ended: bool = fw.query_one("SELECT ff_await_completion(flow_id => $1)", &[&f]).unwrap().get(0);
+    assert!(ended);
+    assert_code(&mut c, "SELECT ff_await_completion()", &[], "WF001");
+    assert_code(&mut c, "SELECT ff_await_completion($1, $2)", &[&a, &f], "WF001");
+    assert_code(&mut c, "SELECT ff_await_completion(flow_id => $1)", &[&uuid::Uuid::new_v4()], "WF010");
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM ff_waiter WHERE channel = 'ff_completion_of'"),
+        (ids.len() - 3) as i64,
+        "consumed once told"
+    );
+}

@@ -2,9 +2,9 @@
 //! flow to end or drain.
 
 use crate::client::col;
-use crate::events::{EventKind, SubscriptionOptions};
 use crate::types::*;
-use crate::{Client, Event, ExecutionId, Result};
+use crate::waiting::{Awaited, CompletionWaiter};
+use crate::{Client, ExecutionId, Result};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -171,52 +171,26 @@ impl Client {
                 other => return Err(unknown("cancel_flow outcome", other)),
             }
         }
-        let timeout = match wait {
-            CancelFlowWait::NoWait => Duration::ZERO,
-            CancelFlowWait::WaitTimeout(d) => d,
-            CancelFlowWait::WaitIndefinite => Duration::MAX,
+        out.drained = match wait {
+            CancelFlowWait::NoWait => self.get_flow(flow_id).await?.drained(),
+            CancelFlowWait::WaitTimeout(d) => self.wait_for_flow(flow_id, d).await?.is_some(),
+            CancelFlowWait::WaitIndefinite => self.wait_for_flow(flow_id, Duration::MAX).await?.is_some(),
         };
-        out.drained = self.wait_for_flow_until(flow_id, timeout, FlowInfo::drained).await?.is_some();
         Ok(out)
     }
 
-    /// Wait until the flow has ended (completed, failed or cancelled with every member ended) and
-    /// return it, or `None` after `timeout`. Woken by the completion outbox (LISTEN, with a
-    /// safety-net poll every second); correct when it ended before the call.
+    /// Wait until the flow has ended (every member ended, and the flow completed, failed or
+    /// cancelled) and return it, or `None` after `timeout`. Announced to the server
+    /// (`ff_await_completion(flow_id)`): only the ends of this flow's members wake it.
     pub async fn wait_for_flow(&self, flow_id: Uuid, timeout: Duration) -> Result<Option<FlowInfo>> {
-        self.wait_for_flow_until(flow_id, timeout, |f| f.state != FlowState::Open && f.drained()).await
-    }
-
-    async fn wait_for_flow_until(&self, flow_id: Uuid, timeout: Duration, done: impl Fn(&FlowInfo) -> bool) -> Result<Option<FlowInfo>> {
         let deadline = Instant::now().checked_add(timeout);
-        // Cursor first, then the state: an end after the read is an event after the cursor.
-        let cursor = self.current_cursor().await?;
-        let flow = self.get_flow(flow_id).await?;
-        if done(&flow) {
-            return Ok(Some(flow));
-        }
-        if timeout.is_zero() {
-            return Ok(None);
-        }
-        let mut options = SubscriptionOptions::new([EventKind::Completion]).after(cursor);
-        options.poll_interval = Duration::from_secs(1);
-        let mut sub = self.subscribe(options);
+        let mut waiter = CompletionWaiter::open(self).await?;
         loop {
-            let next = sub.next();
-            let event = match deadline {
-                Some(d) => match tokio::time::timeout(d.saturating_duration_since(Instant::now()), next).await {
-                    Err(_) => return Ok(None),
-                    Ok(event) => event?,
-                },
-                None => next.await?,
-            };
-            if let Event::Completion { header, outcome } = event {
-                if outcome != "resumed" && header.execution_id.partition_key_text() == flow.partition_key {
-                    let flow = self.get_flow(flow_id).await?;
-                    if done(&flow) {
-                        return Ok(Some(flow));
-                    }
-                }
+            if waiter.announce(&Awaited::Flow(flow_id)).await? {
+                return Ok(Some(self.get_flow(flow_id).await?));
+            }
+            if !waiter.sleep(deadline).await {
+                return Ok(None);
             }
         }
     }

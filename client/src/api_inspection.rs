@@ -4,9 +4,9 @@
 //! [`Client::wait_for_completion`] and [`Client::create_and_wait`].
 
 use crate::client::col;
-use crate::events::{EventKind, SubscriptionOptions};
 use crate::types::*;
-use crate::{Client, Event, ExecutionId, NewExecution, Result};
+use crate::waiting::{Awaited, CompletionWaiter};
+use crate::{Client, ExecutionId, NewExecution, Result};
 use std::time::{Duration, Instant};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -219,31 +219,20 @@ impl Client {
     }
 
     /// Wait until the execution has finished and return how, or `None` after `timeout`. Correct when it
-    /// finished before the call, and across retries (a retried failure is not a finish). Woken by the
-    /// completion outbox (LISTEN, with a safety-net poll every second), never a busy loop; the
-    /// subscription's connection is its own and is closed on return.
+    /// finished before the call, and across retries (a retried failure is not a finish). The wait is
+    /// announced to the server (`ff_await_completion`), so only the transaction that ends this
+    /// execution wakes it, never a busy loop nor other executions' ends (with a safety-net look every
+    /// second); the connection is its own and is closed on return.
     pub async fn wait_for_completion(&self, execution_id: &ExecutionId, timeout: Duration) -> Result<Option<FinishedExecution>> {
-        let deadline = Instant::now() + timeout;
-        // Cursor first, then the state: a finish after the read is an event after the cursor.
-        let cursor = self.current_cursor().await?;
-        if let Some(done) = self.finished(execution_id).await? {
-            return Ok(Some(done));
-        }
-        let mut options = SubscriptionOptions::new([EventKind::Completion]).after(cursor);
-        options.poll_interval = Duration::from_secs(1);
-        let mut sub = self.subscribe(options);
+        let deadline = Instant::now().checked_add(timeout);
+        let id = execution_id.to_string();
+        let mut waiter = CompletionWaiter::open(self).await?;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = match tokio::time::timeout(left, sub.next()).await {
-                Err(_) => return Ok(None),
-                Ok(event) => event?,
-            };
-            if let Event::Completion { header, outcome } = event {
-                if header.execution_id == *execution_id && outcome != "resumed" {
-                    if let Some(done) = self.finished(execution_id).await? {
-                        return Ok(Some(done));
-                    }
-                }
+            if waiter.announce(&Awaited::Execution(&id)).await? {
+                return self.finished(execution_id).await;
+            }
+            if !waiter.sleep(deadline).await {
+                return Ok(None);
             }
         }
     }

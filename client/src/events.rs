@@ -51,6 +51,16 @@ impl EventKind {
         }
     }
 
+    /// Completion events with their results' bytes.
+    const COMPLETIONS_WITH_RESULTS: &'static str = concat!(
+        "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
+        "e.outcome, e.flow_id, e.result_bytes, e.result ",
+        "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
+        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+        "LEFT JOIN LATERAL (SELECT * FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+        "ORDER BY e.event_id"
+    );
+
     fn index(self) -> usize {
         self as usize
     }
@@ -74,12 +84,15 @@ impl EventKind {
                 "LEFT JOIN LATERAL (SELECT * FROM ff_lease_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
+            // The view adds the execution's flow and, for a success, its result's size (and bytes: with
+            // `SubscriptionOptions::with_results`, a column ff_signaler may not read).
             EventKind::Completion => concat!(
-                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
-                "e.outcome ",
+                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
+                "e.outcome, e.flow_id, e.result_bytes, NULL::bytea ",
                 "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
                 "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
-                "LEFT JOIN LATERAL (SELECT * FROM ff_completion_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "LEFT JOIN LATERAL (SELECT event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, ",
+                "result_bytes FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
             EventKind::Operator => concat!(
@@ -141,12 +154,18 @@ pub enum Event {
         /// `acquired`, `renewed`, `expired`, `reclaimed`, `revoked` or `released`.
         event_type: String,
     },
-    /// A terminal outcome or a resume.
+    /// A terminal outcome or a resume (`header.occurred_at_ms`: when it was produced).
     Completion {
         /// Common fields.
         header: EventHeader,
-        /// `success`, `failed`, `cancelled`, `expired` or `resumed`.
+        /// `success`, `failed`, `cancelled`, `expired`, `skipped` or `resumed`.
         outcome: String,
+        /// The execution's flow.
+        flow_id: Option<uuid::Uuid>,
+        /// A success's result size.
+        result_bytes: Option<i32>,
+        /// A success's result, with [`SubscriptionOptions::with_results`].
+        result: Option<Vec<u8>>,
     },
     /// An operator action.
     Operator {
@@ -203,7 +222,9 @@ impl Event {
                 effect: col(r, 12)?,
             },
             EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
-            EventKind::Completion => Event::Completion { header, outcome: col(r, 7)? },
+            EventKind::Completion => {
+                Event::Completion { header, outcome: col(r, 7)?, flow_id: col(r, 8)?, result_bytes: col(r, 9)?, result: col(r, 10)? }
+            }
             EventKind::Operator => {
                 Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? }
             }
@@ -259,6 +280,8 @@ pub struct SubscriptionOptions {
     pub batch: i64,
     /// Longest a hole in the ids holds back later events (see the module docs).
     pub max_gap_wait: Duration,
+    /// Completion events carry their results' bytes (not for a client in role ff_signaler).
+    pub with_results: bool,
 }
 
 impl SubscriptionOptions {
@@ -271,7 +294,14 @@ impl SubscriptionOptions {
             poll_interval: Duration::from_secs(10),
             batch: 500,
             max_gap_wait: Duration::from_secs(30),
+            with_results: false,
         }
+    }
+
+    /// Completion events carry their results' bytes (the roles that run executions; not ff_signaler).
+    pub fn with_results(mut self) -> Self {
+        self.with_results = true;
+        self
     }
 
     /// Start after `cursor`.
@@ -449,7 +479,9 @@ impl Subscription {
         let backend_pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
         let mut statements = Vec::new();
         for &kind in &self.options.kinds {
-            statements.push((kind, client.prepare(kind.sql()).await?));
+            let sql =
+                if kind == EventKind::Completion && self.options.with_results { EventKind::COMPLETIONS_WITH_RESULTS } else { kind.sql() };
+            statements.push((kind, client.prepare(sql).await?));
         }
         Ok(Connection { client, statements, wakeups, backend_pid })
     }

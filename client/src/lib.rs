@@ -36,6 +36,7 @@ mod condition;
 mod events;
 mod retry;
 mod types;
+mod waiting;
 mod worker;
 
 pub use api_executions::NewExecution;

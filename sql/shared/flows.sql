@@ -236,13 +236,34 @@ END
 $$;
 COMMENT ON FUNCTION ff_flow_signal_parent(smallint, uuid, text, uuid, text, bytea, bigint) IS 'Signal a parent that a child ended (internal).';
 
--- The trigger: a flow member became terminal.
-CREATE FUNCTION ff_flow_member_ended() RETURNS trigger
+-- Notify the sessions announced (ff_await_completion) on `key`: an execution id or flow:<flow id>.
+-- Each is told once, on its own channel ff_wake_<backend pid> (payload the key), and its announcement
+-- consumed.
+CREATE FUNCTION ff_notify_completion_waiters(key text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    pid integer;
+BEGIN
+    FOR pid IN DELETE FROM ff_waiter WHERE channel = 'ff_completion_of' AND lane_id = key RETURNING backend_pid LOOP
+        PERFORM pg_notify('ff_wake_' || pid, key);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_notify_completion_waiters(text) IS 'Notify the waiters on an execution''s or flow''s end (internal).';
+
+-- The trigger: an execution that is a flow member, or that someone waits for, ended.
+CREATE FUNCTION ff_execution_ended() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     m ff_flow_member;
     now_ms bigint := ff_now_ms();
 BEGIN
+    IF NEW.lifecycle_phase <> 'terminal' OR OLD.lifecycle_phase = 'terminal' THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.completion_waited THEN
+        PERFORM ff_notify_completion_waiters('{fp:' || NEW.partition_key || '}:' || NEW.execution_id);
+    END IF;
     SELECT * INTO m FROM ff_flow_member WHERE partition_key = NEW.partition_key AND execution_id = NEW.execution_id;
     IF NOT FOUND THEN
         RETURN NULL;
@@ -259,17 +280,24 @@ BEGIN
         PERFORM ff_flow_signal_parent(NEW.partition_key, m.parent_execution_id, m.parent_waitpoint_key, NEW.execution_id,
             NEW.public_state, NEW.result, now_ms);
     END IF;
+    -- The flow's waiters: every member's end may be the flow's, so each wakes them (they read the
+    -- flow again). The shared lock orders this with an announcement (ff_await_completion takes it
+    -- exclusively): one that committed first is seen here, one that comes later sees this end.
+    PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext('ff_completion_of:flow:' || m.flow_id));
+    PERFORM ff_notify_completion_waiters('flow:' || m.flow_id);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ff_flow_member_ended() IS 'A flow member ended: release or skip its dependents, signal its parent (internal).';
+COMMENT ON FUNCTION ff_execution_ended() IS 'An execution that is a flow member or waited for ended: release or skip its dependents, signal its parent, notify its waiters (internal).';
 
--- Fires for flow members only, once, when they become terminal: the WHEN clause is all other
--- executions pay.
-CREATE TRIGGER ff_flow_member_ended AFTER UPDATE ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.flow_id IS NOT NULL AND NEW.lifecycle_phase = 'terminal' AND OLD.lifecycle_phase <> 'terminal')
-    EXECUTE FUNCTION ff_flow_member_ended();
-COMMENT ON TRIGGER ff_flow_member_ended ON ff_exec_core IS 'What follows a flow member''s end, in the transaction that ends it.';
+-- Fires for flow members and executions someone waits for, when lifecycle_phase is written: the WHEN
+-- clause is all other executions pay (+1.3 % instructions on workload 1, BENCHMARKS.md); the
+-- function returns at once unless the execution just became terminal.
+CREATE TRIGGER ff_execution_ended AFTER UPDATE OF lifecycle_phase ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.flow_id IS NOT NULL OR NEW.completion_waited)
+    EXECUTE FUNCTION ff_execution_ended();
+COMMENT ON TRIGGER ff_execution_ended ON ff_exec_core IS
+    'What follows the end of a flow member or of an execution someone waits for, in the transaction that ends it.';
 
 -- Retention deletes an execution with everything that belongs to it: its membership and edges too.
 CREATE FUNCTION ff_flow_member_deleted() RETURNS trigger
@@ -436,4 +464,59 @@ BEGIN
     END LOOP;
     RETURN QUERY VALUES ('cancelled', cancelled), ('left_running', running), ('already_terminal', ended);
 END
+$$;
+
+-- Announce this session as waiting for one execution's end or one flow's (every member ended, and
+-- the flow cancelled or not open), unless it has ended already: then true and no announcement. The
+-- transaction that ends it notifies ff_wake_<this backend's pid> with the execution id or
+-- flow:<flow id> as payload; nothing else wakes the session, so a thousand waiters on a thousand
+-- executions are told one each. LISTEN first, call, commit, sleep; after a notification call again.
+CREATE FUNCTION ff_await_completion_body(p_execution_id text, p_flow_id uuid) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    pk smallint;
+    id uuid;
+    key text;
+BEGIN
+    IF (p_execution_id IS NULL) = (p_flow_id IS NULL) THEN
+        PERFORM ff_invalid('execution_or_flow_required', 'give execution_id or flow_id, one of them');
+    END IF;
+    IF p_execution_id IS NOT NULL THEN
+        SELECT x.partition_key, x.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) x;
+        key := '{fp:' || pk || '}:' || id;
+        -- Under the row lock: either the transaction that ends it sees the flag (and, committed with it,
+        -- this announcement), or this one sees it ended.
+        UPDATE ff_exec_core SET completion_waited = true
+        WHERE partition_key = pk AND execution_id = id AND lifecycle_phase <> 'terminal';
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM ff_exec_core WHERE partition_key = pk AND execution_id = id) THEN
+                PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+            END IF;
+            RETURN true;
+        END IF;
+    ELSE
+        pk := ff_partition_for('', p_flow_id);
+        IF NOT EXISTS (SELECT 1 FROM ff_flow WHERE partition_key = pk AND flow_id = p_flow_id) THEN
+            PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
+        END IF;
+        key := 'flow:' || p_flow_id;
+        PERFORM pg_advisory_xact_lock(1717985655, hashtext('ff_completion_of:' || key));
+        IF NOT EXISTS (SELECT 1 FROM ff_flow_member m JOIN ff_exec_core e ON e.partition_key = m.partition_key AND e.execution_id = m.execution_id
+                       WHERE m.partition_key = pk AND m.flow_id = p_flow_id AND e.lifecycle_phase <> 'terminal')
+           AND (EXISTS (SELECT 1 FROM ff_flow_member m WHERE m.partition_key = pk AND m.flow_id = p_flow_id)
+                OR EXISTS (SELECT 1 FROM ff_flow f WHERE f.partition_key = pk AND f.flow_id = p_flow_id AND f.cancelled_at_ms IS NOT NULL)) THEN
+            RETURN true;
+        END IF;
+    END IF;
+    INSERT INTO ff_waiter (channel, lane_id, backend_pid, announced_at_ms)
+    VALUES ('ff_completion_of', key, pg_backend_pid(), ff_now_ms())
+    ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION ff_await_completion_body(text, uuid) IS 'ff_await_completion''s body (internal).';
+
+CREATE FUNCTION ff_await_completion(execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_await_completion_body($1, $2)
 $$;

@@ -1,5 +1,9 @@
 -- ff_engine 0.1.0 -> 0.2.0: schema changes (the functions follow, then finalize.sql re-applies
--- ownership, grants, plan settings and comments to everything, old and new).
+-- ownership, grants, plan settings and comments to everything, old and new). The whole script is
+-- assembled with
+--   cargo pgrx schema pg15 --out /tmp/ff_engine--0.2.0.sql
+--   scripts/upgrade-script.py 0.1.0 0.2.0 sql/shared/errors.sql sql/shared/ids.sql sql/shared/flows.sql \
+--       sql/upgrades/0.1.0--0.2.0.flows.sql sql/conditions.sql sql/cron.sql
 
 -- Lease revocation interrupts an attempt for a new reason.
 ALTER DOMAIN ff_interrupt_reason DROP CONSTRAINT ff_interrupt_reason_check;
@@ -52,15 +56,17 @@ COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (
 -- is empty again (0 blocks), and writers skip reading it (docs/wakeups.md).
 CREATE UNLOGGED TABLE ff_waiter (
     channel          text     NOT NULL
-        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame')),
+        CHECK (channel IN ('ff_lane_ready','ff_signal_event','ff_lease_event','ff_completion','ff_operator_event','ff_frame',
+                           'ff_completion_of')),
     lane_id          text     NOT NULL DEFAULT '',
     backend_pid      integer  NOT NULL,
     announced_at_ms  bigint   NOT NULL,
     PRIMARY KEY (channel, lane_id, backend_pid)
 ) WITH (autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0);
 COMMENT ON TABLE ff_waiter IS
-    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready) or a caught-up subscriber of an '
-    'outbox channel. The first writer that makes work for it deletes the row and notifies.';
+    'Announced waiters: a sleeping worker of a lane (channel ff_lane_ready), a caught-up subscriber of an '
+    'outbox channel, or a waiter for one execution''s or flow''s end (channel ff_completion_of, lane_id '
+    'the execution id or flow:<flow id>). The first writer that makes work for it deletes the row and notifies.';
 
 -- The operator view gains attempt count, terminal time, last failure and result size (new columns
 -- last, so CREATE OR REPLACE keeps the old ones).
@@ -143,6 +149,14 @@ DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
 DROP FUNCTION ff_claim_execution(text, text, text, bigint);
 DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
 
+-- Waiting for one execution's end, woken by it alone (ff_await_completion).
+ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
+COMMENT ON TABLE ff_exec_core IS
+    'One row per execution: its five state columns, current lease (id, epoch, expiry) and attempt. '
+    'The row lock (FOR UPDATE) is the per-execution mutex of every operation. reserved_until_ms is the '
+    'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it. '
+    'completion_waited: someone announced a wait for its end (ff_await_completion), which then notifies them.';
+
 -- Skipped executions (a flow upstream did not complete) have a completion event of their own.
 ALTER DOMAIN ff_completion_outcome DROP CONSTRAINT ff_completion_outcome_check;
 ALTER DOMAIN ff_completion_outcome ADD CONSTRAINT ff_completion_outcome_check
@@ -198,3 +212,16 @@ COMMENT ON TABLE ff_flow_dependency IS 'Flow dependencies: downstream_id waits f
 -- Serves: the blockers an execution still waits for (ff_get_execution) and retention.
 CREATE INDEX ff_flow_dependency_downstream ON ff_flow_dependency (partition_key, downstream_id);
 COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';
+
+-- The completion outbox with what each event's execution produced: its flow, and for a success its
+-- result's size and bytes (the result of a completed execution does not change; NULL once retention
+-- pruned it). ff_signaler may read every column but result.
+CREATE VIEW ff_completions AS
+SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
+       CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+FROM ff_completion_event c
+LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
+    AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
+COMMENT ON VIEW ff_completions IS
+    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';

@@ -1,0 +1,65 @@
+//! Waiting for one execution's or one flow's end (`ff_await_completion`): the session announces what
+//! it waits for and is notified on its own channel (`ff_wake_<pid>`) by the transaction that ends it,
+//! and by nothing else. A connection of its own, closed on return.
+
+use crate::{Client, Result};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_postgres::{AsyncMessage, NoTls};
+use uuid::Uuid;
+
+/// What is waited for.
+pub(crate) enum Awaited<'a> {
+    Execution(&'a str),
+    Flow(Uuid),
+}
+
+/// A session announced on one execution's or flow's end.
+pub(crate) struct CompletionWaiter {
+    client: tokio_postgres::Client,
+    wakeups: mpsc::UnboundedReceiver<()>,
+}
+
+/// How long to sleep between two looks without a notification: a safety net (a notification lost
+/// with a dropped connection), not the mechanism.
+const SAFETY_POLL: Duration = Duration::from_secs(1);
+
+impl CompletionWaiter {
+    pub(crate) async fn open(c: &Client) -> Result<CompletionWaiter> {
+        let mut config = c.pg_config().clone();
+        config.application_name("ff_engine_waiter");
+        let (client, mut connection) = config.connect(NoTls).await?;
+        let (tx, wakeups) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                if let AsyncMessage::Notification(_) = msg {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        client.batch_execute("DO $$ BEGIN EXECUTE format('LISTEN %I', 'ff_wake_' || pg_backend_pid()); END $$").await?;
+        Ok(CompletionWaiter { client, wakeups })
+    }
+
+    /// Announce (again); true when it has ended already.
+    pub(crate) async fn announce(&self, what: &Awaited<'_>) -> Result<bool> {
+        let row = match what {
+            Awaited::Execution(id) => self.client.query_one("SELECT ff_await_completion(execution_id => $1)", &[id]).await?,
+            Awaited::Flow(f) => self.client.query_one("SELECT ff_await_completion(flow_id => $1)", &[f]).await?,
+        };
+        Ok(row.get(0))
+    }
+
+    /// Sleep until notified, the safety poll, or `deadline`; false once the deadline has passed.
+    pub(crate) async fn sleep(&mut self, deadline: Option<Instant>) -> bool {
+        let now = Instant::now();
+        let nap = match deadline {
+            Some(d) if d <= now => return false,
+            Some(d) => SAFETY_POLL.min(d - now),
+            None => SAFETY_POLL,
+        };
+        let _ = tokio::time::timeout(nap, self.wakeups.recv()).await;
+        while self.wakeups.try_recv().is_ok() {}
+        true
+    }
+}
