@@ -366,39 +366,53 @@ fn cancel_flow_under_each_policy_while_workers_hold_leases() {
 }
 
 #[test]
-fn a_cancel_flow_killed_mid_call_leaves_all_or_nothing() {
+fn a_cancel_flow_killed_mid_call_leaves_nothing_cancelled() {
     let (db, mut c) = seeded("flow_cancel_kill");
-    let (f, _leases) = flow_with_leases(&mut c, "big", 3000, 10);
+    let (f, _leases) = flow_with_leases(&mut c, "big", 500, 10);
+    // Hold the row lock of the oldest member, which cancel_all reaches last (newest first): the call
+    // cancels 499 members, then waits there, and is terminated while it waits.
+    let oldest: String = c
+        .query_one(
+            "SELECT execution_id FROM ff_list_flow_members($1, max_rows => 1000) ORDER BY created_at_ms, execution_id LIMIT 1",
+            &[&f],
+        )
+        .unwrap()
+        .get(0);
+    let mut holder = db.connect();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute(
+        "SELECT 1 FROM ff_exec_core e, ff_list_flow_members($1, max_rows => 1000) m          WHERE m.execution_id = $2 AND '{fp:' || e.partition_key || '}:' || e.execution_id = $2 FOR UPDATE OF e",
+        &[&f, &oldest],
+    )
+    .unwrap();
     let ci = db.conninfo("postgres");
     let canceller = std::thread::spawn(move || {
         let mut k = postgres::Client::connect(&ci, postgres::NoTls).unwrap();
         k.batch_execute("SET application_name = 'flow_canceller'").unwrap();
         k.query("SELECT * FROM ff_cancel_flow($1)", &[&f]).map(|_| ()).map_err(|e| db_err(&e))
     });
-    // Terminate it once it is running.
-    let mut killed = false;
-    for _ in 0..200 {
+    let mut waited = false;
+    for _ in 0..2000 {
         let n: i64 = c
-            .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'flow_canceller' AND state = 'active'", &[])
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flow_canceller' AND wait_event_type = 'Lock'", &[])
             .unwrap()
             .get(0);
         if n > 0 {
-            killed = true;
+            waited = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    assert!(waited, "the call reached the held member");
+    c.query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'flow_canceller'", &[]).unwrap();
     let outcome = canceller.join().unwrap();
+    assert!(outcome.is_err(), "terminated mid-call");
+    tx.rollback().unwrap();
     let cancelled = count(&mut c, "SELECT count(*) FROM ff_executions WHERE public_state = 'cancelled'");
     let flow_cancelled: Option<i64> = c.query_one("SELECT cancelled_at_ms FROM ff_get_flow($1)", &[&f]).unwrap().get(0);
-    match outcome {
-        Ok(()) => assert_eq!((cancelled, flow_cancelled.is_some()), (3000, true), "the call finished before the kill"),
-        Err(_) => {
-            assert!(killed);
-            assert_eq!((cancelled, flow_cancelled.is_some()), (0, false), "a killed call wrote nothing");
-            assert_eq!(cancel_flow(&mut c, f, "cancel_all"), (3000, 0, 0), "and can be run again");
-        }
-    }
+    assert_eq!((cancelled, flow_cancelled), (0, None), "a killed call wrote nothing");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_completion_event"), 0);
+    assert_eq!(cancel_flow(&mut c, f, "cancel_all"), (500, 0, 0), "and can be run again");
     assert_no_orphans(&mut c);
 }
 
