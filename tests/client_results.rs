@@ -121,3 +121,33 @@ fn create_and_wait_and_the_operator_calls() {
         assert_eq!(c.run_task(ScannerTask::PruneExecutions, 100).await.unwrap(), 0);
     });
 }
+
+#[test]
+fn a_claim_with_max_wait_is_woken_by_new_work_and_times_out_empty() {
+    let db = Cluster::shared().fresh_db("client_claim_wait");
+    block_on(async {
+        let c = seeded(&db.conninfo("postgres")).await;
+        let policy = ClaimPolicy::max_wait(Duration::from_secs(20));
+        // Work created while the claim waits: it is claimed at once, not after a poll period.
+        let producer = {
+            let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let t = Instant::now();
+                (c.create_execution(&NewExecution::new("wait")).await.unwrap().execution_id, t)
+            })
+        };
+        let got = c.claim_with("wait", "w", "i", &[], 30_000, 1, policy).await.unwrap();
+        let (created, at) = producer.await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].lease.execution_id, created);
+        assert!(at.elapsed() < Duration::from_millis(900), "woken by the create, {:?} after it", at.elapsed());
+        // Nothing comes: empty after max_wait.
+        let t = Instant::now();
+        let got = c.claim_with("wait", "w", "i", &[], 30_000, 1, ClaimPolicy::max_wait(Duration::from_millis(400))).await.unwrap();
+        assert!(got.is_empty());
+        assert!(t.elapsed() >= Duration::from_millis(400) && t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        // Zero: as claim.
+        assert!(c.claim_with("wait", "w", "i", &[], 30_000, 1, ClaimPolicy::default()).await.unwrap().is_empty());
+    });
+}

@@ -185,6 +185,47 @@ fn a_failure_skips_three_levels_of_dependents_and_a_replay_does_not_bring_them_b
     }
     assert!(claim_one(&mut c, "b", "w").is_none());
     assert_eq!(flow_state(&mut c, f), "failed");
+
+    // Asked: a failed upstream replayed with its dependents brings back what its end skipped, each
+    // waiting for its upstreams again, released in order as they complete.
+    let g = new_flow(&mut c);
+    let a = member(&mut c, "ga", g, &[]);
+    let side = member(&mut c, "gside", g, &[]);
+    let b = member(&mut c, "gb", g, &[&a]);
+    let cc = member(&mut c, "gc", g, &[&b, &side]);
+    let other = member(&mut c, "gother", g, &[]);
+    let blocked_elsewhere = member(&mut c, "gx", g, &[&a, &other]);
+    let lo = claim(&mut c, "gother");
+    fail(&mut c, &lo);
+    let la = claim(&mut c, "ga");
+    fail(&mut c, &la);
+    for id in [&b, &cc, &blocked_elsewhere] {
+        assert_eq!(public_state(&mut c, id), "skipped");
+    }
+    c.query_one("SELECT * FROM ff_replay_execution($1, with_dependents => true)", &[&a]).unwrap();
+    assert_eq!((public_state(&mut c, &b), public_state(&mut c, &cc)), ("waiting_children".into(), "waiting_children".into()));
+    assert_eq!(public_state(&mut c, &blocked_elsewhere), "skipped", "its other upstream failed");
+    let la = claim(&mut c, "ga");
+    complete(&mut c, &la);
+    let lb = claim(&mut c, "gb");
+    complete(&mut c, &lb);
+    assert_eq!(public_state(&mut c, &cc), "waiting_children", "side has not completed");
+    let ls = claim(&mut c, "gside");
+    complete(&mut c, &ls);
+    let lc = claim(&mut c, "gc");
+    assert_eq!(lc.execution_id, cc);
+
+    // A cancelled dependent replayed on its own waits for its upstreams.
+    let h = new_flow(&mut c);
+    let up = member(&mut c, "hup", h, &[]);
+    let down = member(&mut c, "hdown", h, &[&up]);
+    c.query_one("SELECT * FROM ff_cancel($1)", &[&down]).unwrap();
+    c.query_one("SELECT * FROM ff_replay_execution($1)", &[&down]).unwrap();
+    assert_eq!(states(&mut c, &down).2, "blocked_by_dependencies");
+    assert!(claim_one(&mut c, "hdown", "w").is_none());
+    let lu = claim(&mut c, "hup");
+    complete(&mut c, &lu);
+    assert_eq!(claim(&mut c, "hdown").execution_id, down);
     assert_no_orphans(&mut c);
 }
 

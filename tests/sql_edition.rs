@@ -1256,7 +1256,7 @@ fn condition_effects_match_the_core_on_random_conditions() {
     let json = |s: &Signal| {
         serde_json::json!({
             "seq": s.seq, "signal_id": hex::encode(s.signal_id), "waitpoint_key": s.waitpoint_key, "name": s.name,
-            "source_type": s.source_type, "source_identity": s.source_identity,
+            "source_type": s.source_type, "source_identity": s.source_identity, "correlation_id": s.correlation_id,
         })
     };
     let c = std::cell::RefCell::new(c);

@@ -307,6 +307,50 @@ impl Client {
         rows.iter().map(claimed).collect()
     }
 
+    /// [`Client::claim`], waiting up to `policy.max_wait` for work when the lane is empty: the session
+    /// announces itself on the lane (`ff_await_lane`, on a connection of its own), claims once more,
+    /// and sleeps until the transaction that makes work claimable there wakes it — no polling loop (a
+    /// safety-net look every second). Empty after `max_wait`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim_with(
+        &self,
+        lane_id: &str,
+        worker_id: &str,
+        worker_instance_id: &str,
+        capabilities: &[String],
+        lease_ttl_ms: i64,
+        max_items: i32,
+        policy: ClaimPolicy,
+    ) -> Result<Vec<ClaimedExecution>> {
+        let claim = || self.claim(lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items);
+        let got = claim().await?;
+        if !got.is_empty() || policy.max_wait.is_zero() {
+            return Ok(got);
+        }
+        let deadline = std::time::Instant::now().checked_add(policy.max_wait);
+        let mut waker = crate::worker::LaneWaker::connect(self, lane_id).await?;
+        loop {
+            // Announce, then claim: work committed before the announcement is claimed now, work
+            // committed after it wakes this session.
+            waker.announce(lane_id).await?;
+            let got = claim().await?;
+            if !got.is_empty() {
+                return Ok(got);
+            }
+            let nap = match deadline {
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(std::time::Duration::from_secs(1)),
+                    _ => return Ok(got),
+                },
+                None => std::time::Duration::from_secs(1),
+            };
+            tokio::select! {
+                _ = waker.woken() => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
     /// `ff_renew_lease`: extend the lease to now + `lease_ttl_ms`.
     pub async fn renew_lease(&self, lease: &Lease, lease_ttl_ms: i64) -> Result<RenewedLease> {
         let id = lease.execution_id.to_string();

@@ -274,6 +274,14 @@ impl Client {
         PublicState::parse(col(&self.row(sql, &[&execution_id.to_string(), &reason]).await?, 0)?)
     }
 
+    /// `ff_replay_execution(with_dependents => true)` (operator): replay a failed, cancelled or
+    /// expired flow member and bring back, transitively, the members its end skipped (semantics §11);
+    /// returns the public state it had.
+    pub async fn replay_with_dependents(&self, execution_id: &ExecutionId, reason: Option<&str>) -> Result<PublicState> {
+        let sql = "SELECT previous_public_state FROM ff_replay_execution(execution_id => $1, reason => $2, with_dependents => true)";
+        PublicState::parse(col(&self.row(sql, &[&execution_id.to_string(), &reason]).await?, 0)?)
+    }
+
     /// `ff_revoke_lease` (operator): end the current lease at once (fenced by `lease_epoch` when
     /// given); returns the revoked lease's epoch.
     pub async fn revoke_lease(&self, execution_id: &ExecutionId, reason: &str, lease_epoch: Option<i64>) -> Result<i64> {

@@ -9,6 +9,8 @@ use crate::{Error, Result};
 pub enum SignalMatcher {
     /// Exactly this signal name.
     Name(String),
+    /// Signals delivered with exactly this correlation id.
+    Correlation(String),
     /// Any signal name.
     Any,
 }
@@ -19,9 +21,15 @@ impl SignalMatcher {
         SignalMatcher::Name(name.into())
     }
 
+    /// Match the signals delivered with `correlation_id`.
+    pub fn correlation(correlation_id: impl Into<String>) -> SignalMatcher {
+        SignalMatcher::Correlation(correlation_id.into())
+    }
+
     fn to_engine(&self) -> Matcher {
         match self {
             SignalMatcher::Name(n) => Matcher::ByName(n.clone()),
+            SignalMatcher::Correlation(c) => Matcher::ByCorrelation(c.clone()),
             SignalMatcher::Any => Matcher::Wildcard,
         }
     }
@@ -147,6 +155,14 @@ mod tests {
             json!({"Composite": {"kind": "Count", "n": 2, "count_kind": "DistinctSources", "matcher": {"ByName": "lgtm"}, "waitpoints": ["a", "b"]}})
         );
         assert_eq!(ResumeCondition::operator_only().to_json(), json!("OperatorOnly"));
+        assert_eq!(
+            ResumeCondition::single("k", SignalMatcher::correlation("order-7")).to_json(),
+            json!({"Single": {"waitpoint_key": "k", "matcher": {"ByCorrelation": "order-7"}}})
+        );
+        assert_eq!(
+            ResumeCondition::children(3, "children").matching(SignalMatcher::name("child_completed")).to_json(),
+            json!({"Composite": {"kind": "Count", "n": 3, "count_kind": "DistinctSources", "matcher": {"ByName": "child_completed"}, "waitpoints": ["children"]}})
+        );
     }
 
     #[test]

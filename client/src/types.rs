@@ -687,3 +687,17 @@ text_enum!(
         CancelPending = "cancel_pending",
     }
 );
+
+/// How [`crate::Client::claim_with`] claims: how long it waits for work on an empty lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClaimPolicy {
+    /// Longest wait for work (zero: return at once, as [`crate::Client::claim`]).
+    pub max_wait: std::time::Duration,
+}
+
+impl ClaimPolicy {
+    /// Wait up to `max_wait` for work.
+    pub fn max_wait(max_wait: std::time::Duration) -> Self {
+        ClaimPolicy { max_wait }
+    }
+}

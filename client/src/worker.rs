@@ -503,14 +503,14 @@ impl Idle {
 /// The worker's own connection for wake-ups: it `LISTEN`s on its own channel `ff_wake_<backend pid>`
 /// (announced wake-ups, one worker per piece of work) and on `ff_lane_ready` (every write, under
 /// `ff_engine.notify = always`), and passes on the notifications for its lane.
-struct LaneWaker {
+pub(crate) struct LaneWaker {
     client: tokio_postgres::Client,
     announce: tokio_postgres::Statement,
     notified: mpsc::UnboundedReceiver<()>,
 }
 
 impl LaneWaker {
-    async fn connect(client: &Client, lane_id: &str) -> Result<LaneWaker> {
+    pub(crate) async fn connect(client: &Client, lane_id: &str) -> Result<LaneWaker> {
         let mut config = client.pg_config().clone();
         config.application_name("ff_engine_worker_waker");
         let (pg, mut connection) = config.connect(tokio_postgres::NoTls).await?;
@@ -533,14 +533,14 @@ impl LaneWaker {
     }
 
     /// `ff_await_lane` on this connection, dropping wake-ups that arrived before it.
-    async fn announce(&mut self, lane_id: &str) -> Result<()> {
+    pub(crate) async fn announce(&mut self, lane_id: &str) -> Result<()> {
         while self.notified.try_recv().is_ok() {}
         self.client.execute(&self.announce, &[&lane_id]).await?;
         Ok(())
     }
 
     /// Wait for a notification for the lane; false when the connection closed.
-    async fn woken(&mut self) -> bool {
+    pub(crate) async fn woken(&mut self) -> bool {
         self.notified.recv().await.is_some()
     }
 }

@@ -11,16 +11,19 @@ pub const MAX_CONDITION_BYTES: usize = 8 * 1024;
 /// Deepest Composite nesting (the outermost Composite is depth 1).
 pub const MAX_DEPTH: usize = 4;
 
+/// Which signals a node counts: by name, by the signal's correlation id, or any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matcher {
     ByName(String),
+    ByCorrelation(String),
     Wildcard,
 }
 
 impl Matcher {
-    pub fn accepts(&self, name: &str) -> bool {
+    pub fn accepts(&self, signal: &Signal) -> bool {
         match self {
-            Matcher::ByName(n) => n == name,
+            Matcher::ByName(n) => *n == signal.name,
+            Matcher::ByCorrelation(c) => signal.correlation_id.as_deref() == Some(c.as_str()),
             Matcher::Wildcard => true,
         }
     }
@@ -56,17 +59,26 @@ fn unknown(what: impl std::fmt::Display) -> WfError {
     WfError::invalid_input("unknown_condition", format!("unknown_condition: {what}"))
 }
 
+const MATCHER_SHAPES: &str = "matcher must be \"Wildcard\", {\"ByName\": name} or {\"ByCorrelation\": correlation_id}";
+
 fn parse_matcher(v: &Value) -> WfResult<Matcher> {
     match v {
         Value::String(s) if s == "Wildcard" => Ok(Matcher::Wildcard),
-        Value::Object(o) if o.len() == 1 => match o.get("ByName") {
-            Some(Value::String(name)) if name.is_empty() => {
+        Value::Object(o) if o.len() == 2 && o.contains_key("ByName") && o.contains_key("ByCorrelation") => {
+            Err(WfError::invalid_input("matcher_conflict", "matcher_conflict: a matcher is ByName or ByCorrelation, not both"))
+        }
+        Value::Object(o) if o.len() == 1 => match (o.get("ByName"), o.get("ByCorrelation")) {
+            (Some(Value::String(name)), _) if name.is_empty() => {
                 Err(WfError::invalid_input("empty_signal_name", "empty_signal_name: ByName needs a non-empty signal name"))
             }
-            Some(Value::String(name)) => Ok(Matcher::ByName(name.clone())),
-            _ => Err(unknown("matcher must be \"Wildcard\" or {\"ByName\": name}")),
+            (Some(Value::String(name)), _) => Ok(Matcher::ByName(name.clone())),
+            (_, Some(Value::String(id))) if id.is_empty() => {
+                Err(WfError::invalid_input("empty_correlation_id", "empty_correlation_id: ByCorrelation needs a non-empty correlation id"))
+            }
+            (_, Some(Value::String(id))) => Ok(Matcher::ByCorrelation(id.clone())),
+            _ => Err(unknown(MATCHER_SHAPES)),
         },
-        _ => Err(unknown("matcher must be \"Wildcard\" or {\"ByName\": name}")),
+        _ => Err(unknown(MATCHER_SHAPES)),
     }
 }
 
@@ -185,6 +197,7 @@ impl Condition {
     pub fn to_json(&self) -> Value {
         let matcher = |m: &Matcher| match m {
             Matcher::ByName(n) => json!({ "ByName": n }),
+            Matcher::ByCorrelation(c) => json!({ "ByCorrelation": c }),
             Matcher::Wildcard => json!("Wildcard"),
         };
         match self {
@@ -259,6 +272,8 @@ pub struct Signal {
     pub name: String,
     pub source_type: String,
     pub source_identity: String,
+    /// The correlation id the signal was delivered with (`ByCorrelation` matches it).
+    pub correlation_id: Option<String>,
 }
 
 /// Evaluation of one node: satisfied, its progress measure (to detect "changed nothing"), and the
@@ -275,7 +290,7 @@ pub struct NodeEval {
 fn eval_node(c: &Condition, signals: &[&Signal], progress: &mut Vec<usize>, satisfiers: &mut Vec<i64>) -> bool {
     match c {
         Condition::Single { waitpoint_key, matcher } => {
-            let first = signals.iter().find(|s| &s.waitpoint_key == waitpoint_key && matcher.accepts(&s.name));
+            let first = signals.iter().find(|s| &s.waitpoint_key == waitpoint_key && matcher.accepts(s));
             progress.push(first.is_some() as usize);
             if let Some(s) = first {
                 satisfiers.push(s.seq);
@@ -308,7 +323,7 @@ fn eval_node(c: &Condition, signals: &[&Signal], progress: &mut Vec<usize>, sati
             let mut seen: HashSet<Vec<u8>> = HashSet::new();
             let mut firsts = Vec::new();
             for s in signals {
-                if !waitpoints.iter().any(|w| w == &s.waitpoint_key) || !matcher.as_ref().is_none_or(|m| m.accepts(&s.name)) {
+                if !waitpoints.iter().any(|w| w == &s.waitpoint_key) || !matcher.as_ref().is_none_or(|m| m.accepts(s)) {
                     continue;
                 }
                 let unit: Vec<u8> = match kind {
@@ -378,13 +393,14 @@ impl Effect {
     }
 }
 
-fn key_accepting(c: &Condition, key: &str, name: &str) -> bool {
+fn key_accepting(c: &Condition, signal: &Signal) -> bool {
+    let key = &signal.waitpoint_key;
     match c {
-        Condition::Single { waitpoint_key, matcher } => waitpoint_key == key && matcher.accepts(name),
+        Condition::Single { waitpoint_key, matcher } => waitpoint_key == key && matcher.accepts(signal),
         Condition::Count { waitpoints, matcher, .. } => {
-            waitpoints.iter().any(|w| w == key) && matcher.as_ref().is_none_or(|m| m.accepts(name))
+            waitpoints.iter().any(|w| w == key) && matcher.as_ref().is_none_or(|m| m.accepts(signal))
         }
-        Condition::AllOf(ms) => ms.iter().any(|m| key_accepting(m, key, name)),
+        Condition::AllOf(ms) => ms.iter().any(|m| key_accepting(m, signal)),
         Condition::OperatorOnly | Condition::TimeoutOnly => false,
     }
 }
@@ -396,7 +412,7 @@ pub fn effect_of(c: &Condition, prior: &[Signal], new: &Signal) -> (Effect, Node
     if !c.referenced_keys().iter().any(|k| k == &new.waitpoint_key) {
         return (Effect::SignalIgnoredNotInCondition, before);
     }
-    if !key_accepting(c, &new.waitpoint_key, &new.name) {
+    if !key_accepting(c, new) {
         let e = if matches!(c, Condition::Single { .. }) { Effect::NoOp } else { Effect::SignalIgnoredMatcherFailed };
         return (e, before);
     }
@@ -421,7 +437,7 @@ pub mod arbitrary {
     use proptest::prelude::*;
 
     pub fn arb_matcher() -> impl Strategy<Value = Matcher> {
-        prop_oneof![Just(Matcher::Wildcard), "[a-c]".prop_map(Matcher::ByName)]
+        prop_oneof![Just(Matcher::Wildcard), "[a-c]".prop_map(Matcher::ByName), "[x-y]".prop_map(Matcher::ByCorrelation)]
     }
 
     pub fn arb_condition() -> impl Strategy<Value = Condition> {
@@ -446,19 +462,23 @@ pub mod arbitrary {
     }
 
     pub fn arb_signals() -> impl Strategy<Value = Vec<Signal>> {
-        prop::collection::vec((prop::sample::select(vec!["k1", "k2", "k3", "zz"]), "[a-d]", 0u8..4, 0u8..3), 0..8).prop_map(|v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(i, (k, n, id, src))| Signal {
-                    seq: i as i64 + 1,
-                    signal_id: [id; 16],
-                    waitpoint_key: k.into(),
-                    name: n,
-                    source_type: "t".into(),
-                    source_identity: format!("{src}"),
-                })
-                .collect()
-        })
+        let correlation = prop::option::of(prop::sample::select(vec!["x", "y", "z"]));
+        prop::collection::vec((prop::sample::select(vec!["k1", "k2", "k3", "zz"]), "[a-d]", 0u8..4, 0u8..3, correlation), 0..8).prop_map(
+            |v| {
+                v.into_iter()
+                    .enumerate()
+                    .map(|(i, (k, n, id, src, corr))| Signal {
+                        seq: i as i64 + 1,
+                        signal_id: [id; 16],
+                        waitpoint_key: k.into(),
+                        name: n,
+                        source_type: "t".into(),
+                        source_identity: format!("{src}"),
+                        correlation_id: corr.map(String::from),
+                    })
+                    .collect()
+            },
+        )
     }
 }
 
@@ -476,11 +496,37 @@ mod tests {
             name: name.into(),
             source_type: "t".into(),
             source_identity: format!("s{seq}"),
+            correlation_id: None,
         }
     }
 
     fn p(s: &str) -> WfResult<Condition> {
         Condition::parse_json(s)
+    }
+
+    #[test]
+    fn a_correlation_matcher_counts_the_signals_of_its_correlation_id_only() {
+        let c = p(r#"{"Composite":{"kind":"Count","n":2,"count_kind":"DistinctSignals","matcher":{"ByCorrelation":"order-7"},"waitpoints":["k"]}}"#)
+            .unwrap();
+        assert_eq!(Condition::parse(&c.to_json()).unwrap(), c, "round-trips");
+        let with = |seq: i64, corr: Option<&str>| Signal { correlation_id: corr.map(String::from), ..sig(seq, "k", "any") };
+        let (e, _) = effect_of(&c, &[], &with(1, Some("order-8")));
+        assert_eq!(e, Effect::SignalIgnoredMatcherFailed);
+        let (e, _) = effect_of(&c, &[], &with(2, None));
+        assert_eq!(e, Effect::SignalIgnoredMatcherFailed);
+        let (e, _) = effect_of(&c, &[], &with(3, Some("order-7")));
+        assert_eq!(e, Effect::AppendedToWaitpoint);
+        let (e, after) = effect_of(&c, &[with(3, Some("order-7"))], &with(4, Some("order-7")));
+        assert_eq!((e, after.satisfiers), (Effect::ResumeConditionSatisfied, vec![3, 4]));
+        let single = p(r#"{"Single":{"waitpoint_key":"k","matcher":{"ByCorrelation":"x"}}}"#).unwrap();
+        assert_eq!(effect_of(&single, &[], &with(5, Some("x"))).0, Effect::ResumeConditionSatisfied);
+        assert_eq!(
+            p(r#"{"Single":{"waitpoint_key":"k","matcher":{"ByCorrelation":""}}}"#).unwrap_err().detail.as_deref(),
+            Some("empty_correlation_id")
+        );
+        assert!(single.required_names("k").is_empty(), "a correlation names no signal");
+        let both = p(r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"a","ByCorrelation":"x"}}}"#).unwrap_err();
+        assert_eq!(both.detail.as_deref(), Some("matcher_conflict"));
     }
 
     fn code(s: &str) -> String {

@@ -217,6 +217,7 @@ mod tests {
             name: name.into(),
             source_type: String::new(),
             source_identity: String::new(),
+            correlation_id: None,
         }
     }
 

@@ -20,12 +20,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_cond_unknown(text) IS 'WF001 unknown_condition (internal).';
 
--- A matcher: "Wildcard" or {"ByName": name}.
+-- A matcher: "Wildcard", {"ByName": name} or {"ByCorrelation": correlation_id}.
 CREATE FUNCTION ff_cond_matcher(v jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF v = '"Wildcard"' THEN
         RETURN v;
+    END IF;
+    IF jsonb_typeof(v) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(v)) = 2 AND v ? 'ByName' AND v ? 'ByCorrelation' THEN
+        PERFORM ff_invalid('matcher_conflict', 'matcher_conflict: a matcher is ByName or ByCorrelation, not both');
     END IF;
     IF jsonb_typeof(v) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(v)) = 1 AND jsonb_typeof(v -> 'ByName') = 'string' THEN
         IF v ->> 'ByName' = '' THEN
@@ -33,7 +36,13 @@ BEGIN
         END IF;
         RETURN jsonb_build_object('ByName', v -> 'ByName');
     END IF;
-    PERFORM ff_cond_unknown('matcher must be "Wildcard" or {"ByName": name}');
+    IF jsonb_typeof(v) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(v)) = 1 AND jsonb_typeof(v -> 'ByCorrelation') = 'string' THEN
+        IF v ->> 'ByCorrelation' = '' THEN
+            PERFORM ff_invalid('empty_correlation_id', 'empty_correlation_id: ByCorrelation needs a non-empty correlation id');
+        END IF;
+        RETURN jsonb_build_object('ByCorrelation', v -> 'ByCorrelation');
+    END IF;
+    PERFORM ff_cond_unknown('matcher must be "Wildcard", {"ByName": name} or {"ByCorrelation": correlation_id}');
     RETURN NULL;
 END
 $$;
@@ -169,14 +178,16 @@ $$;
 
 -- Evaluation (core/src/condition.rs: evaluate, effect_of): recomputed over the recorded signals, a
 -- jsonb array in acceptance order of {"seq", "signal_id", "waitpoint_key", "name", "source_type",
--- "source_identity"}. Used by suspend (the buffered-signal replay) and deliver.
+-- "source_identity", "correlation_id"}. Used by suspend (the buffered-signal replay) and deliver.
 
--- Whether a matcher accepts a signal name (a NULL matcher, Count's absent one, accepts any).
-CREATE FUNCTION ff_cond_accepts(matcher jsonb, name text) RETURNS boolean
+-- Whether a matcher accepts a signal (a NULL matcher, Count's absent one, accepts any): by its name, or
+-- by its correlation id.
+CREATE FUNCTION ff_cond_accepts(matcher jsonb, signal jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT matcher IS NULL OR matcher = 'null' OR matcher = '"Wildcard"' OR matcher ->> 'ByName' = name
+    SELECT coalesce(matcher IS NULL OR matcher = 'null' OR matcher = '"Wildcard"' OR matcher ->> 'ByName' = signal ->> 'name'
+        OR matcher ->> 'ByCorrelation' = signal ->> 'correlation_id', false)
 $$;
-COMMENT ON FUNCTION ff_cond_accepts(jsonb, text) IS 'Whether a matcher accepts a signal name (internal).';
+COMMENT ON FUNCTION ff_cond_accepts(jsonb, jsonb) IS 'Whether a matcher accepts a signal (internal).';
 
 -- One node: satisfied, its progress (per node, in pre-order: distinct units counted, or 0/1) and the
 -- satisfiers (seqs) when satisfied.
@@ -195,7 +206,7 @@ BEGIN
     satisfiers := '{}';
     IF c ? 'Single' THEN
         SELECT (s ->> 'seq')::bigint INTO first_seq FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o)
-        WHERE s ->> 'waitpoint_key' = c -> 'Single' ->> 'waitpoint_key' AND ff_cond_accepts(c -> 'Single' -> 'matcher', s ->> 'name')
+        WHERE s ->> 'waitpoint_key' = c -> 'Single' ->> 'waitpoint_key' AND ff_cond_accepts(c -> 'Single' -> 'matcher', s)
         ORDER BY o LIMIT 1;
         satisfied := FOUND;
         progress := ARRAY[CASE WHEN satisfied THEN 1 ELSE 0 END];
@@ -235,7 +246,7 @@ BEGIN
                           WHEN 'DistinctWaitpoints' THEN s ->> 'waitpoint_key'
                           WHEN 'DistinctSignals' THEN s ->> 'signal_id'
                           ELSE jsonb_build_array(s -> 'source_type', s -> 'source_identity')::text END AS unit) u
-        WHERE (comp -> 'waitpoints') ? (s ->> 'waitpoint_key') AND ff_cond_accepts(comp -> 'matcher', s ->> 'name')
+        WHERE (comp -> 'waitpoints') ? (s ->> 'waitpoint_key') AND ff_cond_accepts(comp -> 'matcher', s)
         ORDER BY unit, o) f;
     progress := ARRAY[least(cardinality(firsts), n)];
     satisfied := cardinality(firsts) >= n;
@@ -286,21 +297,22 @@ END
 $$;
 COMMENT ON FUNCTION ff_cond_keys(jsonb) IS 'Referenced waitpoint keys in order (internal).';
 
--- Whether some node on `key` accepts a signal named `name`.
-CREATE FUNCTION ff_cond_key_accepting(c jsonb, key text, name text) RETURNS boolean
+-- Whether some node on the signal's waitpoint key accepts it.
+CREATE FUNCTION ff_cond_key_accepting(c jsonb, signal jsonb) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
+    key text := signal ->> 'waitpoint_key';
     m jsonb;
 BEGIN
     IF c ? 'Single' THEN
-        RETURN c -> 'Single' ->> 'waitpoint_key' = key AND ff_cond_accepts(c -> 'Single' -> 'matcher', name);
+        RETURN c -> 'Single' ->> 'waitpoint_key' = key AND ff_cond_accepts(c -> 'Single' -> 'matcher', signal);
     END IF;
     IF c -> 'Composite' ->> 'kind' = 'Count' THEN
-        RETURN (c -> 'Composite' -> 'waitpoints') ? key AND ff_cond_accepts(c -> 'Composite' -> 'matcher', name);
+        RETURN (c -> 'Composite' -> 'waitpoints') ? key AND ff_cond_accepts(c -> 'Composite' -> 'matcher', signal);
     END IF;
     IF c -> 'Composite' ->> 'kind' = 'AllOf' THEN
         FOR m IN SELECT jsonb_array_elements(c -> 'Composite' -> 'members') LOOP
-            IF ff_cond_key_accepting(m, key, name) THEN
+            IF ff_cond_key_accepting(m, signal) THEN
                 RETURN true;
             END IF;
         END LOOP;
@@ -308,7 +320,7 @@ BEGIN
     RETURN false;
 END
 $$;
-COMMENT ON FUNCTION ff_cond_key_accepting(jsonb, text, text) IS 'Whether a key accepts a signal name (internal).';
+COMMENT ON FUNCTION ff_cond_key_accepting(jsonb, jsonb) IS 'Whether a key accepts a signal (internal).';
 
 -- The ByName names the nodes on `key` need, sorted (for the waitpoint listings).
 CREATE FUNCTION ff_cond_required_names(c jsonb, key text) RETURNS text[]
@@ -343,7 +355,7 @@ BEGIN
         effect := 'signal_ignored_not_in_condition';
         RETURN;
     END IF;
-    IF NOT ff_cond_key_accepting(c, new_signal ->> 'waitpoint_key', new_signal ->> 'name') THEN
+    IF NOT ff_cond_key_accepting(c, new_signal) THEN
         effect := CASE WHEN c ? 'Single' THEN 'no_op' ELSE 'signal_ignored_matcher_failed' END;
         RETURN;
     END IF;

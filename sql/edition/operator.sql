@@ -28,7 +28,8 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION ff_replay_execution(execution_id text, reason text DEFAULT NULL, keep_steps boolean DEFAULT true)
+CREATE FUNCTION ff_replay_execution(execution_id text, reason text DEFAULT NULL, keep_steps boolean DEFAULT true,
+    with_dependents boolean DEFAULT false)
 RETURNS TABLE (outcome text, previous_public_state text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_variable
@@ -44,6 +45,7 @@ BEGIN
     END IF;
     PERFORM ff_stmt_operator_replay(id.partition_key, id.execution_uuid, 'runnable', 'unowned', 'eligible_now',
         'pending_replay_attempt', 'waiting', ff_now_ms(), ff_replay_execution.execution_id, reason, coalesce(keep_steps, true));
+    PERFORM ff_flow_replayed(id.partition_key, id.execution_uuid, coalesce(with_dependents, false));
     PERFORM ff_wake('{ff_operator_event}', ARRAY[e.lane_id]);
     RETURN QUERY SELECT 'replayed'::text, e.public_state::text;
 END

@@ -147,14 +147,15 @@ BEGIN
             PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
         END IF;
         SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
-                   'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity) ORDER BY g.signal_seq), '[]')
+                   'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
+                   'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
         INTO counted FROM ff_signal g
         WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
           AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
         SELECT x.effect, x.satisfiers INTO eff, sats
         FROM ff_cond_effect(wp.resume_condition, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
             'waitpoint_key', wp.waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
-            'source_identity', p_source_identity)) x;
+            'source_identity', p_source_identity, 'correlation_id', p_correlation_id)) x;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
     PERFORM ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,

@@ -262,7 +262,7 @@ BEGIN
     sid := coalesce(p_suspension_id, gen_random_uuid());
     -- Replay the signals buffered on the bound pending waitpoints; record each one's effect.
     FOR s IN
-        SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity FROM ff_signal g
+        SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity, g.correlation_id FROM ff_signal g
         WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid
           AND g.waitpoint_id IN (SELECT (x ->> 'id')::uuid FROM jsonb_array_elements(bound) x WHERE (x ->> 'pending')::boolean)
         ORDER BY g.signal_seq
@@ -272,13 +272,15 @@ BEGIN
         ELSE
             SELECT x.effect, x.satisfiers INTO sig_effect, sats
             FROM ff_cond_effect(cond, counted, jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id, 'waitpoint_key', s.waitpoint_key,
-                'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity)) x;
+                'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity,
+                'correlation_id', s.correlation_id)) x;
             IF sig_effect = 'resume_condition_satisfied' THEN
                 satisfied := sats;
             END IF;
             IF sig_effect NOT IN ('signal_ignored_not_in_condition', 'no_op', 'signal_ignored_matcher_failed') THEN
                 counted := counted || jsonb_build_array(jsonb_build_object('seq', s.signal_seq, 'signal_id', s.signal_id,
-                    'waitpoint_key', s.waitpoint_key, 'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity));
+                    'waitpoint_key', s.waitpoint_key, 'name', s.signal_name, 'source_type', s.source_type, 'source_identity', s.source_identity,
+                    'correlation_id', s.correlation_id));
             END IF;
         END IF;
         UPDATE ff_signal g SET suspension_id = sid, effect = sig_effect

@@ -1,4 +1,4 @@
--- ff_engine, both editions: flows (docs/semantics.md §9). Written once: both editions install this
+-- ff_engine, both editions: flows (docs/semantics.md §11). Written once: both editions install this
 -- file. What it needs from the edition it is installed with, by the same name and signature in both:
 -- ff_wake(text[], text[]) (wake-ups), ff_deliver_engine_signal(...) (a signal the engine delivers
 -- without a token) and ff_cancel(text, text).
@@ -6,7 +6,8 @@
 -- Members share their flow's partition. Joining a flow happens in the creating transaction
 -- (ff_flow_join, called by ff_create_execution); what follows a member's end happens in the
 -- transaction that ends it, whatever ends it (complete, fail, cancel, expiry, a skipped upstream), by
--- the trigger on ff_exec_core at the bottom of this file.
+-- the trigger on ff_exec_core below, which also wakes the sessions waiting for one execution's or one
+-- flow's end (ff_await_completion).
 
 -- The edition's functions this file calls, internal in both.
 COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on what the caller wrote (internal).';
@@ -520,3 +521,89 @@ CREATE FUNCTION ff_await_completion(execution_id text DEFAULT NULL, flow_id uuid
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT ff_await_completion_body($1, $2)
 $$;
+
+-- After a replay (ff_replay_execution, both editions): a member whose upstreams have not all
+-- completed waits for them again (blocked_by_dependencies), one with an upstream that ended without
+-- completing is skipped again; with_dependents also brings back every member skipped because of it,
+-- transitively, as long as none of its own upstreams ended without completing.
+CREATE FUNCTION ff_flow_replayed(pk smallint, id uuid, with_dependents boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+    frontier uuid[] := ARRAY[id];
+    revived uuid[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ff_flow_member WHERE partition_key = pk AND execution_id = id) THEN
+        RETURN;
+    END IF;
+    PERFORM ff_flow_recount(pk, frontier, now_ms);
+    WHILE with_dependents LOOP
+        WITH back AS (
+            UPDATE ff_exec_core x SET lifecycle_phase = 'runnable', ownership_state = 'unowned',
+                eligibility_state = 'blocked_by_dependencies',
+                attempt_state = CASE WHEN x.attempt_index = 0 THEN 'pending_first_attempt' ELSE 'pending_replay_attempt' END,
+                public_state = 'waiting_children', completed_at_ms = NULL, last_error = NULL, updated_at_ms = now_ms
+            WHERE x.partition_key = pk AND x.public_state = 'skipped'
+              AND x.execution_id IN (SELECT d.downstream_id FROM ff_flow_dependency d WHERE d.partition_key = pk AND d.upstream_id = ANY (frontier))
+              AND NOT EXISTS (SELECT 1 FROM ff_flow_dependency u JOIN ff_exec_core ux ON ux.partition_key = u.partition_key AND ux.execution_id = u.upstream_id
+                              WHERE u.partition_key = pk AND u.downstream_id = x.execution_id
+                                AND ux.lifecycle_phase = 'terminal' AND ux.public_state <> 'completed')
+            RETURNING x.execution_id)
+        SELECT array_agg(execution_id) INTO revived FROM back;
+        EXIT WHEN revived IS NULL;
+        PERFORM ff_flow_recount(pk, revived, now_ms);
+        frontier := revived;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_replayed(smallint, uuid, boolean) IS 'A replayed member waits for its upstreams again; with_dependents revives what it skipped (internal).';
+
+-- Count again, for runnable members, the upstreams that have not completed (share-locked first, as at
+-- create, so none ends between the count and the write): some left, it waits for them; none, it is
+-- claimable (or delayed); one ended without completing, it is skipped.
+CREATE FUNCTION ff_flow_recount(pk smallint, ids uuid[], now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    doomed_ids uuid[];
+    ready_lanes text[];
+BEGIN
+    PERFORM 1 FROM ff_exec_core u
+    WHERE u.partition_key = pk
+      AND u.execution_id IN (SELECT d.upstream_id FROM ff_flow_dependency d WHERE d.partition_key = pk AND d.downstream_id = ANY (ids))
+    ORDER BY u.execution_id FOR SHARE;
+    WITH counted AS (
+        SELECT m.execution_id,
+               count(u.execution_id) FILTER (WHERE u.public_state <> 'completed') AS left_count,
+               coalesce(bool_or(u.lifecycle_phase = 'terminal' AND u.public_state <> 'completed'), false) AS doomed
+        FROM ff_flow_member m
+        LEFT JOIN ff_flow_dependency d ON d.partition_key = m.partition_key AND d.downstream_id = m.execution_id
+        LEFT JOIN ff_exec_core u ON u.partition_key = d.partition_key AND u.execution_id = d.upstream_id
+        WHERE m.partition_key = pk AND m.execution_id = ANY (ids)
+        GROUP BY m.execution_id),
+    members AS (
+        UPDATE ff_flow_member m SET upstreams_left = c.left_count FROM counted c
+        WHERE m.partition_key = pk AND m.execution_id = c.execution_id
+        RETURNING m.execution_id, c.left_count, c.doomed),
+    states AS (
+        UPDATE ff_exec_core x SET
+            eligibility_state = CASE WHEN c.left_count > 0 OR c.doomed THEN 'blocked_by_dependencies'
+                                     WHEN x.eligible_at_ms > now_ms THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+            public_state = CASE WHEN c.left_count > 0 OR c.doomed THEN 'waiting_children'
+                                WHEN x.eligible_at_ms > now_ms THEN 'delayed' ELSE 'waiting' END,
+            updated_at_ms = now_ms
+        FROM members c
+        WHERE x.partition_key = pk AND x.execution_id = c.execution_id AND x.lifecycle_phase = 'runnable'
+          AND x.eligibility_state IN ('eligible_now', 'not_eligible_until_time', 'blocked_by_dependencies')
+        RETURNING x.execution_id, x.lane_id, x.eligibility_state, c.doomed)
+    SELECT array_agg(execution_id) FILTER (WHERE doomed), array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now')
+    INTO doomed_ids, ready_lanes FROM states;
+    IF doomed_ids IS NOT NULL THEN
+        PERFORM ff_flow_skip(pk, doomed_ids, now_ms);
+        PERFORM ff_wake('{ff_completion}', '{}');
+    END IF;
+    IF ready_lanes IS NOT NULL THEN
+        PERFORM ff_wake('{}', ready_lanes);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_flow_recount(smallint, uuid[], bigint) IS 'Count a member''s upstreams again and set its state from them (internal).';

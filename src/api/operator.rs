@@ -22,8 +22,10 @@ fn ff_replay_execution(
     execution_id: Option<&str>,
     reason: default!(Option<&str>, "NULL"),
     keep_steps: default!(Option<bool>, true),
+    with_dependents: default!(Option<bool>, false),
 ) -> TableIterator<'static, (name!(outcome, String), name!(previous_public_state, String))> {
-    TableIterator::once(guarded(|| operator::replay_execution(execution_id, reason, keep_steps.unwrap_or(true))))
+    let (keep_steps, with_dependents) = (keep_steps.unwrap_or(true), with_dependents.unwrap_or(false));
+    TableIterator::once(guarded(|| operator::replay_execution(execution_id, reason, keep_steps, with_dependents)))
 }
 
 /// End the current lease at once (epoch + 1); the execution is reclaimable and the old holder's

@@ -13,6 +13,11 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 statement! {
+    mod flow_replayed = "flows/replayed.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, with_dependents: bool }
+    row {}
+}
+statement! {
     mod lock_execution = "operator/lock_execution.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid }
     row {
@@ -66,7 +71,12 @@ pub fn change_priority(execution_id: Option<&str>, priority: Option<i32>) -> WfR
 
 /// `ff_replay_execution`: (outcome `replayed`, previous public state); `execution_not_replayable`
 /// unless the execution failed, was cancelled or expired.
-pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>, keep_steps: bool) -> WfResult<(String, String)> {
+pub fn replay_execution(
+    execution_id: Option<&str>,
+    reason: Option<&str>,
+    keep_steps: bool,
+    with_dependents: bool,
+) -> WfResult<(String, String)> {
     let id = parse_execution_id(execution_id)?;
     crate::checks::optional_text(reason, "reason", 256)?;
     Spi::connect_mut(|client| {
@@ -89,6 +99,7 @@ pub fn replay_execution(execution_id: Option<&str>, reason: Option<&str>, keep_s
             keep_steps,
         };
         replay::execute(client, args)?;
+        flow_replayed::execute(client, flow_replayed::Args { partition_key, execution_id, with_dependents })?;
         wake(client, &[Channel::Operator], &[row.lane_id.as_str()])?;
         Ok(("replayed".to_string(), row.public_state))
     })

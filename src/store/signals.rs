@@ -38,7 +38,7 @@ statement! {
         waitpoint_key: String, waitpoint_state: String, expires_at_ms: Option<i64>, waitpoint_suspension_id: Option<pgrx::Uuid>,
         first_signal_id: Option<pgrx::Uuid>, suspension_id: Option<pgrx::Uuid>, resume_condition: Option<pgrx::JsonB>,
         signal_seq: Option<i64>, signal_id: Option<pgrx::Uuid>, signal_waitpoint_key: Option<String>, signal_name: Option<String>,
-        source_type: Option<String>, source_identity: Option<String>,
+        source_type: Option<String>, source_identity: Option<String>, signal_correlation_id: Option<String>,
     }
 }
 statement! {
@@ -206,6 +206,7 @@ fn evaluate(rows: &[delivery_state::Row], d: &Delivery<'_>) -> WfResult<(&'stati
                 name: r.signal_name.clone().unwrap_or_default(),
                 source_type: r.source_type.clone().unwrap_or_default(),
                 source_identity: r.source_identity.clone().unwrap_or_default(),
+                correlation_id: r.signal_correlation_id.clone(),
             })
         })
         .collect::<Vec<_>>();
@@ -216,6 +217,7 @@ fn evaluate(rows: &[delivery_state::Row], d: &Delivery<'_>) -> WfResult<(&'stati
         name: d.signal_name.to_string(),
         source_type: d.source_type.to_string(),
         source_identity: d.source_identity.to_string(),
+        correlation_id: d.correlation_id.map(str::to_string),
     };
     let (effect, after) = condition::effect_of(&cond, &counted, &new);
     let resumes = (effect == Effect::ResumeConditionSatisfied).then_some(Resumes {

@@ -45,7 +45,10 @@ statement! {
 statement! {
     mod signals_on = "suspensions/signals_on.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid, waitpoint_ids: Vec<pgrx::Uuid> }
-    row { signal_seq: i64, signal_id: pgrx::Uuid, waitpoint_key: String, signal_name: String, source_type: String, source_identity: String }
+    row {
+        signal_seq: i64, signal_id: pgrx::Uuid, waitpoint_key: String, signal_name: String, source_type: String, source_identity: String,
+        correlation_id: Option<String>,
+    }
 }
 statement! {
     mod set_signal_effect = "suspensions/set_signal_effect.sql";
@@ -222,6 +225,7 @@ fn replay_buffered(
             name: r.signal_name,
             source_type: r.source_type,
             source_identity: r.source_identity,
+            correlation_id: r.correlation_id,
         })
         .collect();
     let replay = suspend::replay(cond, buffered);
