@@ -9,7 +9,7 @@
 //!   `sql/statements/<concept>/`) and asks the core to decide.
 //! - [`api`]: the SQL surface — every `#[pg_extern]`, a few lines each over [`store`].
 //! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements, and
-//!   what both editions install as it is (`sql/shared/`: errors, ids, flows).
+//!   what both editions install as it is (`sql/shared/`: errors, ids, flows, lanes).
 
 pub use ff_engine_core::{
     admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, progress, suspend, tokens,
@@ -31,6 +31,7 @@ pgrx::extension_sql_file!(
     name = "flows",
     requires = ["shared_ids", api::flows::ff_wake, api::flows::ff_deliver_engine_signal, api::leases::ff_cancel]
 );
+pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids"]);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);

@@ -81,3 +81,127 @@ fn sigkill_during_signal_storm_loses_no_committed_signal() {
     assert_eq!(resumed, waiting, "every resume wrote its event");
     cluster.stop();
 }
+
+/// Workload 1 through the client crate from 8 tasks while the postmaster is killed with SIGKILL twice
+/// (crash recovery each time), the clients retrying through the crate's retry policy and every call
+/// made safe to repeat (idempotency keys). Then a drain drives every execution whose create was
+/// acknowledged to its end, as an operator would (expired leases reclaimed by `ff_tick`, suspensions
+/// resumed). After it: each acknowledged execution completed exactly once (one `success` completion
+/// event, one completed attempt), every acknowledged signal stored, nothing stuck or orphaned.
+#[test]
+fn sigkill_during_workload_one_loses_and_duplicates_nothing() {
+    use ff_engine_client::*;
+    let cluster = Cluster::start(&[]);
+    let db = cluster.fresh_db("crash_soak");
+    db.connect().query_one("SELECT * FROM ff_seed_hmac('k1')", &[]).unwrap();
+    let created = Arc::new(Mutex::new(Vec::<ExecutionId>::new()));
+    let signals = Arc::new(Mutex::new(Vec::<uuid::Uuid>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (created, signals, stop, conninfo) = (created.clone(), signals.clone(), stop.clone(), db.conninfo("postgres"));
+            rt.spawn(async move {
+                let policy = RetryPolicy { max_attempts: 40, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(250) };
+                let c = Client::builder(&conninfo).unwrap().max_connections(1).retry(policy).build().unwrap();
+                let lane = format!("soak{t}");
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let _ = cycle(&c, &lane, &format!("t{t}-{i}"), &created, &signals).await;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    cluster.crash_and_restart();
+    std::thread::sleep(Duration::from_millis(2000));
+    cluster.crash_and_restart();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        rt.block_on(t).unwrap();
+    }
+    let created = created.lock().unwrap().clone();
+    let signals = signals.lock().unwrap().clone();
+    assert!(created.len() > 20, "the workload ran ({} creates acknowledged)", created.len());
+
+    let mut c = db.connect();
+    let open_before = count(&mut c, "SELECT count(*) FROM ff_exec_core WHERE lifecycle_phase <> 'terminal'");
+    drain(&mut c, &created);
+    println!("crash soak: {} creates and {} signals acknowledged, {open_before} left open by the crashes", created.len(), signals.len());
+    for id in &created {
+        let id = id.to_string();
+        let (state, successes, completed_attempts): (String, i64, i64) = {
+            let r = c
+                .query_one(
+                    "SELECT (SELECT public_state FROM ff_get_execution($1)), \
+                            (SELECT count(*) FROM ff_completion_event WHERE execution_id = $1 AND outcome = 'success'), \
+                            (SELECT count(*) FROM ff_list_attempts($1) WHERE outcome IS NOT NULL AND ended_at_ms IS NOT NULL AND error_message IS NULL)",
+                    &[&id],
+                )
+                .unwrap();
+            (r.get(0), r.get(1), r.get(2))
+        };
+        assert_eq!((state.as_str(), successes, completed_attempts), ("completed", 1, 1), "{id}");
+    }
+    let stored: std::collections::HashSet<uuid::Uuid> = column(&mut c, "SELECT signal_id FROM ff_signal", &[]);
+    assert!(signals.iter().all(|s| stored.contains(s)), "an acknowledged signal was lost");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ff_exec_core WHERE lifecycle_phase <> 'terminal'"), 0, "nothing is stuck");
+    assert_no_orphans(&mut c);
+    cluster.stop();
+
+    /// One workload-1 cycle; every call is safe to repeat. Any error ends the cycle: the drain finishes it.
+    async fn cycle(c: &Client, lane: &str, key: &str, created: &Mutex<Vec<ExecutionId>>, signals: &Mutex<Vec<uuid::Uuid>>) -> Result<()> {
+        let id = c.create_execution(&NewExecution::new(lane).idempotency_key(key)).await?.execution_id;
+        created.lock().unwrap().push(id);
+        let Some(l) = c.claim(lane, "w", "i", &[], 2_000, 1).await?.pop() else { return Ok(()) };
+        let s = Suspend::new(ResumeCondition::single("k", SignalMatcher::name("go"))).idempotency_key(key);
+        let s = c.suspend(&l.lease, &s).await?;
+        let wp = s.waitpoints.into_iter().next().expect("one waitpoint");
+        let signal = Signal::new(l.lease.execution_id, wp.waitpoint_id, wp.token, "go").idempotency_key(key);
+        let d = c.deliver_signal(&signal).await?;
+        signals.lock().unwrap().push(d.signal_id);
+        let Some(l2) = c.claim(lane, "w", "i", &[], 2_000, 1).await?.pop() else { return Ok(()) };
+        c.complete(&l2.lease, None).await
+    }
+
+    /// Drive every execution to its end: claim and complete what is claimable, resume what is
+    /// suspended, let expired leases come back (`ff_tick`).
+    fn drain(c: &mut postgres::Client, ids: &[ExecutionId]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let open: Vec<(String, String, String)> = c
+                .query(
+                    "SELECT e.execution_id, e.lane_id, e.public_state::text FROM unnest($1::text[]) i, ff_get_execution(i) e \
+                     WHERE e.lifecycle_phase <> 'terminal'",
+                    &[&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            if open.is_empty() {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "still open after the drain: {open:?}");
+            for (id, lane, state) in &open {
+                match state.as_str() {
+                    "suspended" => {
+                        let wp: uuid::Uuid =
+                            c.query_one("SELECT waitpoint_id FROM ff_list_pending_waitpoints($1) LIMIT 1", &[id]).unwrap().get(0);
+                        c.query_one("SELECT * FROM ff_deliver_approval_signal($1, $2, $3, 'go', 'drain')", &[id, lane, &wp]).unwrap();
+                    }
+                    "waiting" => {
+                        while let Some(l) = claim_one(c, lane, "drain") {
+                            c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+                        }
+                    }
+                    _ => {} // leased under a lease whose holder is gone: it expires
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            c.batch_execute("SELECT * FROM ff_tick()").unwrap();
+        }
+    }
+}

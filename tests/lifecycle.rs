@@ -638,3 +638,44 @@ fn state_columns_reject_unknown_literals() {
         ("runnable".into(), "unowned".into(), "eligible_now".into(), "pending_first_attempt".into(), "waiting".into())
     );
 }
+
+/// An empty claim is explained: ff_lane_holdback names what holds the lane's runnable work back and
+/// when it could pass.
+#[test]
+fn lane_holdback_explains_an_empty_claim() {
+    let (_db, mut c) = seeded("holdback");
+    let now: i64 = c.query_one("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", &[]).unwrap().get(0);
+    c.query_one("SELECT * FROM ff_create_budget('hb', '{\"tokens\": 1}', '{}', 3600000)", &[]).unwrap();
+    let rate: uuid::Uuid =
+        c.query_one("SELECT * FROM ff_create_quota_policy(max_requests_per_window => 1, window_ms => 600000)", &[]).unwrap().get(0);
+    let cap: uuid::Uuid = c.query_one("SELECT * FROM ff_create_quota_policy(active_concurrency_cap => 1)", &[]).unwrap().get(0);
+    // Use up the budget and both quotas with executions of another lane.
+    create_in(&mut c, "other", "budget_ids => '{hb}'");
+    let l = claim_one(&mut c, "other", "w").unwrap();
+    c.query_one("SELECT * FROM ff_report_usage($1, $2, $3, '{\"tokens\": 1}')", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+    create_in(&mut c, "other", &format!("quota_policy_id => '{rate}'"));
+    create_in(&mut c, "other", &format!("quota_policy_id => '{cap}'"));
+    claim_one(&mut c, "other", "w").unwrap();
+    claim_one(&mut c, "other", "w").unwrap();
+    // The lane: one of each.
+    create_in(&mut c, "held", &format!("delay_until_ms => {}", now + 600_000));
+    create_in(&mut c, "held", "budget_ids => '{hb}'");
+    create_in(&mut c, "held", &format!("quota_policy_id => '{rate}'"));
+    create_in(&mut c, "held", &format!("quota_policy_id => '{cap}'"));
+    let f: uuid::Uuid = c.query_one("SELECT flow_id FROM ff_create_flow()", &[]).unwrap().get(0);
+    let up = c.query_one("SELECT execution_id FROM ff_create_execution('held-up', flow_id => $1)", &[&f]).unwrap().get::<_, String>(0);
+    c.query_one("SELECT * FROM ff_create_execution('held', flow_id => $1, depends_on => ARRAY[$2])", &[&f, &up]).unwrap();
+    assert!(claim_one(&mut c, "held", "w").is_none(), "nothing can be handed out");
+    let rows: Vec<(String, i64, Option<i64>)> =
+        c.query("SELECT * FROM ff_lane_holdback('held')", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let reasons: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(reasons, ["budget", "delayed", "dependencies", "quota_concurrency", "quota_rate"]);
+    assert!(rows.iter().all(|r| r.1 == 1), "{rows:?}");
+    let earliest = |reason: &str| rows.iter().find(|r| r.0 == reason).unwrap().2;
+    assert_eq!(earliest("delayed"), Some(now + 600_000));
+    assert!(earliest("budget").is_some_and(|t| t >= now + 3_600_000 - 60_000), "{rows:?}");
+    assert!(earliest("quota_rate").is_some_and(|t| t >= now + 600_000 - 60_000), "{rows:?}");
+    assert_eq!((earliest("dependencies"), earliest("quota_concurrency")), (None, None));
+    assert!(c.query("SELECT * FROM ff_lane_holdback('empty')", &[]).unwrap().is_empty());
+    assert_code(&mut c, "SELECT * FROM ff_lane_holdback(NULL)", &[], "WF001");
+}

@@ -108,6 +108,17 @@ pub struct ExecutionSummary {
     pub result_bytes: Option<i32>,
 }
 
+/// Work of a lane held back, from [`Client::lane_holdback`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holdback {
+    /// `delayed`, `dependencies`, `reserved`, `budget`, `quota_rate` or `quota_concurrency`.
+    pub reason: String,
+    /// Executions held for it.
+    pub executions: i64,
+    /// The earliest time one could pass (None: when a lease ends, an upstream completes, a limit changes).
+    pub earliest_at_ms: Option<i64>,
+}
+
 /// How an execution finished, from [`Client::wait_for_completion`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinishedExecution {
@@ -254,6 +265,14 @@ impl Client {
             attempt_count: e.attempt_count,
             terminal_at_ms: e.terminal_at_ms,
         }))
+    }
+
+    /// `ff_lane_holdback`: why the lane's runnable work is not handed out, per reason (`delayed`,
+    /// `dependencies`, `reserved`, `budget`, `quota_rate`, `quota_concurrency`): the executions held and
+    /// the earliest time one could pass.
+    pub async fn lane_holdback(&self, lane_id: &str) -> Result<Vec<Holdback>> {
+        let rows = self.rows("SELECT reason, executions, earliest_at_ms FROM ff_lane_holdback(lane_id => $1)", &[&lane_id]).await?;
+        rows.iter().map(|r| Ok(Holdback { reason: col(r, 0)?, executions: col(r, 1)?, earliest_at_ms: col(r, 2)? })).collect()
     }
 
     /// `ff_change_priority` (operator): returns whether it changed and the previous priority.
