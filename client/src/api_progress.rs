@@ -8,7 +8,6 @@ use crate::{Client, ExecutionId, Result};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
 
 /// One stored step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,17 +210,7 @@ impl FrameTail {
     }
 
     async fn listen(&self) -> Result<Listener> {
-        let mut config = self.client.pg_config().clone();
-        config.application_name("ff_engine_frame_tail");
-        let (client, mut connection) = config.connect(NoTls).await?;
-        let (tx, wakeups) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                if let AsyncMessage::Notification(_) = msg {
-                    let _ = tx.send(());
-                }
-            }
-        });
+        let (client, wakeups) = crate::waiting::listening_connection(&self.client, "ff_engine_frame_tail").await?;
         client.batch_execute("LISTEN ff_frame").await?;
         Ok(Listener { client, wakeups })
     }

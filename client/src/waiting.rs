@@ -8,6 +8,26 @@ use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 use uuid::Uuid;
 
+/// A connection of its own (named `application_name`) whose notifications, whatever the channel, are
+/// passed on as wake-ups; the receiver ends when the connection closes.
+pub(crate) async fn listening_connection(
+    c: &Client,
+    application_name: &str,
+) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
+    let mut config = c.pg_config().clone();
+    config.application_name(application_name);
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (tx, wakeups) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notification(_) = msg {
+                let _ = tx.send(());
+            }
+        }
+    });
+    Ok((client, wakeups))
+}
+
 /// What is waited for.
 pub(crate) enum Awaited<'a> {
     Execution(&'a str),
@@ -26,17 +46,7 @@ const SAFETY_POLL: Duration = Duration::from_secs(1);
 
 impl CompletionWaiter {
     pub(crate) async fn open(c: &Client) -> Result<CompletionWaiter> {
-        let mut config = c.pg_config().clone();
-        config.application_name("ff_engine_waiter");
-        let (client, mut connection) = config.connect(NoTls).await?;
-        let (tx, wakeups) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                if let AsyncMessage::Notification(_) = msg {
-                    let _ = tx.send(());
-                }
-            }
-        });
+        let (client, wakeups) = listening_connection(c, "ff_engine_waiter").await?;
         client.batch_execute("DO $$ BEGIN EXECUTE format('LISTEN %I', 'ff_wake_' || pg_backend_pid()); END $$").await?;
         Ok(CompletionWaiter { client, wakeups })
     }

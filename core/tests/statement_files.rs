@@ -188,3 +188,59 @@ fn statements_inlined_in_the_sql_edition_are_the_statement_files() {
     }
     assert!(inlined >= 1, "no inlined statement found");
 }
+
+/// Every SQL file the editions install, but the generated and assembled ones.
+fn sql_sources() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for dir in ["sql", "sql/edition", "sql/shared"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.extension().is_some_and(|e| e == "sql") && !name.starts_with("ff_engine--") && name != "statements.sql" {
+                out.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The error vocabulary, checked both ways between the core (`error::ErrorKind`: name, SQLSTATE) and
+/// the SQL both editions install: every `ff_raise('WFnnn', '<kind>', …)` and `ERRCODE = 'WFnnn'` in
+/// SQL names a kind with that SQLSTATE and message prefix, and every kind is raised somewhere in SQL,
+/// so the SQL edition can give each error the Rust edition gives.
+#[test]
+fn errors_raised_in_sql_are_the_core_vocabulary_both_ways() {
+    use ff_engine_core::error::ErrorKind;
+    let mut raised = std::collections::BTreeSet::new();
+    for (path, sql) in sql_sources() {
+        for (i, _) in sql.match_indices("ff_raise('") {
+            let rest = &sql[i + "ff_raise('".len()..];
+            let code = &rest[..5];
+            let kind = rest[5..].trim_start_matches("', '").split('\'').next().unwrap();
+            let known = ErrorKind::from_name(kind).unwrap_or_else(|| panic!("{}: ff_raise with unknown kind {kind}", path.display()));
+            assert_eq!(known.sqlstate(), code, "{}: {kind} is {}, not {code}", path.display(), known.sqlstate());
+            raised.insert(code.to_string());
+        }
+        for (i, _) in sql.match_indices("ERRCODE = 'WF") {
+            let code = &sql[i + "ERRCODE = '".len()..i + "ERRCODE = '".len() + 5];
+            let kind = ErrorKind::ALL.into_iter().find(|k| k.sqlstate() == code);
+            let kind = kind.unwrap_or_else(|| panic!("{}: ERRCODE {code} is no error kind", path.display()));
+            // The message that goes with it names the kind.
+            let message = &sql[i..sql[i..].find(';').map_or(sql.len(), |j| i + j)];
+            let before = &sql[sql[..i].rfind("RAISE").unwrap_or(0)..i];
+            assert!(
+                message.contains(&format!("{}: ", kind.name())) || before.contains(&format!("{}: ", kind.name())),
+                "{}: ERRCODE {code} without the message prefix {}:",
+                path.display(),
+                kind.name()
+            );
+            raised.insert(code.to_string());
+        }
+        if sql.contains("ff_invalid(") {
+            raised.insert("WF001".to_string());
+        }
+    }
+    let missing: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.sqlstate()).filter(|c| !raised.contains(*c)).collect();
+    assert!(missing.is_empty(), "error kinds the SQL never raises: {missing:?}");
+}
