@@ -16,7 +16,7 @@ ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
     CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
 
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
 
 -- Execution deadlines.
@@ -1384,8 +1384,9 @@ END
 $$;
 COMMENT ON FUNCTION ff_flow_recount(smallint, uuid[], bigint) IS 'Count a member''s upstreams again and set its state from them (internal).';
 
--- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback). Written
--- once: both editions install this file.
+-- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback), and
+-- holding one execution out of it (ff_hold_execution, ff_release_execution). Written once: both
+-- editions install this file.
 
 CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
@@ -1447,6 +1448,97 @@ CREATE FUNCTION ff_lane_holdback(lane_id text)
 RETURNS TABLE (reason text, executions bigint, earliest_at_ms bigint)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_lane_holdback_body($1)
+$$;
+
+-- Holding one execution (semantics §7a): a runnable execution — waiting, delayed, or blocked by its
+-- upstreams — is taken out of the claimable set (eligibility blocked_by_operator, its public state
+-- kept) until ff_release_execution. Nothing else moves a held execution: delay promotion, dependency
+-- release and replays touch only the eligibility states they own. A hold racing a claim: the claim
+-- locks its candidate first and the hold finds it active (execution_not_runnable), or the hold
+-- commits first and no claim or grant consume takes it. Each writes an operator event.
+CREATE FUNCTION ff_hold_execution_body(p_execution_id text, p_reason text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    now_ms bigint := ff_now_ms();
+    e record;
+BEGIN
+    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
+    END IF;
+    SELECT x.lifecycle_phase, x.eligibility_state, x.namespace INTO e FROM ff_exec_core x
+    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF e.eligibility_state = 'blocked_by_operator' THEN
+        RETURN 'already_held';
+    END IF;
+    IF e.lifecycle_phase <> 'runnable' THEN
+        PERFORM ff_invalid('execution_not_runnable',
+            format('the execution is %s; only a waiting, delayed or blocked execution can be held', e.lifecycle_phase));
+    END IF;
+    UPDATE ff_exec_core SET eligibility_state = 'blocked_by_operator', reserved_until_ms = NULL, updated_at_ms = now_ms
+    WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid;
+    DELETE FROM ff_claim_grant WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid;
+    INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, reason, detail)
+    VALUES (id.partition_key, '{fp:' || id.partition_key || '}:' || id.execution_uuid, e.namespace, now_ms, 'execution_held',
+            session_user, p_reason, jsonb_build_object('eligibility_state', e.eligibility_state));
+    PERFORM ff_wake('{ff_operator_event}', '{}');
+    RETURN 'held';
+END
+$$;
+COMMENT ON FUNCTION ff_hold_execution_body(text, text) IS 'ff_hold_execution''s body (internal).';
+
+CREATE FUNCTION ff_hold_execution(execution_id text, reason text DEFAULT NULL)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_hold_execution_body($1, $2)
+$$;
+
+-- Releasing a hold: the execution goes back to what its state calls for now — blocked while upstreams
+-- of its flow have not completed, delayed until a delay still ahead, else claimable (its lane's
+-- sleeping worker is woken).
+CREATE FUNCTION ff_release_execution_body(p_execution_id text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    now_ms bigint := ff_now_ms();
+    e record;
+    upstreams integer;
+BEGIN
+    SELECT x.eligibility_state, x.eligible_at_ms, x.namespace, x.lane_id INTO e FROM ff_exec_core x
+    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
+    END IF;
+    IF e.eligibility_state <> 'blocked_by_operator' THEN
+        RETURN 'not_held';
+    END IF;
+    SELECT m.upstreams_left INTO upstreams FROM ff_flow_member m
+    WHERE m.partition_key = id.partition_key AND m.execution_id = id.execution_uuid;
+    UPDATE ff_exec_core SET
+        eligibility_state = CASE WHEN coalesce(upstreams, 0) > 0 THEN 'blocked_by_dependencies'
+                                 WHEN eligible_at_ms > now_ms THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
+        public_state = CASE WHEN coalesce(upstreams, 0) > 0 THEN 'waiting_children'
+                            WHEN eligible_at_ms > now_ms THEN 'delayed' ELSE 'waiting' END,
+        eligible_at_ms = CASE WHEN coalesce(upstreams, 0) > 0 OR eligible_at_ms > now_ms THEN eligible_at_ms END,
+        updated_at_ms = now_ms
+    WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
+    RETURNING eligibility_state INTO e.eligibility_state;
+    INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
+    VALUES (id.partition_key, '{fp:' || id.partition_key || '}:' || id.execution_uuid, e.namespace, now_ms, 'execution_released',
+            session_user, jsonb_build_object('eligibility_state', e.eligibility_state));
+    PERFORM ff_wake('{ff_operator_event}', CASE WHEN e.eligibility_state = 'eligible_now' THEN ARRAY[e.lane_id] ELSE '{}'::text[] END);
+    RETURN 'released';
+END
+$$;
+COMMENT ON FUNCTION ff_release_execution_body(text) IS 'ff_release_execution''s body (internal).';
+
+CREATE FUNCTION ff_release_execution(execution_id text)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_release_execution_body($1)
 $$;
 
 
@@ -1728,6 +1820,8 @@ BEGIN
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
             ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
             ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
+            ('ff_hold_execution', 'Hold a waiting, delayed or blocked execution out of the claimable set (blocked_by_operator) until ff_release_execution; an operator event.'),
+            ('ff_release_execution', 'Release a held execution: blocked, delayed or claimable again as its state calls for; an operator event.'),
             ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),

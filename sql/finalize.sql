@@ -146,6 +146,8 @@ BEGIN
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
             ('ff_list_flow_members', 'Members of a flow in execution id order (keyset: after_execution_id), with parent and upstreams left.'),
             ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
+            ('ff_hold_execution', 'Hold a waiting, delayed or blocked execution out of the claimable set (blocked_by_operator) until ff_release_execution; an operator event.'),
+            ('ff_release_execution', 'Release a held execution: blocked, delayed or claimable again as its state calls for; an operator event.'),
             ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),

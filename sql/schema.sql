@@ -70,7 +70,7 @@ CREATE DOMAIN ff_completion_outcome AS text
     CHECK (VALUE IN ('success','failed','cancelled','expired','skipped','resumed'));
 COMMENT ON DOMAIN ff_completion_outcome IS 'Completion event outcome (terminal outcomes and resumes).';
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
 
 ----------------------------------------------------------------------------------------------------

@@ -143,3 +143,101 @@ fn bad_input_to_operator_functions_is_a_documented_error() {
     }
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_operator_event"), 0, "a failed call writes nothing");
 }
+
+#[test]
+fn a_held_execution_is_not_claimed_until_released() {
+    let (_db, mut c) = seeded("op_hold");
+    let id = create_in(&mut c, "hold", "");
+    let out: String = c.query_one("SELECT outcome FROM ff_hold_execution($1, 'investigating')", &[&id]).unwrap().get(0);
+    assert_eq!(out, "held");
+    assert_eq!(states(&mut c, &id).2, "blocked_by_operator");
+    assert_eq!(states(&mut c, &id).4, "waiting", "the public state is kept");
+    let again: String = c.query_one("SELECT outcome FROM ff_hold_execution($1)", &[&id]).unwrap().get(0);
+    assert_eq!(again, "already_held");
+    assert!(claim_one(&mut c, "hold", "w").is_none());
+    let grant = c.query("SELECT * FROM ff_claim_for_worker('hold', 'w', 'i')", &[]).unwrap();
+    assert!(grant.is_empty(), "no grant for a held execution");
+    let out: String = c.query_one("SELECT outcome FROM ff_release_execution($1)", &[&id]).unwrap().get(0);
+    assert_eq!(out, "released");
+    let not: String = c.query_one("SELECT outcome FROM ff_release_execution($1)", &[&id]).unwrap().get(0);
+    assert_eq!(not, "not_held");
+    assert_eq!(claim_one(&mut c, "hold", "w").unwrap().execution_id, id);
+    // Running now: it cannot be held.
+    let e = assert_code(&mut c, "SELECT * FROM ff_hold_execution($1)", &[&id], "WF001");
+    assert_eq!(e.detail.as_deref(), Some("execution_not_runnable"));
+    let actions: Vec<String> = operator_events(&mut c, &id).into_iter().map(|e| e.0).collect();
+    assert_eq!(actions, ["execution_held", "execution_released"]);
+    // A delayed execution held past its delay, and a blocked flow member whose upstream completes
+    // while it is held, come back as their state calls for.
+    let now: i64 = c.query_one("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", &[]).unwrap().get(0);
+    let delayed = create_in(&mut c, "hold2", &format!("delay_until_ms => {}", now + 200));
+    c.query_one("SELECT * FROM ff_hold_execution($1)", &[&delayed]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.batch_execute("SELECT * FROM ff_tick()").unwrap();
+    assert_eq!(states(&mut c, &delayed).2, "blocked_by_operator", "promotion leaves it held");
+    c.query_one("SELECT * FROM ff_release_execution($1)", &[&delayed]).unwrap();
+    assert_eq!(claim_one(&mut c, "hold2", "w").unwrap().execution_id, delayed);
+    let f: uuid::Uuid = c.query_one("SELECT flow_id FROM ff_create_flow()", &[]).unwrap().get(0);
+    let up: String = c.query_one("SELECT execution_id FROM ff_create_execution('hold-up', flow_id => $1)", &[&f]).unwrap().get(0);
+    let down: String = c
+        .query_one("SELECT execution_id FROM ff_create_execution('hold3', flow_id => $1, depends_on => ARRAY[$2])", &[&f, &up])
+        .unwrap()
+        .get(0);
+    c.query_one("SELECT * FROM ff_hold_execution($1)", &[&down]).unwrap();
+    let lu = claim_one(&mut c, "hold-up", "w").unwrap();
+    c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&up, &lu.lease_id, &lu.lease_epoch]).unwrap();
+    assert_eq!(states(&mut c, &down).2, "blocked_by_operator", "a release of dependencies leaves it held");
+    c.query_one("SELECT * FROM ff_release_execution($1)", &[&down]).unwrap();
+    assert_eq!(claim_one(&mut c, "hold3", "w").unwrap().execution_id, down);
+    assert_code(&mut c, "SELECT * FROM ff_hold_execution('nope')", &[], "WF001");
+    assert_code(&mut c, "SELECT * FROM ff_hold_execution(NULL)", &[], "WF001");
+    assert_code(&mut c, "SELECT * FROM ff_release_execution('{fp:1}:00000000-0000-4000-8000-000000000000')", &[], "WF010");
+    assert_code(&mut c, "SELECT * FROM ff_hold_execution($1, '')", &[&down], "WF001");
+}
+
+/// A hold racing claims: for each execution exactly one wins — held and never handed out, or
+/// claimed and the hold refused.
+#[test]
+fn holds_racing_sixteen_claimers_exactly_one_wins() {
+    let (db, mut c) = seeded("op_hold_race");
+    let ids: Vec<String> = (0..64).map(|_| create_in(&mut c, "race", "")).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(17));
+    let claimers: Vec<_> = (0..16)
+        .map(|_| {
+            let (barrier, ci) = (barrier.clone(), db.conninfo("postgres"));
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&ci, postgres::NoTls).unwrap();
+                barrier.wait();
+                let mut got = Vec::new();
+                while let Some(l) = claim_one(&mut c, "race", "w") {
+                    got.push(l.execution_id);
+                }
+                got
+            })
+        })
+        .collect();
+    let holder = {
+        let (barrier, ci, ids) = (barrier.clone(), db.conninfo("postgres"), ids.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&ci, postgres::NoTls).unwrap();
+            barrier.wait();
+            ids.iter()
+                .filter(|id| {
+                    c.query_one("SELECT outcome FROM ff_hold_execution($1)", &[id])
+                        .map(|r| r.get::<_, String>(0) == "held")
+                        .unwrap_or(false)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let claimed: Vec<String> = claimers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let held = holder.join().unwrap();
+    let claimed_set: std::collections::HashSet<&String> = claimed.iter().collect();
+    assert_eq!(claimed_set.len(), claimed.len(), "nothing claimed twice");
+    assert!(held.iter().all(|h| !claimed_set.contains(h)), "a held execution was handed out");
+    assert_eq!(claimed.len() + held.len(), ids.len(), "each went one way");
+    for h in &held {
+        assert_eq!(states(&mut c, h).2, "blocked_by_operator");
+    }
+}

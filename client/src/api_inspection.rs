@@ -301,6 +301,19 @@ impl Client {
         PublicState::parse(col(&self.row(sql, &[&execution_id.to_string(), &reason]).await?, 0)?)
     }
 
+    /// `ff_hold_execution` (operator): take a waiting, delayed or blocked execution out of the claimable
+    /// set until [`Client::release_execution`]; false when it was held already.
+    pub async fn hold_execution(&self, execution_id: &ExecutionId, reason: Option<&str>) -> Result<bool> {
+        let sql = "SELECT outcome FROM ff_hold_execution(execution_id => $1, reason => $2)";
+        Ok(col::<&str>(&self.row(sql, &[&execution_id.to_string(), &reason]).await?, 0)? == "held")
+    }
+
+    /// `ff_release_execution` (operator): end a hold; false when it was not held.
+    pub async fn release_execution(&self, execution_id: &ExecutionId) -> Result<bool> {
+        let sql = "SELECT outcome FROM ff_release_execution(execution_id => $1)";
+        Ok(col::<&str>(&self.row(sql, &[&execution_id.to_string()]).await?, 0)? == "released")
+    }
+
     /// `ff_revoke_lease` (operator): end the current lease at once (fenced by `lease_epoch` when
     /// given); returns the revoked lease's epoch.
     pub async fn revoke_lease(&self, execution_id: &ExecutionId, reason: &str, lease_epoch: Option<i64>) -> Result<i64> {

@@ -171,7 +171,7 @@ pub enum Event {
     Operator {
         /// Common fields.
         header: EventHeader,
-        /// `priority_changed`, `replayed` or `lease_revoked`.
+        /// `priority_changed`, `replayed`, `lease_revoked`, `execution_held` or `execution_released`.
         action: String,
         /// The session user who acted.
         actor: String,

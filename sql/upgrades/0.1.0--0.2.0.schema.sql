@@ -11,7 +11,7 @@ ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
     CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
 
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
 
 -- Execution deadlines.
