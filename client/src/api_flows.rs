@@ -185,13 +185,9 @@ impl Client {
     pub async fn wait_for_flow(&self, flow_id: Uuid, timeout: Duration) -> Result<Option<FlowInfo>> {
         let deadline = Instant::now().checked_add(timeout);
         let mut waiter = CompletionWaiter::open(self).await?;
-        loop {
-            if waiter.announce(&Awaited::Flow(flow_id)).await? {
-                return Ok(Some(self.get_flow(flow_id).await?));
-            }
-            if !waiter.sleep(deadline).await {
-                return Ok(None);
-            }
+        if waiter.until_ended(&Awaited::Flow(flow_id), deadline).await? {
+            return Ok(Some(self.get_flow(flow_id).await?));
         }
+        Ok(None)
     }
 }

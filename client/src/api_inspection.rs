@@ -238,14 +238,10 @@ impl Client {
         let deadline = Instant::now().checked_add(timeout);
         let id = execution_id.to_string();
         let mut waiter = CompletionWaiter::open(self).await?;
-        loop {
-            if waiter.announce(&Awaited::Execution(&id)).await? {
-                return self.finished(execution_id).await;
-            }
-            if !waiter.sleep(deadline).await {
-                return Ok(None);
-            }
+        if waiter.until_ended(&Awaited::Execution(&id), deadline).await? {
+            return self.finished(execution_id).await;
         }
+        Ok(None)
     }
 
     /// Create an execution and wait for it to finish (see [`Client::wait_for_completion`]); `None`

@@ -14,14 +14,26 @@ pub(crate) async fn listening_connection(
     c: &Client,
     application_name: &str,
 ) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
+    listening_connection_for(c, application_name, None).await
+}
+
+/// As [`listening_connection`], passing on only the notifications whose payload is `payload` when
+/// given.
+pub(crate) async fn listening_connection_for(
+    c: &Client,
+    application_name: &str,
+    payload: Option<String>,
+) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
     let mut config = c.pg_config().clone();
     config.application_name(application_name);
     let (client, mut connection) = config.connect(NoTls).await?;
     let (tx, wakeups) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let AsyncMessage::Notification(_) = msg {
-                let _ = tx.send(());
+            if let AsyncMessage::Notification(n) = msg {
+                if payload.as_deref().is_none_or(|p| p == n.payload()) {
+                    let _ = tx.send(());
+                }
             }
         }
     });
@@ -51,8 +63,21 @@ impl CompletionWaiter {
         Ok(CompletionWaiter { client, wakeups })
     }
 
+    /// Announce, sleep until notified (or the safety poll), and again, until `what` has ended (true)
+    /// or `deadline` has passed (false).
+    pub(crate) async fn until_ended(&mut self, what: &Awaited<'_>, deadline: Option<Instant>) -> Result<bool> {
+        loop {
+            if self.announce(what).await? {
+                return Ok(true);
+            }
+            if !self.sleep(deadline).await {
+                return Ok(false);
+            }
+        }
+    }
+
     /// Announce (again); true when it has ended already.
-    pub(crate) async fn announce(&self, what: &Awaited<'_>) -> Result<bool> {
+    async fn announce(&self, what: &Awaited<'_>) -> Result<bool> {
         let row = match what {
             Awaited::Execution(id) => self.client.query_one("SELECT ff_await_completion(execution_id => $1)", &[id]).await?,
             Awaited::Flow(f) => self.client.query_one("SELECT ff_await_completion(flow_id => $1)", &[f]).await?,
@@ -61,7 +86,7 @@ impl CompletionWaiter {
     }
 
     /// Sleep until notified, the safety poll, or `deadline`; false once the deadline has passed.
-    pub(crate) async fn sleep(&mut self, deadline: Option<Instant>) -> bool {
+    async fn sleep(&mut self, deadline: Option<Instant>) -> bool {
         let now = Instant::now();
         let nap = match deadline {
             Some(d) if d <= now => return false,

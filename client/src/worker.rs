@@ -511,21 +511,8 @@ pub(crate) struct LaneWaker {
 
 impl LaneWaker {
     pub(crate) async fn connect(client: &Client, lane_id: &str) -> Result<LaneWaker> {
-        let mut config = client.pg_config().clone();
-        config.application_name("ff_engine_worker_waker");
-        let (pg, mut connection) = config.connect(tokio_postgres::NoTls).await?;
-        let (tx, notified) = mpsc::unbounded_channel();
-        let lane = lane_id.to_string();
-        tokio::spawn(async move {
-            // Drive the connection; pass on this lane's notifications; dropping `tx` says it closed.
-            while let Some(Ok(msg)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                if let tokio_postgres::AsyncMessage::Notification(n) = msg {
-                    if n.payload() == lane {
-                        let _ = tx.send(());
-                    }
-                }
-            }
-        });
+        // This lane's notifications only; the receiver ends when the connection closes.
+        let (pg, notified) = crate::waiting::listening_connection_for(client, "ff_engine_worker_waker", Some(lane_id.to_string())).await?;
         let pid: i32 = pg.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
         pg.batch_execute(&format!("LISTEN ff_wake_{pid}; LISTEN ff_lane_ready")).await?;
         let announce = pg.prepare("SELECT ff_await_lane($1)").await?;

@@ -116,7 +116,6 @@ DECLARE
     found_key record;
     joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
         OR p_parent_waitpoint_key IS NOT NULL;
-    state text;
 BEGIN
     -- Argument conversion (the Rust edition's, before its body).
     PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
@@ -177,11 +176,10 @@ BEGIN
         IF p_deadline_at_ms IS NOT NULL THEN
             INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms);
         END IF;
-        state := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
         IF joins THEN
-            state := ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
-        END IF;
-        IF state = 'waiting' THEN
+            -- Its state from its upstreams, its lane woken when it is claimable.
+            PERFORM ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
+        ELSIF NOT delayed THEN
             PERFORM ff_wake('{}', ARRAY[p_lane_id]);
         END IF;
         RETURN QUERY SELECT '{fp:' || pk || '}:' || id, true;

@@ -177,7 +177,7 @@ COMMENT ON INDEX ff_exec_core_lane IS 'Per-lane counts for ff_lane_stats.';
 -- may write the tables), always while the function holds the execution's row lock (FOR UPDATE), in
 -- the statement that also updates that row or after it; the API never deletes an execution. So a
 -- parent cannot vanish under a child, and the foreign-key trigger would only re-check it: measured,
--- that check was 5.5 % of the instructions of a suspend -> signal -> resume cycle (issue #7).
+-- that check was 5.5 % of the instructions of a suspend -> signal -> resume cycle.
 -- assert_no_orphans (tests/harness/lib.rs), called by every racing test, checks that racing sessions
 -- leave no child row without its execution.
 CREATE TABLE ff_attempt (

@@ -70,14 +70,12 @@ END
 $$;
 COMMENT ON FUNCTION ff_flow_parent(smallint, text, text) IS 'The parent a new member signals, checked (internal).';
 
--- The upstreams of a new member: existing members of its flow, share-locked in id order so that none
--- ends between the count and the member's edges. Returns how many have not completed and whether one
--- ended without completing (the member is then skipped at once).
-CREATE FUNCTION ff_flow_upstreams(pk smallint, p_flow_id uuid, p_depends_on text[], OUT ids uuid[], OUT left_count integer,
-    OUT doomed boolean)
+-- The upstreams of a new member, checked: existing members of its flow. ff_flow_recount then locks
+-- them and counts those not completed.
+CREATE FUNCTION ff_flow_upstreams(pk smallint, p_flow_id uuid, p_depends_on text[]) RETURNS uuid[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    found_count integer;
+    ids uuid[];
     same_partition boolean;
 BEGIN
     IF cardinality(p_depends_on) > 1000 THEN
@@ -92,29 +90,27 @@ BEGIN
     IF NOT same_partition THEN
         PERFORM ff_invalid('upstream_not_in_flow', 'every upstream must be a member of the same flow');
     END IF;
-    SELECT count(*), count(*) FILTER (WHERE u.public_state <> 'completed'),
-           coalesce(bool_or(u.lifecycle_phase = 'terminal' AND u.public_state <> 'completed'), false)
-    INTO found_count, left_count, doomed
-    FROM (SELECT e.public_state, e.lifecycle_phase FROM ff_exec_core e
-          WHERE e.partition_key = pk AND e.execution_id = ANY (ids)
-            AND EXISTS (SELECT 1 FROM ff_flow_member m WHERE m.partition_key = pk AND m.execution_id = e.execution_id
-                        AND m.flow_id = p_flow_id)
-          ORDER BY e.execution_id FOR SHARE OF e) u;
-    IF found_count <> cardinality(ids) THEN
+    IF (SELECT count(*) FROM ff_flow_member m WHERE m.partition_key = pk AND m.execution_id = ANY (ids) AND m.flow_id = p_flow_id)
+       <> cardinality(ids) THEN
         IF (SELECT count(*) FROM ff_exec_core e WHERE e.partition_key = pk AND e.execution_id = ANY (ids)) <> cardinality(ids) THEN
             PERFORM ff_raise('WF010', 'not_found', 'upstream execution not found', 'upstream_execution');
         END IF;
         PERFORM ff_invalid('upstream_not_in_flow', 'every upstream must be a member of the same flow');
     END IF;
+    RETURN ids;
 END
 $$;
-COMMENT ON FUNCTION ff_flow_upstreams(smallint, uuid, text[]) IS 'The upstreams of a new member, checked and locked (internal).';
+COMMENT ON FUNCTION ff_flow_upstreams(smallint, uuid, text[]) IS 'The upstreams of a new member, checked (internal).';
 
 -- End the given members as skipped (an upstream of theirs did not complete), with everything that
--- waits on them, transitively, in one statement; their completion events. The trigger below then
--- runs for each (their parents are signalled; their own dependents are already skipped).
-CREATE FUNCTION ff_flow_skip(pk smallint, roots uuid[], now_ms bigint) RETURNS integer
-LANGUAGE sql VOLATILE AS $$
+-- waits on them, transitively, in one statement; their completion events, and their listeners woken.
+-- The trigger below then runs for each (their parents are signalled; their own dependents are already
+-- skipped).
+CREATE FUNCTION ff_flow_skip(pk smallint, roots uuid[], now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n bigint;
+BEGIN
     WITH RECURSIVE down(id) AS (
         SELECT unnest(roots)
         UNION
@@ -129,23 +125,25 @@ LANGUAGE sql VOLATILE AS $$
     ce AS (
         INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
         SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'skipped' FROM skipped)
-    SELECT count(*)::integer FROM skipped
+    SELECT count(*) INTO n FROM skipped;
+    IF n > 0 THEN
+    PERFORM ff_wake('{ff_completion}', '{}');
+    END IF;
+END
 $$;
 COMMENT ON FUNCTION ff_flow_skip(smallint, uuid[], bigint) IS 'Skip blocked members and their dependents (internal).';
 
 -- Join a just-inserted execution to a flow: its flow (given, or its parent's), its parent, its
--- upstreams. Returns its public state afterwards: as created, waiting_children while upstreams are
--- left, skipped when one of them already ended without completing.
+-- upstreams; then its state from them (ff_flow_recount: waiting_children while upstreams are left,
+-- skipped when one already ended without completing, else as created, its lane woken).
 CREATE FUNCTION ff_flow_join(pk smallint, id uuid, p_flow_id uuid, p_parent text, p_parent_key text, p_depends_on text[])
-RETURNS text
+RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     parent_id uuid;
     parent_flow uuid;
     flow uuid := p_flow_id;
-    up record;
-    state text;
 BEGIN
     IF p_parent IS NULL AND p_parent_key IS NOT NULL THEN
         PERFORM ff_invalid('parent_execution_id_required', 'parent_waitpoint_key needs parent_execution_id');
@@ -161,21 +159,13 @@ BEGIN
         PERFORM ff_invalid('flow_id_required', 'depends_on needs flow_id (or a parent in a flow)');
     END IF;
     PERFORM ff_flow_lock(pk, flow);
-    SELECT * INTO up FROM ff_flow_upstreams(pk, flow, coalesce(p_depends_on, '{}'));
-    INSERT INTO ff_flow_member (partition_key, execution_id, flow_id, parent_execution_id, parent_waitpoint_key, upstreams_left, joined_at_ms)
-    VALUES (pk, id, flow, parent_id, p_parent_key, up.left_count, now_ms);
-    INSERT INTO ff_flow_dependency (partition_key, upstream_id, downstream_id) SELECT pk, u, id FROM unnest(up.ids) u;
-    UPDATE ff_exec_core SET flow_id = flow,
-        eligibility_state = CASE WHEN up.left_count > 0 THEN 'blocked_by_dependencies' ELSE eligibility_state END,
-        public_state = CASE WHEN up.left_count > 0 THEN 'waiting_children' ELSE public_state END
-    WHERE partition_key = pk AND execution_id = id
-    RETURNING public_state INTO state;
-    IF up.doomed THEN
-        PERFORM ff_flow_skip(pk, ARRAY[id], now_ms);
-        PERFORM ff_wake('{ff_completion}', '{}');
-        RETURN 'skipped';
-    END IF;
-    RETURN state;
+    INSERT INTO ff_flow_dependency (partition_key, upstream_id, downstream_id)
+    SELECT pk, u, id FROM unnest(ff_flow_upstreams(pk, flow, coalesce(p_depends_on, '{}'))) u;
+    INSERT INTO ff_flow_member (partition_key, execution_id, flow_id, parent_execution_id, parent_waitpoint_key, joined_at_ms)
+    VALUES (pk, id, flow, parent_id, p_parent_key, now_ms);
+    -- A child created without flow_id takes its parent's.
+    UPDATE ff_exec_core SET flow_id = flow WHERE partition_key = pk AND execution_id = id AND flow_id IS DISTINCT FROM flow;
+    PERFORM ff_flow_recount(pk, ARRAY[id], now_ms);
 END
 $$;
 COMMENT ON FUNCTION ff_flow_join(smallint, uuid, uuid, text, text, text[]) IS 'Join a new execution to its flow (internal).';
@@ -272,10 +262,8 @@ BEGIN
     IF NEW.public_state = 'completed' THEN
         PERFORM ff_flow_release(NEW.partition_key, NEW.execution_id, now_ms);
     ELSIF EXISTS (SELECT 1 FROM ff_flow_dependency e WHERE e.partition_key = NEW.partition_key AND e.upstream_id = NEW.execution_id) THEN
-        IF ff_flow_skip(NEW.partition_key, ARRAY(SELECT e.downstream_id FROM ff_flow_dependency e
-                        WHERE e.partition_key = NEW.partition_key AND e.upstream_id = NEW.execution_id), now_ms) > 0 THEN
-            PERFORM ff_wake('{ff_completion}', '{}');
-        END IF;
+        PERFORM ff_flow_skip(NEW.partition_key, ARRAY(SELECT e.downstream_id FROM ff_flow_dependency e
+                             WHERE e.partition_key = NEW.partition_key AND e.upstream_id = NEW.execution_id), now_ms);
     END IF;
     IF m.parent_execution_id IS NOT NULL THEN
         PERFORM ff_flow_signal_parent(NEW.partition_key, m.parent_execution_id, m.parent_waitpoint_key, NEW.execution_id,
@@ -599,7 +587,6 @@ BEGIN
     INTO doomed_ids, ready_lanes FROM states;
     IF doomed_ids IS NOT NULL THEN
         PERFORM ff_flow_skip(pk, doomed_ids, now_ms);
-        PERFORM ff_wake('{ff_completion}', '{}');
     END IF;
     IF ready_lanes IS NOT NULL THEN
         PERFORM ff_wake('{}', ready_lanes);

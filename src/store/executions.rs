@@ -57,7 +57,7 @@ statement! {
         partition_key: i16, execution_id: pgrx::Uuid, flow_id: Option<pgrx::Uuid>, parent_execution_id: Option<&'a str>,
         parent_waitpoint_key: Option<&'a str>, depends_on: Option<Vec<Option<String>>>,
     }
-    row { public_state: String }
+    row {}
 }
 
 /// What a lease-holding operation knows after locking the execution.
@@ -176,8 +176,8 @@ fn create_checked(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: FlowArgs<'_
             if let Some(deadline_at_ms) = n.deadline_at_ms {
                 insert_deadline::execute(client, insert_deadline::Args { partition_key, execution_id, deadline_at_ms })?;
             }
-            let mut claimable = n.eligible_at_ms.is_none();
             if joins {
+                // Sets its state from its upstreams and wakes its lane when it is claimable.
                 let args = join_flow::Args {
                     partition_key,
                     execution_id,
@@ -186,9 +186,8 @@ fn create_checked(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: FlowArgs<'_
                     parent_waitpoint_key: flow.parent_waitpoint_key,
                     depends_on: flow.depends_on,
                 };
-                claimable = join_flow::one(client, args)?.public_state == "waiting";
-            }
-            if claimable {
+                join_flow::execute(client, args)?;
+            } else if n.eligible_at_ms.is_none() {
                 crate::postgres::notify::wake(client, &[], &[n.lane_id])?;
             }
             return Ok((n.id.to_string(), true));
