@@ -125,7 +125,10 @@ fn concurrent_writers_and_terminations() {
     let db = Cluster::shared().fresh_db("client_sub_storm");
     block_on(async {
         let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
-        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Completion, EventKind::Lease]));
+        // Small batches: the subscription reads from the server (and meets a termination) often.
+        let mut options = SubscriptionOptions::new([EventKind::Completion, EventKind::Lease]);
+        options.batch = 50;
+        let mut sub = c.subscribe(options);
         let writers: Vec<_> = (0..6)
             .map(|w| {
                 let c = c.clone();
@@ -134,9 +137,11 @@ fn concurrent_writers_and_terminations() {
             .collect();
         let mut completions = Vec::new();
         let mut lease_ids = Vec::new();
-        // Distinct backends terminated: the subscription serves buffered events before it reads again,
-        // so two terminations can hit the same (dying) backend.
+        // Each backend the subscription reads through is terminated once, after it delivered 30 events:
+        // the subscription serves buffered events before it reads again, so a backend already
+        // terminated can still be the current one for a while.
         let mut terminated = HashSet::new();
+        let mut since = 0;
         while completions.len() < 240 {
             let e = tokio::time::timeout(Duration::from_secs(30), sub.next()).await.expect("event").unwrap();
             match &e {
@@ -144,11 +149,11 @@ fn concurrent_writers_and_terminations() {
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
                 _ => unreachable!(),
             }
-            if (completions.len() + lease_ids.len()) % 97 == 0 {
-                if let Some(pid) = sub.backend_pid() {
-                    if terminate(&c, pid).await {
-                        terminated.insert(pid);
-                    }
+            since += 1;
+            if let Some(pid) = sub.backend_pid().filter(|pid| since >= 30 && !terminated.contains(pid)) {
+                if terminate(&c, pid).await {
+                    terminated.insert(pid);
+                    since = 0;
                 }
             }
         }
