@@ -16,8 +16,12 @@ ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
     CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
 
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released',
+                     'lane_paused','lane_resumed'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
+CREATE DOMAIN ff_failure_class AS text
+    CHECK (VALUE IN ('transient','permanent','infra_crash','timeout','cancelled'));
+COMMENT ON DOMAIN ff_failure_class IS 'Why an attempt failed, which decides whether it is retried.';
 
 -- Execution deadlines.
 CREATE TABLE ff_deadline (
@@ -37,18 +41,21 @@ COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished execution
 -- The operator outbox.
 CREATE TABLE ff_operator_event (
     event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    partition_key   smallint NOT NULL,
-    execution_id    text     NOT NULL,
+    partition_key   smallint,
+    execution_id    text,
     namespace       text,
     occurred_at_ms  bigint   NOT NULL,
     action          ff_operator_action NOT NULL,
     actor           text     NOT NULL,
     reason          text,
-    detail          jsonb    NOT NULL DEFAULT '{}'
+    detail          jsonb    NOT NULL DEFAULT '{}',
+    lane_id         text,
+    CHECK ((execution_id IS NULL) = (partition_key IS NULL) AND (execution_id IS NOT NULL OR lane_id IS NOT NULL))
 );
 COMMENT ON TABLE ff_operator_event IS
-    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
-    'acted and the details. NOTIFY channel ff_operator_event.';
+    'Outbox: operator actions on an execution (priority changed, replayed, lease revoked, held, released) '
+    'or on a lane (lane_id, no execution: paused, resumed), with the session user who acted and the '
+    'details. NOTIFY channel ff_operator_event.';
 CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
 COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
@@ -98,6 +105,21 @@ ALTER TABLE ff_suspension ADD COLUMN history_seq bigint GENERATED ALWAYS AS IDEN
 UPDATE ff_attempt SET history_seq = nextval('ff_history_seq');
 ALTER TABLE ff_attempt ALTER COLUMN history_seq SET NOT NULL;
 ALTER TABLE ff_attempt ALTER COLUMN history_seq SET DEFAULT nextval('ff_history_seq');
+
+-- Failure classes: on each attempt, and on the completion event of a failure.
+ALTER TABLE ff_attempt ADD COLUMN failure_class ff_failure_class, ADD COLUMN failure_detail bytea;
+ALTER TABLE ff_completion_event ADD COLUMN failure_class ff_failure_class;
+
+-- A paused lane (ff_pause_lane): it keeps accepting executions and hands out none until
+-- ff_resume_lane deletes its row. A claim reads it with one index probe, a constant of the claim's
+-- statement; the table holds only paused lanes, so an unpaused engine reads an empty index.
+CREATE TABLE ff_lane_pause (
+    lane_id       text   PRIMARY KEY,
+    paused_at_ms  bigint NOT NULL,
+    paused_by     text   NOT NULL,
+    reason        text
+);
+COMMENT ON TABLE ff_lane_pause IS 'Paused lanes: claims hand out nothing from a lane listed here (ff_pause_lane, ff_resume_lane).';
 
 ----------------------------------------------------------------------------------------------------
 -- Progress: durable steps and output streams
@@ -153,6 +175,9 @@ COMMENT ON TABLE ff_frame IS
 DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
 DROP FUNCTION ff_claim_execution(text, text, text, bigint);
 DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
+
+-- ff_fail takes a failure class and detail.
+DROP FUNCTION ff_fail(text, uuid, bigint, text, boolean);
 
 -- Waiting for one execution's end, woken by it alone (ff_await_completion).
 ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
@@ -224,12 +249,13 @@ COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';
 CREATE VIEW ff_completions AS
 SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
        CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
-       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result, c.failure_class
 FROM ff_completion_event c
 LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
     AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
 COMMENT ON VIEW ff_completions IS
-    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';
+    'Completion events with the execution''s flow, for a success its result size and bytes (result: not for ff_signaler), '
+    'for a failure its class.';
 
 -- Functions new in 0.2.0, or with a new definition.
 -- ff_engine::api::progress::ff_append_frame
@@ -411,6 +437,24 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_expire_deadlines_wrapper';
 
+-- ff_engine::api::leases::ff_fail
+CREATE  FUNCTION "ff_fail"(
+	"execution_id" TEXT, /* Option < & str > */
+	"lease_id" uuid, /* Option < pgrx :: Uuid > */
+	"lease_epoch" bigint, /* Option < i64 > */
+	"message" TEXT, /* Option < & str > */
+	"retryable" bool DEFAULT true, /* Option < bool > */
+	"failure_class" TEXT DEFAULT NULL, /* Option < & str > */
+	"detail" bytea DEFAULT NULL /* Option < & [u8] > */
+) RETURNS TABLE (
+	"outcome" TEXT,  /* String */
+	"retry_at_ms" bigint  /* Option < i64 > */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_fail_0_2_wrapper';
+
 -- ff_engine::api::inspection::ff_get_execution
 CREATE  FUNCTION "ff_get_execution"(
 	"execution_id" TEXT /* Option < & str > */
@@ -478,7 +522,9 @@ CREATE  FUNCTION "ff_list_attempts"(
 	"started_at_ms" bigint,  /* i64 */
 	"ended_at_ms" bigint,  /* Option < i64 > */
 	"outcome" TEXT,  /* Option < String > */
-	"error_message" TEXT  /* Option < String > */
+	"error_message" TEXT,  /* Option < String > */
+	"failure_class" TEXT,  /* Option < String > */
+	"failure_detail" bytea  /* :: std :: option :: Option < Vec < u8 > > */
 )
 STABLE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
@@ -1371,9 +1417,9 @@ END
 $$;
 COMMENT ON FUNCTION ff_flow_recount(smallint, uuid[], bigint) IS 'Count a member''s upstreams again and set its state from them (internal).';
 
--- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback), and
--- holding one execution out of it (ff_hold_execution, ff_release_execution). Written once: both
--- editions install this file.
+-- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback), holding
+-- one execution out of it (ff_hold_execution, ff_release_execution), and pausing the whole lane
+-- (ff_pause_lane, ff_resume_lane, ff_list_lanes). Written once: both editions install this file.
 
 CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
@@ -1413,7 +1459,10 @@ BEGIN
                p.max_requests_per_window, p.active_concurrency_cap
         FROM ff_quota_policy p WHERE p.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)),
     held AS (
-        SELECT 'delayed' AS reason, r.eligible_at_ms AS earliest FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
+        SELECT 'lane_paused' AS reason, NULL::bigint AS earliest FROM eligible g
+        WHERE EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
+        UNION ALL
+        SELECT 'delayed', r.eligible_at_ms FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
         UNION ALL
         SELECT 'dependencies', NULL FROM runnable r WHERE r.eligibility_state = 'blocked_by_dependencies'
         UNION ALL
@@ -1526,6 +1575,84 @@ CREATE FUNCTION ff_release_execution(execution_id text)
 RETURNS TABLE (outcome text)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT ff_release_execution_body($1)
+$$;
+
+-- Pausing a lane (semantics §7a): the lane keeps accepting executions and hands out none. Every claim
+-- statement probes ff_lane_pause for its lane (a constant of the statement, so the scan does not
+-- start), and consuming a claim grant checks it under the execution's row lock: a claim whose
+-- statement starts after the pause commits hands out nothing; a claim already running may finish.
+-- Grants issued before the pause stay valid for their TTL but cannot be consumed while it holds.
+CREATE FUNCTION ff_pause_lane_body(p_lane_id text, p_reason text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
+    END IF;
+    INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
+    ON CONFLICT (lane_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN 'already_paused';
+    END IF;
+    INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor, reason) VALUES (p_lane_id, now_ms, 'lane_paused', session_user, p_reason);
+    PERFORM ff_wake('{ff_operator_event}', '{}');
+    RETURN 'paused';
+END
+$$;
+COMMENT ON FUNCTION ff_pause_lane_body(text, text) IS 'ff_pause_lane''s body (internal).';
+
+CREATE FUNCTION ff_pause_lane(lane_id text, reason text DEFAULT NULL)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_pause_lane_body($1, $2)
+$$;
+
+-- Resuming a lane wakes its sleeping workers (ff_await_lane) in the resuming transaction.
+CREATE FUNCTION ff_resume_lane_body(p_lane_id text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    DELETE FROM ff_lane_pause WHERE lane_id = p_lane_id;
+    IF NOT FOUND THEN
+        RETURN 'not_paused';
+    END IF;
+    INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor) VALUES (p_lane_id, now_ms, 'lane_resumed', session_user);
+    PERFORM ff_wake('{ff_operator_event}', ARRAY[p_lane_id]);
+    RETURN 'resumed';
+END
+$$;
+COMMENT ON FUNCTION ff_resume_lane_body(text) IS 'ff_resume_lane''s body (internal).';
+
+CREATE FUNCTION ff_resume_lane(lane_id text)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_resume_lane_body($1)
+$$;
+
+-- Every lane with unfinished work or a pause: whether it is paused, how many executions it could hand
+-- out now (depth), how long the oldest of them has waited since it became claimable (its last state
+-- change), how many are delayed or blocked, and how many are leased. One pass over the unfinished
+-- executions (lifecycle runnable and active), grouped by lane: an operator's view, not a hot path.
+CREATE FUNCTION ff_list_lanes()
+RETURNS TABLE (lane_id text, state text, depth bigint, oldest_eligible_age_ms bigint, not_eligible bigint, active bigint,
+    paused_at_ms bigint, pause_reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    WITH counts AS (
+        SELECT e.lane_id,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now') AS depth,
+               min(e.updated_at_ms) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now') AS oldest,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state <> 'eligible_now') AS not_eligible,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'active') AS active
+        FROM ff_exec_core e WHERE e.lifecycle_phase IN ('runnable', 'active') GROUP BY e.lane_id)
+    SELECT coalesce(c.lane_id, p.lane_id), CASE WHEN p.lane_id IS NULL THEN 'open' ELSE 'paused' END,
+           coalesce(c.depth, 0), ff_now_ms() - c.oldest, coalesce(c.not_eligible, 0), coalesce(c.active, 0),
+           p.paused_at_ms, p.reason
+    FROM counts c FULL JOIN ff_lane_pause p ON p.lane_id = c.lane_id
+    ORDER BY 1
 $$;
 
 
@@ -1741,7 +1868,7 @@ GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
 -- Completions with what they produced: results for the roles that create and run executions, never
 -- for a signaler.
 GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
-GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes)
+GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes, failure_class)
     ON ff_completions TO ff_signaler;
 
 -- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
@@ -1801,7 +1928,7 @@ BEGIN
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
-            ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
+            ('ff_fail', 'Fail the leased attempt with a failure class (transient, permanent, timeout, infra_crash) and detail: retry after exponential backoff while attempts remain unless permanent, else terminal failed.'),
             ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
             ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
@@ -1809,7 +1936,10 @@ BEGIN
             ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
             ('ff_hold_execution', 'Hold a waiting, delayed or blocked execution out of the claimable set (blocked_by_operator) until ff_release_execution; an operator event.'),
             ('ff_release_execution', 'Release a held execution: blocked, delayed or claimable again as its state calls for; an operator event.'),
-            ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
+            ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (lane_paused, delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
+            ('ff_pause_lane', 'Pause a lane: it keeps accepting executions and hands out none (claims and grant consumption) until ff_resume_lane; an operator event.'),
+            ('ff_resume_lane', 'Resume a paused lane and wake its sleeping workers; an operator event.'),
+            ('ff_list_lanes', 'Every lane with unfinished work or a pause: state, depth (claimable now), oldest eligible age, not eligible, active, pause time and reason.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
@@ -1835,7 +1965,7 @@ BEGIN
             ('ff_list_pending_waitpoints', 'An execution''s open waitpoints (closed too on request), keyset-paginated; a fingerprint, never the token.'),
             ('ff_read_waitpoint_token', 'The token of a waitpoint, for operators; no row when it does not exist.'),
             ('ff_get_execution', 'One execution: lane, tags, the five states, attempts, lease holder and expiry, open suspension, next retry, last error, payload and result; never a grant or token.'),
-            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message.'),
+            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message, failure class and detail.'),
             ('ff_list_executions', 'A lane''s executions in creation order, optionally of one public state, keyset-paginated by execution id; result size, not bytes.'),
             ('ff_cond_check', 'Validate a resume condition as ff_suspend does (WF001 with the same DETAIL codes) and return it in canonical form.'),
             ('ff_change_priority', 'Operator: change an execution''s priority (its place in the claim order); writes an ff_operator_event.'),

@@ -80,7 +80,7 @@ GRANT SELECT ON ff_executions, ff_suspensions, ff_lane_stats TO ff_admin;
 -- Completions with what they produced: results for the roles that create and run executions, never
 -- for a signaler.
 GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
-GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes)
+GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes, failure_class)
     ON ff_completions TO ff_signaler;
 
 -- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
@@ -140,7 +140,7 @@ BEGIN
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),
-            ('ff_fail', 'Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal failed.'),
+            ('ff_fail', 'Fail the leased attempt with a failure class (transient, permanent, timeout, infra_crash) and detail: retry after exponential backoff while attempts remain unless permanent, else terminal failed.'),
             ('ff_cancel', 'Cancel an execution in any non-terminal phase; closes its open suspension and every waitpoint.'),
             ('ff_create_flow', 'Create a flow (idempotent per flow_id): executions join it with ff_create_execution(flow_id, depends_on, parent_execution_id).'),
             ('ff_get_flow', 'A flow: its state (open, completed, failed, cancelled) derived from its members, and member counts per public state.'),
@@ -148,7 +148,10 @@ BEGIN
             ('ff_await_completion', 'Announce a wait for one execution''s or one flow''s end (true: it has ended); the ending transaction notifies ff_wake_<pid>.'),
             ('ff_hold_execution', 'Hold a waiting, delayed or blocked execution out of the claimable set (blocked_by_operator) until ff_release_execution; an operator event.'),
             ('ff_release_execution', 'Release a held execution: blocked, delayed or claimable again as its state calls for; an operator event.'),
-            ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
+            ('ff_lane_holdback', 'Why a lane''s runnable work is not handed out: per reason (lane_paused, delayed, dependencies, reserved, budget, quota_rate, quota_concurrency) the executions held and the earliest time one could pass.'),
+            ('ff_pause_lane', 'Pause a lane: it keeps accepting executions and hands out none (claims and grant consumption) until ff_resume_lane; an operator event.'),
+            ('ff_resume_lane', 'Resume a paused lane and wake its sleeping workers; an operator event.'),
+            ('ff_list_lanes', 'Every lane with unfinished work or a pause: state, depth (claimable now), oldest eligible age, not eligible, active, pause time and reason.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
             ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
@@ -174,7 +177,7 @@ BEGIN
             ('ff_list_pending_waitpoints', 'An execution''s open waitpoints (closed too on request), keyset-paginated; a fingerprint, never the token.'),
             ('ff_read_waitpoint_token', 'The token of a waitpoint, for operators; no row when it does not exist.'),
             ('ff_get_execution', 'One execution: lane, tags, the five states, attempts, lease holder and expiry, open suspension, next retry, last error, payload and result; never a grant or token.'),
-            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message.'),
+            ('ff_list_attempts', 'The attempts of an execution, oldest first: worker, start, end, outcome, failure message, failure class and detail.'),
             ('ff_list_executions', 'A lane''s executions in creation order, optionally of one public state, keyset-paginated by execution id; result size, not bytes.'),
             ('ff_cond_check', 'Validate a resume condition as ff_suspend does (WF001 with the same DETAIL codes) and return it in canonical form.'),
             ('ff_change_priority', 'Operator: change an execution''s priority (its place in the claim order); writes an ff_operator_event.'),

@@ -70,8 +70,12 @@ CREATE DOMAIN ff_completion_outcome AS text
     CHECK (VALUE IN ('success','failed','cancelled','expired','skipped','resumed'));
 COMMENT ON DOMAIN ff_completion_outcome IS 'Completion event outcome (terminal outcomes and resumes).';
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released',
+                     'lane_paused','lane_resumed'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
+CREATE DOMAIN ff_failure_class AS text
+    CHECK (VALUE IN ('transient','permanent','infra_crash','timeout','cancelled'));
+COMMENT ON DOMAIN ff_failure_class IS 'Why an attempt failed, which decides whether it is retried.';
 
 ----------------------------------------------------------------------------------------------------
 -- Keys
@@ -210,9 +214,22 @@ CREATE TABLE ff_attempt (
     outcome            text,
     error_message      text,
     history_seq        bigint   NOT NULL,
+    failure_class      ff_failure_class,
+    failure_detail     bytea,
     PRIMARY KEY (partition_key, execution_id, attempt_index)
 );
 COMMENT ON TABLE ff_attempt IS 'One row per attempt of an execution (attempt_index 0, 1, ...); a resumed attempt keeps its row.';
+
+-- A paused lane (ff_pause_lane): it keeps accepting executions and hands out none until
+-- ff_resume_lane deletes its row. A claim reads it with one index probe, a constant of the claim's
+-- statement; the table holds only paused lanes, so an unpaused engine reads an empty index.
+CREATE TABLE ff_lane_pause (
+    lane_id       text   PRIMARY KEY,
+    paused_at_ms  bigint NOT NULL,
+    paused_by     text   NOT NULL,
+    reason        text
+);
+COMMENT ON TABLE ff_lane_pause IS 'Paused lanes: claims hand out nothing from a lane listed here (ff_pause_lane, ff_resume_lane).';
 
 CREATE TABLE ff_claim_grant (
     partition_key      smallint NOT NULL,
@@ -440,25 +457,29 @@ CREATE TABLE ff_completion_event (
     execution_id    text     NOT NULL,
     namespace       text,
     occurred_at_ms  bigint   NOT NULL,
-    outcome         ff_completion_outcome NOT NULL
+    outcome         ff_completion_outcome NOT NULL,
+    failure_class   ff_failure_class
 );
 COMMENT ON TABLE ff_completion_event IS
     'Outbox: terminal outcomes and resumes. NOTIFY channel ff_completion.';
 
 CREATE TABLE ff_operator_event (
     event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    partition_key   smallint NOT NULL,
-    execution_id    text     NOT NULL,
+    partition_key   smallint,
+    execution_id    text,
     namespace       text,
     occurred_at_ms  bigint   NOT NULL,
     action          ff_operator_action NOT NULL,
     actor           text     NOT NULL,
     reason          text,
-    detail          jsonb    NOT NULL DEFAULT '{}'
+    detail          jsonb    NOT NULL DEFAULT '{}',
+    lane_id         text,
+    CHECK ((execution_id IS NULL) = (partition_key IS NULL) AND (execution_id IS NOT NULL OR lane_id IS NOT NULL))
 );
 COMMENT ON TABLE ff_operator_event IS
-    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
-    'acted and the details. NOTIFY channel ff_operator_event.';
+    'Outbox: operator actions on an execution (priority changed, replayed, lease revoked, held, released) '
+    'or on a lane (lane_id, no execution: paused, resumed), with the session user who acted and the '
+    'details. NOTIFY channel ff_operator_event.';
 -- Serves: ff_prune_events(older_than_ms) bulk retention on all three event tables. BRIN, not btree:
 -- the tables are append-only in (nearly) occurred_at_ms order, so a block-range summary finds the old
 -- rows, and an insert costs next to nothing (a btree entry per event was on every hot path).
@@ -582,12 +603,13 @@ COMMENT ON VIEW ff_lane_stats IS 'Per lane: executions runnable now, delayed, ac
 CREATE VIEW ff_completions AS
 SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
        CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
-       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result, c.failure_class
 FROM ff_completion_event c
 LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
     AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
 COMMENT ON VIEW ff_completions IS
-    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';
+    'Completion events with the execution''s flow, for a success its result size and bytes (result: not for ff_signaler), '
+    'for a failure its class.';
 
 ----------------------------------------------------------------------------------------------------
 -- Flows: executions that depend on each other and children that signal their parent

@@ -40,6 +40,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     postgres::settings::register();
+    postgres::release::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

@@ -124,7 +124,7 @@ fn completion_events_carry_flow_and_result_and_a_signaler_reads_them_without_the
             let mut sub = c.subscribe(options);
             let mut out = Vec::new();
             while out.len() < 2 {
-                if let Event::Completion { header, outcome, flow_id, result_bytes, result } = sub.next().await.unwrap() {
+                if let Event::Completion { header, outcome, flow_id, result_bytes, result, .. } = sub.next().await.unwrap() {
                     out.push((header.execution_id, outcome, flow_id, result_bytes, result));
                 }
             }

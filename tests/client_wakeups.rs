@@ -85,7 +85,7 @@ fn a_caught_up_subscription_sees_the_next_event_at_once() {
             c.complete(&lease, None).await.unwrap();
             let (event, t1, back) = tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap();
             sub = back;
-            assert_eq!(event.header().execution_id, id);
+            assert_eq!(event.header().unwrap().execution_id, id);
             assert!(t1 - t0 < Duration::from_millis(500), "round {round}: {:?} (fallback poll 10 s)", t1 - t0);
         }
     });

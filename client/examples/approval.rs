@@ -87,7 +87,7 @@ async fn main() -> Result<()> {
         let event = tokio::time::timeout(Duration::from_secs(30), events.next())
             .await
             .map_err(|_| Error::Protocol("no completion within 30 s".into()))??;
-        if event.header().execution_id != created.execution_id {
+        if event.header().is_none_or(|h| h.execution_id != created.execution_id) {
             continue;
         }
         match &event {

@@ -410,11 +410,22 @@ impl Client {
                 &[&id, &lease.lease_id, &lease.lease_epoch, &message, &retryable],
             )
             .await?;
-        match col::<&str>(&r, 0)? {
-            "retry_scheduled" => Ok(FailOutcome::RetryScheduled { retry_at_ms: col::<Option<i64>>(&r, 1)?.unwrap_or_default() }),
-            "terminal_failed" => Ok(FailOutcome::TerminalFailed),
-            other => Err(unknown("fail outcome", other)),
-        }
+        fail_outcome(&r)
+    }
+
+    /// `ff_fail` with a failure class and detail: `Permanent` ends the execution at once; the other
+    /// classes retry with backoff while attempts remain. The class and detail are recorded on the
+    /// attempt ([`Client::list_attempts`]) and the class on the completion event of a final failure.
+    pub async fn fail_with(&self, lease: &Lease, message: &str, class: FailureClass, detail: Option<&[u8]>) -> Result<FailOutcome> {
+        let id = lease.execution_id.to_string();
+        let r = self
+            .row(
+                "SELECT outcome, retry_at_ms FROM ff_fail(execution_id => $1, lease_id => $2, lease_epoch => $3, \
+                 message => $4, failure_class => $5, detail => $6)",
+                &[&id, &lease.lease_id, &lease.lease_epoch, &message, &class.as_str(), &detail],
+            )
+            .await?;
+        fail_outcome(&r)
     }
 
     /// `ff_cancel`: cancel an execution in any non-terminal phase (operator).
@@ -426,5 +437,13 @@ impl Client {
             "already_terminal" => Ok(CancelOutcome::AlreadyTerminal),
             other => Err(unknown("cancel outcome", other)),
         }
+    }
+}
+
+fn fail_outcome(r: &Row) -> Result<FailOutcome> {
+    match col::<&str>(r, 0)? {
+        "retry_scheduled" => Ok(FailOutcome::RetryScheduled { retry_at_ms: col::<Option<i64>>(r, 1)?.unwrap_or_default() }),
+        "terminal_failed" => Ok(FailOutcome::TerminalFailed),
+        other => Err(unknown("fail outcome", other)),
     }
 }

@@ -85,6 +85,10 @@ pub struct AttemptInfo {
     pub outcome: Option<String>,
     /// The failure message.
     pub error_message: Option<String>,
+    /// Why it failed, if it did (a reclaimed attempt keeps `InfraCrash` until it ends).
+    pub failure_class: Option<FailureClass>,
+    /// The detail the worker gave with the failure.
+    pub failure_detail: Option<Vec<u8>>,
 }
 
 /// One row of [`Client::list_executions`].
@@ -111,12 +115,33 @@ pub struct ExecutionSummary {
 /// Work of a lane held back, from [`Client::lane_holdback`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holdback {
-    /// `delayed`, `dependencies`, `reserved`, `budget`, `quota_rate` or `quota_concurrency`.
+    /// `lane_paused`, `delayed`, `dependencies`, `reserved`, `budget`, `quota_rate` or `quota_concurrency`.
     pub reason: String,
     /// Executions held for it.
     pub executions: i64,
     /// The earliest time one could pass (None: when a lease ends, an upstream completes, a limit changes).
     pub earliest_at_ms: Option<i64>,
+}
+
+/// One lane, from [`Client::list_lanes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneInfo {
+    /// The lane.
+    pub lane_id: String,
+    /// Whether [`Client::pause_lane`] holds it.
+    pub paused: bool,
+    /// Executions it could hand out now.
+    pub depth: i64,
+    /// How long the oldest of those has waited since it became claimable (ms).
+    pub oldest_eligible_age_ms: Option<i64>,
+    /// Runnable executions not claimable now (delayed, blocked, held).
+    pub not_eligible: i64,
+    /// Executions leased now.
+    pub active: i64,
+    /// When it was paused.
+    pub paused_at_ms: Option<i64>,
+    /// The reason given for the pause.
+    pub pause_reason: Option<String>,
 }
 
 /// How an execution finished, from [`Client::wait_for_completion`].
@@ -181,8 +206,8 @@ impl Client {
 
     /// `ff_list_attempts`: every attempt, oldest first.
     pub async fn list_attempts(&self, execution_id: &ExecutionId) -> Result<Vec<AttemptInfo>> {
-        let sql = "SELECT attempt_index, attempt_id, worker_id, started_at_ms, ended_at_ms, outcome, error_message \
-                   FROM ff_list_attempts(execution_id => $1)";
+        let sql = "SELECT attempt_index, attempt_id, worker_id, started_at_ms, ended_at_ms, outcome, error_message, \
+                   failure_class, failure_detail FROM ff_list_attempts(execution_id => $1)";
         let rows = self.rows(sql, &[&execution_id.to_string()]).await?;
         rows.iter()
             .map(|r| {
@@ -194,6 +219,8 @@ impl Client {
                     ended_at_ms: col(r, 4)?,
                     outcome: col(r, 5)?,
                     error_message: col(r, 6)?,
+                    failure_class: col::<Option<&str>>(r, 7)?.map(FailureClass::parse).transpose()?,
+                    failure_detail: col(r, 8)?,
                 })
             })
             .collect()
@@ -308,6 +335,42 @@ impl Client {
     pub async fn release_execution(&self, execution_id: &ExecutionId) -> Result<bool> {
         let sql = "SELECT outcome FROM ff_release_execution(execution_id => $1)";
         Ok(col::<&str>(&self.row(sql, &[&execution_id.to_string()]).await?, 0)? == "released")
+    }
+
+    /// `ff_pause_lane` (operator): the lane keeps accepting executions and hands out none until
+    /// [`Client::resume_lane`]; false when it was paused already.
+    pub async fn pause_lane(&self, lane_id: &str, reason: Option<&str>) -> Result<bool> {
+        let sql = "SELECT outcome FROM ff_pause_lane(lane_id => $1, reason => $2)";
+        Ok(col::<&str>(&self.row(sql, &[&lane_id, &reason]).await?, 0)? == "paused")
+    }
+
+    /// `ff_resume_lane` (operator): end a pause and wake the lane's sleeping workers; false when it was
+    /// not paused.
+    pub async fn resume_lane(&self, lane_id: &str) -> Result<bool> {
+        let sql = "SELECT outcome FROM ff_resume_lane(lane_id => $1)";
+        Ok(col::<&str>(&self.row(sql, &[&lane_id]).await?, 0)? == "resumed")
+    }
+
+    /// `ff_list_lanes` (operator): every lane with unfinished work or a pause.
+    pub async fn list_lanes(&self) -> Result<Vec<LaneInfo>> {
+        let sql = "SELECT lane_id, state, depth, oldest_eligible_age_ms, not_eligible, active, paused_at_ms, pause_reason \
+                   FROM ff_list_lanes()";
+        self.rows(sql, &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(LaneInfo {
+                    lane_id: col(r, 0)?,
+                    paused: col::<&str>(r, 1)? == "paused",
+                    depth: col(r, 2)?,
+                    oldest_eligible_age_ms: col(r, 3)?,
+                    not_eligible: col(r, 4)?,
+                    active: col(r, 5)?,
+                    paused_at_ms: col(r, 6)?,
+                    pause_reason: col(r, 7)?,
+                })
+            })
+            .collect()
     }
 
     /// `ff_revoke_lease` (operator): end the current lease at once (fenced by `lease_epoch` when

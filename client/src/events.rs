@@ -54,7 +54,7 @@ impl EventKind {
     /// Completion events with their results' bytes.
     const COMPLETIONS_WITH_RESULTS: &'static str = concat!(
         "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
-        "e.outcome, e.flow_id, e.result_bytes, e.result ",
+        "e.outcome, e.flow_id, e.result_bytes, e.result, e.failure_class ",
         "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
         "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
         "LEFT JOIN LATERAL (SELECT * FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
@@ -88,16 +88,16 @@ impl EventKind {
             // `SubscriptionOptions::with_results`, a column ff_signaler may not read).
             EventKind::Completion => concat!(
                 "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
-                "e.outcome, e.flow_id, e.result_bytes, NULL::bytea ",
+                "e.outcome, e.flow_id, e.result_bytes, NULL::bytea, e.failure_class ",
                 "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
                 "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
                 "LEFT JOIN LATERAL (SELECT event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, ",
-                "result_bytes FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
+                "result_bytes, failure_class FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
             EventKind::Operator => concat!(
                 "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
-                "e.action::text, e.actor, e.reason, e.detail ",
+                "e.action::text, e.actor, e.reason, e.detail, e.lane_id ",
                 "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
                 "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
                 "LEFT JOIN LATERAL (SELECT * FROM ff_operator_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
@@ -166,8 +166,26 @@ pub enum Event {
         result_bytes: Option<i32>,
         /// A success's result, with [`SubscriptionOptions::with_results`].
         result: Option<Vec<u8>>,
+        /// A failure's class (`transient`, `permanent`, `timeout`, `infra_crash`, `cancelled`; see
+        /// [`FailureClass`](crate::FailureClass)); NULL for a success, a resume or a skip.
+        failure_class: Option<String>,
     },
-    /// An operator action.
+    /// An operator action on a lane (`lane_paused`, `lane_resumed`): no execution.
+    Lane {
+        /// The event's id within `ff_operator_event` (the cursor).
+        event_id: i64,
+        /// When it happened (ms since the epoch).
+        occurred_at_ms: i64,
+        /// The lane.
+        lane_id: String,
+        /// `lane_paused` or `lane_resumed`.
+        action: String,
+        /// The session user who acted.
+        actor: String,
+        /// The reason given, if any.
+        reason: Option<String>,
+    },
+    /// An operator action on an execution.
     Operator {
         /// Common fields.
         header: EventHeader,
@@ -183,13 +201,22 @@ pub enum Event {
 }
 
 impl Event {
-    /// The common fields.
-    pub fn header(&self) -> &EventHeader {
+    /// The common fields of an event about an execution (every kind but [`Event::Lane`]).
+    pub fn header(&self) -> Option<&EventHeader> {
         match self {
             Event::Signal { header, .. }
             | Event::Lease { header, .. }
             | Event::Completion { header, .. }
-            | Event::Operator { header, .. } => header,
+            | Event::Operator { header, .. } => Some(header),
+            Event::Lane { .. } => None,
+        }
+    }
+
+    /// The event's id within its table (the cursor).
+    pub fn event_id(&self) -> i64 {
+        match self {
+            Event::Lane { event_id, .. } => *event_id,
+            other => other.header().map_or(0, |h| h.event_id),
         }
     }
 
@@ -199,11 +226,21 @@ impl Event {
             Event::Signal { .. } => EventKind::Signal,
             Event::Lease { .. } => EventKind::Lease,
             Event::Completion { .. } => EventKind::Completion,
-            Event::Operator { .. } => EventKind::Operator,
+            Event::Operator { .. } | Event::Lane { .. } => EventKind::Operator,
         }
     }
 
     fn from_row(kind: EventKind, r: &Row) -> Result<Event> {
+        if kind == EventKind::Operator && col::<Option<&str>>(r, 4)?.is_none() {
+            return Ok(Event::Lane {
+                event_id: col(r, 2)?,
+                occurred_at_ms: col(r, 6)?,
+                lane_id: col(r, 11)?,
+                action: col(r, 7)?,
+                actor: col(r, 8)?,
+                reason: col(r, 9)?,
+            });
+        }
         let header = EventHeader {
             event_id: col(r, 2)?,
             partition_key: col(r, 3)?,
@@ -223,7 +260,14 @@ impl Event {
             },
             EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
             EventKind::Completion => {
-                Event::Completion { header, outcome: col(r, 7)?, flow_id: col(r, 8)?, result_bytes: col(r, 9)?, result: col(r, 10)? }
+                Event::Completion {
+                    header,
+                    outcome: col(r, 7)?,
+                    flow_id: col(r, 8)?,
+                    result_bytes: col(r, 9)?,
+                    result: col(r, 10)?,
+                    failure_class: col(r, 11)?,
+                }
             }
             EventKind::Operator => {
                 Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? }
@@ -379,7 +423,7 @@ impl Subscription {
     pub async fn next(&mut self) -> Result<Event> {
         loop {
             if let Some(e) = self.buffer.pop_front() {
-                self.cursor.set(e.kind(), e.header().event_id);
+                self.cursor.set(e.kind(), e.event_id());
                 return Ok(e);
             }
             if self.conn.is_none() {

@@ -41,7 +41,7 @@ mod worker;
 
 pub use api_executions::NewExecution;
 pub use api_flows::{CancelFlowOutcome, CancelFlowWait, FlowInfo, FlowMember};
-pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution, Holdback};
+pub use api_inspection::{AttemptInfo, ExecutionInfo, ExecutionSummary, FinishedExecution, Holdback, LaneInfo};
 pub use api_progress::{Frame, FrameTail, Step};
 pub use api_signals::{Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};

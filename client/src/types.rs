@@ -105,6 +105,25 @@ macro_rules! text_enum {
 }
 
 text_enum!(
+    /// Why an attempt failed, which decides whether it is retried: every class but `Permanent` is
+    /// retried while attempts remain. A worker reports `Transient`, `Permanent`, `Timeout` or
+    /// `InfraCrash` ([`crate::Client::fail_with`]); the engine records `InfraCrash` when a lease
+    /// expires, `Cancelled` for a cancellation and `Timeout` for a suspension timeout or a deadline.
+    FailureClass {
+        /// May succeed if tried again (the default).
+        Transient = "transient",
+        /// Will not succeed: the execution fails at once.
+        Permanent = "permanent",
+        /// The work took too long.
+        Timeout = "timeout",
+        /// The worker or its host went away.
+        InfraCrash = "infra_crash",
+        /// Cancelled (recorded by the engine).
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(
     /// What happens when a suspension's timeout passes.
     TimeoutBehavior {
         /// Fail the execution (the default).

@@ -9,7 +9,7 @@
 //! `wakeups: false`, or if that connection cannot be had, it polls with a back-off from 5 ms to
 //! `max_idle_poll` instead.
 
-use crate::types::{ClaimedExecution, Lease, SuspendOutcome, Waitpoint};
+use crate::types::{ClaimedExecution, FailureClass, Lease, SuspendOutcome, Waitpoint};
 use crate::{Client, Error, ExecutionId, FrameKind, ObservedSignal, Result, StepOutcome, Suspend};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,6 +82,15 @@ pub enum Outcome {
         message: String,
         /// Whether another attempt may help.
         retryable: bool,
+    },
+    /// Fail the attempt with a class and detail ([`Client::fail_with`]).
+    FailWith {
+        /// Why.
+        message: String,
+        /// Which kind of failure: `Permanent` is never retried.
+        class: FailureClass,
+        /// Anything the worker wants recorded with it.
+        detail: Option<Vec<u8>>,
     },
     /// The handler suspended the execution (with [`Job::suspend`]); nothing more to do.
     Suspended,
@@ -600,6 +609,9 @@ async fn run_job<H, F>(
             None => client.complete(&lease, result.as_deref()).await.map(|_| &counters.completed),
         },
         Ok(Outcome::Fail { message, retryable }) => client.fail(&lease, &message, retryable).await.map(|_| &counters.failed),
+        Ok(Outcome::FailWith { message, class, detail }) => {
+            client.fail_with(&lease, &message, class, detail.as_deref()).await.map(|_| &counters.failed)
+        }
         Ok(Outcome::Suspended) => Ok(&counters.suspended),
         Err(_) => {
             counters.panicked.fetch_add(1, Ordering::Relaxed);

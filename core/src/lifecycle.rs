@@ -56,8 +56,13 @@ pub mod vocabulary {
         /// `ff_waitpoint.state`.
         waitpoint: PENDING = "pending", ACTIVE = "active", CLOSED = "closed"
     );
+    literals!(
+        /// `failure_class` of an attempt and of a failure's completion event: why it failed.
+        failure_class: TRANSIENT = "transient", PERMANENT = "permanent", INFRA_CRASH = "infra_crash", TIMEOUT = "timeout",
+        CANCELLED = "cancelled"
+    );
 }
-pub use vocabulary::{attempt, eligibility, ownership, phase, public, suspension, waitpoint};
+pub use vocabulary::{attempt, eligibility, failure_class, ownership, phase, public, suspension, waitpoint};
 
 /// The five state columns of an execution, as their canonical literals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +228,34 @@ pub fn retries_left(retryable: bool, attempt_index: i32, max_attempts: i32) -> b
     retryable && (attempt_index as i64) + 1 < max_attempts as i64
 }
 
+/// The failure class `ff_fail` records: the caller's (`transient`, `permanent`, `timeout` or
+/// `infra_crash`; `cancelled` is the engine's, recorded by a cancellation), or when none is given
+/// `transient`, and `permanent` when the caller said the failure is not retryable.
+pub fn failure_class_of(given: Option<&str>, retryable: bool) -> WfResult<&'static str> {
+    match given {
+        None if retryable => Ok(failure_class::TRANSIENT),
+        None => Ok(failure_class::PERMANENT),
+        Some(c) => [failure_class::TRANSIENT, failure_class::PERMANENT, failure_class::TIMEOUT, failure_class::INFRA_CRASH]
+            .into_iter()
+            .find(|k| *k == c)
+            .ok_or_else(|| {
+                WfError::invalid_input(
+                    "invalid_failure_class",
+                    "failure_class must be transient, permanent, timeout or infra_crash (cancelled is recorded by ff_cancel)",
+                )
+            }),
+    }
+}
+
+/// Whether a failure of this class is retried: every class but `permanent`, while attempts remain
+/// and the caller did not say `retryable => false`.
+pub fn retried(class: &str, retryable: bool, attempt_index: i32, max_attempts: i32) -> bool {
+    class != failure_class::PERMANENT && retries_left(retryable, attempt_index, max_attempts)
+}
+
+/// Longest failure detail, in bytes.
+pub const MAX_FAILURE_DETAIL_BYTES: usize = 65_536;
+
 /// A required duration argument in milliseconds, from `min` (0 or 1) to 2^53 − 1.
 pub fn required_ms(value: Option<i64>, field: &str, min: i64) -> WfResult<i64> {
     let v = crate::error::required(value, field)?;
@@ -257,6 +290,21 @@ mod tests {
         assert_eq!(retry_scheduled(true).attempt_state, "pending_retry_attempt");
         assert_eq!(retry_scheduled(false).public_state, "waiting");
         assert_eq!(LEASE_EXPIRED_RECLAIMABLE.attempt_state, "attempt_interrupted");
+    }
+
+    #[test]
+    fn failure_classes_decide_retries() {
+        assert_eq!(failure_class_of(None, true).unwrap(), "transient");
+        assert_eq!(failure_class_of(None, false).unwrap(), "permanent");
+        assert_eq!(failure_class_of(Some("timeout"), true).unwrap(), "timeout");
+        assert_eq!(failure_class_of(Some("cancelled"), true).unwrap_err().detail.as_deref(), Some("invalid_failure_class"));
+        assert_eq!(failure_class_of(Some("Transient"), true).unwrap_err().detail.as_deref(), Some("invalid_failure_class"));
+        assert!(retried("transient", true, 0, 3));
+        assert!(retried("timeout", true, 1, 3));
+        assert!(retried("infra_crash", true, 1, 3));
+        assert!(!retried("transient", true, 2, 3));
+        assert!(!retried("permanent", true, 0, 3));
+        assert!(!retried("transient", false, 0, 3));
     }
 
     #[test]

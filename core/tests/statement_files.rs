@@ -3,7 +3,7 @@
 //! SQL names (in a statement or a schema domain) is one of `lifecycle::vocabulary`'s. The state
 //! literals thereby have one home, the core, even where the planner needs them written into SQL.
 
-use ff_engine_core::lifecycle::{attempt, eligibility, ownership, phase, public, suspension, waitpoint};
+use ff_engine_core::lifecycle::{attempt, eligibility, failure_class, ownership, phase, public, suspension, waitpoint};
 use ff_engine_core::sql_legend;
 use std::path::{Path, PathBuf};
 
@@ -116,6 +116,7 @@ fn the_schema_domains_list_exactly_the_core_vocabulary() {
         ("ff_public_state", public::ALL),
         ("ff_suspension_state", suspension::ALL),
         ("ff_waitpoint_state", waitpoint::ALL),
+        ("ff_failure_class", failure_class::ALL),
     ] {
         let start = schema.find(&format!("CREATE DOMAIN {domain} ")).unwrap_or_else(|| panic!("no domain {domain}"));
         let body = &schema[start..];

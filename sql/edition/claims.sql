@@ -49,6 +49,7 @@ BEGIN
               AND e.required_capabilities <@ caps
               AND e.execution_id <> ALL (refused)
               AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+              AND NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
               AND (cardinality(e.budget_ids) = 0 OR NOT EXISTS (
                     SELECT 1 FROM ff_budget b
                     CROSS JOIN LATERAL jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
@@ -234,13 +235,16 @@ BEGIN
         PERFORM ff_raise('WF026', 'claim_grant_expired', 'the claim grant has expired');
     END IF;
     SELECT x.lifecycle_phase, x.eligibility_state, x.attempt_state, x.attempt_index, x.current_attempt_id, x.interrupt_reason,
-           cg.grant_hash
+           cg.grant_hash, EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = x.lane_id) AS lane_paused
     INTO e
     FROM ff_exec_core x LEFT JOIN ff_claim_grant cg ON cg.partition_key = x.partition_key AND cg.execution_id = x.execution_id
     WHERE x.partition_key = g.partition_key AND x.execution_id = g.execution_uuid FOR UPDATE OF x;
     IF NOT FOUND OR e.grant_hash IS NULL OR NOT ff_digest_eq(e.grant_hash, sha256(convert_to(p_grant_key, 'UTF8')))
        OR e.lifecycle_phase <> 'runnable' OR e.eligibility_state <> 'eligible_now' THEN
         PERFORM ff_raise('WF025', 'invalid_claim_grant', 'the claim grant was not accepted');
+    END IF;
+    IF e.lane_paused THEN
+        PERFORM ff_raise('WF025', 'invalid_claim_grant', 'the claim grant was not accepted: its lane is paused');
     END IF;
     IF resumed_only AND e.attempt_state <> 'attempt_interrupted' THEN
         PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');

@@ -41,7 +41,7 @@ $$;
 
 CREATE FUNCTION ff_list_attempts_body(p_execution_id text)
 RETURNS TABLE (r_attempt_index integer, r_attempt_id uuid, r_worker_id text, r_worker_instance_id text, r_started_at_ms bigint,
-    r_ended_at_ms bigint, r_outcome text, r_error_message text)
+    r_ended_at_ms bigint, r_outcome text, r_error_message text, r_failure_class text, r_failure_detail bytea)
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
@@ -49,18 +49,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM ff_exec_core e WHERE e.partition_key = id.partition_key AND e.execution_id = id.execution_uuid) THEN
         PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
     END IF;
-    RETURN QUERY
-    SELECT t.attempt_index, t.attempt_id, t.worker_id, t.worker_instance_id, t.started_at_ms, t.ended_at_ms, t.outcome::text,
-           t.error_message
-    FROM ff_attempt t WHERE t.partition_key = id.partition_key AND t.execution_id = id.execution_uuid
-    ORDER BY t.attempt_index;
+    RETURN QUERY SELECT * FROM ff_stmt_inspection_list_attempts(id.partition_key, id.execution_uuid);
 END
 $$;
 COMMENT ON FUNCTION ff_list_attempts_body(text) IS 'ff_list_attempts''s body (internal).';
 
 CREATE FUNCTION ff_list_attempts(execution_id text)
 RETURNS TABLE (attempt_index integer, attempt_id uuid, worker_id text, worker_instance_id text, started_at_ms bigint,
-    ended_at_ms bigint, outcome text, error_message text)
+    ended_at_ms bigint, outcome text, error_message text, failure_class text, failure_detail bytea)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT * FROM ff_list_attempts_body($1)
 $$;

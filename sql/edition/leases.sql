@@ -57,14 +57,15 @@ COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Loc
 -- one statement, the Rust edition's (leases/end_lease.sql, inlined). Whether it ended the lease.
 CREATE FUNCTION ff_end_lease(pk smallint, id uuid, lifecycle_phase text, ownership_state text, eligibility_state text,
     attempt_state text, public_state text, p_result bytea, p_eligible_at_ms bigint, p_completed_at_ms bigint, p_error text,
-    now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint) RETURNS boolean
+    now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint,
+    p_failure_class text DEFAULT NULL, p_failure_detail bytea DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     ref text := '{fp:' || pk || '}:' || id;
     n bigint;
 BEGIN
-    -- @statement leases/end_lease.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, completion_outcome, attempt_outcome, ref, p_lease_id, p_lease_epoch
+    -- @statement leases/end_lease.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, completion_outcome, attempt_outcome, ref, p_lease_id, p_lease_epoch, p_failure_class, p_failure_detail
     WITH upd AS (
         UPDATE ff_exec_core SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state, eligibility_state = ff_end_lease.eligibility_state,
             attempt_state = ff_end_lease.attempt_state, public_state = ff_end_lease.public_state, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
@@ -75,21 +76,22 @@ BEGIN
           AND lifecycle_phase = 'active' AND ownership_state = 'leased'
         RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
     att AS (
-        UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error
+        UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error, failure_class = p_failure_class, failure_detail = p_failure_detail
         WHERE partition_key = pk AND execution_id = id AND attempt_index = (SELECT attempt_index FROM upd)),
     le AS (
         INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
         SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'released' FROM upd),
     ce AS (
-        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-        SELECT partition_key, ref, namespace, now_ms, completion_outcome FROM upd WHERE completion_outcome IS NOT NULL)
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+        SELECT partition_key, ref, namespace, now_ms, completion_outcome, p_failure_class FROM upd WHERE completion_outcome IS NOT NULL)
     SELECT count(*) AS ended FROM upd
     -- @end statement
     INTO n;
     RETURN n > 0;
 END
 $$;
-COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint)
+COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint,
+    text, bytea)
     IS 'End a lease under its fence (internal).';
 
 -- Complete one lease: one statement when the fence holds; otherwise lock and let the fence say why.
@@ -152,7 +154,8 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS
     SELECT * FROM ff_renew_lease_body($1, $2, $3, $4)
 $$;
 
-CREATE FUNCTION ff_fail(execution_id text, lease_id uuid, lease_epoch bigint, message text, retryable boolean DEFAULT true)
+CREATE FUNCTION ff_fail(execution_id text, lease_id uuid, lease_epoch bigint, message text, retryable boolean DEFAULT true,
+    failure_class text DEFAULT NULL, detail bytea DEFAULT NULL)
 RETURNS TABLE (outcome text, retry_at_ms bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_variable
@@ -161,15 +164,26 @@ DECLARE
     now_ms bigint;
     e ff_exec_core;
     delay bigint;
+    class text;
 BEGIN
     IF octet_length(message) > 65536 THEN
         PERFORM ff_invalid('message_too_long', 'message must be at most 64 KiB');
     END IF;
+    -- The class recorded (lifecycle::failure_class_of): the caller's, else transient, or permanent
+    -- when the caller said the failure is not retryable.
+    class := coalesce(failure_class, CASE WHEN coalesce(retryable, true) THEN 'transient' ELSE 'permanent' END);
+    IF class NOT IN ('transient', 'permanent', 'timeout', 'infra_crash') THEN
+        PERFORM ff_invalid('invalid_failure_class',
+            'failure_class must be transient, permanent, timeout or infra_crash (cancelled is recorded by ff_cancel)');
+    END IF;
+    IF octet_length(detail) > 65536 THEN
+        PERFORM ff_invalid('detail_too_long', 'detail must be at most 64 KiB');
+    END IF;
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
-    IF NOT (coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
+    IF NOT (class <> 'permanent' AND coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
         PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
-            'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch);
+            'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch, class, detail);
         PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
         RETURN QUERY SELECT 'terminal_failed'::text, NULL::bigint;
         RETURN;
@@ -180,43 +194,51 @@ BEGIN
     PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'runnable', 'unowned',
         CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
         CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
-        now_ms, NULL, 'failed', lease_id, lease_epoch);
+        now_ms, NULL, 'failed', lease_id, lease_epoch, class, detail);
     PERFORM ff_wake('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
     RETURN QUERY SELECT 'retry_scheduled'::text, now_ms + delay;
 END
 $$;
 
--- Terminate a locked execution from any non-terminal phase (cancel; the scanners' expiries).
-CREATE FUNCTION ff_terminate_locked(pk smallint, id uuid, public_state text, now_ms bigint, reason text, close_reason text,
-    outcome text, was_leased boolean) RETURNS void
+-- Terminate a locked execution from any non-terminal phase (cancel; the scanners' expiries): one
+-- statement, the Rust edition's (leases/terminate.sql, inlined).
+CREATE FUNCTION ff_terminate_locked(pk smallint, id uuid, p_public_state text, now_ms bigint, p_reason text, p_close_reason text,
+    p_outcome text, was_leased boolean, p_failure_class text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    u record;
     ref text := '{fp:' || pk || '}:' || id;
 BEGIN
-    UPDATE ff_exec_core e SET lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
-        attempt_state = 'attempt_terminal', public_state = ff_terminate_locked.public_state, lease_epoch = e.lease_epoch + 1,
-        lease_expires_at_ms = NULL, eligible_at_ms = NULL, reserved_until_ms = NULL, completed_at_ms = now_ms,
-        updated_at_ms = now_ms, last_error = reason
-    WHERE e.partition_key = pk AND e.execution_id = id
-    RETURNING e.namespace, e.lease_id, e.lease_epoch, e.attempt_index INTO u;
-    UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_terminate_locked.close_reason
-    WHERE partition_key = pk AND execution_id = id AND state = 'open';
-    UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_terminate_locked.close_reason
-    WHERE partition_key = pk AND execution_id = id AND state <> 'closed';
-    DELETE FROM ff_claim_grant WHERE partition_key = pk AND execution_id = id;
-    UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = ff_terminate_locked.outcome
-    WHERE partition_key = pk AND execution_id = id AND attempt_index = u.attempt_index AND ended_at_ms IS NULL;
-    IF was_leased THEN
+    -- @statement leases/terminate.sql: pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', p_public_state, now_ms, p_reason, p_close_reason, p_outcome, ref, was_leased, p_failure_class
+    WITH upd AS (
+        UPDATE ff_exec_core SET lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+            attempt_state = 'attempt_terminal', public_state = p_public_state, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+            eligible_at_ms = NULL, reserved_until_ms = NULL, completed_at_ms = now_ms, updated_at_ms = now_ms,
+            last_error = p_reason
+        WHERE partition_key = pk AND execution_id = id
+        RETURNING partition_key, execution_id, namespace, lease_id, lease_epoch, attempt_index),
+    sus AS (
+        UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = p_close_reason
+        WHERE partition_key = pk AND execution_id = id AND state = 'open'),
+    wps AS (
+        UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = p_close_reason
+        WHERE partition_key = pk AND execution_id = id AND state <> 'closed'),
+    gr AS (
+        DELETE FROM ff_claim_grant WHERE partition_key = pk AND execution_id = id),
+    att AS (
+        UPDATE ff_attempt a SET ended_at_ms = now_ms, outcome = p_outcome, failure_class = p_failure_class FROM upd
+        WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id
+          AND a.attempt_index = upd.attempt_index AND a.ended_at_ms IS NULL),
+    le AS (
         INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        VALUES (pk, ref, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'released');
-    END IF;
-    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-    VALUES (pk, ref, u.namespace, now_ms, ff_terminate_locked.outcome);
+        SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'released' FROM upd WHERE was_leased)
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+    SELECT partition_key, ref, namespace, now_ms, p_outcome, p_failure_class FROM upd
+    -- @end statement
+    ;
     PERFORM ff_wake(CASE WHEN was_leased THEN '{ff_lease_event,ff_completion}'::text[] ELSE '{ff_completion}'::text[] END, '{}');
 END
 $$;
-COMMENT ON FUNCTION ff_terminate_locked(smallint, uuid, text, bigint, text, text, text, boolean) IS 'Terminate a locked execution (internal).';
+COMMENT ON FUNCTION ff_terminate_locked(smallint, uuid, text, bigint, text, text, text, boolean, text) IS 'Terminate a locked execution (internal).';
 
 CREATE FUNCTION ff_cancel(execution_id text, reason text DEFAULT 'cancelled_by_operator')
 RETURNS TABLE (outcome text)
@@ -234,7 +256,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM ff_terminate_locked(id.partition_key, id.execution_uuid, 'cancelled', ff_now_ms(), reason, 'cancelled', 'cancelled',
-                                e.ownership_state = 'leased');
+                                e.ownership_state = 'leased', 'cancelled');
     RETURN QUERY SELECT 'cancelled'::text;
 END
 $$;

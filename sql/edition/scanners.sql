@@ -64,11 +64,11 @@ BEGIN
             CONTINUE WHEN NOT FOUND;
             CASE wp.timeout_behavior
             WHEN 'fail' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'failed', now_ms, 'suspension_timeout', 'timed_out_fail', 'failed', false);
+                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'failed', now_ms, 'suspension_timeout', 'timed_out_fail', 'failed', false, 'timeout');
             WHEN 'cancel' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'cancelled', now_ms, 'suspension_timeout', 'timed_out_cancel', 'cancelled', false);
+                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'cancelled', now_ms, 'suspension_timeout', 'timed_out_cancel', 'cancelled', false, 'timeout');
             WHEN 'expire' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'suspension_timeout', 'timed_out_expire', 'expired', false);
+                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'suspension_timeout', 'timed_out_expire', 'expired', false, 'timeout');
             WHEN 'escalate' THEN
                 UPDATE ff_suspension SET reason_code = 'waiting_for_operator_review', timeout_at_ms = NULL
                 WHERE partition_key = r.partition_key AND execution_id = r.execution_id AND suspension_id = wp.suspension_id;
@@ -95,7 +95,7 @@ BEGIN
         LOOP
             IF r.lifecycle_phase <> 'terminal' THEN
                 PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'deadline_exceeded', 'deadline', 'expired',
-                                            r.ownership_state = 'leased');
+                                            r.ownership_state = 'leased', 'timeout');
                 n := n + 1;
             END IF;
         END LOOP;
@@ -133,36 +133,54 @@ END
 $$;
 COMMENT ON FUNCTION ff_run_task(text, bigint, bigint) IS 'Run one scanner task (internal).';
 
+-- Lease expiry: one statement, the Rust edition's (scanners/expire_leases.sql, inlined).
 CREATE FUNCTION ff_expire_leases_now(now_ms bigint, max_rows bigint, OUT failed bigint, OUT expired bigint, OUT lanes text[])
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    max_reclaims integer := ff_setting_int('ff_engine.max_reclaims', 1000, 0, false);
+BEGIN
+    -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims
     WITH due AS (
         SELECT partition_key, execution_id FROM ff_exec_core
         WHERE ownership_state = 'leased' AND lease_expires_at_ms <= now_ms
         ORDER BY lease_expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED),
     upd AS (
         UPDATE ff_exec_core e SET
-          lifecycle_phase   = CASE WHEN e.reclaim_count + 1 > m.v THEN 'terminal' ELSE 'runnable' END,
+          lifecycle_phase   = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN 'terminal' ELSE 'runnable' END,
           ownership_state   = 'unowned',
-          eligibility_state = CASE WHEN e.reclaim_count + 1 > m.v THEN 'not_applicable' ELSE 'eligible_now' END,
-          attempt_state     = CASE WHEN e.reclaim_count + 1 > m.v THEN 'attempt_terminal' ELSE 'attempt_interrupted' END,
-          public_state      = CASE WHEN e.reclaim_count + 1 > m.v THEN 'failed' ELSE 'waiting' END,
-          completed_at_ms   = CASE WHEN e.reclaim_count + 1 > m.v THEN now_ms END,
-          interrupt_reason  = CASE WHEN e.reclaim_count + 1 > m.v THEN NULL ELSE 'lease_expired' END,
-          last_error        = CASE WHEN e.reclaim_count + 1 > m.v THEN 'max_reclaims_exceeded' ELSE e.last_error END,
-          lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1, updated_at_ms = now_ms
-        FROM due, (SELECT ff_setting_int('ff_engine.max_reclaims', 1000, 0, false) AS v) m
-        WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
+          eligibility_state = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN 'not_applicable' ELSE 'eligible_now' END,
+          attempt_state     = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN 'attempt_terminal' ELSE 'attempt_interrupted' END,
+          public_state      = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN 'failed' ELSE 'waiting' END,
+          completed_at_ms   = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN now_ms END,
+          interrupt_reason  = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN NULL ELSE 'lease_expired' END,
+          last_error        = CASE WHEN e.reclaim_count + 1 > max_reclaims THEN 'max_reclaims_exceeded' ELSE e.last_error END,
+          lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1,
+          updated_at_ms = now_ms
+        FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
           AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= now_ms
-        RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id),
+        RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
+                  e.attempt_index),
+    att AS (
+        UPDATE ff_attempt a SET failure_class = 'infra_crash',
+            ended_at_ms = CASE WHEN upd.lifecycle_phase = 'terminal' THEN now_ms ELSE a.ended_at_ms END,
+            outcome = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'failed' ELSE a.outcome END,
+            error_message = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'max_reclaims_exceeded' ELSE a.error_message END
+        FROM upd WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id
+          AND a.attempt_index = upd.attempt_index AND a.ended_at_ms IS NULL),
     le AS (
         INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, lease_id, lease_epoch, 'expired' FROM upd),
+        SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, lease_id, lease_epoch, 'expired'
+        FROM upd),
     ce AS (
-        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-        SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'failed' FROM upd WHERE lifecycle_phase = 'terminal')
-    SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal'), count(*),
-           array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable')
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+        SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'failed', 'infra_crash'
+        FROM upd WHERE lifecycle_phase = 'terminal')
+    SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
+           array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes
     FROM upd
+    -- @end statement
+    INTO failed, expired, lanes;
+END
 $$;
 COMMENT ON FUNCTION ff_expire_leases_now(bigint, bigint) IS 'Lease expiry (internal).';
 

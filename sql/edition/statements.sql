@@ -43,6 +43,21 @@ END
 $ff_stmt$;
 COMMENT ON FUNCTION ff_stmt_inspection_get_execution(smallint, uuid) IS 'The statement sql/statements/inspection/get_execution.sql (internal).';
 
+-- inspection/list_attempts.sql: The attempts of one execution, oldest first (a resumed attempt keeps its row), with why each failed:
+CREATE FUNCTION ff_stmt_inspection_list_attempts(smallint, uuid)
+RETURNS TABLE (attempt_index integer, attempt_id uuid, worker_id text, worker_instance_id text, started_at_ms bigint, ended_at_ms bigint, outcome text, error_message text, failure_class text, failure_detail bytea)
+LANGUAGE plpgsql STABLE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+SELECT attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms, ended_at_ms, outcome,
+       error_message, failure_class::text AS failure_class, failure_detail
+FROM ff_attempt WHERE partition_key = $1 AND execution_id = $2
+ORDER BY attempt_index;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_inspection_list_attempts(smallint, uuid) IS 'The statement sql/statements/inspection/list_attempts.sql (internal).';
+
 -- operator/replay.sql: Replay a locked failed, cancelled or expired execution: claimable now, its next claim opens a fresh
 CREATE FUNCTION ff_stmt_operator_replay(smallint, uuid, text, text, text, text, text, bigint, text, text, boolean)
 RETURNS void

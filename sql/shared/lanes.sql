@@ -1,6 +1,6 @@
--- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback), and
--- holding one execution out of it (ff_hold_execution, ff_release_execution). Written once: both
--- editions install this file.
+-- ff_engine, both editions: why a lane's runnable work is not handed out (ff_lane_holdback), holding
+-- one execution out of it (ff_hold_execution, ff_release_execution), and pausing the whole lane
+-- (ff_pause_lane, ff_resume_lane, ff_list_lanes). Written once: both editions install this file.
 
 CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
@@ -40,7 +40,10 @@ BEGIN
                p.max_requests_per_window, p.active_concurrency_cap
         FROM ff_quota_policy p WHERE p.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)),
     held AS (
-        SELECT 'delayed' AS reason, r.eligible_at_ms AS earliest FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
+        SELECT 'lane_paused' AS reason, NULL::bigint AS earliest FROM eligible g
+        WHERE EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
+        UNION ALL
+        SELECT 'delayed', r.eligible_at_ms FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
         UNION ALL
         SELECT 'dependencies', NULL FROM runnable r WHERE r.eligibility_state = 'blocked_by_dependencies'
         UNION ALL
@@ -153,4 +156,82 @@ CREATE FUNCTION ff_release_execution(execution_id text)
 RETURNS TABLE (outcome text)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT ff_release_execution_body($1)
+$$;
+
+-- Pausing a lane (semantics §7a): the lane keeps accepting executions and hands out none. Every claim
+-- statement probes ff_lane_pause for its lane (a constant of the statement, so the scan does not
+-- start), and consuming a claim grant checks it under the execution's row lock: a claim whose
+-- statement starts after the pause commits hands out nothing; a claim already running may finish.
+-- Grants issued before the pause stay valid for their TTL but cannot be consumed while it holds.
+CREATE FUNCTION ff_pause_lane_body(p_lane_id text, p_reason text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
+    END IF;
+    INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
+    ON CONFLICT (lane_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN 'already_paused';
+    END IF;
+    INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor, reason) VALUES (p_lane_id, now_ms, 'lane_paused', session_user, p_reason);
+    PERFORM ff_wake('{ff_operator_event}', '{}');
+    RETURN 'paused';
+END
+$$;
+COMMENT ON FUNCTION ff_pause_lane_body(text, text) IS 'ff_pause_lane''s body (internal).';
+
+CREATE FUNCTION ff_pause_lane(lane_id text, reason text DEFAULT NULL)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_pause_lane_body($1, $2)
+$$;
+
+-- Resuming a lane wakes its sleeping workers (ff_await_lane) in the resuming transaction.
+CREATE FUNCTION ff_resume_lane_body(p_lane_id text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+BEGIN
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    DELETE FROM ff_lane_pause WHERE lane_id = p_lane_id;
+    IF NOT FOUND THEN
+        RETURN 'not_paused';
+    END IF;
+    INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor) VALUES (p_lane_id, now_ms, 'lane_resumed', session_user);
+    PERFORM ff_wake('{ff_operator_event}', ARRAY[p_lane_id]);
+    RETURN 'resumed';
+END
+$$;
+COMMENT ON FUNCTION ff_resume_lane_body(text) IS 'ff_resume_lane''s body (internal).';
+
+CREATE FUNCTION ff_resume_lane(lane_id text)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_resume_lane_body($1)
+$$;
+
+-- Every lane with unfinished work or a pause: whether it is paused, how many executions it could hand
+-- out now (depth), how long the oldest of them has waited since it became claimable (its last state
+-- change), how many are delayed or blocked, and how many are leased. One pass over the unfinished
+-- executions (lifecycle runnable and active), grouped by lane: an operator's view, not a hot path.
+CREATE FUNCTION ff_list_lanes()
+RETURNS TABLE (lane_id text, state text, depth bigint, oldest_eligible_age_ms bigint, not_eligible bigint, active bigint,
+    paused_at_ms bigint, pause_reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    WITH counts AS (
+        SELECT e.lane_id,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now') AS depth,
+               min(e.updated_at_ms) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now') AS oldest,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'runnable' AND e.eligibility_state <> 'eligible_now') AS not_eligible,
+               count(*) FILTER (WHERE e.lifecycle_phase = 'active') AS active
+        FROM ff_exec_core e WHERE e.lifecycle_phase IN ('runnable', 'active') GROUP BY e.lane_id)
+    SELECT coalesce(c.lane_id, p.lane_id), CASE WHEN p.lane_id IS NULL THEN 'open' ELSE 'paused' END,
+           coalesce(c.depth, 0), ff_now_ms() - c.oldest, coalesce(c.not_eligible, 0), coalesce(c.active, 0),
+           p.paused_at_ms, p.reason
+    FROM counts c FULL JOIN ff_lane_pause p ON p.lane_id = c.lane_id
+    ORDER BY 1
 $$;

@@ -11,8 +11,12 @@ ALTER DOMAIN ff_interrupt_reason ADD CONSTRAINT ff_interrupt_reason_check
     CHECK (VALUE IN ('suspended','lease_expired','lease_revoked'));
 
 CREATE DOMAIN ff_operator_action AS text
-    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released'));
+    CHECK (VALUE IN ('priority_changed','replayed','lease_revoked','execution_held','execution_released',
+                     'lane_paused','lane_resumed'));
 COMMENT ON DOMAIN ff_operator_action IS 'Operator event action.';
+CREATE DOMAIN ff_failure_class AS text
+    CHECK (VALUE IN ('transient','permanent','infra_crash','timeout','cancelled'));
+COMMENT ON DOMAIN ff_failure_class IS 'Why an attempt failed, which decides whether it is retried.';
 
 -- Execution deadlines.
 CREATE TABLE ff_deadline (
@@ -32,18 +36,21 @@ COMMENT ON INDEX ff_exec_core_completed IS 'Retention scan of finished execution
 -- The operator outbox.
 CREATE TABLE ff_operator_event (
     event_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    partition_key   smallint NOT NULL,
-    execution_id    text     NOT NULL,
+    partition_key   smallint,
+    execution_id    text,
     namespace       text,
     occurred_at_ms  bigint   NOT NULL,
     action          ff_operator_action NOT NULL,
     actor           text     NOT NULL,
     reason          text,
-    detail          jsonb    NOT NULL DEFAULT '{}'
+    detail          jsonb    NOT NULL DEFAULT '{}',
+    lane_id         text,
+    CHECK ((execution_id IS NULL) = (partition_key IS NULL) AND (execution_id IS NOT NULL OR lane_id IS NOT NULL))
 );
 COMMENT ON TABLE ff_operator_event IS
-    'Outbox: operator actions (priority changed, replayed, lease revoked), with the session user who '
-    'acted and the details. NOTIFY channel ff_operator_event.';
+    'Outbox: operator actions on an execution (priority changed, replayed, lease revoked, held, released) '
+    'or on a lane (lane_id, no execution: paused, resumed), with the session user who acted and the '
+    'details. NOTIFY channel ff_operator_event.';
 CREATE INDEX ff_operator_event_time ON ff_operator_event USING brin (occurred_at_ms);
 COMMENT ON INDEX ff_operator_event_time IS 'Retention scan for ff_prune_events (BRIN).';
 
@@ -93,6 +100,21 @@ ALTER TABLE ff_suspension ADD COLUMN history_seq bigint GENERATED ALWAYS AS IDEN
 UPDATE ff_attempt SET history_seq = nextval('ff_history_seq');
 ALTER TABLE ff_attempt ALTER COLUMN history_seq SET NOT NULL;
 ALTER TABLE ff_attempt ALTER COLUMN history_seq SET DEFAULT nextval('ff_history_seq');
+
+-- Failure classes: on each attempt, and on the completion event of a failure.
+ALTER TABLE ff_attempt ADD COLUMN failure_class ff_failure_class, ADD COLUMN failure_detail bytea;
+ALTER TABLE ff_completion_event ADD COLUMN failure_class ff_failure_class;
+
+-- A paused lane (ff_pause_lane): it keeps accepting executions and hands out none until
+-- ff_resume_lane deletes its row. A claim reads it with one index probe, a constant of the claim's
+-- statement; the table holds only paused lanes, so an unpaused engine reads an empty index.
+CREATE TABLE ff_lane_pause (
+    lane_id       text   PRIMARY KEY,
+    paused_at_ms  bigint NOT NULL,
+    paused_by     text   NOT NULL,
+    reason        text
+);
+COMMENT ON TABLE ff_lane_pause IS 'Paused lanes: claims hand out nothing from a lane listed here (ff_pause_lane, ff_resume_lane).';
 
 ----------------------------------------------------------------------------------------------------
 -- Progress: durable steps and output streams
@@ -148,6 +170,9 @@ COMMENT ON TABLE ff_frame IS
 DROP FUNCTION ff_claim(text, text, text, text[], bigint, integer);
 DROP FUNCTION ff_claim_execution(text, text, text, bigint);
 DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
+
+-- ff_fail takes a failure class and detail.
+DROP FUNCTION ff_fail(text, uuid, bigint, text, boolean);
 
 -- Waiting for one execution's end, woken by it alone (ff_await_completion).
 ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
@@ -219,9 +244,10 @@ COMMENT ON INDEX ff_flow_dependency_downstream IS 'Upstreams of an execution.';
 CREATE VIEW ff_completions AS
 SELECT c.event_id, c.partition_key, c.execution_id, c.namespace, c.occurred_at_ms AS produced_at_ms, c.outcome, e.flow_id,
        CASE WHEN c.outcome = 'success' THEN octet_length(e.result) END AS result_bytes,
-       CASE WHEN c.outcome = 'success' THEN e.result END AS result
+       CASE WHEN c.outcome = 'success' THEN e.result END AS result, c.failure_class
 FROM ff_completion_event c
 LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
     AND e.execution_id = substr(c.execution_id, strpos(c.execution_id, '}:') + 2)::uuid;
 COMMENT ON VIEW ff_completions IS
-    'Completion events with the execution''s flow and, for a success, its result size and bytes (result: not for ff_signaler).';
+    'Completion events with the execution''s flow, for a success its result size and bytes (result: not for ff_signaler), '
+    'for a failure its class.';

@@ -13,11 +13,16 @@
 //! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 //! | `ff_claim_wrapper`, `ff_claim_execution_wrapper`, `ff_claim_resumed_execution_wrapper` | 0.1.0 (8 columns) | `…_0_2_wrapper` (add `continuation`, `step_count`) |
+//! | `ff_fail_wrapper` | 0.1.0 (5 arguments) | `ff_fail_0_2_wrapper` (adds `failure_class`, `detail`) |
+//!
+//! A statement whose text changed while its function's signature did not declares the text 0.1.0's
+//! schema runs instead (`statement!`'s `on 0.1.0 schema`, chosen by [`release`](crate::postgres::release)).
 
 use crate::api::executions;
 use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
 use crate::store::claims::{self, LeaseRow, Progress};
+use crate::store::leases;
 use crate::store::scanners::{self, Task};
 use pgrx::prelude::*;
 
@@ -59,6 +64,20 @@ fn ff_create_execution(
         None,
         None,
     ))
+}
+
+/// 0.1.0's `ff_fail`: no failure class or detail (its schema has neither; the statement 0.1.0's
+/// schema runs records none).
+#[pg_extern(sql = false)]
+fn ff_fail(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    message: Option<&str>,
+    retryable: Option<bool>,
+) -> TableIterator<'static, (name!(outcome, String), name!(retry_at_ms, Option<i64>))> {
+    let failure = leases::Failure { message, retryable, failure_class: None, detail: None };
+    TableIterator::once(guarded(|| leases::fail(execution_id, lease_id, lease_epoch, failure)))
 }
 
 /// 0.1.0's `ff_tick`: its seven tasks (no deadlines in its schema, and it never pruned executions:

@@ -67,6 +67,8 @@ fn ff_list_attempts(
         name!(ended_at_ms, Option<i64>),
         name!(outcome, Option<String>),
         name!(error_message, Option<String>),
+        name!(failure_class, Option<String>),
+        name!(failure_detail, Option<Vec<u8>>),
     ),
 > {
     TableIterator::new(guarded(|| inspection::attempts(execution_id)))

@@ -36,17 +36,22 @@ fn ff_complete_many(leases: Option<JsonbArg>) -> TableIterator<'static, (name!(e
     TableIterator::new(guarded(|| leases::complete_many(parse_optional(leases, "leases")?)))
 }
 
-/// Fail the leased attempt: retry after exponential backoff while attempts remain, else terminal.
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Fail the leased attempt with a failure class (transient, permanent, timeout, infra_crash) and
+/// detail: retry after exponential backoff while attempts remain and the class is not permanent,
+/// else terminal.
+#[pg_extern(name = "ff_fail", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_fail(
+fn ff_fail_0_2(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
     message: Option<&str>,
     retryable: default!(Option<bool>, true),
+    failure_class: default!(Option<&str>, "NULL"),
+    detail: default!(Option<&[u8]>, "NULL"),
 ) -> TableIterator<'static, (name!(outcome, String), name!(retry_at_ms, Option<i64>))> {
-    TableIterator::once(guarded(|| leases::fail(execution_id, lease_id, lease_epoch, message, retryable)))
+    let failure = leases::Failure { message, retryable, failure_class, detail };
+    TableIterator::once(guarded(|| leases::fail(execution_id, lease_id, lease_epoch, failure)))
 }
 
 /// Cancel an execution in any non-terminal phase; closes its suspension and every waitpoint.

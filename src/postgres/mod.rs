@@ -4,6 +4,7 @@
 //! - [`statement`]: typed statements (`statement!`), prepared once per backend and kept.
 //! - [`settings`]: the `ff_engine.*` GUCs.
 //! - [`notify`]: outbox NOTIFY through `Async_Notify`.
+//! - [`release`]: which release's schema the database has (before `ALTER EXTENSION … UPDATE`).
 //! - [`args`]: turning SQL arguments into checked Rust values; [`jsonb`]: jsonb arguments that
 //!   cannot fail to convert.
 
@@ -11,5 +12,6 @@ pub mod args;
 pub mod jsonb;
 pub mod notify;
 pub mod raise;
+pub mod release;
 pub mod settings;
 pub mod statement;

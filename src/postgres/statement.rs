@@ -28,6 +28,9 @@ pub struct Plan {
     /// The statement's name (its module), for error messages.
     pub name: &'static str,
     pub sql: &'static str,
+    /// The text a database still on 0.1.0's schema runs (see [`release`](super::release)), when
+    /// the statement changed since: the same legend, so the same arguments.
+    pub on_0_1_schema: Option<&'static str>,
     /// The parameters, one entry per `$n`: (argument field, type).
     pub params: fn() -> Vec<(&'static str, PgOid)>,
     /// The result columns the row struct reads, in order.
@@ -53,15 +56,18 @@ impl Plan {
 
     /// The kept plan, preparing it (and checking its legend) on first use in this backend.
     fn kept(&'static self, client: &SpiClient<'_>) -> WfResult<&'static Kept> {
-        let key = self as *const Plan as usize;
+        let (sql, key) = match self.on_0_1_schema {
+            Some(previous) if super::release::on_0_1_schema(client)? => (previous, self as *const Plan as usize + 1),
+            _ => (self.sql, self as *const Plan as usize),
+        };
         if let Some(kept) = CACHE.with(|c| c.borrow().get(&key).copied()) {
             return Ok(kept);
         }
         let params = (self.params)();
         let names: Vec<&str> = params.iter().map(|(n, _)| *n).collect();
-        sql_legend::check(self.sql, &names).map_err(|e| self.internal(e))?;
+        sql_legend::check(sql, &names).map_err(|e| self.internal(e))?;
         let types: Vec<PgOid> = params.iter().map(|(_, t)| *t).collect();
-        let prepared = client.prepare_mut(self.sql, &types).map_err(|e| self.internal(e))?;
+        let prepared = client.prepare_mut(sql, &types).map_err(|e| self.internal(e))?;
         let kept: &'static Kept = Box::leak(Box::new(Kept { stmt: prepared.keep(), columns_checked: Cell::new(false) }));
         CACHE.with(|c| c.borrow_mut().insert(key, kept));
         Ok(kept)
@@ -241,7 +247,50 @@ macro_rules! statement {
     };
     (
         $(#[$doc:meta])*
+        $vis:vis mod $name:ident = $file:literal, on 0.1.0 schema $old:literal;
+        args $(<$lt:lifetime>)? { $($a:ident : $aty:ty),* $(,)? }
+        row { $($c:ident : $cty:ty),* $(,)? }
+    ) => {
+        $crate::statement! {
+            $(#[$doc])*
+            $vis mod $name = variants [[$file]], on 0.1.0 schema [[$old]];
+            args $(<$lt>)? { $($a : $aty),* }
+            row { $($c : $cty),* }
+        }
+    };
+    (
+        $(#[$doc:meta])*
         $vis:vis mod $name:ident = variants [$([$($file:literal),+ $(,)?]),+ $(,)?];
+        args $(<$lt:lifetime>)? { $($a:ident : $aty:ty),* $(,)? }
+        row { $($c:ident : $cty:ty),* $(,)? }
+    ) => {
+        $crate::statement! {
+            @plans $(#[$doc])*
+            $vis mod $name = [$((concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/statements/", $file))),+), None)),+];
+            args $(<$lt>)? { $($a : $aty),* }
+            row { $($c : $cty),* }
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $vis:vis mod $name:ident = variants [$([$($file:literal),+ $(,)?]),+ $(,)?],
+            on 0.1.0 schema [$([$($old:literal),+ $(,)?]),+ $(,)?];
+        args $(<$lt:lifetime>)? { $($a:ident : $aty:ty),* $(,)? }
+        row { $($c:ident : $cty:ty),* $(,)? }
+    ) => {
+        $crate::statement! {
+            @plans $(#[$doc])*
+            $vis mod $name = [$((
+                concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/statements/", $file))),+),
+                Some(concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/statements/", $old))),+))
+            )),+];
+            args $(<$lt>)? { $($a : $aty),* }
+            row { $($c : $cty),* }
+        }
+    };
+    (
+        @plans $(#[$doc:meta])*
+        $vis:vis mod $name:ident = [$(($sql:expr, $previous:expr)),+];
         args $(<$lt:lifetime>)? { $($a:ident : $aty:ty),* $(,)? }
         row { $($c:ident : $cty:ty),* $(,)? }
     ) => {
@@ -275,7 +324,8 @@ macro_rules! statement {
             /// the struct layouts.
             pub static PLANS: &[Plan] = &[$(Plan {
                 name: stringify!($name),
-                sql: concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/statements/", $file))),+),
+                sql: $sql,
+                on_0_1_schema: $previous,
                 params,
                 columns,
             }),+];

@@ -30,6 +30,7 @@ statement! {
     row {
         attempt_index: i32, attempt_id: pgrx::Uuid, worker_id: Option<String>, worker_instance_id: Option<String>,
         started_at_ms: i64, ended_at_ms: Option<i64>, outcome: Option<String>, error_message: Option<String>,
+        failure_class: Option<String>, failure_detail: Option<Vec<u8>>,
     }
 }
 statement! {
@@ -125,7 +126,8 @@ pub fn get(execution_id: Option<&str>) -> WfResult<ExecutionRow> {
 }
 
 /// `ff_list_attempts`' row.
-pub type AttemptRow = (i32, pgrx::Uuid, Option<String>, Option<String>, i64, Option<i64>, Option<String>, Option<String>);
+pub type AttemptRow =
+    (i32, pgrx::Uuid, Option<String>, Option<String>, i64, Option<i64>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
 
 /// `ff_list_attempts`: every attempt, oldest first; `not_found` for an unknown execution.
 pub fn attempts(execution_id: Option<&str>) -> WfResult<Vec<AttemptRow>> {
@@ -148,6 +150,8 @@ pub fn attempts(execution_id: Option<&str>) -> WfResult<Vec<AttemptRow>> {
                     r.ended_at_ms,
                     r.outcome,
                     r.error_message,
+                    r.failure_class,
+                    r.failure_detail,
                 )
             })
             .collect())

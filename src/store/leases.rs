@@ -21,11 +21,12 @@ statement! {
     row { lease_epoch: i64 }
 }
 statement! {
-    mod end_lease = "leases/end_lease.sql";
+    mod end_lease = "leases/end_lease.sql", on 0.1.0 schema "releases/0.1.0/leases/end_lease.sql";
     args<'a> {
         partition_key: i16, execution_id: pgrx::Uuid, states: States, result: Option<&'a [u8]>, eligible_at_ms: Option<i64>,
         completed_at_ms: Option<i64>, error_message: Option<&'a str>, now_ms: i64, completion_outcome: Option<&'a str>,
         attempt_outcome: &'a str, execution_ref: &'a str, lease_id: Option<pgrx::Uuid>, lease_epoch: Option<i64>,
+        failure_class: Option<&'a str>, failure_detail: Option<&'a [u8]>,
     }
     row { ended: i64 }
 }
@@ -35,10 +36,10 @@ statement! {
     row { lifecycle_phase: String, ownership_state: String, lane_id: String }
 }
 statement! {
-    mod terminate = "leases/terminate.sql";
+    mod terminate = "leases/terminate.sql", on 0.1.0 schema "releases/0.1.0/leases/terminate.sql";
     args<'a> {
         partition_key: i16, execution_id: pgrx::Uuid, states: States, now_ms: i64, reason: &'a str, close_reason: &'a str,
-        outcome: &'a str, execution_ref: &'a str, was_leased: bool,
+        outcome: &'a str, execution_ref: &'a str, was_leased: bool, failure_class: Option<&'a str>,
     }
     row {}
 }
@@ -51,6 +52,9 @@ struct LeaseEnd<'a> {
     error: Option<&'a str>,
     completion_outcome: Option<&'static str>,
     attempt_outcome: &'static str,
+    /// A failure's class and detail (on the attempt; the class on the completion event too).
+    failure_class: Option<&'static str>,
+    failure_detail: Option<&'a [u8]>,
     /// The caller's fence: nothing is written unless it holds.
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
@@ -75,6 +79,8 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: 
         execution_ref: &execution_ref,
         lease_id: end.lease_id,
         lease_epoch: end.lease_epoch,
+        failure_class: end.failure_class,
+        failure_detail: end.failure_detail,
     };
     Ok(end_lease::one(client, args)?.ended > 0)
 }
@@ -122,6 +128,8 @@ fn complete_one(
         error: None,
         completion_outcome: Some("success"),
         attempt_outcome: "success",
+        failure_class: None,
+        failure_detail: None,
         lease_id,
         lease_epoch,
     };
@@ -181,19 +189,31 @@ pub fn complete_many(leases: Option<serde_json::Value>) -> WfResult<Vec<(String,
     Ok(items.into_iter().zip(outcomes).map(|(item, outcome)| (item.text_id, outcome)).collect())
 }
 
+/// How a worker reports a failure: its message, whether it may be retried, its class and detail.
+pub struct Failure<'a> {
+    pub message: Option<&'a str>,
+    pub retryable: Option<bool>,
+    pub failure_class: Option<&'a str>,
+    pub detail: Option<&'a [u8]>,
+}
+
 /// `ff_fail`: (outcome, retry_at_ms).
 pub fn fail(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
-    message: Option<&str>,
-    retryable: Option<bool>,
+    failure: Failure<'_>,
 ) -> WfResult<(String, Option<i64>)> {
     let id = parse_execution_id(execution_id)?;
+    let Failure { message, retryable, failure_class, detail } = failure;
     if message.is_some_and(|m| m.len() > 65_536) {
         return Err(WfError::invalid_input("message_too_long", "message must be at most 64 KiB"));
     }
     let retryable = retryable.unwrap_or(true);
+    let class = lifecycle::failure_class_of(failure_class, retryable)?;
+    if detail.is_some_and(|d| d.len() > lifecycle::MAX_FAILURE_DETAIL_BYTES) {
+        return Err(WfError::invalid_input("detail_too_long", "detail must be at most 64 KiB"));
+    }
     let now = now_ms();
     Spi::connect_mut(|client| {
         let ex = lock_leased(client, &id, lease_id, lease_epoch, now)?;
@@ -205,10 +225,12 @@ pub fn fail(
             error: message,
             completion_outcome: Some("failed"),
             attempt_outcome: "failed",
+            failure_class: Some(class),
+            failure_detail: detail,
             lease_id,
             lease_epoch,
         };
-        if !lifecycle::retries_left(retryable, ex.attempt_index, ex.max_attempts) {
+        if !lifecycle::retried(class, retryable, ex.attempt_index, ex.max_attempts) {
             end_locked(client, &id, &failed, now)?;
             notify(client, &[Channel::Lease, Channel::Completion])?;
             return Ok(("terminal_failed".to_string(), None));
@@ -239,6 +261,8 @@ pub struct Termination<'a> {
     pub close_reason: &'a str,
     /// Completion outcome (and attempt outcome): cancelled, failed, expired.
     pub outcome: &'a str,
+    /// Recorded on the attempt and the completion event: cancelled or timeout.
+    pub failure_class: &'static str,
 }
 
 /// Terminate a locked execution from any non-terminal phase (cancel, suspension timeout).
@@ -257,6 +281,7 @@ pub fn terminate_locked(client: &SpiClient<'_>, id: &ExecutionId, t: &Terminatio
             outcome: t.outcome,
             execution_ref: &execution_ref,
             was_leased,
+            failure_class: Some(t.failure_class),
         },
     )?;
     notify(client, if was_leased { &[Channel::Lease, Channel::Completion] } else { &[Channel::Completion] })
@@ -274,7 +299,13 @@ pub fn cancel(execution_id: Option<&str>, reason: Option<&str>) -> WfResult<Stri
         if row.lifecycle_phase == lifecycle::phase::TERMINAL {
             return Ok("already_terminal".to_string());
         }
-        let t = Termination { states: lifecycle::CANCELLED, reason, close_reason: "cancelled", outcome: "cancelled" };
+        let t = Termination {
+            states: lifecycle::CANCELLED,
+            reason,
+            close_reason: "cancelled",
+            outcome: "cancelled",
+            failure_class: lifecycle::failure_class::CANCELLED,
+        };
         terminate_locked(client, &id, &t, row.ownership_state == lifecycle::ownership::LEASED, now)?;
         Ok("cancelled".to_string())
     })

@@ -30,7 +30,7 @@ statement! {
     row { lane_id: String }
 }
 statement! {
-    mod expire_leases = "scanners/expire_leases.sql";
+    mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
     args { now_ms: i64, max_rows: i64, max_reclaims: i32 }
     row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
 }
@@ -163,7 +163,13 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
 /// count is of executions expired.
 fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
     let due = due_deadlines::all(client, due_deadlines::Args { now_ms, max_rows })?;
-    let expiry = Termination { states: lifecycle::EXPIRED, reason: "deadline_exceeded", close_reason: "deadline", outcome: "expired" };
+    let expiry = Termination {
+        states: lifecycle::EXPIRED,
+        reason: "deadline_exceeded",
+        close_reason: "deadline",
+        outcome: "expired",
+        failure_class: lifecycle::failure_class::TIMEOUT,
+    };
     let mut expired = 0;
     for d in &due {
         if d.lifecycle_phase != lifecycle::phase::TERMINAL {

@@ -1,5 +1,5 @@
--- End the current lease: new states, epoch + 1, attempt closed, lease event `released`, and a
--- completion event when completion_outcome is not NULL -- only if the caller's fence holds on the
+-- End the current lease: new states, epoch + 1, attempt closed (with the failure class and detail of
+-- a failure), lease event `released`, and a completion event when completion_outcome is not NULL -- only if the caller's fence holds on the
 -- row's latest version (the UPDATE waits for the row lock and re-checks its WHERE on what committed
 -- meanwhile). The fence terms are lifecycle::check_fence's acceptance, term for term. Returns how
 -- many rows it ended (0 or 1): ff_complete runs it before locking and locks only when it ended
@@ -17,6 +17,8 @@
 -- $15 execution_ref
 -- $16 lease_id
 -- $17 lease_epoch
+-- $18 failure_class
+-- $19 failure_detail
 WITH upd AS (
     UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5,
         attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
@@ -27,12 +29,12 @@ WITH upd AS (
       AND lifecycle_phase = 'active' AND ownership_state = 'leased'
     RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
 att AS (
-    UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11
+    UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11, failure_class = $18, failure_detail = $19
     WHERE partition_key = $1 AND execution_id = $2 AND attempt_index = (SELECT attempt_index FROM upd)),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     SELECT partition_key, $15, namespace, $12, lease_id, lease_epoch, 'released' FROM upd),
 ce AS (
-    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-    SELECT partition_key, $15, namespace, $12, $13 FROM upd WHERE $13 IS NOT NULL)
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+    SELECT partition_key, $15, namespace, $12, $13, $18 FROM upd WHERE $13 IS NOT NULL)
 SELECT count(*) AS ended FROM upd

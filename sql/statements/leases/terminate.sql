@@ -1,5 +1,6 @@
 -- Terminate an execution from any non-terminal phase: close its suspension and every waitpoint,
--- drop its grant, end its lease (epoch + 1), close the attempt, write the events (the lease event
+-- drop its grant, end its lease (epoch + 1), close the attempt (with the failure class: cancelled
+-- or timeout), write the events (the lease event
 -- only when it was leased). Cancel and the suspension timeout share it.
 -- $1 partition_key
 -- $2 execution_id
@@ -10,6 +11,7 @@
 -- $11 outcome
 -- $12 execution_ref
 -- $13 was_leased
+-- $14 failure_class
 WITH upd AS (
     UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5,
         attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
@@ -26,11 +28,11 @@ wps AS (
 gr AS (
     DELETE FROM ff_claim_grant WHERE partition_key = $1 AND execution_id = $2),
 att AS (
-    UPDATE ff_attempt a SET ended_at_ms = $8, outcome = $11 FROM upd
+    UPDATE ff_attempt a SET ended_at_ms = $8, outcome = $11, failure_class = $14 FROM upd
     WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id
       AND a.attempt_index = upd.attempt_index AND a.ended_at_ms IS NULL),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     SELECT partition_key, $12, namespace, $8, lease_id, lease_epoch, 'released' FROM upd WHERE $13)
-INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-SELECT partition_key, $12, namespace, $8, $11 FROM upd
+INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+SELECT partition_key, $12, namespace, $8, $11, $14 FROM upd

@@ -1,6 +1,7 @@
 -- Lease expiry: back to the lane as an interrupted attempt (epoch + 1), or terminal failed after
--- more than max_reclaims (ff_engine.max_reclaims) expiries; lease event `expired`, and a completion
--- event `failed` for those that became terminal; the lanes of those back in a lane (their sleeping
+-- more than max_reclaims (ff_engine.max_reclaims) expiries; the attempt records failure class
+-- infra_crash (a reclaim resumes it; a terminal one is closed as failed); lease event `expired`, and
+-- a completion event `failed` (infra_crash) for those that became terminal; the lanes of those back in a lane (their sleeping
 -- workers are woken).
 -- $1 now_ms
 -- $2 max_rows
@@ -23,14 +24,22 @@ upd AS (
       updated_at_ms = $1
     FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
       AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= $1
-    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id),
+    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
+              e.attempt_index),
+att AS (
+    UPDATE ff_attempt a SET failure_class = 'infra_crash',
+        ended_at_ms = CASE WHEN upd.lifecycle_phase = 'terminal' THEN $1 ELSE a.ended_at_ms END,
+        outcome = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'failed' ELSE a.outcome END,
+        error_message = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'max_reclaims_exceeded' ELSE a.error_message END
+    FROM upd WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id
+      AND a.attempt_index = upd.attempt_index AND a.ended_at_ms IS NULL),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, lease_id, lease_epoch, 'expired'
     FROM upd),
 ce AS (
-    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-    SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed'
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+    SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed', 'infra_crash'
     FROM upd WHERE lifecycle_phase = 'terminal')
 SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
        array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes

@@ -1,0 +1,45 @@
+//! Which release's schema the current database has. A package upgrade replaces `ff_engine.so` under
+//! every database at once, and a database keeps its schema until `ALTER EXTENSION ff_engine UPDATE`:
+//! until then this library's statements may name columns and tables it does not have. A statement
+//! whose text changed since 0.1.0 declares the text 0.1.0's schema runs as well (`statement!`'s
+//! `on 0.1.0 schema` list), and [`Plan`](super::statement::Plan) prepares that one while the
+//! database's `extversion` is `0.1.0`.
+//!
+//! The answer is read from `pg_extension` once and kept until a relcache invalidation, which every
+//! `ALTER EXTENSION … UPDATE` causes (it alters tables); an invalidation merely clears a flag, so the
+//! ones autovacuum causes cost one catalog read on the next call that needs the answer.
+
+use crate::error::{WfError, WfResult};
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+use std::cell::Cell;
+
+thread_local! {
+    static ON_0_1_SCHEMA: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+    ON_0_1_SCHEMA.with(|c| c.set(None));
+}
+
+/// Register the invalidation callback (from `_PG_init`).
+pub fn register() {
+    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
+}
+
+/// Whether this database's ff_engine schema is 0.1.0's.
+pub fn on_0_1_schema(client: &SpiClient<'_>) -> WfResult<bool> {
+    if let Some(known) = ON_0_1_SCHEMA.with(Cell::get) {
+        return Ok(known);
+    }
+    let version = client
+        .select("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ff_engine'", Some(1), &[])
+        .map_err(|e| WfError::corruption(format!("reading the extension's version: {e}")))?
+        .first()
+        .get_one::<String>()
+        .map_err(|e| WfError::corruption(format!("reading the extension's version: {e}")))?;
+    let known = version.as_deref() == Some("0.1.0");
+    ON_0_1_SCHEMA.with(|c| c.set(Some(known)));
+    Ok(known)
+}
