@@ -179,6 +179,18 @@ DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
 -- ff_fail takes a failure class and detail.
 DROP FUNCTION ff_fail(text, uuid, bigint, text, boolean);
 
+-- ff_report_usage answers throttled, with retry_after_ms.
+DROP FUNCTION ff_report_usage(text, uuid, bigint, jsonb, text);
+
+-- ff_tick and the scanners take a filter (namespace, tag_key, tag_value).
+DROP FUNCTION ff_tick(integer);
+DROP FUNCTION ff_promote_delayed(integer);
+DROP FUNCTION ff_expire_grants(integer);
+DROP FUNCTION ff_expire_leases(integer);
+DROP FUNCTION ff_expire_suspensions(integer);
+DROP FUNCTION ff_expire_pending_waitpoints(integer);
+DROP FUNCTION ff_gc_dedup(integer);
+
 -- Waiting for one execution's end, woken by it alone (ff_await_completion).
 ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
 COMMENT ON TABLE ff_exec_core IS
@@ -430,12 +442,63 @@ AS 'MODULE_PATHNAME', 'ff_deliver_engine_signal_wrapper';
 
 -- ff_engine::api::scanners::ff_expire_deadlines
 CREATE  FUNCTION "ff_expire_deadlines"(
-	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS INT /* i32 */
-SECURITY DEFINER PARALLEL UNSAFE
+SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'ff_expire_deadlines_wrapper';
+AS 'MODULE_PATHNAME', 'ff_expire_deadlines_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_expire_grants
+CREATE  FUNCTION "ff_expire_grants"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_expire_grants_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_expire_leases
+CREATE  FUNCTION "ff_expire_leases"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_expire_leases_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_expire_pending_waitpoints
+CREATE  FUNCTION "ff_expire_pending_waitpoints"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_expire_pending_waitpoints_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_expire_suspensions
+CREATE  FUNCTION "ff_expire_suspensions"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_expire_suspensions_0_2_wrapper';
 
 -- ff_engine::api::leases::ff_fail
 CREATE  FUNCTION "ff_fail"(
@@ -454,6 +517,18 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_fail_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_gc_dedup
+CREATE  FUNCTION "ff_gc_dedup"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_gc_dedup_0_2_wrapper';
 
 -- ff_engine::api::inspection::ff_get_execution
 CREATE  FUNCTION "ff_get_execution"(
@@ -553,14 +628,29 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_list_executions_wrapper';
 
--- ff_engine::api::scanners::ff_prune_by_retention
-CREATE  FUNCTION "ff_prune_by_retention"(
-	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+-- ff_engine::api::scanners::ff_promote_delayed
+CREATE  FUNCTION "ff_promote_delayed"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS INT /* i32 */
-SECURITY DEFINER PARALLEL UNSAFE
+SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'ff_prune_by_retention_wrapper';
+AS 'MODULE_PATHNAME', 'ff_promote_delayed_0_2_wrapper';
+
+-- ff_engine::api::scanners::ff_prune_by_retention
+CREATE  FUNCTION "ff_prune_by_retention"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS INT /* i32 */
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_prune_by_retention_0_2_wrapper';
 
 -- ff_engine::api::scanners::ff_prune_events
 CREATE OR REPLACE FUNCTION "ff_prune_events"(
@@ -617,6 +707,23 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_replay_execution_wrapper';
 
+-- ff_engine::api::budgets::ff_report_usage
+CREATE OR REPLACE FUNCTION "ff_report_usage"(
+	"execution_id" TEXT, /* Option < & str > */
+	"lease_id" uuid, /* Option < pgrx :: Uuid > */
+	"lease_epoch" bigint, /* Option < i64 > */
+	"usage" jsonb, /* Option < JsonbArg > */
+	"dedup_key" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS TABLE (
+	"decision" TEXT,  /* String */
+	"dimension" TEXT,  /* Option < String > */
+	"retry_after_ms" bigint  /* Option < i64 > */
+)
+SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_report_usage_0_2_wrapper';
+
 -- ff_engine::api::operator::ff_revoke_lease
 CREATE  FUNCTION "ff_revoke_lease"(
 	"execution_id" TEXT, /* Option < & str > */
@@ -647,8 +754,11 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_set_step_wrapper';
 
 -- ff_engine::api::scanners::ff_tick
-CREATE OR REPLACE FUNCTION "ff_tick"(
-	"max_rows" INT DEFAULT 1000 /* Option < i32 > */
+CREATE  FUNCTION "ff_tick"(
+	"max_rows" INT DEFAULT 1000, /* Option < i32 > */
+	"namespace" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
+	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS TABLE (
 	"task" TEXT,  /* String */
 	"processed" INT  /* i32 */
@@ -1942,10 +2052,10 @@ BEGIN
             ('ff_list_lanes', 'Every lane with unfinished work or a pause: state, depth (claimable now), oldest eligible age, not eligible, active, pause time and reason.'),
             ('ff_cancel_flow', 'Cancel a flow: flow_only, cancel_all (leases end) or cancel_pending (leased members drain); counts per outcome.'),
             ('ff_create_budget', 'Create a budget with hard and soft limits per dimension (created = false if it exists).'),
-            ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, duplicate.'),
+            ('ff_report_usage', 'Report usage against the execution''s budgets (fenced; idempotent per dedup_key): admitted, soft_breach, hard_breach, throttled (a budget that resets is full: retry_after_ms), duplicate.'),
             ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),
             ('ff_create_quota_policy', 'Create a quota policy: requests per sliding window and/or an active-concurrency cap.'),
-            ('ff_tick', 'Run every scanner task once (max_rows each); one row per task with the rows it processed.'),
+            ('ff_tick', 'Run every scanner task once (max_rows each), over the executions of namespace and/or tag_key = tag_value when given; one row per task with the rows it processed.'),
             ('ff_promote_delayed', 'Scanner: make delayed executions whose time has come eligible now.'),
             ('ff_expire_grants', 'Scanner: delete expired, unconsumed claim grants.'),
             ('ff_expire_leases', 'Scanner: reclaim executions whose lease expired (epoch + 1); fail them after ff_engine.max_reclaims expiries.'),

@@ -32,6 +32,9 @@ pub struct BudgetView {
     pub hard: BTreeMap<String, i64>,
     pub soft: BTreeMap<String, i64>,
     pub used: BTreeMap<String, i64>,
+    /// For a budget that resets (`reset_interval_ms`): when its usage next starts again from zero.
+    /// Such a budget is a rate window: reaching its hard limit throttles until then.
+    pub next_reset_at_ms: Option<i64>,
 }
 
 /// Admission: every hard dimension has `usage < limit`.
@@ -44,6 +47,8 @@ pub enum UsageDecision {
     Admitted,
     SoftBreach(String),
     HardBreach(String),
+    /// A hard limit of a budget that resets is reached: come back after `retry_after_ms`.
+    Throttled { dimension: String, retry_after_ms: i64 },
 }
 
 impl UsageDecision {
@@ -52,6 +57,7 @@ impl UsageDecision {
             UsageDecision::Admitted => "admitted",
             UsageDecision::SoftBreach(_) => "soft_breach",
             UsageDecision::HardBreach(_) => "hard_breach",
+            UsageDecision::Throttled { .. } => "throttled",
         }
     }
 
@@ -59,18 +65,40 @@ impl UsageDecision {
         match self {
             UsageDecision::Admitted => None,
             UsageDecision::SoftBreach(d) | UsageDecision::HardBreach(d) => Some(d),
+            UsageDecision::Throttled { dimension, .. } => Some(dimension),
+        }
+    }
+
+    pub fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            UsageDecision::Throttled { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
         }
     }
 }
 
-/// After a report: hard breach if some dimension's usage ≥ its hard limit (first by budget, then
-/// dimension name), else soft breach if ≥ a soft limit, else admitted.
-pub fn usage_decision(budgets: &[BudgetView]) -> UsageDecision {
+/// After a report: a hard limit reached on a budget that never resets is a hard breach (the first
+/// by budget, then dimension name); else a hard limit reached on budgets that reset is `throttled`
+/// (the first such dimension) until the last of those budgets resets; else soft breach if some usage
+/// ≥ a soft limit; else admitted.
+pub fn usage_decision(budgets: &[BudgetView], now_ms: i64) -> UsageDecision {
     let used = |b: &BudgetView, d: &str| b.used.get(d).copied().unwrap_or(0);
+    let breached = |b: &BudgetView| b.hard.iter().find(|(d, l)| used(b, d) >= **l).map(|(d, _)| d.clone());
+    if let Some(d) = budgets.iter().filter(|b| b.next_reset_at_ms.is_none()).find_map(breached) {
+        return UsageDecision::HardBreach(d);
+    }
+    let mut throttled: Option<(String, i64)> = None;
     for b in budgets {
-        if let Some((d, _)) = b.hard.iter().find(|(d, l)| used(b, d) >= **l) {
-            return UsageDecision::HardBreach(d.clone());
+        if let (Some(d), Some(at)) = (breached(b), b.next_reset_at_ms) {
+            let after = (at - now_ms).max(0);
+            throttled = Some(match throttled {
+                None => (d, after),
+                Some((first, later)) => (first, later.max(after)),
+            });
         }
+    }
+    if let Some((dimension, retry_after_ms)) = throttled {
+        return UsageDecision::Throttled { dimension, retry_after_ms };
     }
     for b in budgets {
         if let Some((d, _)) = b.soft.iter().find(|(d, l)| used(b, d) >= **l) {
@@ -137,14 +165,24 @@ mod tests {
 
     #[test]
     fn usage_decisions() {
-        let b = BudgetView { hard: m(&[("t", 10)]), soft: m(&[("t", 5)]), used: m(&[("t", 4)]) };
-        assert_eq!(usage_decision(std::slice::from_ref(&b)), UsageDecision::Admitted);
+        let b = BudgetView { hard: m(&[("t", 10)]), soft: m(&[("t", 5)]), used: m(&[("t", 4)]), next_reset_at_ms: None };
+        assert_eq!(usage_decision(std::slice::from_ref(&b), 0), UsageDecision::Admitted);
         let b5 = BudgetView { used: m(&[("t", 5)]), ..b.clone() };
-        assert_eq!(usage_decision(&[b5]), UsageDecision::SoftBreach("t".into()));
+        assert_eq!(usage_decision(&[b5], 0), UsageDecision::SoftBreach("t".into()));
         let b10 = BudgetView { used: m(&[("t", 10)]), ..b.clone() };
-        assert_eq!(usage_decision(std::slice::from_ref(&b10)), UsageDecision::HardBreach("t".into()));
-        assert_eq!(usage_decision(&[b10]).decision(), "hard_breach");
-        assert_eq!(usage_decision(&[]), UsageDecision::Admitted);
+        assert_eq!(usage_decision(std::slice::from_ref(&b10), 0), UsageDecision::HardBreach("t".into()));
+        // A budget that resets is a rate window: throttled until the last breached one resets.
+        let r1 = BudgetView { next_reset_at_ms: Some(1_500), ..b10.clone() };
+        let r2 = BudgetView { hard: m(&[("a", 1)]), used: m(&[("a", 1)]), next_reset_at_ms: Some(4_000), ..b.clone() };
+        let d = usage_decision(&[r2.clone(), r1.clone()], 1_000);
+        assert_eq!(d, UsageDecision::Throttled { dimension: "a".into(), retry_after_ms: 3_000 });
+        assert_eq!((d.decision(), d.retry_after_ms()), ("throttled", Some(3_000)));
+        // A budget that never resets wins: waiting would not help.
+        assert_eq!(usage_decision(&[r1.clone(), b10.clone()], 1_000), UsageDecision::HardBreach("t".into()));
+        // A reset already due (not yet applied) throttles for 0 ms.
+        assert_eq!(usage_decision(&[r1], 2_000), UsageDecision::Throttled { dimension: "t".into(), retry_after_ms: 0 });
+        assert_eq!(usage_decision(&[b10], 0).decision(), "hard_breach");
+        assert_eq!(usage_decision(&[], 0), UsageDecision::Admitted);
     }
 
     #[test]

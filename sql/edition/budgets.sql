@@ -57,7 +57,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS
 $$;
 
 CREATE FUNCTION ff_report_usage(execution_id text, lease_id uuid, lease_epoch bigint, usage jsonb, dedup_key text DEFAULT NULL)
-RETURNS TABLE (decision text, dimension text)
+RETURNS TABLE (decision text, dimension text, retry_after_ms bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -76,16 +76,18 @@ BEGIN
         INSERT INTO ff_usage_dedup (partition_key, execution_id, dedup_key, created_at_ms)
         VALUES (id.partition_key, id.execution_uuid, dedup_key, now_ms) ON CONFLICT DO NOTHING;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT 'duplicate'::text, NULL::text;
+            RETURN QUERY SELECT 'duplicate'::text, NULL::text, NULL::bigint;
             RETURN;
         END IF;
     END IF;
     IF cardinality(e.budget_ids) = 0 THEN
-        RETURN QUERY SELECT 'admitted'::text, NULL::text;
+        RETURN QUERY SELECT 'admitted'::text, NULL::text, NULL::bigint;
         RETURN;
     END IF;
-    -- Lazy periodic reset, then the usage added (saturating), then the decision: the first hard limit
-    -- reached (budgets by id, dimensions by name), else the first soft one.
+    -- Lazy periodic reset, then the usage added (saturating), then the decision
+    -- (admission::usage_decision): a hard limit reached on a budget that never resets (the first, budgets
+    -- by id, dimensions by name); else one reached on budgets that reset, throttled until the last of
+    -- them resets; else the first soft limit reached.
     WITH due AS (
         UPDATE ff_budget b SET last_reset_at_ms = now_ms
         WHERE b.budget_id = ANY (e.budget_ids) AND b.reset_interval_ms IS NOT NULL
@@ -97,17 +99,25 @@ BEGIN
     ON CONFLICT ON CONSTRAINT ff_budget_usage_pkey DO UPDATE
     SET used = LEAST(ff_budget_usage.used::numeric + EXCLUDED.used, 9223372036854775807)::bigint;
     FOR hit IN
-        SELECT kind, l.dim FROM (VALUES (1, 'hard'), (2, 'soft')) AS k(o, kind)
-        CROSS JOIN ff_budget b
-        CROSS JOIN LATERAL jsonb_each_text(CASE WHEN kind = 'hard' THEN b.hard_limits ELSE b.soft_limits END) AS l(dim, lim)
-        LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = l.dim
-        WHERE b.budget_id = ANY (e.budget_ids) AND coalesce(u.used, 0) >= l.lim::numeric
-        ORDER BY k.o, b.budget_id COLLATE "C", l.dim COLLATE "C" LIMIT 1
+        WITH breach AS (
+            SELECT k.o, k.kind, b.budget_id, l.dim,
+                   coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms AS next_reset_at_ms
+            FROM (VALUES (1, 'hard'), (2, 'soft')) AS k(o, kind)
+            CROSS JOIN ff_budget b
+            CROSS JOIN LATERAL jsonb_each_text(CASE WHEN kind = 'hard' THEN b.hard_limits ELSE b.soft_limits END) AS l(dim, lim)
+            LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = l.dim
+            WHERE b.budget_id = ANY (e.budget_ids) AND coalesce(u.used, 0) >= l.lim::numeric)
+        SELECT CASE WHEN x.kind = 'soft' THEN 'soft_breach' WHEN x.next_reset_at_ms IS NULL THEN 'hard_breach' ELSE 'throttled' END AS d,
+               x.dim,
+               CASE WHEN x.kind = 'hard' AND x.next_reset_at_ms IS NOT NULL THEN
+                   (SELECT greatest(max(y.next_reset_at_ms) - now_ms, 0) FROM breach y WHERE y.kind = 'hard') END AS retry
+        FROM breach x
+        ORDER BY x.o, x.next_reset_at_ms IS NOT NULL, x.budget_id COLLATE "C", x.dim COLLATE "C" LIMIT 1
     LOOP
-        RETURN QUERY SELECT hit.kind || '_breach', hit.dim;
+        RETURN QUERY SELECT hit.d, hit.dim, hit.retry;
         RETURN;
     END LOOP;
-    RETURN QUERY SELECT 'admitted'::text, NULL::text;
+    RETURN QUERY SELECT 'admitted'::text, NULL::text, NULL::bigint;
 END
 $$;
 

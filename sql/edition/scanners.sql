@@ -6,143 +6,333 @@ CREATE FUNCTION ff_batch_size(max_rows integer) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ff_bounded_count(max_rows, 'max_rows', 1000000) $$;
 COMMENT ON FUNCTION ff_batch_size(integer) IS 'A scanner''s batch size, or WF001 (internal).';
 
--- One task over at most max_rows due rows at now_ms; how many it processed.
-CREATE FUNCTION ff_run_task(task text, now_ms bigint, max_rows bigint) RETURNS integer
+-- Which executions a scanner may touch (store::scanners::ScanFilter): a namespace of 1-256 bytes
+-- and/or one tag (tag_key and tag_value both or neither), or every execution.
+CREATE FUNCTION ff_check_scan_filter(p_namespace text, p_tag_key text, p_tag_value text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
+    PERFORM ff_check_optional_text(p_tag_key, 'tag_key', 256);
+    IF (p_tag_key IS NULL) <> (p_tag_value IS NULL) THEN
+        PERFORM ff_invalid('invalid_tag_filter', 'tag_key and tag_value must be given together');
+    END IF;
+    RETURN p_namespace IS NOT NULL OR p_tag_key IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_check_scan_filter(text, text, text) IS 'WF001 unless a valid scanner filter; whether it filters (internal).';
+
+-- One function per task, each over at most max_rows due rows at now_ms of the executions the filter
+-- admits, each running the Rust edition's statement (inlined); how many rows it processed.
+CREATE FUNCTION ff_task_promote_delayed(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    n bigint := 0;
-    lanes text[];
+    n integer := 0;
+    lanes text[] := '{}';
     r record;
-    t record;
-    wp record;
-    ret_state text;
-    seconds bigint;
 BEGIN
-    CASE task
-    WHEN 'promote_delayed' THEN
+    FOR r IN
+        -- @statement scanners/promote_delayed.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
         WITH due AS (
             SELECT partition_key, execution_id FROM ff_exec_core
             WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= now_ms
-            ORDER BY eligible_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED),
-        upd AS (
-            UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'waiting', eligible_at_ms = NULL, updated_at_ms = now_ms
-            FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
-              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'not_eligible_until_time' AND e.eligible_at_ms <= now_ms
-            RETURNING e.lane_id)
-        SELECT count(*), coalesce(array_agg(DISTINCT lane_id), '{}') INTO n, lanes FROM upd;
-        PERFORM ff_wake('{}', lanes);
-    WHEN 'expire_grants' THEN
-        WITH d AS (
-            DELETE FROM ff_claim_grant WHERE ctid IN (SELECT ctid FROM ff_claim_grant WHERE expires_at_ms <= now_ms
-                ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) AND expires_at_ms <= now_ms
-            RETURNING partition_key, execution_id),
-        x AS (
-            UPDATE ff_exec_core e SET reserved_until_ms = NULL FROM d
-            WHERE e.partition_key = d.partition_key AND e.execution_id = d.execution_id AND e.reserved_until_ms <= now_ms)
-        SELECT count(*) INTO n FROM d;
-    WHEN 'expire_leases' THEN
-        SELECT * INTO r FROM ff_expire_leases_now(now_ms, max_rows);
-        n := r.expired;
-        IF r.expired > 0 THEN
-            PERFORM ff_wake(CASE WHEN r.failed > 0 THEN '{ff_lease_event,ff_completion}'::text[] ELSE '{ff_lease_event}'::text[] END,
-                            coalesce(r.lanes, '{}'));
-        END IF;
-    WHEN 'expire_suspensions' THEN
-        FOR r IN SELECT partition_key, execution_id FROM ff_suspension WHERE state = 'open' AND timeout_at_ms <= now_ms
-                 ORDER BY timeout_at_ms LIMIT max_rows LOOP
-            SELECT x.lane_id INTO t FROM ff_exec_core x WHERE x.partition_key = r.partition_key AND x.execution_id = r.execution_id
-            FOR UPDATE SKIP LOCKED;
-            CONTINUE WHEN NOT FOUND;
-            -- Under the lock: still open and due (a signal may have won the race), with the primary waitpoint.
-            SELECT s.suspension_id, s.timeout_behavior, w.waitpoint_id, w.waitpoint_key INTO wp
-            FROM ff_suspension s
-            LEFT JOIN LATERAL (
-                SELECT x.waitpoint_id, x.waitpoint_key FROM ff_waitpoint x
-                WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id AND x.suspension_id = s.suspension_id
-                ORDER BY x.activated_at_ms, x.waitpoint_id LIMIT 1) w ON true
-            WHERE s.partition_key = r.partition_key AND s.execution_id = r.execution_id AND s.state = 'open' AND s.timeout_at_ms <= now_ms;
-            CONTINUE WHEN NOT FOUND;
-            CASE wp.timeout_behavior
-            WHEN 'fail' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'failed', now_ms, 'suspension_timeout', 'timed_out_fail', 'failed', false, 'timeout');
-            WHEN 'cancel' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'cancelled', now_ms, 'suspension_timeout', 'timed_out_cancel', 'cancelled', false, 'timeout');
-            WHEN 'expire' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'suspension_timeout', 'timed_out_expire', 'expired', false, 'timeout');
-            WHEN 'escalate' THEN
-                UPDATE ff_suspension SET reason_code = 'waiting_for_operator_review', timeout_at_ms = NULL
-                WHERE partition_key = r.partition_key AND execution_id = r.execution_id AND suspension_id = wp.suspension_id;
-                UPDATE ff_exec_core SET eligibility_state = 'blocked_by_operator', updated_at_ms = now_ms
-                WHERE partition_key = r.partition_key AND execution_id = r.execution_id;
-            ELSE
-                -- auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
-                PERFORM ff_record_signal(r.partition_key, r.execution_id, t.lane_id,
-                    coalesce(wp.waitpoint_id, '00000000-0000-0000-0000-000000000000'), coalesce(wp.waitpoint_key, ''), wp.suspension_id,
-                    gen_random_uuid(), 'timeout', '', 'system', '', NULL, NULL, NULL, 'resume_condition_satisfied', true,
-                    ARRAY[9223372036854775807]::bigint[], 0, 'timed_out_auto_resume', now_ms);
-            END CASE;
-            n := n + 1;
-        END LOOP;
-    WHEN 'expire_deadlines' THEN
-        FOR r IN
-            WITH due AS (
-                SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
-                FROM ff_deadline d JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
-                WHERE d.deadline_at_ms <= now_ms ORDER BY d.deadline_at_ms LIMIT max_rows FOR UPDATE OF e SKIP LOCKED),
-            gone AS (
-                DELETE FROM ff_deadline x USING due WHERE x.partition_key = due.partition_key AND x.execution_id = due.execution_id)
-            SELECT * FROM due
-        LOOP
-            IF r.lifecycle_phase <> 'terminal' THEN
-                PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'deadline_exceeded', 'deadline', 'expired',
-                                            r.ownership_state = 'leased', 'timeout');
-                n := n + 1;
-            END IF;
-        END LOOP;
-    WHEN 'expire_pending_waitpoints' THEN
-        WITH due AS (
-            SELECT partition_key, execution_id, waitpoint_id FROM ff_waitpoint
-            WHERE state = 'pending' AND expires_at_ms <= now_ms ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED),
-        upd AS (
-            UPDATE ff_waitpoint w SET state = 'closed', closed_at_ms = now_ms, close_reason = 'never_committed'
-            FROM due WHERE w.partition_key = due.partition_key AND w.execution_id = due.execution_id
-              AND w.waitpoint_id = due.waitpoint_id AND w.state = 'pending'
-            RETURNING 1)
-        SELECT count(*) INTO n FROM upd;
-    WHEN 'gc_dedup' THEN
-        WITH a AS (DELETE FROM ff_signal_dedup WHERE ctid IN (SELECT ctid FROM ff_signal_dedup WHERE expires_at_ms <= now_ms
-                   ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) RETURNING 1),
-             b AS (DELETE FROM ff_suspend_dedup WHERE ctid IN (SELECT ctid FROM ff_suspend_dedup WHERE expires_at_ms <= now_ms
-                   ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) RETURNING 1)
-        SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) INTO n;
-    WHEN 'gc_keys' THEN
-        WITH d AS (DELETE FROM ff_keystore WHERE kid IN (SELECT kid FROM ff_keystore WHERE NOT active AND expires_at_ms <= now_ms
-                   ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) RETURNING 1)
-        SELECT count(*) INTO n FROM d;
-    WHEN 'prune_executions' THEN
-        FOR ret_state, seconds IN VALUES ('completed', ff_setting_int('ff_engine.retention_completed_s', 86400, 0, true)),
-                                     ('failed', ff_setting_int('ff_engine.retention_failed_s', 604800, 0, true)),
-                                     ('cancelled', ff_setting_int('ff_engine.retention_cancelled_s', 604800, 0, true)),
-                                     ('expired', ff_setting_int('ff_engine.retention_expired_s', 604800, 0, true)) LOOP
-            CONTINUE WHEN seconds = 0 OR n >= max_rows;
-            n := n + ff_prune(now_ms - seconds * 1000, ARRAY[ret_state], max_rows - n);
-        END LOOP;
-    END CASE;
+              AND (p_namespace::text IS NULL OR namespace = p_namespace) AND (p_tag_key::text IS NULL OR tags ->> p_tag_key = p_tag_value)
+            ORDER BY eligible_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'waiting',
+               eligible_at_ms = NULL, updated_at_ms = now_ms
+        FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
+          AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'not_eligible_until_time' AND e.eligible_at_ms <= now_ms
+        RETURNING e.lane_id
+        -- @end statement
+    LOOP
+        n := n + 1;
+        lanes := lanes || r.lane_id;
+    END LOOP;
+    PERFORM ff_wake('{}', ARRAY(SELECT DISTINCT unnest(lanes)));
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION ff_run_task(text, bigint, bigint) IS 'Run one scanner task (internal).';
+COMMENT ON FUNCTION ff_task_promote_delayed(bigint, bigint, text, text, text) IS 'Scanner task promote_delayed (internal).';
+
+CREATE FUNCTION ff_task_expire_grants(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement scanners/expire_grants.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        WITH d AS (
+            DELETE FROM ff_claim_grant WHERE ctid IN (SELECT ctid FROM ff_claim_grant g WHERE g.expires_at_ms <= now_ms
+                AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
+                      SELECT 1 FROM ff_exec_core x WHERE x.partition_key = g.partition_key AND x.execution_id = g.execution_id
+                        AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
+                ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED) AND expires_at_ms <= now_ms
+            RETURNING partition_key, execution_id),
+        r AS (
+            UPDATE ff_exec_core e SET reserved_until_ms = NULL FROM d
+            WHERE e.partition_key = d.partition_key AND e.execution_id = d.execution_id AND e.reserved_until_ms <= now_ms)
+        SELECT 1 AS processed FROM d
+        -- @end statement
+    LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_expire_grants(bigint, bigint, text, text, text) IS 'Scanner task expire_grants (internal).';
+
+CREATE FUNCTION ff_task_expire_leases(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM ff_expire_leases_now(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value);
+    IF r.expired > 0 THEN
+        PERFORM ff_wake(CASE WHEN r.failed > 0 THEN '{ff_lease_event,ff_completion}'::text[] ELSE '{ff_lease_event}'::text[] END,
+                        coalesce(r.lanes, '{}'));
+    END IF;
+    RETURN r.expired;
+END
+$$;
+COMMENT ON FUNCTION ff_task_expire_leases(bigint, bigint, text, text, text) IS 'Scanner task expire_leases (internal).';
+
+-- A due suspension's timeout behaviour, under its execution's lock (skipped when another session
+-- holds it), re-checked: still open and due (a signal may have won the race).
+CREATE FUNCTION ff_apply_suspension_timeout(pk smallint, id uuid, now_ms bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    t record;
+    wp record;
+BEGIN
+    SELECT x.lane_id INTO t FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT s.suspension_id, s.timeout_behavior, w.waitpoint_id, w.waitpoint_key INTO wp
+    FROM ff_suspension s
+    LEFT JOIN LATERAL (
+        SELECT x.waitpoint_id, x.waitpoint_key FROM ff_waitpoint x
+        WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id AND x.suspension_id = s.suspension_id
+        ORDER BY x.activated_at_ms, x.waitpoint_id LIMIT 1) w ON true
+    WHERE s.partition_key = pk AND s.execution_id = id AND s.state = 'open' AND s.timeout_at_ms <= now_ms;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    CASE wp.timeout_behavior
+    WHEN 'fail' THEN
+        PERFORM ff_terminate_locked(pk, id, 'failed', now_ms, 'suspension_timeout', 'timed_out_fail', 'failed', false, 'timeout');
+    WHEN 'cancel' THEN
+        PERFORM ff_terminate_locked(pk, id, 'cancelled', now_ms, 'suspension_timeout', 'timed_out_cancel', 'cancelled', false, 'timeout');
+    WHEN 'expire' THEN
+        PERFORM ff_terminate_locked(pk, id, 'expired', now_ms, 'suspension_timeout', 'timed_out_expire', 'expired', false, 'timeout');
+    WHEN 'escalate' THEN
+        UPDATE ff_suspension SET reason_code = 'waiting_for_operator_review', timeout_at_ms = NULL
+        WHERE partition_key = pk AND execution_id = id AND suspension_id = wp.suspension_id;
+        UPDATE ff_exec_core SET eligibility_state = 'blocked_by_operator', updated_at_ms = now_ms
+        WHERE partition_key = pk AND execution_id = id;
+    ELSE
+        -- auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
+        PERFORM ff_record_signal(pk, id, t.lane_id,
+            coalesce(wp.waitpoint_id, '00000000-0000-0000-0000-000000000000'), coalesce(wp.waitpoint_key, ''), wp.suspension_id,
+            gen_random_uuid(), 'timeout', '', 'system', '', NULL, NULL, NULL, 'resume_condition_satisfied', true,
+            ARRAY[9223372036854775807]::bigint[], 0, 'timed_out_auto_resume', now_ms);
+    END CASE;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_apply_suspension_timeout(smallint, uuid, bigint) IS 'Apply one due suspension''s timeout behaviour (internal).';
+
+CREATE FUNCTION ff_task_expire_suspensions(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement signals/due_suspensions.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        SELECT s.partition_key, s.execution_id FROM ff_suspension s WHERE s.state = 'open' AND s.timeout_at_ms <= now_ms
+          AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
+                SELECT 1 FROM ff_exec_core x WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id
+                  AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
+        ORDER BY timeout_at_ms LIMIT max_rows
+        -- @end statement
+    LOOP
+        IF ff_apply_suspension_timeout(r.partition_key, r.execution_id, now_ms) THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_expire_suspensions(bigint, bigint, text, text, text) IS 'Scanner task expire_suspensions (internal).';
+
+CREATE FUNCTION ff_task_expire_deadlines(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement scanners/due_deadlines.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        WITH due AS (
+            SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
+            FROM ff_deadline d
+            JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
+            WHERE d.deadline_at_ms <= now_ms
+              AND (p_namespace::text IS NULL OR e.namespace = p_namespace) AND (p_tag_key::text IS NULL OR e.tags ->> p_tag_key = p_tag_value)
+            ORDER BY d.deadline_at_ms
+            LIMIT max_rows
+            FOR UPDATE OF e SKIP LOCKED),
+        gone AS (
+            DELETE FROM ff_deadline x USING due WHERE x.partition_key = due.partition_key AND x.execution_id = due.execution_id)
+        SELECT partition_key, execution_id, lifecycle_phase, ownership_state FROM due
+        -- @end statement
+    LOOP
+        IF r.lifecycle_phase <> 'terminal' THEN
+            PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'deadline_exceeded', 'deadline', 'expired',
+                                        r.ownership_state = 'leased', 'timeout');
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_expire_deadlines(bigint, bigint, text, text, text) IS 'Scanner task expire_deadlines (internal).';
+
+CREATE FUNCTION ff_task_expire_pending_waitpoints(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement scanners/expire_pending_waitpoints.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        WITH due AS (
+            SELECT p.partition_key, p.execution_id, p.waitpoint_id FROM ff_waitpoint p
+            WHERE p.state = 'pending' AND p.expires_at_ms <= now_ms
+              AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
+                    SELECT 1 FROM ff_exec_core x WHERE x.partition_key = p.partition_key AND x.execution_id = p.execution_id
+                      AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
+            ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        UPDATE ff_waitpoint w SET state = 'closed', closed_at_ms = now_ms, close_reason = 'never_committed'
+        FROM due WHERE w.partition_key = due.partition_key AND w.execution_id = due.execution_id
+          AND w.waitpoint_id = due.waitpoint_id AND w.state = 'pending'
+        RETURNING 1 AS processed
+        -- @end statement
+    LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_expire_pending_waitpoints(bigint, bigint, text, text, text) IS 'Scanner task expire_pending_waitpoints (internal).';
+
+CREATE FUNCTION ff_task_gc_dedup(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement scanners/gc_signal_dedup.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        DELETE FROM ff_signal_dedup WHERE ctid IN (SELECT ctid FROM ff_signal_dedup k WHERE k.expires_at_ms <= now_ms
+            AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
+                  SELECT 1 FROM ff_exec_core x WHERE x.partition_key = k.partition_key AND x.execution_id = k.execution_id
+                    AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
+            ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        RETURNING 1 AS processed
+        -- @end statement
+    LOOP
+        n := n + 1;
+    END LOOP;
+    FOR r IN
+        -- @statement scanners/gc_suspend_dedup.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        DELETE FROM ff_suspend_dedup WHERE ctid IN (SELECT ctid FROM ff_suspend_dedup k WHERE k.expires_at_ms <= now_ms
+            AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
+                  SELECT 1 FROM ff_exec_core x WHERE x.partition_key = k.partition_key AND x.execution_id = k.execution_id
+                    AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
+            ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        RETURNING 1 AS processed
+        -- @end statement
+    LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_gc_dedup(bigint, bigint, text, text, text) IS 'Scanner task gc_dedup (internal).';
+
+CREATE FUNCTION ff_task_gc_keys(now_ms bigint, max_rows bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer := 0;
+    r record;
+BEGIN
+    FOR r IN
+        -- @statement scanners/gc_keys.sql: now_ms, max_rows, NULL, NULL, NULL
+        DELETE FROM ff_keystore WHERE kid IN (SELECT kid FROM ff_keystore WHERE NOT active AND expires_at_ms <= now_ms
+            ORDER BY expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        RETURNING 1 AS processed
+        -- @end statement
+    LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_gc_keys(bigint, bigint) IS 'Scanner task gc_keys (internal).';
+
+-- Retention: each outcome's setting, at most max_rows executions in all.
+CREATE FUNCTION ff_task_prune_executions(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n bigint := 0;
+    ret_state text;
+    seconds bigint;
+BEGIN
+    FOR ret_state, seconds IN VALUES ('completed', ff_setting_int('ff_engine.retention_completed_s', 86400, 0, true)),
+                                 ('failed', ff_setting_int('ff_engine.retention_failed_s', 604800, 0, true)),
+                                 ('cancelled', ff_setting_int('ff_engine.retention_cancelled_s', 604800, 0, true)),
+                                 ('expired', ff_setting_int('ff_engine.retention_expired_s', 604800, 0, true)) LOOP
+        CONTINUE WHEN seconds = 0 OR n >= max_rows;
+        n := n + ff_prune(now_ms - seconds * 1000, ARRAY[ret_state], max_rows - n, p_namespace, p_tag_key, p_tag_value);
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_prune_executions(bigint, bigint, text, text, text) IS 'Scanner task prune_executions (internal).';
+
+-- One task by name (ff_tick's order: store::scanners::Task::ALL).
+CREATE FUNCTION ff_run_task(task text, now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN CASE task
+        WHEN 'promote_delayed' THEN ff_task_promote_delayed(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'expire_grants' THEN ff_task_expire_grants(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'expire_leases' THEN ff_task_expire_leases(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'expire_suspensions' THEN ff_task_expire_suspensions(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'expire_deadlines' THEN ff_task_expire_deadlines(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'expire_pending_waitpoints' THEN ff_task_expire_pending_waitpoints(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'gc_dedup' THEN ff_task_gc_dedup(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'gc_keys' THEN ff_task_gc_keys(now_ms, max_rows)
+        WHEN 'prune_executions' THEN ff_task_prune_executions(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+    END;
+END
+$$;
+COMMENT ON FUNCTION ff_run_task(text, bigint, bigint, text, text, text) IS 'Run one scanner task (internal).';
 
 -- Lease expiry: one statement, the Rust edition's (scanners/expire_leases.sql, inlined).
-CREATE FUNCTION ff_expire_leases_now(now_ms bigint, max_rows bigint, OUT failed bigint, OUT expired bigint, OUT lanes text[])
+CREATE FUNCTION ff_expire_leases_now(now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text, OUT failed bigint, OUT expired bigint,
+    OUT lanes text[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     max_reclaims integer := ff_setting_int('ff_engine.max_reclaims', 1000, 0, false);
 BEGIN
-    -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims
+    -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims, p_namespace, p_tag_key, p_tag_value
     WITH due AS (
         SELECT partition_key, execution_id FROM ff_exec_core
         WHERE ownership_state = 'leased' AND lease_expires_at_ms <= now_ms
+          AND (p_namespace::text IS NULL OR namespace = p_namespace) AND (p_tag_key::text IS NULL OR tags ->> p_tag_key = p_tag_value)
         ORDER BY lease_expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED),
     upd AS (
         UPDATE ff_exec_core e SET
@@ -182,91 +372,128 @@ BEGIN
     INTO failed, expired, lanes;
 END
 $$;
-COMMENT ON FUNCTION ff_expire_leases_now(bigint, bigint) IS 'Lease expiry (internal).';
+COMMENT ON FUNCTION ff_expire_leases_now(bigint, bigint, text, text, text) IS 'Lease expiry (internal).';
 
 -- Delete up to max_rows terminal executions in public_states that finished before cutoff_ms, with
 -- every row that belongs to them.
-CREATE FUNCTION ff_prune(cutoff_ms bigint, public_states text[], max_rows bigint) RETURNS bigint
-LANGUAGE sql VOLATILE AS $$
+CREATE FUNCTION ff_prune(cutoff_ms bigint, public_states text[], max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n bigint;
+BEGIN
+    -- @statement retention/prune_executions.sql: cutoff_ms, public_states, max_rows, p_namespace, p_tag_key, p_tag_value
     WITH doomed AS (
         SELECT partition_key, execution_id FROM ff_exec_core
-        WHERE completed_at_ms < cutoff_ms AND lifecycle_phase = 'terminal' AND public_state = ANY (public_states)
-        LIMIT max_rows FOR UPDATE SKIP LOCKED),
-    a AS (DELETE FROM ff_attempt x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    g AS (DELETE FROM ff_claim_grant x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    s AS (DELETE FROM ff_suspension x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    w AS (DELETE FROM ff_waitpoint x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    sg AS (DELETE FROM ff_signal x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    sd AS (DELETE FROM ff_signal_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    ud AS (DELETE FROM ff_suspend_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    us AS (DELETE FROM ff_usage_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    dl AS (DELETE FROM ff_deadline x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    qa AS (DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    st AS (DELETE FROM ff_step x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    fr AS (DELETE FROM ff_frame x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    sm AS (DELETE FROM ff_stream x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
-    ex AS (DELETE FROM ff_exec_core x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id RETURNING 1)
-    SELECT count(*) FROM ex
+        WHERE completed_at_ms < cutoff_ms AND lifecycle_phase = 'terminal' AND public_state = ANY (public_states::text[])
+          AND (p_namespace::text IS NULL OR namespace = p_namespace) AND (p_tag_key::text IS NULL OR tags ->> p_tag_key = p_tag_value)
+        LIMIT max_rows
+        FOR UPDATE SKIP LOCKED),
+    attempts AS (
+        DELETE FROM ff_attempt x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    grants AS (
+        DELETE FROM ff_claim_grant x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    suspensions AS (
+        DELETE FROM ff_suspension x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    waitpoints AS (
+        DELETE FROM ff_waitpoint x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    signals AS (
+        DELETE FROM ff_signal x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    signal_dedup AS (
+        DELETE FROM ff_signal_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    suspend_dedup AS (
+        DELETE FROM ff_suspend_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    usage_dedup AS (
+        DELETE FROM ff_usage_dedup x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    deadlines AS (
+        DELETE FROM ff_deadline x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    admissions AS (
+        DELETE FROM ff_quota_admission x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    steps AS (
+        DELETE FROM ff_step x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    frames AS (
+        DELETE FROM ff_frame x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    streams AS (
+        DELETE FROM ff_stream x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id),
+    executions AS (
+        DELETE FROM ff_exec_core x USING doomed d WHERE x.partition_key = d.partition_key AND x.execution_id = d.execution_id
+        RETURNING 1)
+    SELECT count(*) AS deleted FROM executions
+    -- @end statement
+    INTO n;
+    RETURN n;
+END
 $$;
-COMMENT ON FUNCTION ff_prune(bigint, text[], bigint) IS 'Delete finished executions with everything of theirs (internal).';
+COMMENT ON FUNCTION ff_prune(bigint, text[], bigint, text, text, text) IS 'Delete finished executions with everything of theirs (internal).';
 
-CREATE FUNCTION ff_tick(max_rows integer DEFAULT 1000) RETURNS TABLE (task text, processed integer)
+CREATE FUNCTION ff_tick(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS TABLE (task text, processed integer)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     n bigint := ff_batch_size(max_rows);
+    filtered boolean := ff_check_scan_filter(namespace, tag_key, tag_value);
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['promote_delayed', 'expire_grants', 'expire_leases', 'expire_suspensions', 'expire_deadlines',
                              'expire_pending_waitpoints', 'gc_dedup', 'gc_keys', 'prune_executions'] LOOP
-        RETURN QUERY SELECT t, ff_run_task(t, ff_now_ms(), n);
+        -- A filtered tick runs the tasks that touch executions only.
+        CONTINUE WHEN filtered AND t = 'gc_keys';
+        RETURN QUERY SELECT t, ff_run_task(t, ff_now_ms(), n, namespace, tag_key, tag_value);
     END LOOP;
 END
 $$;
 
-CREATE FUNCTION ff_promote_delayed(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_promote_delayed(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('promote_delayed', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('promote_delayed', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_expire_grants(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_expire_grants(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('expire_grants', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('expire_grants', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_expire_leases(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_expire_leases(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('expire_leases', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('expire_leases', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_expire_suspensions(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_expire_suspensions(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('expire_suspensions', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('expire_suspensions', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_expire_deadlines(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_expire_deadlines(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('expire_deadlines', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('expire_deadlines', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_expire_pending_waitpoints(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_expire_pending_waitpoints(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('expire_pending_waitpoints', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('expire_pending_waitpoints', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
-CREATE FUNCTION ff_gc_dedup(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_gc_dedup(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('gc_dedup', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('gc_dedup', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
 CREATE FUNCTION ff_gc_keys(max_rows integer DEFAULT 1000) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('gc_keys', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_task_gc_keys(ff_now_ms(), ff_batch_size(max_rows))
 $$;
 
-CREATE FUNCTION ff_prune_by_retention(max_rows integer DEFAULT 1000) RETURNS integer
+CREATE FUNCTION ff_prune_by_retention(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,
+    tag_value text DEFAULT NULL) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_run_task('prune_executions', ff_now_ms(), ff_batch_size(max_rows))
+    SELECT ff_run_task('prune_executions', ff_now_ms(), ff_batch_size($1), $2, $3, $4) WHERE ff_check_scan_filter($2, $3, $4) IS NOT NULL
 $$;
 
 CREATE FUNCTION ff_prune_executions(older_than_ms bigint, public_states text[] DEFAULT '{completed,failed,cancelled,expired}',
@@ -279,7 +506,7 @@ BEGIN
     IF cardinality(public_states) = 0 OR EXISTS (SELECT 1 FROM unnest(public_states) s WHERE s NOT IN ('completed', 'failed', 'cancelled', 'expired')) THEN
         PERFORM ff_invalid('invalid_public_states', 'public_states must name one or more of completed, failed, cancelled, expired');
     END IF;
-    RETURN ff_prune(older_than_ms, public_states, ff_batch_size(max_rows));
+    RETURN ff_prune(older_than_ms, public_states, ff_batch_size(max_rows), NULL, NULL, NULL);
 END
 $$;
 

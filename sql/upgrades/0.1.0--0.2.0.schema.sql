@@ -174,6 +174,18 @@ DROP FUNCTION ff_claim_resumed_execution(text, text, text, bigint);
 -- ff_fail takes a failure class and detail.
 DROP FUNCTION ff_fail(text, uuid, bigint, text, boolean);
 
+-- ff_report_usage answers throttled, with retry_after_ms.
+DROP FUNCTION ff_report_usage(text, uuid, bigint, jsonb, text);
+
+-- ff_tick and the scanners take a filter (namespace, tag_key, tag_value).
+DROP FUNCTION ff_tick(integer);
+DROP FUNCTION ff_promote_delayed(integer);
+DROP FUNCTION ff_expire_grants(integer);
+DROP FUNCTION ff_expire_leases(integer);
+DROP FUNCTION ff_expire_suspensions(integer);
+DROP FUNCTION ff_expire_pending_waitpoints(integer);
+DROP FUNCTION ff_gc_dedup(integer);
+
 -- Waiting for one execution's end, woken by it alone (ff_await_completion).
 ALTER TABLE ff_exec_core ADD COLUMN completion_waited boolean NOT NULL DEFAULT false;
 COMMENT ON TABLE ff_exec_core IS

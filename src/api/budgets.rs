@@ -21,16 +21,17 @@ fn ff_create_budget(
     }))
 }
 
-/// Report usage against the execution's budgets (fenced; idempotent per dedup_key).
-#[pg_extern(security_definer, parallel_unsafe)]
+/// Report usage against the execution's budgets (fenced; idempotent per dedup_key); `throttled` with
+/// `retry_after_ms` when a budget that resets (a rate window) is full.
+#[pg_extern(name = "ff_report_usage", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_report_usage(
+fn ff_report_usage_0_2(
     execution_id: Option<&str>,
     lease_id: Option<pgrx::Uuid>,
     lease_epoch: Option<i64>,
     usage: Option<JsonbArg>,
     dedup_key: default!(Option<&str>, "NULL"),
-) -> TableIterator<'static, (name!(decision, String), name!(dimension, Option<String>))> {
+) -> TableIterator<'static, (name!(decision, String), name!(dimension, Option<String>), name!(retry_after_ms, Option<i64>))> {
     TableIterator::once(guarded(|| budgets::report_usage(execution_id, lease_id, lease_epoch, parse_optional(usage, "usage")?, dedup_key)))
 }
 

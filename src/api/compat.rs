@@ -10,10 +10,12 @@
 //! | symbol | release | now |
 //! |---|---|---|
 //! | `ff_create_execution_wrapper` | 0.1.0 (14 arguments) | `ff_create_execution_0_2_wrapper` (adds `deadline_at_ms`) |
-//! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`) |
+//! | `ff_tick_wrapper` | 0.1.0 (7 tasks) | `ff_tick_0_2_wrapper` (adds `expire_deadlines`, `prune_executions`, the filter) |
+//! | `ff_promote_delayed_wrapper`, `ff_expire_grants_wrapper`, `ff_expire_leases_wrapper`, `ff_expire_suspensions_wrapper`, `ff_expire_pending_waitpoints_wrapper`, `ff_gc_dedup_wrapper` | 0.1.0 (`max_rows`) | `…_0_2_wrapper` (add `namespace`, `tag_key`, `tag_value`) |
 //! | `ff_prune_events_wrapper` | 0.1.0 (3 tables) | `ff_prune_events_0_2_wrapper` (adds `ff_operator_event`) |
 //! | `ff_claim_wrapper`, `ff_claim_execution_wrapper`, `ff_claim_resumed_execution_wrapper` | 0.1.0 (8 columns) | `…_0_2_wrapper` (add `continuation`, `step_count`) |
 //! | `ff_fail_wrapper` | 0.1.0 (5 arguments) | `ff_fail_0_2_wrapper` (adds `failure_class`, `detail`) |
+//! | `ff_report_usage_wrapper` | 0.1.0 (2 columns) | `ff_report_usage_0_2_wrapper` (adds `retry_after_ms`, decision `throttled`) |
 //!
 //! A statement whose text changed while its function's signature did not declares the text 0.1.0's
 //! schema runs instead (`statement!`'s `on 0.1.0 schema`, chosen by [`release`](crate::postgres::release)).
@@ -23,7 +25,7 @@ use crate::postgres::jsonb::JsonbArg;
 use crate::postgres::raise::guarded;
 use crate::store::claims::{self, LeaseRow, Progress};
 use crate::store::leases;
-use crate::store::scanners::{self, Task};
+use crate::store::scanners::{self, ScanFilter, Task};
 use pgrx::prelude::*;
 
 /// 0.1.0's `ff_create_execution`: no deadline (so nothing is written to `ff_deadline`, which 0.1.0's
@@ -80,11 +82,63 @@ fn ff_fail(
     TableIterator::once(guarded(|| leases::fail(execution_id, lease_id, lease_epoch, failure)))
 }
 
+/// 0.1.0's `ff_report_usage`: two columns, and `throttled` (which it did not know) reported as the
+/// `hard_breach` it answered then.
+#[pg_extern(sql = false)]
+fn ff_report_usage(
+    execution_id: Option<&str>,
+    lease_id: Option<pgrx::Uuid>,
+    lease_epoch: Option<i64>,
+    usage: Option<JsonbArg>,
+    dedup_key: Option<&str>,
+) -> TableIterator<'static, (name!(decision, String), name!(dimension, Option<String>))> {
+    let (decision, dimension, _) = guarded(|| {
+        crate::store::budgets::report_usage(execution_id, lease_id, lease_epoch, crate::postgres::jsonb::parse_optional(usage, "usage")?, dedup_key)
+    });
+    TableIterator::once((if decision == "throttled" { "hard_breach".to_string() } else { decision }, dimension))
+}
+
 /// 0.1.0's `ff_tick`: its seven tasks (no deadlines in its schema, and it never pruned executions:
 /// a database not yet updated must not start deleting finished executions).
 #[pg_extern(sql = false)]
 fn ff_tick(max_rows: Option<i32>) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
-    TableIterator::new(guarded(|| scanners::tick(&Task::RELEASE_0_1, max_rows)))
+    TableIterator::new(guarded(|| scanners::tick(&Task::RELEASE_0_1, max_rows, ScanFilter::default())))
+}
+
+/// 0.1.0's `ff_promote_delayed`: no filter.
+#[pg_extern(sql = false)]
+fn ff_promote_delayed(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::PromoteDelayed, max_rows, ScanFilter::default()))
+}
+
+/// 0.1.0's `ff_expire_grants`: no filter.
+#[pg_extern(sql = false)]
+fn ff_expire_grants(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireGrants, max_rows, ScanFilter::default()))
+}
+
+/// 0.1.0's `ff_expire_leases`: no filter.
+#[pg_extern(sql = false)]
+fn ff_expire_leases(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireLeases, max_rows, ScanFilter::default()))
+}
+
+/// 0.1.0's `ff_expire_suspensions`: no filter.
+#[pg_extern(sql = false)]
+fn ff_expire_suspensions(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpireSuspensions, max_rows, ScanFilter::default()))
+}
+
+/// 0.1.0's `ff_expire_pending_waitpoints`: no filter.
+#[pg_extern(sql = false)]
+fn ff_expire_pending_waitpoints(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::ExpirePendingWaitpoints, max_rows, ScanFilter::default()))
+}
+
+/// 0.1.0's `ff_gc_dedup`: no filter.
+#[pg_extern(sql = false)]
+fn ff_gc_dedup(max_rows: Option<i32>) -> i32 {
+    guarded(|| scanners::run_task(Task::GcDedup, max_rows, ScanFilter::default()))
 }
 
 /// 0.1.0's `ff_prune_events`: its three event tables.

@@ -36,7 +36,7 @@ statement! {
 statement! {
     mod budget_views = "budgets/budget_views.sql";
     args { budget_ids: Vec<String> }
-    row { budget_id: String, hard_limits: pgrx::JsonB, soft_limits: pgrx::JsonB, used: pgrx::JsonB }
+    row { budget_id: String, hard_limits: pgrx::JsonB, soft_limits: pgrx::JsonB, used: pgrx::JsonB, next_reset_at_ms: Option<i64> }
 }
 statement! {
     mod insert_quota = "budgets/insert_quota.sql";
@@ -51,7 +51,12 @@ fn amounts(v: &serde_json::Value) -> BTreeMap<String, i64> {
 fn budget_views(client: &SpiClient<'_>, budget_ids: &[String]) -> WfResult<Vec<BudgetView>> {
     Ok(budget_views::all(client, budget_views::Args { budget_ids: budget_ids.to_vec() })?
         .into_iter()
-        .map(|r| BudgetView { hard: amounts(&r.hard_limits.0), soft: amounts(&r.soft_limits.0), used: amounts(&r.used.0) })
+        .map(|r| BudgetView {
+            hard: amounts(&r.hard_limits.0),
+            soft: amounts(&r.soft_limits.0),
+            used: amounts(&r.used.0),
+            next_reset_at_ms: r.next_reset_at_ms,
+        })
         .collect())
 }
 
@@ -82,6 +87,9 @@ pub fn create_budget(
     })
 }
 
+/// `ff_report_usage`'s row: decision, dimension, retry_after_ms (for `throttled`).
+pub type UsageRow = (String, Option<String>, Option<i64>);
+
 /// `ff_report_usage`: (decision, dimension).
 pub fn report_usage(
     execution_id: Option<&str>,
@@ -89,7 +97,7 @@ pub fn report_usage(
     lease_epoch: Option<i64>,
     usage: Option<serde_json::Value>,
     dedup_key: Option<&str>,
-) -> WfResult<(String, Option<String>)> {
+) -> WfResult<UsageRow> {
     let id = parse_execution_id(execution_id)?;
     let usage = required(usage, "usage")?;
     admission::parse_amounts(&usage, "usage")?;
@@ -100,16 +108,16 @@ pub fn report_usage(
         if let Some(dedup_key) = dedup_key {
             let (partition_key, execution_id) = ex_key(&id);
             if usage_dedup::optional(client, usage_dedup::Args { partition_key, execution_id, dedup_key, now_ms: now })?.is_none() {
-                return Ok(("duplicate".to_string(), None));
+                return Ok(("duplicate".to_string(), None, None));
             }
         }
         if ex.budget_ids.is_empty() {
-            return Ok(("admitted".to_string(), None));
+            return Ok(("admitted".to_string(), None, None));
         }
         reset_due::execute(client, reset_due::Args { budget_ids: ex.budget_ids.clone(), now_ms: now })?;
         add_usage::execute(client, add_usage::Args { budget_ids: ex.budget_ids.clone(), usage: pgrx::JsonB(usage) })?;
-        let d = admission::usage_decision(&budget_views(client, &ex.budget_ids)?);
-        Ok((d.decision().to_string(), d.dimension().map(str::to_string)))
+        let d = admission::usage_decision(&budget_views(client, &ex.budget_ids)?, now);
+        Ok((d.decision().to_string(), d.dimension().map(str::to_string), d.retry_after_ms()))
     })
 }
 

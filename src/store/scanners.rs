@@ -21,17 +21,17 @@ statement! {
         ["scanners/gc_suspend_dedup.sql"],
         ["scanners/gc_keys.sql"],
     ];
-    args { now_ms: i64, max_rows: i64 }
+    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
     row { processed: i32 }
 }
 statement! {
     mod promote_delayed = "scanners/promote_delayed.sql";
-    args { now_ms: i64, max_rows: i64 }
+    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
     row { lane_id: String }
 }
 statement! {
     mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
-    args { now_ms: i64, max_rows: i64, max_reclaims: i32 }
+    args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
     row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
 }
 statement! {
@@ -48,14 +48,41 @@ statement! {
 
 statement! {
     mod due_deadlines = "scanners/due_deadlines.sql";
-    args { now_ms: i64, max_rows: i64 }
+    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
     row { partition_key: i16, execution_id: pgrx::Uuid, lifecycle_phase: String, ownership_state: String }
 }
 
 statement! {
     mod prune_executions = "retention/prune_executions.sql";
-    args { cutoff_ms: i64, public_states: Vec<String>, max_rows: i64 }
+    args<'a> { cutoff_ms: i64, public_states: Vec<String>, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
     row { deleted: i64 }
+}
+
+/// Which executions a scanner may touch (FlowFabric's ScannerFilter): those of one namespace and/or
+/// with one tag (`tags ->> tag_key = tag_value`), so that each tenant's scanner touches only its own.
+/// The default touches every execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanFilter<'a> {
+    pub namespace: Option<&'a str>,
+    pub tag_key: Option<&'a str>,
+    pub tag_value: Option<&'a str>,
+}
+
+impl<'a> ScanFilter<'a> {
+    /// Checked arguments: a namespace of 1-256 bytes; tag_key and tag_value both or neither.
+    pub fn new(namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str>) -> WfResult<Self> {
+        crate::checks::optional_text(namespace, "namespace", 256)?;
+        crate::checks::optional_text(tag_key, "tag_key", 256)?;
+        if tag_key.is_some() != tag_value.is_some() {
+            return Err(crate::error::WfError::invalid_input("invalid_tag_filter", "tag_key and tag_value must be given together"));
+        }
+        Ok(ScanFilter { namespace, tag_key, tag_value })
+    }
+
+    /// Whether it narrows anything.
+    pub fn is_filtered(&self) -> bool {
+        self.namespace.is_some() || self.tag_key.is_some()
+    }
 }
 
 /// The tasks of `ff_tick`, in the order it runs them.
@@ -112,19 +139,26 @@ impl Task {
         }
     }
 
-    /// Run the task once over at most `max_rows` due rows; how many it processed.
-    fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
-        let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows });
+    /// Whether the task touches executions (all but `gc_keys`): a filtered tick runs only these.
+    pub fn per_execution(self) -> bool {
+        self != Task::GcKeys
+    }
+
+    /// Run the task once over at most `max_rows` due rows of executions `filter` admits; how many it
+    /// processed.
+    fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
+        let (namespace, tag_key, tag_value) = (f.namespace, f.tag_key, f.tag_value);
+        let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows, namespace, tag_key, tag_value });
         match self {
-            Task::PromoteDelayed => promote_delayed_task(client, now_ms, max_rows),
+            Task::PromoteDelayed => promote_delayed_task(client, now_ms, max_rows, f),
             Task::ExpireGrants => one(EXPIRE_GRANTS),
-            Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows),
-            Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows),
-            Task::ExpireDeadlines => expire_deadlines(client, now_ms, max_rows),
+            Task::ExpireLeases => expire_leases_task(client, now_ms, max_rows, f),
+            Task::ExpireSuspensions => crate::store::signals::expire_suspensions(client, now_ms, max_rows, f),
+            Task::ExpireDeadlines => expire_deadlines(client, now_ms, max_rows, f),
             Task::ExpirePendingWaitpoints => one(EXPIRE_PENDING_WAITPOINTS),
             Task::GcDedup => Ok(one(GC_SIGNAL_DEDUP)? + one(GC_SUSPEND_DEDUP)?),
             Task::GcKeys => one(GC_KEYS),
-            Task::PruneExecutions => prune_by_retention(client, now_ms, max_rows),
+            Task::PruneExecutions => prune_by_retention(client, now_ms, max_rows, f),
         }
     }
 }
@@ -137,8 +171,9 @@ const GC_SUSPEND_DEDUP: usize = 3;
 const GC_KEYS: usize = 4;
 
 /// Promote due delayed executions and wake the sleeping workers of their lanes.
-fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
-    let promoted = promote_delayed::all(client, promote_delayed::Args { now_ms, max_rows })?;
+fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
+    let args = promote_delayed::Args { now_ms, max_rows, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let promoted = promote_delayed::all(client, args)?;
     let mut lanes: Vec<&str> = promoted.iter().map(|r| r.lane_id.as_str()).collect();
     lanes.sort_unstable();
     lanes.dedup();
@@ -146,9 +181,11 @@ fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> W
     Ok(promoted.len())
 }
 
-fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
-    let r = expire_leases::one(client, expire_leases::Args { now_ms, max_rows, max_reclaims })?;
+    let args =
+        expire_leases::Args { now_ms, max_rows, max_reclaims, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let r = expire_leases::one(client, args)?;
     if r.expired > 0 {
         let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
         let lanes = r.lanes.unwrap_or_default();
@@ -161,8 +198,9 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
 /// closed, completion event `expired` (the same termination as cancel, with other reasons). The
 /// deadline rows dealt with are deleted, including those of executions that finished in time; the
 /// count is of executions expired.
-fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
-    let due = due_deadlines::all(client, due_deadlines::Args { now_ms, max_rows })?;
+fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
+    let args = due_deadlines::Args { now_ms, max_rows, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let due = due_deadlines::all(client, args)?;
     let expiry = Termination {
         states: lifecycle::EXPIRED,
         reason: "deadline_exceeded",
@@ -182,7 +220,7 @@ fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfRes
 }
 
 /// Prune finished executions past their outcome's retention setting, at most `max_rows` in all.
-fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfResult<usize> {
+fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let mut deleted = 0;
     for (state, seconds) in crate::postgres::settings::retention_s() {
         if seconds == 0 || deleted >= max_rows {
@@ -192,6 +230,9 @@ fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64) -> WfR
             cutoff_ms: now_ms.saturating_sub(seconds as i64 * 1000),
             public_states: vec![state.to_string()],
             max_rows: max_rows - deleted,
+            namespace: f.namespace,
+            tag_key: f.tag_key,
+            tag_value: f.tag_value,
         };
         deleted += prune_executions::one(client, args)?.deleted;
     }
@@ -210,24 +251,27 @@ pub fn prune_executions(older_than_ms: Option<i64>, public_states: Option<Vec<St
         ));
     }
     let max_rows = crate::checks::batch_size(max_rows)?;
-    Spi::connect_mut(|client| Ok(prune_executions::one(client, prune_executions::Args { cutoff_ms, public_states, max_rows })?.deleted))
+    let args = prune_executions::Args { cutoff_ms, public_states, max_rows, namespace: None, tag_key: None, tag_value: None };
+    Spi::connect_mut(|client| Ok(prune_executions::one(client, args)?.deleted))
 }
 
-/// Run one task (`ff_promote_delayed`, …).
-pub fn run_task(task: Task, max_rows: Option<i32>) -> WfResult<i32> {
+/// Run one task (`ff_promote_delayed`, …) over the executions `filter` admits.
+pub fn run_task(task: Task, max_rows: Option<i32>, filter: ScanFilter<'_>) -> WfResult<i32> {
     let max_rows = crate::checks::batch_size(max_rows)?;
-    Spi::connect_mut(|client| Ok(task.run(client, now_ms(), max_rows)? as i32))
+    Spi::connect_mut(|client| Ok(task.run(client, now_ms(), max_rows, filter)? as i32))
 }
 
-/// `ff_tick`: each of `tasks` once, one (task, processed) each.
-pub fn tick(tasks: &[Task], max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
+/// `ff_tick`: each of `tasks` once, one (task, processed) each; with a filter, only the tasks that
+/// touch executions (a tenant's scanner leaves the keystore to the unfiltered one).
+pub fn tick(tasks: &[Task], max_rows: Option<i32>, filter: ScanFilter<'_>) -> WfResult<Vec<(String, i32)>> {
     let max_rows = crate::checks::batch_size(max_rows)?;
     tasks
         .iter()
+        .filter(|t| t.per_execution() || !filter.is_filtered())
         .map(|t| {
             Ok((
                 t.name().to_string(),
-                Spi::connect_mut(|client| Ok::<_, crate::error::WfError>(t.run(client, now_ms(), max_rows)? as i32))?,
+                Spi::connect_mut(|client| Ok::<_, crate::error::WfError>(t.run(client, now_ms(), max_rows, filter)? as i32))?,
             ))
         })
         .collect()

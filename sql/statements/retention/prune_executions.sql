@@ -5,9 +5,13 @@
 -- $1 cutoff_ms
 -- $2 public_states
 -- $3 max_rows
+-- $4 namespace
+-- $5 tag_key
+-- $6 tag_value
 WITH doomed AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE completed_at_ms < $1 AND lifecycle_phase = 'terminal' AND public_state = ANY ($2::text[])
+      AND ($4::text IS NULL OR namespace = $4) AND ($5::text IS NULL OR tags ->> $5 = $6)
     LIMIT $3
     FOR UPDATE SKIP LOCKED),
 attempts AS (

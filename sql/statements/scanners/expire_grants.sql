@@ -1,8 +1,14 @@
 -- Delete expired, unconsumed claim grants and release their reservations.
 -- $1 now_ms
 -- $2 max_rows
+-- $3 namespace
+-- $4 tag_key
+-- $5 tag_value
 WITH d AS (
-    DELETE FROM ff_claim_grant WHERE ctid IN (SELECT ctid FROM ff_claim_grant WHERE expires_at_ms <= $1
+    DELETE FROM ff_claim_grant WHERE ctid IN (SELECT ctid FROM ff_claim_grant g WHERE g.expires_at_ms <= $1
+        AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (
+              SELECT 1 FROM ff_exec_core x WHERE x.partition_key = g.partition_key AND x.execution_id = g.execution_id
+                AND ($3::text IS NULL OR x.namespace = $3) AND ($4::text IS NULL OR x.tags ->> $4 = $5)))
         ORDER BY expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED) AND expires_at_ms <= $1
     RETURNING partition_key, execution_id),
 r AS (

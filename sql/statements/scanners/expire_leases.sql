@@ -6,9 +6,13 @@
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
+-- $4 namespace
+-- $5 tag_key
+-- $6 tag_value
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1
+      AND ($4::text IS NULL OR namespace = $4) AND ($5::text IS NULL OR tags ->> $5 = $6)
     ORDER BY lease_expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED),
 upd AS (
     UPDATE ff_exec_core e SET

@@ -1,6 +1,12 @@
 -- Delete suspend dedup rows past their TTL.
 -- $1 now_ms
 -- $2 max_rows
-DELETE FROM ff_suspend_dedup WHERE ctid IN (SELECT ctid FROM ff_suspend_dedup WHERE expires_at_ms <= $1
+-- $3 namespace
+-- $4 tag_key
+-- $5 tag_value
+DELETE FROM ff_suspend_dedup WHERE ctid IN (SELECT ctid FROM ff_suspend_dedup k WHERE k.expires_at_ms <= $1
+    AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (
+          SELECT 1 FROM ff_exec_core x WHERE x.partition_key = k.partition_key AND x.execution_id = k.execution_id
+            AND ($3::text IS NULL OR x.namespace = $3) AND ($4::text IS NULL OR x.tags ->> $4 = $5)))
     ORDER BY expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)
 RETURNING 1 AS processed

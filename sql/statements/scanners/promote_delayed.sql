@@ -2,9 +2,13 @@
 -- execution promoted, with its lane (whose sleeping workers are woken).
 -- $1 now_ms
 -- $2 max_rows
+-- $3 namespace
+-- $4 tag_key
+-- $5 tag_value
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= $1
+      AND ($3::text IS NULL OR namespace = $3) AND ($4::text IS NULL OR tags ->> $4 = $5)
     ORDER BY eligible_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED)
 UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'waiting',
        eligible_at_ms = NULL, updated_at_ms = $1

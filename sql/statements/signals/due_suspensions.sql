@@ -1,5 +1,11 @@
 -- Open suspensions whose timeout has passed, soonest first.
 -- $1 now_ms
 -- $2 max_rows
-SELECT partition_key, execution_id FROM ff_suspension WHERE state = 'open' AND timeout_at_ms <= $1
+-- $3 namespace
+-- $4 tag_key
+-- $5 tag_value
+SELECT s.partition_key, s.execution_id FROM ff_suspension s WHERE s.state = 'open' AND s.timeout_at_ms <= $1
+  AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (
+        SELECT 1 FROM ff_exec_core x WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id
+          AND ($3::text IS NULL OR x.namespace = $3) AND ($4::text IS NULL OR x.tags ->> $4 = $5)))
 ORDER BY timeout_at_ms LIMIT $2
