@@ -151,3 +151,61 @@ fn a_claim_with_max_wait_is_woken_by_new_work_and_times_out_empty() {
         assert!(c.claim_with("wait", "w", "i", &[], 30_000, 1, ClaimPolicy::default()).await.unwrap().is_empty());
     });
 }
+
+#[test]
+fn failure_classes_throttling_and_lane_pauses_through_the_client() {
+    let db = Cluster::shared().fresh_db("client_controls");
+    block_on(async {
+        let c = seeded(&db.conninfo("postgres")).await;
+        // A permanent failure ends the execution at once and is recorded with its detail.
+        let id = c.create_execution(&NewExecution::new("f").retries(5, 0)).await.unwrap().execution_id;
+        let l = claim(&c, "f", "w").await;
+        let out = c.fail_with(&l.lease, "bad input", FailureClass::Permanent, Some(b"row 7")).await.unwrap();
+        assert_eq!(out, FailOutcome::TerminalFailed);
+        let a = c.list_attempts(&id).await.unwrap();
+        assert_eq!((a[0].failure_class, a[0].failure_detail.as_deref()), (Some(FailureClass::Permanent), Some(&b"row 7"[..])));
+
+        // A rate window that is full answers throttled, with when to come back.
+        c.create_budget("rate", &serde_json::json!({"calls": 1}), &serde_json::json!({}), Some(60_000)).await.unwrap();
+        let mut new = NewExecution::new("u");
+        new.budget_ids = vec!["rate".into()];
+        c.create_execution(&new).await.unwrap();
+        let l = claim(&c, "u", "w").await;
+        let r = c.report_usage(&l.lease, &serde_json::json!({"calls": 1}), None).await.unwrap();
+        assert_eq!((r.decision, r.dimension.as_deref()), (UsageDecision::Throttled, Some("calls")));
+        assert!(r.retry_after_ms.is_some_and(|ms| ms > 50_000 && ms <= 60_000), "{r:?}");
+
+        // Pause: an event about the lane, nothing handed out, then resume.
+        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Operator]));
+        let mut tenant = c.subscribe(SubscriptionOptions::new([EventKind::Completion]).namespace("t1"));
+        c.create_execution(&NewExecution::new("p")).await.unwrap();
+        assert!(c.pause_lane("p", Some("deploy")).await.unwrap());
+        assert!(!c.pause_lane("p", None).await.unwrap());
+        assert!(c.claim("p", "w", "i", &[], 30_000, 1).await.unwrap().is_empty());
+        let lanes = c.list_lanes().await.unwrap();
+        let p = lanes.iter().find(|l| l.lane_id == "p").unwrap();
+        assert_eq!((p.paused, p.depth, p.pause_reason.as_deref()), (true, 1, Some("deploy")));
+        let ev = tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap().unwrap();
+        match ev {
+            Event::Lane { ref lane_id, ref action, ref reason, .. } => {
+                assert_eq!((lane_id.as_str(), action.as_str(), reason.as_deref()), ("p", "lane_paused", Some("deploy")))
+            }
+            other => panic!("expected a lane event, got {other:?}"),
+        }
+        assert!(ev.header().is_none() && ev.event_id() > 0);
+        assert!(c.resume_lane("p").await.unwrap());
+        assert!(!c.resume_lane("p").await.unwrap());
+        assert_eq!(c.claim("p", "w", "i", &[], 30_000, 1).await.unwrap().len(), 1);
+        let ev = tokio::time::timeout(Duration::from_secs(10), sub.next()).await.unwrap().unwrap();
+        assert!(matches!(ev, Event::Lane { ref action, .. } if action == "lane_resumed"), "{ev:?}");
+
+        // A tenant's subscription sees its namespace's events only (the earlier completions were in
+        // no namespace).
+        let mut t1 = NewExecution::new("n");
+        t1.namespace = Some("t1".into());
+        let mine = c.create_execution(&t1).await.unwrap().execution_id;
+        c.cancel(&mine, "done").await.unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(10), tenant.next()).await.unwrap().unwrap();
+        assert_eq!(ev.header().map(|h| h.execution_id), Some(mine));
+    });
+}

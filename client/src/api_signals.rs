@@ -417,12 +417,12 @@ impl Client {
         let id = lease.execution_id.to_string();
         let r = self
             .row(
-                "SELECT decision, dimension FROM ff_report_usage(execution_id => $1, lease_id => $2, lease_epoch => $3, \
+                "SELECT decision, dimension, retry_after_ms FROM ff_report_usage(execution_id => $1, lease_id => $2, lease_epoch => $3, \
                  usage => $4, dedup_key => $5)",
                 &[&id, &lease.lease_id, &lease.lease_epoch, usage, &dedup_key],
             )
             .await?;
-        Ok(UsageReport { decision: UsageDecision::parse(col(&r, 0)?)?, dimension: col(&r, 1)? })
+        Ok(UsageReport { decision: UsageDecision::parse(col(&r, 0)?)?, dimension: col(&r, 1)?, retry_after_ms: col(&r, 2)? })
     }
 
     /// `ff_budget_status`: usage and limits per dimension.

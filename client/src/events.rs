@@ -259,16 +259,14 @@ impl Event {
                 effect: col(r, 12)?,
             },
             EventKind::Lease => Event::Lease { header, lease_id: col(r, 7)?, lease_epoch: col(r, 8)?, event_type: col(r, 9)? },
-            EventKind::Completion => {
-                Event::Completion {
-                    header,
-                    outcome: col(r, 7)?,
-                    flow_id: col(r, 8)?,
-                    result_bytes: col(r, 9)?,
-                    result: col(r, 10)?,
-                    failure_class: col(r, 11)?,
-                }
-            }
+            EventKind::Completion => Event::Completion {
+                header,
+                outcome: col(r, 7)?,
+                flow_id: col(r, 8)?,
+                result_bytes: col(r, 9)?,
+                result: col(r, 10)?,
+                failure_class: col(r, 11)?,
+            },
             EventKind::Operator => {
                 Event::Operator { header, action: col(r, 7)?, actor: col(r, 8)?, reason: col(r, 9)?, detail: col(r, 10)? }
             }
@@ -326,6 +324,9 @@ pub struct SubscriptionOptions {
     pub max_gap_wait: Duration,
     /// Completion events carry their results' bytes (not for a client in role ff_signaler).
     pub with_results: bool,
+    /// Deliver only the events of executions in this namespace (a tenant's subscriber; lane events,
+    /// which belong to no execution, are left out too). The cursor still moves past the others.
+    pub namespace: Option<String>,
 }
 
 impl SubscriptionOptions {
@@ -339,7 +340,14 @@ impl SubscriptionOptions {
             batch: 500,
             max_gap_wait: Duration::from_secs(30),
             with_results: false,
+            namespace: None,
         }
+    }
+
+    /// Only the events of executions in `namespace` (the scanners' filter, for a subscriber).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
     }
 
     /// Completion events carry their results' bytes (the roles that run executions; not ff_signaler).
@@ -424,7 +432,11 @@ impl Subscription {
         loop {
             if let Some(e) = self.buffer.pop_front() {
                 self.cursor.set(e.kind(), e.event_id());
-                return Ok(e);
+                let wanted = self.options.namespace.as_deref().is_none_or(|ns| e.header().and_then(|h| h.namespace.as_deref()) == Some(ns));
+                if wanted {
+                    return Ok(e);
+                }
+                continue;
             }
             if self.conn.is_none() {
                 self.connect().await?;

@@ -226,8 +226,12 @@ text_enum!(
         Admitted = "admitted",
         /// At or over a soft limit.
         SoftBreach = "soft_breach",
-        /// At or over a hard limit: claims stop admitting executions on this budget.
+        /// At or over a hard limit of a budget that never resets: claims stop admitting executions on
+        /// this budget.
         HardBreach = "hard_breach",
+        /// At or over a hard limit of budgets that reset (a rate window): come back after
+        /// [`UsageReport::retry_after_ms`].
+        Throttled = "throttled",
         /// The same dedup key was reported before; not recorded again.
         Duplicate = "duplicate",
     }
@@ -466,6 +470,8 @@ pub struct UsageReport {
     pub decision: UsageDecision,
     /// The breached dimension, for a breach.
     pub dimension: Option<String>,
+    /// For [`UsageDecision::Throttled`]: how long until the window resets (ms).
+    pub retry_after_ms: Option<i64>,
 }
 
 /// One dimension of [`crate::Client::budget_status`].

@@ -48,7 +48,10 @@ pub enum UsageDecision {
     SoftBreach(String),
     HardBreach(String),
     /// A hard limit of a budget that resets is reached: come back after `retry_after_ms`.
-    Throttled { dimension: String, retry_after_ms: i64 },
+    Throttled {
+        dimension: String,
+        retry_after_ms: i64,
+    },
 }
 
 impl UsageDecision {

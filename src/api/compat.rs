@@ -93,7 +93,13 @@ fn ff_report_usage(
     dedup_key: Option<&str>,
 ) -> TableIterator<'static, (name!(decision, String), name!(dimension, Option<String>))> {
     let (decision, dimension, _) = guarded(|| {
-        crate::store::budgets::report_usage(execution_id, lease_id, lease_epoch, crate::postgres::jsonb::parse_optional(usage, "usage")?, dedup_key)
+        crate::store::budgets::report_usage(
+            execution_id,
+            lease_id,
+            lease_epoch,
+            crate::postgres::jsonb::parse_optional(usage, "usage")?,
+            dedup_key,
+        )
     });
     TableIterator::once((if decision == "throttled" { "hard_breach".to_string() } else { decision }, dimension))
 }

@@ -183,8 +183,7 @@ fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: S
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
-    let args =
-        expire_leases::Args { now_ms, max_rows, max_reclaims, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let args = expire_leases::Args { now_ms, max_rows, max_reclaims, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
     let r = expire_leases::one(client, args)?;
     if r.expired > 0 {
         let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };

@@ -502,7 +502,8 @@ pub fn observe(execution_id: Option<&str>) -> WfResult<Vec<ObservedRow>> {
 /// Apply one due suspension's timeout behaviour to its locked execution.
 fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, lane_id: &str, due: due_recheck::Row, now: i64) -> WfResult<()> {
     let terminate = |states: States, close_reason: &str, outcome: &str| {
-        let t = Termination { states, reason: "suspension_timeout", close_reason, outcome, failure_class: lifecycle::failure_class::TIMEOUT };
+        let t =
+            Termination { states, reason: "suspension_timeout", close_reason, outcome, failure_class: lifecycle::failure_class::TIMEOUT };
         leases::terminate_locked(client, id, &t, false, now)
     };
     match due.timeout_behavior.as_str() {
