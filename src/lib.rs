@@ -31,7 +31,7 @@ pgrx::extension_sql_file!(
     name = "flows",
     requires = ["shared_ids", api::flows::ff_wake, api::flows::ff_deliver_engine_signal, api::leases::ff_cancel]
 );
-pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids"]);
+pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids", api::flows::ff_lanes_changed]);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
@@ -41,6 +41,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pub extern "C-unwind" fn _PG_init() {
     postgres::settings::register();
     postgres::release::register();
+    store::lanes::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

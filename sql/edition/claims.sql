@@ -16,6 +16,10 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
 
+-- The paused lanes changed: nothing to tell, since this edition's claim statements read ff_lane_pause
+-- (the Rust edition refreshes its per-backend copy).
+CREATE FUNCTION ff_lanes_changed() RETURNS void LANGUAGE sql VOLATILE AS $$ SELECT $$;
+
 -- A candidate picked for a claim.
 CREATE TYPE ff_claim_candidate AS (
     partition_key smallint, execution_id uuid, quota_policy_id uuid, attempt_state text, attempt_index integer,

@@ -159,10 +159,14 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS
 $$;
 
 -- Pausing a lane (semantics §7a): the lane keeps accepting executions and hands out none. Every claim
--- statement probes ff_lane_pause for its lane (a constant of the statement, so the scan does not
--- start), and consuming a claim grant checks it under the execution's row lock: a claim whose
--- statement starts after the pause commits hands out nothing; a claim already running may finish.
+-- checks its lane, and consuming a claim grant checks it under the execution's row lock: a claim that
+-- starts after the pause's commit has returned hands out nothing; a claim already running may finish.
 -- Grants issued before the pause stay valid for their TTL but cannot be consumed while it holds.
+-- ff_lanes_changed, supplied by each edition, tells the claims: the Rust edition keeps a copy of
+-- ff_lane_pause per backend and refreshes it on the invalidation this sends at commit; the SQL
+-- edition's claim statements read ff_lane_pause themselves, and its ff_lanes_changed does nothing.
+COMMENT ON FUNCTION ff_lanes_changed() IS 'Tell the claims that the paused lanes changed, at commit (internal).';
+
 CREATE FUNCTION ff_pause_lane_body(p_lane_id text, p_reason text) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -178,6 +182,7 @@ BEGIN
         RETURN 'already_paused';
     END IF;
     INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor, reason) VALUES (p_lane_id, now_ms, 'lane_paused', session_user, p_reason);
+    PERFORM ff_lanes_changed();
     PERFORM ff_wake('{ff_operator_event}', '{}');
     RETURN 'paused';
 END
@@ -202,6 +207,7 @@ BEGIN
         RETURN 'not_paused';
     END IF;
     INSERT INTO ff_operator_event (lane_id, occurred_at_ms, action, actor) VALUES (p_lane_id, now_ms, 'lane_resumed', session_user);
+    PERFORM ff_lanes_changed();
     PERFORM ff_wake('{ff_operator_event}', ARRAY[p_lane_id]);
     RETURN 'resumed';
 END

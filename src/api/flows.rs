@@ -8,6 +8,13 @@ use crate::postgres::notify::{self, Channel};
 use crate::postgres::raise::guarded;
 use pgrx::prelude::*;
 
+/// Tell every backend's claims that the paused lanes changed, at commit (see [`crate::store::lanes`]).
+#[pg_extern(name = "ff_lanes_changed", parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+pub(crate) fn ff_lanes_changed() {
+    guarded(crate::store::lanes::changed)
+}
+
 /// Wake the announced waiters on the outbox `channels` written and the `lanes` made claimable.
 #[pg_extern(name = "ff_wake", parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]

@@ -40,17 +40,7 @@ statement! {
     /// every execution, ~60 % of a claim's executor start-up). When a returned row needs admission,
     /// `pick` runs variant 1, full, with budget and quota admission as predicates (the rows the lean
     /// statement locked stay locked until commit, which only makes other claimers skip them meanwhile).
-    /// On 0.1.0's schema (no `ff_lane_pause`), the same without the pause check.
     mod candidates = variants [
-        [
-            "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
-            "claims/candidate_lane_open.sql", "claims/candidate_order.sql",
-        ],
-        [
-            "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
-            "claims/candidate_lane_open.sql", "claims/candidate_admission.sql", "claims/candidate_order.sql",
-        ],
-    ], on 0.1.0 schema [
         [
             "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
             "claims/candidate_order.sql",
@@ -91,12 +81,12 @@ statement! {
     row {}
 }
 statement! {
-    mod lock_for_claim = "claims/lock_for_claim.sql", on 0.1.0 schema "releases/0.1.0/claims/lock_for_claim.sql";
+    mod lock_for_claim = "claims/lock_for_claim.sql";
     args { partition_key: i16, execution_id: pgrx::Uuid }
     row {
         lifecycle_phase: String, eligibility_state: String, attempt_state: String, attempt_index: i32,
         current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, grant_hash: Option<Vec<u8>>,
-        lane_paused: bool,
+        lane_id: String,
     }
 }
 statement! {
@@ -180,6 +170,9 @@ const FULL: usize = 1;
 /// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
 /// their policy's lock; refused ones are skipped and the scan continues.
 fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i64) -> WfResult<Vec<Candidate>> {
+    if crate::store::lanes::is_paused(client, lane)? {
+        return Ok(Vec::new());
+    }
     let mut admitted = Vec::new();
     let mut refused: Vec<pgrx::Uuid> = Vec::new();
     let mut lean = true;
@@ -395,7 +388,7 @@ pub fn claim_execution(
         if !row.grant_hash.is_some_and(|h| tokens::ct_eq(&h, &presented)) || !claimable {
             return Err(invalid());
         }
-        if row.lane_paused {
+        if crate::store::lanes::is_paused(client, &row.lane_id)? {
             return Err(WfError::new(ErrorKind::InvalidClaimGrant, "the claim grant was not accepted: its lane is paused"));
         }
         if resumed_only && row.attempt_state != lifecycle::attempt::ATTEMPT_INTERRUPTED {

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod executions;
 pub mod inspection;
 pub mod keystore;
+pub mod lanes;
 pub mod leases;
 pub mod operator;
 pub mod progress;

@@ -1,0 +1,80 @@
+//! Paused lanes (`ff_pause_lane`), as the Rust edition's claims read them: a per-backend copy of
+//! `ff_lane_pause`, so that a claim checks its lane without a statement of its own. The copy is read
+//! (one statement) when a backend first claims, and read again after `ff_pause_lane` or
+//! `ff_resume_lane` commits: each sends a relcache invalidation of `ff_lane_pause` at commit
+//! ([`ff_lanes_changed`](crate::api::lanes)), which every backend applies before its next claim (a
+//! transaction's start applies pending invalidations, and [`is_paused`] applies them once more). So a
+//! claim that starts after the pause's commit has returned hands nothing out, at the price of a
+//! hash-set look-up per claim. An invalidation of any other relation leaves the copy alone.
+//!
+//! The SQL edition, which cannot register for invalidations, reads `ff_lane_pause` in its claim
+//! statement instead (`sql/edition/claims.sql`).
+
+use crate::error::{WfError, WfResult};
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+
+thread_local! {
+    /// The paused lanes, while known.
+    static PAUSED: RefCell<Option<HashSet<String>>> = const { RefCell::new(None) };
+    /// `ff_lane_pause`'s oid, once read.
+    static TABLE: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if relid == pg_sys::InvalidOid || relid == TABLE.with(Cell::get) {
+        PAUSED.with(|p| p.borrow_mut().take());
+    }
+}
+
+/// Register the invalidation callback (from `_PG_init`).
+pub fn register() {
+    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
+}
+
+fn read(client: &SpiClient<'_>) -> WfResult<HashSet<String>> {
+    if crate::postgres::release::on_0_1_schema(client)? {
+        return Ok(HashSet::new());
+    }
+    let bad = |e: pgrx::spi::SpiError| WfError::corruption(format!("reading the paused lanes: {e}"));
+    let table =
+        client.select("SELECT 'ff_lane_pause'::regclass::oid, ARRAY(SELECT lane_id FROM ff_lane_pause)", Some(1), &[]).map_err(bad)?;
+    let row = table.first();
+    let oid = row.get::<pg_sys::Oid>(1).map_err(bad)?.ok_or_else(|| WfError::corruption("ff_lane_pause has no oid"))?;
+    let lanes = row.get::<Vec<String>>(2).map_err(bad)?.unwrap_or_default();
+    TABLE.with(|t| t.set(oid));
+    Ok(lanes.into_iter().collect())
+}
+
+/// Whether `lane` is paused, as of the latest committed pause or resume.
+pub fn is_paused(client: &SpiClient<'_>, lane: &str) -> WfResult<bool> {
+    // SAFETY: applies invalidations other backends committed; no catalog access of ours is under way.
+    unsafe { pg_sys::AcceptInvalidationMessages() };
+    if let Some(paused) = PAUSED.with(|p| p.borrow().as_ref().map(|set| set.contains(lane))) {
+        return Ok(paused);
+    }
+    let set = read(client)?;
+    let paused = set.contains(lane);
+    PAUSED.with(|p| *p.borrow_mut() = Some(set));
+    Ok(paused)
+}
+
+/// Send a relcache invalidation of `ff_lane_pause` at commit (after a pause or a resume).
+pub fn changed() -> WfResult<()> {
+    pgrx::Spi::connect(|client| {
+        let bad = |e: pgrx::spi::SpiError| WfError::corruption(format!("finding ff_lane_pause: {e}"));
+        let oid = client
+            .select("SELECT 'ff_lane_pause'::regclass::oid", Some(1), &[])
+            .map_err(bad)?
+            .first()
+            .get_one::<pg_sys::Oid>()
+            .map_err(bad)?
+            .ok_or_else(|| WfError::corruption("ff_lane_pause has no oid"))?;
+        // SAFETY: registers an invalidation message for the current transaction.
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(oid) };
+        Ok(())
+    })
+}
