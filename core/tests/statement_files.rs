@@ -152,6 +152,7 @@ fn sql_edition_statements_are_generated_from_the_statement_files() {
 /// The statements written into the SQL edition's PL/pgSQL bodies: between a line
 /// `-- @statement <file>: <$1 expression>, <$2 expression>, …` and a line `-- @end statement`, the
 /// statement file's text with its parameters replaced (`sql_legend::inline_statement`), byte for byte.
+/// A statement the Rust edition assembles from fragments names them in order: `<file> + <file> …`.
 /// FF_BLESS=1 rewrites them.
 #[test]
 fn statements_inlined_in_the_sql_edition_are_the_statement_files() {
@@ -169,7 +170,10 @@ fn statements_inlined_in_the_sql_edition_are_the_statement_files() {
             let Some((indent, rest)) = line.split_once("-- @statement ") else { continue };
             let (file, args) = rest.trim_end().split_once(": ").unwrap_or_else(|| panic!("{}: {line}", path.display()));
             let args: Vec<&str> = args.split(',').map(str::trim).collect();
-            let sql = std::fs::read_to_string(repo().join("sql/statements").join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let sql: String = file
+                .split(" + ")
+                .map(|f| std::fs::read_to_string(repo().join("sql/statements").join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
+                .collect();
             out.push_str(&sql_legend::inline_statement(&sql, &args, indent).unwrap_or_else(|e| panic!("{}: {file}: {e}", path.display())));
             let end =
                 lines.by_ref().find(|l| l.trim() == "-- @end statement").unwrap_or_else(|| panic!("{}: no end of {file}", path.display()));

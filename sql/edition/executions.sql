@@ -112,6 +112,11 @@ DECLARE
     pk smallint;
     id uuid;
     delayed boolean;
+    tags jsonb;
+    prio integer;
+    elig text;
+    pub text;
+    eligible_at bigint;
     inserted uuid;
     found_key record;
     joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
@@ -160,21 +165,28 @@ BEGIN
     IF p_quota_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
         PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
     END IF;
+    caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
+    tags := coalesce(p_tags, '{}');
+    prio := coalesce(p_priority, 0);
+    elig := CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
+    pub := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
+    eligible_at := CASE WHEN delayed THEN p_delay_until_ms END;
+    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, prio, caps, tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', elig, 'pending_first_attempt', pub, eligible_at, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
         eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
         idempotency_key, created_at_ms, updated_at_ms)
-    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, coalesce(p_priority, 0),
-        (SELECT coalesce(array_agg(DISTINCT c COLLATE "C" ORDER BY c COLLATE "C"), '{}') FROM unnest(caps) c), coalesce(p_tags, '{}'), budgets,
-        p_quota_policy_id, p_payload, 'runnable', 'unowned',
-        CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt',
-        CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END,
-        max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, prio, caps, tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', elig, 'pending_first_attempt', pub, eligible_at, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
     ON CONFLICT DO NOTHING
-    RETURNING execution_id INTO inserted;
+    RETURNING execution_id
+    -- @end statement
+    INTO inserted;
     IF inserted IS NOT NULL THEN
         IF p_deadline_at_ms IS NOT NULL THEN
-            INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms);
+            -- @statement executions/insert_deadline.sql: pk, id, p_deadline_at_ms
+            INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms)
+            -- @end statement
+            ;
         END IF;
         IF joins THEN
             -- Its state from its upstreams, its lane woken when it is claimable.
