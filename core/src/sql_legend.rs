@@ -141,7 +141,8 @@ pub fn edition_function(file: &str, sql: &str) -> Result<String, String> {
     ))
 }
 
-/// The statement `sql` written into a PL/pgSQL body: its text without the leading comment lines, every
+/// The statement `sql` written into a PL/pgSQL body: its text without the leading comment lines (and
+/// without the legend lines of fragments further down), every
 /// `$n` replaced by `args[n - 1]` (an expression of the body: a variable, a qualified parameter, a
 /// literal), each line indented by `indent`. The body runs the Rust edition's statement, not a copy
 /// of it, and without the cost of a function call.
@@ -151,7 +152,8 @@ pub fn inline_statement(sql: &str, args: &[&str], indent: &str) -> Result<String
         return Err(format!("the statement declares {declared} parameters, {} given", args.len()));
     }
     let mut out = String::new();
-    for line in sql.lines().skip_while(|l| l.starts_with("--")) {
+    // A fragment's legend lines (`-- $n name`) are the legend, not SQL: left out wherever they are.
+    for line in sql.lines().skip_while(|l| l.starts_with("--")).filter(|l| !l.trim_start().starts_with("-- $")) {
         let mut text = String::new();
         let mut rest = line;
         while let Some(at) = rest.find('$') {

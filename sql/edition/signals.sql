@@ -13,8 +13,9 @@ COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (i
 
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
--- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event.
--- Then the wake-ups. Shared by delivery and the suspension timeout's auto-resume.
+-- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
+-- one statement, the Rust edition's (signals/record*.sql, inlined). Then the wake-ups. Shared by
+-- delivery and the suspension timeout's auto-resume.
 CREATE FUNCTION ff_record_signal(pk smallint, id uuid, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
@@ -23,39 +24,63 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     ref text := '{fp:' || pk || '}:' || id;
     delayed boolean := p_resume_delay_ms > 0;
+    elig text := CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
+    pub text := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
+    eligible_at bigint := CASE WHEN delayed THEN now_ms + p_resume_delay_ms END;
     seq bigint;
-    u record;
 BEGIN
-    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id, signal_name,
-        signal_category, source_type, source_identity, correlation_id, idempotency_key, payload, effect, accepted_at_ms)
-    VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity,
-        p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
-    RETURNING signal_seq INTO seq;
     IF NOT resuming THEN
-        UPDATE ff_exec_core x SET signal_count = x.signal_count + 1 WHERE x.partition_key = pk AND x.execution_id = id
-        RETURNING x.namespace INTO u;
-        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
-            source_type, source_identity, effect)
-        VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
+        -- @statement signals/insert_signal.sql + signals/record.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
+        WITH sig AS (
+            INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
+                signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
+                effect, accepted_at_ms)
+            VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
+        -- ... then its outbox event and the execution's signal count (no resume). The resume parameters
+        -- are declared and not used, so that this and record_and_resume share their arguments.
+        cnt AS (
+            UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
+            RETURNING namespace),
+        ev AS (
+            INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
+                signal_name, source_type, source_identity, effect)
+            SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM cnt)
+        SELECT signal_seq FROM sig
+        -- @end statement
+        INTO seq;
         PERFORM ff_wake('{ff_signal_event}', '{}');
         RETURN;
     END IF;
-    UPDATE ff_suspension x SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
-        closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, seq)
-    WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state = 'open';
-    UPDATE ff_waitpoint x SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason
-    WHERE x.partition_key = pk AND x.execution_id = id AND x.suspension_id = sid AND x.state <> 'closed';
-    UPDATE ff_exec_core x SET signal_count = x.signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
-        eligibility_state = CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
-        attempt_state = 'attempt_interrupted', public_state = CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END,
-        eligible_at_ms = CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, updated_at_ms = now_ms
-    WHERE x.partition_key = pk AND x.execution_id = id
-    RETURNING x.namespace INTO u;
-    INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id, signal_name,
-        source_type, source_identity, effect)
-    VALUES (pk, ref, u.namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff);
-    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-    VALUES (pk, ref, u.namespace, now_ms, 'resumed');
+    -- @statement signals/insert_signal.sql + signals/record_and_resume.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
+    WITH sig AS (
+        INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
+            signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
+            effect, accepted_at_ms)
+        VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
+    -- ... then resume: the execution's signal count and resumed states, the suspension and its
+    -- waitpoints closed (the placeholder seq i64::MAX in satisfier_seqs becomes the new signal's), the
+    -- signal and completion events.
+    sus AS (
+        UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
+            closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, (SELECT signal_seq FROM sig))
+        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state = 'open'),
+    wps AS (
+        UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason
+        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state <> 'closed'),
+    upd AS (
+        UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
+            eligibility_state = elig, attempt_state = 'attempt_interrupted', public_state = pub, eligible_at_ms = eligible_at, updated_at_ms = now_ms
+        WHERE partition_key = pk AND execution_id = id RETURNING partition_key, namespace),
+    ev AS (
+        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
+            signal_name, source_type, source_identity, effect)
+        SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM upd),
+    ce AS (
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+        SELECT partition_key, ref, namespace, now_ms, 'resumed' FROM upd)
+    SELECT signal_seq FROM sig
+    -- @end statement
+    INTO seq;
     PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[lane_id] END);
 END
 $$;
@@ -79,6 +104,7 @@ DECLARE
     eff text;
     sats bigint[];
     resuming boolean;
+    dedup_expires bigint;
 BEGIN
     -- 2. The waitpoint exists and the token verifies under a usable key.
     IF p_token IS NOT NULL THEN
@@ -162,10 +188,14 @@ BEGIN
         p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
         'condition_satisfied', now_ms);
     IF p_idempotency_key IS NOT NULL THEN
+        dedup_expires := least(now_ms::numeric + p_dedup_ttl_ms, 9223372036854775807)::bigint;
+        -- @statement signals/dedup_put.sql: pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, dedup_expires
         INSERT INTO ff_signal_dedup (partition_key, execution_id, waitpoint_id, idempotency_key, signal_id, expires_at_ms)
-        VALUES (pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, least(now_ms::numeric + p_dedup_ttl_ms, 9223372036854775807)::bigint)
+        VALUES (pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, dedup_expires)
         ON CONFLICT (partition_key, execution_id, waitpoint_id, idempotency_key)
-        DO UPDATE SET signal_id = EXCLUDED.signal_id, expires_at_ms = EXCLUDED.expires_at_ms;
+        DO UPDATE SET signal_id = EXCLUDED.signal_id, expires_at_ms = EXCLUDED.expires_at_ms
+        -- @end statement
+        ;
     END IF;
     r_outcome := 'accepted'; r_signal_id := p_signal_id; r_effect := eff;
 END
@@ -235,6 +265,36 @@ BEGIN
 END
 $$;
 
+-- Operator resume of a locked, suspended execution: one statement, the Rust edition's
+-- (signals/resume_by_operator.sql, inlined).
+CREATE FUNCTION ff_resume_by_operator(pk smallint, id uuid, sid uuid, now_ms bigint, delay_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ref text := '{fp:' || pk || '}:' || id;
+    elig text := CASE WHEN delay_ms > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
+    pub text := CASE WHEN delay_ms > 0 THEN 'delayed' ELSE 'waiting' END;
+    eligible_at bigint := CASE WHEN delay_ms > 0 THEN now_ms + delay_ms END;
+BEGIN
+    -- @statement signals/resume_by_operator.sql: pk, id, sid, now_ms, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ref
+    WITH sus AS (
+        UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator',
+            closer_signal_id = NULL, satisfier_seqs = '{}'
+        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state = 'open'),
+    wps AS (
+        UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator'
+        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state <> 'closed'),
+    upd AS (
+        UPDATE ff_exec_core SET lifecycle_phase = 'runnable', ownership_state = 'unowned', eligibility_state = elig,
+            attempt_state = 'attempt_interrupted', public_state = pub, eligible_at_ms = eligible_at, updated_at_ms = now_ms
+        WHERE partition_key = pk AND execution_id = id RETURNING partition_key, namespace)
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
+    SELECT partition_key, ref, namespace, now_ms, 'resumed' FROM upd
+    -- @end statement
+    ;
+END
+$$;
+COMMENT ON FUNCTION ff_resume_by_operator(smallint, uuid, uuid, bigint, bigint) IS 'Resume a locked, suspended execution (internal).';
+
 CREATE FUNCTION ff_resume_execution(execution_id text, resume_delay_ms bigint DEFAULT 0)
 RETURNS TABLE (outcome text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
@@ -244,7 +304,6 @@ DECLARE
     e ff_exec_core;
     sid uuid;
     now_ms bigint;
-    u record;
 BEGIN
     PERFORM ff_check_ms(ff_required(resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
     now_ms := ff_now_ms();
@@ -254,19 +313,7 @@ BEGIN
     IF sid IS NULL OR e.lifecycle_phase <> 'suspended' THEN
         PERFORM ff_raise('WF033', 'execution_not_suspended', format('the execution is %s, not suspended', e.lifecycle_phase));
     END IF;
-    UPDATE ff_suspension s SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator', closer_signal_id = NULL,
-        satisfier_seqs = '{}'
-    WHERE s.partition_key = id.partition_key AND s.execution_id = id.execution_uuid AND s.suspension_id = sid AND s.state = 'open';
-    UPDATE ff_waitpoint w SET state = 'closed', closed_at_ms = now_ms, close_reason = 'resumed_by_operator'
-    WHERE w.partition_key = id.partition_key AND w.execution_id = id.execution_uuid AND w.suspension_id = sid AND w.state <> 'closed';
-    UPDATE ff_exec_core x SET lifecycle_phase = 'runnable', ownership_state = 'unowned',
-        eligibility_state = CASE WHEN resume_delay_ms > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END,
-        attempt_state = 'attempt_interrupted', public_state = CASE WHEN resume_delay_ms > 0 THEN 'delayed' ELSE 'waiting' END,
-        eligible_at_ms = CASE WHEN resume_delay_ms > 0 THEN now_ms + resume_delay_ms END, updated_at_ms = now_ms
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
-    RETURNING x.namespace INTO u;
-    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-    VALUES (id.partition_key, execution_id, u.namespace, now_ms, 'resumed');
+    PERFORM ff_resume_by_operator(id.partition_key, id.execution_uuid, sid, now_ms, resume_delay_ms);
     PERFORM ff_wake('{ff_completion}', CASE WHEN resume_delay_ms > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
     RETURN QUERY SELECT 'resumed'::text;
 END

@@ -138,7 +138,7 @@ DECLARE
     bound jsonb := '[]';
     b jsonb;
     s record;
-    w record;
+    pw record;
     k text;
     i integer;
     sid uuid;
@@ -155,6 +155,10 @@ DECLARE
     kid text;
     names text[];
     inserted integer;
+    sus_state text;
+    closed_at bigint;
+    closing text;
+    dedup_expires bigint;
 BEGIN
     -- Argument conversion, then suspend::check, in the Rust edition's order.
     PERFORM ff_check_jsonb(p_condition, 'resume_condition');
@@ -208,12 +212,12 @@ BEGIN
     keys := ff_cond_keys(cond);
     IF specs IS NULL THEN
         FOREACH k IN ARRAY keys LOOP
-            SELECT x.waitpoint_id, x.token_kid INTO w FROM ff_waitpoint x
+            SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
             WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'pending'
               AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
             ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
             IF FOUND THEN
-                bound := bound || jsonb_build_array(jsonb_build_object('id', w.waitpoint_id, 'key', k, 'pending', true, 'kid', w.token_kid));
+                bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', k, 'pending', true, 'kid', pw.token_kid));
             ELSE
                 bound := bound || jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'key', k, 'pending', false));
             END IF;
@@ -225,19 +229,19 @@ BEGIN
                     'key', b ->> 'key', 'pending', false));
                 CONTINUE;
             END IF;
-            SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO w FROM ff_waitpoint x
+            SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO pw FROM ff_waitpoint x
             WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state <> 'closed'
               AND x.waitpoint_id = (b ->> 'id')::uuid;
             IF NOT FOUND THEN
                 PERFORM ff_invalid('invalid_waitpoint_for_execution', 'invalid_waitpoint_for_execution: use_pending names no open waitpoint of this execution');
             END IF;
-            IF w.state <> 'pending' THEN
+            IF pw.state <> 'pending' THEN
                 PERFORM ff_invalid('waitpoint_not_pending', 'waitpoint_not_pending: use_pending names a waitpoint that is already bound');
             END IF;
-            IF w.expires_at_ms <= now_ms THEN
+            IF pw.expires_at_ms <= now_ms THEN
                 PERFORM ff_invalid('pending_waitpoint_expired', 'pending_waitpoint_expired: the pending waitpoint has expired');
             END IF;
-            bound := bound || jsonb_build_array(jsonb_build_object('id', w.waitpoint_id, 'key', w.waitpoint_key, 'pending', true, 'kid', w.token_kid));
+            bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', pw.waitpoint_key, 'pending', true, 'kid', pw.token_kid));
         END LOOP;
         IF cond ? 'Single' AND bound -> 0 ->> 'key' <> cond -> 'Single' ->> 'waitpoint_key' THEN
             PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
@@ -314,39 +318,50 @@ BEGIN
         out_rows := '[{}]';
     END IF;
     -- Write: the suspension (closed at once when already satisfied), the fresh waitpoints, the lease's end.
-    INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code, requested_by,
-        timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason, satisfier_seqs)
-    VALUES (id.partition_key, id.execution_uuid, sid, CASE WHEN already THEN 'closed' ELSE 'open' END, cond, p_reason_code, p_requested_by,
-        p_timeout_at_ms, behavior, p_continuation, now_ms, CASE WHEN already THEN now_ms END,
-        CASE WHEN already THEN 'already_satisfied' END, satisfied);
-    WITH ins AS (
-        INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state, token_kid,
-            token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
-        SELECT id.partition_key, id.execution_uuid, f.waitpoint_id, f.waitpoint_key, sid, 'active', f.token_kid, f.token_fingerprint,
-               f.required_signal_names, now_ms, now_ms, p_timeout_at_ms
-        FROM jsonb_to_recordset(fresh) AS f(waitpoint_id uuid, waitpoint_key text, token_kid text, token_fingerprint text,
-             required_signal_names text[])
-        ON CONFLICT DO NOTHING RETURNING 1)
-    SELECT count(*) INTO inserted FROM ins;
+    sus_state := CASE WHEN already THEN 'closed' ELSE 'open' END;
+    closed_at := CASE WHEN already THEN now_ms END;
+    closing := CASE WHEN already THEN 'already_satisfied' END;
+    -- @statement suspensions/suspend_write.sql: id.partition_key, id.execution_uuid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied, fresh, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', NOT already, ref
+    WITH sus AS (
+        INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code,
+            requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason,
+            satisfier_seqs)
+        VALUES (id.partition_key, id.execution_uuid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)),
+    wps AS (
+        INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
+            token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
+        SELECT id.partition_key, id.execution_uuid, w.waitpoint_id, w.waitpoint_key, sid, 'active', w.token_kid, w.token_fingerprint,
+               w.required_signal_names, now_ms, now_ms, p_timeout_at_ms
+        FROM jsonb_to_recordset(fresh) AS w(waitpoint_id uuid, waitpoint_key text, token_kid text,
+             token_fingerprint text, required_signal_names text[])
+        ON CONFLICT DO NOTHING RETURNING 1),
+    upd AS (
+        UPDATE ff_exec_core SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+            attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+            interrupt_reason = 'suspended', updated_at_ms = now_ms
+        WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND NOT already
+        RETURNING partition_key, namespace, lease_id, lease_epoch),
+    ev AS (
+        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+        SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'revoked' FROM upd)
+    SELECT count(*) AS inserted FROM wps
+    -- @end statement
+    INTO inserted;
     IF inserted <> jsonb_array_length(fresh) THEN
         PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
     END IF;
     IF NOT already THEN
-        UPDATE ff_exec_core x SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
-            attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = x.lease_epoch + 1, lease_expires_at_ms = NULL,
-            interrupt_reason = 'suspended', updated_at_ms = now_ms
-        WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
-        RETURNING x.namespace, x.lease_id, x.lease_epoch INTO w;
-        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        VALUES (id.partition_key, ref, w.namespace, now_ms, w.lease_id, w.lease_epoch, 'revoked');
         PERFORM ff_wake('{ff_lease_event}', '{}');
     END IF;
     IF p_idempotency_key IS NOT NULL THEN
+        dedup_expires := CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END;
+        -- @statement suspensions/dedup_put.sql: id.partition_key, id.execution_uuid, p_idempotency_key, stored, dedup_expires
         INSERT INTO ff_suspend_dedup (partition_key, execution_id, idempotency_key, result_rows, expires_at_ms)
-        VALUES (id.partition_key, id.execution_uuid, p_idempotency_key, stored,
-                CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END)
+        VALUES (id.partition_key, id.execution_uuid, p_idempotency_key, stored, dedup_expires)
         ON CONFLICT (partition_key, execution_id, idempotency_key)
-        DO UPDATE SET result_rows = EXCLUDED.result_rows, expires_at_ms = EXCLUDED.expires_at_ms;
+        DO UPDATE SET result_rows = EXCLUDED.result_rows, expires_at_ms = EXCLUDED.expires_at_ms
+        -- @end statement
+        ;
     END IF;
     RETURN QUERY SELECT outcome, sid, (x ->> 'waitpoint_id')::uuid, x ->> 'waitpoint_key', x ->> 'token'
     FROM jsonb_array_elements(out_rows) WITH ORDINALITY AS a(x, o) ORDER BY o;
