@@ -119,8 +119,11 @@ CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instan
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     new_attempt boolean;
-    ev_type text;
+    ns text;
 BEGIN
+    -- Written out as three statements, not the Rust edition's one (claims/lease_*.sql): in PL/pgSQL the
+    -- one statement with its data-modifying CTEs measured 36 000 instructions more per claim
+    -- (FF_INSTR_EDITION=sql ./scripts/instructions.sh, workload 3).
     CASE c.attempt_state
         WHEN 'pending_first_attempt' THEN r_attempt_index := 0; new_attempt := true; r_resumed := false;
         WHEN 'pending_retry_attempt', 'pending_replay_attempt' THEN
@@ -132,34 +135,24 @@ BEGIN
     r_lease_id := gen_random_uuid();
     r_lease_expires_at_ms := now_ms + lease_ttl_ms;
     r_execution_id := '{fp:' || c.partition_key || '}:' || c.execution_id;
-    ev_type := CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END;
-    -- The Rust edition's fullest variant of the lease statement: it consumes a grant when there is one
-    -- and inserts the attempt row only for a new attempt.
-    -- @statement claims/lease_head.sql + claims/lease_consume_grant.sql + claims/lease_update.sql + claims/lease_new_attempt.sql + claims/lease_event.sql: c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, r_lease_id, r_lease_expires_at_ms, p_worker_id, p_worker_instance_id, now_ms, new_attempt, r_execution_id, ev_type, 'active', 'leased', 'not_applicable', 'running_attempt', 'active'
-    WITH
-    -- Fragment of lease (see lease_head.sql): consume the grant.
-    g AS (DELETE FROM ff_claim_grant WHERE partition_key = c.partition_key AND execution_id = c.execution_id),
-    -- Fragment of lease (see lease_head.sql): the new lease on the execution row.
-    upd AS (
-        UPDATE ff_exec_core SET lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
-            attempt_state = 'running_attempt', public_state = 'active', attempt_index = r_attempt_index, current_attempt_id = r_attempt_id, lease_id = r_lease_id,
-            lease_epoch = lease_epoch + 1, lease_expires_at_ms = r_lease_expires_at_ms, lease_worker_id = p_worker_id,
-            lease_worker_instance_id = p_worker_instance_id, interrupt_reason = NULL, eligible_at_ms = NULL,
-            reserved_until_ms = NULL, updated_at_ms = now_ms
-        WHERE partition_key = c.partition_key AND execution_id = c.execution_id
-        RETURNING partition_key, namespace, lease_epoch, payload),
-    -- Fragment of lease (see lease_head.sql): the new attempt row.
-    att AS (
-        INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id,
-            worker_instance_id, started_at_ms)
-        SELECT c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms WHERE new_attempt),
-    -- Fragment of lease (see lease_head.sql): the lease event, and the result.
-    ev AS (
-        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        SELECT partition_key, r_execution_id, namespace, now_ms, r_lease_id, lease_epoch, ev_type FROM upd)
-    SELECT lease_epoch, payload FROM upd
-    -- @end statement
-    INTO r_lease_epoch, r_payload;
+    IF c.reserved THEN
+        DELETE FROM ff_claim_grant WHERE partition_key = c.partition_key AND execution_id = c.execution_id;
+    END IF;
+    UPDATE ff_exec_core SET lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
+        attempt_state = 'running_attempt', public_state = 'active', attempt_index = r_attempt_index,
+        current_attempt_id = r_attempt_id, lease_id = r_lease_id, lease_epoch = lease_epoch + 1,
+        lease_expires_at_ms = r_lease_expires_at_ms, lease_worker_id = p_worker_id,
+        lease_worker_instance_id = p_worker_instance_id, interrupt_reason = NULL, eligible_at_ms = NULL,
+        reserved_until_ms = NULL, updated_at_ms = now_ms
+    WHERE partition_key = c.partition_key AND execution_id = c.execution_id
+    RETURNING lease_epoch, payload, namespace INTO r_lease_epoch, r_payload, ns;
+    IF new_attempt THEN
+        INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms)
+        VALUES (c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms);
+    END IF;
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch,
+            CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END);
     r_step_count := 0;
     IF NOT (new_attempt AND r_attempt_index = 0) THEN
         -- @statement claims/claim_progress.sql: c.partition_key, c.execution_id, r_attempt_index
