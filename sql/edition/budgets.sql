@@ -43,8 +43,11 @@ BEGIN
         PERFORM ff_check_ms(p_reset, 'reset_interval_ms', 1);
     END IF;
     now_ms := ff_now_ms();
+    -- @statement budgets/insert_budget.sql: p_budget_id, p_hard, soft, p_reset, now_ms
     INSERT INTO ff_budget (budget_id, hard_limits, soft_limits, reset_interval_ms, created_at_ms, last_reset_at_ms)
-    VALUES (p_budget_id, p_hard, soft, p_reset, now_ms, now_ms) ON CONFLICT (budget_id) DO NOTHING RETURNING budget_id INTO created;
+    VALUES (p_budget_id, p_hard, soft, p_reset, now_ms, now_ms) ON CONFLICT (budget_id) DO NOTHING RETURNING budget_id
+    -- @end statement
+    INTO created;
     RETURN QUERY SELECT p_budget_id, created IS NOT NULL;
 END
 $$;
@@ -73,9 +76,7 @@ BEGIN
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
     IF dedup_key IS NOT NULL THEN
-        INSERT INTO ff_usage_dedup (partition_key, execution_id, dedup_key, created_at_ms)
-        VALUES (id.partition_key, id.execution_uuid, dedup_key, now_ms) ON CONFLICT DO NOTHING;
-        IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT FROM ff_stmt_budgets_usage_dedup(id.partition_key, id.execution_uuid, dedup_key, now_ms)) THEN
             RETURN QUERY SELECT 'duplicate'::text, NULL::text, NULL::bigint;
             RETURN;
         END IF;
@@ -88,16 +89,8 @@ BEGIN
     -- (admission::usage_decision): a hard limit reached on a budget that never resets (the first, budgets
     -- by id, dimensions by name); else one reached on budgets that reset, throttled until the last of
     -- them resets; else the first soft limit reached.
-    WITH due AS (
-        UPDATE ff_budget b SET last_reset_at_ms = now_ms
-        WHERE b.budget_id = ANY (e.budget_ids) AND b.reset_interval_ms IS NOT NULL
-          AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
-        RETURNING b.budget_id)
-    UPDATE ff_budget_usage u SET used = 0 FROM due WHERE u.budget_id = due.budget_id;
-    INSERT INTO ff_budget_usage (budget_id, dimension, used)
-    SELECT b, d.key, d.value::bigint FROM unnest(e.budget_ids) AS b, jsonb_each_text(usage) AS d
-    ON CONFLICT ON CONSTRAINT ff_budget_usage_pkey DO UPDATE
-    SET used = LEAST(ff_budget_usage.used::numeric + EXCLUDED.used, 9223372036854775807)::bigint;
+    PERFORM ff_stmt_budgets_reset_due(e.budget_ids, now_ms);
+    PERFORM ff_stmt_budgets_add_usage(e.budget_ids, usage);
     FOR hit IN
         WITH breach AS (
             SELECT k.o, k.kind, b.budget_id, l.dim,
@@ -156,8 +149,11 @@ BEGIN
         PERFORM ff_invalid('invalid_active_concurrency_cap', 'active_concurrency_cap must be >= 0');
     END IF;
     PERFORM ff_check_ms(ff_required(p_window_ms, 'window_ms'), 'window_ms', 1);
+    -- @statement budgets/insert_quota.sql: id, p_max_requests, p_window_ms, p_cap, ff_now_ms()
     INSERT INTO ff_quota_policy (quota_policy_id, max_requests_per_window, window_ms, active_concurrency_cap, created_at_ms)
-    VALUES (id, p_max_requests, p_window_ms, p_cap, ff_now_ms()) ON CONFLICT (quota_policy_id) DO NOTHING;
+    VALUES (id, p_max_requests, p_window_ms, p_cap, ff_now_ms()) ON CONFLICT (quota_policy_id) DO NOTHING
+    -- @end statement
+    ;
     RETURN QUERY SELECT id;
 END
 $$;

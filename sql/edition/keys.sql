@@ -59,8 +59,11 @@ BEGIN
         PERFORM ff_invalid('another_kid_active',
             format('another kid (%s) is already active; use ff_rotate_hmac to change keys', active_kid));
     END IF;
-    INSERT INTO ff_keystore (kid, secret, created_at_ms, active)
-    VALUES (p_kid, coalesce(given, ff_generate_secret()), ff_now_ms(), true);
+    given := coalesce(given, ff_generate_secret());
+    -- @statement keystore/insert_active.sql: p_kid, given, ff_now_ms()
+    INSERT INTO ff_keystore (kid, secret, created_at_ms, active) VALUES (p_kid, given, ff_now_ms(), true)
+    -- @end statement
+    ;
     RETURN QUERY SELECT 'seeded'::text, p_kid, NULL::boolean;
 END
 $$;
@@ -81,6 +84,7 @@ DECLARE
     previous text;
     now_ms bigint;
     gc integer;
+    reaped record;
 BEGIN
     PERFORM ff_required(p_kid, 'new_kid');
     PERFORM ff_check_kid(p_kid);
@@ -99,11 +103,22 @@ BEGIN
         PERFORM ff_raise('WF005', 'rotation_conflict', format('kid %s already exists with a different secret', p_kid), 'kid');
     END IF;
     now_ms := ff_now_ms();
-    UPDATE ff_keystore k SET active = false, rotated_at_ms = now_ms, expires_at_ms = now_ms + p_grace
-    WHERE k.active RETURNING k.kid INTO previous;
-    INSERT INTO ff_keystore (kid, secret, created_at_ms, active) VALUES (p_kid, secret, now_ms, true);
-    DELETE FROM ff_keystore k WHERE NOT k.active AND k.expires_at_ms <= now_ms AND k.kid IS DISTINCT FROM previous;
-    GET DIAGNOSTICS gc = ROW_COUNT;
+    -- @statement keystore/retire_active.sql: now_ms, p_grace
+    UPDATE ff_keystore SET active = false, rotated_at_ms = now_ms, expires_at_ms = now_ms + p_grace WHERE active RETURNING kid
+    -- @end statement
+    INTO previous;
+    -- @statement keystore/insert_active.sql: p_kid, secret, now_ms
+    INSERT INTO ff_keystore (kid, secret, created_at_ms, active) VALUES (p_kid, secret, now_ms, true)
+    -- @end statement
+    ;
+    gc := 0;
+    FOR reaped IN
+        -- @statement keystore/gc_retired.sql: now_ms, previous
+        DELETE FROM ff_keystore WHERE NOT active AND expires_at_ms <= now_ms AND kid IS DISTINCT FROM previous RETURNING kid
+        -- @end statement
+    LOOP
+        gc := gc + 1;
+    END LOOP;
     RETURN QUERY SELECT 'rotated'::text, previous, p_kid, gc;
 END
 $$;

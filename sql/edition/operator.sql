@@ -18,11 +18,8 @@ BEGIN
         RETURN;
     END IF;
     now_ms := ff_now_ms();
-    UPDATE ff_exec_core x SET priority = ff_change_priority.priority, updated_at_ms = now_ms
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid;
-    INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
-    VALUES (id.partition_key, ff_change_priority.execution_id, e.namespace, now_ms, 'priority_changed', session_user,
-            jsonb_build_object('from', e.priority, 'to', priority));
+    PERFORM ff_stmt_operator_change_priority(id.partition_key, id.execution_uuid, priority, now_ms, ff_change_priority.execution_id,
+        jsonb_build_object('from', e.priority, 'to', priority));
     PERFORM ff_wake('{ff_operator_event}', '{}');
     RETURN QUERY SELECT 'changed'::text, e.priority;
 END
@@ -58,7 +55,6 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     e ff_exec_core;
-    u record;
     now_ms bigint;
 BEGIN
     PERFORM ff_required(reason, 'reason');
@@ -72,16 +68,8 @@ BEGIN
         PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
     END IF;
     now_ms := ff_now_ms();
-    UPDATE ff_exec_core x SET lifecycle_phase = 'runnable', ownership_state = 'lease_revoked', eligibility_state = 'eligible_now',
-        attempt_state = 'attempt_interrupted', public_state = 'waiting', lease_epoch = x.lease_epoch + 1, lease_expires_at_ms = NULL,
-        interrupt_reason = 'lease_revoked', eligible_at_ms = NULL, updated_at_ms = now_ms
-    WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid
-    RETURNING x.namespace, x.lease_id, x.lease_epoch INTO u;
-    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-    VALUES (id.partition_key, ff_revoke_lease.execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'revoked');
-    INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, reason, detail)
-    VALUES (id.partition_key, ff_revoke_lease.execution_id, u.namespace, now_ms, 'lease_revoked', session_user, reason,
-            jsonb_build_object('lease_epoch', u.lease_epoch));
+    PERFORM ff_stmt_operator_revoke_lease(id.partition_key, id.execution_uuid, 'runnable', 'lease_revoked', 'eligible_now',
+        'attempt_interrupted', 'waiting', now_ms, ff_revoke_lease.execution_id, reason);
     PERFORM ff_wake('{ff_lease_event,ff_operator_event}', ARRAY[e.lane_id]);
     RETURN QUERY SELECT 'revoked'::text, e.lease_epoch;
 END

@@ -126,10 +126,14 @@ BEGIN
     WHEN 'expire' THEN
         PERFORM ff_terminate_locked(pk, id, 'expired', now_ms, 'suspension_timeout', 'timed_out_expire', 'expired', false, 'timeout');
     WHEN 'escalate' THEN
-        UPDATE ff_suspension SET reason_code = 'waiting_for_operator_review', timeout_at_ms = NULL
-        WHERE partition_key = pk AND execution_id = id AND suspension_id = wp.suspension_id;
+        -- @statement signals/escalate.sql: pk, id, wp.suspension_id, now_ms
+        WITH s AS (
+            UPDATE ff_suspension SET reason_code = 'waiting_for_operator_review', timeout_at_ms = NULL
+            WHERE partition_key = pk AND execution_id = id AND suspension_id = wp.suspension_id)
         UPDATE ff_exec_core SET eligibility_state = 'blocked_by_operator', updated_at_ms = now_ms
-        WHERE partition_key = pk AND execution_id = id;
+        WHERE partition_key = pk AND execution_id = id
+        -- @end statement
+        ;
     ELSE
         -- auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
         PERFORM ff_record_signal(pk, id, t.lane_id,
@@ -510,20 +514,41 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION ff_prune_events(older_than_ms bigint) RETURNS TABLE (table_name text, deleted bigint)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-#variable_conflict use_variable
+-- The four outbox tables' retention, each the Rust edition's statement (inlined).
+CREATE FUNCTION ff_prune_event_tables(cutoff_ms bigint) RETURNS TABLE (r_table_name text, r_deleted bigint)
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n bigint;
 BEGIN
-    PERFORM ff_required(older_than_ms, 'older_than_ms');
-    DELETE FROM ff_signal_event WHERE occurred_at_ms < older_than_ms; GET DIAGNOSTICS n = ROW_COUNT;
+    -- @statement scanners/prune_signal_events.sql: cutoff_ms
+    DELETE FROM ff_signal_event WHERE occurred_at_ms < cutoff_ms
+    -- @end statement
+    ;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN QUERY SELECT 'ff_signal_event'::text, n;
-    DELETE FROM ff_lease_event WHERE occurred_at_ms < older_than_ms; GET DIAGNOSTICS n = ROW_COUNT;
+    -- @statement scanners/prune_lease_events.sql: cutoff_ms
+    DELETE FROM ff_lease_event WHERE occurred_at_ms < cutoff_ms
+    -- @end statement
+    ;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN QUERY SELECT 'ff_lease_event'::text, n;
-    DELETE FROM ff_completion_event WHERE occurred_at_ms < older_than_ms; GET DIAGNOSTICS n = ROW_COUNT;
+    -- @statement scanners/prune_completion_events.sql: cutoff_ms
+    DELETE FROM ff_completion_event WHERE occurred_at_ms < cutoff_ms
+    -- @end statement
+    ;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN QUERY SELECT 'ff_completion_event'::text, n;
-    DELETE FROM ff_operator_event WHERE occurred_at_ms < older_than_ms; GET DIAGNOSTICS n = ROW_COUNT;
+    -- @statement scanners/prune_operator_events.sql: cutoff_ms
+    DELETE FROM ff_operator_event WHERE occurred_at_ms < cutoff_ms
+    -- @end statement
+    ;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN QUERY SELECT 'ff_operator_event'::text, n;
 END
+$$;
+COMMENT ON FUNCTION ff_prune_event_tables(bigint) IS 'Delete events older than the cutoff from each outbox table (internal).';
+
+CREATE FUNCTION ff_prune_events(older_than_ms bigint) RETURNS TABLE (table_name text, deleted bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_prune_event_tables(ff_required($1, 'older_than_ms'))
 $$;

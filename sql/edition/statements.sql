@@ -78,6 +78,87 @@ END
 $ff_stmt$;
 COMMENT ON FUNCTION ff_stmt_operator_replay(smallint, uuid, text, text, text, text, text, bigint, text, text, boolean) IS 'The statement sql/statements/operator/replay.sql (internal).';
 
+-- operator/change_priority.sql: Change a locked execution's priority (its place in the claim order) and record the operator event.
+CREATE FUNCTION ff_stmt_operator_change_priority(smallint, uuid, integer, bigint, text, jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+WITH upd AS (
+    UPDATE ff_exec_core SET priority = $3, updated_at_ms = $4
+    WHERE partition_key = $1 AND execution_id = $2
+    RETURNING partition_key, namespace)
+INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
+SELECT partition_key, $5, namespace, $4, 'priority_changed', session_user, $6 FROM upd;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_operator_change_priority(smallint, uuid, integer, bigint, text, jsonb) IS 'The statement sql/statements/operator/change_priority.sql (internal).';
+
+-- operator/revoke_lease.sql: Revoke a locked execution's lease at once: epoch + 1 (the old holder's fence is dead), the attempt
+CREATE FUNCTION ff_stmt_operator_revoke_lease(smallint, uuid, text, text, text, text, text, bigint, text, text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+WITH upd AS (
+    UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5,
+        attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+        interrupt_reason = 'lease_revoked', eligible_at_ms = NULL, updated_at_ms = $8
+    WHERE partition_key = $1 AND execution_id = $2
+    RETURNING partition_key, namespace, lease_id, lease_epoch),
+le AS (
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    SELECT partition_key, $9, namespace, $8, lease_id, lease_epoch, 'revoked' FROM upd)
+INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, reason, detail)
+SELECT partition_key, $9, namespace, $8, 'lease_revoked', session_user, $10,
+       jsonb_build_object('lease_epoch', lease_epoch) FROM upd;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_operator_revoke_lease(smallint, uuid, text, text, text, text, text, bigint, text, text) IS 'The statement sql/statements/operator/revoke_lease.sql (internal).';
+
+-- budgets/usage_dedup.sql: Remember a usage report's dedup key; no row when it was seen before.
+CREATE FUNCTION ff_stmt_budgets_usage_dedup(smallint, uuid, text, bigint)
+RETURNS TABLE (dedup_key text)
+LANGUAGE plpgsql VOLATILE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+INSERT INTO ff_usage_dedup (partition_key, execution_id, dedup_key, created_at_ms) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING RETURNING dedup_key;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_budgets_usage_dedup(smallint, uuid, text, bigint) IS 'The statement sql/statements/budgets/usage_dedup.sql (internal).';
+
+-- budgets/reset_due.sql: Lazy periodic reset: a budget whose interval has passed starts again from zero usage.
+CREATE FUNCTION ff_stmt_budgets_reset_due(text[], bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+WITH due AS (
+    UPDATE ff_budget SET last_reset_at_ms = $2
+    WHERE budget_id = ANY ($1) AND reset_interval_ms IS NOT NULL
+      AND coalesce(last_reset_at_ms, created_at_ms) + reset_interval_ms <= $2
+    RETURNING budget_id)
+UPDATE ff_budget_usage u SET used = 0 FROM due WHERE u.budget_id = due.budget_id;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_budgets_reset_due(text[], bigint) IS 'The statement sql/statements/budgets/reset_due.sql (internal).';
+
+-- budgets/add_usage.sql: Add a usage report to every budget of the execution (saturating at the bigint maximum).
+CREATE FUNCTION ff_stmt_budgets_add_usage(text[], jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $ff_stmt$
+#variable_conflict use_column
+BEGIN
+INSERT INTO ff_budget_usage (budget_id, dimension, used)
+SELECT b, d.key, d.value::bigint FROM unnest($1::text[]) AS b, jsonb_each_text($2) AS d
+ON CONFLICT (budget_id, dimension) DO UPDATE
+SET used = LEAST(ff_budget_usage.used::numeric + EXCLUDED.used, 9223372036854775807)::bigint;
+END
+$ff_stmt$;
+COMMENT ON FUNCTION ff_stmt_budgets_add_usage(text[], jsonb) IS 'The statement sql/statements/budgets/add_usage.sql (internal).';
+
 -- steps/set_step.sql: Store a step's value unless the execution already has one under that name (the first write wins,
 CREATE FUNCTION ff_stmt_steps_set_step(smallint, uuid, text, bytea, integer, bigint, bigint)
 RETURNS TABLE (existed boolean, step_count bigint, stored bigint)

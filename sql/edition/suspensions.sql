@@ -33,6 +33,9 @@ DECLARE
     k record;
     wp uuid := gen_random_uuid();
     token text;
+    fingerprint text;
+    expires bigint;
+    created uuid;
 BEGIN
     PERFORM ff_check_optional_text(ff_required(p_key, 'waitpoint_key'), 'waitpoint_key', 256);
     PERFORM ff_check_ms(ff_required(p_expires_in_ms, 'expires_in_ms'), 'expires_in_ms', 1);
@@ -40,11 +43,16 @@ BEGIN
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     k := ff_active_key();
     token := ff_waitpoint_token(k.kid, k.secret, p_execution_id, wp);
+    fingerprint := ff_fingerprint(token);
+    expires := now_ms + p_expires_in_ms;
+    -- @statement suspensions/insert_waitpoint.sql: id.partition_key, id.execution_uuid, wp, p_key, k.kid, fingerprint, now_ms, expires
     INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
         token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
-    VALUES (id.partition_key, id.execution_uuid, wp, p_key, NULL, 'pending', k.kid, ff_fingerprint(token), '{}', now_ms, NULL,
-            now_ms + p_expires_in_ms)
-    ON CONFLICT DO NOTHING;
+    VALUES (id.partition_key, id.execution_uuid, wp, p_key, NULL, 'pending', k.kid, fingerprint, '{}', now_ms, NULL, expires)
+    ON CONFLICT DO NOTHING
+    RETURNING waitpoint_id
+    -- @end statement
+    INTO created;
     RETURN QUERY SELECT wp, p_key, token;
 END
 $$;
@@ -156,6 +164,9 @@ DECLARE
     names text[];
     inserted integer;
     sus_state text;
+    bind_id uuid;
+    bind_state text;
+    bind_close text;
     closed_at bigint;
     closing text;
     dedup_expires bigint;
@@ -287,8 +298,11 @@ BEGIN
                     'correlation_id', s.correlation_id));
             END IF;
         END IF;
-        UPDATE ff_signal g SET suspension_id = sid, effect = sig_effect
-        WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid AND g.signal_seq = s.signal_seq;
+        -- @statement suspensions/set_signal_effect.sql: id.partition_key, id.execution_uuid, sid, sig_effect, s.signal_seq
+        UPDATE ff_signal SET suspension_id = sid, effect = sig_effect
+        WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND signal_seq = s.signal_seq
+        -- @end statement
+        ;
     END LOOP;
     already := satisfied IS NOT NULL;
     outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
@@ -299,10 +313,15 @@ BEGIN
                       ELSE ff_token_for(id.partition_key, id.execution_uuid, (b ->> 'id')::uuid, kid) END;
         names := ff_cond_required_names(cond, b ->> 'key');
         IF (b ->> 'pending')::boolean THEN
-            UPDATE ff_waitpoint x SET state = CASE WHEN already THEN 'closed' ELSE 'active' END, suspension_id = sid, activated_at_ms = now_ms,
-                required_signal_names = names, closed_at_ms = CASE WHEN already THEN now_ms END,
-                close_reason = CASE WHEN already THEN 'satisfied_before_suspend' END
-            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.waitpoint_id = (b ->> 'id')::uuid;
+            bind_id := (b ->> 'id')::uuid;
+            bind_state := CASE WHEN already THEN 'closed' ELSE 'active' END;
+            bind_close := CASE WHEN already THEN 'satisfied_before_suspend' END;
+            -- @statement suspensions/bind_pending.sql: id.partition_key, id.execution_uuid, bind_id, bind_state, sid, now_ms, names, bind_close
+            UPDATE ff_waitpoint SET state = bind_state, suspension_id = sid, activated_at_ms = now_ms, required_signal_names = names,
+                closed_at_ms = CASE WHEN bind_state = 'closed' THEN now_ms END, close_reason = bind_close
+            WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND waitpoint_id = bind_id
+            -- @end statement
+            ;
         ELSIF already THEN
             CONTINUE;
         ELSE

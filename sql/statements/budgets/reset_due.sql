@@ -1,6 +1,6 @@
 -- Lazy periodic reset: a budget whose interval has passed starts again from zero usage.
--- $1 budget_ids
--- $2 now_ms
+-- $1 budget_ids text[]
+-- $2 now_ms bigint
 WITH due AS (
     UPDATE ff_budget SET last_reset_at_ms = $2
     WHERE budget_id = ANY ($1) AND reset_interval_ms IS NOT NULL

@@ -1,10 +1,10 @@
 -- Change a locked execution's priority (its place in the claim order) and record the operator event.
--- $1 partition_key
--- $2 execution_id
--- $3 priority
--- $4 now_ms
--- $5 execution_ref
--- $6 detail
+-- $1 partition_key smallint
+-- $2 execution_id uuid
+-- $3 priority integer
+-- $4 now_ms bigint
+-- $5 execution_ref text
+-- $6 detail jsonb
 WITH upd AS (
     UPDATE ff_exec_core SET priority = $3, updated_at_ms = $4
     WHERE partition_key = $1 AND execution_id = $2

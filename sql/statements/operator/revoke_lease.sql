@@ -1,12 +1,12 @@
 -- Revoke a locked execution's lease at once: epoch + 1 (the old holder's fence is dead), the attempt
 -- is interrupted (lease_revoked) and waits for a claimer, which re-leases it. Records the lease event
 -- `revoked` and the operator event.
--- $1 partition_key
--- $2 execution_id
--- $3..$7 states
--- $8 now_ms
--- $9 execution_ref
--- $10 reason
+-- $1 partition_key smallint
+-- $2 execution_id uuid
+-- $3..$7 states text
+-- $8 now_ms bigint
+-- $9 execution_ref text
+-- $10 reason text
 WITH upd AS (
     UPDATE ff_exec_core SET lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5,
         attempt_state = $6, public_state = $7, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
