@@ -114,9 +114,6 @@ DECLARE
     delayed boolean;
     tags jsonb;
     prio integer;
-    elig text;
-    pub text;
-    eligible_at bigint;
     inserted uuid;
     found_key record;
     joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
@@ -165,18 +162,14 @@ BEGIN
     IF p_quota_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
         PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
     END IF;
-    caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
     tags := coalesce(p_tags, '{}');
     prio := coalesce(p_priority, 0);
-    elig := CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
-    pub := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
-    eligible_at := CASE WHEN delayed THEN p_delay_until_ms END;
-    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, prio, caps, tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', elig, 'pending_first_attempt', pub, eligible_at, max_attempts, backoff, p_idempotency_key, ff_now_ms()
+    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, prio, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
         eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
         idempotency_key, created_at_ms, updated_at_ms)
-    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, prio, caps, tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', elig, 'pending_first_attempt', pub, eligible_at, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, prio, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
     ON CONFLICT DO NOTHING
     RETURNING execution_id
     -- @end statement
