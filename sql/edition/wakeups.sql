@@ -51,7 +51,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     mode text := ff_notify_mode();
     c text;
-    w record;
+    woken record;
 BEGIN
     IF mode = 'nobody' OR (cardinality(channels) = 0 AND cardinality(lanes) = 0) THEN
         RETURN;
@@ -68,8 +68,9 @@ BEGIN
     IF pg_relation_size('ff_waiter') = 0 THEN
         RETURN;
     END IF;
-    FOR w IN
-        DELETE FROM ff_waiter x
+    FOR woken IN
+        -- @statement wakeups/take_waiters.sql: channels, lanes
+        DELETE FROM ff_waiter w
         USING (
             (SELECT channel, lane_id, backend_pid FROM ff_waiter WHERE channel = ANY (channels) AND lane_id = '')
             UNION ALL
@@ -77,13 +78,14 @@ BEGIN
              WHERE channel = 'ff_lane_ready' AND lane_id = ANY (lanes)
              ORDER BY lane_id, announced_at_ms, backend_pid)
         ) t
-        WHERE x.channel = t.channel AND x.lane_id = t.lane_id AND x.backend_pid = t.backend_pid
-        RETURNING x.channel, x.lane_id, x.backend_pid
+        WHERE w.channel = t.channel AND w.lane_id = t.lane_id AND w.backend_pid = t.backend_pid
+        RETURNING w.channel, w.lane_id, w.backend_pid
+        -- @end statement
     LOOP
-        IF w.channel = 'ff_lane_ready' THEN
-            PERFORM pg_notify('ff_wake_' || w.backend_pid, w.lane_id);
+        IF woken.channel = 'ff_lane_ready' THEN
+            PERFORM pg_notify('ff_wake_' || woken.backend_pid, woken.lane_id);
         ELSE
-            PERFORM pg_notify(w.channel, '');
+            PERFORM pg_notify(woken.channel, '');
         END IF;
     END LOOP;
 END
@@ -93,11 +95,18 @@ COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on 
 -- The announcements (the waiter side): the exclusive locks in lock order, then the rows.
 CREATE FUNCTION ff_announce(channels text[], lanes text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    key_channels text[];
+    key_lanes text[];
 BEGIN
     PERFORM ff_wake_lock(k.channel, k.lane_id, true) FROM ff_wake_keys(channels, lanes) k;
+    SELECT array_agg(k.channel), array_agg(k.lane_id) INTO key_channels, key_lanes FROM ff_wake_keys(channels, lanes) k;
+    -- @statement wakeups/announce.sql: key_channels, key_lanes, ff_now_ms()
     INSERT INTO ff_waiter (channel, lane_id, backend_pid, announced_at_ms)
-    SELECT k.channel, k.lane_id, pg_backend_pid(), ff_now_ms() FROM ff_wake_keys(channels, lanes) k
-    ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms;
+    SELECT c, l, pg_backend_pid(), ff_now_ms() FROM unnest(key_channels::text[], key_lanes::text[]) AS a(c, l)
+    ON CONFLICT (channel, lane_id, backend_pid) DO UPDATE SET announced_at_ms = EXCLUDED.announced_at_ms
+    -- @end statement
+    ;
 END
 $$;
 COMMENT ON FUNCTION ff_announce(text[], text[]) IS 'Announce the session as a waiter (internal).';
