@@ -88,9 +88,16 @@ fn sigkill_during_signal_storm_loses_no_committed_signal() {
 /// acknowledged to its end, as an operator would (expired leases reclaimed by `ff_tick`, suspensions
 /// resumed). After it: each acknowledged execution completed exactly once (one `success` completion
 /// event, one completed attempt), every acknowledged signal stored, nothing stuck or orphaned.
+///
+/// The test command runs a short version (8 clients, two kills in 5 s); `scripts/crash-soak.sh` runs
+/// the long one through `FF_CRASH_SOAK_S` (seconds of workload, a kill every ~20 s) and
+/// `FF_CRASH_SOAK_CLIENTS`.
 #[test]
 fn sigkill_during_workload_one_loses_and_duplicates_nothing() {
     use ff_engine_client::*;
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let soak_s = env("FF_CRASH_SOAK_S", 5);
+    let clients = env("FF_CRASH_SOAK_CLIENTS", 8) as usize;
     let cluster = Cluster::start(&[]);
     let db = cluster.fresh_db("crash_soak");
     db.connect().query_one("SELECT * FROM ff_seed_hmac('k1')", &[]).unwrap();
@@ -98,7 +105,7 @@ fn sigkill_during_workload_one_loses_and_duplicates_nothing() {
     let signals = Arc::new(Mutex::new(Vec::<uuid::Uuid>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let tasks: Vec<_> = (0..8)
+    let tasks: Vec<_> = (0..clients)
         .map(|t| {
             let (created, signals, stop, conninfo) = (created.clone(), signals.clone(), stop.clone(), db.conninfo("postgres"));
             rt.spawn(async move {
@@ -113,11 +120,18 @@ fn sigkill_during_workload_one_loses_and_duplicates_nothing() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
-    cluster.crash_and_restart();
-    std::thread::sleep(Duration::from_millis(2000));
-    cluster.crash_and_restart();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kills at 1.5 s and 3.5 s in the short run; every ~20 s (jittered) in a long one.
+    let kills: Vec<u64> = if soak_s <= 10 {
+        vec![1500, 3500]
+    } else {
+        (1..).map(|k| k * 20_000 - 3_000 * (k % 3)).take_while(|ms| *ms < soak_s * 1000).collect()
+    };
+    let started = std::time::Instant::now();
+    for at in &kills {
+        std::thread::sleep(Duration::from_millis(*at).saturating_sub(started.elapsed()));
+        cluster.crash_and_restart();
+    }
+    std::thread::sleep(Duration::from_millis(soak_s * 1000).saturating_sub(started.elapsed()));
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         rt.block_on(t).unwrap();
@@ -129,22 +143,31 @@ fn sigkill_during_workload_one_loses_and_duplicates_nothing() {
     let mut c = db.connect();
     let open_before = count(&mut c, "SELECT count(*) FROM ff_exec_core WHERE lifecycle_phase <> 'terminal'");
     drain(&mut c, &created);
-    println!("crash soak: {} creates and {} signals acknowledged, {open_before} left open by the crashes", created.len(), signals.len());
-    for id in &created {
-        let id = id.to_string();
-        let (state, successes, completed_attempts): (String, i64, i64) = {
-            let r = c
-                .query_one(
-                    "SELECT (SELECT public_state FROM ff_get_execution($1)), \
-                            (SELECT count(*) FROM ff_completion_event WHERE execution_id = $1 AND outcome = 'success'), \
-                            (SELECT count(*) FROM ff_list_attempts($1) WHERE outcome IS NOT NULL AND ended_at_ms IS NOT NULL AND error_message IS NULL)",
-                    &[&id],
-                )
-                .unwrap();
-            (r.get(0), r.get(1), r.get(2))
-        };
-        assert_eq!((state.as_str(), successes, completed_attempts), ("completed", 1, 1), "{id}");
-    }
+    println!(
+        "crash soak: {soak_s} s, {clients} clients, {} kills: {} creates and {} signals acknowledged, {open_before} left open by the crashes",
+        kills.len(),
+        created.len(),
+        signals.len()
+    );
+    // Every acknowledged create completed exactly once: one `success` completion event and one
+    // completed attempt each (one statement for all of them: a long soak acknowledges 100 000).
+    let ids: Vec<String> = created.iter().map(|i| i.to_string()).collect();
+    let wrong: Vec<(String, String, i64, i64)> = c
+        .query(
+            "SELECT i, e.public_state::text, \
+                    (SELECT count(*) FROM ff_completion_event c WHERE c.execution_id = i AND c.outcome = 'success'), \
+                    (SELECT count(*) FROM ff_attempt a WHERE a.partition_key = e.partition_key AND a.execution_id = e.execution_id \
+                       AND a.outcome = 'success' AND a.ended_at_ms IS NOT NULL AND a.error_message IS NULL) \
+             FROM unnest($1::text[]) i LEFT JOIN ff_exec_core e \
+               ON e.partition_key = substr(i, 5, strpos(i, '}') - 5)::smallint AND e.execution_id = substr(i, strpos(i, '}:') + 2)::uuid",
+            &[&ids],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, Option<String>>(1).unwrap_or_default(), r.get(2), r.get(3)))
+        .filter(|(_, state, successes, attempts)| (state.as_str(), *successes, *attempts) != ("completed", 1, 1))
+        .collect();
+    assert!(wrong.is_empty(), "{} executions not completed exactly once, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
     let stored: std::collections::HashSet<uuid::Uuid> = column(&mut c, "SELECT signal_id FROM ff_signal", &[]);
     assert!(signals.iter().all(|s| stored.contains(s)), "an acknowledged signal was lost");
     assert_eq!(count(&mut c, "SELECT count(*) FROM ff_exec_core WHERE lifecycle_phase <> 'terminal'"), 0, "nothing is stuck");

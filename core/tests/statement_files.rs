@@ -262,7 +262,8 @@ fn the_sql_edition_spells_out_only_the_writes_listed_here() {
         // Renewal: the same trade, on the lease-renewal hot path.
         ("leases.sql", 2, "ff_renew_lease_body"),
     ];
-    let write = |l: &str| ["INSERT INTO ff_", "DELETE FROM ff_"].iter().any(|w| l.contains(w)) || (l.contains("UPDATE ff_") && l.contains(" SET "));
+    let write =
+        |l: &str| ["INSERT INTO ff_", "DELETE FROM ff_"].iter().any(|w| l.contains(w)) || (l.contains("UPDATE ff_") && l.contains(" SET "));
     let mut found = std::collections::BTreeMap::new();
     for entry in std::fs::read_dir(repo().join("sql/edition")).unwrap() {
         let path = entry.unwrap().path();
