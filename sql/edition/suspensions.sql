@@ -127,56 +127,14 @@ END
 $$;
 COMMENT ON FUNCTION ff_one_of(text, text[], text) IS 'A required value from a list, or WF001 invalid_<field> (internal).';
 
-CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
-    p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
-    p_idempotency_key text, p_continuation text)
-RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
-DECLARE
-    id record;
-    ref text;
-    now_ms bigint;
-    cond jsonb;
-    specs jsonb;
-    behavior text;
-    e ff_exec_core;
-    replay jsonb;
-    signing record;
-    keys text[];
-    bound jsonb := '[]';
-    b jsonb;
-    s record;
-    pw record;
-    k text;
-    i integer;
-    sid uuid;
-    counted jsonb := '[]';
-    satisfied bigint[];
-    sig_effect text;
-    sats bigint[];
-    already boolean;
-    outcome text;
-    out_rows jsonb := '[]';
-    stored jsonb := '[]';
-    fresh jsonb := '[]';
-    token text;
-    kid text;
-    names text[];
-    inserted integer;
-    sus_state text;
-    bind_id uuid;
-    bind_state text;
-    bind_close text;
-    closed_at bigint;
-    closing text;
-    dedup_expires bigint;
+-- suspend::check (core/src/suspend.rs), after the argument conversion: the condition, the binding
+-- specs, the timeout behaviour (auto_resume is auto_resume_with_timeout_signal), and the checks of
+-- the other arguments, in the Rust edition's order.
+CREATE FUNCTION ff_suspend_check(p_condition jsonb, p_waitpoints jsonb, p_timeout_at_ms bigint, p_timeout_behavior text,
+    p_reason_code text, p_requested_by text, p_idempotency_key text, p_continuation text, now_ms bigint,
+    OUT cond jsonb, OUT specs jsonb, OUT behavior text)
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    -- Argument conversion, then suspend::check, in the Rust edition's order.
-    PERFORM ff_check_jsonb(p_condition, 'resume_condition');
-    PERFORM ff_check_jsonb(p_waitpoints, 'waitpoints');
-    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
-    now_ms := ff_now_ms();
     cond := ff_cond_check(p_condition);
     IF p_waitpoints IS NOT NULL AND p_waitpoints <> 'null' THEN
         SELECT jsonb_agg(jsonb_build_object('use_pending', x.use_pending, 'id', x.waitpoint_id, 'key', x.waitpoint_key) ORDER BY x.ord)
@@ -198,33 +156,43 @@ BEGIN
     IF p_timeout_at_ms < now_ms - 600000 THEN
         PERFORM ff_invalid('timeout_at_in_past', 'timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past');
     END IF;
-    -- Lock, then read what suspend decides on.
-    e := ff_lock_execution(id.partition_key, id.execution_uuid);
-    IF p_idempotency_key IS NOT NULL THEN
-        SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
-        WHERE d.partition_key = id.partition_key AND d.execution_id = id.execution_uuid AND d.idempotency_key = p_idempotency_key;
-    END IF;
-    IF replay IS NOT NULL THEN
-        FOR b IN SELECT x FROM jsonb_array_elements(replay) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
-            RETURN QUERY SELECT coalesce(b ->> 'outcome', ''), (b ->> 'suspension_id')::uuid, (b ->> 'waitpoint_id')::uuid, b ->> 'waitpoint_key',
-                CASE WHEN b ? 'waitpoint_id' AND b ? 'token_kid'
-                     THEN ff_token_for(id.partition_key, id.execution_uuid, (b ->> 'waitpoint_id')::uuid, b ->> 'token_kid') END;
-        END LOOP;
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'open') THEN
-        PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
-    END IF;
-    PERFORM ff_required(p_lease_id, 'lease_id');
-    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
-    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
-    signing := ff_active_key();
-    -- Bindings (core/src/bindings.rs resolve).
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_check(jsonb, jsonb, bigint, text, text, text, text, text, bigint) IS 'Check a suspend''s arguments (internal).';
+
+-- A suspend repeated under its idempotency key: the rows the first one returned, tokens signed again.
+CREATE FUNCTION ff_suspend_replayed(pk smallint, xid uuid, replay jsonb)
+RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    b jsonb;
+BEGIN
+    FOR b IN SELECT x FROM jsonb_array_elements(replay) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+        RETURN QUERY SELECT coalesce(b ->> 'outcome', ''), (b ->> 'suspension_id')::uuid, (b ->> 'waitpoint_id')::uuid, b ->> 'waitpoint_key',
+            CASE WHEN b ? 'waitpoint_id' AND b ? 'token_kid'
+                 THEN ff_token_for(pk, xid, (b ->> 'waitpoint_id')::uuid, b ->> 'token_kid') END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_replayed(smallint, uuid, jsonb) IS 'The rows of a suspend repeated under its idempotency key (internal).';
+
+-- Bindings (core/src/bindings.rs resolve): one JSON object per bound waitpoint, primary first
+-- (id, key, pending, and a pending one's token kid), checked against the condition's keys.
+CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    keys text[];
+    bound jsonb := '[]';
+    b jsonb;
+    pw record;
+    k text;
+    i integer;
+BEGIN
     keys := ff_cond_keys(cond);
     IF specs IS NULL THEN
         FOREACH k IN ARRAY keys LOOP
             SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
-            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'pending'
+            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'pending'
               AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
             ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
             IF FOUND THEN
@@ -241,7 +209,7 @@ BEGIN
                 CONTINUE;
             END IF;
             SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO pw FROM ff_waitpoint x
-            WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state <> 'closed'
+            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state <> 'closed'
               AND x.waitpoint_id = (b ->> 'id')::uuid;
             IF NOT FOUND THEN
                 PERFORM ff_invalid('invalid_waitpoint_for_execution', 'invalid_waitpoint_for_execution: use_pending names no open waitpoint of this execution');
@@ -274,11 +242,25 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
-    sid := coalesce(p_suspension_id, gen_random_uuid());
-    -- Replay the signals buffered on the bound pending waitpoints; record each one's effect.
+    RETURN bound;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_bindings(smallint, uuid, jsonb, jsonb, bigint) IS 'Resolve a suspend''s waitpoint bindings (internal).';
+
+-- The signals buffered on the bound pending waitpoints, evaluated in order against the condition,
+-- each one's effect recorded; the satisfiers when they already satisfy it, else NULL.
+CREATE FUNCTION ff_suspend_buffered(pk smallint, xid uuid, sid uuid, cond jsonb, bound jsonb) RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    s record;
+    counted jsonb := '[]';
+    satisfied bigint[];
+    sig_effect text;
+    sats bigint[];
+BEGIN
     FOR s IN
         SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity, g.correlation_id FROM ff_signal g
-        WHERE g.partition_key = id.partition_key AND g.execution_id = id.execution_uuid
+        WHERE g.partition_key = pk AND g.execution_id = xid
           AND g.waitpoint_id IN (SELECT (x ->> 'id')::uuid FROM jsonb_array_elements(bound) x WHERE (x ->> 'pending')::boolean)
         ORDER BY g.signal_seq
     LOOP
@@ -298,28 +280,49 @@ BEGIN
                     'correlation_id', s.correlation_id));
             END IF;
         END IF;
-        -- @statement suspensions/set_signal_effect.sql: id.partition_key, id.execution_uuid, sid, sig_effect, s.signal_seq
+        -- @statement suspensions/set_signal_effect.sql: pk, xid, sid, sig_effect, s.signal_seq
         UPDATE ff_signal SET suspension_id = sid, effect = sig_effect
-        WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND signal_seq = s.signal_seq
+        WHERE partition_key = pk AND execution_id = xid AND signal_seq = s.signal_seq
         -- @end statement
         ;
     END LOOP;
-    already := satisfied IS NOT NULL;
-    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
-    -- Sign and lay out: one row per bound waitpoint (fresh ones are not created when already satisfied).
+    RETURN satisfied;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_buffered(smallint, uuid, uuid, jsonb, jsonb) IS 'Replay the signals buffered before a suspend (internal).';
+
+-- Sign and lay out: per bound waitpoint its token (a pending one keeps its key), a pending one bound
+-- to the suspension (closed at once when already satisfied), a fresh one listed for the write; the
+-- rows to return and to store under the idempotency key.
+CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, bound jsonb, signing_kid text,
+    signing_secret bytea, already boolean, now_ms bigint, OUT fresh jsonb, OUT stored jsonb, OUT out_rows jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    outcome text := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
+    b jsonb;
+    kid text;
+    token text;
+    names text[];
+    bind_id uuid;
+    bind_state text;
+    bind_close text;
+BEGIN
+    fresh := '[]';
+    stored := '[]';
+    out_rows := '[]';
     FOR b IN SELECT x FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
-        kid := CASE WHEN (b ->> 'pending')::boolean THEN b ->> 'kid' ELSE signing.kid END;
-        token := CASE WHEN kid = signing.kid THEN ff_waitpoint_token(signing.kid, signing.secret, ref, (b ->> 'id')::uuid)
-                      ELSE ff_token_for(id.partition_key, id.execution_uuid, (b ->> 'id')::uuid, kid) END;
+        kid := CASE WHEN (b ->> 'pending')::boolean THEN b ->> 'kid' ELSE signing_kid END;
+        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_secret, ref, (b ->> 'id')::uuid)
+                      ELSE ff_token_for(pk, xid, (b ->> 'id')::uuid, kid) END;
         names := ff_cond_required_names(cond, b ->> 'key');
         IF (b ->> 'pending')::boolean THEN
             bind_id := (b ->> 'id')::uuid;
             bind_state := CASE WHEN already THEN 'closed' ELSE 'active' END;
             bind_close := CASE WHEN already THEN 'satisfied_before_suspend' END;
-            -- @statement suspensions/bind_pending.sql: id.partition_key, id.execution_uuid, bind_id, bind_state, sid, now_ms, names, bind_close
+            -- @statement suspensions/bind_pending.sql: pk, xid, bind_id, bind_state, sid, now_ms, names, bind_close
             UPDATE ff_waitpoint SET state = bind_state, suspension_id = sid, activated_at_ms = now_ms, required_signal_names = names,
                 closed_at_ms = CASE WHEN bind_state = 'closed' THEN now_ms END, close_reason = bind_close
-            WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND waitpoint_id = bind_id
+            WHERE partition_key = pk AND execution_id = xid AND waitpoint_id = bind_id
             -- @end statement
             ;
         ELSIF already THEN
@@ -336,6 +339,72 @@ BEGIN
         stored := jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid));
         out_rows := '[{}]';
     END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, jsonb, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
+
+CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
+    p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
+    p_idempotency_key text, p_continuation text)
+RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record;
+    ref text;
+    now_ms bigint;
+    cond jsonb;
+    specs jsonb;
+    behavior text;
+    e ff_exec_core;
+    replay jsonb;
+    signing record;
+    bound jsonb := '[]';
+    sid uuid;
+    satisfied bigint[];
+    already boolean;
+    outcome text;
+    out_rows jsonb := '[]';
+    stored jsonb := '[]';
+    fresh jsonb := '[]';
+    inserted integer;
+    sus_state text;
+    closed_at bigint;
+    closing text;
+    dedup_expires bigint;
+BEGIN
+    -- Argument conversion, then suspend::check, in the Rust edition's order.
+    PERFORM ff_check_jsonb(p_condition, 'resume_condition');
+    PERFORM ff_check_jsonb(p_waitpoints, 'waitpoints');
+    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
+    now_ms := ff_now_ms();
+    SELECT c.cond, c.specs, c.behavior INTO cond, specs, behavior
+    FROM ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
+                          p_idempotency_key, p_continuation, now_ms) c;
+    -- Lock, then read what suspend decides on.
+    e := ff_lock_execution(id.partition_key, id.execution_uuid);
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
+        WHERE d.partition_key = id.partition_key AND d.execution_id = id.execution_uuid AND d.idempotency_key = p_idempotency_key;
+    END IF;
+    IF replay IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM ff_suspend_replayed(id.partition_key, id.execution_uuid, replay);
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'open') THEN
+        PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
+    END IF;
+    PERFORM ff_required(p_lease_id, 'lease_id');
+    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
+    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    signing := ff_active_key();
+    bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, cond, specs, now_ms);
+    sid := coalesce(p_suspension_id, gen_random_uuid());
+    satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, cond, bound);
+    already := satisfied IS NOT NULL;
+    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
+    SELECT g.fresh, g.stored, g.out_rows INTO fresh, stored, out_rows
+    FROM ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, cond, bound, signing.kid, signing.secret, already, now_ms) g;
     -- Write: the suspension (closed at once when already satisfied), the fresh waitpoints, the lease's end.
     sus_state := CASE WHEN already THEN 'closed' ELSE 'open' END;
     closed_at := CASE WHEN already THEN now_ms END;
