@@ -88,25 +88,16 @@ COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, uuid, text, uuid, uui
     IS 'Record an accepted signal, resuming when it satisfies (internal).';
 
 -- Deliver a signal (the token path when token is given, else the operator path naming its lane).
-CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
-    p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
-    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint,
-    OUT r_outcome text, OUT r_signal_id uuid, OUT r_effect text)
+-- Step 2 of a delivery (docs/semantics.md §6): the waitpoint exists and the token verifies under a
+-- usable key; nothing about existence is revealed before the token verifies (the operator path, with
+-- no token, is told not_found).
+CREATE FUNCTION ff_verify_delivery_token(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_token text, now_ms bigint)
+RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    ref text := '{fp:' || pk || '}:' || id;
     presented record;
     k record;
-    e ff_exec_core;
-    wp record;
-    counted jsonb := '[]';
-    sid uuid;
-    eff text;
-    sats bigint[];
-    resuming boolean;
-    dedup_expires bigint;
 BEGIN
-    -- 2. The waitpoint exists and the token verifies under a usable key.
     IF p_token IS NOT NULL THEN
         SELECT * INTO presented FROM ff_parse_token(p_token);
         IF NOT FOUND THEN
@@ -128,6 +119,49 @@ BEGIN
             PERFORM ff_raise('WF003', 'token_expired', 'the token''s signing key was retired and its grace window has passed');
         END IF;
     END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_verify_delivery_token(smallint, uuid, text, uuid, text, bigint) IS 'Verify a delivery''s waitpoint token (internal).';
+
+-- Step 7 of a delivery: the signal evaluated against the open suspension's condition with the signals
+-- that count so far (core/src/delivery.rs); its effect and, when it satisfies, the satisfiers.
+CREATE FUNCTION ff_delivery_effect(pk smallint, id uuid, sid uuid, cond jsonb, p_waitpoint_key text, p_signal_id uuid,
+    p_signal_name text, p_source_type text, p_source_identity text, p_correlation_id text, OUT eff text, OUT sats bigint[])
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    counted jsonb;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
+               'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
+               'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
+    INTO counted FROM ff_signal g
+    WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
+      AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
+    SELECT x.effect, x.satisfiers INTO eff, sats
+    FROM ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
+        'waitpoint_key', p_waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
+        'source_identity', p_source_identity, 'correlation_id', p_correlation_id)) x;
+END
+$$;
+COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
+
+CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
+    p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
+    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint,
+    OUT r_outcome text, OUT r_signal_id uuid, OUT r_effect text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ref text := '{fp:' || pk || '}:' || id;
+    e ff_exec_core;
+    wp record;
+    sid uuid;
+    eff text;
+    sats bigint[];
+    resuming boolean;
+    dedup_expires bigint;
+BEGIN
+    -- 2. The waitpoint exists and the token verifies under a usable key.
+    PERFORM ff_verify_delivery_token(pk, id, ref, p_waitpoint_id, p_token, now_ms);
     -- 3. Lock the execution; the operator path must name its lane; terminal executions take no signals.
     e := ff_lock_execution(pk, id);
     IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
@@ -172,16 +206,9 @@ BEGIN
         IF wp.waitpoint_suspension_id IS DISTINCT FROM sid THEN
             PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
         END IF;
-        SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
-                   'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
-                   'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
-        INTO counted FROM ff_signal g
-        WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
-          AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
-        SELECT x.effect, x.satisfiers INTO eff, sats
-        FROM ff_cond_effect(wp.resume_condition, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
-            'waitpoint_key', wp.waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
-            'source_identity', p_source_identity, 'correlation_id', p_correlation_id)) x;
+        SELECT x.eff, x.sats INTO eff, sats
+        FROM ff_delivery_effect(pk, id, sid, wp.resume_condition, wp.waitpoint_key, p_signal_id, p_signal_name, p_source_type,
+                                p_source_identity, p_correlation_id) x;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
     PERFORM ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,

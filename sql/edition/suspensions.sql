@@ -163,7 +163,7 @@ COMMENT ON FUNCTION ff_suspend_check(jsonb, jsonb, bigint, text, text, text, tex
 -- A suspend repeated under its idempotency key: the rows the first one returned, tokens signed again.
 CREATE FUNCTION ff_suspend_replayed(pk smallint, xid uuid, replay jsonb)
 RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     b jsonb;
 BEGIN
@@ -179,7 +179,7 @@ COMMENT ON FUNCTION ff_suspend_replayed(smallint, uuid, jsonb) IS 'The rows of a
 -- Bindings (core/src/bindings.rs resolve): one JSON object per bound waitpoint, primary first
 -- (id, key, pending, and a pending one's token kid), checked against the condition's keys.
 CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     keys text[];
     bound jsonb := '[]';
