@@ -26,6 +26,28 @@ CREATE TYPE ff_claim_candidate AS (
     current_attempt_id uuid, interrupt_reason text, reserved boolean);
 COMMENT ON TYPE ff_claim_candidate IS 'A locked, admitted claim candidate (internal).';
 
+-- A quota-limited candidate re-checked under its policy's row lock (claims::quota_admits_locked):
+-- requests in the sliding window and active (leased or reserved) executions under the caps.
+CREATE FUNCTION ff_quota_admits_locked(p_quota_policy_id uuid, now_ms bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    pol record;
+    requests bigint;
+    active bigint;
+BEGIN
+    SELECT max_requests_per_window, active_concurrency_cap, window_ms INTO pol
+    FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id FOR UPDATE;
+    SELECT (SELECT count(*) FROM ff_quota_admission a
+            WHERE a.quota_policy_id = p_quota_policy_id AND a.admitted_at_ms > now_ms - pol.window_ms),
+           (SELECT count(*) FROM ff_exec_core x WHERE x.quota_policy_id = p_quota_policy_id
+              AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
+    INTO requests, active;
+    RETURN (pol.max_requests_per_window IS NULL OR requests < pol.max_requests_per_window)
+       AND (pol.active_concurrency_cap IS NULL OR active < pol.active_concurrency_cap);
+END
+$$;
+COMMENT ON FUNCTION ff_quota_admits_locked(uuid, bigint) IS 'Re-check a quota under its policy''s lock (internal).';
+
 -- Up to `max_rows` admitted candidates of the lane, locked (FOR UPDATE SKIP LOCKED), best first:
 -- priority desc, then creation order; budget and quota admission are predicates of the scan, and a
 -- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
@@ -38,9 +60,6 @@ DECLARE
     c ff_claim_candidate;
     any_refused boolean;
     got integer;
-    pol record;
-    requests bigint;
-    active bigint;
 BEGIN
     WHILE cardinality(admitted) < max_rows LOOP
         any_refused := false;
@@ -80,15 +99,7 @@ BEGIN
         LOOP
             got := got + 1;
             IF c.quota_policy_id IS NOT NULL THEN
-                SELECT max_requests_per_window, active_concurrency_cap, window_ms INTO pol
-                FROM ff_quota_policy WHERE quota_policy_id = c.quota_policy_id FOR UPDATE;
-                SELECT (SELECT count(*) FROM ff_quota_admission a
-                        WHERE a.quota_policy_id = c.quota_policy_id AND a.admitted_at_ms > now_ms - pol.window_ms),
-                       (SELECT count(*) FROM ff_exec_core x WHERE x.quota_policy_id = c.quota_policy_id
-                          AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
-                INTO requests, active;
-                IF NOT ((pol.max_requests_per_window IS NULL OR requests < pol.max_requests_per_window)
-                        AND (pol.active_concurrency_cap IS NULL OR active < pol.active_concurrency_cap)) THEN
+                IF NOT ff_quota_admits_locked(c.quota_policy_id, now_ms) THEN
                     refused := refused || c.execution_id;
                     any_refused := true;
                     CONTINUE;

@@ -96,6 +96,59 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
 
+-- An execution's arguments, checked in the Rust edition's order (its argument conversion, then
+-- creation::validate); the capabilities with NULL as none.
+CREATE FUNCTION ff_check_new_execution(p_lane_id text, p_required_capabilities text[], p_namespace text, p_tags jsonb,
+    p_budget_ids text[], p_idempotency_key text, budgets text[], max_attempts integer, backoff bigint) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    caps text[];
+BEGIN
+    -- Argument conversion (the Rust edition's, before its body).
+    PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
+    PERFORM ff_check_jsonb(p_tags, 'tags');
+    PERFORM ff_check_text_array(p_budget_ids, 'budget_ids');
+    -- creation::validate.
+    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    caps := coalesce(p_required_capabilities, '{}');
+    PERFORM ff_check_capabilities(caps, 'required_capabilities');
+    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
+    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN
+        PERFORM ff_invalid('invalid_budget_ids', 'budget_ids: at most 64 ids of 1-256 bytes');
+    END IF;
+    IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
+        PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
+    END IF;
+    IF max_attempts NOT BETWEEN 1 AND 100000 THEN
+        PERFORM ff_invalid('invalid_max_attempts', 'max_attempts must be between 1 and 100000');
+    END IF;
+    PERFORM ff_check_ms(backoff, 'retry_backoff_ms', 0);
+    RETURN caps;
+END
+$$;
+COMMENT ON FUNCTION ff_check_new_execution(text, text[], text, jsonb, text[], text, text[], integer, bigint) IS 'Check a new execution''s arguments (internal).';
+
+-- A new execution's key: the id given, else a child's in its parent's partition (its flow's), else
+-- one minted in the partition of its lane (or of its flow).
+CREATE FUNCTION ff_new_execution_key(p_execution_id text, p_flow_id uuid, p_parent_execution_id text, p_lane_id text,
+    OUT pk smallint, OUT id uuid)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_execution_id IS NOT NULL THEN
+        SELECT e.partition_key, e.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) e;
+    ELSIF p_flow_id IS NULL AND p_parent_execution_id IS NOT NULL THEN
+        -- A child is minted in its parent's partition, which is its flow's.
+        pk := (ff_parse_execution_id(p_parent_execution_id)).partition_key;
+        id := gen_random_uuid();
+    ELSE
+        pk := ff_partition_for(p_lane_id, p_flow_id);
+        id := gen_random_uuid();
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_new_execution_key(text, uuid, text, text) IS 'The partition and id of a new execution (internal).';
+
 CREATE FUNCTION ff_create_execution_body(
     p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
@@ -119,36 +172,9 @@ DECLARE
     joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
         OR p_parent_waitpoint_key IS NOT NULL;
 BEGIN
-    -- Argument conversion (the Rust edition's, before its body).
-    PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
-    PERFORM ff_check_jsonb(p_tags, 'tags');
-    PERFORM ff_check_text_array(p_budget_ids, 'budget_ids');
-    -- creation::validate.
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    caps := coalesce(p_required_capabilities, '{}');
-    PERFORM ff_check_capabilities(caps, 'required_capabilities');
-    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
-    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
-    IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN
-        PERFORM ff_invalid('invalid_budget_ids', 'budget_ids: at most 64 ids of 1-256 bytes');
-    END IF;
-    IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
-        PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
-    END IF;
-    IF max_attempts NOT BETWEEN 1 AND 100000 THEN
-        PERFORM ff_invalid('invalid_max_attempts', 'max_attempts must be between 1 and 100000');
-    END IF;
-    PERFORM ff_check_ms(backoff, 'retry_backoff_ms', 0);
-    IF p_execution_id IS NOT NULL THEN
-        SELECT e.partition_key, e.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) e;
-    ELSIF p_flow_id IS NULL AND p_parent_execution_id IS NOT NULL THEN
-        -- A child is minted in its parent's partition, which is its flow's.
-        pk := (ff_parse_execution_id(p_parent_execution_id)).partition_key;
-        id := gen_random_uuid();
-    ELSE
-        pk := ff_partition_for(p_lane_id, p_flow_id);
-        id := gen_random_uuid();
-    END IF;
+    caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
+        budgets, max_attempts, backoff);
+    SELECT k.pk, k.id INTO pk, id FROM ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id) k;
     IF p_deadline_at_ms <= now_ms THEN
         PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
     END IF;
