@@ -178,6 +178,7 @@ fn failure_classes_throttling_and_lane_pauses_through_the_client() {
         // Pause: an event about the lane, nothing handed out, then resume.
         let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Operator]));
         let mut tenant = c.subscribe(SubscriptionOptions::new([EventKind::Completion]).namespace("t1"));
+        let mut tagged = c.subscribe(SubscriptionOptions::new([EventKind::Completion]).tag("team", "red"));
         c.create_execution(&NewExecution::new("p")).await.unwrap();
         assert!(c.pause_lane("p", Some("deploy")).await.unwrap());
         assert!(!c.pause_lane("p", None).await.unwrap());
@@ -207,5 +208,12 @@ fn failure_classes_throttling_and_lane_pauses_through_the_client() {
         c.cancel(&mine, "done").await.unwrap();
         let ev = tokio::time::timeout(Duration::from_secs(10), tenant.next()).await.unwrap().unwrap();
         assert_eq!(ev.header().map(|h| h.execution_id), Some(mine));
+        // A tag filter: only the red team's executions, looked up once each.
+        let mut red = NewExecution::new("n");
+        red.tags = serde_json::json!({"team": "red"});
+        let red = c.create_execution(&red).await.unwrap().execution_id;
+        c.cancel(&red, "done").await.unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(10), tagged.next()).await.unwrap().unwrap();
+        assert_eq!(ev.header().map(|h| h.execution_id), Some(red));
     });
 }

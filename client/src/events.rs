@@ -327,6 +327,10 @@ pub struct SubscriptionOptions {
     /// Deliver only the events of executions in this namespace (a tenant's subscriber; lane events,
     /// which belong to no execution, are left out too). The cursor still moves past the others.
     pub namespace: Option<String>,
+    /// Deliver only the events of executions with this tag (`tags ->> key = value`), looked up once
+    /// per execution with `ff_get_execution` (so for the roles that may call it, not `ff_signaler`); an
+    /// execution already pruned does not match.
+    pub tag: Option<(String, String)>,
 }
 
 impl SubscriptionOptions {
@@ -341,7 +345,14 @@ impl SubscriptionOptions {
             max_gap_wait: Duration::from_secs(30),
             with_results: false,
             namespace: None,
+            tag: None,
         }
+    }
+
+    /// Only the events of executions tagged `key = value` (the scanners' tag filter, for a subscriber).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tag = Some((key.into(), value.into()));
+        self
     }
 
     /// Only the events of executions in `namespace` (the scanners' filter, for a subscriber).
@@ -400,6 +411,8 @@ pub struct Subscription {
     can_announce: bool,
     connected_once: bool,
     reconnects: u64,
+    /// Whether each execution seen matches [`SubscriptionOptions::tag`].
+    tagged: std::collections::HashMap<String, bool>,
 }
 
 impl Client {
@@ -419,6 +432,7 @@ impl Client {
             can_announce: true,
             connected_once: false,
             reconnects: 0,
+            tagged: std::collections::HashMap::new(),
         }
     }
 }
@@ -430,9 +444,19 @@ impl Subscription {
     /// and replays as needed. Errors other than dropped connections (e.g. `42501`) are returned.
     pub async fn next(&mut self) -> Result<Event> {
         loop {
-            if let Some(e) = self.buffer.pop_front() {
+            if let Some(header) = self.buffer.front().map(|e| e.header().cloned()) {
+                // Decided before the cursor moves: a lookup that loses the connection leaves the event
+                // in the buffer.
+                let wanted = match self.wanted(header.as_ref()).await {
+                    Ok(wanted) => wanted,
+                    Err(e) if e.is_retryable() => {
+                        self.conn = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let e = self.buffer.pop_front().expect("an event was peeked");
                 self.cursor.set(e.kind(), e.event_id());
-                let wanted = self.options.namespace.as_deref().is_none_or(|ns| e.header().and_then(|h| h.namespace.as_deref()) == Some(ns));
                 if wanted {
                     return Ok(e);
                 }
@@ -492,6 +516,38 @@ impl Subscription {
     /// The server process id of the subscription's connection, if connected.
     pub fn backend_pid(&self) -> Option<i32> {
         self.conn.as_ref().map(|c| c.backend_pid)
+    }
+
+    /// Whether an event about this execution (none: a lane event) passes the namespace and tag filters.
+    async fn wanted(&mut self, header: Option<&EventHeader>) -> Result<bool> {
+        if self.options.namespace.is_none() && self.options.tag.is_none() {
+            return Ok(true);
+        }
+        let Some(h) = header else { return Ok(false) };
+        if self.options.namespace.as_deref().is_some_and(|ns| h.namespace.as_deref() != Some(ns)) {
+            return Ok(false);
+        }
+        let Some((key, value)) = self.options.tag.clone() else { return Ok(true) };
+        let id = h.execution_id.to_string();
+        if let Some(known) = self.tagged.get(&id) {
+            return Ok(*known);
+        }
+        if self.conn.is_none() {
+            self.connect().await?;
+            self.must_read = true;
+        }
+        let conn = self.conn.as_ref().expect("connected");
+        let found = match conn.client.query_opt("SELECT tags ->> $2 FROM ff_get_execution($1)", &[&id, &key]).await {
+            Ok(row) => row.and_then(|r| r.get::<_, Option<String>>(0)).is_some_and(|v| v == value),
+            // Pruned since the event was written: it matches nothing.
+            Err(e) if e.code().is_some_and(|c| c.code() == "WF010") => false,
+            Err(e) => return Err(e.into()),
+        };
+        if self.tagged.len() >= 100_000 {
+            self.tagged.clear();
+        }
+        self.tagged.insert(id, found);
+        Ok(found)
     }
 
     async fn connect(&mut self) -> Result<()> {
