@@ -12,17 +12,6 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_text_array(text[], text) IS 'WF001 invalid_<field> for a NULL element (internal).';
 
--- Optional text of 1 to max bytes (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF value IS NOT NULL AND octet_length(value) NOT BETWEEN 1 AND max THEN
-        PERFORM ff_invalid('invalid_' || field, format('%s must be 1-%s bytes', field, max));
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invalid_<field> unless 1-max bytes (internal).';
-
 -- A duration in ms from min to 2^53-1 (WF001 invalid_<field>).
 CREATE FUNCTION ff_check_ms(value bigint, field text, min bigint) RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$

@@ -46,9 +46,7 @@ BEGIN
     IF p_key IS NULL THEN
         PERFORM ff_invalid('parent_waitpoint_key_required', 'parent_waitpoint_key must be given with parent_execution_id');
     END IF;
-    IF octet_length(p_key) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_parent_waitpoint_key', 'parent_waitpoint_key must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
     SELECT x.partition_key, x.execution_uuid INTO ppk, parent_id FROM ff_parse_execution_id(p_parent) x;
     SELECT e.lifecycle_phase, m.flow_id INTO phase, parent_flow
     FROM ff_exec_core e LEFT JOIN ff_flow_member m ON m.partition_key = e.partition_key AND m.execution_id = e.execution_id
@@ -314,9 +312,7 @@ DECLARE
     inserted uuid;
 BEGIN
     r_flow_id := coalesce(p_flow_id, gen_random_uuid());
-    IF p_namespace IS NOT NULL AND octet_length(p_namespace) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_namespace', 'namespace must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
     IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
         PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
     END IF;

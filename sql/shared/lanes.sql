@@ -80,9 +80,7 @@ DECLARE
     now_ms bigint := ff_now_ms();
     e record;
 BEGIN
-    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
     SELECT x.lifecycle_phase, x.eligibility_state, x.namespace INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
@@ -173,9 +171,7 @@ DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
     PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
     INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
     ON CONFLICT (lane_id) DO NOTHING;
     IF NOT FOUND THEN
