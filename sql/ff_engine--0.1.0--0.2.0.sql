@@ -447,10 +447,10 @@ CREATE  FUNCTION "ff_expire_deadlines"(
 	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
 	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS INT /* i32 */
-SECURITY DEFINER PARALLEL UNSAFE 
+SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'ff_expire_deadlines_0_2_wrapper';
+AS 'MODULE_PATHNAME', 'ff_expire_deadlines_wrapper';
 
 -- ff_engine::api::scanners::ff_expire_grants
 CREATE  FUNCTION "ff_expire_grants"(
@@ -654,10 +654,10 @@ CREATE  FUNCTION "ff_prune_by_retention"(
 	"tag_key" TEXT DEFAULT NULL, /* Option < & str > */
 	"tag_value" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS INT /* i32 */
-SECURITY DEFINER PARALLEL UNSAFE 
+SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'ff_prune_by_retention_0_2_wrapper';
+AS 'MODULE_PATHNAME', 'ff_prune_by_retention_wrapper';
 
 -- ff_engine::api::scanners::ff_prune_events
 CREATE OR REPLACE FUNCTION "ff_prune_events"(
@@ -839,6 +839,17 @@ END
 $$;
 COMMENT ON FUNCTION ff_bounded_count(integer, text, integer) IS 'A count from 1 to max, or WF001 (internal).';
 
+-- Optional text of 1 to max bytes (WF001 invalid_<field>).
+CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NOT NULL AND octet_length(value) NOT BETWEEN 1 AND max THEN
+        PERFORM ff_invalid('invalid_' || field, format('%s must be 1-%s bytes', field, max));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invalid_<field> unless 1-max bytes (internal).';
+
 -- ff_engine, both editions: identifiers (docs/semantics.md §1), as core/src/ids.rs: lane ids, execution
 -- ids `{fp:N}:<uuid>` and their CRC-16/XMODEM partitions.
 
@@ -985,9 +996,7 @@ BEGIN
     IF p_key IS NULL THEN
         PERFORM ff_invalid('parent_waitpoint_key_required', 'parent_waitpoint_key must be given with parent_execution_id');
     END IF;
-    IF octet_length(p_key) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_parent_waitpoint_key', 'parent_waitpoint_key must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
     SELECT x.partition_key, x.execution_uuid INTO ppk, parent_id FROM ff_parse_execution_id(p_parent) x;
     SELECT e.lifecycle_phase, m.flow_id INTO phase, parent_flow
     FROM ff_exec_core e LEFT JOIN ff_flow_member m ON m.partition_key = e.partition_key AND m.execution_id = e.execution_id
@@ -1253,9 +1262,7 @@ DECLARE
     inserted uuid;
 BEGIN
     r_flow_id := coalesce(p_flow_id, gen_random_uuid());
-    IF p_namespace IS NOT NULL AND octet_length(p_namespace) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_namespace', 'namespace must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
     IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
         PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
     END IF;
@@ -1616,9 +1623,7 @@ DECLARE
     now_ms bigint := ff_now_ms();
     e record;
 BEGIN
-    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
     SELECT x.lifecycle_phase, x.eligibility_state, x.namespace INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
@@ -1709,9 +1714,7 @@ DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
     PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    IF p_reason IS NOT NULL AND octet_length(p_reason) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
-    END IF;
+    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
     INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
     ON CONFLICT (lane_id) DO NOTHING;
     IF NOT FOUND THEN

@@ -527,11 +527,12 @@ impl Subscription {
         if self.options.namespace.as_deref().is_some_and(|ns| h.namespace.as_deref() != Some(ns)) {
             return Ok(false);
         }
-        let Some((key, value)) = self.options.tag.clone() else { return Ok(true) };
+        let Some(tag) = &self.options.tag else { return Ok(true) };
         let id = h.execution_id.to_string();
         if let Some(known) = self.tagged.get(&id) {
             return Ok(*known);
         }
+        let (key, value) = tag.clone();
         if self.conn.is_none() {
             self.connect().await?;
             self.must_read = true;

@@ -56,9 +56,9 @@ fn ff_expire_leases_0_2(
 }
 
 /// Expire executions past their deadline (lease ended, suspension and waitpoints closed).
-#[pg_extern(name = "ff_expire_deadlines", security_definer, parallel_unsafe)]
+#[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_expire_deadlines_0_2(
+fn ff_expire_deadlines(
     max_rows: default!(Option<i32>, 1000),
     namespace: default!(Option<&str>, "NULL"),
     tag_key: default!(Option<&str>, "NULL"),
@@ -80,9 +80,9 @@ fn ff_prune_executions(
 }
 
 /// Prune finished executions past their outcome's retention setting (`ff_engine.retention_<outcome>_s`).
-#[pg_extern(name = "ff_prune_by_retention", security_definer, parallel_unsafe)]
+#[pg_extern(security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]
-fn ff_prune_by_retention_0_2(
+fn ff_prune_by_retention(
     max_rows: default!(Option<i32>, 1000),
     namespace: default!(Option<&str>, "NULL"),
     tag_key: default!(Option<&str>, "NULL"),

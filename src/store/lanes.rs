@@ -35,18 +35,35 @@ pub fn register() {
     unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
 }
 
+fn bad(e: pgrx::spi::SpiError) -> WfError {
+    WfError::corruption(format!("reading the paused lanes: {e}"))
+}
+
+/// `ff_lane_pause`'s oid, read once per backend.
+fn table_oid(client: &SpiClient<'_>) -> WfResult<pg_sys::Oid> {
+    let known = TABLE.with(Cell::get);
+    if known != pg_sys::InvalidOid {
+        return Ok(known);
+    }
+    let oid = client
+        .select("SELECT 'ff_lane_pause'::regclass::oid", Some(1), &[])
+        .map_err(bad)?
+        .first()
+        .get_one::<pg_sys::Oid>()
+        .map_err(bad)?
+        .ok_or_else(|| WfError::corruption("ff_lane_pause has no oid"))?;
+    TABLE.with(|t| t.set(oid));
+    Ok(oid)
+}
+
 fn read(client: &SpiClient<'_>) -> WfResult<HashSet<String>> {
     if crate::postgres::release::on_0_1_schema(client)? {
         return Ok(HashSet::new());
     }
-    let bad = |e: pgrx::spi::SpiError| WfError::corruption(format!("reading the paused lanes: {e}"));
-    let table =
-        client.select("SELECT 'ff_lane_pause'::regclass::oid, ARRAY(SELECT lane_id FROM ff_lane_pause)", Some(1), &[]).map_err(bad)?;
-    let row = table.first();
-    let oid = row.get::<pg_sys::Oid>(1).map_err(bad)?.ok_or_else(|| WfError::corruption("ff_lane_pause has no oid"))?;
-    let lanes = row.get::<Vec<String>>(2).map_err(bad)?.unwrap_or_default();
-    TABLE.with(|t| t.set(oid));
-    Ok(lanes.into_iter().collect())
+    table_oid(client)?;
+    let lanes =
+        client.select("SELECT ARRAY(SELECT lane_id FROM ff_lane_pause)", Some(1), &[]).map_err(bad)?.first().get_one::<Vec<String>>();
+    Ok(lanes.map_err(bad)?.unwrap_or_default().into_iter().collect())
 }
 
 /// Whether `lane` is paused, as of the latest committed pause or resume.
@@ -64,17 +81,8 @@ pub fn is_paused(client: &SpiClient<'_>, lane: &str) -> WfResult<bool> {
 
 /// Send a relcache invalidation of `ff_lane_pause` at commit (after a pause or a resume).
 pub fn changed() -> WfResult<()> {
-    pgrx::Spi::connect(|client| {
-        let bad = |e: pgrx::spi::SpiError| WfError::corruption(format!("finding ff_lane_pause: {e}"));
-        let oid = client
-            .select("SELECT 'ff_lane_pause'::regclass::oid", Some(1), &[])
-            .map_err(bad)?
-            .first()
-            .get_one::<pg_sys::Oid>()
-            .map_err(bad)?
-            .ok_or_else(|| WfError::corruption("ff_lane_pause has no oid"))?;
-        // SAFETY: registers an invalidation message for the current transaction.
-        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(oid) };
-        Ok(())
-    })
+    let oid = pgrx::Spi::connect(table_oid)?;
+    // SAFETY: registers an invalidation message for the current transaction.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(oid) };
+    Ok(())
 }

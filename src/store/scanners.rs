@@ -6,9 +6,11 @@ use crate::error::{required, WfResult};
 use crate::lifecycle;
 use crate::postgres::args::ex_id;
 use crate::postgres::notify::{wake, Channel};
-use crate::postgres::statement::now_ms;
+use crate::postgres::statement::{now_ms, Param};
 use crate::statement;
 use crate::store::leases::{terminate_locked, Termination};
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::PgOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -21,17 +23,17 @@ statement! {
         ["scanners/gc_suspend_dedup.sql"],
         ["scanners/gc_keys.sql"],
     ];
-    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
     row { processed: i32 }
 }
 statement! {
     mod promote_delayed = "scanners/promote_delayed.sql";
-    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
     row { lane_id: String }
 }
 statement! {
     mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
-    args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, filter: ScanFilter<'a> }
     row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
 }
 statement! {
@@ -48,13 +50,13 @@ statement! {
 
 statement! {
     mod due_deadlines = "scanners/due_deadlines.sql";
-    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
     row { partition_key: i16, execution_id: pgrx::Uuid, lifecycle_phase: String, ownership_state: String }
 }
 
 statement! {
     mod prune_executions = "retention/prune_executions.sql";
-    args<'a> { cutoff_ms: i64, public_states: Vec<String>, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { cutoff_ms: i64, public_states: Vec<String>, max_rows: i64, filter: ScanFilter<'a> }
     row { deleted: i64 }
 }
 
@@ -82,6 +84,23 @@ impl<'a> ScanFilter<'a> {
     /// Whether it narrows anything.
     pub fn is_filtered(&self) -> bool {
         self.namespace.is_some() || self.tag_key.is_some()
+    }
+}
+
+/// A filter binds three statement parameters: namespace, tag_key, tag_value (`-- $n..$m filter`).
+impl Param for ScanFilter<'_> {
+    fn describe(name: &'static str, out: &mut Vec<(&'static str, PgOid)>) {
+        for _ in 0..3 {
+            <Option<&str> as Param>::describe(name, out);
+        }
+    }
+    fn push<'a>(self, out: &mut Vec<DatumWithOid<'a>>)
+    where
+        Self: 'a,
+    {
+        for value in [self.namespace, self.tag_key, self.tag_value] {
+            value.push(out);
+        }
     }
 }
 
@@ -147,8 +166,7 @@ impl Task {
     /// Run the task once over at most `max_rows` due rows of executions `filter` admits; how many it
     /// processed.
     fn run(self, client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-        let (namespace, tag_key, tag_value) = (f.namespace, f.tag_key, f.tag_value);
-        let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows, namespace, tag_key, tag_value });
+        let one = |v: usize| batch_task::execute_of(v, client, batch_task::Args { now_ms, max_rows, filter: f });
         match self {
             Task::PromoteDelayed => promote_delayed_task(client, now_ms, max_rows, f),
             Task::ExpireGrants => one(EXPIRE_GRANTS),
@@ -172,7 +190,7 @@ const GC_KEYS: usize = 4;
 
 /// Promote due delayed executions and wake the sleeping workers of their lanes.
 fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let args = promote_delayed::Args { now_ms, max_rows, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let args = promote_delayed::Args { now_ms, max_rows, filter: f };
     let promoted = promote_delayed::all(client, args)?;
     let mut lanes: Vec<&str> = promoted.iter().map(|r| r.lane_id.as_str()).collect();
     lanes.sort_unstable();
@@ -183,7 +201,7 @@ fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: S
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
-    let args = expire_leases::Args { now_ms, max_rows, max_reclaims, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let args = expire_leases::Args { now_ms, max_rows, max_reclaims, filter: f };
     let r = expire_leases::one(client, args)?;
     if r.expired > 0 {
         let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
@@ -198,7 +216,7 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: Sca
 /// deadline rows dealt with are deleted, including those of executions that finished in time; the
 /// count is of executions expired.
 fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let args = due_deadlines::Args { now_ms, max_rows, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let args = due_deadlines::Args { now_ms, max_rows, filter: f };
     let due = due_deadlines::all(client, args)?;
     let expiry = Termination {
         states: lifecycle::EXPIRED,
@@ -229,9 +247,7 @@ fn prune_by_retention(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: Sca
             cutoff_ms: now_ms.saturating_sub(seconds as i64 * 1000),
             public_states: vec![state.to_string()],
             max_rows: max_rows - deleted,
-            namespace: f.namespace,
-            tag_key: f.tag_key,
-            tag_value: f.tag_value,
+            filter: f,
         };
         deleted += prune_executions::one(client, args)?.deleted;
     }
@@ -250,7 +266,7 @@ pub fn prune_executions(older_than_ms: Option<i64>, public_states: Option<Vec<St
         ));
     }
     let max_rows = crate::checks::batch_size(max_rows)?;
-    let args = prune_executions::Args { cutoff_ms, public_states, max_rows, namespace: None, tag_key: None, tag_value: None };
+    let args = prune_executions::Args { cutoff_ms, public_states, max_rows, filter: ScanFilter::default() };
     Spi::connect_mut(|client| Ok(prune_executions::one(client, args)?.deleted))
 }
 

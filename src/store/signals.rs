@@ -88,7 +88,7 @@ statement! {
 }
 statement! {
     mod due_suspensions = "signals/due_suspensions.sql";
-    args<'a> { now_ms: i64, max_rows: i64, namespace: Option<&'a str>, tag_key: Option<&'a str>, tag_value: Option<&'a str> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: crate::store::scanners::ScanFilter<'a> }
     row { partition_key: i16, execution_id: pgrx::Uuid }
 }
 statement! {
@@ -550,7 +550,7 @@ fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, lane_id: &str, due: d
 
 /// Apply each due suspension's timeout behaviour; returns how many were processed.
 pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64, f: crate::store::scanners::ScanFilter<'_>) -> WfResult<usize> {
-    let args = due_suspensions::Args { now_ms: now, max_rows, namespace: f.namespace, tag_key: f.tag_key, tag_value: f.tag_value };
+    let args = due_suspensions::Args { now_ms: now, max_rows, filter: f };
     let due = due_suspensions::all(client, args)?;
     let mut n = 0;
     for d in due {

@@ -5,9 +5,7 @@
 -- $1 cutoff_ms
 -- $2 public_states
 -- $3 max_rows
--- $4 namespace
--- $5 tag_key
--- $6 tag_value
+-- $4..$6 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 WITH doomed AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE completed_at_ms < $1 AND lifecycle_phase = 'terminal' AND public_state = ANY ($2::text[])

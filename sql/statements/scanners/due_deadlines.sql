@@ -3,9 +3,7 @@
 -- expires the executions still running.
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 WITH due AS (
     SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
     FROM ff_deadline d

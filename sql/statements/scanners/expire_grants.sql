@@ -1,9 +1,7 @@
 -- Delete expired, unconsumed claim grants and release their reservations.
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 WITH d AS (
     DELETE FROM ff_claim_grant WHERE ctid IN (SELECT ctid FROM ff_claim_grant g WHERE g.expires_at_ms <= $1
         AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (

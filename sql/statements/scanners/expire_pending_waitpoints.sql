@@ -1,9 +1,7 @@
 -- Close pending waitpoints past their expiry (close reason never_committed).
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 WITH due AS (
     SELECT p.partition_key, p.execution_id, p.waitpoint_id FROM ff_waitpoint p
     WHERE p.state = 'pending' AND p.expires_at_ms <= $1

@@ -1,9 +1,7 @@
 -- Delete signal dedup rows past their TTL.
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 DELETE FROM ff_signal_dedup WHERE ctid IN (SELECT ctid FROM ff_signal_dedup k WHERE k.expires_at_ms <= $1
     AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (
           SELECT 1 FROM ff_exec_core x WHERE x.partition_key = k.partition_key AND x.execution_id = k.execution_id

@@ -2,9 +2,7 @@
 -- execution promoted, with its lane (whose sleeping workers are woken).
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= $1

@@ -1,9 +1,7 @@
 -- Open suspensions whose timeout has passed, soonest first.
 -- $1 now_ms
 -- $2 max_rows
--- $3 namespace
--- $4 tag_key
--- $5 tag_value
+-- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
 SELECT s.partition_key, s.execution_id FROM ff_suspension s WHERE s.state = 'open' AND s.timeout_at_ms <= $1
   AND ($3::text IS NULL AND $4::text IS NULL OR EXISTS (
         SELECT 1 FROM ff_exec_core x WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id

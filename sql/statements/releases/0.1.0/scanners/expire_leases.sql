@@ -6,9 +6,7 @@
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
--- $4 namespace (0.1.0's scanners take no filter: unused)
--- $5 tag_key (0.1.0's scanners take no filter: unused)
--- $6 tag_value (0.1.0's scanners take no filter: unused)
+-- $4..$6 filter (0.1.0's scanners take no filter: unused)
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1
