@@ -37,10 +37,12 @@ fn fail(c: &mut Client, l: &Lease, class: Option<&str>, detail: Option<&[u8]>) -
     .get(0)
 }
 
-/// A login role that is a member of `role` (cluster-wide, so created once).
+/// A login role that is a member of `role` (cluster-wide, so created once; tests running at the
+/// same time may race to create it, and the loser finds it there).
 fn login(c: &mut Client, name: &str, role: &str) {
     c.batch_execute(&format!(
-        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN CREATE ROLE {name} LOGIN IN ROLE {role}; END IF; END $$"
+        "DO $$ BEGIN CREATE ROLE {name} LOGIN IN ROLE {role}; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     ))
     .unwrap();
 }
