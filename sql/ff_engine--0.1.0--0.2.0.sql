@@ -815,15 +815,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_invalid(text, text) IS 'Raise WF001 invalid_input (internal).';
 
--- A required argument: WF001 `<param>_required` when NULL.
-CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+-- WF001 invalid_input with `reason` as DETAIL, typed as the value checked, so that a check can be a
+-- SQL CASE the planner writes into the calling expression (no function call at run time unless the
+-- check fails). VOLATILE, so the planner never evaluates it while folding constants.
+CREATE FUNCTION ff_reject(value anyelement, reason text, what text) RETURNS anyelement
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
 BEGIN
-    IF value IS NULL THEN
-        PERFORM ff_invalid(param || '_required', param || ' must not be NULL');
-    END IF;
-    RETURN value;
+    RAISE EXCEPTION USING ERRCODE = 'WF001', MESSAGE = 'invalid_input: ' || what, DETAIL = reason;
 END
+$$;
+COMMENT ON FUNCTION ff_reject(anyelement, text, text) IS 'Raise WF001 invalid_input for a value (internal).';
+
+-- A required argument: WF001 `<param>_required` when NULL; the value otherwise. The checks below
+-- return what they checked and are called in assignments (`v := ff_required(v, 'v')`), which PL/pgSQL
+-- evaluates without starting an executor (PERFORM starts one); each is written into its caller.
+CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value IS NULL THEN ff_reject(value, param || '_required', param || ' must not be NULL') ELSE value END
 $$;
 COMMENT ON FUNCTION ff_required(anyelement, text) IS 'A required argument, or WF001 <param>_required (internal).';
 
@@ -839,14 +847,11 @@ END
 $$;
 COMMENT ON FUNCTION ff_bounded_count(integer, text, integer) IS 'A count from 1 to max, or WF001 (internal).';
 
--- Optional text of 1 to max bytes (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF value IS NOT NULL AND octet_length(value) NOT BETWEEN 1 AND max THEN
-        PERFORM ff_invalid('invalid_' || field, format('%s must be 1-%s bytes', field, max));
-    END IF;
-END
+-- Optional text of 1 to max bytes (WF001 invalid_<field>); the value.
+CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(value) NOT BETWEEN 1 AND max
+                THEN ff_reject(value, 'invalid_' || field, format('%s must be 1-%s bytes', field, max)) ELSE value END
 $$;
 COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invalid_<field> unless 1-max bytes (internal).';
 
@@ -854,15 +859,12 @@ COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invali
 -- ids `{fp:N}:<uuid>` and their CRC-16/XMODEM partitions.
 
 -- lane_id: 1-64 bytes of printable ASCII (space included).
-CREATE FUNCTION ff_check_lane_id(lane_id text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF lane_id !~ '^[\x20-\x7e]{1,64}$' THEN
-        PERFORM ff_invalid('invalid_lane_id', 'lane_id must be 1-64 bytes of printable ASCII');
-    END IF;
-END
+CREATE FUNCTION ff_check_lane_id(lane_id text) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lane_id !~ '^[\x20-\x7e]{1,64}$'
+                THEN ff_reject(lane_id, 'invalid_lane_id', 'lane_id must be 1-64 bytes of printable ASCII') ELSE lane_id END
 $$;
-COMMENT ON FUNCTION ff_check_lane_id(text) IS 'WF001 invalid_lane_id unless a valid lane id (internal).';
+COMMENT ON FUNCTION ff_check_lane_id(text) IS 'WF001 invalid_lane_id unless a valid lane id; the lane id (internal).';
 
 -- CRC-16/XMODEM: poly 0x1021, init 0, no reflection, no final xor; a byte at a time through the
 -- 256-entry table of the polynomial.
@@ -996,7 +998,7 @@ BEGIN
     IF p_key IS NULL THEN
         PERFORM ff_invalid('parent_waitpoint_key_required', 'parent_waitpoint_key must be given with parent_execution_id');
     END IF;
-    PERFORM ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
+    p_key := ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
     SELECT x.partition_key, x.execution_uuid INTO ppk, parent_id FROM ff_parse_execution_id(p_parent) x;
     SELECT e.lifecycle_phase, m.flow_id INTO phase, parent_flow
     FROM ff_exec_core e LEFT JOIN ff_flow_member m ON m.partition_key = e.partition_key AND m.execution_id = e.execution_id
@@ -1192,7 +1194,7 @@ COMMENT ON FUNCTION ff_notify_completion_waiters(text) IS 'Notify the waiters on
 
 -- The trigger: an execution that is a flow member, or that someone waits for, ended.
 CREATE FUNCTION ff_execution_ended() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ff_flow_member;
     now_ms bigint := ff_now_ms();
@@ -1238,7 +1240,7 @@ COMMENT ON TRIGGER ff_execution_ended ON ff_exec_core IS
 
 -- Retention deletes an execution with everything that belongs to it: its membership and edges too.
 CREATE FUNCTION ff_flow_member_deleted() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     DELETE FROM ff_flow_member WHERE partition_key = OLD.partition_key AND execution_id = OLD.execution_id;
     DELETE FROM ff_flow_dependency WHERE partition_key = OLD.partition_key
@@ -1257,12 +1259,12 @@ COMMENT ON TRIGGER ff_flow_member_deleted ON ff_exec_core IS 'A pruned flow memb
 ----------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION ff_create_flow_body(p_flow_id uuid, p_namespace text, p_tags jsonb, OUT r_flow_id uuid, OUT r_created boolean)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     inserted uuid;
 BEGIN
     r_flow_id := coalesce(p_flow_id, gen_random_uuid());
-    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
+    p_namespace := ff_check_optional_text(p_namespace, 'namespace', 256);
     IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
         PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
     END IF;
@@ -1277,8 +1279,8 @@ COMMENT ON FUNCTION ff_create_flow_body(uuid, text, jsonb) IS 'ff_create_flow''s
 
 CREATE FUNCTION ff_create_flow(flow_id uuid DEFAULT NULL, namespace text DEFAULT NULL, tags jsonb DEFAULT '{}')
 RETURNS TABLE (flow_id uuid, created boolean)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_flow_body($1, $2, $3)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_flow_body($1, $2, $3)
 $$;
 
 -- A flow's state, derived from its members: cancelled when ff_cancel_flow ran; else open while a
@@ -1287,7 +1289,7 @@ $$;
 CREATE FUNCTION ff_get_flow_body(p_flow_id uuid)
 RETURNS TABLE (r_flow_id uuid, r_partition_key text, r_namespace text, r_tags jsonb, r_state text, r_member_count bigint,
     r_counts jsonb, r_created_at_ms bigint, r_cancelled_at_ms bigint, r_cancel_policy text, r_cancel_reason text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     f ff_flow;
     n bigint;
@@ -1295,7 +1297,8 @@ DECLARE
     completed_n bigint;
     by_state jsonb;
 BEGIN
-    SELECT * INTO f FROM ff_flow x WHERE x.partition_key = ff_partition_for('', ff_required(p_flow_id, 'flow_id')) AND x.flow_id = p_flow_id;
+    p_flow_id := ff_required(p_flow_id, 'flow_id');
+    SELECT * INTO f FROM ff_flow x WHERE x.partition_key = ff_partition_for('', p_flow_id) AND x.flow_id = p_flow_id;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
     END IF;
@@ -1317,8 +1320,8 @@ COMMENT ON FUNCTION ff_get_flow_body(uuid) IS 'ff_get_flow''s body (internal).';
 CREATE FUNCTION ff_get_flow(flow_id uuid)
 RETURNS TABLE (flow_id uuid, partition_key text, namespace text, tags jsonb, state text, member_count bigint, counts jsonb,
     created_at_ms bigint, cancelled_at_ms bigint, cancel_policy text, cancel_reason text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_get_flow_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_get_flow_body($1)
 $$;
 
 CREATE FUNCTION ff_list_flow_members(flow_id uuid, after_execution_id text DEFAULT NULL, max_rows integer DEFAULT 100)
@@ -1359,6 +1362,7 @@ RETURNS TABLE (outcome text, members bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
+    pk smallint;
     f ff_flow;
     m record;
     cancelled bigint := 0;
@@ -1371,9 +1375,10 @@ BEGIN
     IF $3 IS NULL OR octet_length($3) NOT BETWEEN 1 AND 256 THEN
         PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
     END IF;
+    pk := ff_partition_for('', ff_required($1, 'flow_id'));
     UPDATE ff_flow x SET cancelled_at_ms = coalesce(x.cancelled_at_ms, ff_now_ms()), cancel_policy = coalesce(x.cancel_policy, $2),
         cancel_reason = coalesce(x.cancel_reason, $3)
-    WHERE x.partition_key = ff_partition_for('', ff_required($1, 'flow_id')) AND x.flow_id = $1
+    WHERE x.partition_key = pk AND x.flow_id = $1
     RETURNING * INTO f;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
@@ -1407,7 +1412,7 @@ $$;
 -- flow:<flow id> as payload; nothing else wakes the session, so a thousand waiters on a thousand
 -- executions are told one each. LISTEN first, call, commit, sleep; after a notification call again.
 CREATE FUNCTION ff_await_completion_body(p_execution_id text, p_flow_id uuid) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     pk smallint;
     id uuid;
@@ -1452,8 +1457,8 @@ $$;
 COMMENT ON FUNCTION ff_await_completion_body(text, uuid) IS 'ff_await_completion''s body (internal).';
 
 CREATE FUNCTION ff_await_completion(execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL) RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_await_completion_body($1, $2)
+LANGUAGE sql VOLATILE AS $$
+    SELECT @extschema@.ff_await_completion_body($1, $2)
 $$;
 
 -- After a replay (ff_replay_execution, both editions): a member whose upstreams have not all
@@ -1547,11 +1552,12 @@ COMMENT ON FUNCTION ff_flow_recount(smallint, uuid[], bigint) IS 'Count a member
 
 CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     RETURN QUERY
     WITH runnable AS (
         SELECT e.eligibility_state, e.eligible_at_ms, e.reserved_until_ms, e.budget_ids, e.quota_policy_id
@@ -1606,8 +1612,8 @@ COMMENT ON FUNCTION ff_lane_holdback_body(text) IS 'ff_lane_holdback''s body (in
 
 CREATE FUNCTION ff_lane_holdback(lane_id text)
 RETURNS TABLE (reason text, executions bigint, earliest_at_ms bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_lane_holdback_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_lane_holdback_body($1)
 $$;
 
 -- Holding one execution (semantics §7a): a runnable execution — waiting, delayed, or blocked by its
@@ -1617,13 +1623,13 @@ $$;
 -- locks its candidate first and the hold finds it active (execution_not_runnable), or the hold
 -- commits first and no claim or grant consume takes it. Each writes an operator event.
 CREATE FUNCTION ff_hold_execution_body(p_execution_id text, p_reason text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint := ff_now_ms();
     e record;
 BEGIN
-    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
+    p_reason := ff_check_optional_text(p_reason, 'reason', 256);
     SELECT x.lifecycle_phase, x.eligibility_state, x.namespace INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
@@ -1650,15 +1656,15 @@ COMMENT ON FUNCTION ff_hold_execution_body(text, text) IS 'ff_hold_execution''s 
 
 CREATE FUNCTION ff_hold_execution(execution_id text, reason text DEFAULT NULL)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_hold_execution_body($1, $2)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_hold_execution_body($1, $2)
 $$;
 
 -- Releasing a hold: the execution goes back to what its state calls for now — blocked while upstreams
 -- of its flow have not completed, delayed until a delay still ahead, else claimable (its lane's
 -- sleeping worker is woken).
 CREATE FUNCTION ff_release_execution_body(p_execution_id text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint := ff_now_ms();
@@ -1695,8 +1701,8 @@ COMMENT ON FUNCTION ff_release_execution_body(text) IS 'ff_release_execution''s 
 
 CREATE FUNCTION ff_release_execution(execution_id text)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_release_execution_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_release_execution_body($1)
 $$;
 
 -- Pausing a lane (semantics §7a): the lane keeps accepting executions and hands out none. Every claim
@@ -1709,12 +1715,13 @@ $$;
 COMMENT ON FUNCTION ff_lanes_changed() IS 'Tell the claims that the paused lanes changed, at commit (internal).';
 
 CREATE FUNCTION ff_pause_lane_body(p_lane_id text, p_reason text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    p_reason := ff_check_optional_text(p_reason, 'reason', 256);
     INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
     ON CONFLICT (lane_id) DO NOTHING;
     IF NOT FOUND THEN
@@ -1730,17 +1737,18 @@ COMMENT ON FUNCTION ff_pause_lane_body(text, text) IS 'ff_pause_lane''s body (in
 
 CREATE FUNCTION ff_pause_lane(lane_id text, reason text DEFAULT NULL)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_pause_lane_body($1, $2)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_pause_lane_body($1, $2)
 $$;
 
 -- Resuming a lane wakes its sleeping workers (ff_await_lane) in the resuming transaction.
 CREATE FUNCTION ff_resume_lane_body(p_lane_id text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     DELETE FROM ff_lane_pause WHERE lane_id = p_lane_id;
     IF NOT FOUND THEN
         RETURN 'not_paused';
@@ -1755,8 +1763,8 @@ COMMENT ON FUNCTION ff_resume_lane_body(text) IS 'ff_resume_lane''s body (intern
 
 CREATE FUNCTION ff_resume_lane(lane_id text)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_resume_lane_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_resume_lane_body($1)
 $$;
 
 -- Every lane with unfinished work or a pause: whether it is paused, how many executions it could hand
@@ -1948,15 +1956,20 @@ BEGIN
     END LOOP;
     FOR r IN
         SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config,
-               coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).' AS internal
+               coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).'
+                 AND NOT EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = p.pronamespace
+                                   AND p.proname::text = s.proname || '_body') AS internal
         FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
           AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
-        -- ff_admin may call everything but the SQL edition's helpers (commented '… (internal).'),
-        -- which only the SECURITY DEFINER functions that own them call.
+        -- ff_admin may call everything but the helpers (commented '… (internal).'), which only the
+        -- SECURITY DEFINER functions that own them call. A function's body (`<name>_body`) is the
+        -- function under another parameter naming and has its grants: the SQL edition's shells run as
+        -- their caller, so that PostgreSQL writes them into the calling query, and their bodies as
+        -- the owner.
         IF NOT r.internal THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
         END IF;
@@ -1997,7 +2010,8 @@ GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
 GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes, failure_class)
     ON ff_completions TO ff_signaler;
 
--- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
+-- Role grants by function name (every overload, and the function's body). ff_admin already has
+-- EXECUTE on everything.
 DO $grants$
 DECLARE
     r record;
@@ -2028,7 +2042,7 @@ BEGIN
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
         ) AS g(fn_name, role)
-        JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+        JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, r.role);
     END LOOP;

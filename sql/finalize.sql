@@ -34,15 +34,20 @@ BEGIN
     END LOOP;
     FOR r IN
         SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config,
-               coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).' AS internal
+               coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).'
+                 AND NOT EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = p.pronamespace
+                                   AND p.proname::text = s.proname || '_body') AS internal
         FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
           AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.fn);
-        -- ff_admin may call everything but the SQL edition's helpers (commented '… (internal).'),
-        -- which only the SECURITY DEFINER functions that own them call.
+        -- ff_admin may call everything but the helpers (commented '… (internal).'), which only the
+        -- SECURITY DEFINER functions that own them call. A function's body (`<name>_body`) is the
+        -- function under another parameter naming and has its grants: the SQL edition's shells run as
+        -- their caller, so that PostgreSQL writes them into the calling query, and their bodies as
+        -- the owner.
         IF NOT r.internal THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ff_admin', r.fn);
         END IF;
@@ -83,7 +88,8 @@ GRANT SELECT ON ff_completions TO ff_admin, ff_worker;
 GRANT SELECT (event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, result_bytes, failure_class)
     ON ff_completions TO ff_signaler;
 
--- Role grants by function name (every overload). ff_admin already has EXECUTE on everything.
+-- Role grants by function name (every overload, and the function's body). ff_admin already has
+-- EXECUTE on everything.
 DO $grants$
 DECLARE
     r record;
@@ -114,7 +120,7 @@ BEGIN
             -- announce itself on its channels.
             ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
         ) AS g(fn_name, role)
-        JOIN pg_proc p ON p.proname = g.fn_name AND p.pronamespace = '@extschema@'::regnamespace
+        JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, r.role);
     END LOOP;

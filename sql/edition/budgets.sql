@@ -28,19 +28,20 @@ COMMENT ON FUNCTION ff_check_amounts(jsonb, text) IS 'WF001 unless {dimension: a
 
 CREATE FUNCTION ff_create_budget_body(p_budget_id text, p_hard jsonb, p_soft jsonb, p_reset bigint)
 RETURNS TABLE (r_budget_id text, r_created boolean)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     soft jsonb := coalesce(p_soft, '{}');
     now_ms bigint;
     created text;
 BEGIN
-    PERFORM ff_check_jsonb(p_hard, 'hard_limits');
-    PERFORM ff_check_jsonb(p_soft, 'soft_limits');
-    PERFORM ff_check_optional_text(ff_required(p_budget_id, 'budget_id'), 'budget_id', 256);
+    p_hard := ff_check_jsonb(p_hard, 'hard_limits');
+    p_soft := ff_check_jsonb(p_soft, 'soft_limits');
+    p_budget_id := ff_required(p_budget_id, 'budget_id');
+    p_budget_id := ff_check_optional_text(p_budget_id, 'budget_id', 256);
     PERFORM ff_check_amounts(ff_required(p_hard, 'hard_limits'), 'hard_limits');
     PERFORM ff_check_amounts(soft, 'soft_limits');
     IF p_reset IS NOT NULL THEN
-        PERFORM ff_check_ms(p_reset, 'reset_interval_ms', 1);
+        p_reset := ff_check_ms(p_reset, 'reset_interval_ms', 1);
     END IF;
     now_ms := ff_now_ms();
     -- @statement budgets/insert_budget.sql: p_budget_id, p_hard, soft, p_reset, now_ms
@@ -55,8 +56,8 @@ COMMENT ON FUNCTION ff_create_budget_body(text, jsonb, jsonb, bigint) IS 'ff_cre
 
 CREATE FUNCTION ff_create_budget(budget_id text, hard_limits jsonb, soft_limits jsonb DEFAULT '{}', reset_interval_ms bigint DEFAULT NULL)
 RETURNS TABLE (budget_id text, created boolean)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_budget_body($1, $2, $3, $4)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_budget_body($1, $2, $3, $4)
 $$;
 
 CREATE FUNCTION ff_report_usage(execution_id text, lease_id uuid, lease_epoch bigint, usage jsonb, dedup_key text DEFAULT NULL)
@@ -69,10 +70,10 @@ DECLARE
     now_ms bigint;
     hit record;
 BEGIN
-    PERFORM ff_check_jsonb(usage, 'usage');
+    usage := ff_check_jsonb(usage, 'usage');
     id := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     PERFORM ff_check_amounts(ff_required(usage, 'usage'), 'usage');
-    PERFORM ff_check_optional_text(dedup_key, 'dedup_key', 256);
+    dedup_key := ff_check_optional_text(dedup_key, 'dedup_key', 256);
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
     IF dedup_key IS NOT NULL THEN
@@ -121,7 +122,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp 
 DECLARE
     b ff_budget;
 BEGIN
-    PERFORM ff_check_optional_text(ff_required(budget_id, 'budget_id'), 'budget_id', 256);
+    budget_id := ff_required(budget_id, 'budget_id');
+    budget_id := ff_check_optional_text(budget_id, 'budget_id', 256);
     SELECT * INTO b FROM ff_budget x WHERE x.budget_id = ff_budget_status.budget_id;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
@@ -138,7 +140,7 @@ $$;
 
 CREATE FUNCTION ff_create_quota_policy_body(p_max_requests integer, p_window_ms bigint, p_cap integer, p_id uuid)
 RETURNS TABLE (r_quota_policy_id uuid)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id uuid := coalesce(p_id, gen_random_uuid());
 BEGIN
@@ -148,7 +150,8 @@ BEGIN
     IF p_cap < 0 THEN
         PERFORM ff_invalid('invalid_active_concurrency_cap', 'active_concurrency_cap must be >= 0');
     END IF;
-    PERFORM ff_check_ms(ff_required(p_window_ms, 'window_ms'), 'window_ms', 1);
+    p_window_ms := ff_required(p_window_ms, 'window_ms');
+    p_window_ms := ff_check_ms(p_window_ms, 'window_ms', 1);
     -- @statement budgets/insert_quota.sql: id, p_max_requests, p_window_ms, p_cap, ff_now_ms()
     INSERT INTO ff_quota_policy (quota_policy_id, max_requests_per_window, window_ms, active_concurrency_cap, created_at_ms)
     VALUES (id, p_max_requests, p_window_ms, p_cap, ff_now_ms()) ON CONFLICT (quota_policy_id) DO NOTHING
@@ -162,6 +165,6 @@ COMMENT ON FUNCTION ff_create_quota_policy_body(integer, bigint, integer, uuid) 
 CREATE FUNCTION ff_create_quota_policy(max_requests_per_window integer DEFAULT NULL, window_ms bigint DEFAULT 60000,
     active_concurrency_cap integer DEFAULT NULL, quota_policy_id uuid DEFAULT NULL)
 RETURNS TABLE (quota_policy_id uuid)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_quota_policy_body($1, $2, $3, $4)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_quota_policy_body($1, $2, $3, $4)
 $$;

@@ -2,17 +2,17 @@
 -- ff_claim), as the Rust edition (src/store/claims.rs): the same candidate order and admission, the
 -- same grant format and checks, the same lease, attempt and event rows.
 
--- A claim's worker identity and capabilities (WF001 as the Rust edition).
-CREATE FUNCTION ff_check_worker(worker_id text, worker_instance_id text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF octet_length(ff_required(worker_id, 'worker_id')) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_worker_id', 'worker_id must be 1-256 bytes');
-    END IF;
-    IF octet_length(ff_required(worker_instance_id, 'worker_instance_id')) NOT BETWEEN 1 AND 256 THEN
-        PERFORM ff_invalid('invalid_worker_instance_id', 'worker_instance_id must be 1-256 bytes');
-    END IF;
-END
+-- A claim's worker identity (WF001 as the Rust edition); the worker id.
+CREATE FUNCTION ff_check_worker(worker_id text, worker_instance_id text) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN worker_id IS NULL THEN ff_reject(worker_id, 'worker_id_required', 'worker_id must not be NULL')
+        WHEN octet_length(worker_id) NOT BETWEEN 1 AND 256 THEN ff_reject(worker_id, 'invalid_worker_id', 'worker_id must be 1-256 bytes')
+        WHEN worker_instance_id IS NULL
+            THEN ff_reject(worker_id, 'worker_instance_id_required', 'worker_instance_id must not be NULL')
+        WHEN octet_length(worker_instance_id) NOT BETWEEN 1 AND 256
+            THEN ff_reject(worker_id, 'invalid_worker_instance_id', 'worker_instance_id must be 1-256 bytes')
+        ELSE worker_id END
 $$;
 COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
 
@@ -52,7 +52,7 @@ COMMENT ON FUNCTION ff_quota_admits_locked(uuid, bigint) IS 'Re-check a quota un
 -- priority desc, then creation order; budget and quota admission are predicates of the scan, and a
 -- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
 -- scan goes on).
-CREATE FUNCTION ff_pick(p_lane_id text, caps text[], now_ms bigint, max_rows bigint) RETURNS SETOF ff_claim_candidate
+CREATE FUNCTION ff_pick(p_lane_id text, caps text[], now_ms bigint, max_rows bigint) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     admitted ff_claim_candidate[] := '{}';
@@ -114,7 +114,7 @@ BEGIN
         END LOOP;
         EXIT WHEN got = 0 OR NOT any_refused;
     END LOOP;
-    RETURN QUERY SELECT * FROM unnest(admitted);
+    RETURN admitted;
 END
 $$;
 COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admitted claim candidates (internal).';
@@ -185,26 +185,30 @@ COMMENT ON FUNCTION ff_lease(ff_claim_candidate, text, text, bigint, bigint) IS 
 
 CREATE FUNCTION ff_claim_for_worker_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_grant_ttl_ms bigint)
 RETURNS TABLE (r_execution_id text, r_partition_key text, r_grant_key text, r_expires_at_ms bigint)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     caps text[] := coalesce(p_caps, '{}');
     k record;
+    picked ff_claim_candidate[];
     c ff_claim_candidate;
     expires bigint;
     gkey text;
     ghash bytea;
 BEGIN
-    PERFORM ff_check_text_array(p_caps, 'capabilities');
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
-    PERFORM ff_check_capabilities(caps, 'capabilities');
-    PERFORM ff_check_ms(ff_required(p_grant_ttl_ms, 'grant_ttl_ms'), 'grant_ttl_ms', 1);
+    p_caps := ff_check_text_array(p_caps, 'capabilities');
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
+    caps := ff_check_capabilities(caps, 'capabilities');
+    p_grant_ttl_ms := ff_required(p_grant_ttl_ms, 'grant_ttl_ms');
+    p_grant_ttl_ms := ff_check_ms(p_grant_ttl_ms, 'grant_ttl_ms', 1);
     k := ff_active_key();
-    SELECT * INTO c FROM ff_pick(p_lane_id, caps, now_ms, 1);
-    IF NOT FOUND THEN
+    picked := ff_pick(p_lane_id, caps, now_ms, 1);
+    IF cardinality(picked) = 0 THEN
         RETURN;
     END IF;
+    c := picked[1];
     expires := now_ms + p_grant_ttl_ms;
     gkey := ff_grant_key(k.kid, k.secret, c.partition_key, c.execution_id, p_worker_id, p_worker_instance_id, expires);
     ghash := sha256(convert_to(gkey, 'UTF8'));
@@ -218,7 +222,11 @@ BEGIN
         created_at_ms = EXCLUDED.created_at_ms, expires_at_ms = EXCLUDED.expires_at_ms
     -- @end statement
     ;
-    RETURN QUERY SELECT '{fp:' || c.partition_key || '}:' || c.execution_id, '{fp:' || c.partition_key || '}', gkey, expires;
+    r_execution_id := '{fp:' || c.partition_key || '}:' || c.execution_id;
+    r_partition_key := '{fp:' || c.partition_key || '}';
+    r_grant_key := gkey;
+    r_expires_at_ms := expires;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ff_claim_for_worker_body(text, text, text, text[], bigint) IS 'ff_claim_for_worker''s body (internal).';
@@ -226,8 +234,8 @@ COMMENT ON FUNCTION ff_claim_for_worker_body(text, text, text, text[], bigint) I
 CREATE FUNCTION ff_claim_for_worker(lane_id text, worker_id text, worker_instance_id text, capabilities text[] DEFAULT '{}',
     grant_ttl_ms bigint DEFAULT 5000)
 RETURNS TABLE (execution_id text, partition_key text, grant_key text, expires_at_ms bigint)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_claim_for_worker_body($1, $2, $3, $4, $5)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_claim_for_worker_body($1, $2, $3, $4, $5)
 $$;
 
 -- ff_claim_execution (resumed_only false) and ff_claim_resumed_execution (true).
@@ -235,16 +243,18 @@ CREATE FUNCTION ff_claim_execution_body(p_grant_key text, p_worker_id text, p_wo
     resumed_only boolean)
 RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
     r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     g record;
     k record;
     e record;
+    l record;
 BEGIN
-    PERFORM ff_required(p_grant_key, 'grant_key');
-    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
-    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    p_grant_key := ff_required(p_grant_key, 'grant_key');
+    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
+    p_lease_ttl_ms := ff_required(p_lease_ttl_ms, 'lease_ttl_ms');
+    p_lease_ttl_ms := ff_check_ms(p_lease_ttl_ms, 'lease_ttl_ms', 1);
     SELECT * INTO g FROM ff_parse_grant_key(p_grant_key);
     IF NOT FOUND THEN
         PERFORM ff_raise('WF025', 'invalid_claim_grant', 'grant key is malformed');
@@ -276,8 +286,12 @@ BEGIN
     IF resumed_only AND e.attempt_state <> 'attempt_interrupted' THEN
         PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');
     END IF;
-    RETURN QUERY SELECT * FROM ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index,
-        e.current_attempt_id, e.interrupt_reason, true)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+    l := ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
+        e.interrupt_reason, true)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+    r_execution_id := l.r_execution_id; r_attempt_index := l.r_attempt_index; r_attempt_id := l.r_attempt_id;
+    r_lease_id := l.r_lease_id; r_lease_epoch := l.r_lease_epoch; r_lease_expires_at_ms := l.r_lease_expires_at_ms;
+    r_resumed := l.r_resumed; r_payload := l.r_payload; r_continuation := l.r_continuation; r_step_count := l.r_step_count;
+    RETURN NEXT;
     PERFORM ff_wake('{ff_lease_event}', '{}');
 END
 $$;
@@ -286,38 +300,45 @@ COMMENT ON FUNCTION ff_claim_execution_body(text, text, text, bigint, boolean) I
 CREATE FUNCTION ff_claim_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
     lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, false)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_claim_execution_body($1, $2, $3, $4, false)
 $$;
 
 CREATE FUNCTION ff_claim_resumed_execution(grant_key text, worker_id text, worker_instance_id text, lease_ttl_ms bigint DEFAULT 30000)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
     lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_claim_execution_body($1, $2, $3, $4, true)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_claim_execution_body($1, $2, $3, $4, true)
 $$;
 
 CREATE FUNCTION ff_claim_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_lease_ttl_ms bigint,
     p_max_items integer)
 RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
     r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     caps text[] := coalesce(p_caps, '{}');
     c ff_claim_candidate;
+    l record;
     n integer := 0;
 BEGIN
-    PERFORM ff_check_text_array(p_caps, 'capabilities');
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    PERFORM ff_check_worker(p_worker_id, p_worker_instance_id);
-    PERFORM ff_check_capabilities(caps, 'capabilities');
-    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    p_caps := ff_check_text_array(p_caps, 'capabilities');
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
+    caps := ff_check_capabilities(caps, 'capabilities');
+    p_lease_ttl_ms := ff_required(p_lease_ttl_ms, 'lease_ttl_ms');
+    p_lease_ttl_ms := ff_check_ms(p_lease_ttl_ms, 'lease_ttl_ms', 1);
     IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
         PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
     END IF;
-    FOR c IN SELECT * FROM ff_pick(p_lane_id, caps, now_ms, p_max_items) LOOP
-        RETURN QUERY SELECT * FROM ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+    FOREACH c IN ARRAY ff_pick(p_lane_id, caps, now_ms, p_max_items) LOOP
+        l := ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+        r_execution_id := l.r_execution_id; r_attempt_index := l.r_attempt_index; r_attempt_id := l.r_attempt_id;
+        r_lease_id := l.r_lease_id; r_lease_epoch := l.r_lease_epoch; r_lease_expires_at_ms := l.r_lease_expires_at_ms;
+        r_resumed := l.r_resumed; r_payload := l.r_payload; r_continuation := l.r_continuation; r_step_count := l.r_step_count;
+        RETURN NEXT;
         n := n + 1;
     END LOOP;
     IF n > 0 THEN
@@ -331,6 +352,6 @@ CREATE FUNCTION ff_claim(lane_id text, worker_id text, worker_instance_id text, 
     lease_ttl_ms bigint DEFAULT 30000, max_items integer DEFAULT 1)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
     lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_claim_body($1, $2, $3, $4, $5, $6)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_claim_body($1, $2, $3, $4, $5, $6)
 $$;

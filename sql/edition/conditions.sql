@@ -162,17 +162,51 @@ END
 $$;
 COMMENT ON FUNCTION ff_cond_node(jsonb, integer) IS 'Validate one condition node (internal).';
 
-CREATE FUNCTION ff_cond_check(resume_condition jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+-- Whether a condition is a well-formed Single on a 1-256 byte key with a Wildcard, ByName or
+-- ByCorrelation matcher: the common condition, already in canonical form (jsonb keeps one key order),
+-- so ff_cond_parse returns it without the node walk. Anything else takes the walk, which says what is
+-- wrong in the Rust edition's order.
+CREATE FUNCTION ff_cond_is_plain_single(v jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(v) = 'object' AND jsonb_typeof(v -> 'Single') = 'object'
+                     AND jsonb_typeof(v #> '{Single,waitpoint_key}') = 'string'
+                     AND jsonb_typeof(v #> '{Single,matcher}') IN ('object', 'string')
+                THEN v - 'Single' = '{}' AND (v -> 'Single') - 'waitpoint_key' - 'matcher' = '{}'
+                     AND octet_length(v #>> '{Single,waitpoint_key}') BETWEEN 1 AND 256
+                     AND CASE WHEN jsonb_typeof(v #> '{Single,matcher}') = 'string' THEN v #> '{Single,matcher}' = '"Wildcard"'
+                              ELSE coalesce(((v #> '{Single,matcher}') - 'ByName' = '{}'
+                                             AND jsonb_typeof(v #> '{Single,matcher,ByName}') = 'string'
+                                             AND v #>> '{Single,matcher,ByName}' <> '')
+                                            OR ((v #> '{Single,matcher}') - 'ByCorrelation' = '{}'
+                                                AND jsonb_typeof(v #> '{Single,matcher,ByCorrelation}') = 'string'
+                                                AND v #>> '{Single,matcher,ByCorrelation}' <> ''), false) END
+                ELSE false END
+$$;
+COMMENT ON FUNCTION ff_cond_is_plain_single(jsonb) IS 'Whether a condition is a canonical Single (internal).';
+
+-- ff_cond_check's work, for suspend (no change of user or settings on the way).
+CREATE FUNCTION ff_cond_parse(resume_condition jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ff_check_jsonb(resume_condition, 'resume_condition');
-    PERFORM ff_required(resume_condition, 'resume_condition');
+    resume_condition := ff_check_jsonb(resume_condition, 'resume_condition');
+    resume_condition := ff_required(resume_condition, 'resume_condition');
     -- The compact length exceeds the jsonb text's only by a few bytes per huge number (each at least 20
     -- bytes long), so a text of at most 6 000 bytes is at most 7 500 compact: measure only beyond.
     IF octet_length(resume_condition::text) > 6000 AND ff_json_compact_length(resume_condition) > 8192 THEN
         PERFORM ff_invalid('condition_too_large', 'condition_too_large: the resume condition is larger than 8 KiB');
     END IF;
+    IF ff_cond_is_plain_single(resume_condition) THEN
+        RETURN resume_condition;
+    END IF;
     RETURN ff_cond_node(resume_condition, 0);
+END
+$$;
+COMMENT ON FUNCTION ff_cond_parse(jsonb) IS 'Validate a condition and put it in canonical form (internal).';
+
+CREATE FUNCTION ff_cond_check(resume_condition jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    RETURN ff_cond_parse(resume_condition);
 END
 $$;
 
@@ -326,6 +360,10 @@ COMMENT ON FUNCTION ff_cond_key_accepting(jsonb, jsonb) IS 'Whether a key accept
 CREATE FUNCTION ff_cond_required_names(c jsonb, key text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
+    IF c ? 'Single' THEN
+        RETURN CASE WHEN c -> 'Single' ->> 'waitpoint_key' = key AND c -> 'Single' -> 'matcher' ? 'ByName'
+                    THEN ARRAY[c -> 'Single' -> 'matcher' ->> 'ByName'] ELSE '{}' END;
+    END IF;
     -- PL/pgSQL around one query, so that its plan is kept (as SQL, WITH RECURSIVE was planned per call).
     RETURN (
         WITH RECURSIVE nodes(n) AS (
@@ -347,9 +385,32 @@ COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitp
 CREATE FUNCTION ff_cond_effect(c jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-    before record := ff_cond_evaluate(c, prior);
+    before record;
     after record;
+    satisfied_before boolean;
 BEGIN
+    IF c ? 'Single' THEN
+        -- A Single is satisfied by its first accepted signal: no evaluation over the list.
+        satisfied_before := false;
+        satisfiers := '{}';
+        IF jsonb_array_length(prior) > 0 THEN
+            before := ff_cond_evaluate(c, prior);
+            satisfied_before := before.satisfied;
+            satisfiers := before.satisfiers;
+        END IF;
+        IF NOT (new_signal ->> 'waitpoint_key') = c -> 'Single' ->> 'waitpoint_key' THEN
+            effect := 'signal_ignored_not_in_condition';
+        ELSIF NOT ff_cond_accepts(c -> 'Single' -> 'matcher', new_signal) THEN
+            effect := 'no_op';
+        ELSIF satisfied_before THEN
+            effect := 'appended_to_waitpoint_duplicate';
+        ELSE
+            effect := 'resume_condition_satisfied';
+            satisfiers := ARRAY[(new_signal ->> 'seq')::bigint];
+        END IF;
+        RETURN;
+    END IF;
+    before := ff_cond_evaluate(c, prior);
     satisfiers := before.satisfiers;
     IF NOT (new_signal ->> 'waitpoint_key') = ANY (ff_cond_keys(c)) THEN
         effect := 'signal_ignored_not_in_condition';

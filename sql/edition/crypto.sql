@@ -19,18 +19,18 @@ $$;
 COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256(); agrees with pgcrypto''s hmac(m, k, ''sha256'') (internal).';
 
 -- Whether two digests are equal, without an early-exit comparison of a secret-derived value: each is
--- HMAC-ed under a fresh random key (122 random bits of gen_random_uuid(), which draws from
--- pg_strong_random) and the two HMACs are compared. Where the plain compare stops tells an attacker
--- nothing about the digests, since the key is new on every call and never leaves the call.
+-- hashed after a fresh random prefix (244 random bits of two gen_random_uuid(), which draw from
+-- pg_strong_random) and the two hashes are compared. Where the plain compare stops tells an attacker
+-- nothing about the digests, since the prefix is new on every call and never leaves the call.
 CREATE FUNCTION ff_digest_eq(a bytea, b bytea) RETURNS boolean
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL SAFE AS $$
 DECLARE
     r bytea := uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid());
 BEGIN
-    RETURN ff_hmac_sha256(r, a) = ff_hmac_sha256(r, b);
+    RETURN sha256(r || a) = sha256(r || b);
 END
 $$;
-COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by double HMAC under a per-call random key (no early-exit compare of secret-derived bytes) (internal).';
+COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by hashes under a per-call random prefix (no early-exit compare of secret-derived bytes) (internal).';
 
 -- The waitpoint token `<kid>:<64 lowercase hex>` over `<kid>:<execution_id>:<waitpoint_id>`. The
 -- digest and token functions are STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines

@@ -1,25 +1,20 @@
 -- ff_engine SQL edition: ff_create_execution, as the Rust edition (src/api/executions.rs,
 -- core/src/creation.rs, src/store/executions.rs): the same checks in the same order, the same row.
 
--- A text[] argument may not hold NULL (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_text_array(value text[], field text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF value IS NOT NULL AND array_position(value, NULL) IS NOT NULL THEN
-        PERFORM ff_invalid('invalid_' || field, field || ' must not contain NULL');
-    END IF;
-END
+-- A text[] argument may not hold NULL (WF001 invalid_<field>); the array. Like every check here it
+-- returns what it checked, for an assignment (errors.sql, ff_required).
+CREATE FUNCTION ff_check_text_array(value text[], field text) RETURNS text[]
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN array_position(value, NULL) IS NOT NULL
+                THEN ff_reject(value, 'invalid_' || field, field || ' must not contain NULL') ELSE value END
 $$;
 COMMENT ON FUNCTION ff_check_text_array(text[], text) IS 'WF001 invalid_<field> for a NULL element (internal).';
 
--- A duration in ms from min to 2^53-1 (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_ms(value bigint, field text, min bigint) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF value NOT BETWEEN min AND 9007199254740991 THEN
-        PERFORM ff_invalid('invalid_' || field, format('%s must be between %s and 2^53-1', field, min));
-    END IF;
-END
+-- A duration in ms from min to 2^53-1 (WF001 invalid_<field>); the duration.
+CREATE FUNCTION ff_check_ms(value bigint, field text, min bigint) RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value NOT BETWEEN min AND 9007199254740991
+                THEN ff_reject(value, 'invalid_' || field, format('%s must be between %s and 2^53-1', field, min)) ELSE value END
 $$;
 COMMENT ON FUNCTION ff_check_ms(bigint, text, bigint) IS 'WF001 invalid_<field> for a duration out of range (internal).';
 
@@ -37,14 +32,9 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_jsonb_depth(jsonb) IS 'Nesting depth of a JSON value (internal).';
 
-CREATE FUNCTION ff_check_jsonb(value jsonb, field text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+CREATE FUNCTION ff_check_long_jsonb(value jsonb, field text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
 BEGIN
-    -- Nesting 128 deep takes at least 256 bytes of text, a number beyond a 64-bit float at least 309:
-    -- a shorter value passes without the walk.
-    IF value IS NULL OR octet_length(value::text) < 256 THEN
-        RETURN;
-    END IF;
     IF ff_jsonb_depth(value) > 127 THEN
         PERFORM ff_invalid(field || '_too_deep', field || ' nests too deep (at most 127 levels of JSON)');
     END IF;
@@ -52,28 +42,36 @@ BEGIN
                WHERE jsonb_typeof(x) = 'number' AND abs(x::text::numeric) > 1.7976931348623157e308) THEN
         PERFORM ff_invalid('number_out_of_range', field || ' holds a number beyond the range of a 64-bit float');
     END IF;
+    RETURN value;
 END
 $$;
-COMMENT ON FUNCTION ff_check_jsonb(jsonb, text) IS 'WF001 for JSON the Rust edition cannot read (internal).';
+COMMENT ON FUNCTION ff_check_long_jsonb(jsonb, text) IS 'ff_check_jsonb''s walk of a long value (internal).';
+
+-- Only a long value can be too deep or hold too large a number: nesting 128 deep takes at least 256
+-- bytes of text, a number beyond a 64-bit float at least 309. A shorter value passes without the walk.
+CREATE FUNCTION ff_check_jsonb(value jsonb, field text) RETURNS jsonb
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value IS NULL OR octet_length(value::text) < 256 THEN value ELSE ff_check_long_jsonb(value, field) END
+$$;
+COMMENT ON FUNCTION ff_check_jsonb(jsonb, text) IS 'WF001 for JSON the Rust edition cannot read; the value (internal).';
 
 -- ff_engine.max_payload_bytes (default 1 MiB).
 CREATE FUNCTION ff_max_payload_bytes() RETURNS integer
 LANGUAGE sql STABLE AS $$ SELECT ff_setting_int('ff_engine.max_payload_bytes', 1048576, 0, true)::integer $$;
 COMMENT ON FUNCTION ff_max_payload_bytes() IS 'ff_engine.max_payload_bytes (internal).';
 
-CREATE FUNCTION ff_check_size(len integer, max integer, field text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF len > max THEN
-        PERFORM ff_invalid(field || '_too_large', format('%s is %s bytes; at most %s are accepted', field, len, max));
-    END IF;
-END
+-- A payload within ff_engine.max_payload_bytes (WF001 <field>_too_large); the payload.
+CREATE FUNCTION ff_check_payload(value bytea, field text) RETURNS bytea
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(value) > ff_max_payload_bytes()
+                THEN ff_reject(value, field || '_too_large', format('%s is %s bytes; at most %s are accepted', field,
+                                                                    octet_length(value), ff_max_payload_bytes()))
+                ELSE value END
 $$;
-COMMENT ON FUNCTION ff_check_size(integer, integer, text) IS 'WF001 <field>_too_large (internal).';
+COMMENT ON FUNCTION ff_check_payload(bytea, text) IS 'WF001 <field>_too_large (internal).';
 
--- Capability tokens: at most 256, each 1-256 bytes (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_capabilities(caps text[], field text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+CREATE FUNCTION ff_check_capability_tokens(caps text[], field text) RETURNS text[]
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
 BEGIN
     IF cardinality(caps) > 256 THEN
         PERFORM ff_invalid('invalid_' || field, field || ': at most 256 capability tokens');
@@ -81,7 +79,16 @@ BEGIN
     IF EXISTS (SELECT 1 FROM unnest(caps) c WHERE octet_length(c) NOT BETWEEN 1 AND 256) THEN
         PERFORM ff_invalid('invalid_' || field, field || ': each token must be 1-256 bytes');
     END IF;
+    RETURN caps;
 END
+$$;
+COMMENT ON FUNCTION ff_check_capability_tokens(text[], text) IS 'ff_check_capabilities''s look at the tokens (internal).';
+
+-- Capability tokens: at most 256, each 1-256 bytes (WF001 invalid_<field>); the tokens. No tokens, the
+-- common case, need no look at them.
+CREATE FUNCTION ff_check_capabilities(caps text[], field text) RETURNS text[]
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN coalesce(cardinality(caps), 0) = 0 THEN caps ELSE ff_check_capability_tokens(caps, field) END
 $$;
 COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
 
@@ -94,17 +101,20 @@ DECLARE
     caps text[];
 BEGIN
     -- Argument conversion (the Rust edition's, before its body).
-    PERFORM ff_check_text_array(p_required_capabilities, 'required_capabilities');
-    PERFORM ff_check_jsonb(p_tags, 'tags');
-    PERFORM ff_check_text_array(p_budget_ids, 'budget_ids');
+    p_required_capabilities := ff_check_text_array(p_required_capabilities, 'required_capabilities');
+    p_tags := ff_check_jsonb(p_tags, 'tags');
+    p_budget_ids := ff_check_text_array(p_budget_ids, 'budget_ids');
     -- creation::validate.
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     caps := coalesce(p_required_capabilities, '{}');
-    PERFORM ff_check_capabilities(caps, 'required_capabilities');
-    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
-    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
-    IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN
-        PERFORM ff_invalid('invalid_budget_ids', 'budget_ids: at most 64 ids of 1-256 bytes');
+    caps := ff_check_capabilities(caps, 'required_capabilities');
+    p_namespace := ff_check_optional_text(p_namespace, 'namespace', 256);
+    p_idempotency_key := ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    IF cardinality(budgets) > 0 THEN
+        IF cardinality(budgets) > 64 OR EXISTS (SELECT 1 FROM unnest(budgets) b WHERE octet_length(b) NOT BETWEEN 1 AND 256) THEN
+            PERFORM ff_invalid('invalid_budget_ids', 'budget_ids: at most 64 ids of 1-256 bytes');
+        END IF;
     END IF;
     IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
         PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
@@ -112,7 +122,7 @@ BEGIN
     IF max_attempts NOT BETWEEN 1 AND 100000 THEN
         PERFORM ff_invalid('invalid_max_attempts', 'max_attempts must be between 1 and 100000');
     END IF;
-    PERFORM ff_check_ms(backoff, 'retry_backoff_ms', 0);
+    backoff := ff_check_ms(backoff, 'retry_backoff_ms', 0);
     RETURN caps;
 END
 $$;
@@ -144,7 +154,7 @@ CREATE FUNCTION ff_create_execution_body(
     p_retry_backoff_ms bigint, p_idempotency_key text, p_execution_id text, p_flow_id uuid, p_deadline_at_ms bigint,
     p_depends_on text[], p_parent_execution_id text, p_parent_waitpoint_key text)
 RETURNS TABLE (r_execution_id text, r_created boolean)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     caps text[];
@@ -158,24 +168,30 @@ DECLARE
     prio integer;
     inserted uuid;
     found_key record;
+    new_key record;
     joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
         OR p_parent_waitpoint_key IS NOT NULL;
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
-    SELECT k.pk, k.id INTO pk, id FROM ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id) k;
+    new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
+    pk := new_key.pk;
+    id := new_key.id;
     IF p_deadline_at_ms <= now_ms THEN
         PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
     END IF;
     delayed := coalesce(p_delay_until_ms > now_ms, false);
-    PERFORM ff_check_size(octet_length(p_payload), ff_max_payload_bytes(), 'payload');
+    p_payload := ff_check_payload(p_payload, 'payload');
     -- The budgets and quota policy named must exist.
-    IF cardinality(budgets) > 0
-       AND (SELECT count(*) FROM ff_budget WHERE budget_id = ANY (budgets)) <> (SELECT count(DISTINCT b) FROM unnest(budgets) b) THEN
-        PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
+    IF cardinality(budgets) > 0 THEN
+        IF (SELECT count(*) FROM ff_budget WHERE budget_id = ANY (budgets)) <> (SELECT count(DISTINCT b) FROM unnest(budgets) b) THEN
+            PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
+        END IF;
     END IF;
-    IF p_quota_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
-        PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
+    IF p_quota_policy_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
+            PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
+        END IF;
     END IF;
     tags := coalesce(p_tags, '{}');
     prio := coalesce(p_priority, 0);
@@ -202,7 +218,9 @@ BEGIN
         ELSIF NOT delayed THEN
             PERFORM ff_wake('{}', ARRAY[p_lane_id]);
         END IF;
-        RETURN QUERY SELECT '{fp:' || pk || '}:' || id, true;
+        r_execution_id := '{fp:' || pk || '}:' || id;
+        r_created := true;
+        RETURN NEXT;
         RETURN;
     END IF;
     -- Nothing inserted: an idempotent replay, or an explicit id that already exists.
@@ -210,7 +228,9 @@ BEGIN
         SELECT e.partition_key, e.execution_id INTO found_key FROM ff_exec_core e
         WHERE e.lane_id = p_lane_id AND e.idempotency_key = p_idempotency_key;
         IF FOUND THEN
-            RETURN QUERY SELECT '{fp:' || found_key.partition_key || '}:' || found_key.execution_id, false;
+            r_execution_id := '{fp:' || found_key.partition_key || '}:' || found_key.execution_id;
+            r_created := false;
+            RETURN NEXT;
             RETURN;
         END IF;
     END IF;
@@ -228,6 +248,6 @@ CREATE FUNCTION ff_create_execution(
     idempotency_key text DEFAULT NULL, execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL, deadline_at_ms bigint DEFAULT NULL,
     depends_on text[] DEFAULT NULL, parent_execution_id text DEFAULT NULL, parent_waitpoint_key text DEFAULT NULL)
 RETURNS TABLE (execution_id text, created boolean)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_execution_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_execution_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 $$;

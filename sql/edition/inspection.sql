@@ -14,7 +14,7 @@ RETURNS TABLE (r_execution_id text, r_lane_id text, r_namespace text, r_flow_id 
     r_terminal_at_ms bigint, r_updated_at_ms bigint, r_lease_worker_id text, r_lease_worker_instance_id text,
     r_lease_expires_at_ms bigint, r_lease_epoch bigint, r_suspension_id uuid, r_suspension_reason text, r_next_retry_at_ms bigint,
     r_deadline_at_ms bigint, r_last_error text, r_payload bytea, r_result bytea, r_continuation text, r_step_count integer, r_blocked_by text[])
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
 BEGIN
@@ -35,14 +35,14 @@ RETURNS TABLE (execution_id text, lane_id text, namespace text, flow_id uuid, ta
     terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text,
     lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint,
     deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer, blocked_by text[])
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_get_execution_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_get_execution_body($1)
 $$;
 
 CREATE FUNCTION ff_list_attempts_body(p_execution_id text)
 RETURNS TABLE (r_attempt_index integer, r_attempt_id uuid, r_worker_id text, r_worker_instance_id text, r_started_at_ms bigint,
     r_ended_at_ms bigint, r_outcome text, r_error_message text, r_failure_class text, r_failure_detail bytea)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
 BEGIN
@@ -57,21 +57,22 @@ COMMENT ON FUNCTION ff_list_attempts_body(text) IS 'ff_list_attempts''s body (in
 CREATE FUNCTION ff_list_attempts(execution_id text)
 RETURNS TABLE (attempt_index integer, attempt_id uuid, worker_id text, worker_instance_id text, started_at_ms bigint,
     ended_at_ms bigint, outcome text, error_message text, failure_class text, failure_detail bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_list_attempts_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_list_attempts_body($1)
 $$;
 
 CREATE FUNCTION ff_list_executions_body(p_lane_id text, p_public_state text, p_after text, p_max_rows integer)
 RETURNS TABLE (r_execution_id text, r_namespace text, r_priority integer, r_public_state text, r_attempt_index integer,
     r_created_at_ms bigint, r_terminal_at_ms bigint, r_last_error text, r_result_bytes integer)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     after record;
     rows bigint;
     after_seq bigint := 0;
     pos record;
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     IF p_public_state IS NOT NULL AND p_public_state NOT IN ('waiting', 'delayed', 'rate_limited', 'waiting_children', 'active',
             'suspended', 'resumable', 'completed', 'failed', 'cancelled', 'expired', 'skipped') THEN
         PERFORM ff_invalid('invalid_public_state', 'public_state must be one of waiting, delayed, rate_limited, waiting_children, '
@@ -103,6 +104,6 @@ CREATE FUNCTION ff_list_executions(lane_id text, public_state text DEFAULT NULL,
     max_rows integer DEFAULT 100)
 RETURNS TABLE (execution_id text, namespace text, priority integer, public_state text, attempt_index integer,
     created_at_ms bigint, terminal_at_ms bigint, last_error text, result_bytes integer)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_list_executions_body($1, $2, $3, $4)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_list_executions_body($1, $2, $3, $4)
 $$;

@@ -36,13 +36,13 @@ COMMENT ON FUNCTION ff_parse_secret_hex(text) IS 'Decode a hex secret, or WF001 
 -- language and the Rust edition's signature do not.
 CREATE FUNCTION ff_seed_hmac_body(p_kid text, secret_hex text)
 RETURNS TABLE (r_outcome text, r_kid text, r_same_secret boolean)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     given bytea;
     existing ff_keystore;
     active_kid text;
 BEGIN
-    PERFORM ff_required(p_kid, 'kid');
+    p_kid := ff_required(p_kid, 'kid');
     PERFORM ff_check_kid(p_kid);
     IF secret_hex IS NOT NULL THEN
         given := ff_parse_secret_hex(secret_hex);
@@ -77,7 +77,7 @@ $$;
 
 CREATE FUNCTION ff_rotate_hmac_body(p_kid text, new_secret_hex text, p_grace bigint)
 RETURNS TABLE (r_outcome text, r_previous_kid text, r_new_kid text, r_gc_count integer)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     secret bytea;
     existing ff_keystore;
@@ -86,9 +86,9 @@ DECLARE
     gc integer;
     reaped record;
 BEGIN
-    PERFORM ff_required(p_kid, 'new_kid');
+    p_kid := ff_required(p_kid, 'new_kid');
     PERFORM ff_check_kid(p_kid);
-    PERFORM ff_required(p_grace, 'grace_ms');
+    p_grace := ff_required(p_grace, 'grace_ms');
     IF p_grace NOT BETWEEN 0 AND 9007199254740991 THEN
         PERFORM ff_invalid('invalid_grace_ms', 'grace_ms must be between 0 and 2^53-1');
     END IF;

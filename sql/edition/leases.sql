@@ -18,8 +18,8 @@ $$;
 COMMENT ON FUNCTION ff_lock_execution(smallint, uuid) IS 'Lock an execution''s row, or WF010 (internal).';
 
 -- The fence of docs/semantics.md §3 on a locked row: lease_conflict, lease_expired,
--- execution_not_active, in that order.
-CREATE FUNCTION ff_check_fence(e ff_exec_core, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS void
+-- execution_not_active, in that order; the row.
+CREATE FUNCTION ff_check_fence(e ff_exec_core, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF e.lease_id IS DISTINCT FROM p_lease_id OR e.lease_epoch <> p_lease_epoch THEN
@@ -32,6 +32,7 @@ BEGIN
     IF e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' THEN
         PERFORM ff_raise('WF022', 'execution_not_active', format('execution is %s / %s', e.lifecycle_phase, e.ownership_state));
     END IF;
+    RETURN e;
 END
 $$;
 COMMENT ON FUNCTION ff_check_fence(ff_exec_core, uuid, bigint, bigint) IS 'Check a lease fence on a locked row (internal).';
@@ -43,10 +44,10 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     e ff_exec_core;
 BEGIN
-    PERFORM ff_required(p_lease_id, 'lease_id');
-    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
+    p_lease_id := ff_required(p_lease_id, 'lease_id');
+    p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
     e := ff_lock_execution(pk, id);
-    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
     RETURN e;
 END
 $$;
@@ -95,19 +96,21 @@ COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, b
     IS 'End a lease under its fence (internal).';
 
 -- Complete one lease: one statement when the fence holds; otherwise lock and let the fence say why.
-CREATE FUNCTION ff_complete_one(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS void
+-- True (it raises otherwise).
+CREATE FUNCTION ff_complete_one(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    PERFORM ff_check_size(octet_length(p_result), ff_max_payload_bytes(), 'result');
+    p_result := ff_check_payload(p_result, 'result');
     IF ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
                     now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
-        RETURN;
+        RETURN true;
     END IF;
     PERFORM ff_lock_leased(pk, id, p_lease_id, p_lease_epoch, now_ms);
     IF NOT ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
                         now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
         PERFORM ff_raise('WF099', 'corruption', 'the lease end wrote nothing under the row lock');
     END IF;
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION ff_complete_one(smallint, uuid, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
@@ -117,23 +120,26 @@ RETURNS TABLE (outcome text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    completed boolean;
 BEGIN
-    PERFORM ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
+    completed := ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
     PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
-    RETURN QUERY SELECT 'completed'::text;
+    outcome := 'completed';
+    RETURN NEXT;
 END
 $$;
 
 CREATE FUNCTION ff_renew_lease_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_lease_ttl_ms bigint)
 RETURNS TABLE (r_lease_expires_at_ms bigint, r_lease_epoch bigint)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint;
     expires bigint;
     u record;
 BEGIN
-    PERFORM ff_check_ms(ff_required(p_lease_ttl_ms, 'lease_ttl_ms'), 'lease_ttl_ms', 1);
+    p_lease_ttl_ms := ff_required(p_lease_ttl_ms, 'lease_ttl_ms');
+    p_lease_ttl_ms := ff_check_ms(p_lease_ttl_ms, 'lease_ttl_ms', 1);
     now_ms := ff_now_ms();
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     expires := now_ms + p_lease_ttl_ms;
@@ -150,8 +156,8 @@ COMMENT ON FUNCTION ff_renew_lease_body(text, uuid, bigint, bigint) IS 'ff_renew
 
 CREATE FUNCTION ff_renew_lease(execution_id text, lease_id uuid, lease_epoch bigint, lease_ttl_ms bigint DEFAULT 30000)
 RETURNS TABLE (lease_expires_at_ms bigint, lease_epoch bigint)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_renew_lease_body($1, $2, $3, $4)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_renew_lease_body($1, $2, $3, $4)
 $$;
 
 CREATE FUNCTION ff_fail(execution_id text, lease_id uuid, lease_epoch bigint, message text, retryable boolean DEFAULT true,
@@ -248,8 +254,8 @@ DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     e ff_exec_core;
 BEGIN
-    PERFORM ff_required(reason, 'reason');
-    PERFORM ff_check_optional_text(reason, 'reason', 256);
+    reason := ff_required(reason, 'reason');
+    reason := ff_check_optional_text(reason, 'reason', 256);
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.lifecycle_phase = 'terminal' THEN
         RETURN QUERY SELECT 'already_terminal'::text;
@@ -312,8 +318,8 @@ DECLARE
     it record;
     completed boolean := false;
 BEGIN
-    PERFORM ff_check_jsonb(leases, 'leases');
-    PERFORM ff_required(leases, 'leases');
+    leases := ff_check_jsonb(leases, 'leases');
+    leases := ff_required(leases, 'leases');
     IF jsonb_typeof(leases) <> 'array' THEN
         PERFORM ff_invalid('invalid_leases', 'leases must be a JSON array');
     END IF;

@@ -11,7 +11,7 @@ DECLARE
     e ff_exec_core;
     now_ms bigint;
 BEGIN
-    PERFORM ff_required(priority, 'priority');
+    priority := ff_required(priority, 'priority');
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.priority = priority THEN
         RETURN QUERY SELECT 'unchanged'::text, e.priority;
@@ -34,7 +34,7 @@ DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     e ff_exec_core;
 BEGIN
-    PERFORM ff_check_optional_text(reason, 'reason', 256);
+    reason := ff_check_optional_text(reason, 'reason', 256);
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF e.public_state NOT IN ('failed', 'cancelled', 'expired') THEN
         PERFORM ff_raise('WF034', 'execution_not_replayable',
@@ -57,8 +57,8 @@ DECLARE
     e ff_exec_core;
     now_ms bigint;
 BEGIN
-    PERFORM ff_required(reason, 'reason');
-    PERFORM ff_check_optional_text(reason, 'reason', 256);
+    reason := ff_required(reason, 'reason');
+    reason := ff_check_optional_text(reason, 'reason', 256);
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF lease_epoch IS NOT NULL AND lease_epoch <> e.lease_epoch THEN
         PERFORM ff_raise('WF020', 'lease_conflict', 'the lease epoch does not match the current lease',

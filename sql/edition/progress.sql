@@ -9,7 +9,7 @@ COMMENT ON FUNCTION ff_max_steps() IS 'ff_engine.max_steps_per_execution (intern
 
 CREATE FUNCTION ff_set_step_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_step_name text, p_value bytea)
 RETURNS text
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     max_steps bigint;
@@ -17,8 +17,9 @@ DECLARE
     e ff_exec_core;
     r record;
 BEGIN
-    PERFORM ff_check_optional_text(ff_required(p_step_name, 'step_name'), 'step_name', 256);
-    PERFORM ff_check_size(octet_length(p_value), ff_max_payload_bytes(), 'value');
+    p_step_name := ff_required(p_step_name, 'step_name');
+    p_step_name := ff_check_optional_text(p_step_name, 'step_name', 256);
+    p_value := ff_check_payload(p_value, 'value');
     max_steps := ff_max_steps();
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
@@ -38,13 +39,13 @@ COMMENT ON FUNCTION ff_set_step_body(text, uuid, bigint, text, bytea) IS 'ff_set
 
 CREATE FUNCTION ff_set_step(execution_id text, lease_id uuid, lease_epoch bigint, step_name text, value bytea)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_set_step_body($1, $2, $3, $4, $5)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_set_step_body($1, $2, $3, $4, $5)
 $$;
 
 CREATE FUNCTION ff_get_steps_body(p_execution_id text)
 RETURNS TABLE (r_step_name text, r_value bytea, r_attempt_index integer, r_stored_at_ms bigint)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     found_execution boolean := false;
@@ -65,8 +66,8 @@ COMMENT ON FUNCTION ff_get_steps_body(text) IS 'ff_get_steps''s body (internal).
 
 CREATE FUNCTION ff_get_steps(execution_id text)
 RETURNS TABLE (step_name text, value bytea, attempt_index integer, stored_at_ms bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_get_steps_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_get_steps_body($1)
 $$;
 
 -- The next frame's seq: the caller's (above the last) or the last + 1, within the stream ceilings;
@@ -103,19 +104,23 @@ COMMENT ON FUNCTION ff_next_frame(bigint, bigint, bigint, bigint, integer) IS 'T
 CREATE FUNCTION ff_append_frame_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_frame_kind text, p_bytes bytea,
     p_seq bigint)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint;
     e ff_exec_core;
     st record;
     seq bigint;
+    max_bytes bigint;
 BEGIN
     IF ff_required(p_frame_kind, 'frame_kind') NOT IN ('stdout', 'stderr', 'event', 'blob') THEN
         PERFORM ff_invalid('invalid_frame_kind', 'frame_kind must be one of stdout, stderr, event, blob');
     END IF;
-    PERFORM ff_check_size(octet_length(ff_required(p_bytes, 'bytes')),
-        ff_setting_int('ff_engine.max_frame_bytes', 1048576, 0, true)::integer, 'bytes');
+    p_bytes := ff_required(p_bytes, 'bytes');
+    max_bytes := ff_setting_int('ff_engine.max_frame_bytes', 1048576, 0, true);
+    IF octet_length(p_bytes) > max_bytes THEN
+        PERFORM ff_invalid('bytes_too_large', format('bytes is %s bytes; at most %s are accepted', octet_length(p_bytes), max_bytes));
+    END IF;
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     SELECT * INTO st FROM ff_stmt_streams_stream_state(id.partition_key, id.execution_uuid);
@@ -132,20 +137,20 @@ COMMENT ON FUNCTION ff_append_frame_body(text, uuid, bigint, text, bytea, bigint
 CREATE FUNCTION ff_append_frame(execution_id text, lease_id uuid, lease_epoch bigint, frame_kind text, bytes bytea,
     seq bigint DEFAULT NULL)
 RETURNS TABLE (seq bigint)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_append_frame_body($1, $2, $3, $4, $5, $6)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_append_frame_body($1, $2, $3, $4, $5, $6)
 $$;
 
 CREATE FUNCTION ff_read_frames_body(p_execution_id text, p_after_seq bigint, p_max_rows integer)
 RETURNS TABLE (r_seq bigint, r_frame_kind text, r_bytes bytea, r_attempt_index integer, r_appended_at_ms bigint)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     rows bigint;
     found_execution boolean := false;
     f record;
 BEGIN
-    PERFORM ff_required(p_after_seq, 'after_seq');
+    p_after_seq := ff_required(p_after_seq, 'after_seq');
     rows := ff_page_size(p_max_rows);
     FOR f IN SELECT * FROM ff_stmt_streams_read_frames(id.partition_key, id.execution_uuid, p_after_seq, rows) LOOP
         found_execution := true;
@@ -162,6 +167,6 @@ COMMENT ON FUNCTION ff_read_frames_body(text, bigint, integer) IS 'ff_read_frame
 
 CREATE FUNCTION ff_read_frames(execution_id text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 100)
 RETURNS TABLE (seq bigint, frame_kind text, bytes bytea, attempt_index integer, appended_at_ms bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_read_frames_body($1, $2, $3)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_read_frames_body($1, $2, $3)
 $$;

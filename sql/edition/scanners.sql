@@ -11,8 +11,8 @@ COMMENT ON FUNCTION ff_batch_size(integer) IS 'A scanner''s batch size, or WF001
 CREATE FUNCTION ff_check_scan_filter(p_namespace text, p_tag_key text, p_tag_value text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
-    PERFORM ff_check_optional_text(p_tag_key, 'tag_key', 256);
+    p_namespace := ff_check_optional_text(p_namespace, 'namespace', 256);
+    p_tag_key := ff_check_optional_text(p_tag_key, 'tag_key', 256);
     IF (p_tag_key IS NULL) <> (p_tag_value IS NULL) THEN
         PERFORM ff_invalid('invalid_tag_filter', 'tag_key and tag_value must be given together');
     END IF;
@@ -504,9 +504,9 @@ CREATE FUNCTION ff_prune_executions(older_than_ms bigint, public_states text[] D
     max_rows integer DEFAULT 1000) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 BEGIN
-    PERFORM ff_check_text_array(public_states, 'public_states');
-    PERFORM ff_required(older_than_ms, 'older_than_ms');
-    PERFORM ff_required(public_states, 'public_states');
+    public_states := ff_check_text_array(public_states, 'public_states');
+    older_than_ms := ff_required(older_than_ms, 'older_than_ms');
+    public_states := ff_required(public_states, 'public_states');
     IF cardinality(public_states) = 0 OR EXISTS (SELECT 1 FROM unnest(public_states) s WHERE s NOT IN ('completed', 'failed', 'cancelled', 'expired')) THEN
         PERFORM ff_invalid('invalid_public_states', 'public_states must name one or more of completed, failed, cancelled, expired');
     END IF;

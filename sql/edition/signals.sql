@@ -15,11 +15,11 @@ COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (i
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
 -- one statement, the Rust edition's (signals/record*.sql, inlined). Then the wake-ups. Shared by
--- delivery and the suspension timeout's auto-resume.
+-- delivery and the suspension timeout's auto-resume. The new signal's seq.
 CREATE FUNCTION ff_record_signal(pk smallint, id uuid, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
-RETURNS void
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     ref text := '{fp:' || pk || '}:' || id;
@@ -49,7 +49,7 @@ BEGIN
         -- @end statement
         INTO seq;
         PERFORM ff_wake('{ff_signal_event}', '{}');
-        RETURN;
+        RETURN seq;
     END IF;
     -- @statement signals/insert_signal.sql + signals/record_and_resume.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
     WITH sig AS (
@@ -82,6 +82,7 @@ BEGIN
     -- @end statement
     INTO seq;
     PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[lane_id] END);
+    RETURN seq;
 END
 $$;
 COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, boolean, bigint[], bigint, text, bigint)
@@ -92,33 +93,40 @@ COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, uuid, text, uuid, uui
 -- usable key; nothing about existence is revealed before the token verifies (the operator path, with
 -- no token, is told not_found).
 CREATE FUNCTION ff_verify_delivery_token(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_token text, now_ms bigint)
-RETURNS void
+RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    presented record;
+    token_kid text;
+    digest bytea;
     k record;
 BEGIN
+    -- A token is `<kid>:<64 lowercase hex>` (ff_parse_token, read here without a query).
     IF p_token IS NOT NULL THEN
-        SELECT * INTO presented FROM ff_parse_token(p_token);
-        IF NOT FOUND THEN
+        IF p_token !~ '^[\x21-\x39\x3b-\x7e]{1,64}:[0-9a-f]{64}$' THEN
             PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
         END IF;
+        token_kid := split_part(p_token, ':', 1);
+        digest := decode(substr(p_token, strpos(p_token, ':') + 1), 'hex');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id) THEN
+    SELECT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id)
+               AS waitpoint_exists,
+           x.kid IS NOT NULL AS key_exists, x.secret, x.active, x.expires_at_ms
+    INTO k FROM (SELECT 1) one LEFT JOIN ff_keystore x ON x.kid = token_kid;
+    IF NOT k.waitpoint_exists THEN
         IF p_token IS NULL THEN
             PERFORM ff_raise('WF010', 'not_found', 'waitpoint not found', 'waitpoint');
         END IF;
         PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
     END IF;
     IF p_token IS NOT NULL THEN
-        SELECT x.kid, x.secret, x.active, x.expires_at_ms INTO k FROM ff_keystore x WHERE x.kid = presented.kid;
-        IF NOT FOUND OR NOT ff_digest_eq(ff_waitpoint_digest(presented.kid, k.secret, ref, p_waitpoint_id), presented.digest) THEN
+        IF NOT k.key_exists OR NOT ff_digest_eq(ff_waitpoint_digest(token_kid, k.secret, ref, p_waitpoint_id), digest) THEN
             PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
         END IF;
         IF NOT (k.active OR now_ms < k.expires_at_ms) THEN
             PERFORM ff_raise('WF003', 'token_expired', 'the token''s signing key was retired and its grace window has passed');
         END IF;
     END IF;
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION ff_verify_delivery_token(smallint, uuid, text, uuid, text, bigint) IS 'Verify a delivery''s waitpoint token (internal).';
@@ -130,6 +138,7 @@ CREATE FUNCTION ff_delivery_effect(pk smallint, id uuid, sid uuid, cond jsonb, p
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     counted jsonb;
+    r record;
 BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
                'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
@@ -137,10 +146,11 @@ BEGIN
     INTO counted FROM ff_signal g
     WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
       AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
-    SELECT x.effect, x.satisfiers INTO eff, sats
-    FROM ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
+    r := ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
         'waitpoint_key', p_waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
-        'source_identity', p_source_identity, 'correlation_id', p_correlation_id)) x;
+        'source_identity', p_source_identity, 'correlation_id', p_correlation_id));
+    eff := r.effect;
+    sats := r.satisfiers;
 END
 $$;
 COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
@@ -159,9 +169,12 @@ DECLARE
     sats bigint[];
     resuming boolean;
     dedup_expires bigint;
+    verified boolean;
+    effect record;
+    seq bigint;
 BEGIN
     -- 2. The waitpoint exists and the token verifies under a usable key.
-    PERFORM ff_verify_delivery_token(pk, id, ref, p_waitpoint_id, p_token, now_ms);
+    verified := ff_verify_delivery_token(pk, id, ref, p_waitpoint_id, p_token, now_ms);
     -- 3. Lock the execution; the operator path must name its lane; terminal executions take no signals.
     e := ff_lock_execution(pk, id);
     IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
@@ -206,12 +219,13 @@ BEGIN
         IF wp.waitpoint_suspension_id IS DISTINCT FROM sid THEN
             PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
         END IF;
-        SELECT x.eff, x.sats INTO eff, sats
-        FROM ff_delivery_effect(pk, id, sid, wp.resume_condition, wp.waitpoint_key, p_signal_id, p_signal_name, p_source_type,
-                                p_source_identity, p_correlation_id) x;
+        effect := ff_delivery_effect(pk, id, sid, wp.resume_condition, wp.waitpoint_key, p_signal_id, p_signal_name, p_source_type,
+                                     p_source_identity, p_correlation_id);
+        eff := effect.eff;
+        sats := effect.sats;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
-    PERFORM ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
+    seq := ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
         p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
         'condition_satisfied', now_ms);
     IF p_idempotency_key IS NOT NULL THEN
@@ -234,33 +248,40 @@ CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid,
     p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
     p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals integer)
 RETURNS TABLE (r_outcome text, r_signal_id uuid, r_effect text)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    f record;
+    d record;
     ttl bigint;
     delay bigint;
     max_signals bigint;
 BEGIN
     -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap.
-    PERFORM ff_required(p_waitpoint_id, 'waitpoint_id');
-    PERFORM ff_check_optional_text(ff_required(p_signal_name, 'signal_name'), 'signal_name', 256);
-    FOR f IN SELECT * FROM (VALUES (1, p_category, 'signal_category'), (2, p_source_type, 'source_type'),
-                                   (3, p_source_identity, 'source_identity'), (4, p_correlation_id, 'correlation_id')) AS v(o, value, field)
-             ORDER BY o LOOP
-        IF octet_length(f.value) > 256 THEN
-            PERFORM ff_invalid('invalid_' || f.field, format('%s must be 0-256 bytes', f.field));
-        END IF;
-    END LOOP;
-    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
-    PERFORM ff_check_size(octet_length(p_payload), ff_max_payload_bytes(), 'payload');
-    PERFORM ff_check_ms(ff_required(p_dedup_ttl_ms, 'dedup_ttl_ms'), 'dedup_ttl_ms', 0);
+    p_waitpoint_id := ff_required(p_waitpoint_id, 'waitpoint_id');
+    p_signal_name := ff_required(p_signal_name, 'signal_name');
+    p_signal_name := ff_check_optional_text(p_signal_name, 'signal_name', 256);
+    IF octet_length(p_category) > 256 THEN
+        PERFORM ff_invalid('invalid_signal_category', 'signal_category must be 0-256 bytes');
+    ELSIF octet_length(p_source_type) > 256 THEN
+        PERFORM ff_invalid('invalid_source_type', 'source_type must be 0-256 bytes');
+    ELSIF octet_length(p_source_identity) > 256 THEN
+        PERFORM ff_invalid('invalid_source_identity', 'source_identity must be 0-256 bytes');
+    ELSIF octet_length(p_correlation_id) > 256 THEN
+        PERFORM ff_invalid('invalid_correlation_id', 'correlation_id must be 0-256 bytes');
+    END IF;
+    p_idempotency_key := ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    p_payload := ff_check_payload(p_payload, 'payload');
+    p_dedup_ttl_ms := ff_required(p_dedup_ttl_ms, 'dedup_ttl_ms');
+    p_dedup_ttl_ms := ff_check_ms(p_dedup_ttl_ms, 'dedup_ttl_ms', 0);
     ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
-    PERFORM ff_check_ms(ff_required(p_resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
+    p_resume_delay_ms := ff_required(p_resume_delay_ms, 'resume_delay_ms');
+    p_resume_delay_ms := ff_check_ms(p_resume_delay_ms, 'resume_delay_ms', 0);
     max_signals := ff_max_signals(ff_required(p_max_signals, 'max_signals_per_execution'));
-    RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
+    d := ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
         coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
         p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
+    r_outcome := d.r_outcome; r_signal_id := d.r_signal_id; r_effect := d.r_effect;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ff_deliver_signal_body(text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint, bigint, integer)
@@ -271,8 +292,8 @@ CREATE FUNCTION ff_deliver_signal(execution_id text, waitpoint_id uuid, token te
     correlation_id text DEFAULT NULL, idempotency_key text DEFAULT NULL, dedup_ttl_ms bigint DEFAULT 86400000,
     resume_delay_ms bigint DEFAULT 0, max_signals_per_execution integer DEFAULT 10000)
 RETURNS TABLE (outcome text, signal_id uuid, effect text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_deliver_signal_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_deliver_signal_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 $$;
 
 CREATE FUNCTION ff_deliver_approval_signal(execution_id text, lane_id text, waitpoint_id uuid, signal_name text, idempotency_suffix text)
@@ -282,10 +303,13 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(lane_id, 'lane_id'));
-    PERFORM ff_required(waitpoint_id, 'waitpoint_id');
-    PERFORM ff_check_optional_text(ff_required(signal_name, 'signal_name'), 'signal_name', 256);
-    PERFORM ff_check_optional_text(ff_required(idempotency_suffix, 'idempotency_suffix'), 'idempotency_suffix', 256);
+    lane_id := ff_required(lane_id, 'lane_id');
+    lane_id := ff_check_lane_id(lane_id);
+    waitpoint_id := ff_required(waitpoint_id, 'waitpoint_id');
+    signal_name := ff_required(signal_name, 'signal_name');
+    signal_name := ff_check_optional_text(signal_name, 'signal_name', 256);
+    idempotency_suffix := ff_required(idempotency_suffix, 'idempotency_suffix');
+    idempotency_suffix := ff_check_optional_text(idempotency_suffix, 'idempotency_suffix', 256);
     RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, waitpoint_id, signal_name, gen_random_uuid(), 'approval',
         'operator', session_user::text, NULL, NULL, 'approval:' || signal_name || ':' || idempotency_suffix,
         ff_dedup_ttl_ms(86400000), 0, ff_max_signals(10000), NULL, lane_id, ff_now_ms());
@@ -332,7 +356,8 @@ DECLARE
     sid uuid;
     now_ms bigint;
 BEGIN
-    PERFORM ff_check_ms(ff_required(resume_delay_ms, 'resume_delay_ms'), 'resume_delay_ms', 0);
+    resume_delay_ms := ff_required(resume_delay_ms, 'resume_delay_ms');
+    resume_delay_ms := ff_check_ms(resume_delay_ms, 'resume_delay_ms', 0);
     now_ms := ff_now_ms();
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     SELECT s.suspension_id INTO sid FROM ff_suspension s

@@ -1,7 +1,7 @@
 -- Standalone install (psql -f, no extension): the objects of the install schema are handed to
 -- ff_engine_owner when the installing role may do so (a superuser, or a member of ff_engine_owner),
 -- else they stay the installer's; either way PUBLIC gets nothing and ff_admin may call everything but the helpers (commented
--- '… (internal).').
+-- '… (internal).'; a function's body has the function's grants, see finalize.sql).
 -- (The extension editions do this in finalize.sql's first block, over the extension's members.)
 DO $own$
 DECLARE
@@ -20,7 +20,9 @@ BEGIN
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
     END LOOP;
     FOR r IN SELECT p.oid::regprocedure AS fn, p.proconfig IS NOT NULL AS has_config,
-                    coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).' AS internal FROM pg_proc p
+                    coalesce(obj_description(p.oid, 'pg_proc'), '') LIKE '%(internal).'
+                      AND NOT EXISTS (SELECT 1 FROM pg_proc s WHERE s.pronamespace = p.pronamespace
+                                        AND p.proname::text = s.proname || '_body') AS internal FROM pg_proc p
              WHERE p.pronamespace = '@extschema@'::regnamespace LOOP
         IF can_own THEN
             EXECUTE format('ALTER FUNCTION %s OWNER TO ff_engine_owner', r.fn);

@@ -26,7 +26,7 @@ COMMENT ON FUNCTION ff_fingerprint(text) IS 'First 16 hex digits of a token''s d
 
 CREATE FUNCTION ff_create_waitpoint_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_key text, p_expires_in_ms bigint)
 RETURNS TABLE (r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint;
@@ -37,8 +37,10 @@ DECLARE
     expires bigint;
     created uuid;
 BEGIN
-    PERFORM ff_check_optional_text(ff_required(p_key, 'waitpoint_key'), 'waitpoint_key', 256);
-    PERFORM ff_check_ms(ff_required(p_expires_in_ms, 'expires_in_ms'), 'expires_in_ms', 1);
+    p_key := ff_required(p_key, 'waitpoint_key');
+    p_key := ff_check_optional_text(p_key, 'waitpoint_key', 256);
+    p_expires_in_ms := ff_required(p_expires_in_ms, 'expires_in_ms');
+    p_expires_in_ms := ff_check_ms(p_expires_in_ms, 'expires_in_ms', 1);
     now_ms := ff_now_ms();
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     k := ff_active_key();
@@ -61,8 +63,8 @@ COMMENT ON FUNCTION ff_create_waitpoint_body(text, uuid, bigint, text, bigint) I
 CREATE FUNCTION ff_create_waitpoint(execution_id text, lease_id uuid, lease_epoch bigint, waitpoint_key text,
     expires_in_ms bigint DEFAULT 3600000)
 RETURNS TABLE (waitpoint_id uuid, waitpoint_key text, token text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_waitpoint_body($1, $2, $3, $4, $5)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_waitpoint_body($1, $2, $3, $4, $5)
 $$;
 
 -- The bindings of a suspend (core/src/bindings.rs parse_specs): [{waitpoint_key, waitpoint_id?} |
@@ -135,7 +137,7 @@ CREATE FUNCTION ff_suspend_check(p_condition jsonb, p_waitpoints jsonb, p_timeou
     OUT cond jsonb, OUT specs jsonb, OUT behavior text)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    cond := ff_cond_check(p_condition);
+    cond := ff_cond_parse(p_condition);
     IF p_waitpoints IS NOT NULL AND p_waitpoints <> 'null' THEN
         SELECT jsonb_agg(jsonb_build_object('use_pending', x.use_pending, 'id', x.waitpoint_id, 'key', x.waitpoint_key) ORDER BY x.ord)
         INTO specs FROM ff_parse_bindings(p_waitpoints) x;
@@ -144,9 +146,9 @@ BEGIN
     IF behavior = 'auto_resume' THEN
         behavior := 'auto_resume_with_timeout_signal';
     END IF;
-    PERFORM ff_one_of(p_reason_code, '{waiting_for_signal,waiting_for_approval,waiting_for_callback,waiting_for_tool_result,waiting_for_operator_review,paused_by_policy,paused_by_budget,step_boundary,manual_pause}', 'reason_code');
-    PERFORM ff_one_of(p_requested_by, '{worker,operator,policy,system_timeout_policy}', 'requested_by');
-    PERFORM ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
+    p_reason_code := ff_one_of(p_reason_code, '{waiting_for_signal,waiting_for_approval,waiting_for_callback,waiting_for_tool_result,waiting_for_operator_review,paused_by_policy,paused_by_budget,step_boundary,manual_pause}', 'reason_code');
+    p_requested_by := ff_one_of(p_requested_by, '{worker,operator,policy,system_timeout_policy}', 'requested_by');
+    p_idempotency_key := ff_check_optional_text(p_idempotency_key, 'idempotency_key', 256);
     IF octet_length(p_continuation) > 65536 THEN
         PERFORM ff_invalid('invalid_continuation', 'continuation must be at most 64 KiB');
     END IF;
@@ -226,6 +228,9 @@ BEGIN
             PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
         END IF;
     END IF;
+    IF specs IS NULL THEN
+        RETURN bound;  -- one binding per key, each key once: nothing to check
+    END IF;
     FOREACH k IN ARRAY keys LOOP
         IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(bound) x WHERE x ->> 'key' = k) THEN
             PERFORM ff_invalid('referenced_waitpoint_key_missing_binding', 'referenced_waitpoint_key_missing_binding: ' || k);
@@ -258,6 +263,9 @@ DECLARE
     sig_effect text;
     sats bigint[];
 BEGIN
+    IF NOT bound @> '[{"pending": true}]' THEN
+        RETURN NULL;  -- signals are buffered on pending waitpoints only
+    END IF;
     FOR s IN
         SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity, g.correlation_id FROM ff_signal g
         WHERE g.partition_key = pk AND g.execution_id = xid
@@ -310,7 +318,8 @@ BEGIN
     fresh := '[]';
     stored := '[]';
     out_rows := '[]';
-    FOR b IN SELECT x FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+    FOR i IN 0 .. jsonb_array_length(bound) - 1 LOOP
+        b := bound -> i;
         kid := CASE WHEN (b ->> 'pending')::boolean THEN b ->> 'kid' ELSE signing_kid END;
         token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_secret, ref, (b ->> 'id')::uuid)
                       ELSE ff_token_for(pk, xid, (b ->> 'id')::uuid, kid) END;
@@ -347,7 +356,7 @@ CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_ep
     p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
     p_idempotency_key text, p_continuation text)
 RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record;
     ref text;
@@ -371,16 +380,20 @@ DECLARE
     closed_at bigint;
     closing text;
     dedup_expires bigint;
+    checked record;
+    signed record;
 BEGIN
     -- Argument conversion, then suspend::check, in the Rust edition's order.
-    PERFORM ff_check_jsonb(p_condition, 'resume_condition');
-    PERFORM ff_check_jsonb(p_waitpoints, 'waitpoints');
+    p_condition := ff_check_jsonb(p_condition, 'resume_condition');
+    p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
     id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
     now_ms := ff_now_ms();
-    SELECT c.cond, c.specs, c.behavior INTO cond, specs, behavior
-    FROM ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
-                          p_idempotency_key, p_continuation, now_ms) c;
+    checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
+                                p_idempotency_key, p_continuation, now_ms);
+    cond := checked.cond;
+    specs := checked.specs;
+    behavior := checked.behavior;
     -- Lock, then read what suspend decides on.
     e := ff_lock_execution(id.partition_key, id.execution_uuid);
     IF p_idempotency_key IS NOT NULL THEN
@@ -394,17 +407,19 @@ BEGIN
     IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'open') THEN
         PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
     END IF;
-    PERFORM ff_required(p_lease_id, 'lease_id');
-    PERFORM ff_required(p_lease_epoch, 'lease_epoch');
-    PERFORM ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    p_lease_id := ff_required(p_lease_id, 'lease_id');
+    p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
+    e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
     signing := ff_active_key();
     bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, cond, specs, now_ms);
     sid := coalesce(p_suspension_id, gen_random_uuid());
     satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, cond, bound);
     already := satisfied IS NOT NULL;
     outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
-    SELECT g.fresh, g.stored, g.out_rows INTO fresh, stored, out_rows
-    FROM ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, cond, bound, signing.kid, signing.secret, already, now_ms) g;
+    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, cond, bound, signing.kid, signing.secret, already, now_ms);
+    fresh := signed.fresh;
+    stored := signed.stored;
+    out_rows := signed.out_rows;
     -- Write: the suspension (closed at once when already satisfied), the fresh waitpoints, the lease's end.
     sus_state := CASE WHEN already THEN 'closed' ELSE 'open' END;
     closed_at := CASE WHEN already THEN now_ms END;
@@ -451,8 +466,14 @@ BEGIN
         -- @end statement
         ;
     END IF;
-    RETURN QUERY SELECT outcome, sid, (x ->> 'waitpoint_id')::uuid, x ->> 'waitpoint_key', x ->> 'token'
-    FROM jsonb_array_elements(out_rows) WITH ORDINALITY AS a(x, o) ORDER BY o;
+    FOR i IN 0 .. jsonb_array_length(out_rows) - 1 LOOP
+        r_outcome := outcome;
+        r_suspension_id := sid;
+        r_waitpoint_id := (out_rows -> i ->> 'waitpoint_id')::uuid;
+        r_waitpoint_key := out_rows -> i ->> 'waitpoint_key';
+        r_token := out_rows -> i ->> 'token';
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_body(text, uuid, bigint, jsonb, jsonb, bigint, text, text, text, uuid, text, text) IS 'ff_suspend''s body (internal).';
@@ -461,14 +482,14 @@ CREATE FUNCTION ff_suspend(execution_id text, lease_id uuid, lease_epoch bigint,
     timeout_at_ms bigint DEFAULT NULL, timeout_behavior text DEFAULT 'fail', reason_code text DEFAULT 'waiting_for_signal',
     requested_by text DEFAULT 'worker', suspension_id uuid DEFAULT NULL, idempotency_key text DEFAULT NULL, continuation text DEFAULT NULL)
 RETURNS TABLE (outcome text, suspension_id uuid, waitpoint_id uuid, waitpoint_key text, token text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_suspend_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_suspend_body($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 $$;
 
 CREATE FUNCTION ff_list_pending_waitpoints_body(p_execution_id text, p_after uuid, p_max_rows integer, p_include_closed boolean)
 RETURNS TABLE (r_waitpoint_id uuid, r_waitpoint_key text, r_state text, r_created_at_ms bigint, r_activated_at_ms bigint,
     r_expires_at_ms bigint, r_required_signal_names text[], r_token_kid text, r_token_fingerprint text)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     n bigint := ff_page_size(p_max_rows);
@@ -487,14 +508,14 @@ CREATE FUNCTION ff_list_pending_waitpoints(execution_id text, after_waitpoint_id
     include_closed boolean DEFAULT false)
 RETURNS TABLE (waitpoint_id uuid, waitpoint_key text, state text, created_at_ms bigint, activated_at_ms bigint, expires_at_ms bigint,
     required_signal_names text[], token_kid text, token_fingerprint text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_list_pending_waitpoints_body($1, $2, $3, $4)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_list_pending_waitpoints_body($1, $2, $3, $4)
 $$;
 
 CREATE FUNCTION ff_list_suspended_body(p_after text, p_max_rows integer)
 RETURNS TABLE (r_execution_id text, r_lane_id text, r_suspension_id uuid, r_suspended_at_ms bigint, r_timeout_at_ms bigint,
     r_reason_code text, r_timeout_behavior text)
-LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     after_pk smallint;
     after_id uuid;
@@ -517,8 +538,8 @@ COMMENT ON FUNCTION ff_list_suspended_body(text, integer) IS 'ff_list_suspended'
 CREATE FUNCTION ff_list_suspended(after_execution_id text DEFAULT NULL, max_rows integer DEFAULT 100)
 RETURNS TABLE (execution_id text, lane_id text, suspension_id uuid, suspended_at_ms bigint, timeout_at_ms bigint, reason_code text,
     timeout_behavior text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_list_suspended_body($1, $2)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_list_suspended_body($1, $2)
 $$;
 
 CREATE FUNCTION ff_read_waitpoint_token(execution_id text, waitpoint_id uuid)
@@ -529,7 +550,7 @@ DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     kid text;
 BEGIN
-    PERFORM ff_required(waitpoint_id, 'waitpoint_id');
+    waitpoint_id := ff_required(waitpoint_id, 'waitpoint_id');
     SELECT w.token_kid INTO kid FROM ff_waitpoint w
     WHERE w.partition_key = id.partition_key AND w.execution_id = id.execution_uuid AND w.waitpoint_id = ff_read_waitpoint_token.waitpoint_id;
     IF FOUND THEN

@@ -14,33 +14,23 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION ff_notify_mode() IS 'ff_engine.notify with its aliases folded (internal).';
 
-CREATE FUNCTION ff_wake_lock(channel text, lane_id text, exclusive boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
-BEGIN
-    IF exclusive THEN
-        PERFORM pg_advisory_xact_lock(1717985655, hashtext(channel || ':' || lane_id));
-    ELSE
-        PERFORM pg_advisory_xact_lock_shared(1717985655, hashtext(channel || ':' || lane_id));
-    END IF;
-END
+-- The wake-up lock of one (channel, lane) key, in share mode (writers) or exclusive mode (waiters);
+-- true. SQL, so that PostgreSQL writes it into the calling expression.
+CREATE FUNCTION ff_wake_lock(channel text, lane_id text, exclusive boolean) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(1717985655, hashtext(channel || ':' || lane_id)) IS NOT NULL
+                ELSE pg_advisory_xact_lock_shared(1717985655, hashtext(channel || ':' || lane_id)) IS NOT NULL END
 $$;
 COMMENT ON FUNCTION ff_wake_lock(text, text, boolean) IS 'The wake-up advisory lock of a (channel, lane) key (internal).';
 
 -- The (channel, lane) keys of `channels` ('' lane) and `lanes`, in the one order writers (share) and
--- waiters (exclusive) lock them: by bytes, channel then lane, as the Rust edition.
+-- waiters (exclusive) lock them: by bytes, channel then lane, as the Rust edition. SQL, so that
+-- PostgreSQL writes it into the calling statement, whose plan is kept.
 CREATE FUNCTION ff_wake_keys(channels text[], lanes text[]) RETURNS TABLE (channel text, lane_id text)
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    -- PL/pgSQL so that the plan is kept; one key (the common case) needs no sort.
-    IF cardinality(channels) + cardinality(lanes) = 1 THEN
-        RETURN QUERY SELECT coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], '');
-        RETURN;
-    END IF;
-    RETURN QUERY
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT DISTINCT u.c COLLATE "C", u.l COLLATE "C"
     FROM (SELECT unnest(channels), '' UNION ALL SELECT 'ff_lane_ready', unnest(lanes)) AS u(c, l)
-    ORDER BY 1, 2;
-END
+    ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION ff_wake_keys(text[], text[]) IS 'Wake-up lock keys in lock order (internal).';
 
@@ -52,6 +42,10 @@ DECLARE
     mode text := ff_notify_mode();
     c text;
     woken record;
+    locked boolean;
+    key_channels text[];
+    key_lanes text[];
+    first integer;
 BEGIN
     IF mode = 'nobody' OR (cardinality(channels) = 0 AND cardinality(lanes) = 0) THEN
         RETURN;
@@ -62,8 +56,22 @@ BEGIN
         RETURN;
     END IF;
     -- One lock order for writers and waiters (ff_wake_keys: bytes of channel, then lane, as the Rust
-    -- edition), all keys in one statement.
-    PERFORM ff_wake_lock(k.channel, k.lane_id, false) FROM ff_wake_keys(channels, lanes) k;
+    -- edition), all keys in one statement; one key, the common case, in an expression.
+    IF cardinality(channels) + cardinality(lanes) = 1 THEN
+        locked := ff_wake_lock(coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], ''), false);
+    ELSIF cardinality(channels) + cardinality(lanes) = 2 THEN
+        -- Two keys (a completion's two channels, a resume's channel and lane), in that order too.
+        key_channels := channels || array_fill('ff_lane_ready'::text, ARRAY[cardinality(lanes)]);
+        key_lanes := array_fill(''::text, ARRAY[cardinality(channels)]) || lanes;
+        first := CASE WHEN key_channels[1] COLLATE "C" < key_channels[2]
+                           OR (key_channels[1] = key_channels[2] AND key_lanes[1] COLLATE "C" <= key_lanes[2]) THEN 1 ELSE 2 END;
+        locked := ff_wake_lock(key_channels[first], key_lanes[first], false);
+        IF key_channels[1] <> key_channels[2] OR key_lanes[1] <> key_lanes[2] THEN
+            locked := ff_wake_lock(key_channels[3 - first], key_lanes[3 - first], false);
+        END IF;
+    ELSE
+        PERFORM ff_wake_lock(k.channel, k.lane_id, false) FROM ff_wake_keys(channels, lanes) k;
+    END IF;
     -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
     IF pg_relation_size('ff_waiter') = 0 THEN
         RETURN;
@@ -117,7 +125,8 @@ COMMENT ON FUNCTION ff_announce(text[], text[]) IS 'Announce the session as a wa
 CREATE FUNCTION ff_await_lane(lane_id text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(lane_id, 'lane_id'));
+    lane_id := ff_required(lane_id, 'lane_id');
+    lane_id := ff_check_lane_id(lane_id);
     PERFORM ff_announce('{}', ARRAY[lane_id]);
 END
 $$;
@@ -125,7 +134,7 @@ $$;
 CREATE FUNCTION ff_await_events(channels text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 BEGIN
-    PERFORM ff_required(channels, 'channels');
+    channels := ff_required(channels, 'channels');
     IF cardinality(channels) NOT BETWEEN 1 AND 5 OR EXISTS (
         SELECT 1 FROM unnest(channels) c
         WHERE c IS NULL OR c NOT IN ('ff_signal_event', 'ff_lease_event', 'ff_completion', 'ff_operator_event', 'ff_frame')) THEN

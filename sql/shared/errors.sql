@@ -27,15 +27,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_invalid(text, text) IS 'Raise WF001 invalid_input (internal).';
 
--- A required argument: WF001 `<param>_required` when NULL.
-CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+-- WF001 invalid_input with `reason` as DETAIL, typed as the value checked, so that a check can be a
+-- SQL CASE the planner writes into the calling expression (no function call at run time unless the
+-- check fails). VOLATILE, so the planner never evaluates it while folding constants.
+CREATE FUNCTION ff_reject(value anyelement, reason text, what text) RETURNS anyelement
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
 BEGIN
-    IF value IS NULL THEN
-        PERFORM ff_invalid(param || '_required', param || ' must not be NULL');
-    END IF;
-    RETURN value;
+    RAISE EXCEPTION USING ERRCODE = 'WF001', MESSAGE = 'invalid_input: ' || what, DETAIL = reason;
 END
+$$;
+COMMENT ON FUNCTION ff_reject(anyelement, text, text) IS 'Raise WF001 invalid_input for a value (internal).';
+
+-- A required argument: WF001 `<param>_required` when NULL; the value otherwise. The checks below
+-- return what they checked and are called in assignments (`v := ff_required(v, 'v')`), which PL/pgSQL
+-- evaluates without starting an executor (PERFORM starts one); each is written into its caller.
+CREATE FUNCTION ff_required(value anyelement, param text) RETURNS anyelement
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value IS NULL THEN ff_reject(value, param || '_required', param || ' must not be NULL') ELSE value END
 $$;
 COMMENT ON FUNCTION ff_required(anyelement, text) IS 'A required argument, or WF001 <param>_required (internal).';
 
@@ -51,13 +59,10 @@ END
 $$;
 COMMENT ON FUNCTION ff_bounded_count(integer, text, integer) IS 'A count from 1 to max, or WF001 (internal).';
 
--- Optional text of 1 to max bytes (WF001 invalid_<field>).
-CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF value IS NOT NULL AND octet_length(value) NOT BETWEEN 1 AND max THEN
-        PERFORM ff_invalid('invalid_' || field, format('%s must be 1-%s bytes', field, max));
-    END IF;
-END
+-- Optional text of 1 to max bytes (WF001 invalid_<field>); the value.
+CREATE FUNCTION ff_check_optional_text(value text, field text, max integer) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(value) NOT BETWEEN 1 AND max
+                THEN ff_reject(value, 'invalid_' || field, format('%s must be 1-%s bytes', field, max)) ELSE value END
 $$;
 COMMENT ON FUNCTION ff_check_optional_text(text, text, integer) IS 'WF001 invalid_<field> unless 1-max bytes (internal).';

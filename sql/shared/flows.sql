@@ -46,7 +46,7 @@ BEGIN
     IF p_key IS NULL THEN
         PERFORM ff_invalid('parent_waitpoint_key_required', 'parent_waitpoint_key must be given with parent_execution_id');
     END IF;
-    PERFORM ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
+    p_key := ff_check_optional_text(p_key, 'parent_waitpoint_key', 256);
     SELECT x.partition_key, x.execution_uuid INTO ppk, parent_id FROM ff_parse_execution_id(p_parent) x;
     SELECT e.lifecycle_phase, m.flow_id INTO phase, parent_flow
     FROM ff_exec_core e LEFT JOIN ff_flow_member m ON m.partition_key = e.partition_key AND m.execution_id = e.execution_id
@@ -242,7 +242,7 @@ COMMENT ON FUNCTION ff_notify_completion_waiters(text) IS 'Notify the waiters on
 
 -- The trigger: an execution that is a flow member, or that someone waits for, ended.
 CREATE FUNCTION ff_execution_ended() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ff_flow_member;
     now_ms bigint := ff_now_ms();
@@ -288,7 +288,7 @@ COMMENT ON TRIGGER ff_execution_ended ON ff_exec_core IS
 
 -- Retention deletes an execution with everything that belongs to it: its membership and edges too.
 CREATE FUNCTION ff_flow_member_deleted() RETURNS trigger
-LANGUAGE plpgsql VOLATILE SET search_path = @extschema@, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     DELETE FROM ff_flow_member WHERE partition_key = OLD.partition_key AND execution_id = OLD.execution_id;
     DELETE FROM ff_flow_dependency WHERE partition_key = OLD.partition_key
@@ -307,12 +307,12 @@ COMMENT ON TRIGGER ff_flow_member_deleted ON ff_exec_core IS 'A pruned flow memb
 ----------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION ff_create_flow_body(p_flow_id uuid, p_namespace text, p_tags jsonb, OUT r_flow_id uuid, OUT r_created boolean)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     inserted uuid;
 BEGIN
     r_flow_id := coalesce(p_flow_id, gen_random_uuid());
-    PERFORM ff_check_optional_text(p_namespace, 'namespace', 256);
+    p_namespace := ff_check_optional_text(p_namespace, 'namespace', 256);
     IF jsonb_typeof(coalesce(p_tags, '{}')) <> 'object' THEN
         PERFORM ff_invalid('invalid_tags', 'tags must be a JSON object');
     END IF;
@@ -327,8 +327,8 @@ COMMENT ON FUNCTION ff_create_flow_body(uuid, text, jsonb) IS 'ff_create_flow''s
 
 CREATE FUNCTION ff_create_flow(flow_id uuid DEFAULT NULL, namespace text DEFAULT NULL, tags jsonb DEFAULT '{}')
 RETURNS TABLE (flow_id uuid, created boolean)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_create_flow_body($1, $2, $3)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_create_flow_body($1, $2, $3)
 $$;
 
 -- A flow's state, derived from its members: cancelled when ff_cancel_flow ran; else open while a
@@ -337,7 +337,7 @@ $$;
 CREATE FUNCTION ff_get_flow_body(p_flow_id uuid)
 RETURNS TABLE (r_flow_id uuid, r_partition_key text, r_namespace text, r_tags jsonb, r_state text, r_member_count bigint,
     r_counts jsonb, r_created_at_ms bigint, r_cancelled_at_ms bigint, r_cancel_policy text, r_cancel_reason text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     f ff_flow;
     n bigint;
@@ -345,7 +345,8 @@ DECLARE
     completed_n bigint;
     by_state jsonb;
 BEGIN
-    SELECT * INTO f FROM ff_flow x WHERE x.partition_key = ff_partition_for('', ff_required(p_flow_id, 'flow_id')) AND x.flow_id = p_flow_id;
+    p_flow_id := ff_required(p_flow_id, 'flow_id');
+    SELECT * INTO f FROM ff_flow x WHERE x.partition_key = ff_partition_for('', p_flow_id) AND x.flow_id = p_flow_id;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
     END IF;
@@ -367,8 +368,8 @@ COMMENT ON FUNCTION ff_get_flow_body(uuid) IS 'ff_get_flow''s body (internal).';
 CREATE FUNCTION ff_get_flow(flow_id uuid)
 RETURNS TABLE (flow_id uuid, partition_key text, namespace text, tags jsonb, state text, member_count bigint, counts jsonb,
     created_at_ms bigint, cancelled_at_ms bigint, cancel_policy text, cancel_reason text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_get_flow_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_get_flow_body($1)
 $$;
 
 CREATE FUNCTION ff_list_flow_members(flow_id uuid, after_execution_id text DEFAULT NULL, max_rows integer DEFAULT 100)
@@ -409,6 +410,7 @@ RETURNS TABLE (outcome text, members bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
+    pk smallint;
     f ff_flow;
     m record;
     cancelled bigint := 0;
@@ -421,9 +423,10 @@ BEGIN
     IF $3 IS NULL OR octet_length($3) NOT BETWEEN 1 AND 256 THEN
         PERFORM ff_invalid('invalid_reason', 'reason must be 1-256 bytes');
     END IF;
+    pk := ff_partition_for('', ff_required($1, 'flow_id'));
     UPDATE ff_flow x SET cancelled_at_ms = coalesce(x.cancelled_at_ms, ff_now_ms()), cancel_policy = coalesce(x.cancel_policy, $2),
         cancel_reason = coalesce(x.cancel_reason, $3)
-    WHERE x.partition_key = ff_partition_for('', ff_required($1, 'flow_id')) AND x.flow_id = $1
+    WHERE x.partition_key = pk AND x.flow_id = $1
     RETURNING * INTO f;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'flow not found', 'flow');
@@ -457,7 +460,7 @@ $$;
 -- flow:<flow id> as payload; nothing else wakes the session, so a thousand waiters on a thousand
 -- executions are told one each. LISTEN first, call, commit, sleep; after a notification call again.
 CREATE FUNCTION ff_await_completion_body(p_execution_id text, p_flow_id uuid) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     pk smallint;
     id uuid;
@@ -502,8 +505,8 @@ $$;
 COMMENT ON FUNCTION ff_await_completion_body(text, uuid) IS 'ff_await_completion''s body (internal).';
 
 CREATE FUNCTION ff_await_completion(execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL) RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_await_completion_body($1, $2)
+LANGUAGE sql VOLATILE AS $$
+    SELECT @extschema@.ff_await_completion_body($1, $2)
 $$;
 
 -- After a replay (ff_replay_execution, both editions): a member whose upstreams have not all

@@ -2,15 +2,12 @@
 -- ids `{fp:N}:<uuid>` and their CRC-16/XMODEM partitions.
 
 -- lane_id: 1-64 bytes of printable ASCII (space included).
-CREATE FUNCTION ff_check_lane_id(lane_id text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF lane_id !~ '^[\x20-\x7e]{1,64}$' THEN
-        PERFORM ff_invalid('invalid_lane_id', 'lane_id must be 1-64 bytes of printable ASCII');
-    END IF;
-END
+CREATE FUNCTION ff_check_lane_id(lane_id text) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lane_id !~ '^[\x20-\x7e]{1,64}$'
+                THEN ff_reject(lane_id, 'invalid_lane_id', 'lane_id must be 1-64 bytes of printable ASCII') ELSE lane_id END
 $$;
-COMMENT ON FUNCTION ff_check_lane_id(text) IS 'WF001 invalid_lane_id unless a valid lane id (internal).';
+COMMENT ON FUNCTION ff_check_lane_id(text) IS 'WF001 invalid_lane_id unless a valid lane id; the lane id (internal).';
 
 -- CRC-16/XMODEM: poly 0x1021, init 0, no reflection, no final xor; a byte at a time through the
 -- 256-entry table of the polynomial.

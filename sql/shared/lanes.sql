@@ -4,11 +4,12 @@
 
 CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     RETURN QUERY
     WITH runnable AS (
         SELECT e.eligibility_state, e.eligible_at_ms, e.reserved_until_ms, e.budget_ids, e.quota_policy_id
@@ -63,8 +64,8 @@ COMMENT ON FUNCTION ff_lane_holdback_body(text) IS 'ff_lane_holdback''s body (in
 
 CREATE FUNCTION ff_lane_holdback(lane_id text)
 RETURNS TABLE (reason text, executions bigint, earliest_at_ms bigint)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT * FROM ff_lane_holdback_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_lane_holdback_body($1)
 $$;
 
 -- Holding one execution (semantics §7a): a runnable execution — waiting, delayed, or blocked by its
@@ -74,13 +75,13 @@ $$;
 -- locks its candidate first and the hold finds it active (execution_not_runnable), or the hold
 -- commits first and no claim or grant consume takes it. Each writes an operator event.
 CREATE FUNCTION ff_hold_execution_body(p_execution_id text, p_reason text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint := ff_now_ms();
     e record;
 BEGIN
-    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
+    p_reason := ff_check_optional_text(p_reason, 'reason', 256);
     SELECT x.lifecycle_phase, x.eligibility_state, x.namespace INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
@@ -107,15 +108,15 @@ COMMENT ON FUNCTION ff_hold_execution_body(text, text) IS 'ff_hold_execution''s 
 
 CREATE FUNCTION ff_hold_execution(execution_id text, reason text DEFAULT NULL)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_hold_execution_body($1, $2)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_hold_execution_body($1, $2)
 $$;
 
 -- Releasing a hold: the execution goes back to what its state calls for now — blocked while upstreams
 -- of its flow have not completed, delayed until a delay still ahead, else claimable (its lane's
 -- sleeping worker is woken).
 CREATE FUNCTION ff_release_execution_body(p_execution_id text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms bigint := ff_now_ms();
@@ -152,8 +153,8 @@ COMMENT ON FUNCTION ff_release_execution_body(text) IS 'ff_release_execution''s 
 
 CREATE FUNCTION ff_release_execution(execution_id text)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_release_execution_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_release_execution_body($1)
 $$;
 
 -- Pausing a lane (semantics §7a): the lane keeps accepting executions and hands out none. Every claim
@@ -166,12 +167,13 @@ $$;
 COMMENT ON FUNCTION ff_lanes_changed() IS 'Tell the claims that the paused lanes changed, at commit (internal).';
 
 CREATE FUNCTION ff_pause_lane_body(p_lane_id text, p_reason text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
-    PERFORM ff_check_optional_text(p_reason, 'reason', 256);
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    p_reason := ff_check_optional_text(p_reason, 'reason', 256);
     INSERT INTO ff_lane_pause (lane_id, paused_at_ms, paused_by, reason) VALUES (p_lane_id, now_ms, session_user, p_reason)
     ON CONFLICT (lane_id) DO NOTHING;
     IF NOT FOUND THEN
@@ -187,17 +189,18 @@ COMMENT ON FUNCTION ff_pause_lane_body(text, text) IS 'ff_pause_lane''s body (in
 
 CREATE FUNCTION ff_pause_lane(lane_id text, reason text DEFAULT NULL)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_pause_lane_body($1, $2)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_pause_lane_body($1, $2)
 $$;
 
 -- Resuming a lane wakes its sleeping workers (ff_await_lane) in the resuming transaction.
 CREATE FUNCTION ff_resume_lane_body(p_lane_id text) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
 BEGIN
-    PERFORM ff_check_lane_id(ff_required(p_lane_id, 'lane_id'));
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
     DELETE FROM ff_lane_pause WHERE lane_id = p_lane_id;
     IF NOT FOUND THEN
         RETURN 'not_paused';
@@ -212,8 +215,8 @@ COMMENT ON FUNCTION ff_resume_lane_body(text) IS 'ff_resume_lane''s body (intern
 
 CREATE FUNCTION ff_resume_lane(lane_id text)
 RETURNS TABLE (outcome text)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-    SELECT ff_resume_lane_body($1)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_resume_lane_body($1)
 $$;
 
 -- Every lane with unfinished work or a pause: whether it is paused, how many executions it could hand
