@@ -16,8 +16,9 @@ const COLORS: &[(&str, &str)] = &[
     ("limit-notify", "#a0aec0"),
 ];
 
-pub fn svg(rows: &[Row], clients: usize) -> String {
-    let groups: Vec<(String, Vec<&Row>)> = [
+/// The throughput chart's groups: one per workload (and the pgbench limit), its rows at `clients`.
+fn throughput_groups(rows: &[Row], clients: usize) -> Vec<(String, Vec<&Row>)> {
+    [
         (1u8, "1: suspend/signal/resume"),
         (2, "2: count 5 of 5"),
         (3, "3: claim+complete, 10k queued"),
@@ -32,7 +33,11 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
         )
     })
     .filter(|(_, rs): &(String, Vec<&Row>)| !rs.is_empty())
-    .collect();
+    .collect()
+}
+
+pub fn svg(rows: &[Row], clients: usize) -> String {
+    let groups = throughput_groups(rows, clients);
     let max = rows.iter().map(|r| r.cycles_per_s).fold(1.0f64, f64::max);
     let top = 10f64.powf(max.log10().ceil());
     let (w, h, left, bottom, plot_h) = (980.0, 460.0, 70.0, 400.0, 340.0);
@@ -72,6 +77,12 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
         }
         s += &format!("<text x='{:.1}' y='{}' text-anchor='middle'>{title}</text>\n", gx + group_w / 2.0, bottom + 18.0);
     }
+    s + &legend(left, h) + "</svg>\n"
+}
+
+/// The modes' colours along the bottom of a chart `h` high.
+fn legend(left: f64, h: f64) -> String {
+    let mut s = String::new();
     for (i, (mode, color)) in COLORS.iter().enumerate() {
         let x = left + i as f64 * 130.0;
         s += &format!(
@@ -81,7 +92,7 @@ pub fn svg(rows: &[Row], clients: usize) -> String {
             h - 20.0
         );
     }
-    s + "</svg>\n"
+    s
 }
 
 /// The latency workloads (5, 6) at the highest worker count: p50 and p99 bars per mode, ms, log scale.

@@ -45,6 +45,32 @@ pub fn init(env: &Env, db: &str) -> bool {
     }
 }
 
+/// The transactions per second of a pgbench report.
+fn tps_of(report: &str) -> BResult<f64> {
+    Ok(report
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .ok_or("no tps line in pgbench output")?)
+}
+
+/// Every transaction's latency (µs) from pgbench's per-transaction logs (`-l`) in `dir`.
+fn logged_latencies_us(dir: &std::path::Path) -> BResult<Vec<u32>> {
+    let mut lat = Vec::new();
+    for f in std::fs::read_dir(dir)? {
+        let p = f?.path();
+        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("log")) {
+            for line in std::fs::read_to_string(&p)?.lines() {
+                if let Some(us) = line.split_whitespace().nth(2).and_then(|v| v.parse::<u32>().ok()) {
+                    lat.push(us);
+                }
+            }
+        }
+    }
+    Ok(lat)
+}
+
 pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, duration: Duration, out: &std::path::Path) -> BResult<Row> {
     let dir = out.join("pgbench");
     let _ = std::fs::remove_dir_all(&dir);
@@ -82,23 +108,8 @@ pub fn run(env: &Env, db: &str, clients: usize, notify: bool, warmup: Duration, 
     let report = go(duration.as_secs().max(1), true)?;
     let cpu = crate::busy_cpu_us() - cpu_before;
     let wal = env.wal_bytes() - wal_before;
-    let tps: f64 = report
-        .lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|v| v.parse().ok())
-        .ok_or("no tps line in pgbench output")?;
-    let mut lat: Vec<u32> = Vec::new();
-    for f in std::fs::read_dir(&dir)? {
-        let p = f?.path();
-        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("log")) {
-            for line in std::fs::read_to_string(&p)?.lines() {
-                if let Some(us) = line.split_whitespace().nth(2).and_then(|v| v.parse::<u32>().ok()) {
-                    lat.push(us);
-                }
-            }
-        }
-    }
+    let tps = tps_of(&report)?;
+    let mut lat = logged_latencies_us(&dir)?;
     let txns = lat.len().max(1) as f64;
     let p: Pcts = percentiles(&mut lat);
     Ok(Row {

@@ -390,6 +390,64 @@ struct Run {
 }
 
 /// Drive `run.clients` clients for warm-up + duration and return what they recorded together.
+/// Keeps workload 3's queue at its depth: every 20 ms, inserts as many executions as were consumed.
+async fn refiller(conninfo: String, mode: Mode, consumed: Arc<AtomicU64>, stop: Arc<std::sync::atomic::AtomicBool>) {
+    let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let mut refilled = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let target = consumed.load(Ordering::Relaxed);
+        if target > refilled {
+            c.batch_execute(&fill_sql(mode, (target - refilled) as usize)).await.unwrap();
+            refilled = target;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One client's part of a run.
+#[derive(Clone, Copy)]
+struct Drive {
+    w: Workload,
+    mode: Mode,
+    client: usize,
+    start: Instant,
+    warmup: Duration,
+    duration: Duration,
+    window: Option<Duration>,
+}
+
+/// One client: cycles of the workload through its mode's driver until the run ends, recorded once the
+/// warm-up is over.
+async fn drive_client(conninfo: &str, d: Drive, consumed: &AtomicU64) -> BResult<Rec> {
+    let Drive { w, mode, client, start, warmup, duration, window } = d;
+    let mut driver = match mode {
+        Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways | Mode::SqlEdition => {
+            Driver::Ext(ext::Ext::new(conninfo, lane_for(w, client), client, 1).await?)
+        }
+        Mode::ExtBatch10 | Mode::ExtBatch10Quiet => Driver::Ext(ext::Ext::new(conninfo, lane_for(w, client), client, 10).await?),
+        Mode::Baseline => Driver::Baseline(baseline::Baseline::new(conninfo, lane_for(w, client), client).await?),
+        Mode::Absurd => Driver::Absurd(absurd::Absurd::new(conninfo, queue_for(w, client), client).await?),
+        Mode::Limit => unreachable!(),
+    };
+    let mut rec = Rec { window: window.map(|len| (start + warmup, len)), ..Rec::default() };
+    loop {
+        let elapsed = start.elapsed();
+        if elapsed >= warmup + duration {
+            break;
+        }
+        rec.measuring = elapsed >= warmup;
+        let measuring = rec.measuring;
+        let n = driver.cycle(w, &mut rec).await?;
+        consumed.fetch_add(n, Ordering::Relaxed);
+        rec.cycles_total += n;
+        if measuring {
+            rec.count_cycles(n);
+        }
+    }
+    Ok(rec)
+}
+
 fn run_clients(env: &Env, run: Run) -> BResult<Rec> {
     let Run { w, mode, clients, warmup, duration, window } = run;
     let conninfo = env.conninfo(Env::db_for(mode));
@@ -397,56 +455,14 @@ fn run_clients(env: &Env, run: Run) -> BResult<Rec> {
     rt.block_on(async move {
         let consumed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let refill = (w == Workload::ClaimComplete).then(|| {
-            let (consumed, stop, conninfo) = (consumed.clone(), stop.clone(), conninfo.clone());
-            tokio::spawn(async move {
-                let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(conn);
-                let mut refilled = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let target = consumed.load(Ordering::Relaxed);
-                    if target > refilled {
-                        c.batch_execute(&fill_sql(mode, (target - refilled) as usize)).await.unwrap();
-                        refilled = target;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-        });
+        let refill = (w == Workload::ClaimComplete).then(|| tokio::spawn(refiller(conninfo.clone(), mode, consumed.clone(), stop.clone())));
         let start = Instant::now();
         let mut tasks = Vec::new();
         for client in 0..clients {
             let conninfo = conninfo.clone();
             let consumed = consumed.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut d = match mode {
-                    Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways | Mode::SqlEdition => {
-                        Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 1).await?)
-                    }
-                    Mode::ExtBatch10 | Mode::ExtBatch10Quiet => {
-                        Driver::Ext(ext::Ext::new(&conninfo, lane_for(w, client), client, 10).await?)
-                    }
-                    Mode::Baseline => Driver::Baseline(baseline::Baseline::new(&conninfo, lane_for(w, client), client).await?),
-                    Mode::Absurd => Driver::Absurd(absurd::Absurd::new(&conninfo, queue_for(w, client), client).await?),
-                    Mode::Limit => unreachable!(),
-                };
-                let mut rec = Rec { window: window.map(|len| (start + warmup, len)), ..Rec::default() };
-                loop {
-                    let elapsed = start.elapsed();
-                    if elapsed >= warmup + duration {
-                        break;
-                    }
-                    rec.measuring = elapsed >= warmup;
-                    let measuring = rec.measuring;
-                    let n = d.cycle(w, &mut rec).await?;
-                    consumed.fetch_add(n, Ordering::Relaxed);
-                    rec.cycles_total += n;
-                    if measuring {
-                        rec.count_cycles(n);
-                    }
-                }
-                BResult::Ok(rec)
-            }));
+            let d = Drive { w, mode, client, start, warmup, duration, window };
+            tasks.push(tokio::spawn(async move { drive_client(&conninfo, d, &consumed).await }));
         }
         let mut total = Rec::default();
         let mut failure = None;
@@ -536,24 +552,8 @@ fn main() -> BResult<()> {
     let opts = parse_opts();
     std::fs::create_dir_all(&opts.out)?;
     let opts = Opts { out: std::fs::canonicalize(&opts.out)?, ..opts };
-    eprintln!("== starting the benchmark cluster ({})", SERVER_SETTINGS.join(" "));
-    let mut settings_list: Vec<&str> = SERVER_SETTINGS.to_vec();
     let profile = std::env::var_os("FF_BENCH_PROFILE").is_some();
-    if profile {
-        // Opt-in: statement-level profile of every run (nested statements included) in <out>/profile/.
-        settings_list.extend(["shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"]);
-    }
-    let cluster = Cluster::start(&settings_list);
-    let version: String = cluster.connect("postgres", "postgres").query_one("SHOW server_version", &[])?.get(0);
-    let env = Env { cluster, version };
-    let settings: Vec<(String, String)> = env
-        .cluster
-        .connect("postgres", "postgres")
-        .query("SELECT name, setting FROM pg_settings WHERE source NOT IN ('default', 'override') ORDER BY name", &[])?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
+    let env = start_env(&opts, profile)?;
     if let Some(duration) = opts.held_snapshot {
         let modes = if opts.modes_given { opts.modes.clone() } else { vec![Mode::ExtQuiet, Mode::Baseline, Mode::Absurd] };
         let modes = setup(&env, &modes);
@@ -571,9 +571,111 @@ fn main() -> BResult<()> {
     );
 
     let mut rows: Vec<Row> = Vec::new();
+    let plan = throughput_plan(&opts, &modes);
+    let latency: Vec<(Workload, wakeup::LatencyMode, usize)> = opts
+        .workloads
+        .iter()
+        .filter(|w| w.is_latency())
+        .flat_map(|&w| wakeup::MODES.iter().filter(|m| modes.contains(&m.db_mode)).map(move |&m| (w, m)))
+        .flat_map(|(w, m)| opts.clients.iter().map(move |&c| (w, m, c)))
+        .collect();
+    let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 } + latency.len();
+    run_throughput(&env, &opts, &plan, total, profile, &mut rows)?;
+    if modes.contains(&Mode::Limit) {
+        run_limits(&env, &opts, plan.len(), total, &mut rows);
+    }
+    run_latencies(&env, &latency, total, &mut rows);
+    write_outputs(&opts, &rows, &env.version, cpus)?;
+    env.cluster.stop();
+    Ok(())
+}
+
+/// The throughput runs of the plan, each printed as it ends and appended to results.csv.
+fn run_throughput(
+    env: &Env,
+    opts: &Opts,
+    plan: &[(Workload, Mode, usize, usize)],
+    total: usize,
+    profile: bool,
+    rows: &mut Vec<Row>,
+) -> BResult<()> {
+    for (i, &(w, m, c, d)) in plan.iter().enumerate() {
+        eprint!(
+            "[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ",
+            i + 1,
+            w.number(),
+            m.name(),
+            c,
+            if d > 0 { format!(" depth {d}") } else { String::new() }
+        );
+        if profile {
+            env.sql(Env::db_for(m), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();");
+        }
+        let result = measure(env, opts, w, m, c, d);
+        if profile {
+            write_profile(env, opts, w, m, c, d)?;
+        }
+        match result {
+            Ok(r) => {
+                eprintln!(
+                    "{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms  CPU {:.0} µs/cycle",
+                    r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99, r.cpu_us_per_cycle
+                );
+                rows.push(r);
+                write_csv(&opts.out.join("results.csv"), rows)?; // as we go: a late failure loses nothing
+            }
+            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
+        }
+    }
+    Ok(())
+}
+
+/// The wake-up latency runs (workloads 5 and 6), numbered last.
+fn run_latencies(env: &Env, latency: &[(Workload, wakeup::LatencyMode, usize)], total: usize, rows: &mut Vec<Row>) {
+    let done = total - latency.len();
+    for (i, &(w, m, c)) in latency.iter().enumerate() {
+        eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} workers ... ", done + i + 1, w.number(), m.name, c);
+        match wakeup::run(env, m, w.number(), c) {
+            Ok(r) => {
+                eprintln!(
+                    "{:>9.0} executions/s  wake p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms",
+                    r.cycles_per_s, r.all.p50, r.all.p95, r.all.p99
+                );
+                rows.push(r);
+            }
+            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
+        }
+    }
+}
+
+/// The benchmark cluster, started with the harness's settings (and pg_stat_statements when profiling),
+/// its settings recorded in `<out>/postgresql.conf`.
+fn start_env(opts: &Opts, profile: bool) -> BResult<Env> {
+    eprintln!("== starting the benchmark cluster ({})", SERVER_SETTINGS.join(" "));
+    let mut settings_list: Vec<&str> = SERVER_SETTINGS.to_vec();
+    if profile {
+        // Opt-in: statement-level profile of every run (nested statements included) in <out>/profile/.
+        settings_list.extend(["shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"]);
+    }
+    let cluster = Cluster::start(&settings_list);
+    let version: String = cluster.connect("postgres", "postgres").query_one("SHOW server_version", &[])?.get(0);
+    let env = Env { cluster, version };
+    let settings: Vec<(String, String)> = env
+        .cluster
+        .connect("postgres", "postgres")
+        .query("SELECT name, setting FROM pg_settings WHERE source NOT IN ('default', 'override') ORDER BY name", &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    std::fs::write(opts.out.join("postgresql.conf"), settings.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect::<String>())?;
+    Ok(env)
+}
+
+/// The throughput runs: (workload, mode, clients, queue depth), in order.
+fn throughput_plan(opts: &Opts, modes: &[Mode]) -> Vec<(Workload, Mode, usize, usize)> {
     let mut plan: Vec<(Workload, Mode, usize, usize)> = Vec::new();
     for &w in opts.workloads.iter().filter(|w| !w.is_latency()) {
-        for &m in &modes {
+        for &m in modes {
             let batch = matches!(m, Mode::ExtBatch10 | Mode::ExtBatch10Quiet);
             if m == Mode::Limit || (batch && w != Workload::ClaimComplete) {
                 continue;
@@ -600,103 +702,66 @@ fn main() -> BResult<()> {
             }
         }
     }
-    let latency: Vec<(Workload, wakeup::LatencyMode, usize)> = opts
-        .workloads
+    plan
+}
+
+/// One run's statement profile (pg_stat_statements, nested statements included), in
+/// `<out>/profile/w<workload>-<mode>-<clients>-<depth>.txt`.
+fn write_profile(env: &Env, opts: &Opts, w: Workload, m: Mode, c: usize, d: usize) -> BResult<()> {
+    let mut conn = env.cluster.connect(Env::db_for(m), "postgres");
+    let rows = conn.query(
+            "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160), \
+                    round(shared_blks_hit::numeric / greatest(calls, 1), 1)::text \
+             FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
+    let text: String = rows
         .iter()
-        .filter(|w| w.is_latency())
-        .flat_map(|&w| wakeup::MODES.iter().filter(|m| modes.contains(&m.db_mode)).map(move |&m| (w, m)))
-        .flat_map(|(w, m)| opts.clients.iter().map(move |&c| (w, m, c)))
+        .map(|r| {
+            format!(
+                "{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans) {:>7} buffers/call  {}\n",
+                r.get::<_, i64>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2),
+                r.get::<_, String>(3),
+                r.get::<_, i64>(4),
+                r.get::<_, String>(6),
+                r.get::<_, String>(5)
+            )
+        })
         .collect();
-    let total = plan.len() + if modes.contains(&Mode::Limit) { 2 * opts.clients.len() } else { 0 } + latency.len();
-    for (i, &(w, m, c, d)) in plan.iter().enumerate() {
-        eprint!(
-            "[{:>2}/{total}] workload {} {:<18} {:>2} clients{} ... ",
-            i + 1,
-            w.number(),
-            m.name(),
-            c,
-            if d > 0 { format!(" depth {d}") } else { String::new() }
-        );
-        if profile {
-            env.sql(Env::db_for(m), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();");
-        }
-        let result = measure(&env, &opts, w, m, c, d);
-        if profile {
-            let mut conn = env.cluster.connect(Env::db_for(m), "postgres");
-            let rows = conn.query(
-                "SELECT calls, round(total_exec_time::numeric, 1)::text, round(mean_exec_time::numeric, 4)::text,                         round(total_plan_time::numeric, 1)::text, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 160), \
-                        round(shared_blks_hit::numeric / greatest(calls, 1), 1)::text \
-                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30", &[])?;
-            let text: String = rows
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{:>8} calls {:>10} ms total {:>8} ms mean {:>8} ms plan ({} plans) {:>7} buffers/call  {}\n",
-                        r.get::<_, i64>(0),
-                        r.get::<_, String>(1),
-                        r.get::<_, String>(2),
-                        r.get::<_, String>(3),
-                        r.get::<_, i64>(4),
-                        r.get::<_, String>(6),
-                        r.get::<_, String>(5)
-                    )
-                })
-                .collect();
-            std::fs::create_dir_all(opts.out.join("profile"))?;
-            std::fs::write(opts.out.join("profile").join(format!("w{}-{}-{c}-{d}.txt", w.number(), m.name())), text)?;
-        }
-        match result {
+    std::fs::create_dir_all(opts.out.join("profile"))?;
+    std::fs::write(opts.out.join("profile").join(format!("w{}-{}-{c}-{d}.txt", w.number(), m.name())), text)?;
+    Ok(())
+}
+
+/// The pgbench-style limit runs (one-row UPDATE, with and without pg_notify), numbered after `before`.
+fn run_limits(env: &Env, opts: &Opts, before: usize, total: usize, rows: &mut Vec<Row>) {
+    let runs = [false, true].into_iter().flat_map(|n| opts.clients.iter().map(move |&c| (n, c)));
+    for (i, (notify, c)) in runs.enumerate() {
+        let what = if notify { "UPDATE + pg_notify" } else { "UPDATE" };
+        eprint!("[{:>2}/{total}] pgbench one-row {what} {c:>2} clients ... ", before + i + 1);
+        match limit::run(env, Env::db_for(Mode::Limit), c, notify, opts.warmup, opts.duration, &opts.out) {
             Ok(r) => {
                 eprintln!(
-                    "{:>9.0} cycles/s  p50 {:.2} ms  p99 {:.2} ms  {} p99 {:.2} ms  CPU {:.0} µs/cycle",
-                    r.cycles_per_s, r.all.p50, r.all.p99, r.key_op, r.key.p99, r.cpu_us_per_cycle
-                );
-                rows.push(r);
-                write_csv(&opts.out.join("results.csv"), &rows)?; // as we go: a late failure loses nothing
-            }
-            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
-        }
-    }
-    if modes.contains(&Mode::Limit) {
-        let runs = [false, true].into_iter().flat_map(|n| opts.clients.iter().map(move |&c| (n, c)));
-        for (i, (notify, c)) in runs.enumerate() {
-            let what = if notify { "UPDATE + pg_notify" } else { "UPDATE" };
-            eprint!("[{:>2}/{total}] pgbench one-row {what} {c:>2} clients ... ", plan.len() + i + 1);
-            match limit::run(&env, Env::db_for(Mode::Limit), c, notify, opts.warmup, opts.duration, &opts.out) {
-                Ok(r) => {
-                    eprintln!(
-                        "{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms  CPU {:.0} µs/tx",
-                        r.cycles_per_s, r.all.p50, r.all.p99, r.cpu_us_per_cycle
-                    );
-                    rows.push(r);
-                }
-                Err(e) => eprintln!("FAILED: {e}"),
-            }
-        }
-    }
-    let done = total - latency.len();
-    for (i, &(w, m, c)) in latency.iter().enumerate() {
-        eprint!("[{:>2}/{total}] workload {} {:<18} {:>2} workers ... ", done + i + 1, w.number(), m.name, c);
-        match wakeup::run(&env, m, w.number(), c) {
-            Ok(r) => {
-                eprintln!(
-                    "{:>9.0} executions/s  wake p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms",
-                    r.cycles_per_s, r.all.p50, r.all.p95, r.all.p99
+                    "{:>9.0} tx/s  p50 {:.2} ms  p99 {:.2} ms  CPU {:.0} µs/tx",
+                    r.cycles_per_s, r.all.p50, r.all.p99, r.cpu_us_per_cycle
                 );
                 rows.push(r);
             }
-            Err(e) => eprintln!("FAILED: {}", describe(&*e)),
+            Err(e) => eprintln!("FAILED: {e}"),
         }
     }
-    write_csv(&opts.out.join("results.csv"), &rows)?;
+}
+
+/// results.csv, chart.svg (and wakeup.svg when latencies ran), table.md.
+fn write_outputs(opts: &Opts, rows: &[Row], version: &str, cpus: usize) -> BResult<()> {
+    write_csv(&opts.out.join("results.csv"), rows)?;
     let throughput: Vec<Row> = rows.iter().filter(|r| r.workload <= 4).cloned().collect();
     std::fs::write(opts.out.join("chart.svg"), chart::svg(&throughput, *opts.clients.iter().max().unwrap()))?;
     if rows.iter().any(|r| r.workload >= 5) {
-        std::fs::write(opts.out.join("wakeup.svg"), chart::latency_svg(&rows))?;
+        std::fs::write(opts.out.join("wakeup.svg"), chart::latency_svg(rows))?;
     }
-    std::fs::write(opts.out.join("table.md"), table_md(&rows, &env.version, cpus, &opts))?;
+    std::fs::write(opts.out.join("table.md"), table_md(rows, version, cpus, opts))?;
     eprintln!("== wrote {}/results.csv, chart.svg, table.md", opts.out.display());
-    env.cluster.stop();
     Ok(())
 }
 

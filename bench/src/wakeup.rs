@@ -89,14 +89,21 @@ pub fn run(env: &Env, mode: LatencyMode, workload: u8, workers: usize) -> BResul
     })
 }
 
-async fn drive(conninfo: String, mode: LatencyMode, workload: u8, workers: usize) -> BResult<Vec<Duration>> {
-    let lane = format!("latency{workload}");
-    let (tx, mut rx) = mpsc::unbounded_channel::<Started>();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+/// The workers, each a client crate Worker on the lane: workload 5 completes at once, workload 6
+/// suspends first and completes when resumed. Each reports when its handler started.
+fn spawn_workers(
+    conninfo: &str,
+    mode: LatencyMode,
+    workload: u8,
+    workers: usize,
+    lane: &str,
+    tx: mpsc::UnboundedSender<Started>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+) -> BResult<Vec<tokio::task::JoinHandle<ff_engine_client::Result<ff_engine_client::WorkerReport>>>> {
     let mut tasks = Vec::new();
     for w in 0..workers {
-        let client = Client::builder(&conninfo)?.max_connections(2).build()?;
-        let mut options = WorkerOptions::new(lane.clone(), format!("latency-worker-{w}"));
+        let client = Client::builder(conninfo)?.max_connections(2).build()?;
+        let mut options = WorkerOptions::new(lane.to_string(), format!("latency-worker-{w}"));
         options.wakeups = mode.wakeups;
         let tx = tx.clone();
         let mut stop = stop_rx.clone();
@@ -123,30 +130,50 @@ async fn drive(conninfo: String, mode: LatencyMode, workload: u8, workers: usize
             let _ = stop.wait_for(|s| *s).await;
         })));
     }
+    Ok(tasks)
+}
+
+/// Start one sample: create an execution after a random gap (workload 5), or wait for the suspended
+/// one a worker reports and signal it after the gap (workload 6). When the sample's clock starts.
+async fn start_one(
+    driver: &Client,
+    lane: &str,
+    workload: u8,
+    gaps: &mut Gaps,
+    rx: &mut mpsc::UnboundedReceiver<Started>,
+) -> BResult<Instant> {
+    Ok(if workload == 5 {
+        tokio::time::sleep(gaps.next()).await;
+        let t0 = Instant::now();
+        driver.create_execution(&NewExecution::new(lane)).await?;
+        t0
+    } else {
+        driver.create_execution(&NewExecution::new(lane)).await?;
+        let (id, waitpoint_id, token) = loop {
+            match recv(rx).await? {
+                Started::Suspended(id, wp, token) => break (id, wp, token),
+                Started::Started(_) => {}
+            }
+        };
+        tokio::time::sleep(gaps.next()).await;
+        let t0 = Instant::now();
+        driver.deliver_signal(&Signal::new(id, waitpoint_id, token, "go")).await?;
+        t0
+    })
+}
+
+async fn drive(conninfo: String, mode: LatencyMode, workload: u8, workers: usize) -> BResult<Vec<Duration>> {
+    let lane = format!("latency{workload}");
+    let (tx, mut rx) = mpsc::unbounded_channel::<Started>();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = spawn_workers(&conninfo, mode, workload, workers, &lane, tx, stop_rx)?;
     let driver = Client::connect(&conninfo).await?;
     tokio::time::sleep(Duration::from_millis(200)).await; // the workers have started and gone idle
     let mut gaps = Gaps(0x2545_F491_4F6C_DD1D);
     let mut samples = Vec::new();
     for i in 0..WARMUP_SAMPLES + SAMPLES {
         let measuring = i >= WARMUP_SAMPLES;
-        let t0 = if workload == 5 {
-            tokio::time::sleep(gaps.next()).await;
-            let t0 = Instant::now();
-            driver.create_execution(&NewExecution::new(lane.as_str())).await?;
-            t0
-        } else {
-            driver.create_execution(&NewExecution::new(lane.as_str())).await?;
-            let (id, waitpoint_id, token) = loop {
-                match recv(&mut rx).await? {
-                    Started::Suspended(id, wp, token) => break (id, wp, token),
-                    Started::Started(_) => {}
-                }
-            };
-            tokio::time::sleep(gaps.next()).await;
-            let t0 = Instant::now();
-            driver.deliver_signal(&Signal::new(id, waitpoint_id, token, "go")).await?;
-            t0
-        };
+        let t0 = start_one(&driver, &lane, workload, &mut gaps, &mut rx).await?;
         let t1 = loop {
             match recv(&mut rx).await? {
                 Started::Started(t) => break t,

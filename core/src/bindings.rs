@@ -127,36 +127,53 @@ pub fn resolve(
                 None => Bound { id: new_id(), key: k.clone(), pending: false },
             })
             .collect(),
-        Some(specs) => {
-            let mut out = Vec::with_capacity(specs.len());
-            for s in specs {
-                out.push(match s {
-                    BindingSpec::Fresh { waitpoint_id, waitpoint_key } => {
-                        Bound { id: waitpoint_id.unwrap_or_else(&mut new_id), key: waitpoint_key, pending: false }
-                    }
-                    BindingSpec::UsePending(id) => {
-                        let w = existing.iter().find(|w| w.id == id).ok_or_else(|| {
-                            bad("invalid_waitpoint_for_execution", "use_pending names no open waitpoint of this execution")
-                        })?;
-                        if !w.pending {
-                            return Err(bad("waitpoint_not_pending", "use_pending names a waitpoint that is already bound"));
-                        }
-                        if w.expires_at_ms.is_some_and(|e| e <= now_ms) {
-                            return Err(bad("pending_waitpoint_expired", "the pending waitpoint has expired"));
-                        }
-                        Bound { id, key: w.key.clone(), pending: true }
-                    }
-                });
-            }
-            if let Condition::Single { waitpoint_key, .. } = cond {
-                if out.first().is_some_and(|b| &b.key != waitpoint_key) {
-                    return Err(bad("waitpoint_key_mismatch", "the Single condition's key differs from the primary binding"));
-                }
-            }
-            out
-        }
+        Some(specs) => from_specs(cond, specs, existing, now_ms, &mut new_id)?,
     };
-    for k in &referenced {
+    check_against_condition(&referenced, &bound)?;
+    Ok(bound)
+}
+
+/// Bindings given as specs: use_pending ones looked up among the existing waitpoints, fresh ones minted;
+/// a Single condition's key is the primary binding's.
+fn from_specs(
+    cond: &Condition,
+    specs: Vec<BindingSpec>,
+    existing: &[ExistingWaitpoint],
+    now_ms: i64,
+    new_id: &mut impl FnMut() -> Uuid,
+) -> WfResult<Vec<Bound>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for s in specs {
+        out.push(match s {
+            BindingSpec::Fresh { waitpoint_id, waitpoint_key } => {
+                Bound { id: waitpoint_id.unwrap_or_else(&mut *new_id), key: waitpoint_key, pending: false }
+            }
+            BindingSpec::UsePending(id) => {
+                let w = existing
+                    .iter()
+                    .find(|w| w.id == id)
+                    .ok_or_else(|| bad("invalid_waitpoint_for_execution", "use_pending names no open waitpoint of this execution"))?;
+                if !w.pending {
+                    return Err(bad("waitpoint_not_pending", "use_pending names a waitpoint that is already bound"));
+                }
+                if w.expires_at_ms.is_some_and(|e| e <= now_ms) {
+                    return Err(bad("pending_waitpoint_expired", "the pending waitpoint has expired"));
+                }
+                Bound { id, key: w.key.clone(), pending: true }
+            }
+        });
+    }
+    if let Condition::Single { waitpoint_key, .. } = cond {
+        if out.first().is_some_and(|b| &b.key != waitpoint_key) {
+            return Err(bad("waitpoint_key_mismatch", "the Single condition's key differs from the primary binding"));
+        }
+    }
+    Ok(out)
+}
+
+/// Every referenced key bound, every binding referenced, each key and id bound once.
+fn check_against_condition(referenced: &[String], bound: &[Bound]) -> WfResult<()> {
+    for k in referenced {
         if !bound.iter().any(|b| &b.key == k) {
             return Err(WfError::invalid_input(
                 "referenced_waitpoint_key_missing_binding",
@@ -175,7 +192,7 @@ pub fn resolve(
             return Err(bad("duplicate_binding", "each waitpoint key and id may be bound once"));
         }
     }
-    Ok(bound)
+    Ok(())
 }
 
 #[cfg(test)]

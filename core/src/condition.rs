@@ -103,6 +103,37 @@ fn waitpoint_key(v: &Value) -> WfResult<String> {
     }
 }
 
+/// A Count node's fields, checked in order: n, count_kind, matcher, waitpoints.
+fn parse_count(comp: &serde_json::Map<String, Value>) -> WfResult<Condition> {
+    expect_keys(comp, &["kind", "n", "count_kind", "waitpoints"], &["matcher"], "Count")?;
+    let n = comp["n"].as_u64().filter(|n| *n <= u32::MAX as u64).ok_or_else(|| unknown("Count n must be a non-negative integer"))? as u32;
+    if n == 0 {
+        return Err(WfError::invalid_input("count_n_zero", "count_n_zero: Count n must be at least 1"));
+    }
+    let kind = match comp["count_kind"].as_str() {
+        Some("DistinctWaitpoints") => CountKind::DistinctWaitpoints,
+        Some("DistinctSignals") => CountKind::DistinctSignals,
+        Some("DistinctSources") => CountKind::DistinctSources,
+        _ => return Err(unknown("count_kind must be DistinctWaitpoints, DistinctSignals or DistinctSources")),
+    };
+    let matcher = match comp.get("matcher") {
+        None | Some(Value::Null) => None,
+        Some(m) => Some(parse_matcher(m)?),
+    };
+    let Value::Array(wps) = &comp["waitpoints"] else { return Err(unknown("Count waitpoints must be an array")) };
+    if wps.is_empty() {
+        return Err(WfError::invalid_input("count_waitpoints_empty", "count_waitpoints_empty: Count needs at least one waitpoint"));
+    }
+    let waitpoints = wps.iter().map(waitpoint_key).collect::<WfResult<Vec<_>>>()?;
+    if kind == CountKind::DistinctWaitpoints && n as usize > waitpoints.iter().collect::<HashSet<_>>().len() {
+        return Err(WfError::invalid_input(
+            "count_exceeds_waitpoint_set",
+            "count_exceeds_waitpoint_set: DistinctWaitpoints n is larger than the number of distinct waitpoints",
+        ));
+    }
+    Ok(Condition::Count { n, kind, matcher, waitpoints })
+}
+
 fn parse_node(v: &Value, depth: usize) -> WfResult<Condition> {
     match v {
         Value::String(s) if s == "OperatorOnly" => Ok(Condition::OperatorOnly),
@@ -134,41 +165,7 @@ fn parse_node(v: &Value, depth: usize) -> WfResult<Condition> {
                     }
                     Ok(Condition::AllOf(members.iter().map(|m| parse_node(m, depth)).collect::<WfResult<_>>()?))
                 }
-                Some(Value::String(k)) if k == "Count" => {
-                    expect_keys(comp, &["kind", "n", "count_kind", "waitpoints"], &["matcher"], "Count")?;
-                    let n = comp["n"]
-                        .as_u64()
-                        .filter(|n| *n <= u32::MAX as u64)
-                        .ok_or_else(|| unknown("Count n must be a non-negative integer"))? as u32;
-                    if n == 0 {
-                        return Err(WfError::invalid_input("count_n_zero", "count_n_zero: Count n must be at least 1"));
-                    }
-                    let kind = match comp["count_kind"].as_str() {
-                        Some("DistinctWaitpoints") => CountKind::DistinctWaitpoints,
-                        Some("DistinctSignals") => CountKind::DistinctSignals,
-                        Some("DistinctSources") => CountKind::DistinctSources,
-                        _ => return Err(unknown("count_kind must be DistinctWaitpoints, DistinctSignals or DistinctSources")),
-                    };
-                    let matcher = match comp.get("matcher") {
-                        None | Some(Value::Null) => None,
-                        Some(m) => Some(parse_matcher(m)?),
-                    };
-                    let Value::Array(wps) = &comp["waitpoints"] else { return Err(unknown("Count waitpoints must be an array")) };
-                    if wps.is_empty() {
-                        return Err(WfError::invalid_input(
-                            "count_waitpoints_empty",
-                            "count_waitpoints_empty: Count needs at least one waitpoint",
-                        ));
-                    }
-                    let waitpoints = wps.iter().map(waitpoint_key).collect::<WfResult<Vec<_>>>()?;
-                    if kind == CountKind::DistinctWaitpoints && n as usize > waitpoints.iter().collect::<HashSet<_>>().len() {
-                        return Err(WfError::invalid_input(
-                            "count_exceeds_waitpoint_set",
-                            "count_exceeds_waitpoint_set: DistinctWaitpoints n is larger than the number of distinct waitpoints",
-                        ));
-                    }
-                    Ok(Condition::Count { n, kind, matcher, waitpoints })
-                }
+                Some(Value::String(k)) if k == "Count" => parse_count(comp),
                 _ => Err(unknown("Composite kind must be AllOf or Count")),
             }
         }
@@ -287,6 +284,45 @@ pub struct NodeEval {
     pub satisfiers: Vec<i64>,
 }
 
+/// A Count node: its own matching signals, distinct by its kind; the first of each unit.
+fn eval_count(
+    n: u32,
+    kind: CountKind,
+    matcher: Option<&Matcher>,
+    waitpoints: &[String],
+    signals: &[&Signal],
+    progress: &mut Vec<usize>,
+    satisfiers: &mut Vec<i64>,
+) -> bool {
+    // Each Count node counts only its own matching signals, distinct by its kind.
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut firsts = Vec::new();
+    for s in signals {
+        if !waitpoints.iter().any(|w| w == &s.waitpoint_key) || !matcher.is_none_or(|m| m.accepts(s)) {
+            continue;
+        }
+        let unit: Vec<u8> = match kind {
+            CountKind::DistinctWaitpoints => s.waitpoint_key.as_bytes().to_vec(),
+            CountKind::DistinctSignals => s.signal_id.to_vec(),
+            CountKind::DistinctSources => {
+                let mut u = s.source_type.as_bytes().to_vec();
+                u.push(0);
+                u.extend_from_slice(s.source_identity.as_bytes());
+                u
+            }
+        };
+        if seen.insert(unit) {
+            firsts.push(s.seq);
+        }
+    }
+    progress.push(seen.len().min(n as usize));
+    let ok = seen.len() >= n as usize;
+    if ok {
+        satisfiers.extend(firsts.into_iter().take(n as usize));
+    }
+    ok
+}
+
 fn eval_node(c: &Condition, signals: &[&Signal], progress: &mut Vec<usize>, satisfiers: &mut Vec<i64>) -> bool {
     match c {
         Condition::Single { waitpoint_key, matcher } => {
@@ -319,33 +355,7 @@ fn eval_node(c: &Condition, signals: &[&Signal], progress: &mut Vec<usize>, sati
             all
         }
         Condition::Count { n, kind, matcher, waitpoints } => {
-            // Each Count node counts only its own matching signals, distinct by its kind.
-            let mut seen: HashSet<Vec<u8>> = HashSet::new();
-            let mut firsts = Vec::new();
-            for s in signals {
-                if !waitpoints.iter().any(|w| w == &s.waitpoint_key) || !matcher.as_ref().is_none_or(|m| m.accepts(s)) {
-                    continue;
-                }
-                let unit: Vec<u8> = match kind {
-                    CountKind::DistinctWaitpoints => s.waitpoint_key.as_bytes().to_vec(),
-                    CountKind::DistinctSignals => s.signal_id.to_vec(),
-                    CountKind::DistinctSources => {
-                        let mut u = s.source_type.as_bytes().to_vec();
-                        u.push(0);
-                        u.extend_from_slice(s.source_identity.as_bytes());
-                        u
-                    }
-                };
-                if seen.insert(unit) {
-                    firsts.push(s.seq);
-                }
-            }
-            progress.push(seen.len().min(*n as usize));
-            let ok = seen.len() >= *n as usize;
-            if ok {
-                satisfiers.extend(firsts.into_iter().take(*n as usize));
-            }
-            ok
+            eval_count(*n, *kind, matcher.as_ref(), waitpoints, signals, progress, satisfiers)
         }
     }
 }

@@ -48,6 +48,24 @@ END
 $$;
 COMMENT ON FUNCTION ff_quota_admits_locked(uuid, bigint) IS 'Re-check a quota under its policy''s lock (internal).';
 
+-- Admit a quota-limited candidate: re-checked under its policy's lock, its admission recorded when
+-- it is admitted. Whether it was.
+CREATE FUNCTION ff_quota_admit(c ff_claim_candidate, now_ms bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF NOT ff_quota_admits_locked(c.quota_policy_id, now_ms) THEN
+        RETURN false;
+    END IF;
+    -- @statement claims/record_admission.sql: c.quota_policy_id, now_ms, c.partition_key, c.execution_id
+    INSERT INTO ff_quota_admission (quota_policy_id, admitted_at_ms, partition_key, execution_id)
+    VALUES (c.quota_policy_id, now_ms, c.partition_key, c.execution_id) ON CONFLICT DO NOTHING
+    -- @end statement
+    ;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_quota_admit(ff_claim_candidate, bigint) IS 'Admit a quota-limited claim candidate (internal).';
+
 -- Up to `max_rows` admitted candidates of the lane, locked (FOR UPDATE SKIP LOCKED), best first:
 -- priority desc, then creation order; budget and quota admission are predicates of the scan, and a
 -- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
@@ -98,17 +116,10 @@ BEGIN
             FOR UPDATE OF e SKIP LOCKED
         LOOP
             got := got + 1;
-            IF c.quota_policy_id IS NOT NULL THEN
-                IF NOT ff_quota_admits_locked(c.quota_policy_id, now_ms) THEN
-                    refused := refused || c.execution_id;
-                    any_refused := true;
-                    CONTINUE;
-                END IF;
-                -- @statement claims/record_admission.sql: c.quota_policy_id, now_ms, c.partition_key, c.execution_id
-                INSERT INTO ff_quota_admission (quota_policy_id, admitted_at_ms, partition_key, execution_id)
-                VALUES (c.quota_policy_id, now_ms, c.partition_key, c.execution_id) ON CONFLICT DO NOTHING
-                -- @end statement
-                ;
+            IF c.quota_policy_id IS NOT NULL AND NOT ff_quota_admit(c, now_ms) THEN
+                refused := refused || c.execution_id;
+                any_refused := true;
+                CONTINUE;
             END IF;
             admitted := admitted || c;
         END LOOP;

@@ -78,6 +78,51 @@ END
 $$;
 COMMENT ON FUNCTION ff_cond_waitpoint_key(jsonb) IS 'Validate a waitpoint key (internal).';
 
+-- A Count node's fields, checked in the Rust edition's order; its canonical form.
+CREATE FUNCTION ff_cond_count_node(comp jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    m jsonb;
+    n numeric;
+    wps jsonb;
+    out jsonb;
+BEGIN
+    PERFORM ff_cond_expect_keys(comp, '{kind,n,count_kind,waitpoints}', '{matcher}', 'Count');
+    IF jsonb_typeof(comp -> 'n') <> 'number' OR (comp -> 'n')::text !~ '^[0-9]+$'
+       OR (comp -> 'n')::text::numeric > 4294967295 THEN
+        PERFORM ff_cond_unknown('Count n must be a non-negative integer');
+    END IF;
+    n := (comp -> 'n')::text::numeric;
+    IF n = 0 THEN
+        PERFORM ff_invalid('count_n_zero', 'count_n_zero: Count n must be at least 1');
+    END IF;
+    IF coalesce(comp ->> 'count_kind', '') NOT IN ('DistinctWaitpoints', 'DistinctSignals', 'DistinctSources')
+       OR jsonb_typeof(comp -> 'count_kind') <> 'string' THEN
+        PERFORM ff_cond_unknown('count_kind must be DistinctWaitpoints, DistinctSignals or DistinctSources');
+    END IF;
+    IF comp ? 'matcher' AND comp -> 'matcher' <> 'null' THEN
+        m := ff_cond_matcher(comp -> 'matcher');
+    END IF;
+    IF jsonb_typeof(comp -> 'waitpoints') <> 'array' THEN
+        PERFORM ff_cond_unknown('Count waitpoints must be an array');
+    END IF;
+    IF jsonb_array_length(comp -> 'waitpoints') = 0 THEN
+        PERFORM ff_invalid('count_waitpoints_empty', 'count_waitpoints_empty: Count needs at least one waitpoint');
+    END IF;
+    SELECT jsonb_agg(ff_cond_waitpoint_key(x) ORDER BY o) INTO wps FROM jsonb_array_elements(comp -> 'waitpoints') WITH ORDINALITY AS a(x, o);
+    IF comp ->> 'count_kind' = 'DistinctWaitpoints' AND n > (SELECT count(DISTINCT x) FROM jsonb_array_elements(wps) AS a(x)) THEN
+        PERFORM ff_invalid('count_exceeds_waitpoint_set',
+            'count_exceeds_waitpoint_set: DistinctWaitpoints n is larger than the number of distinct waitpoints');
+    END IF;
+    out := jsonb_build_object('kind', 'Count', 'n', n, 'count_kind', comp -> 'count_kind', 'waitpoints', wps);
+    IF m IS NOT NULL THEN
+        out := out || jsonb_build_object('matcher', m);
+    END IF;
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_count_node(jsonb) IS 'Validate a Count node (internal).';
+
 -- One node, at Composite depth `depth`; returns its canonical form.
 CREATE FUNCTION ff_cond_node(v jsonb, depth integer) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
@@ -86,9 +131,6 @@ DECLARE
     comp jsonb;
     members jsonb := '[]';
     m jsonb;
-    n numeric;
-    wps jsonb := '[]';
-    out jsonb;
 BEGIN
     IF v = '"OperatorOnly"' OR v = '"TimeoutOnly"' THEN
         RETURN v;
@@ -121,38 +163,7 @@ BEGIN
             RETURN jsonb_build_object('Composite', jsonb_build_object('kind', 'AllOf', 'members', members));
         END IF;
         IF comp -> 'kind' = '"Count"' THEN
-            PERFORM ff_cond_expect_keys(comp, '{kind,n,count_kind,waitpoints}', '{matcher}', 'Count');
-            IF jsonb_typeof(comp -> 'n') <> 'number' OR (comp -> 'n')::text !~ '^[0-9]+$'
-               OR (comp -> 'n')::text::numeric > 4294967295 THEN
-                PERFORM ff_cond_unknown('Count n must be a non-negative integer');
-            END IF;
-            n := (comp -> 'n')::text::numeric;
-            IF n = 0 THEN
-                PERFORM ff_invalid('count_n_zero', 'count_n_zero: Count n must be at least 1');
-            END IF;
-            IF coalesce(comp ->> 'count_kind', '') NOT IN ('DistinctWaitpoints', 'DistinctSignals', 'DistinctSources')
-               OR jsonb_typeof(comp -> 'count_kind') <> 'string' THEN
-                PERFORM ff_cond_unknown('count_kind must be DistinctWaitpoints, DistinctSignals or DistinctSources');
-            END IF;
-            IF comp ? 'matcher' AND comp -> 'matcher' <> 'null' THEN
-                m := ff_cond_matcher(comp -> 'matcher');
-            END IF;
-            IF jsonb_typeof(comp -> 'waitpoints') <> 'array' THEN
-                PERFORM ff_cond_unknown('Count waitpoints must be an array');
-            END IF;
-            IF jsonb_array_length(comp -> 'waitpoints') = 0 THEN
-                PERFORM ff_invalid('count_waitpoints_empty', 'count_waitpoints_empty: Count needs at least one waitpoint');
-            END IF;
-            SELECT jsonb_agg(ff_cond_waitpoint_key(x) ORDER BY o) INTO wps FROM jsonb_array_elements(comp -> 'waitpoints') WITH ORDINALITY AS a(x, o);
-            IF comp ->> 'count_kind' = 'DistinctWaitpoints' AND n > (SELECT count(DISTINCT x) FROM jsonb_array_elements(wps) AS a(x)) THEN
-                PERFORM ff_invalid('count_exceeds_waitpoint_set',
-                    'count_exceeds_waitpoint_set: DistinctWaitpoints n is larger than the number of distinct waitpoints');
-            END IF;
-            out := jsonb_build_object('kind', 'Count', 'n', n, 'count_kind', comp -> 'count_kind', 'waitpoints', wps);
-            IF m IS NOT NULL THEN
-                out := out || jsonb_build_object('matcher', m);
-            END IF;
-            RETURN jsonb_build_object('Composite', out);
+            RETURN jsonb_build_object('Composite', ff_cond_count_node(comp));
         END IF;
         PERFORM ff_cond_unknown('Composite kind must be AllOf or Count');
     END IF;
@@ -223,6 +234,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_cond_accepts(jsonb, jsonb) IS 'Whether a matcher accepts a signal (internal).';
 
+-- A Count node: its own matching signals, distinct by its kind; the first of each unit; satisfied
+-- by n of them.
+CREATE FUNCTION ff_cond_eval_count(comp jsonb, signals jsonb, OUT satisfied boolean, OUT progress integer[], OUT satisfiers bigint[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    n integer := (comp ->> 'n')::integer;
+    firsts bigint[];
+BEGIN
+    SELECT coalesce(array_agg(seq ORDER BY o), '{}') INTO firsts FROM (
+        SELECT DISTINCT ON (unit) (s ->> 'seq')::bigint AS seq, o
+        FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o),
+             LATERAL (SELECT CASE comp ->> 'count_kind'
+                          WHEN 'DistinctWaitpoints' THEN s ->> 'waitpoint_key'
+                          WHEN 'DistinctSignals' THEN s ->> 'signal_id'
+                          ELSE jsonb_build_array(s -> 'source_type', s -> 'source_identity')::text END AS unit) u
+        WHERE (comp -> 'waitpoints') ? (s ->> 'waitpoint_key') AND ff_cond_accepts(comp -> 'matcher', s)
+        ORDER BY unit, o) f;
+    progress := ARRAY[least(cardinality(firsts), n)];
+    satisfied := cardinality(firsts) >= n;
+    satisfiers := CASE WHEN satisfied THEN firsts[1:n] ELSE '{}' END;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_eval_count(jsonb, jsonb) IS 'Evaluate a Count node (internal).';
+
 -- One node: satisfied, its progress (per node, in pre-order: distinct units counted, or 0/1) and the
 -- satisfiers (seqs) when satisfied.
 CREATE FUNCTION ff_cond_eval_node(c jsonb, signals jsonb, OUT satisfied boolean, OUT progress integer[], OUT satisfiers bigint[])
@@ -231,9 +266,8 @@ DECLARE
     comp jsonb := c -> 'Composite';
     m jsonb;
     sub record;
+    r record;
     sat bigint[] := '{}';
-    firsts bigint[];
-    n integer;
     first_seq bigint;
 BEGIN
     progress := '{}';
@@ -271,22 +305,10 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    -- Count: this node's own matching signals, distinct by its kind; the first of each unit.
-    n := (comp ->> 'n')::integer;
-    SELECT coalesce(array_agg(seq ORDER BY o), '{}') INTO firsts FROM (
-        SELECT DISTINCT ON (unit) (s ->> 'seq')::bigint AS seq, o
-        FROM jsonb_array_elements(signals) WITH ORDINALITY AS a(s, o),
-             LATERAL (SELECT CASE comp ->> 'count_kind'
-                          WHEN 'DistinctWaitpoints' THEN s ->> 'waitpoint_key'
-                          WHEN 'DistinctSignals' THEN s ->> 'signal_id'
-                          ELSE jsonb_build_array(s -> 'source_type', s -> 'source_identity')::text END AS unit) u
-        WHERE (comp -> 'waitpoints') ? (s ->> 'waitpoint_key') AND ff_cond_accepts(comp -> 'matcher', s)
-        ORDER BY unit, o) f;
-    progress := ARRAY[least(cardinality(firsts), n)];
-    satisfied := cardinality(firsts) >= n;
-    IF satisfied THEN
-        satisfiers := firsts[1:n];
-    END IF;
+    r := ff_cond_eval_count(comp, signals);
+    satisfied := r.satisfied;
+    progress := r.progress;
+    satisfiers := r.satisfiers;
 END
 $$;
 COMMENT ON FUNCTION ff_cond_eval_node(jsonb, jsonb) IS 'Evaluate one condition node (internal).';

@@ -148,6 +148,74 @@ END
 $$;
 COMMENT ON FUNCTION ff_new_execution_key(text, uuid, text, text) IS 'The partition and id of a new execution (internal).';
 
+-- The checks of a new execution after its key (creation::validate's last ones): the deadline in the
+-- future, the payload within its limit, the budgets and quota policy named existing. The payload.
+CREATE FUNCTION ff_check_created(p_deadline_at_ms bigint, now_ms bigint, p_payload bytea, budgets text[], p_quota_policy_id uuid)
+RETURNS bytea
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    referenced boolean;
+BEGIN
+    IF p_deadline_at_ms <= now_ms THEN
+        PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
+    END IF;
+    p_payload := ff_check_payload(p_payload, 'payload');
+    IF cardinality(budgets) > 0 OR p_quota_policy_id IS NOT NULL THEN
+        referenced := ff_check_references(budgets, p_quota_policy_id);
+    END IF;
+    RETURN p_payload;
+END
+$$;
+COMMENT ON FUNCTION ff_check_created(bigint, bigint, bytea, text[], uuid) IS 'A new execution''s last checks (internal).';
+
+-- A new execution's deadline row.
+CREATE FUNCTION ff_insert_deadline(pk smallint, id uuid, p_deadline_at_ms bigint) RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    -- @statement executions/insert_deadline.sql: pk, id, p_deadline_at_ms
+    INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms)
+    -- @end statement
+    ;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION ff_insert_deadline(smallint, uuid, bigint) IS 'Insert a new execution''s deadline (internal).';
+
+-- The budgets and quota policy a new execution names exist (WF010 not_found).
+CREATE FUNCTION ff_check_references(budgets text[], p_quota_policy_id uuid) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF (SELECT count(*) FROM ff_budget WHERE budget_id = ANY (budgets)) <> (SELECT count(DISTINCT b) FROM unnest(budgets) b) THEN
+        PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
+    END IF;
+    IF p_quota_policy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
+        PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_check_references(text[], uuid) IS 'WF010 unless a new execution''s budgets and quota policy exist (internal).';
+
+-- A create that inserted nothing: the execution its idempotency key names in its lane, else
+-- WF001 execution_id_exists (an explicit id already taken).
+CREATE FUNCTION ff_create_replayed(p_lane_id text, p_idempotency_key text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found_key record;
+BEGIN
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT e.partition_key, e.execution_id INTO found_key FROM ff_exec_core e
+        WHERE e.lane_id = p_lane_id AND e.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            RETURN '{fp:' || found_key.partition_key || '}:' || found_key.execution_id;
+        END IF;
+    END IF;
+    PERFORM ff_invalid('execution_id_exists', 'an execution with this execution_id already exists');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_create_replayed(text, text) IS 'The execution an idempotent create repeats, or WF001 (internal).';
+
 CREATE FUNCTION ff_create_execution_body(
     p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
@@ -164,55 +232,33 @@ DECLARE
     pk smallint;
     id uuid;
     delayed boolean;
-    tags jsonb;
-    prio integer;
     inserted uuid;
-    found_key record;
     new_key record;
-    joins boolean := p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL
-        OR p_parent_waitpoint_key IS NOT NULL;
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
     new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
     pk := new_key.pk;
     id := new_key.id;
-    IF p_deadline_at_ms <= now_ms THEN
-        PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
-    END IF;
+    p_payload := ff_check_created(p_deadline_at_ms, now_ms, p_payload, budgets, p_quota_policy_id);
     delayed := coalesce(p_delay_until_ms > now_ms, false);
-    p_payload := ff_check_payload(p_payload, 'payload');
-    -- The budgets and quota policy named must exist.
-    IF cardinality(budgets) > 0 THEN
-        IF (SELECT count(*) FROM ff_budget WHERE budget_id = ANY (budgets)) <> (SELECT count(DISTINCT b) FROM unnest(budgets) b) THEN
-            PERFORM ff_raise('WF010', 'not_found', 'budget not found', 'budget');
-        END IF;
-    END IF;
-    IF p_quota_policy_id IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM ff_quota_policy WHERE quota_policy_id = p_quota_policy_id) THEN
-            PERFORM ff_raise('WF010', 'not_found', 'quota_policy not found', 'quota_policy');
-        END IF;
-    END IF;
-    tags := coalesce(p_tags, '{}');
-    prio := coalesce(p_priority, 0);
-    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, prio, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
+    p_tags := coalesce(p_tags, '{}');
+    p_priority := coalesce(p_priority, 0);
+    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
         eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
         idempotency_key, created_at_ms, updated_at_ms)
-    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, prio, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
     ON CONFLICT DO NOTHING
     RETURNING execution_id
     -- @end statement
     INTO inserted;
     IF inserted IS NOT NULL THEN
         IF p_deadline_at_ms IS NOT NULL THEN
-            -- @statement executions/insert_deadline.sql: pk, id, p_deadline_at_ms
-            INSERT INTO ff_deadline (partition_key, execution_id, deadline_at_ms) VALUES (pk, id, p_deadline_at_ms)
-            -- @end statement
-            ;
+            inserted := ff_insert_deadline(pk, id, p_deadline_at_ms);
         END IF;
-        IF joins THEN
+        IF p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL OR p_parent_waitpoint_key IS NOT NULL THEN
             -- Its state from its upstreams, its lane woken when it is claimable.
             PERFORM ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
         ELSIF NOT delayed THEN
@@ -224,17 +270,9 @@ BEGIN
         RETURN;
     END IF;
     -- Nothing inserted: an idempotent replay, or an explicit id that already exists.
-    IF p_idempotency_key IS NOT NULL THEN
-        SELECT e.partition_key, e.execution_id INTO found_key FROM ff_exec_core e
-        WHERE e.lane_id = p_lane_id AND e.idempotency_key = p_idempotency_key;
-        IF FOUND THEN
-            r_execution_id := '{fp:' || found_key.partition_key || '}:' || found_key.execution_id;
-            r_created := false;
-            RETURN NEXT;
-            RETURN;
-        END IF;
-    END IF;
-    PERFORM ff_invalid('execution_id_exists', 'an execution with this execution_id already exists');
+    r_execution_id := ff_create_replayed(p_lane_id, p_idempotency_key);
+    r_created := false;
+    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ff_create_execution_body(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid, bigint,

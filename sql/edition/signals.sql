@@ -11,6 +11,42 @@ CREATE FUNCTION ff_max_signals(requested bigint) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_signals_per_execution', 10000, 1, true)) $$;
 COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (internal).';
 
+-- Record an accepted signal that does not resume: the signal row, the execution's signal count and
+-- the signal event, one statement (signals/insert_signal.sql + signals/record.sql); then the wake-up.
+-- The new signal's seq.
+CREATE FUNCTION ff_record_appended(pk smallint, id uuid, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
+    p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
+    p_idempotency_key text, eff text, now_ms bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ref text := '{fp:' || pk || '}:' || id;
+    seq bigint;
+BEGIN
+    -- @statement signals/insert_signal.sql + signals/record.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    WITH sig AS (
+        INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
+            signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
+            effect, accepted_at_ms)
+        VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
+    -- ... then its outbox event and the execution's signal count (no resume). The resume parameters
+    -- are declared and not used, so that this and record_and_resume share their arguments.
+    cnt AS (
+        UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
+        RETURNING namespace),
+    ev AS (
+        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
+            signal_name, source_type, source_identity, effect)
+        SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM cnt)
+    SELECT signal_seq FROM sig
+    -- @end statement
+    INTO seq;
+    PERFORM ff_wake('{ff_signal_event}', '{}');
+    RETURN seq;
+END
+$$;
+COMMENT ON FUNCTION ff_record_appended(smallint, uuid, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, bigint)
+    IS 'Record an accepted signal that does not resume (internal).';
+
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
@@ -30,26 +66,8 @@ DECLARE
     seq bigint;
 BEGIN
     IF NOT resuming THEN
-        -- @statement signals/insert_signal.sql + signals/record.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
-        WITH sig AS (
-            INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
-                signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
-                effect, accepted_at_ms)
-            VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
-        -- ... then its outbox event and the execution's signal count (no resume). The resume parameters
-        -- are declared and not used, so that this and record_and_resume share their arguments.
-        cnt AS (
-            UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
-            RETURNING namespace),
-        ev AS (
-            INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
-                signal_name, source_type, source_identity, effect)
-            SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM cnt)
-        SELECT signal_seq FROM sig
-        -- @end statement
-        INTO seq;
-        PERFORM ff_wake('{ff_signal_event}', '{}');
-        RETURN seq;
+        RETURN ff_record_appended(pk, id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_id, p_signal_name, p_category, p_source_type,
+            p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, now_ms);
     END IF;
     -- @statement signals/insert_signal.sql + signals/record_and_resume.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
     WITH sig AS (
@@ -131,15 +149,22 @@ END
 $$;
 COMMENT ON FUNCTION ff_verify_delivery_token(smallint, uuid, text, uuid, text, bigint) IS 'Verify a delivery''s waitpoint token (internal).';
 
--- Step 7 of a delivery: the signal evaluated against the open suspension's condition with the signals
--- that count so far (core/src/delivery.rs); its effect and, when it satisfies, the satisfiers.
-CREATE FUNCTION ff_delivery_effect(pk smallint, id uuid, sid uuid, cond jsonb, p_waitpoint_key text, p_signal_id uuid,
+-- Step 7 of a delivery: the waitpoint's suspension open, the signal evaluated against its condition
+-- with the signals that count so far (core/src/delivery.rs); its effect and, when it satisfies, the
+-- satisfiers.
+CREATE FUNCTION ff_delivery_effect(pk smallint, id uuid, sid uuid, p_waitpoint_suspension_id uuid, cond jsonb, p_waitpoint_key text, p_signal_id uuid,
     p_signal_name text, p_source_type text, p_source_identity text, p_correlation_id text, OUT eff text, OUT sats bigint[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     counted jsonb;
     r record;
 BEGIN
+    IF sid IS NULL THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint''s suspension is closed');
+    END IF;
+    IF p_waitpoint_suspension_id IS DISTINCT FROM sid THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
+    END IF;
     SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
                'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
                'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
@@ -153,7 +178,49 @@ BEGIN
     sats := r.satisfiers;
 END
 $$;
-COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
+COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
+
+-- Steps 3 to 5 of a delivery, on the locked execution row `e`: the operator path must name its lane,
+-- terminal executions take no signals; the waitpoint again, under the lock, with what the decision
+-- needs (its key and state, its suspension's condition, a first signal under the idempotency key),
+-- open; the per-execution signal limit.
+CREATE FUNCTION ff_delivery_target(pk smallint, id uuid, e ff_exec_core, p_waitpoint_id uuid, p_idempotency_key text,
+    p_max_signals bigint, p_operator_lane text, now_ms bigint, OUT waitpoint_key text, OUT waitpoint_state text,
+    OUT waitpoint_suspension_id uuid, OUT first_signal_id uuid, OUT open_suspension_id uuid, OUT resume_condition jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    expires_at_ms bigint;
+BEGIN
+    -- 3. The operator path must name its lane; terminal executions take no signals.
+    IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
+        PERFORM ff_invalid('lane_mismatch', 'lane_mismatch: the execution is in another lane');
+    END IF;
+    IF e.lifecycle_phase = 'terminal' THEN
+        PERFORM ff_raise('WF031', 'target_not_signalable', 'the execution is terminal');
+    END IF;
+    -- 4. The waitpoint again, under the lock, with what the decision needs.
+    SELECT w.waitpoint_key, w.state, w.expires_at_ms, w.suspension_id,
+           (SELECT d.signal_id FROM ff_signal_dedup d WHERE d.partition_key = pk AND d.execution_id = id
+              AND d.waitpoint_id = p_waitpoint_id AND d.idempotency_key = p_idempotency_key AND d.expires_at_ms > now_ms),
+           s.suspension_id, s.resume_condition
+    INTO waitpoint_key, waitpoint_state, expires_at_ms, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition
+    FROM ff_waitpoint w
+    LEFT JOIN ff_suspension s ON s.partition_key = pk AND s.execution_id = id AND s.state = 'open'
+    WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id;
+    IF NOT FOUND THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is gone');
+    END IF;
+    IF waitpoint_state = 'closed' OR (waitpoint_state = 'pending' AND expires_at_ms <= now_ms) THEN
+        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is closed or expired');
+    END IF;
+    -- 5. The per-execution signal limit.
+    IF e.signal_count >= p_max_signals THEN
+        PERFORM ff_raise('WF032', 'signal_limit_exceeded', format('the execution already has %s signals', e.signal_count));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_delivery_target(smallint, uuid, ff_exec_core, uuid, text, bigint, text, bigint)
+    IS 'Read and check a delivery''s waitpoint under the execution''s lock (internal).';
 
 CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
     p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
@@ -175,33 +242,9 @@ DECLARE
 BEGIN
     -- 2. The waitpoint exists and the token verifies under a usable key.
     verified := ff_verify_delivery_token(pk, id, ref, p_waitpoint_id, p_token, now_ms);
-    -- 3. Lock the execution; the operator path must name its lane; terminal executions take no signals.
+    -- 3.-5. The execution locked, the waitpoint read under the lock, the checks on both.
     e := ff_lock_execution(pk, id);
-    IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
-        PERFORM ff_invalid('lane_mismatch', 'lane_mismatch: the execution is in another lane');
-    END IF;
-    IF e.lifecycle_phase = 'terminal' THEN
-        PERFORM ff_raise('WF031', 'target_not_signalable', 'the execution is terminal');
-    END IF;
-    -- 4. The waitpoint again, under the lock, with what the decision needs.
-    SELECT w.waitpoint_key, w.state, w.expires_at_ms, w.suspension_id AS waitpoint_suspension_id,
-           (SELECT d.signal_id FROM ff_signal_dedup d WHERE d.partition_key = pk AND d.execution_id = id
-              AND d.waitpoint_id = p_waitpoint_id AND d.idempotency_key = p_idempotency_key AND d.expires_at_ms > now_ms) AS first_signal_id,
-           s.suspension_id, s.resume_condition
-    INTO wp
-    FROM ff_waitpoint w
-    LEFT JOIN ff_suspension s ON s.partition_key = pk AND s.execution_id = id AND s.state = 'open'
-    WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id;
-    IF NOT FOUND THEN
-        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is gone');
-    END IF;
-    IF wp.state = 'closed' OR (wp.state = 'pending' AND wp.expires_at_ms <= now_ms) THEN
-        PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint is closed or expired');
-    END IF;
-    -- 5. The per-execution signal limit.
-    IF e.signal_count >= p_max_signals THEN
-        PERFORM ff_raise('WF032', 'signal_limit_exceeded', format('the execution already has %s signals', e.signal_count));
-    END IF;
+    wp := ff_delivery_target(pk, id, e, p_waitpoint_id, p_idempotency_key, p_max_signals, p_operator_lane, now_ms);
     -- 6. Idempotency: the first signal's id, no second record, no event.
     IF p_idempotency_key IS NOT NULL AND wp.first_signal_id IS NOT NULL THEN
         r_outcome := 'duplicate'; r_signal_id := wp.first_signal_id; r_effect := NULL;
@@ -209,18 +252,12 @@ BEGIN
     END IF;
     -- 7. Evaluate, then record (and resume).
     resuming := false;
-    IF wp.state = 'pending' THEN
+    IF wp.waitpoint_state = 'pending' THEN
         eff := 'buffered_for_pending_waitpoint';
     ELSE
-        sid := wp.suspension_id;
-        IF sid IS NULL THEN
-            PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint''s suspension is closed');
-        END IF;
-        IF wp.waitpoint_suspension_id IS DISTINCT FROM sid THEN
-            PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
-        END IF;
-        effect := ff_delivery_effect(pk, id, sid, wp.resume_condition, wp.waitpoint_key, p_signal_id, p_signal_name, p_source_type,
-                                     p_source_identity, p_correlation_id);
+        sid := wp.open_suspension_id;
+        effect := ff_delivery_effect(pk, id, sid, wp.waitpoint_suspension_id, wp.resume_condition, wp.waitpoint_key, p_signal_id,
+                                     p_signal_name, p_source_type, p_source_identity, p_correlation_id);
         eff := effect.eff;
         sats := effect.sats;
         resuming := eff = 'resume_condition_satisfied';

@@ -178,58 +178,39 @@ END
 $$;
 COMMENT ON FUNCTION ff_suspend_replayed(smallint, uuid, jsonb) IS 'The rows of a suspend repeated under its idempotency key (internal).';
 
--- Bindings (core/src/bindings.rs resolve): one JSON object per bound waitpoint, primary first
--- (id, key, pending, and a pending one's token kid), checked against the condition's keys.
-CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS jsonb
+-- Bindings given as specs (core/src/bindings.rs resolve): use_pending ones looked up, fresh ones
+-- minted, then checked against the condition's keys.
+CREATE FUNCTION ff_bindings_from_specs(pk smallint, xid uuid, cond jsonb, keys text[], specs jsonb, now_ms bigint) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    keys text[];
     bound jsonb := '[]';
     b jsonb;
     pw record;
     k text;
     i integer;
 BEGIN
-    keys := ff_cond_keys(cond);
-    IF specs IS NULL THEN
-        FOREACH k IN ARRAY keys LOOP
-            SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
-            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'pending'
-              AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
-            ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
-            IF FOUND THEN
-                bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', k, 'pending', true, 'kid', pw.token_kid));
-            ELSE
-                bound := bound || jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'key', k, 'pending', false));
-            END IF;
-        END LOOP;
-    ELSE
-        FOR b IN SELECT x FROM jsonb_array_elements(specs) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
-            IF NOT (b ->> 'use_pending')::boolean THEN
-                bound := bound || jsonb_build_array(jsonb_build_object('id', coalesce((b ->> 'id')::uuid, gen_random_uuid()),
-                    'key', b ->> 'key', 'pending', false));
-                CONTINUE;
-            END IF;
-            SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO pw FROM ff_waitpoint x
-            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state <> 'closed'
-              AND x.waitpoint_id = (b ->> 'id')::uuid;
-            IF NOT FOUND THEN
-                PERFORM ff_invalid('invalid_waitpoint_for_execution', 'invalid_waitpoint_for_execution: use_pending names no open waitpoint of this execution');
-            END IF;
-            IF pw.state <> 'pending' THEN
-                PERFORM ff_invalid('waitpoint_not_pending', 'waitpoint_not_pending: use_pending names a waitpoint that is already bound');
-            END IF;
-            IF pw.expires_at_ms <= now_ms THEN
-                PERFORM ff_invalid('pending_waitpoint_expired', 'pending_waitpoint_expired: the pending waitpoint has expired');
-            END IF;
-            bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', pw.waitpoint_key, 'pending', true, 'kid', pw.token_kid));
-        END LOOP;
-        IF cond ? 'Single' AND bound -> 0 ->> 'key' <> cond -> 'Single' ->> 'waitpoint_key' THEN
-            PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
+    FOR b IN SELECT x FROM jsonb_array_elements(specs) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
+        IF NOT (b ->> 'use_pending')::boolean THEN
+            bound := bound || jsonb_build_array(jsonb_build_object('id', coalesce((b ->> 'id')::uuid, gen_random_uuid()),
+                'key', b ->> 'key', 'pending', false));
+            CONTINUE;
         END IF;
-    END IF;
-    IF specs IS NULL THEN
-        RETURN bound;  -- one binding per key, each key once: nothing to check
+        SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO pw FROM ff_waitpoint x
+        WHERE x.partition_key = pk AND x.execution_id = xid AND x.state <> 'closed'
+          AND x.waitpoint_id = (b ->> 'id')::uuid;
+        IF NOT FOUND THEN
+            PERFORM ff_invalid('invalid_waitpoint_for_execution', 'invalid_waitpoint_for_execution: use_pending names no open waitpoint of this execution');
+        END IF;
+        IF pw.state <> 'pending' THEN
+            PERFORM ff_invalid('waitpoint_not_pending', 'waitpoint_not_pending: use_pending names a waitpoint that is already bound');
+        END IF;
+        IF pw.expires_at_ms <= now_ms THEN
+            PERFORM ff_invalid('pending_waitpoint_expired', 'pending_waitpoint_expired: the pending waitpoint has expired');
+        END IF;
+        bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', pw.waitpoint_key, 'pending', true, 'kid', pw.token_kid));
+    END LOOP;
+    IF cond ? 'Single' AND bound -> 0 ->> 'key' <> cond -> 'Single' ->> 'waitpoint_key' THEN
+        PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
     END IF;
     FOREACH k IN ARRAY keys LOOP
         IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(bound) x WHERE x ->> 'key' = k) THEN
@@ -248,6 +229,36 @@ BEGIN
         i := i + 1;
     END LOOP;
     RETURN bound;
+END
+$$;
+COMMENT ON FUNCTION ff_bindings_from_specs(smallint, uuid, jsonb, text[], jsonb, bigint) IS 'Resolve and check bindings given as specs (internal).';
+
+-- Bindings (core/src/bindings.rs resolve): one JSON object per bound waitpoint, primary first
+-- (id, key, pending, and a pending one's token kid), checked against the condition's keys.
+CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    keys text[];
+    bound jsonb := '[]';
+    pw record;
+    k text;
+BEGIN
+    keys := ff_cond_keys(cond);
+    IF specs IS NULL THEN
+        FOREACH k IN ARRAY keys LOOP
+            SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
+            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'pending'
+              AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
+            ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
+            IF FOUND THEN
+                bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', k, 'pending', true, 'kid', pw.token_kid));
+            ELSE
+                bound := bound || jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'key', k, 'pending', false));
+            END IF;
+        END LOOP;
+        RETURN bound;  -- one binding per key, each key once: nothing to check
+    END IF;
+    RETURN ff_bindings_from_specs(pk, xid, cond, keys, specs, now_ms);
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_bindings(smallint, uuid, jsonb, jsonb, bigint) IS 'Resolve a suspend''s waitpoint bindings (internal).';
@@ -352,88 +363,57 @@ END
 $$;
 COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, jsonb, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
 
-CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
-    p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
-    p_idempotency_key text, p_continuation text)
-RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+-- A suspend's lock and fence: the execution row locked; the rows of an earlier suspend under the same
+-- idempotency key when there is one (returned, no more checks); else WF023 when a suspension is open,
+-- and the lease fence. NULL when the suspend goes on.
+CREATE FUNCTION ff_suspend_lock(pk smallint, xid uuid, p_idempotency_key text, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    id record;
-    ref text;
-    now_ms bigint;
-    cond jsonb;
-    specs jsonb;
-    behavior text;
     e ff_exec_core;
     replay jsonb;
-    signing record;
-    bound jsonb := '[]';
-    sid uuid;
-    satisfied bigint[];
-    already boolean;
-    outcome text;
-    out_rows jsonb := '[]';
-    stored jsonb := '[]';
-    fresh jsonb := '[]';
-    inserted integer;
-    sus_state text;
-    closed_at bigint;
-    closing text;
-    dedup_expires bigint;
-    checked record;
-    signed record;
 BEGIN
-    -- Argument conversion, then suspend::check, in the Rust edition's order.
-    p_condition := ff_check_jsonb(p_condition, 'resume_condition');
-    p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
-    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
-    now_ms := ff_now_ms();
-    checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
-                                p_idempotency_key, p_continuation, now_ms);
-    cond := checked.cond;
-    specs := checked.specs;
-    behavior := checked.behavior;
-    -- Lock, then read what suspend decides on.
-    e := ff_lock_execution(id.partition_key, id.execution_uuid);
+    e := ff_lock_execution(pk, xid);
     IF p_idempotency_key IS NOT NULL THEN
         SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
-        WHERE d.partition_key = id.partition_key AND d.execution_id = id.execution_uuid AND d.idempotency_key = p_idempotency_key;
+        WHERE d.partition_key = pk AND d.execution_id = xid AND d.idempotency_key = p_idempotency_key;
     END IF;
     IF replay IS NOT NULL THEN
-        RETURN QUERY SELECT * FROM ff_suspend_replayed(id.partition_key, id.execution_uuid, replay);
-        RETURN;
+        RETURN replay;
     END IF;
-    IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid AND x.state = 'open') THEN
+    IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'open') THEN
         PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
     END IF;
     p_lease_id := ff_required(p_lease_id, 'lease_id');
     p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
     e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
-    signing := ff_active_key();
-    bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, cond, specs, now_ms);
-    sid := coalesce(p_suspension_id, gen_random_uuid());
-    satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, cond, bound);
-    already := satisfied IS NOT NULL;
-    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
-    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, cond, bound, signing.kid, signing.secret, already, now_ms);
-    fresh := signed.fresh;
-    stored := signed.stored;
-    out_rows := signed.out_rows;
-    -- Write: the suspension (closed at once when already satisfied), the fresh waitpoints, the lease's end.
-    sus_state := CASE WHEN already THEN 'closed' ELSE 'open' END;
-    closed_at := CASE WHEN already THEN now_ms END;
-    closing := CASE WHEN already THEN 'already_satisfied' END;
-    -- @statement suspensions/suspend_write.sql: id.partition_key, id.execution_uuid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied, fresh, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', NOT already, ref
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_lock(smallint, uuid, text, uuid, bigint, bigint) IS 'Lock a suspending execution and check its fence (internal).';
+
+-- Write a suspend (one statement, the Rust edition's): the suspension (closed at once when the
+-- buffered signals already satisfy it), the fresh waitpoints, the lease's end; then the wake-up.
+CREATE FUNCTION ff_suspend_write(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, p_reason_code text, p_requested_by text,
+    p_timeout_at_ms bigint, behavior text, p_continuation text, satisfied bigint[], fresh jsonb, now_ms bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    already boolean := satisfied IS NOT NULL;
+    sus_state text := CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END;
+    closed_at bigint := CASE WHEN satisfied IS NOT NULL THEN now_ms END;
+    closing text := CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END;
+    inserted integer;
+BEGIN
+    -- @statement suspensions/suspend_write.sql: pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied, fresh, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', NOT already, ref
     WITH sus AS (
         INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code,
             requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason,
             satisfier_seqs)
-        VALUES (id.partition_key, id.execution_uuid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)),
+        VALUES (pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)),
     wps AS (
         INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
             token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
-        SELECT id.partition_key, id.execution_uuid, w.waitpoint_id, w.waitpoint_key, sid, 'active', w.token_kid, w.token_fingerprint,
+        SELECT pk, xid, w.waitpoint_id, w.waitpoint_key, sid, 'active', w.token_kid, w.token_fingerprint,
                w.required_signal_names, now_ms, now_ms, p_timeout_at_ms
         FROM jsonb_to_recordset(fresh) AS w(waitpoint_id uuid, waitpoint_key text, token_kid text,
              token_fingerprint text, required_signal_names text[])
@@ -442,7 +422,7 @@ BEGIN
         UPDATE ff_exec_core SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
             attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
             interrupt_reason = 'suspended', updated_at_ms = now_ms
-        WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid AND NOT already
+        WHERE partition_key = pk AND execution_id = xid AND NOT already
         RETURNING partition_key, namespace, lease_id, lease_epoch),
     ev AS (
         INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
@@ -456,22 +436,85 @@ BEGIN
     IF NOT already THEN
         PERFORM ff_wake('{ff_lease_event}', '{}');
     END IF;
-    IF p_idempotency_key IS NOT NULL THEN
-        dedup_expires := CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END;
-        -- @statement suspensions/dedup_put.sql: id.partition_key, id.execution_uuid, p_idempotency_key, stored, dedup_expires
-        INSERT INTO ff_suspend_dedup (partition_key, execution_id, idempotency_key, result_rows, expires_at_ms)
-        VALUES (id.partition_key, id.execution_uuid, p_idempotency_key, stored, dedup_expires)
-        ON CONFLICT (partition_key, execution_id, idempotency_key)
-        DO UPDATE SET result_rows = EXCLUDED.result_rows, expires_at_ms = EXCLUDED.expires_at_ms
-        -- @end statement
-        ;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_write(smallint, uuid, text, uuid, jsonb, text, text, bigint, text, text, bigint[], jsonb, bigint)
+    IS 'Write a suspend (internal).';
+
+-- Remember a suspend's rows under its idempotency key, until a minute past its timeout (a week
+-- without one).
+CREATE FUNCTION ff_suspend_remember(pk smallint, xid uuid, p_idempotency_key text, stored jsonb, p_timeout_at_ms bigint,
+    now_ms bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    dedup_expires bigint;
+BEGIN
+    dedup_expires := CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END;
+    -- @statement suspensions/dedup_put.sql: pk, xid, p_idempotency_key, stored, dedup_expires
+    INSERT INTO ff_suspend_dedup (partition_key, execution_id, idempotency_key, result_rows, expires_at_ms)
+    VALUES (pk, xid, p_idempotency_key, stored, dedup_expires)
+    ON CONFLICT (partition_key, execution_id, idempotency_key)
+    DO UPDATE SET result_rows = EXCLUDED.result_rows, expires_at_ms = EXCLUDED.expires_at_ms
+    -- @end statement
+    ;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_suspend_remember(smallint, uuid, text, jsonb, bigint, bigint) IS 'Remember a suspend under its idempotency key (internal).';
+
+CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
+    p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
+    p_idempotency_key text, p_continuation text)
+RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record;
+    ref text;
+    now_ms bigint;
+    replay jsonb;
+    signing record;
+    bound jsonb := '[]';
+    sid uuid;
+    satisfied bigint[];
+    already boolean;
+    outcome text;
+    checked record;
+    signed record;
+    written boolean;
+BEGIN
+    -- Argument conversion, then suspend::check, in the Rust edition's order.
+    p_condition := ff_check_jsonb(p_condition, 'resume_condition');
+    p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
+    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
+    now_ms := ff_now_ms();
+    checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
+                                p_idempotency_key, p_continuation, now_ms);
+    -- Lock, then read what suspend decides on: a repeat under the idempotency key, else the fence.
+    replay := ff_suspend_lock(id.partition_key, id.execution_uuid, p_idempotency_key, p_lease_id, p_lease_epoch, now_ms);
+    IF replay IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM ff_suspend_replayed(id.partition_key, id.execution_uuid, replay);
+        RETURN;
     END IF;
-    FOR i IN 0 .. jsonb_array_length(out_rows) - 1 LOOP
+    signing := ff_active_key();
+    bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, checked.cond, checked.specs, now_ms);
+    sid := coalesce(p_suspension_id, gen_random_uuid());
+    satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound);
+    already := satisfied IS NOT NULL;
+    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
+    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.secret, already, now_ms);
+    written := ff_suspend_write(id.partition_key, id.execution_uuid, ref, sid, checked.cond, p_reason_code, p_requested_by,
+                                p_timeout_at_ms, checked.behavior, p_continuation, satisfied, signed.fresh, now_ms);
+    IF p_idempotency_key IS NOT NULL THEN
+        written := ff_suspend_remember(id.partition_key, id.execution_uuid, p_idempotency_key, signed.stored, p_timeout_at_ms, now_ms);
+    END IF;
+    FOR i IN 0 .. jsonb_array_length(signed.out_rows) - 1 LOOP
         r_outcome := outcome;
         r_suspension_id := sid;
-        r_waitpoint_id := (out_rows -> i ->> 'waitpoint_id')::uuid;
-        r_waitpoint_key := out_rows -> i ->> 'waitpoint_key';
-        r_token := out_rows -> i ->> 'token';
+        r_waitpoint_id := (signed.out_rows -> i ->> 'waitpoint_id')::uuid;
+        r_waitpoint_key := signed.out_rows -> i ->> 'waitpoint_key';
+        r_token := signed.out_rows -> i ->> 'token';
         RETURN NEXT;
     END LOOP;
 END

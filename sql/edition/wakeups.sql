@@ -34,6 +34,37 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_wake_keys(text[], text[]) IS 'Wake-up lock keys in lock order (internal).';
 
+-- Take the announcements of the keys written (every subscriber of a channel, the longest-waiting
+-- worker of a lane) and notify each; ff_wake's second half, once the locks are held.
+CREATE FUNCTION ff_wake_announced(channels text[], lanes text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    woken record;
+BEGIN
+    FOR woken IN
+        -- @statement wakeups/take_waiters.sql: channels, lanes
+        DELETE FROM ff_waiter w
+        USING (
+            (SELECT channel, lane_id, backend_pid FROM ff_waiter WHERE channel = ANY (channels) AND lane_id = '')
+            UNION ALL
+            (SELECT DISTINCT ON (lane_id) channel, lane_id, backend_pid FROM ff_waiter
+             WHERE channel = 'ff_lane_ready' AND lane_id = ANY (lanes)
+             ORDER BY lane_id, announced_at_ms, backend_pid)
+        ) t
+        WHERE w.channel = t.channel AND w.lane_id = t.lane_id AND w.backend_pid = t.backend_pid
+        RETURNING w.channel, w.lane_id, w.backend_pid
+        -- @end statement
+    LOOP
+        IF woken.channel = 'ff_lane_ready' THEN
+            PERFORM pg_notify('ff_wake_' || woken.backend_pid, woken.lane_id);
+        ELSE
+            PERFORM pg_notify(woken.channel, '');
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_wake_announced(text[], text[]) IS 'Notify and forget the announced waiters of the keys written (internal).';
+
 -- Wake the waiters on the outbox `channels` written and the `lanes` made claimable; call after the
 -- writes. Takes the share locks first, then reads ff_waiter in a statement of its own.
 CREATE FUNCTION ff_wake(channels text[], lanes text[]) RETURNS void
@@ -41,7 +72,6 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     mode text := ff_notify_mode();
     c text;
-    woken record;
     locked boolean;
     key_channels text[];
     key_lanes text[];
@@ -76,26 +106,7 @@ BEGIN
     IF pg_relation_size('ff_waiter') = 0 THEN
         RETURN;
     END IF;
-    FOR woken IN
-        -- @statement wakeups/take_waiters.sql: channels, lanes
-        DELETE FROM ff_waiter w
-        USING (
-            (SELECT channel, lane_id, backend_pid FROM ff_waiter WHERE channel = ANY (channels) AND lane_id = '')
-            UNION ALL
-            (SELECT DISTINCT ON (lane_id) channel, lane_id, backend_pid FROM ff_waiter
-             WHERE channel = 'ff_lane_ready' AND lane_id = ANY (lanes)
-             ORDER BY lane_id, announced_at_ms, backend_pid)
-        ) t
-        WHERE w.channel = t.channel AND w.lane_id = t.lane_id AND w.backend_pid = t.backend_pid
-        RETURNING w.channel, w.lane_id, w.backend_pid
-        -- @end statement
-    LOOP
-        IF woken.channel = 'ff_lane_ready' THEN
-            PERFORM pg_notify('ff_wake_' || woken.backend_pid, woken.lane_id);
-        ELSE
-            PERFORM pg_notify(woken.channel, '');
-        END IF;
-    END LOOP;
+    PERFORM ff_wake_announced(channels, lanes);
 END
 $$;
 COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on what the caller wrote (internal).';

@@ -266,6 +266,26 @@ fn sign(
         .collect()
 }
 
+/// The pending waitpoints a suspend binds: bound to its suspension (closed at once when it is already
+/// satisfied).
+fn bind_pending_waitpoints(client: &SpiClient<'_>, id: &ExecutionId, l: &Layout, suspension_id: pgrx::Uuid, now: i64) -> WfResult<()> {
+    let (partition_key, execution_id) = ex_key(id);
+    for p in &l.pending {
+        let args = bind_pending::Args {
+            partition_key,
+            execution_id,
+            waitpoint_id: to_pg_uuid(&p.waitpoint_id),
+            waitpoint_state: p.state,
+            suspension_id,
+            now_ms: now,
+            required_signal_names: p.required_signal_names.clone(),
+            close_reason: p.close_reason,
+        };
+        bind_pending::execute(client, args)?;
+    }
+    Ok(())
+}
+
 /// Write the suspend: bound pending waitpoints, then the suspension (closed at once when already
 /// satisfied, so observers can see why), the fresh waitpoints and, unless already satisfied, the end
 /// of the lease, in one statement.
@@ -281,19 +301,7 @@ fn write(
     now: i64,
 ) -> WfResult<()> {
     let (partition_key, execution_id) = ex_key(id);
-    for p in &l.pending {
-        let args = bind_pending::Args {
-            partition_key,
-            execution_id,
-            waitpoint_id: to_pg_uuid(&p.waitpoint_id),
-            waitpoint_state: p.state,
-            suspension_id,
-            now_ms: now,
-            required_signal_names: p.required_signal_names.clone(),
-            close_reason: p.close_reason,
-        };
-        bind_pending::execute(client, args)?;
-    }
+    bind_pending_waitpoints(client, id, l, suspension_id, now)?;
     let already = satisfied.is_some();
     let fresh_count = l.fresh.as_array().map_or(0, Vec::len) as i64;
     let execution_ref = id.to_string();
