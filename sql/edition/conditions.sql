@@ -403,6 +403,38 @@ END
 $$;
 COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitpoint needs (internal).';
 
+-- ff_cond_effect for a condition that is one Count node: its count before and after the new signal,
+-- without the general evaluation (the satisfiers sorted, as ff_cond_evaluate gives them).
+CREATE FUNCTION ff_cond_count_effect(comp jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    before record := ff_cond_eval_count(comp, prior);
+    after record;
+BEGIN
+    satisfiers := '{}';
+    IF before.satisfied THEN
+        satisfiers := ARRAY(SELECT x FROM unnest(before.satisfiers) x ORDER BY x);
+    END IF;
+    IF NOT (comp -> 'waitpoints') ? (new_signal ->> 'waitpoint_key') THEN
+        effect := 'signal_ignored_not_in_condition';
+        RETURN;
+    END IF;
+    IF NOT ff_cond_accepts(comp -> 'matcher', new_signal) THEN
+        effect := 'signal_ignored_matcher_failed';
+        RETURN;
+    END IF;
+    after := ff_cond_eval_count(comp, prior || jsonb_build_array(new_signal));
+    satisfiers := '{}';
+    IF after.satisfied THEN
+        satisfiers := ARRAY(SELECT x FROM unnest(after.satisfiers) x ORDER BY x);
+    END IF;
+    effect := CASE WHEN after.satisfied AND NOT before.satisfied THEN 'resume_condition_satisfied'
+                   WHEN after.progress = before.progress THEN 'appended_to_waitpoint_duplicate'
+                   ELSE 'appended_to_waitpoint' END;
+END
+$$;
+COMMENT ON FUNCTION ff_cond_count_effect(jsonb, jsonb, jsonb) IS 'The effect of a new signal on a Count condition (internal).';
+
 -- The effect of a new signal given the signals already counted, and the evaluation after it.
 CREATE FUNCTION ff_cond_effect(c jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
@@ -430,6 +462,12 @@ BEGIN
             effect := 'resume_condition_satisfied';
             satisfiers := ARRAY[(new_signal ->> 'seq')::bigint];
         END IF;
+        RETURN;
+    END IF;
+    IF c -> 'Composite' ->> 'kind' = 'Count' THEN
+        after := ff_cond_count_effect(c -> 'Composite', prior, new_signal);
+        effect := after.effect;
+        satisfiers := after.satisfiers;
         RETURN;
     END IF;
     before := ff_cond_evaluate(c, prior);

@@ -34,6 +34,27 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_wake_keys(text[], text[]) IS 'Wake-up lock keys in lock order (internal).';
 
+CREATE FUNCTION ff_wake_share_locks_sorted(channels text[], lanes text[]) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+BEGIN
+    PERFORM ff_wake_lock(k.channel, k.lane_id, false) FROM ff_wake_keys(channels, lanes) k;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_wake_share_locks_sorted(text[], text[]) IS 'Take several keys'' wake-up locks in lock order (internal).';
+
+-- The writers' share locks of the keys written, in the one lock order (ff_wake_keys: bytes of
+-- channel, then lane, as the Rust edition); whether there was a key. One key, the common case, is one
+-- expression PostgreSQL writes into ff_wake; more keys take one statement.
+CREATE FUNCTION ff_wake_share_locks(channels text[], lanes text[]) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT CASE coalesce(cardinality(channels), 0) + coalesce(cardinality(lanes), 0)
+        WHEN 0 THEN false
+        WHEN 1 THEN ff_wake_lock(coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], ''), false)
+        ELSE ff_wake_share_locks_sorted(channels, lanes) END
+$$;
+COMMENT ON FUNCTION ff_wake_share_locks(text[], text[]) IS 'Take the writers'' wake-up locks (internal).';
+
 -- Take the announcements of the keys written (every subscriber of a channel, the longest-waiting
 -- worker of a lane) and notify each; ff_wake's second half, once the locks are held.
 CREATE FUNCTION ff_wake_announced(channels text[], lanes text[]) RETURNS void
@@ -72,41 +93,17 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     mode text := ff_notify_mode();
     c text;
-    locked boolean;
-    key_channels text[];
-    key_lanes text[];
-    first integer;
 BEGIN
-    IF mode = 'nobody' OR (cardinality(channels) = 0 AND cardinality(lanes) = 0) THEN
-        RETURN;
-    END IF;
-    IF mode = 'everyone' THEN
+    IF mode = 'announced' THEN
+        -- The share locks first; then, unless nobody has announced since ff_waiter was last vacuumed
+        -- empty (no block), the announcements.
+        IF ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0 THEN
+            PERFORM ff_wake_announced(channels, lanes);
+        END IF;
+    ELSIF mode = 'everyone' THEN
         FOREACH c IN ARRAY channels LOOP PERFORM pg_notify(c, ''); END LOOP;
         FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
-        RETURN;
     END IF;
-    -- One lock order for writers and waiters (ff_wake_keys: bytes of channel, then lane, as the Rust
-    -- edition), all keys in one statement; one key, the common case, in an expression.
-    IF cardinality(channels) + cardinality(lanes) = 1 THEN
-        locked := ff_wake_lock(coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], ''), false);
-    ELSIF cardinality(channels) + cardinality(lanes) = 2 THEN
-        -- Two keys (a completion's two channels, a resume's channel and lane), in that order too.
-        key_channels := channels || array_fill('ff_lane_ready'::text, ARRAY[cardinality(lanes)]);
-        key_lanes := array_fill(''::text, ARRAY[cardinality(channels)]) || lanes;
-        first := CASE WHEN key_channels[1] COLLATE "C" < key_channels[2]
-                           OR (key_channels[1] = key_channels[2] AND key_lanes[1] COLLATE "C" <= key_lanes[2]) THEN 1 ELSE 2 END;
-        locked := ff_wake_lock(key_channels[first], key_lanes[first], false);
-        IF key_channels[1] <> key_channels[2] OR key_lanes[1] <> key_lanes[2] THEN
-            locked := ff_wake_lock(key_channels[3 - first], key_lanes[3 - first], false);
-        END IF;
-    ELSE
-        PERFORM ff_wake_lock(k.channel, k.lane_id, false) FROM ff_wake_keys(channels, lanes) k;
-    END IF;
-    -- Nobody has announced since ff_waiter was last vacuumed empty: nothing to read.
-    IF pg_relation_size('ff_waiter') = 0 THEN
-        RETURN;
-    END IF;
-    PERFORM ff_wake_announced(channels, lanes);
 END
 $$;
 COMMENT ON FUNCTION ff_wake(text[], text[]) IS 'Notify the announced waiters on what the caller wrote (internal).';
