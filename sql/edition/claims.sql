@@ -16,6 +16,25 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
 
+-- A claim's arguments, checked in the Rust edition's order (its argument conversion, then the
+-- claim's own checks): the lane, the worker identity, the capabilities (NULL as none), the TTL named
+-- `ttl_field`. The capabilities.
+CREATE FUNCTION ff_check_claimer(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_ttl_ms bigint,
+    ttl_field text) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    p_caps := ff_check_text_array(p_caps, 'capabilities');
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
+    p_caps := ff_check_capabilities(coalesce(p_caps, '{}'), 'capabilities');
+    p_ttl_ms := ff_required(p_ttl_ms, ttl_field);
+    p_ttl_ms := ff_check_ms(p_ttl_ms, ttl_field, 1);
+    RETURN p_caps;
+END
+$$;
+COMMENT ON FUNCTION ff_check_claimer(text, text, text, text[], bigint, text) IS 'Check a claim''s lane, worker, capabilities and TTL (internal).';
+
 -- The paused lanes changed: nothing to tell, since this edition's claim statements read ff_lane_pause
 -- (the Rust edition refreshes its per-backend copy).
 CREATE FUNCTION ff_lanes_changed() RETURNS void LANGUAGE sql VOLATILE AS $$ SELECT $$;
@@ -199,7 +218,7 @@ RETURNS TABLE (r_execution_id text, r_partition_key text, r_grant_key text, r_ex
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
-    caps text[] := coalesce(p_caps, '{}');
+    caps text[];
     k record;
     picked ff_claim_candidate[];
     c ff_claim_candidate;
@@ -207,13 +226,7 @@ DECLARE
     gkey text;
     ghash bytea;
 BEGIN
-    p_caps := ff_check_text_array(p_caps, 'capabilities');
-    p_lane_id := ff_required(p_lane_id, 'lane_id');
-    p_lane_id := ff_check_lane_id(p_lane_id);
-    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
-    caps := ff_check_capabilities(caps, 'capabilities');
-    p_grant_ttl_ms := ff_required(p_grant_ttl_ms, 'grant_ttl_ms');
-    p_grant_ttl_ms := ff_check_ms(p_grant_ttl_ms, 'grant_ttl_ms', 1);
+    caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_grant_ttl_ms, 'grant_ttl_ms');
     k := ff_active_key();
     picked := ff_pick(p_lane_id, caps, now_ms, 1);
     IF cardinality(picked) = 0 THEN
@@ -329,18 +342,12 @@ RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, 
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
-    caps text[] := coalesce(p_caps, '{}');
+    caps text[];
     c ff_claim_candidate;
     l record;
     n integer := 0;
 BEGIN
-    p_caps := ff_check_text_array(p_caps, 'capabilities');
-    p_lane_id := ff_required(p_lane_id, 'lane_id');
-    p_lane_id := ff_check_lane_id(p_lane_id);
-    p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
-    caps := ff_check_capabilities(caps, 'capabilities');
-    p_lease_ttl_ms := ff_required(p_lease_ttl_ms, 'lease_ttl_ms');
-    p_lease_ttl_ms := ff_check_ms(p_lease_ttl_ms, 'lease_ttl_ms', 1);
+    caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms, 'lease_ttl_ms');
     IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
         PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
     END IF;
