@@ -45,6 +45,12 @@ CREATE TYPE ff_claim_candidate AS (
     current_attempt_id uuid, interrupt_reason text, reserved boolean);
 COMMENT ON TYPE ff_claim_candidate IS 'A locked, admitted claim candidate (internal).';
 
+-- A claim's row, as ff_claim, ff_claim_execution and ff_claim_resumed_execution return it.
+CREATE TYPE ff_lease_row AS (
+    execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint, lease_expires_at_ms bigint,
+    resumed boolean, payload bytea, continuation text, step_count integer);
+COMMENT ON TYPE ff_lease_row IS 'A claim''s row (internal).';
+
 -- A quota-limited candidate re-checked under its policy's row lock (claims::quota_admits_locked):
 -- requests in the sliding window and active (leased or reserved) executions under the caps.
 CREATE FUNCTION ff_quota_admits_locked(p_quota_policy_id uuid, now_ms bigint) RETURNS boolean
@@ -265,15 +271,13 @@ $$;
 -- ff_claim_execution (resumed_only false) and ff_claim_resumed_execution (true).
 CREATE FUNCTION ff_claim_execution_body(p_grant_key text, p_worker_id text, p_worker_instance_id text, p_lease_ttl_ms bigint,
     resumed_only boolean)
-RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
-    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
+RETURNS SETOF ff_lease_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     g record;
     k record;
     e record;
-    l record;
 BEGIN
     p_grant_key := ff_required(p_grant_key, 'grant_key');
     p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
@@ -310,12 +314,8 @@ BEGIN
     IF resumed_only AND e.attempt_state <> 'attempt_interrupted' THEN
         PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');
     END IF;
-    l := ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
+    RETURN NEXT ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
         e.interrupt_reason, true)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
-    r_execution_id := l.r_execution_id; r_attempt_index := l.r_attempt_index; r_attempt_id := l.r_attempt_id;
-    r_lease_id := l.r_lease_id; r_lease_epoch := l.r_lease_epoch; r_lease_expires_at_ms := l.r_lease_expires_at_ms;
-    r_resumed := l.r_resumed; r_payload := l.r_payload; r_continuation := l.r_continuation; r_step_count := l.r_step_count;
-    RETURN NEXT;
     PERFORM ff_wake('{ff_lease_event}', '{}');
 END
 $$;
@@ -337,14 +337,12 @@ $$;
 
 CREATE FUNCTION ff_claim_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_lease_ttl_ms bigint,
     p_max_items integer)
-RETURNS TABLE (r_execution_id text, r_attempt_index integer, r_attempt_id uuid, r_lease_id uuid, r_lease_epoch bigint,
-    r_lease_expires_at_ms bigint, r_resumed boolean, r_payload bytea, r_continuation text, r_step_count integer)
+RETURNS SETOF ff_lease_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
     caps text[];
     c ff_claim_candidate;
-    l record;
     n integer := 0;
 BEGIN
     caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms, 'lease_ttl_ms');
@@ -352,11 +350,7 @@ BEGIN
         PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
     END IF;
     FOREACH c IN ARRAY ff_pick(p_lane_id, caps, now_ms, p_max_items) LOOP
-        l := ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
-        r_execution_id := l.r_execution_id; r_attempt_index := l.r_attempt_index; r_attempt_id := l.r_attempt_id;
-        r_lease_id := l.r_lease_id; r_lease_epoch := l.r_lease_epoch; r_lease_expires_at_ms := l.r_lease_expires_at_ms;
-        r_resumed := l.r_resumed; r_payload := l.r_payload; r_continuation := l.r_continuation; r_step_count := l.r_step_count;
-        RETURN NEXT;
+        RETURN NEXT ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
         n := n + 1;
     END LOOP;
     IF n > 0 THEN

@@ -120,7 +120,7 @@ DECLARE
 BEGIN
     -- A token is `<kid>:<64 lowercase hex>` (ff_parse_token, read here without a query).
     IF p_token IS NOT NULL THEN
-        IF p_token !~ '^[\x21-\x39\x3b-\x7e]{1,64}:[0-9a-f]{64}$' THEN
+        IF NOT ff_token_well_formed(p_token) THEN
             PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
         END IF;
         token_kid := split_part(p_token, ':', 1);
