@@ -137,13 +137,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $
 $$;
 
 -- The active signing key (WF004 keystore_empty when there is none). Internal: it returns the secret.
-CREATE FUNCTION ff_active_key(OUT kid text, OUT secret bytea)
+CREATE FUNCTION ff_active_key() RETURNS ff_keystore
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k ff_keystore;
 BEGIN
-    SELECT k.kid, k.secret INTO kid, secret FROM ff_keystore k WHERE k.active;
+    SELECT * INTO k FROM ff_keystore x WHERE x.active;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
     END IF;
+    RETURN k;
 END
 $$;
 COMMENT ON FUNCTION ff_active_key() IS 'The active signing key, or WF004 (internal).';
