@@ -21,11 +21,14 @@ thread_local! {
     static PAUSED: RefCell<Option<HashSet<String>>> = const { RefCell::new(None) };
     /// `ff_lane_pause`'s oid, once read.
     static TABLE: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+    /// How many invalidations of the copy this backend has applied.
+    static FORGOTTEN: Cell<u64> = const { Cell::new(0) };
 }
 
 unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     if relid == pg_sys::InvalidOid || relid == TABLE.with(Cell::get) {
         PAUSED.with(|p| p.borrow_mut().take());
+        FORGOTTEN.with(|f| f.set(f.get() + 1));
     }
 }
 
@@ -56,13 +59,21 @@ fn table_oid(client: &SpiClient<'_>) -> WfResult<pg_sys::Oid> {
     Ok(oid)
 }
 
+/// The paused lanes as of now: read under the latest snapshot, not the calling statement's, which may
+/// have been taken before a pause committed whose invalidation this backend has already applied (the
+/// copy would then stay stale until the next pause or resume).
 fn read(client: &SpiClient<'_>) -> WfResult<HashSet<String>> {
     if crate::postgres::release::on_0_1_schema(client)? {
         return Ok(HashSet::new());
     }
     table_oid(client)?;
+    // SAFETY: a snapshot pushed for this one read-only statement and popped right after it; an error in
+    // between aborts the transaction, which clears the snapshot stack.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot()) };
     let lanes =
-        client.select("SELECT ARRAY(SELECT lane_id FROM ff_lane_pause)", Some(1), &[]).map_err(bad)?.first().get_one::<Vec<String>>();
+        client.select("SELECT ARRAY(SELECT lane_id FROM ff_lane_pause)", Some(1), &[]).and_then(|t| t.first().get_one::<Vec<String>>());
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pg_sys::PopActiveSnapshot() };
     Ok(lanes.map_err(bad)?.unwrap_or_default().into_iter().collect())
 }
 
@@ -73,9 +84,14 @@ pub fn is_paused(client: &SpiClient<'_>, lane: &str) -> WfResult<bool> {
     if let Some(paused) = PAUSED.with(|p| p.borrow().as_ref().map(|set| set.contains(lane))) {
         return Ok(paused);
     }
+    let before = FORGOTTEN.with(Cell::get);
     let set = read(client)?;
     let paused = set.contains(lane);
-    PAUSED.with(|p| *p.borrow_mut() = Some(set));
+    // Kept only if no invalidation arrived while it was read (opening the table applies them): one
+    // that did may be of a commit the read's snapshot missed.
+    if FORGOTTEN.with(Cell::get) == before {
+        PAUSED.with(|p| *p.borrow_mut() = Some(set));
+    }
     Ok(paused)
 }
 
