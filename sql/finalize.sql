@@ -19,7 +19,10 @@ BEGIN
         SELECT c.oid::regclass AS rel, c.relkind
         FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
-          AND d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind IN ('r','v')
+          AND d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind IN ('r','v','S')
+          -- A sequence a column owns (identity) follows its table.
+          AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
+                            AND o.deptype IN ('a','i'))
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
@@ -170,6 +173,7 @@ BEGIN
             ('ff_expire_pending_waitpoints', 'Scanner: close pending waitpoints past their expiry (never_committed).'),
             ('ff_gc_dedup', 'Scanner: delete signal and suspend dedup rows past their TTL.'),
             ('ff_gc_keys', 'Scanner: delete retired HMAC keys past their grace window.'),
+            ('ff_verify_claim_starts', 'Scanner: lower every claim start to the true head of its lane''s priority.'),
             ('ff_prune_events', 'Bulk retention: delete events older than older_than_ms from the three event tables.'),
             ('ff_await_lane', 'Wake-ups: announce this session as a worker about to sleep on an empty lane; the next transaction that makes work claimable there wakes one announced worker, on channel ff_wake_<its backend pid> (payload: the lane). Own transaction only.'),
             ('ff_await_events', 'Wake-ups: announce this session as a subscriber that has read everything on these outbox channels; the next transaction that writes an event there notifies the channel. Own transaction only.'),

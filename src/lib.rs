@@ -9,7 +9,7 @@
 //!   `sql/statements/<concept>/`) and asks the core to decide.
 //! - [`api`]: the SQL surface — every `#[pg_extern]`, a few lines each over [`store`].
 //! - `sql/`: the schema (`schema.sql`), ownership and grants (`finalize.sql`), the statements, and
-//!   what both editions install as it is (`sql/shared/`: errors, ids, flows, lanes).
+//!   what both editions install as it is (`sql/shared/`: errors, ids, flows, lanes, claim starts).
 
 pub use ff_engine_core::{
     admission, args as checks, batch, bindings, condition, creation, delivery, error, ids, keys, lifecycle, progress, suspend, tokens,
@@ -32,6 +32,7 @@ pgrx::extension_sql_file!(
     requires = ["shared_ids", api::flows::ff_wake, api::flows::ff_deliver_engine_signal, api::leases::ff_cancel]
 );
 pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids", api::flows::ff_lanes_changed]);
+pgrx::extension_sql_file!("../sql/shared/claim_start.sql", name = "claim_start", requires = ["shared_ids"]);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);

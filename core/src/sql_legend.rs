@@ -152,8 +152,9 @@ pub fn inline_statement(sql: &str, args: &[&str], indent: &str) -> Result<String
         return Err(format!("the statement declares {declared} parameters, {} given", args.len()));
     }
     let mut out = String::new();
-    // A fragment's legend lines (`-- $n name`) are the legend, not SQL: left out wherever they are.
-    for line in sql.lines().skip_while(|l| l.starts_with("--")).filter(|l| !l.trim_start().starts_with("-- $")) {
+    // Whole-line comments (a fragment's legend and notes) stay in the statement files, which are
+    // what to read: the inlined text is the SQL alone.
+    for line in sql.lines().filter(|l| !l.trim_start().starts_with("--")) {
         let mut text = String::new();
         let mut rest = line;
         while let Some(at) = rest.find('$') {

@@ -42,7 +42,7 @@ CREATE FUNCTION ff_lanes_changed() RETURNS void LANGUAGE sql VOLATILE AS $$ SELE
 -- A candidate picked for a claim.
 CREATE TYPE ff_claim_candidate AS (
     partition_key smallint, execution_id uuid, quota_policy_id uuid, attempt_state text, attempt_index integer,
-    current_attempt_id uuid, interrupt_reason text, reserved boolean);
+    current_attempt_id uuid, interrupt_reason text, reserved boolean, start_behind boolean, needs_admission boolean);
 COMMENT ON TYPE ff_claim_candidate IS 'A locked, admitted claim candidate (internal).';
 
 -- A claim's row, as ff_claim, ff_claim_execution and ff_claim_resumed_execution return it.
@@ -91,64 +91,97 @@ END
 $$;
 COMMENT ON FUNCTION ff_quota_admit(ff_claim_candidate, bigint) IS 'Admit a quota-limited claim candidate (internal).';
 
--- Up to `max_rows` admitted candidates of the lane, locked (FOR UPDATE SKIP LOCKED), best first:
--- priority desc, then creation order; budget and quota admission are predicates of the scan, and a
--- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
--- scan goes on).
+-- Admitted candidates of one priority of the lane, scanned from its claim start, locked (FOR UPDATE
+-- SKIP LOCKED), oldest first, appended to `admitted` up to `max_rows`; budget and quota admission are
+-- predicates of the scan, and a quota-limited candidate is re-checked under its policy's lock (refused
+-- ones are skipped and the scan goes on, past them).
+CREATE FUNCTION ff_pick_priority(p_lane_id text, caps text[], now_ms bigint, max_rows bigint, prio integer, start bigint,
+    admitted ff_claim_candidate[], refused uuid[]) RETURNS ff_claim_candidate[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    c ff_claim_candidate;
+    any_refused boolean := false;
+BEGIN
+    FOR c IN
+        -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_admission.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
+        SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
+               e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
+               e.queue_seq - start >= 64 AS start_behind
+               , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
+        FROM ff_exec_core e
+        WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+          AND e.required_capabilities <@ caps
+          AND e.execution_id <> ALL (refused)
+          AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+          AND (cardinality(e.budget_ids) = 0 OR NOT EXISTS (
+                SELECT 1 FROM ff_budget b
+                CROSS JOIN LATERAL jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
+                LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = h.dimension
+                WHERE b.budget_id = ANY (e.budget_ids)
+                  AND CASE WHEN b.reset_interval_ms IS NOT NULL
+                                AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
+                           THEN 0 ELSE coalesce(u.used, 0) END >= h.hard_limit::numeric))
+          AND (e.quota_policy_id IS NULL OR EXISTS (
+                SELECT 1 FROM ff_quota_policy p
+                WHERE p.quota_policy_id = e.quota_policy_id
+                  AND (p.max_requests_per_window IS NULL OR
+                       (SELECT count(*) FROM ff_quota_admission a
+                        WHERE a.quota_policy_id = p.quota_policy_id AND a.admitted_at_ms > now_ms - p.window_ms)
+                       < p.max_requests_per_window)
+                  AND (p.active_concurrency_cap IS NULL OR
+                       (SELECT count(*) FROM ff_exec_core x
+                        WHERE x.quota_policy_id = p.quota_policy_id
+                          AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
+                       < p.active_concurrency_cap)))
+        ORDER BY e.priority DESC, e.queue_seq
+        LIMIT max_rows - cardinality(admitted)
+        FOR UPDATE OF e SKIP LOCKED
+        -- @end statement
+    LOOP
+        IF c.quota_policy_id IS NULL OR ff_quota_admit(c, now_ms) THEN
+            admitted := admitted || c;
+        ELSE
+            refused := refused || c.execution_id;
+            any_refused := true;
+        END IF;
+    END LOOP;
+    IF any_refused AND cardinality(admitted) < max_rows THEN
+        RETURN ff_pick_priority(p_lane_id, caps, now_ms, max_rows, prio, start, admitted, refused);
+    END IF;
+    RETURN admitted;
+END
+$$;
+COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigint, ff_claim_candidate[], uuid[]) IS
+    'Pick and lock admitted claim candidates of one priority (internal).';
+
+-- Up to `max_rows` admitted candidates of the lane, locked, best first: priority desc (the priorities
+-- the lane ever had claimable work at, each from its claim start), then creation order. None while
+-- the lane is paused. Each priority's scan tells its claim start what it found: nothing admitted, or
+-- a first row a stride past the start (claims/start_after_scan.sql).
 CREATE FUNCTION ff_pick(p_lane_id text, caps text[], now_ms bigint, max_rows bigint) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     admitted ff_claim_candidate[] := '{}';
-    refused uuid[] := '{}';
-    c ff_claim_candidate;
-    any_refused boolean;
-    got integer;
+    before integer;
+    ps record;
 BEGIN
-    WHILE cardinality(admitted) < max_rows LOOP
-        any_refused := false;
-        got := 0;
-        FOR c IN
-            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
-                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL
-            FROM ff_exec_core e
-            WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
-              AND e.required_capabilities <@ caps
-              AND e.execution_id <> ALL (refused)
-              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
-              AND NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
-              AND (cardinality(e.budget_ids) = 0 OR NOT EXISTS (
-                    SELECT 1 FROM ff_budget b
-                    CROSS JOIN LATERAL jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
-                    LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = h.dimension
-                    WHERE b.budget_id = ANY (e.budget_ids)
-                      AND CASE WHEN b.reset_interval_ms IS NOT NULL
-                                    AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
-                               THEN 0 ELSE coalesce(u.used, 0) END >= h.hard_limit::numeric))
-              AND (e.quota_policy_id IS NULL OR EXISTS (
-                    SELECT 1 FROM ff_quota_policy p
-                    WHERE p.quota_policy_id = e.quota_policy_id
-                      AND (p.max_requests_per_window IS NULL OR
-                           (SELECT count(*) FROM ff_quota_admission a
-                            WHERE a.quota_policy_id = p.quota_policy_id AND a.admitted_at_ms > now_ms - p.window_ms)
-                           < p.max_requests_per_window)
-                      AND (p.active_concurrency_cap IS NULL OR
-                           (SELECT count(*) FROM ff_exec_core x
-                            WHERE x.quota_policy_id = p.quota_policy_id
-                              AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
-                           < p.active_concurrency_cap)))
-            ORDER BY e.priority DESC, e.queue_seq
-            LIMIT max_rows - cardinality(admitted)
-            FOR UPDATE OF e SKIP LOCKED
-        LOOP
-            got := got + 1;
-            IF c.quota_policy_id IS NOT NULL AND NOT ff_quota_admit(c, now_ms) THEN
-                refused := refused || c.execution_id;
-                any_refused := true;
-                CONTINUE;
-            END IF;
-            admitted := admitted || c;
-        END LOOP;
-        EXIT WHEN got = 0 OR NOT any_refused;
+    FOR ps IN
+        SELECT st.priority, st.start_seq FROM (
+            -- @statement claims/starts.sql: p_lane_id
+            SELECT s.priority, min(coalesce(pg_sequence_last_value(s.start_seq), 0)) AS start_seq
+            FROM ff_claim_start s
+            WHERE s.lane_id = p_lane_id
+            GROUP BY s.priority
+            ORDER BY s.priority DESC
+            -- @end statement
+        ) st WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
+    LOOP
+        before := cardinality(admitted);
+        admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}');
+        IF cardinality(admitted) = before OR admitted[before + 1].start_behind THEN
+            PERFORM ff_claim_start_after_scan(p_lane_id, ps.priority, ps.start_seq, cardinality(admitted) > before, now_ms);
+        END IF;
+        EXIT WHEN cardinality(admitted) >= max_rows;
     END LOOP;
     RETURN admitted;
 END
@@ -315,7 +348,7 @@ BEGIN
         PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');
     END IF;
     RETURN NEXT ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
-        e.interrupt_reason, true)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+        e.interrupt_reason, true, false, false)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
     PERFORM ff_wake('{ff_lease_event}', '{}');
 END
 $$;

@@ -306,6 +306,20 @@ END
 $$;
 COMMENT ON FUNCTION ff_task_prune_executions(bigint, bigint, text, text, text) IS 'Scanner task prune_executions (internal).';
 
+CREATE FUNCTION ff_task_verify_claim_starts(now_ms bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer;
+BEGIN
+    -- @statement scanners/verify_claim_starts.sql: now_ms, NULL, NULL, NULL, NULL
+    SELECT ff_claim_start_verify(NULL, NULL, now_ms, 0) AS processed
+    -- @end statement
+    INTO n;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ff_task_verify_claim_starts(bigint) IS 'Scanner task verify_claim_starts (internal).';
+
 -- One task by name (ff_tick's order: store::scanners::Task::ALL).
 CREATE FUNCTION ff_run_task(task text, now_ms bigint, max_rows bigint, p_namespace text, p_tag_key text, p_tag_value text) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -320,6 +334,7 @@ BEGIN
         WHEN 'gc_dedup' THEN ff_task_gc_dedup(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
         WHEN 'gc_keys' THEN ff_task_gc_keys(now_ms, max_rows)
         WHEN 'prune_executions' THEN ff_task_prune_executions(now_ms, max_rows, p_namespace, p_tag_key, p_tag_value)
+        WHEN 'verify_claim_starts' THEN ff_task_verify_claim_starts(now_ms)
     END;
 END
 $$;
@@ -439,9 +454,9 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['promote_delayed', 'expire_grants', 'expire_leases', 'expire_suspensions', 'expire_deadlines',
-                             'expire_pending_waitpoints', 'gc_dedup', 'gc_keys', 'prune_executions'] LOOP
+                             'expire_pending_waitpoints', 'gc_dedup', 'gc_keys', 'prune_executions', 'verify_claim_starts'] LOOP
         -- A filtered tick runs the tasks that touch executions only.
-        CONTINUE WHEN filtered AND t = 'gc_keys';
+        CONTINUE WHEN filtered AND t IN ('gc_keys', 'verify_claim_starts');
         RETURN QUERY SELECT t, ff_run_task(t, ff_now_ms(), n, namespace, tag_key, tag_value);
     END LOOP;
 END
@@ -492,6 +507,11 @@ $$;
 CREATE FUNCTION ff_gc_keys(max_rows integer DEFAULT 1000) RETURNS integer
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
     SELECT ff_task_gc_keys(ff_now_ms(), ff_batch_size(max_rows))
+$$;
+
+CREATE FUNCTION ff_verify_claim_starts(max_rows integer DEFAULT 1000) RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_task_verify_claim_starts(ff_now_ms()) WHERE ff_batch_size(max_rows) IS NOT NULL
 $$;
 
 CREATE FUNCTION ff_prune_by_retention(max_rows integer DEFAULT 1000, namespace text DEFAULT NULL, tag_key text DEFAULT NULL,

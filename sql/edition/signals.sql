@@ -28,8 +28,6 @@ BEGIN
             signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
             effect, accepted_at_ms)
         VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
-    -- ... then its outbox event and the execution's signal count (no resume). The resume parameters
-    -- are declared and not used, so that this and record_and_resume share their arguments.
     cnt AS (
         UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
         RETURNING namespace),
@@ -75,9 +73,6 @@ BEGIN
             signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
             effect, accepted_at_ms)
         VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
-    -- ... then resume: the execution's signal count and resumed states, the suspension and its
-    -- waitpoints closed (the placeholder seq i64::MAX in satisfier_seqs becomes the new signal's), the
-    -- signal and completion events.
     sus AS (
         UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
             closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, (SELECT signal_seq FROM sig))

@@ -13,7 +13,9 @@ BEGIN
         GRANT CREATE ON SCHEMA @extschema@ TO ff_engine_owner;
     END IF;
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
-             WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'v') LOOP
+             WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+               AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
+                                 AND o.deptype IN ('a','i')) LOOP
         IF can_own THEN
             EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
         END IF;

@@ -134,6 +134,13 @@ fn ff_gc_keys(max_rows: default!(Option<i32>, 1000)) -> i32 {
     guarded(|| scanners::run_task(Task::GcKeys, max_rows, ScanFilter::default()))
 }
 
+/// Lower every claim start to the true head of its (lane, priority).
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_verify_claim_starts(max_rows: default!(Option<i32>, 1000)) -> i32 {
+    guarded(|| scanners::run_task(Task::VerifyClaimStarts, max_rows, ScanFilter::default()))
+}
+
 /// Bulk retention of the event tables: delete events older than older_than_ms. Since 0.2.0 (the
 /// operator events) its C symbol is `ff_prune_events_0_2_wrapper`; see [`crate::api::compat`].
 #[pg_extern(name = "ff_prune_events", security_definer, parallel_unsafe)]

@@ -49,13 +49,35 @@ statement! {
             "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
             "claims/candidate_admission.sql", "claims/candidate_order.sql",
         ],
+    ], on 0.1.0 schema [
+        [
+            "releases/0.1.0/claims/candidate_columns.sql", "claims/candidate_needs_admission.sql",
+            "releases/0.1.0/claims/candidate_filter.sql", "claims/candidate_order.sql",
+        ],
+        [
+            "releases/0.1.0/claims/candidate_columns.sql", "claims/candidate_needs_admission.sql",
+            "releases/0.1.0/claims/candidate_filter.sql", "claims/candidate_admission.sql", "claims/candidate_order.sql",
+        ],
     ];
-    args<'a> { lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64 }
+    args<'a> {
+        lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64,
+        priority: i32, start_seq: i64,
+    }
     row {
         partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
         attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
-        needs_admission: bool,
+        start_behind: bool, needs_admission: bool,
     }
+}
+statement! {
+    mod starts = "claims/starts.sql";
+    args<'a> { lane_id: &'a str }
+    row { priority: i32, start_seq: i64 }
+}
+statement! {
+    mod start_after_scan = "claims/start_after_scan.sql";
+    args<'a> { lane_id: &'a str, priority: i32, start_seq: i64, found: bool, now_ms: i64 }
+    row {}
 }
 statement! {
     mod lock_quota = "claims/lock_quota.sql";
@@ -125,6 +147,8 @@ struct Candidate {
     interrupt_reason: Option<String>,
     /// Reserved now or before (`reserved_until_ms` set): a grant row may exist and is consumed.
     reserved: bool,
+    /// Its queue_seq is a stride past the claim start its scan began at.
+    start_behind: bool,
 }
 
 impl From<candidates::Row> for Candidate {
@@ -137,23 +161,37 @@ impl From<candidates::Row> for Candidate {
             current_attempt_id: r.current_attempt_id,
             interrupt_reason: r.interrupt_reason,
             reserved: r.reserved,
+            start_behind: r.start_behind,
         }
     }
 }
 
-/// The next batch of candidates: the lean statement first; the full one when a row needs admission
-/// (or on later rounds, after a quota refused some).
+/// One priority of a lane and where its scan starts (`sql/shared/claim_start.sql`).
+#[derive(Clone, Copy)]
+struct Start {
+    priority: i32,
+    start_seq: i64,
+}
+
+/// The next batch of candidates of one priority: the lean statement first; the full one when a row
+/// needs admission (or on later rounds, after a quota refused some).
 fn candidate_batch(
     client: &SpiClient<'_>,
-    lane_id: &str,
-    caps: &[String],
-    now: i64,
+    scan: &Scan<'_>,
+    at: Start,
     refused: &[pgrx::Uuid],
     want: i64,
     lean: bool,
 ) -> WfResult<Vec<Candidate>> {
-    let args =
-        || candidates::Args { lane_id, capabilities: caps.to_vec(), now_ms: now, refused_execution_ids: refused.to_vec(), max_rows: want };
+    let args = || candidates::Args {
+        lane_id: scan.lane,
+        capabilities: scan.caps.to_vec(),
+        now_ms: scan.now,
+        refused_execution_ids: refused.to_vec(),
+        max_rows: want,
+        priority: at.priority,
+        start_seq: at.start_seq,
+    };
     if lean {
         let rows = candidates::all_of(LEAN, client, args())?;
         if !rows.iter().any(|r| r.needs_admission) && !rows.is_empty() {
@@ -167,17 +205,51 @@ fn candidate_batch(
 const LEAN: usize = 0;
 const FULL: usize = 1;
 
-/// Up to `limit` admitted candidates of the lane, locked. Quota-limited ones are re-checked under
-/// their policy's lock; refused ones are skipped and the scan continues.
+/// What a claim scans for: a lane, the worker's capabilities, the time.
+struct Scan<'a> {
+    lane: &'a str,
+    caps: &'a [String],
+    now: i64,
+}
+
+/// Up to `limit` admitted candidates of the lane, locked: each priority the lane ever had claimable
+/// work at, highest first, from its claim start (on release 0.1.0's schema, which keeps no starts,
+/// one scan of every priority).
 fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i64) -> WfResult<Vec<Candidate>> {
     if crate::store::lanes::is_paused(client, lane)? {
         return Ok(Vec::new());
     }
+    let scan = Scan { lane, caps, now };
     let mut admitted = Vec::new();
+    if crate::postgres::release::on_0_1_schema(client)? {
+        pick_priority(client, &scan, Start { priority: 0, start_seq: 0 }, limit, &mut admitted)?;
+        return Ok(admitted);
+    }
+    for at in starts::all(client, starts::Args { lane_id: lane })? {
+        let before = admitted.len();
+        pick_priority(client, &scan, Start { priority: at.priority, start_seq: at.start_seq }, limit, &mut admitted)?;
+        // The scan tells the claim start what it found: nothing admitted, or a first row a stride past it.
+        let found = admitted.len() > before;
+        if !found || admitted[before].start_behind {
+            start_after_scan::execute(
+                client,
+                start_after_scan::Args { lane_id: lane, priority: at.priority, start_seq: at.start_seq, found, now_ms: now },
+            )?;
+        }
+        if admitted.len() as i64 >= limit {
+            break;
+        }
+    }
+    Ok(admitted)
+}
+
+/// Admitted candidates of one priority, appended to `admitted` up to `limit`. Quota-limited ones are
+/// re-checked under their policy's lock; refused ones are skipped and the scan continues.
+fn pick_priority(client: &SpiClient<'_>, scan: &Scan<'_>, at: Start, limit: i64, admitted: &mut Vec<Candidate>) -> WfResult<()> {
     let mut refused: Vec<pgrx::Uuid> = Vec::new();
     let mut lean = true;
     while (admitted.len() as i64) < limit {
-        let batch = candidate_batch(client, lane, caps, now, &refused, limit - admitted.len() as i64, lean)?;
+        let batch = candidate_batch(client, scan, at, &refused, limit - admitted.len() as i64, lean)?;
         lean = false;
         if batch.is_empty() {
             break;
@@ -185,13 +257,16 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
         let mut any_refused = false;
         for c in batch {
             if let Some(q) = c.quota_policy_id {
-                if !quota_admits_locked(client, q, now)? {
+                if !quota_admits_locked(client, q, scan.now)? {
                     refused.push(to_pg_uuid(&c.id.uuid));
                     any_refused = true;
                     continue;
                 }
                 let (partition_key, execution_id) = ex_key(&c.id);
-                record_admission::execute(client, record_admission::Args { quota_policy_id: q, now_ms: now, partition_key, execution_id })?;
+                record_admission::execute(
+                    client,
+                    record_admission::Args { quota_policy_id: q, now_ms: scan.now, partition_key, execution_id },
+                )?;
             }
             admitted.push(c);
         }
@@ -199,7 +274,7 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
             break;
         }
     }
-    Ok(admitted)
+    Ok(())
 }
 
 fn quota_admits_locked(client: &SpiClient<'_>, quota_policy_id: pgrx::Uuid, now: i64) -> WfResult<bool> {
@@ -403,6 +478,7 @@ pub fn claim_execution(
             current_attempt_id: row.current_attempt_id,
             interrupt_reason: row.interrupt_reason,
             reserved: true,
+            start_behind: false,
         };
         let out = lease_locked(client, &c, attempt, &w, ttl, now, progress)?;
         notify(client, &[Channel::Lease])?;

@@ -22,6 +22,7 @@ statement! {
         ["scanners/gc_signal_dedup.sql"],
         ["scanners/gc_suspend_dedup.sql"],
         ["scanners/gc_keys.sql"],
+        ["scanners/verify_claim_starts.sql"],
     ];
     args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
     row { processed: i32 }
@@ -116,6 +117,7 @@ pub enum Task {
     GcDedup,
     GcKeys,
     PruneExecutions,
+    VerifyClaimStarts,
 }
 
 impl Task {
@@ -131,7 +133,7 @@ impl Task {
         Task::GcKeys,
     ];
 
-    pub const ALL: [Task; 9] = [
+    pub const ALL: [Task; 10] = [
         Task::PromoteDelayed,
         Task::ExpireGrants,
         Task::ExpireLeases,
@@ -141,6 +143,7 @@ impl Task {
         Task::GcDedup,
         Task::GcKeys,
         Task::PruneExecutions,
+        Task::VerifyClaimStarts,
     ];
 
     /// The task's name in `ff_tick`'s result (and, with `ff_`, its own function).
@@ -155,12 +158,14 @@ impl Task {
             Task::GcDedup => "gc_dedup",
             Task::GcKeys => "gc_keys",
             Task::PruneExecutions => "prune_executions",
+            Task::VerifyClaimStarts => "verify_claim_starts",
         }
     }
 
-    /// Whether the task touches executions (all but `gc_keys`): a filtered tick runs only these.
+    /// Whether the task touches executions (all but `gc_keys` and `verify_claim_starts`): a
+    /// filtered tick runs only these.
     pub fn per_execution(self) -> bool {
-        self != Task::GcKeys
+        !matches!(self, Task::GcKeys | Task::VerifyClaimStarts)
     }
 
     /// Run the task once over at most `max_rows` due rows of executions `filter` admits; how many it
@@ -177,6 +182,7 @@ impl Task {
             Task::GcDedup => Ok(one(GC_SIGNAL_DEDUP)? + one(GC_SUSPEND_DEDUP)?),
             Task::GcKeys => one(GC_KEYS),
             Task::PruneExecutions => prune_by_retention(client, now_ms, max_rows, f),
+            Task::VerifyClaimStarts => one(VERIFY_CLAIM_STARTS),
         }
     }
 }
@@ -187,6 +193,7 @@ const EXPIRE_PENDING_WAITPOINTS: usize = 1;
 const GC_SIGNAL_DEDUP: usize = 2;
 const GC_SUSPEND_DEDUP: usize = 3;
 const GC_KEYS: usize = 4;
+const VERIFY_CLAIM_STARTS: usize = 5;
 
 /// Promote due delayed executions and wake the sleeping workers of their lanes.
 fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {

@@ -1,0 +1,250 @@
+-- ff_engine, both editions: where a claim starts its scan of a lane's priority.
+--
+-- A claim walks ff_exec_core_claimable (lane, priority desc, queue_seq) from the head of each priority.
+-- Every claimed row leaves an index entry behind that only VACUUM removes, and VACUUM cannot while any
+-- snapshot older than the claim is held (a report, pg_dump, a client idle in a transaction): each claim
+-- then walks every row claimed since that snapshot began. The claim start of a (lane, priority) is a
+-- lower bound on the queue_seq of its claimable rows, so a claim's index scan begins there and skips
+-- the dead entries below it.
+--
+-- It is kept in a sequence, which keeps no MVCC history (setval is not transactional): a table row
+-- moved by claims would itself become the chain of dead versions. A pool of sequences is created with
+-- the extension; ff_claim_start maps a (lane, priority) to its slot when its first claimable row
+-- appears (insert-only; when the pool is used up a pair gets no slot and its claims scan from the
+-- priority's first entry, as without a hint).
+--
+-- Who moves it, and why no claimable row is ever left below it:
+-- * Raised only by ff_claim_start_advance, to the first claimable row a fresh statement sees from the
+--   current start (rows other claimers hold locked count as claimable: their claim may roll back).
+--   It runs while holding the slot's gate exclusively, tried without waiting.
+-- * Lowered by every transition that makes a row claimable (retry, resume, reclaim, revoke, replay,
+--   promotion, release, dependency release, priority change: the triggers below), which first take
+--   the slot's gate shared until their transaction ends. So a raise never runs while a transition is
+--   uncommitted, and a raise's statement sees every transition that committed before it.
+-- * A row inserted claimable (a create) gets a queue_seq above every start already set, except when
+--   its transaction commits after a raise passed its number (a producer that holds its transaction):
+--   ff_claim_start_verify lowers the start to the true head, from ff_tick and from a claim that
+--   finds a priority empty (at most once a second per slot). Such a row waits at most until then.
+-- Registration never waits for another transaction: two that register the same (lane, priority) at
+-- once each insert a row with a slot of its own; claims start at the lower of the two, both are
+-- lowered and raised together.
+-- Sequences are WAL-logged: a start survives a crash as it was set (and the verifier corrects it).
+
+DO $pool$
+BEGIN
+    FOR i IN 1..128 LOOP
+        EXECUTE format('CREATE SEQUENCE ff_claim_start_%s AS bigint MINVALUE 0 START 0', i);
+        EXECUTE format('COMMENT ON SEQUENCE ff_claim_start_%s IS %L', i,
+            'Claim start of the (lane, priority) in ff_claim_start with this slot: no claimable row is below it.');
+        EXECUTE format('CREATE SEQUENCE ff_claim_verified_%s AS bigint MINVALUE 0 START 0', i);
+        EXECUTE format('COMMENT ON SEQUENCE ff_claim_verified_%s IS %L', i,
+            'When the claim start of this slot was last verified (ms since the epoch).');
+    END LOOP;
+END
+$pool$;
+
+CREATE SEQUENCE ff_claim_start_slot AS integer MINVALUE 1 START 1;
+COMMENT ON SEQUENCE ff_claim_start_slot IS 'Hands out claim-start slots (1 to 128), never twice.';
+
+CREATE TABLE ff_claim_start (
+    lane_id      text     NOT NULL,
+    priority     integer  NOT NULL,
+    slot         integer  UNIQUE,
+    start_seq    regclass,
+    verified_seq regclass
+);
+COMMENT ON TABLE ff_claim_start IS
+    'The priorities of each lane that ever had claimable work, which claims visit highest first, and the '
+    'slot of sequences holding where their scan starts (NULL: the pool is used up, the scan starts at the '
+    'priority''s first entry). Written once per (lane, priority) (twice when two transactions register it '
+    'at once), never updated.';
+CREATE INDEX ff_claim_start_lane ON ff_claim_start (lane_id, priority);
+COMMENT ON INDEX ff_claim_start_lane IS 'A lane''s priorities in order, and one (lane, priority)''s slots.';
+
+-- The gate of a slot (advisory lock, class 1717985657): transitions take it shared until they end,
+-- a raise exclusively for its few statements. The slot's mutex (class 1717985658) orders lowerings.
+CREATE FUNCTION ff_claim_start_register(p_lane_id text, p_priority integer) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    next_slot integer := nextval('ff_claim_start_slot');
+BEGIN
+    IF next_slot <= 128 THEN
+        INSERT INTO ff_claim_start VALUES (p_lane_id, p_priority, next_slot, to_regclass('ff_claim_start_' || next_slot),
+            to_regclass('ff_claim_verified_' || next_slot));
+    ELSE
+        INSERT INTO ff_claim_start VALUES (p_lane_id, p_priority, NULL, NULL, NULL);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_register(text, integer) IS
+    'Give a (lane, priority) its claim-start slot (internal).';
+
+-- The start of a registered slot goes down to p_queue_seq (under the slot's mutex: lowerings do not
+-- overwrite each other). Whether it did.
+CREATE FUNCTION ff_claim_start_lower_slot(r ff_claim_start, p_queue_seq bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF coalesce(pg_sequence_last_value(r.start_seq), 0) <= p_queue_seq THEN
+        RETURN false;
+    END IF;
+    PERFORM pg_advisory_lock(1717985658, r.slot);
+    IF coalesce(pg_sequence_last_value(r.start_seq), 0) > p_queue_seq THEN
+        PERFORM setval(r.start_seq, p_queue_seq, true);
+    END IF;
+    PERFORM pg_advisory_unlock(1717985658, r.slot);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_lower_slot(ff_claim_start, bigint) IS
+    'Lower a slot''s claim start to a queue_seq (internal).';
+
+-- A row became claimable at p_queue_seq: the starts of its (lane, priority) go down to it, and their
+-- gates are held shared until the transaction ends (no raise meanwhile).
+CREATE FUNCTION ff_claim_start_lower(p_lane_id text, p_priority integer, p_queue_seq bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r ff_claim_start;
+    seen boolean := false;
+BEGIN
+    FOR r IN SELECT * FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority LOOP
+        seen := true;
+        CONTINUE WHEN r.slot IS NULL;
+        PERFORM pg_advisory_xact_lock_shared(1717985657, r.slot);
+        PERFORM ff_claim_start_lower_slot(r, p_queue_seq);
+    END LOOP;
+    IF NOT seen THEN
+        PERFORM ff_claim_start_register(p_lane_id, p_priority);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_lower(text, integer, bigint) IS
+    'Lower the claim start of a (lane, priority) to a row that became claimable (internal).';
+
+CREATE FUNCTION ff_claim_start_became_claimable() RETURNS trigger
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM ff_claim_start_lower(NEW.lane_id, NEW.priority, NEW.queue_seq);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_became_claimable() IS
+    'Lower the claim start of the row''s (lane, priority) (internal).';
+
+-- A create: the row's number is above every start already set; only a new (lane, priority) needs
+-- its registration (read first: an existing one costs one index probe).
+CREATE FUNCTION ff_claim_start_inserted() RETURNS trigger
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ff_claim_start s WHERE s.lane_id = NEW.lane_id AND s.priority = NEW.priority) THEN
+        PERFORM ff_claim_start_register(NEW.lane_id, NEW.priority);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_inserted() IS
+    'Register the (lane, priority) of a row created claimable (internal).';
+
+CREATE TRIGGER ff_claim_start_inserted AFTER INSERT ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.lifecycle_phase = 'runnable' AND NEW.eligibility_state = 'eligible_now')
+    EXECUTE FUNCTION ff_claim_start_inserted();
+COMMENT ON TRIGGER ff_claim_start_inserted ON ff_exec_core IS
+    'A (lane, priority) that gets its first claimable row is registered for claims.';
+CREATE TRIGGER ff_claim_start_became_claimable AFTER UPDATE ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.lifecycle_phase = 'runnable' AND NEW.eligibility_state = 'eligible_now'
+          AND NOT (OLD.lifecycle_phase = 'runnable' AND OLD.eligibility_state = 'eligible_now'
+                   AND OLD.lane_id = NEW.lane_id AND OLD.priority = NEW.priority))
+    EXECUTE FUNCTION ff_claim_start_became_claimable();
+COMMENT ON TRIGGER ff_claim_start_became_claimable ON ff_exec_core IS
+    'A row that becomes claimable (or changes priority) lowers its (lane, priority)''s claim start to it.';
+
+-- The claim starts of a (lane, priority) go up to the first row a fresh statement sees claimable from
+-- p_from (NULL when none: past every number handed out), unless a transition is under way on one of
+-- its slots (its gate is taken; the next claim tries again) or a start moved since the claimer read
+-- the lowest, p_from.
+CREATE FUNCTION ff_claim_start_advance(p_lane_id text, p_priority integer, p_from bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    slots ff_claim_start[] := ARRAY(SELECT s FROM ff_claim_start s
+                                    WHERE s.lane_id = p_lane_id AND s.priority = p_priority AND s.slot IS NOT NULL);
+    gated integer := 0;
+    lowest bigint;
+    head bigint;
+BEGIN
+    WHILE gated < cardinality(slots) AND pg_try_advisory_lock(1717985657, slots[gated + 1].slot) LOOP
+        gated := gated + 1;
+    END LOOP;
+    IF gated = cardinality(slots) AND gated > 0 THEN
+        lowest := (SELECT min(coalesce(pg_sequence_last_value(x.start_seq), 0)) FROM unnest(slots) x);
+        IF lowest = p_from THEN
+            head := ff_claim_head(p_lane_id, p_priority, p_from);
+            PERFORM setval(x.start_seq, head, true) FROM unnest(slots) x;
+        END IF;
+    END IF;
+    FOR i IN 1..gated LOOP
+        PERFORM pg_advisory_unlock(1717985657, slots[i].slot);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_advance(text, integer, bigint) IS
+    'Raise the claim starts of a (lane, priority) to its first claimable row (internal).';
+
+-- The first claimable row of a (lane, priority) at or after p_from, locked by a claimer or not; past
+-- every number handed out when there is none. A fresh statement (its own snapshot).
+CREATE FUNCTION ff_claim_head(p_lane_id text, p_priority integer, p_from bigint) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(
+        (SELECT e.queue_seq FROM ff_exec_core e
+         WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
+           AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+         ORDER BY e.queue_seq LIMIT 1),
+        greatest(p_from, coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1))
+$$;
+COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
+    'The first claimable queue_seq of a (lane, priority) from a number on (internal).';
+
+-- Lower the starts of a lane's priority (every priority: NULL; every lane: NULL) to their true heads,
+-- scanning each priority from its first entry; it never raises one (that is ff_claim_start_advance's,
+-- under the gate), so it takes no gate and holds up no transition. From ff_tick, and from a claim that
+-- found a priority empty, when the slot was not verified within p_min_interval_ms. Returns how many
+-- starts it lowered.
+CREATE FUNCTION ff_claim_start_verify(p_lane_id text, p_priority integer, p_now_ms bigint, p_min_interval_ms bigint)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r ff_claim_start;
+    lowered integer := 0;
+BEGIN
+    FOR r IN SELECT * FROM ff_claim_start s
+             WHERE (p_lane_id IS NULL OR s.lane_id = p_lane_id) AND (p_priority IS NULL OR s.priority = p_priority)
+               AND s.slot IS NOT NULL
+             ORDER BY s.slot LOOP
+        CONTINUE WHEN coalesce(pg_sequence_last_value(r.verified_seq), 0) > p_now_ms - p_min_interval_ms;
+        PERFORM setval(r.verified_seq, p_now_ms, true);
+        IF ff_claim_start_lower_slot(r, ff_claim_head(r.lane_id, r.priority, 0)) THEN
+            lowered := lowered + 1;
+        END IF;
+    END LOOP;
+    RETURN lowered;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_verify(text, integer, bigint, bigint) IS
+    'Lower claim starts to their true heads, at most once per interval per slot (internal).';
+
+-- After a claim's scan of one priority from p_start (claims/start_after_scan.sql): the scan admitted
+-- a first row a stride (64 numbers) past the start: move the start up; it admitted none: verify the
+-- start (at most once a second), and move it up when numbers a stride past it were handed out since.
+CREATE FUNCTION ff_claim_start_after_scan(p_lane_id text, p_priority integer, p_start bigint, p_found boolean,
+    p_now_ms bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF NOT p_found THEN
+        PERFORM ff_claim_start_verify(p_lane_id, p_priority, p_now_ms, 1000);
+        IF coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1 - p_start < 64 THEN
+            RETURN;
+        END IF;
+    END IF;
+    PERFORM ff_claim_start_advance(p_lane_id, p_priority, p_start);
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_after_scan(text, integer, bigint, boolean, bigint) IS
+    'Move or verify a claim start after a claim scanned its priority (internal).';
