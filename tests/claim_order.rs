@@ -86,3 +86,168 @@ fn priorities_interleave_with_races_and_raises() {
     let order: Vec<String> = std::iter::from_fn(|| claim_one(&mut c, "lane", "w").map(|l| l.execution_id)).collect();
     assert_eq!(order, vec![raised, high_old, high_new, low_old, low_new]);
 }
+
+// Claim starts (sql/shared/claim_start.sql): where each priority's scan begins. These move them (a
+// start moves once a claim lands 64 numbers past it) and check, after every step, that no claimable
+// row is below its start, and that the order above still holds.
+
+/// The claim start of a lane's priority (the lower one when it has two slots).
+fn start_of(c: &mut Client, lane: &str, priority: i32) -> i64 {
+    c.query_one(
+        "SELECT min(coalesce(pg_sequence_last_value(start_seq), 0)) FROM ff_claim_start WHERE lane_id = $1 AND priority = $2",
+        &[&lane, &priority],
+    )
+    .unwrap()
+    .get::<_, Option<i64>>(0)
+    .expect("the priority is registered")
+}
+
+/// The queue_seq of an execution.
+fn seq_of(c: &mut Client, execution_id: &str) -> i64 {
+    c.query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&execution_id])
+        .unwrap()
+        .get(0)
+}
+
+/// No claimable row of the lane is below its priority's start.
+fn assert_starts_are_lower_bounds(c: &mut Client, lane: &str) {
+    let below = count(
+        c,
+        &format!(
+            "SELECT count(*) FROM ff_exec_core e WHERE e.lane_id = '{lane}' AND e.lifecycle_phase = 'runnable' \
+               AND e.eligibility_state = 'eligible_now' AND e.queue_seq < (SELECT min(coalesce(pg_sequence_last_value(s.start_seq), 0)) \
+               FROM ff_claim_start s WHERE s.lane_id = e.lane_id AND s.priority = e.priority)"
+        ),
+    );
+    assert_eq!(below, 0, "claimable rows below their claim start");
+}
+
+fn create_many(c: &mut Client, lane: &str, n: i32, priority: i32) -> Vec<String> {
+    column(c, "SELECT (ff_create_execution($1, priority => $3)).execution_id FROM generate_series(1, $2)", &[&lane, &n, &priority])
+}
+
+/// Claim and complete `n` executions of the lane, one call each; their ids in order.
+fn drain(c: &mut Client, lane: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let l = claim_one(c, lane, "w").expect("work left");
+            c.query_one("SELECT * FROM ff_complete($1, $2, $3)", &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+            l.execution_id
+        })
+        .collect()
+}
+
+#[test]
+fn the_claim_start_moves_past_claimed_rows_under_a_held_snapshot() {
+    let (db, mut c) = seeded("start_held");
+    let ids = create_many(&mut c, "lane", 300, 0);
+    // A session holding a snapshot: nothing claimed from here on can be vacuumed away.
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM ff_exec_core").unwrap();
+    let before = start_of(&mut c, "lane", 0);
+    assert!(before <= seq_of(&mut c, &ids[0]));
+    assert_eq!(drain(&mut c, "lane", 250), ids[..250].to_vec(), "oldest first");
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    let after = start_of(&mut c, "lane", 0);
+    assert!(after > seq_of(&mut c, &ids[150]), "the start moved up with the claims: {before} -> {after}");
+    assert!(after <= seq_of(&mut c, &ids[250]), "and not past the next claimable row");
+    assert_eq!(drain(&mut c, "lane", 50), ids[250..].to_vec());
+    assert!(claim_one(&mut c, "lane", "w").is_none());
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    holder.batch_execute("COMMIT").unwrap();
+}
+
+#[test]
+fn a_claim_held_open_keeps_the_start_below_its_row() {
+    let (db, mut c) = seeded("start_rollback");
+    let ids = create_many(&mut c, "lane", 200, 0);
+    let mut a = db.connect();
+    let mut tx = a.transaction().unwrap();
+    let held = lease_from_row(&tx.query_one("SELECT * FROM ff_claim('lane', 'a', 'i')", &[]).unwrap());
+    assert_eq!(held.execution_id, ids[0]);
+    // Others claim far past it; the row another claimer holds counts as claimable for the start.
+    assert_eq!(drain(&mut c, "lane", 150), ids[1..151].to_vec());
+    assert!(start_of(&mut c, "lane", 0) <= seq_of(&mut c, &ids[0]));
+    tx.rollback().unwrap();
+    assert_eq!(claim_one(&mut c, "lane", "w").unwrap().execution_id, ids[0], "handed out next, not a second later");
+    assert_starts_are_lower_bounds(&mut c, "lane");
+}
+
+#[test]
+fn a_transition_lowers_the_start_to_its_row() {
+    let (_db, mut c) = seeded("start_lowered");
+    let ids = create_many(&mut c, "lane", 200, 0);
+    let first = claim_one(&mut c, "lane", "w").unwrap();
+    assert_eq!(first.execution_id, ids[0]);
+    assert_eq!(drain(&mut c, "lane", 150), ids[1..151].to_vec());
+    let moved = start_of(&mut c, "lane", 0);
+    assert!(moved > seq_of(&mut c, &ids[0]), "the start passed the leased row");
+    // Revoking the lease makes the oldest row claimable again: the start comes down to it.
+    c.query_one("SELECT * FROM ff_revoke_lease($1, 'stuck')", &[&ids[0]]).unwrap();
+    assert!(start_of(&mut c, "lane", 0) <= seq_of(&mut c, &ids[0]));
+    assert_eq!(claim_one(&mut c, "lane", "w").unwrap().execution_id, ids[0], "the oldest first again");
+    // A priority change is a transition too: an old row raised to a new priority is next.
+    let old_low = create_in(&mut c, "lane", "priority => -1");
+    assert_eq!(drain(&mut c, "lane", 49), ids[151..].to_vec());
+    assert_eq!(drain(&mut c, "lane", 1), vec![old_low.clone()]);
+    let more = create_many(&mut c, "lane", 100, 0);
+    let raised = more[90].clone();
+    assert_eq!(drain(&mut c, "lane", 80), more[..80].to_vec());
+    c.query_one("SELECT * FROM ff_change_priority($1, 3)", &[&raised]).unwrap();
+    assert_eq!(claim_one(&mut c, "lane", "w").unwrap().execution_id, raised);
+    assert_starts_are_lower_bounds(&mut c, "lane");
+}
+
+#[test]
+fn a_producer_committing_after_the_start_passed_its_row_is_found_by_the_verifier() {
+    let (db, mut c) = seeded("start_late");
+    // The lane's priority is registered (committed) before the producer starts.
+    create_in(&mut c, "lane", "");
+    drain(&mut c, "lane", 1);
+    let mut p = db.connect();
+    let mut tx = p.transaction().unwrap();
+    let late: String = tx.query_one("SELECT execution_id FROM ff_create_execution('lane')", &[]).unwrap().get(0);
+    let late_seq: i64 = tx
+        .query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&late])
+        .unwrap()
+        .get(0);
+    let newer = create_many(&mut c, "lane", 200, 0);
+    assert_eq!(drain(&mut c, "lane", 200), newer, "the uncommitted one is not visible");
+    assert!(claim_one(&mut c, "lane", "w").is_none());
+    assert!(start_of(&mut c, "lane", 0) > late_seq, "the start passed the uncommitted row");
+    tx.commit().unwrap();
+    // The next claims find the priority empty from its start; the verifier (at most once a second)
+    // brings the start back down to the late row.
+    let got = claim_until(&mut c, "lane", &late, Duration::from_millis(2500));
+    assert_eq!(got, vec![late.clone()], "the late row, within the verifier's second");
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    // ff_tick's task does the same at once.
+    let mut tx = p.transaction().unwrap();
+    let late2: String = tx.query_one("SELECT execution_id FROM ff_create_execution('lane')", &[]).unwrap().get(0);
+    let newer = create_many(&mut c, "lane", 100, 0);
+    assert_eq!(drain(&mut c, "lane", 100), newer);
+    tx.commit().unwrap();
+    let lowered = count(&mut c, "SELECT processed::bigint FROM ff_tick() WHERE task = 'verify_claim_starts'");
+    assert_eq!(lowered, 1, "one start lowered");
+    assert_eq!(claim_one(&mut c, "lane", "w").unwrap().execution_id, late2);
+}
+
+#[test]
+fn priorities_keep_their_order_as_their_starts_move() {
+    let (_db, mut c) = seeded("start_priorities");
+    let mut low = Vec::new();
+    let mut high = Vec::new();
+    for _ in 0..4 {
+        low.extend(create_many(&mut c, "lane", 40, 1));
+        high.extend(create_many(&mut c, "lane", 40, 5));
+    }
+    let got = drain(&mut c, "lane", 320);
+    assert_eq!(got, high.iter().chain(low.iter()).cloned().collect::<Vec<_>>(), "priority first, then the oldest");
+    // A new priority appears above the others: it is registered and visited first.
+    let low2 = create_many(&mut c, "lane", 3, 1);
+    let top = create_in(&mut c, "lane", "priority => 100");
+    assert_eq!(drain(&mut c, "lane", 4), std::iter::once(top).chain(low2).collect::<Vec<_>>());
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    let registered = count(&mut c, "SELECT count(*) FROM ff_claim_start WHERE lane_id = 'lane'");
+    assert_eq!(registered, 3, "one slot per priority");
+}

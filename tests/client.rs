@@ -164,6 +164,7 @@ async fn round_trip(conninfo: String) {
         ScannerTask::GcDedup,
         ScannerTask::GcKeys,
         ScannerTask::PruneExecutions,
+        ScannerTask::VerifyClaimStarts,
     ];
     assert_eq!(tasks.iter().map(|t| t.task).collect::<Vec<_>>(), every, "ff_tick runs every task, in this order");
     for t in every {

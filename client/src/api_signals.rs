@@ -470,6 +470,7 @@ impl Client {
             ScannerTask::GcKeys => "SELECT ff_gc_keys(max_rows => $1)",
             ScannerTask::ExpireDeadlines => "SELECT ff_expire_deadlines(max_rows => $1)",
             ScannerTask::PruneExecutions => "SELECT ff_prune_by_retention(max_rows => $1)",
+            ScannerTask::VerifyClaimStarts => "SELECT ff_verify_claim_starts(max_rows => $1)",
         };
         col(&self.row(sql, &[&max_rows]).await?, 0)
     }

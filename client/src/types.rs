@@ -623,6 +623,9 @@ text_enum!(
         GcKeys = "gc_keys",
         /// `ff_prune_by_retention`: finished executions past their retention setting are deleted.
         PruneExecutions = "prune_executions",
+        /// `ff_verify_claim_starts`: each (lane, priority)'s claim start is lowered to its true head
+        /// (processed: how many were lowered).
+        VerifyClaimStarts = "verify_claim_starts",
     }
 );
 

@@ -74,7 +74,7 @@ BEGIN
             last_error = coalesce(p_error, last_error), updated_at_ms = now_ms
         WHERE partition_key = pk AND execution_id = id AND lease_id = p_lease_id AND lease_epoch = p_lease_epoch
           AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > now_ms)
-          AND lifecycle_phase = 'active' AND ownership_state = 'leased'
+          AND lifecycle_phase = 'active' AND ownership_state || '' = 'leased'
         RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
     att AS (
         UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error, failure_class = p_failure_class, failure_detail = p_failure_detail

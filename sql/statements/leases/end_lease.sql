@@ -3,7 +3,10 @@
 -- row's latest version (the UPDATE waits for the row lock and re-checks its WHERE on what committed
 -- meanwhile). The fence terms are lifecycle::check_fence's acceptance, term for term. Returns how
 -- many rows it ended (0 or 1): ff_complete runs it before locking and locks only when it ended
--- nothing, to let check_fence say why.
+-- nothing, to let check_fence say why. `ownership_state || ''` keeps the partial index
+-- ff_exec_core_leases (whose predicate a plain `ownership_state = 'leased'` would imply) out of the
+-- plan: a generic plan made while few leases existed scanned it whole, by expiry, instead of the
+-- primary key, and under a held snapshot that index keeps every lease ever ended.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states
@@ -26,7 +29,7 @@ WITH upd AS (
         last_error = coalesce($11, last_error), updated_at_ms = $12
     WHERE partition_key = $1 AND execution_id = $2 AND lease_id = $16 AND lease_epoch = $17
       AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > $12)
-      AND lifecycle_phase = 'active' AND ownership_state = 'leased'
+      AND lifecycle_phase = 'active' AND ownership_state || '' = 'leased'
     RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
 att AS (
     UPDATE ff_attempt SET ended_at_ms = $12, outcome = $14, error_message = $11, failure_class = $18, failure_detail = $19
