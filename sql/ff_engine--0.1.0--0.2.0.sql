@@ -1955,15 +1955,17 @@ $$;
 COMMENT ON FUNCTION ff_claim_start_inserted() IS
     'Register the (lane, priority) of a row created claimable (internal).';
 
+-- The WHEN clauses are what every other write of ff_exec_core pays (PostgreSQL reads them from the
+-- catalog again for each statement that updates a row): kept to one or two comparisons. A row is
+-- claimable when its eligibility_state is 'eligible_now' (only runnable rows are); lane_id never
+-- changes.
 CREATE TRIGGER ff_claim_start_inserted AFTER INSERT ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.lifecycle_phase = 'runnable' AND NEW.eligibility_state = 'eligible_now')
+    WHEN (NEW.eligibility_state = 'eligible_now')
     EXECUTE FUNCTION ff_claim_start_inserted();
 COMMENT ON TRIGGER ff_claim_start_inserted ON ff_exec_core IS
     'A (lane, priority) that gets its first claimable row is registered for claims.';
-CREATE TRIGGER ff_claim_start_became_claimable AFTER UPDATE ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.lifecycle_phase = 'runnable' AND NEW.eligibility_state = 'eligible_now'
-          AND NOT (OLD.lifecycle_phase = 'runnable' AND OLD.eligibility_state = 'eligible_now'
-                   AND OLD.lane_id = NEW.lane_id AND OLD.priority = NEW.priority))
+CREATE TRIGGER ff_claim_start_became_claimable AFTER UPDATE OF eligibility_state, priority ON ff_exec_core FOR EACH ROW
+    WHEN (NEW.eligibility_state = 'eligible_now' AND (OLD.eligibility_state <> 'eligible_now' OR OLD.priority <> NEW.priority))
     EXECUTE FUNCTION ff_claim_start_became_claimable();
 COMMENT ON TRIGGER ff_claim_start_became_claimable ON ff_exec_core IS
     'A row that becomes claimable (or changes priority) lowers its (lane, priority)''s claim start to it.';
