@@ -33,6 +33,11 @@ pgrx::extension_sql_file!(
 );
 pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids", api::flows::ff_lanes_changed]);
 pgrx::extension_sql_file!("../sql/shared/claim_start.sql", name = "claim_start", requires = ["shared_ids"]);
+pgrx::extension_sql_file!(
+    "../sql/claim_start_triggers.sql",
+    name = "claim_start_triggers",
+    requires = ["claim_start", api::claim_start::ff_claim_start_row]
+);
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
@@ -43,6 +48,7 @@ pub extern "C-unwind" fn _PG_init() {
     postgres::settings::register();
     postgres::release::register();
     store::lanes::register();
+    store::claim_starts::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

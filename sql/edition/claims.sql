@@ -42,7 +42,8 @@ CREATE FUNCTION ff_lanes_changed() RETURNS void LANGUAGE sql VOLATILE AS $$ SELE
 -- A candidate picked for a claim.
 CREATE TYPE ff_claim_candidate AS (
     partition_key smallint, execution_id uuid, quota_policy_id uuid, attempt_state text, attempt_index integer,
-    current_attempt_id uuid, interrupt_reason text, reserved boolean, start_behind boolean, needs_admission boolean);
+    current_attempt_id uuid, interrupt_reason text, reserved boolean, scan_priority integer, scan_start bigint,
+    start_behind boolean, needs_admission boolean);
 COMMENT ON TYPE ff_claim_candidate IS 'A locked, admitted claim candidate (internal).';
 
 -- A claim's row, as ff_claim, ff_claim_execution and ff_claim_resumed_execution return it.
@@ -106,10 +107,11 @@ BEGIN
         -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_admission.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
         SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
                e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-               e.queue_seq - start >= 64 AS start_behind
+               e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 64 AS start_behind
                , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
         FROM ff_exec_core e
-        WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+        WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
+          AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
           AND e.required_capabilities <@ caps
           AND e.execution_id <> ALL (refused)
           AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
@@ -133,7 +135,7 @@ BEGIN
                         WHERE x.quota_policy_id = p.quota_policy_id
                           AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms))
                        < p.active_concurrency_cap)))
-        ORDER BY e.priority DESC, e.queue_seq
+        ORDER BY e.queue_seq
         LIMIT max_rows - cardinality(admitted)
         FOR UPDATE OF e SKIP LOCKED
         -- @end statement
@@ -168,11 +170,11 @@ BEGIN
     FOR ps IN
         SELECT st.priority, st.start_seq FROM (
             -- @statement claims/starts.sql: p_lane_id
-            SELECT s.priority, min(coalesce(pg_sequence_last_value(s.start_seq), 0)) AS start_seq
+            SELECT DISTINCT ON (s.priority) s.priority, s.start_seq::oid::bigint AS start_seq_oid,
+                   coalesce(pg_sequence_last_value(s.start_seq), 0) AS start_seq
             FROM ff_claim_start s
             WHERE s.lane_id = p_lane_id
-            GROUP BY s.priority
-            ORDER BY s.priority DESC
+            ORDER BY s.priority DESC, s.slot
             -- @end statement
         ) st WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
     LOOP
@@ -187,6 +189,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admitted claim candidates (internal).';
+
 
 -- Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one; consume
 -- any grant; write the lease event; hand back the progress (the continuation the attempt resumes
@@ -348,7 +351,7 @@ BEGIN
         PERFORM ff_raise('WF024', 'not_a_resumed_execution', 'the grant is for a fresh attempt, not an interrupted one');
     END IF;
     RETURN NEXT ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
-        e.interrupt_reason, true, false, false)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
+        e.interrupt_reason, true, 0, 0, false, false)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
     PERFORM ff_wake('{ff_lease_event}', '{}');
 END
 $$;

@@ -311,10 +311,11 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer;
 BEGIN
+    SELECT count(*) FROM (
     -- @statement scanners/verify_claim_starts.sql: now_ms, NULL, NULL, NULL, NULL
-    SELECT ff_claim_start_verify(NULL, NULL, now_ms, 0) AS processed
+    SELECT 1 AS processed FROM generate_series(1, ff_claim_start_verify(NULL, NULL, now_ms, 0))
     -- @end statement
-    INTO n;
+    ) x INTO n;
     RETURN n;
 END
 $$;

@@ -26,8 +26,9 @@
 --   ff_claim_start_verify lowers the start to the true head, from ff_tick and from a claim that
 --   finds a priority empty (at most once a second per slot). Such a row waits at most until then.
 -- Registration never waits for another transaction: two that register the same (lane, priority) at
--- once each insert a row with a slot of its own; claims start at the lower of the two, both are
--- lowered and raised together.
+-- once each insert a row with a slot of its own, and from then on the lower slot is the one claims,
+-- transitions and raises use (the other stays unused; until the first commits, the second is used,
+-- and the first's start is still at or below its rows).
 -- Sequences are WAL-logged: a start survives a crash as it was set (and the verifier corrects it).
 
 DO $pool$
@@ -45,6 +46,9 @@ $pool$;
 
 CREATE SEQUENCE ff_claim_start_slot AS integer MINVALUE 1 START 1;
 COMMENT ON SEQUENCE ff_claim_start_slot IS 'Hands out claim-start slots (1 to 128), never twice.';
+CREATE SEQUENCE ff_claim_start_generation AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE ff_claim_start_generation IS
+    'Moves on every registration in ff_claim_start: a session that keeps a lane''s priorities reads them again.';
 
 CREATE TABLE ff_claim_start (
     lane_id      text     NOT NULL,
@@ -57,9 +61,9 @@ COMMENT ON TABLE ff_claim_start IS
     'The priorities of each lane that ever had claimable work, which claims visit highest first, and the '
     'slot of sequences holding where their scan starts (NULL: the pool is used up, the scan starts at the '
     'priority''s first entry). Written once per (lane, priority) (twice when two transactions register it '
-    'at once), never updated.';
-CREATE INDEX ff_claim_start_lane ON ff_claim_start (lane_id, priority);
-COMMENT ON INDEX ff_claim_start_lane IS 'A lane''s priorities in order, and one (lane, priority)''s slots.';
+    'at once: the lower slot is the one used), never updated.';
+CREATE INDEX ff_claim_start_lane ON ff_claim_start (lane_id, priority DESC, slot);
+COMMENT ON INDEX ff_claim_start_lane IS 'A lane''s priorities in claim order, each with its slot first.';
 
 -- The gate of a slot (advisory lock, class 1717985657): transitions take it shared until they end,
 -- a raise exclusively for its few statements. The slot's mutex (class 1717985658) orders lowerings.
@@ -68,12 +72,12 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     next_slot integer := nextval('ff_claim_start_slot');
 BEGIN
-    IF next_slot <= 128 THEN
-        INSERT INTO ff_claim_start VALUES (p_lane_id, p_priority, next_slot, to_regclass('ff_claim_start_' || next_slot),
-            to_regclass('ff_claim_verified_' || next_slot));
-    ELSE
-        INSERT INTO ff_claim_start VALUES (p_lane_id, p_priority, NULL, NULL, NULL);
+    IF next_slot > 128 THEN
+        next_slot := NULL;
     END IF;
+    INSERT INTO ff_claim_start VALUES (p_lane_id, p_priority, next_slot, to_regclass('ff_claim_start_' || next_slot),
+        to_regclass('ff_claim_verified_' || next_slot));
+    PERFORM nextval('ff_claim_start_generation');
 END
 $$;
 COMMENT ON FUNCTION ff_claim_start_register(text, integer) IS
@@ -98,97 +102,45 @@ $$;
 COMMENT ON FUNCTION ff_claim_start_lower_slot(ff_claim_start, bigint) IS
     'Lower a slot''s claim start to a queue_seq (internal).';
 
--- A row became claimable at p_queue_seq: the starts of its (lane, priority) go down to it, and their
--- gates are held shared until the transaction ends (no raise meanwhile).
+-- A row became claimable at p_queue_seq: the start of its (lane, priority) goes down to it, and its
+-- gate is held shared until the transaction ends (no raise meanwhile).
 CREATE FUNCTION ff_claim_start_lower(p_lane_id text, p_priority integer, p_queue_seq bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r ff_claim_start;
-    seen boolean := false;
 BEGIN
-    FOR r IN SELECT * FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority LOOP
-        seen := true;
-        CONTINUE WHEN r.slot IS NULL;
+    SELECT * INTO r FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority ORDER BY s.slot LIMIT 1;
+    IF NOT FOUND THEN
+        PERFORM ff_claim_start_register(p_lane_id, p_priority);
+    ELSIF r.slot IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock_shared(1717985657, r.slot);
         PERFORM ff_claim_start_lower_slot(r, p_queue_seq);
-    END LOOP;
-    IF NOT seen THEN
-        PERFORM ff_claim_start_register(p_lane_id, p_priority);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION ff_claim_start_lower(text, integer, bigint) IS
     'Lower the claim start of a (lane, priority) to a row that became claimable (internal).';
 
-CREATE FUNCTION ff_claim_start_became_claimable() RETURNS trigger
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM ff_claim_start_lower(NEW.lane_id, NEW.priority, NEW.queue_seq);
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION ff_claim_start_became_claimable() IS
-    'Lower the claim start of the row''s (lane, priority) (internal).';
-
--- A create: the row's number is above every start already set; only a new (lane, priority) needs
--- its registration (read first: an existing one costs one index probe).
-CREATE FUNCTION ff_claim_start_inserted() RETURNS trigger
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM ff_claim_start s WHERE s.lane_id = NEW.lane_id AND s.priority = NEW.priority) THEN
-        PERFORM ff_claim_start_register(NEW.lane_id, NEW.priority);
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION ff_claim_start_inserted() IS
-    'Register the (lane, priority) of a row created claimable (internal).';
-
--- The WHEN clauses are what every other write of ff_exec_core pays (PostgreSQL reads them from the
--- catalog again for each statement that updates a row): kept to one or two comparisons. A row is
--- claimable when its eligibility_state is 'eligible_now' (only runnable rows are); lane_id never
--- changes.
-CREATE TRIGGER ff_claim_start_inserted AFTER INSERT ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.eligibility_state = 'eligible_now')
-    EXECUTE FUNCTION ff_claim_start_inserted();
-COMMENT ON TRIGGER ff_claim_start_inserted ON ff_exec_core IS
-    'A (lane, priority) that gets its first claimable row is registered for claims.';
-CREATE TRIGGER ff_claim_start_became_claimable AFTER UPDATE OF eligibility_state, priority ON ff_exec_core FOR EACH ROW
-    WHEN (NEW.eligibility_state = 'eligible_now' AND (OLD.eligibility_state <> 'eligible_now' OR OLD.priority <> NEW.priority))
-    EXECUTE FUNCTION ff_claim_start_became_claimable();
-COMMENT ON TRIGGER ff_claim_start_became_claimable ON ff_exec_core IS
-    'A row that becomes claimable (or changes priority) lowers its (lane, priority)''s claim start to it.';
-
--- The claim starts of a (lane, priority) go up to the first row a fresh statement sees claimable from
--- p_from (NULL when none: past every number handed out), unless a transition is under way on one of
--- its slots (its gate is taken; the next claim tries again) or a start moved since the claimer read
--- the lowest, p_from.
+-- The claim start of a (lane, priority) goes up to the first row a fresh statement sees claimable from
+-- p_from (none: past every number handed out), unless a transition is under way on its slot (the gate
+-- is taken; a later claim tries again) or the start moved since the claimer read it (p_from).
 CREATE FUNCTION ff_claim_start_advance(p_lane_id text, p_priority integer, p_from bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    slots ff_claim_start[] := ARRAY(SELECT s FROM ff_claim_start s
-                                    WHERE s.lane_id = p_lane_id AND s.priority = p_priority AND s.slot IS NOT NULL);
-    gated integer := 0;
-    lowest bigint;
-    head bigint;
+    r ff_claim_start;
 BEGIN
-    WHILE gated < cardinality(slots) AND pg_try_advisory_lock(1717985657, slots[gated + 1].slot) LOOP
-        gated := gated + 1;
-    END LOOP;
-    IF gated = cardinality(slots) AND gated > 0 THEN
-        lowest := (SELECT min(coalesce(pg_sequence_last_value(x.start_seq), 0)) FROM unnest(slots) x);
-        IF lowest = p_from THEN
-            head := ff_claim_head(p_lane_id, p_priority, p_from);
-            PERFORM setval(x.start_seq, head, true) FROM unnest(slots) x;
-        END IF;
+    SELECT * INTO r FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority ORDER BY s.slot LIMIT 1;
+    IF r.slot IS NULL OR NOT pg_try_advisory_lock(1717985657, r.slot) THEN
+        RETURN;
     END IF;
-    FOR i IN 1..gated LOOP
-        PERFORM pg_advisory_unlock(1717985657, slots[i].slot);
-    END LOOP;
+    IF coalesce(pg_sequence_last_value(r.start_seq), 0) = p_from THEN
+        PERFORM setval(r.start_seq, ff_claim_head(p_lane_id, p_priority, p_from), true);
+    END IF;
+    PERFORM pg_advisory_unlock(1717985657, r.slot);
 END
 $$;
 COMMENT ON FUNCTION ff_claim_start_advance(text, integer, bigint) IS
-    'Raise the claim starts of a (lane, priority) to its first claimable row (internal).';
+    'Raise the claim start of a (lane, priority) to its first claimable row (internal).';
 
 -- The first claimable row of a (lane, priority) at or after p_from, locked by a claimer or not; past
 -- every number handed out when there is none. A fresh statement (its own snapshot).

@@ -4,6 +4,7 @@
 //! `sql/finalize.sql`. pgrx needs each result type spelled out in the signature (no aliases).
 
 pub mod budgets;
+pub mod claim_start;
 pub mod claims;
 pub mod compat;
 pub mod conditions;

@@ -149,6 +149,7 @@ scalar_params!(
     Vec<String>,
     Vec<Option<String>>,
     Vec<pgrx::Uuid>,
+    Vec<i32>,
     Vec<i64>
 );
 

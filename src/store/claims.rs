@@ -29,6 +29,7 @@ use crate::postgres::args::{ex_id, ex_key, new_pg_uuid, to_pg_uuid};
 use crate::postgres::notify::{notify, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
+use crate::store::claim_starts::{self, Start};
 use crate::tokens::{self, GrantClaims};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -52,11 +53,12 @@ statement! {
     ], on 0.1.0 schema [
         [
             "releases/0.1.0/claims/candidate_columns.sql", "claims/candidate_needs_admission.sql",
-            "releases/0.1.0/claims/candidate_filter.sql", "claims/candidate_order.sql",
+            "releases/0.1.0/claims/candidate_filter.sql", "releases/0.1.0/claims/candidate_order.sql",
         ],
         [
             "releases/0.1.0/claims/candidate_columns.sql", "claims/candidate_needs_admission.sql",
-            "releases/0.1.0/claims/candidate_filter.sql", "claims/candidate_admission.sql", "claims/candidate_order.sql",
+            "releases/0.1.0/claims/candidate_filter.sql", "claims/candidate_admission.sql",
+            "releases/0.1.0/claims/candidate_order.sql",
         ],
     ];
     args<'a> {
@@ -66,13 +68,8 @@ statement! {
     row {
         partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
         attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
-        start_behind: bool, needs_admission: bool,
+        scan_priority: i32, scan_start: i64, start_behind: bool, needs_admission: bool,
     }
-}
-statement! {
-    mod starts = "claims/starts.sql";
-    args<'a> { lane_id: &'a str }
-    row { priority: i32, start_seq: i64 }
 }
 statement! {
     mod start_after_scan = "claims/start_after_scan.sql";
@@ -147,30 +144,20 @@ struct Candidate {
     interrupt_reason: Option<String>,
     /// Reserved now or before (`reserved_until_ms` set): a grant row may exist and is consumed.
     reserved: bool,
-    /// Its queue_seq is a stride past the claim start its scan began at.
-    start_behind: bool,
 }
 
-impl From<candidates::Row> for Candidate {
-    fn from(r: candidates::Row) -> Self {
+impl From<&candidates::Row> for Candidate {
+    fn from(r: &candidates::Row) -> Self {
         Candidate {
             id: ex_id(r.partition_key, &r.execution_id),
             quota_policy_id: r.quota_policy_id,
-            attempt_state: r.attempt_state,
+            attempt_state: r.attempt_state.clone(),
             attempt_index: r.attempt_index,
             current_attempt_id: r.current_attempt_id,
-            interrupt_reason: r.interrupt_reason,
+            interrupt_reason: r.interrupt_reason.clone(),
             reserved: r.reserved,
-            start_behind: r.start_behind,
         }
     }
-}
-
-/// One priority of a lane and where its scan starts (`sql/shared/claim_start.sql`).
-#[derive(Clone, Copy)]
-struct Start {
-    priority: i32,
-    start_seq: i64,
 }
 
 /// The next batch of candidates of one priority: the lean statement first; the full one when a row
@@ -182,7 +169,7 @@ fn candidate_batch(
     refused: &[pgrx::Uuid],
     want: i64,
     lean: bool,
-) -> WfResult<Vec<Candidate>> {
+) -> WfResult<Vec<candidates::Row>> {
     let args = || candidates::Args {
         lane_id: scan.lane,
         capabilities: scan.caps.to_vec(),
@@ -195,10 +182,10 @@ fn candidate_batch(
     if lean {
         let rows = candidates::all_of(LEAN, client, args())?;
         if !rows.iter().any(|r| r.needs_admission) && !rows.is_empty() {
-            return Ok(rows.into_iter().map(Candidate::from).collect());
+            return Ok(rows);
         }
     }
-    Ok(candidates::all_of(FULL, client, args())?.into_iter().map(Candidate::from).collect())
+    candidates::all_of(FULL, client, args())
 }
 
 /// The variants of `candidates`.
@@ -214,7 +201,8 @@ struct Scan<'a> {
 
 /// Up to `limit` admitted candidates of the lane, locked: each priority the lane ever had claimable
 /// work at, highest first, from its claim start (on release 0.1.0's schema, which keeps no starts,
-/// one scan of every priority).
+/// one scan of every priority). A claim that finds nothing reads the lane's priorities again and, if
+/// they changed, looks once more.
 fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i64) -> WfResult<Vec<Candidate>> {
     if crate::store::lanes::is_paused(client, lane)? {
         return Ok(Vec::new());
@@ -225,37 +213,49 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
         pick_priority(client, &scan, Start { priority: 0, start_seq: 0 }, limit, &mut admitted)?;
         return Ok(admitted);
     }
-    for at in starts::all(client, starts::Args { lane_id: lane })? {
-        let before = admitted.len();
-        pick_priority(client, &scan, Start { priority: at.priority, start_seq: at.start_seq }, limit, &mut admitted)?;
-        // The scan tells the claim start what it found: nothing admitted, or a first row a stride past it.
-        let found = admitted.len() > before;
-        if !found || admitted[before].start_behind {
-            start_after_scan::execute(
-                client,
-                start_after_scan::Args { lane_id: lane, priority: at.priority, start_seq: at.start_seq, found, now_ms: now },
-            )?;
+    let mut starts = claim_starts::starts(client, lane, false)?;
+    for pass in 0..2 {
+        for &at in &starts {
+            let before = admitted.len();
+            let behind = pick_priority(client, &scan, at, limit, &mut admitted)?;
+            // The scan tells the claim start what it found: nothing admitted, or a first row a stride past it.
+            let found = admitted.len() > before;
+            if !found || behind {
+                let args = start_after_scan::Args { lane_id: lane, priority: at.priority, start_seq: at.start_seq, found, now_ms: now };
+                start_after_scan::execute(client, args)?;
+            }
+            if admitted.len() as i64 >= limit {
+                return Ok(admitted);
+            }
         }
-        if admitted.len() as i64 >= limit {
+        if pass > 0 || !admitted.is_empty() {
             break;
         }
+        let again = claim_starts::starts(client, lane, true)?;
+        if again.iter().map(|s| s.priority).eq(starts.iter().map(|s| s.priority)) {
+            break;
+        }
+        starts = again;
     }
     Ok(admitted)
 }
 
 /// Admitted candidates of one priority, appended to `admitted` up to `limit`. Quota-limited ones are
-/// re-checked under their policy's lock; refused ones are skipped and the scan continues.
-fn pick_priority(client: &SpiClient<'_>, scan: &Scan<'_>, at: Start, limit: i64, admitted: &mut Vec<Candidate>) -> WfResult<()> {
+/// re-checked under their policy's lock; refused ones are skipped and the scan continues. Whether the
+/// scan's first row was a stride past the priority's claim start.
+fn pick_priority(client: &SpiClient<'_>, scan: &Scan<'_>, at: Start, limit: i64, admitted: &mut Vec<Candidate>) -> WfResult<bool> {
     let mut refused: Vec<pgrx::Uuid> = Vec::new();
     let mut lean = true;
+    let mut behind = None;
     while (admitted.len() as i64) < limit {
         let batch = candidate_batch(client, scan, at, &refused, limit - admitted.len() as i64, lean)?;
         lean = false;
+        behind = behind.or(batch.first().map(|r| r.start_behind));
         if batch.is_empty() {
             break;
         }
         let mut any_refused = false;
-        for c in batch {
+        for c in batch.iter().map(Candidate::from) {
             if let Some(q) = c.quota_policy_id {
                 if !quota_admits_locked(client, q, scan.now)? {
                     refused.push(to_pg_uuid(&c.id.uuid));
@@ -274,7 +274,7 @@ fn pick_priority(client: &SpiClient<'_>, scan: &Scan<'_>, at: Start, limit: i64,
             break;
         }
     }
-    Ok(())
+    Ok(behind.unwrap_or(false))
 }
 
 fn quota_admits_locked(client: &SpiClient<'_>, quota_policy_id: pgrx::Uuid, now: i64) -> WfResult<bool> {
@@ -478,7 +478,6 @@ pub fn claim_execution(
             current_attempt_id: row.current_attempt_id,
             interrupt_reason: row.interrupt_reason,
             reserved: true,
-            start_behind: false,
         };
         let out = lease_locked(client, &c, attempt, &w, ttl, now, progress)?;
         notify(client, &[Channel::Lease])?;

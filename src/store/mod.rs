@@ -8,6 +8,7 @@
 //! suspensions, waitpoints, signals and attempts; scanners skip rows that are locked.
 
 pub mod budgets;
+pub mod claim_starts;
 pub mod claims;
 pub mod executions;
 pub mod inspection;

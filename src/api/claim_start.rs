@@ -1,0 +1,68 @@
+//! The Rust edition's claim-start row trigger (see [`crate::store::claim_starts`]).
+
+use crate::error::{WfError, WfResult};
+use crate::postgres::raise::guarded;
+use crate::store::claim_starts::{self, RowChange};
+use pgrx::prelude::*;
+use std::ffi::CStr;
+use std::num::NonZeroUsize;
+
+/// The attribute numbers of the columns the trigger reads.
+struct Columns {
+    lane_id: NonZeroUsize,
+    priority: NonZeroUsize,
+    eligibility_state: NonZeroUsize,
+    queue_seq: NonZeroUsize,
+}
+
+fn columns(desc: pg_sys::TupleDesc) -> WfResult<Columns> {
+    let mut found = [None; 4];
+    // SAFETY: desc is the trigger relation's descriptor, valid for the call.
+    let natts = unsafe { (*desc).natts } as usize;
+    for i in 0..natts {
+        // SAFETY: i < natts.
+        let att = unsafe { &*(*desc).attrs.as_ptr().add(i) };
+        // SAFETY: attname is a NUL-terminated NameData.
+        let name = unsafe { CStr::from_ptr(att.attname.data.as_ptr()) }.to_bytes();
+        let at = ["lane_id", "priority", "eligibility_state", "queue_seq"].iter().position(|c| c.as_bytes() == name);
+        if let (Some(at), false) = (at, att.attisdropped) {
+            found[at] = NonZeroUsize::new(i + 1);
+        }
+    }
+    let need = |n: Option<NonZeroUsize>| n.ok_or_else(|| WfError::corruption("ff_exec_core lacks a column the claim-start trigger reads"));
+    Ok(Columns { lane_id: need(found[0])?, priority: need(found[1])?, eligibility_state: need(found[2])?, queue_seq: need(found[3])? })
+}
+
+/// One column of a row, NULL as None.
+fn value<T: FromDatum>(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, at: NonZeroUsize) -> Option<T> {
+    // SAFETY: tuple and desc are the trigger's, at is one of desc's attribute numbers.
+    unsafe { pgrx::htup::heap_getattr_raw(tuple, at, desc).and_then(|d| T::from_datum(d, false)) }
+}
+
+fn claimable(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, c: &Columns) -> bool {
+    value::<String>(tuple, desc, c.eligibility_state).as_deref() == Some("eligible_now")
+}
+
+/// BEFORE INSERT and BEFORE UPDATE OF eligibility_state, priority on ff_exec_core.
+#[pg_trigger]
+fn ff_claim_start_row<'a>(
+    trigger: &'a pgrx::PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, std::convert::Infallible> {
+    let data = trigger.trigger_data();
+    // SAFETY: a row trigger's data: tg_relation is open, tg_trigtuple is the row (the old one for an
+    // update, whose new one is tg_newtuple).
+    let (desc, update) = unsafe { ((*data.tg_relation).rd_att, pgrx::trigger_support::trigger_fired_by_update(data.tg_event)) };
+    let (new, old) = if update { (data.tg_newtuple, Some(data.tg_trigtuple)) } else { (data.tg_trigtuple, None) };
+    guarded(|| {
+        let c = columns(desc)?;
+        if !claimable(new, desc, &c) {
+            return Ok(());
+        }
+        let lane = value::<String>(new, desc, c.lane_id).unwrap_or_default();
+        let priority = value::<i32>(new, desc, c.priority).unwrap_or(0);
+        let old = old.map(|o| (claimable(o, desc, &c), value::<i32>(o, desc, c.priority).unwrap_or(0)));
+        let row = RowChange { lane: &lane, priority, queue_seq: value::<i64>(new, desc, c.queue_seq).unwrap_or(0), claimable: true, old };
+        Spi::connect(|client| claim_starts::row_changed(client, row))
+    });
+    Ok(trigger.new())
+}

@@ -1,0 +1,162 @@
+//! Claim starts (`sql/shared/claim_start.sql`), the Rust edition's side: where each priority's claim
+//! scan begins, and the row trigger that keeps the starts below every claimable row.
+//!
+//! Per backend it keeps, for each lane it claims from, the lane's priorities and the sequences that
+//! hold their starts, and reads the starts themselves (`pg_sequence_last_value`, no statement) on
+//! every claim. The copy is read again when `ff_claim_start_generation` moved (every registration
+//! moves it), when it is a second old (a registration whose transaction had not committed when the
+//! copy was read: its priority is visited at most a second late), and when a claim finds nothing.
+//! It is dropped with `ff_claim_start`'s relcache entry (DROP EXTENSION) or a reset of all.
+//!
+//! The trigger (`ff_claim_start_row`, BEFORE INSERT and BEFORE UPDATE OF eligibility_state, priority)
+//! is a C function without a WHEN clause: PostgreSQL parses a WHEN clause again for each statement
+//! that updates a row, which cost the claim's and the lease end's updates more than this function.
+//! It returns at once unless the row becomes claimable; a create registers its (lane, priority) when
+//! this backend has not seen it registered, and a transition lowers the start
+//! (`ff_claim_start_lower`).
+
+use crate::error::{WfError, WfResult};
+use crate::statement;
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+statement! {
+    mod lane_starts = "claims/starts.sql";
+    args<'a> { lane_id: &'a str }
+    row { priority: i32, start_seq_oid: Option<i64>, start_seq: i64 }
+}
+
+/// How long a backend's copy of a lane's priorities is used without reading it again.
+const COPY_TTL: Duration = Duration::from_secs(1);
+
+/// A lane's priorities, highest first, each with the sequence holding its start (None: no slot).
+struct LaneCopy {
+    priorities: Vec<(i32, Option<pg_sys::Oid>)>,
+    generation: i64,
+    read_at: Instant,
+}
+
+thread_local! {
+    static LANES: RefCell<HashMap<String, LaneCopy>> = RefCell::new(HashMap::new());
+    /// (lane, priority) pairs seen registered by a committed transaction.
+    static REGISTERED: RefCell<HashSet<(String, i32)>> = RefCell::new(HashSet::new());
+    /// The oids of `ff_claim_start` and `ff_claim_start_generation`, once read.
+    static OIDS: Cell<(pg_sys::Oid, pg_sys::Oid)> = const { Cell::new((pg_sys::InvalidOid, pg_sys::InvalidOid)) };
+}
+
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if relid == pg_sys::InvalidOid || relid == OIDS.with(Cell::get).0 {
+        LANES.with(|l| l.borrow_mut().clear());
+        REGISTERED.with(|r| r.borrow_mut().clear());
+        OIDS.with(|o| o.set((pg_sys::InvalidOid, pg_sys::InvalidOid)));
+    }
+}
+
+/// Register the invalidation callback (from `_PG_init`).
+pub fn register() {
+    // SAFETY: called once per backend from _PG_init; the callback only clears thread-locals.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
+}
+
+fn bad(e: pgrx::spi::SpiError) -> WfError {
+    WfError::corruption(format!("reading the claim starts: {e}"))
+}
+
+fn oids(client: &SpiClient<'_>) -> WfResult<(pg_sys::Oid, pg_sys::Oid)> {
+    let known = OIDS.with(Cell::get);
+    if known.0 != pg_sys::InvalidOid {
+        return Ok(known);
+    }
+    let sql = "SELECT 'ff_claim_start'::regclass::oid, 'ff_claim_start_generation'::regclass::oid";
+    let row = client.select(sql, Some(1), &[]).map_err(bad)?.first();
+    let table = row.get::<pg_sys::Oid>(1).map_err(bad)?.unwrap_or(pg_sys::InvalidOid);
+    let generation = row.get::<pg_sys::Oid>(2).map_err(bad)?.unwrap_or(pg_sys::InvalidOid);
+    OIDS.with(|o| o.set((table, generation)));
+    Ok((table, generation))
+}
+
+/// A sequence's value, read without a statement (0 before its first setval).
+fn sequence_value(seq: pg_sys::Oid) -> i64 {
+    // SAFETY: pg_sequence_last_value takes one oid argument; it raises a Postgres error for a missing
+    // sequence or a missing privilege, which unwinds as any SPI error would.
+    unsafe { pgrx::direct_function_call::<i64>(pg_sys::pg_sequence_last_value, &[Some(pg_sys::Datum::from(seq))]) }.unwrap_or(0)
+}
+
+/// One priority of a lane and where its scan starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    pub priority: i32,
+    pub start_seq: i64,
+}
+
+/// The lane's priorities, highest first, each with its start now; `fresh`: read the copy again.
+pub fn starts(client: &SpiClient<'_>, lane: &str, fresh: bool) -> WfResult<Vec<Start>> {
+    let (_, generation_seq) = oids(client)?;
+    let generation = sequence_value(generation_seq);
+    let known = LANES.with(|l| {
+        l.borrow()
+            .get(lane)
+            .filter(|c| !fresh && c.generation == generation && c.read_at.elapsed() < COPY_TTL)
+            .map(|c| c.priorities.iter().map(|&(priority, seq)| Start { priority, start_seq: seq.map_or(0, sequence_value) }).collect())
+    });
+    if let Some(known) = known {
+        return Ok(known);
+    }
+    let rows = lane_starts::all(client, lane_starts::Args { lane_id: lane })?;
+    let priorities = rows.iter().map(|r| (r.priority, r.start_seq_oid.map(|o| pg_sys::Oid::from(o as u32)))).collect();
+    LANES.with(|l| l.borrow_mut().insert(lane.to_string(), LaneCopy { priorities, generation, read_at: Instant::now() }));
+    Ok(rows.iter().map(|r| Start { priority: r.priority, start_seq: r.start_seq }).collect())
+}
+
+statement! {
+    mod registered = "claims/start_registered.sql";
+    args<'a> { lane_id: &'a str, priority: i32 }
+    row { registered: bool }
+}
+statement! {
+    mod lower = "claims/start_lower.sql";
+    args<'a> { lane_id: &'a str, priority: i32, queue_seq: i64 }
+    row {}
+}
+
+/// A row was created claimable: register its (lane, priority) unless known registered. A pair is
+/// remembered only when a transaction without a transaction id yet saw it (so another, committed
+/// transaction registered it: this one's own registration could still roll back).
+fn created(client: &SpiClient<'_>, lane: &str, priority: i32) -> WfResult<()> {
+    let key = (lane.to_string(), priority);
+    if REGISTERED.with(|r| r.borrow().contains(&key)) {
+        return Ok(());
+    }
+    // SAFETY: reads the current transaction's state.
+    let had_xid = unsafe { pg_sys::GetTopTransactionIdIfAny() } != pg_sys::InvalidTransactionId;
+    if registered::one(client, registered::Args { lane_id: lane, priority })?.registered && !had_xid {
+        REGISTERED.with(|r| r.borrow_mut().insert(key));
+    }
+    Ok(())
+}
+
+/// The row trigger's decision, from the row's old and new (lane, priority, eligibility, queue_seq).
+pub struct RowChange<'a> {
+    pub lane: &'a str,
+    pub priority: i32,
+    pub queue_seq: i64,
+    pub claimable: bool,
+    /// The old row (an update): whether it was claimable, and its priority.
+    pub old: Option<(bool, i32)>,
+}
+
+/// Keep the claim starts below the row: register a created claimable row's pair, lower the start
+/// of a row that becomes claimable (or moves to another priority while claimable).
+pub fn row_changed(client: &SpiClient<'_>, row: RowChange<'_>) -> WfResult<()> {
+    match row.old {
+        _ if !row.claimable => Ok(()),
+        None => created(client, row.lane, row.priority),
+        Some((was_claimable, old_priority)) if !was_claimable || old_priority != row.priority => {
+            lower::execute(client, lower::Args { lane_id: row.lane, priority: row.priority, queue_seq: row.queue_seq }).map(drop)
+        }
+        Some(_) => Ok(()),
+    }
+}
