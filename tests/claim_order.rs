@@ -251,3 +251,24 @@ fn priorities_keep_their_order_as_their_starts_move() {
     let registered = count(&mut c, "SELECT count(*) FROM ff_claim_start WHERE lane_id = 'lane'");
     assert_eq!(registered, 3, "one slot per priority");
 }
+
+#[test]
+fn a_claim_start_survives_a_crash_of_the_server() {
+    // Its own cluster, durable settings: the starts are sequences, WAL-logged with the claims that
+    // move them, so crash recovery brings them back as they were.
+    let cluster = Cluster::start(&[]);
+    let db = cluster.fresh_db("start_crash");
+    let mut c = db.connect();
+    c.query_one("SELECT * FROM ff_seed_hmac('k1')", &[]).unwrap();
+    let ids = create_many(&mut c, "lane", 300, 0);
+    assert_eq!(drain(&mut c, "lane", 200), ids[..200].to_vec());
+    let before = start_of(&mut c, "lane", 0);
+    assert!(before > seq_of(&mut c, &ids[100]), "the start moved: {before}");
+    drop(c);
+    cluster.crash_and_restart();
+    let mut c = db.connect();
+    assert_eq!(start_of(&mut c, "lane", 0), before, "the start is what it was");
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    assert_eq!(drain(&mut c, "lane", 100), ids[200..].to_vec(), "and claims go on in order");
+    cluster.stop();
+}

@@ -1,15 +1,21 @@
 //! Held-snapshot mode: workload 3 (claim + complete at a fixed queue depth) for minutes, once
 //! as is and once while another session of the same database holds a REPEATABLE READ snapshot open, so
-//! no row version written during the run can be removed. Reported per 30 s window: cycles per second and
-//! the claim call's p50 / p99; per run: the database's table and index sizes, dead tuples, and the index
-//! that grew most. Output: `<out>/snapshot.csv` and `<out>/snapshot.md`.
+//! no row version written during the run can be removed. Reported per 5 s window: cycles per second,
+//! the claim call's p50 / p99, and index tuples read per cycle (all the database's indexes, from
+//! pg_stat_user_indexes); per run: the first and last 30 s side by side, table and index sizes, dead
+//! tuples, the index that grew most, and for ff_engine `EXPLAIN (ANALYZE, BUFFERS)` of one claim scan
+//! from its claim start and from the head at half time and at the end. Output: `<out>/snapshot.csv` and
+//! `<out>/snapshot.md`.
 
 use crate::stats::{percentiles, BResult, Pcts, Rec};
 use crate::{prepare, run_clients, Env, Mode, Opts, Run, Workload};
 use std::time::Duration;
 
 /// The window the per-window figures are cut into.
-const WINDOW: Duration = Duration::from_secs(30);
+const WINDOW: Duration = Duration::from_secs(5);
+
+/// The span the summary compares at the start and at the end of a run.
+const SPAN: Duration = Duration::from_secs(30);
 
 /// The queue depth kept during the run (workload 3's default).
 const DEPTH: usize = 10_000;
@@ -28,6 +34,16 @@ struct Sizes {
 struct Window {
     cycles_per_s: f64,
     claim: Pcts,
+    /// Index tuples read per cycle (NaN when not sampled).
+    index_tuples_per_cycle: f64,
+}
+
+/// What the sampler saw: the database's index tuples read at each window's start, and the claim
+/// scan's plans.
+#[derive(Default)]
+struct Samples {
+    index_tuples: Vec<i64>,
+    plans: Vec<(String, String)>,
 }
 
 /// One run: a mode, with or without the held snapshot.
@@ -35,6 +51,10 @@ struct Pass {
     mode: &'static str,
     held: bool,
     windows: Vec<Window>,
+    /// The first and the last SPAN: cycles/s, claim p50 and p99, index tuples per cycle.
+    first: Window,
+    last: Window,
+    plans: Vec<(String, String)>,
     before: Sizes,
     after: Sizes,
 }
@@ -82,26 +102,89 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
         holder.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class")?;
     }
     let clients = opts.clients.iter().copied().max().unwrap_or(4);
+    let explain = matches!(mode, Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways | Mode::SqlEdition);
+    let sampler = {
+        let (conninfo, warmup) = (env.conninfo(db), opts.warmup);
+        std::thread::spawn(move || sample(&conninfo, warmup, duration, explain))
+    };
     let run = Run { w: Workload::ClaimComplete, mode, clients, warmup: opts.warmup, duration, window: Some(WINDOW) };
     let rec = run_clients(env, run);
+    let samples = sampler.join().unwrap_or_default();
     let after = sizes(env, db);
     if held {
         holder.batch_execute("COMMIT")?;
     }
     let rec = rec?;
-    Ok(Pass { mode: mode.name(), held, windows: windows(&rec, duration), before, after })
+    let windows = windows(&rec, duration, &samples.index_tuples);
+    let span = (SPAN.as_secs() / WINDOW.as_secs()) as u32;
+    let count = windows.len() as u32;
+    let (first, last) =
+        (summary(&rec, 0..span.min(count), &samples.index_tuples), summary(&rec, count.saturating_sub(span)..count, &samples.index_tuples));
+    Ok(Pass { mode: mode.name(), held, windows, first, last, plans: samples.plans, before, after })
 }
 
-fn windows(rec: &Rec, duration: Duration) -> Vec<Window> {
-    let count = (duration.as_secs_f64() / WINDOW.as_secs_f64()).ceil() as u32;
-    (0..count)
-        .map(|w| {
-            let len = (duration.as_secs_f64() - w as f64 * WINDOW.as_secs_f64()).min(WINDOW.as_secs_f64());
-            let mut claims = rec.window_lat.get(&(w, "claim")).cloned().unwrap_or_default();
-            let cycles = rec.window_cycles.get(&w).copied().unwrap_or(0);
-            Window { cycles_per_s: cycles as f64 / len, claim: percentiles(&mut claims) }
+/// The claim scan of workload 3's lane, from its claim start and from the head, as EXPLAIN shows it.
+const EXPLAIN_FROM: &str = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) \
+     SELECT e.execution_id FROM ff_exec_core e \
+     WHERE e.lane_id = 'bulk' AND e.priority = 0 AND e.queue_seq >= $1 \
+       AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
+     ORDER BY e.queue_seq LIMIT 1";
+
+/// Index tuples read at the start of each window (after the warm-up), and the claim scan's plans at
+/// half time and at the end.
+fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -> Samples {
+    let mut out = Samples::default();
+    let Ok(mut c) = postgres::Client::connect(conninfo, postgres::NoTls) else { return out };
+    let read = |c: &mut postgres::Client| -> i64 {
+        let _ = c.batch_execute("SELECT pg_stat_clear_snapshot()");
+        c.query_one("SELECT coalesce(sum(idx_tup_read), 0)::bigint FROM pg_stat_user_indexes", &[]).map(|r| r.get(0)).unwrap_or(0)
+    };
+    std::thread::sleep(warmup);
+    let start = std::time::Instant::now();
+    let windows = (duration.as_secs_f64() / WINDOW.as_secs_f64()).ceil() as u32;
+    for w in 0..=windows {
+        let at = WINDOW * w;
+        if let Some(wait) = at.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        out.index_tuples.push(read(&mut c));
+        if explain && (w == windows / 2 || w == windows) {
+            out.plans.extend(plans(&mut c, at));
+        }
+    }
+    out
+}
+
+fn plans(c: &mut postgres::Client, at: Duration) -> Vec<(String, String)> {
+    let start: i64 = c
+        .query_one("SELECT coalesce(min(coalesce(pg_sequence_last_value(start_seq), 0)), 0) FROM ff_claim_start WHERE lane_id = 'bulk' AND priority = 0", &[])
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    [(format!("at {} s, from the claim start ({start})", at.as_secs()), start), (format!("at {} s, from the head", at.as_secs()), 0)]
+        .into_iter()
+        .map(|(what, from)| {
+            let lines: Vec<String> =
+                c.query(EXPLAIN_FROM, &[&from]).map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect()).unwrap_or_default();
+            (what, lines.join("\n"))
         })
         .collect()
+}
+
+fn windows(rec: &Rec, duration: Duration, index_tuples: &[i64]) -> Vec<Window> {
+    let count = (duration.as_secs_f64() / WINDOW.as_secs_f64()).ceil() as u32;
+    (0..count).map(|w| summary(rec, w..w + 1, index_tuples)).collect()
+}
+
+/// The windows `range` taken together.
+fn summary(rec: &Rec, range: std::ops::Range<u32>, index_tuples: &[i64]) -> Window {
+    let len = WINDOW.as_secs_f64() * range.len() as f64;
+    let mut claims: Vec<u32> = range.clone().flat_map(|w| rec.window_lat.get(&(w, "claim")).cloned().unwrap_or_default()).collect();
+    let cycles: u64 = range.clone().map(|w| rec.window_cycles.get(&w).copied().unwrap_or(0)).sum();
+    let tuples = match (index_tuples.get(range.start as usize), index_tuples.get(range.end as usize)) {
+        (Some(a), Some(b)) if cycles > 0 => (b - a) as f64 / cycles as f64,
+        _ => f64::NAN,
+    };
+    Window { cycles_per_s: cycles as f64 / len, claim: percentiles(&mut claims), index_tuples_per_cycle: tuples }
 }
 
 /// The held-snapshot comparison for every mode given (workload-3 capable ones).
@@ -119,10 +202,10 @@ pub fn main(env: &Env, opts: &Opts, modes: &[Mode], duration: Duration) -> BResu
         );
         match pass(env, opts, mode, held, duration) {
             Ok(p) => {
-                for (n, w) in p.windows.iter().enumerate() {
+                for (name, w) in [("first 30 s", &p.first), ("last 30 s", &p.last)] {
                     eprintln!(
-                        "    window {n}: {:>7.0} cycles/s  claim p50 {:.2} ms  p99 {:.2} ms",
-                        w.cycles_per_s, w.claim.p50, w.claim.p99
+                        "    {name}: {:>7.0} cycles/s  claim p50 {:.2} ms  p99 {:.2} ms  {:.1} index tuples per cycle",
+                        w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle
                     );
                 }
                 passes.push(p);
@@ -138,25 +221,30 @@ pub fn main(env: &Env, opts: &Opts, modes: &[Mode], duration: Duration) -> BResu
 const MB: f64 = 1024.0 * 1024.0;
 
 fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult<()> {
-    let mut csv = String::from("mode,snapshot_held,window,cycles_per_s,claim_p50_ms,claim_p99_ms\n");
+    let mut csv = String::from("mode,snapshot_held,window,cycles_per_s,claim_p50_ms,claim_p99_ms,index_tuples_per_cycle\n");
     let mut md = format!(
-        "PostgreSQL {}, workload 3 at depth {DEPTH}, {} clients, {}s per run after a {}s warm-up, windows of {}s.\n\n\
-         | mode | snapshot | {} |\n|---|---|{}\n",
+        "PostgreSQL {}, workload 3 at depth {DEPTH}, {} clients, {}s per run after a {}s warm-up; the first and the last {} s \
+         of each run (every {} s window: snapshot.csv).\n\n\
+         | mode | snapshot | first: cycles/s | p50 / p99 ms | index tuples per cycle | last: cycles/s | p50 / p99 ms | index tuples per cycle |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
         env.version,
         opts.clients.iter().max().unwrap_or(&4),
         duration.as_secs(),
         opts.warmup.as_secs(),
+        SPAN.as_secs(),
         WINDOW.as_secs(),
-        (0..passes.first().map_or(0, |p| p.windows.len())).map(|n| format!("{}–{} s", n * 30, n * 30 + 30)).collect::<Vec<_>>().join(" | "),
-        "---:|".repeat(passes.first().map_or(0, |p| p.windows.len()))
     );
     for p in passes {
         let held = if p.held { "held" } else { "none" };
         for (n, w) in p.windows.iter().enumerate() {
-            csv += &format!("{},{},{n},{:.1},{:.3},{:.3}\n", p.mode, p.held, w.cycles_per_s, w.claim.p50, w.claim.p99);
+            csv += &format!(
+                "{},{},{n},{:.1},{:.3},{:.3},{:.1}\n",
+                p.mode, p.held, w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle
+            );
         }
-        let cells: Vec<String> = p.windows.iter().map(|w| format!("{:.0}/s, p99 {:.2} ms", w.cycles_per_s, w.claim.p99)).collect();
-        md += &format!("| {} | {held} | {} |\n", p.mode, cells.join(" | "));
+        let cell =
+            |w: &Window| format!("{:.0} | {:.2} / {:.2} | {:.1}", w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle);
+        md += &format!("| {} | {held} | {} | {} |\n", p.mode, cell(&p.first), cell(&p.last));
     }
     md += "\n| mode | snapshot | tables MB before → after | indexes MB before → after | dead tuples after | index grown most |\n\
            |---|---|---:|---:|---:|---|\n";
@@ -174,6 +262,12 @@ fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult
             b0 as f64 / MB,
             b1 as f64 / MB
         );
+    }
+    for p in passes.iter().filter(|p| !p.plans.is_empty()) {
+        md += &format!("\n### {} (snapshot {})\n", p.mode, if p.held { "held" } else { "not held" });
+        for (what, plan) in &p.plans {
+            md += &format!("\nThe claim scan {what}:\n\n```text\n{plan}\n```\n");
+        }
     }
     std::fs::write(opts.out.join("snapshot.csv"), csv)?;
     std::fs::write(opts.out.join("snapshot.md"), md)?;

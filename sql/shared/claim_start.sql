@@ -143,15 +143,18 @@ COMMENT ON FUNCTION ff_claim_start_advance(text, integer, bigint) IS
     'Raise the claim start of a (lane, priority) to its first claimable row (internal).';
 
 -- The first claimable row of a (lane, priority) at or after p_from, locked by a claimer or not; past
--- every number handed out when there is none. A fresh statement (its own snapshot).
+-- every number handed out when there is none. A fresh statement (its own snapshot); PL/pgSQL keeps
+-- its plan for the session.
 CREATE FUNCTION ff_claim_head(p_lane_id text, p_priority integer, p_from bigint) RETURNS bigint
-LANGUAGE sql VOLATILE AS $$
-    SELECT coalesce(
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN coalesce(
         (SELECT e.queue_seq FROM ff_exec_core e
          WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
            AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
          ORDER BY e.queue_seq LIMIT 1),
-        greatest(p_from, coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1))
+        greatest(p_from, coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1));
+END
 $$;
 COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
     'The first claimable queue_seq of a (lane, priority) from a number on (internal).';
