@@ -1,5 +1,6 @@
 //! Mode "extension": every operation is one SQL function call through the client crate.
 
+use crate::snapshot::Variant;
 use crate::stats::{BResult, Rec};
 use crate::Workload;
 use ff_engine_client::*;
@@ -9,6 +10,10 @@ pub struct Ext {
     lane: String,
     worker: String,
     batch: i32,
+    /// Cycles run, for the held-snapshot variants that act on every n-th one.
+    cycles: u64,
+    /// A connection of its own, for a claim that is rolled back (variant rollback1).
+    raw: Option<tokio_postgres::Client>,
 }
 
 const KEYS: [&str; 5] = ["k1", "k2", "k3", "k4", "k5"];
@@ -20,7 +25,14 @@ impl Ext {
     pub async fn new(conninfo: &str, lane: String, client_no: usize, batch: i32) -> BResult<Ext> {
         let c = Client::builder(conninfo)?.max_connections(1).build()?;
         c.hmac_kids().await?; // open the pooled connection before the clock starts
-        Ok(Ext { c, lane, worker: format!("w{client_no}"), batch })
+        let raw = if crate::snapshot::variant() == Variant::Rollback1 {
+            let (raw, conn) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            Some(raw)
+        } else {
+            None
+        };
+        Ok(Ext { c, lane, worker: format!("w{client_no}"), batch, cycles: client_no as u64, raw })
     }
 
     pub async fn cycle(&mut self, w: Workload, rec: &mut Rec) -> BResult<u64> {
@@ -90,19 +102,30 @@ impl Ext {
         Ok(1)
     }
 
-    /// Workload 3: claim and complete one (or a batch).
+    /// Workload 3: claim and complete one (or a batch). The held-snapshot variants: lanes16 claims from
+    /// the 16 lanes in turn, retries10 fails every tenth execution (retried), rollback1 rolls back
+    /// every hundredth claim.
     async fn claim_complete_cycle(&mut self, rec: &mut Rec) -> BResult<u64> {
-        let c = &self.c;
-        let (lane, worker) = (self.lane.as_str(), self.worker.as_str());
+        self.cycles += 1;
+        let variant = crate::snapshot::variant();
+        let lane = if variant == Variant::Lanes16 { format!("{}{}", self.lane, self.cycles % 16) } else { self.lane.clone() };
+        if let (Some(raw), true) = (&self.raw, self.cycles.is_multiple_of(100)) {
+            raw.batch_execute(&format!("BEGIN; SELECT * FROM ff_claim('{lane}', '{}', 'i'); ROLLBACK", self.worker)).await?;
+        }
+        let (c, worker) = (&self.c, self.worker.as_str());
         if self.batch <= 1 {
-            let mut got = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, 1)).await?;
+            let mut got = rec.call("claim", 1, c.claim(&lane, worker, "i", &[], 30_000, 1)).await?;
             let Some(l) = got.pop() else {
                 rec.retries += 1; // an empty claim with work queued (a miss)
                 return Ok(0);
             };
+            if variant == Variant::Retries10 && self.cycles.is_multiple_of(10) {
+                rec.call("fail", 1, c.fail(&l.lease, "retry me", true)).await?;
+                return Ok(0);
+            }
             rec.call("complete", 1, c.complete(&l.lease, None)).await?;
         } else {
-            let got = rec.call("claim", 1, c.claim(lane, worker, "i", &[], 30_000, self.batch)).await?;
+            let got = rec.call("claim", 1, c.claim(&lane, worker, "i", &[], 30_000, self.batch)).await?;
             if got.is_empty() {
                 rec.retries += 1;
                 return Ok(0);
@@ -115,10 +138,17 @@ impl Ext {
     }
 }
 
-/// Set-up SQL (superuser): the key, and `n` queued executions in `lane`.
-pub fn fill_sql(lane: &str, n: usize) -> String {
+/// Set-up SQL for workload 3 under a held-snapshot variant: `n` queued executions in `lane` (spread over
+/// three priorities, over 16 lanes `<lane>0`…`<lane>15`, or retried once).
+pub fn fill_sql_for(variant: Variant, lane: &str, n: usize) -> String {
+    let args = match variant {
+        Variant::Priorities3 => format!("lane_id => '{lane}', priority => (g % 3)::int"),
+        Variant::Lanes16 => format!("lane_id => '{lane}' || (g % 16)"),
+        Variant::Retries10 => format!("lane_id => '{lane}', max_attempts => 2, retry_backoff_ms => 0"),
+        _ => format!("lane_id => '{lane}'"),
+    };
     // In the select list, so it runs once per row (a LATERAL call without references would run once).
-    format!("SELECT count(*) FROM (SELECT ff_create_execution(lane_id => '{lane}') FROM generate_series(1, {n})) s")
+    format!("SELECT count(*) FROM (SELECT ff_create_execution({args}) FROM generate_series(1, {n}) g) s")
 }
 
 pub const RESET_SQL: &str = "DO $$ DECLARE t text; BEGIN \

@@ -134,6 +134,8 @@ struct Opts {
     out: std::path::PathBuf,
     /// Held-snapshot mode: run only workload 3, this long per run, with and without a held snapshot.
     held_snapshot: Option<Duration>,
+    /// What else happens during a held-snapshot run (ff_engine's modes).
+    held_variant: snapshot::Variant,
 }
 
 /// The benchmark: ff_engine's modes beside Absurd, the client-side baseline and pgbench's one-row
@@ -168,6 +170,10 @@ struct Args {
     /// Held-snapshot mode: workload 3 only, this many seconds per run, with and without a held snapshot.
     #[arg(long)]
     held_snapshot: Option<f64>,
+    /// Held-snapshot variant (ff_engine's modes; Absurd and the baseline run one-lane):
+    /// one-lane, priorities3, lanes16, retries10, rollback1, raises, producer-hold.
+    #[arg(long, default_value = "one-lane", value_parser = snapshot::Variant::parse)]
+    held_variant: snapshot::Variant,
 }
 
 impl Mode {
@@ -211,6 +217,7 @@ fn parse_opts() -> Opts {
         depths,
         out: a.out,
         held_snapshot: a.held_snapshot.map(Duration::from_secs_f64),
+        held_variant: a.held_variant,
     }
 }
 
@@ -328,7 +335,7 @@ fn reset(env: &Env, mode: Mode, max_clients: usize) {
 fn fill_sql(mode: Mode, n: usize) -> String {
     match mode {
         Mode::Ext | Mode::ExtBatch10 | Mode::ExtQuiet | Mode::ExtBatch10Quiet | Mode::ExtAlways | Mode::SqlEdition => {
-            ext::fill_sql("bulk", n)
+            ext::fill_sql_for(snapshot::variant(), "bulk", n)
         }
         Mode::Baseline => baseline::fill_sql("bulk", n),
         Mode::Absurd => absurd::fill_sql("bulk", n),

@@ -9,7 +9,96 @@
 
 use crate::stats::{percentiles, BResult, Pcts, Rec};
 use crate::{prepare, run_clients, Env, Mode, Opts, Run, Workload};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// What else happens while workload 3 runs (ff_engine's modes; the others run `OneLane`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Variant {
+    /// One lane, one priority.
+    #[default]
+    OneLane,
+    /// One lane, its executions spread over three priorities.
+    Priorities3,
+    /// 16 lanes, each client claiming from them in turn.
+    Lanes16,
+    /// Every tenth execution fails once and is retried (promoted by a ticker every 50 ms).
+    Retries10,
+    /// Every hundredth claim is made in a transaction that rolls back.
+    Rollback1,
+    /// Every 50 ms a queued execution is raised to a higher priority.
+    Raises,
+    /// A producer keeps a create's transaction open for 5 s, one after the other.
+    ProducerHold,
+}
+
+impl Variant {
+    pub fn parse(name: &str) -> Result<Variant, String> {
+        Ok(match name {
+            "one-lane" => Variant::OneLane,
+            "priorities3" => Variant::Priorities3,
+            "lanes16" => Variant::Lanes16,
+            "retries10" => Variant::Retries10,
+            "rollback1" => Variant::Rollback1,
+            "raises" => Variant::Raises,
+            "producer-hold" => Variant::ProducerHold,
+            _ => return Err(format!("unknown variant {name}")),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::OneLane => "one-lane",
+            Variant::Priorities3 => "priorities3",
+            Variant::Lanes16 => "lanes16",
+            Variant::Retries10 => "retries10",
+            Variant::Rollback1 => "rollback1",
+            Variant::Raises => "raises",
+            Variant::ProducerHold => "producer-hold",
+        }
+    }
+
+    /// The statement a side session runs over and over during the run, and how long it waits between.
+    fn side_work(self) -> Option<(&'static str, Duration)> {
+        match self {
+            Variant::Retries10 => Some(("SELECT ff_promote_delayed()", Duration::from_millis(50))),
+            Variant::Raises => Some((
+                "SELECT ff_change_priority(x.id, 1) FROM (SELECT '{fp:' || partition_key || '}:' || execution_id AS id \
+                 FROM ff_exec_core WHERE lane_id = 'bulk' AND lifecycle_phase = 'runnable' \
+                   AND eligibility_state = 'eligible_now' AND priority = 0 \
+                 ORDER BY queue_seq DESC OFFSET (random() * 200)::int LIMIT 1) x",
+                Duration::from_millis(50),
+            )),
+            Variant::ProducerHold => {
+                Some(("BEGIN; SELECT ff_create_execution('bulk'); SELECT pg_sleep(5); COMMIT", Duration::from_millis(0)))
+            }
+            _ => None,
+        }
+    }
+}
+
+static VARIANT: OnceLock<Variant> = OnceLock::new();
+
+/// The held-snapshot variant of this run (`OneLane` outside held-snapshot mode).
+pub fn variant() -> Variant {
+    VARIANT.get().copied().unwrap_or_default()
+}
+
+/// A session that runs the variant's side work until `stop`.
+fn side_session(conninfo: String, variant: Variant, stop: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    let (sql, pause) = variant.side_work()?;
+    Some(std::thread::spawn(move || {
+        let Ok(mut c) = postgres::Client::connect(&conninfo, postgres::NoTls) else { return };
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = c.batch_execute(sql) {
+                eprintln!("    side session ({}): {e}", variant.name());
+                let _ = c.batch_execute("ROLLBACK");
+            }
+            std::thread::sleep(pause);
+        }
+    }))
+}
 
 /// The window the per-window figures are cut into.
 const WINDOW: Duration = Duration::from_secs(5);
@@ -107,8 +196,14 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
         let (conninfo, warmup) = (env.conninfo(db), opts.warmup);
         std::thread::spawn(move || sample(&conninfo, warmup, duration, explain))
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    let side = if explain { side_session(env.conninfo(db), variant(), stop.clone()) } else { None };
     let run = Run { w: Workload::ClaimComplete, mode, clients, warmup: opts.warmup, duration, window: Some(WINDOW) };
     let rec = run_clients(env, run);
+    stop.store(true, Ordering::Relaxed);
+    if let Some(side) = side {
+        let _ = side.join();
+    }
     let samples = sampler.join().unwrap_or_default();
     let after = sizes(env, db);
     if held {
@@ -189,6 +284,7 @@ fn summary(rec: &Rec, range: std::ops::Range<u32>, index_tuples: &[i64]) -> Wind
 
 /// The held-snapshot comparison for every mode given (workload-3 capable ones).
 pub fn main(env: &Env, opts: &Opts, modes: &[Mode], duration: Duration) -> BResult<()> {
+    let _ = VARIANT.set(opts.held_variant);
     let modes: Vec<Mode> = modes.iter().copied().filter(|m| !matches!(m, Mode::Limit)).collect();
     let mut passes = Vec::new();
     for (i, (&mode, held)) in modes.iter().flat_map(|m| [(m, false), (m, true)]).enumerate() {
@@ -223,11 +319,12 @@ const MB: f64 = 1024.0 * 1024.0;
 fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult<()> {
     let mut csv = String::from("mode,snapshot_held,window,cycles_per_s,claim_p50_ms,claim_p99_ms,index_tuples_per_cycle\n");
     let mut md = format!(
-        "PostgreSQL {}, workload 3 at depth {DEPTH}, {} clients, {}s per run after a {}s warm-up; the first and the last {} s \
-         of each run (every {} s window: snapshot.csv).\n\n\
+        "PostgreSQL {}, workload 3 at depth {DEPTH}, variant {} (ff_engine's modes), {} clients, {}s per run after a {}s \
+         warm-up; the first and the last {} s of each run (every {} s window: snapshot.csv).\n\n\
          | mode | snapshot | first: cycles/s | p50 / p99 ms | index tuples per cycle | last: cycles/s | p50 / p99 ms | index tuples per cycle |\n\
          |---|---|---:|---:|---:|---:|---:|---:|\n",
         env.version,
+        opts.held_variant.name(),
         opts.clients.iter().max().unwrap_or(&4),
         duration.as_secs(),
         opts.warmup.as_secs(),
