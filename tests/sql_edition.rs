@@ -1074,6 +1074,8 @@ fn table_contents(c: &mut Client, schema: &str) -> std::collections::BTreeMap<St
             .map(|(name, ty)| match ty.as_str() {
                 "uuid" => format!("CASE WHEN {name} IS NULL THEN 'null' ELSE 'U' END"),
                 "bytea" => format!("coalesce('bytes:' || length({name}), 'null')"),
+                // A sequence of the edition's own schema, named as the other schema would name it.
+                "regclass" => format!("coalesce((SELECT c.relname::text FROM pg_class c WHERE c.oid = {name}), 'null')"),
                 t if t.starts_with("timestamp") || name.ends_with("_ms") => format!("CASE WHEN {name} IS NULL THEN 'null' ELSE 'set' END"),
                 _ => format!(
                     "coalesce(regexp_replace({name}::text, '[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}', 'U', 'g'), 'null')"
