@@ -1905,7 +1905,7 @@ COMMENT ON FUNCTION ff_claim_start_register(text, integer) IS
 CREATE FUNCTION ff_claim_start_lower_slot(r ff_claim_start, p_queue_seq bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    IF coalesce(pg_sequence_last_value(r.start_seq), 0) <= p_queue_seq THEN
+    IF p_queue_seq IS NULL OR coalesce(pg_sequence_last_value(r.start_seq), 0) <= p_queue_seq THEN
         RETURN false;
     END IF;
     PERFORM pg_advisory_lock(1717985658, r.slot);
@@ -1939,7 +1939,7 @@ COMMENT ON FUNCTION ff_claim_start_lower(text, integer, bigint) IS
     'Lower the claim start of a (lane, priority) to a row that became claimable (internal).';
 
 -- The claim start of a (lane, priority) goes up to the first row a fresh statement sees claimable from
--- p_from (none: past every number handed out), unless a transition is under way on its slot (the gate
+-- p_from, unless a transition is under way on its slot (the gate
 -- is taken; a later claim tries again) or the start moved since the claimer read it (p_from).
 CREATE FUNCTION ff_claim_start_advance(p_lane_id text, p_priority integer, p_from bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -1951,7 +1951,8 @@ BEGIN
         RETURN;
     END IF;
     IF coalesce(pg_sequence_last_value(r.start_seq), 0) = p_from THEN
-        PERFORM setval(r.start_seq, ff_claim_head(p_lane_id, p_priority, p_from), true);
+        -- None seen (cannot be: the claimer's own rows count): the start stays.
+        PERFORM setval(r.start_seq, coalesce(ff_claim_head(p_lane_id, p_priority, p_from), p_from), true);
     END IF;
     PERFORM pg_advisory_unlock(1717985657, r.slot);
 END
@@ -1959,18 +1960,15 @@ $$;
 COMMENT ON FUNCTION ff_claim_start_advance(text, integer, bigint) IS
     'Raise the claim start of a (lane, priority) to its first claimable row (internal).';
 
--- The first claimable row of a (lane, priority) at or after p_from, locked by a claimer or not; past
--- every number handed out when there is none. A fresh statement (its own snapshot); PL/pgSQL keeps
--- its plan for the session.
+-- The first claimable row of a (lane, priority) at or after p_from, locked by a claimer or not; NULL
+-- when there is none. A fresh statement (its own snapshot); PL/pgSQL keeps its plan for the session.
 CREATE FUNCTION ff_claim_head(p_lane_id text, p_priority integer, p_from bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    RETURN coalesce(
-        (SELECT e.queue_seq FROM ff_exec_core e
-         WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
-           AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
-         ORDER BY e.queue_seq LIMIT 1),
-        greatest(p_from, coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1));
+    RETURN (SELECT e.queue_seq FROM ff_exec_core e
+            WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
+              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+            ORDER BY e.queue_seq LIMIT 1);
 END
 $$;
 COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
@@ -2006,18 +2004,17 @@ COMMENT ON FUNCTION ff_claim_start_verify(text, integer, bigint, bigint) IS
 
 -- After a claim's scan of one priority from p_start (claims/start_after_scan.sql): the scan admitted
 -- a first row a stride (64 numbers) past the start: move the start up; it admitted none: verify the
--- start (at most once a second), and move it up when numbers a stride past it were handed out since.
+-- start (at most once a second). An empty scan never moves a start up: the numbers past the last
+-- visible row may belong to creates not committed yet, which a worker woken by their commit must find.
 CREATE FUNCTION ff_claim_start_after_scan(p_lane_id text, p_priority integer, p_start bigint, p_found boolean,
     p_now_ms bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    IF NOT p_found THEN
+    IF p_found THEN
+        PERFORM ff_claim_start_advance(p_lane_id, p_priority, p_start);
+    ELSE
         PERFORM ff_claim_start_verify(p_lane_id, p_priority, p_now_ms, 1000);
-        IF coalesce(pg_sequence_last_value('ff_exec_core_queue_seq_seq'::regclass), 0) + 1 - p_start < 64 THEN
-            RETURN;
-        END IF;
     END IF;
-    PERFORM ff_claim_start_advance(p_lane_id, p_priority, p_start);
 END
 $$;
 COMMENT ON FUNCTION ff_claim_start_after_scan(text, integer, bigint, boolean, bigint) IS
