@@ -4,7 +4,6 @@ use crate::error::{WfError, WfResult};
 use crate::postgres::raise::guarded;
 use crate::store::claim_starts::{self, RowChange};
 use pgrx::prelude::*;
-use std::ffi::CStr;
 use std::num::NonZeroUsize;
 
 /// The attribute numbers of the columns the trigger reads.
@@ -17,15 +16,11 @@ struct Columns {
 
 fn columns(desc: pg_sys::TupleDesc) -> WfResult<Columns> {
     let mut found = [None; 4];
-    // SAFETY: desc is the trigger relation's descriptor, valid for the call.
-    let natts = unsafe { (*desc).natts } as usize;
-    for i in 0..natts {
-        // SAFETY: i < natts.
-        let att = unsafe { &*(*desc).attrs.as_ptr().add(i) };
-        // SAFETY: attname is a NUL-terminated NameData.
-        let name = unsafe { CStr::from_ptr(att.attname.data.as_ptr()) }.to_bytes();
-        let at = ["lane_id", "priority", "eligibility_state", "queue_seq"].iter().position(|c| c.as_bytes() == name);
-        if let (Some(at), false) = (at, att.attisdropped) {
+    // SAFETY: desc is the trigger relation's descriptor, valid for the call; not released on drop.
+    let tupdesc = unsafe { pgrx::PgTupleDesc::from_pg_unchecked(desc) };
+    for (i, att) in tupdesc.iter().enumerate() {
+        let at = ["lane_id", "priority", "eligibility_state", "queue_seq"].iter().position(|c| *c == att.name());
+        if let (Some(at), false) = (at, att.is_dropped()) {
             found[at] = NonZeroUsize::new(i + 1);
         }
     }
