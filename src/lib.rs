@@ -49,6 +49,7 @@ pub extern "C-unwind" fn _PG_init() {
     postgres::release::register();
     store::lanes::register();
     store::claim_starts::register();
+    api::claim_start::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

@@ -102,6 +102,16 @@ $$;
 COMMENT ON FUNCTION ff_claim_start_lower_slot(ff_claim_start, bigint) IS
     'Lower a slot''s claim start to a queue_seq (internal).';
 
+-- The registration of a (lane, priority) that claims use: its lowest slot (NULL: beyond the pool); a
+-- row of NULLs when the pair is not registered.
+CREATE FUNCTION ff_claim_start_slot_of(p_lane_id text, p_priority integer) RETURNS ff_claim_start
+LANGUAGE sql STABLE AS $$
+    SELECT s.* FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority
+    ORDER BY s.slot LIMIT 1
+$$;
+COMMENT ON FUNCTION ff_claim_start_slot_of(text, integer) IS
+    'The registration of a (lane, priority) that claims use, its lowest slot (internal).';
+
 -- A row became claimable at p_queue_seq: the start of its (lane, priority) goes down to it, and its
 -- gate is held shared until the transaction ends (no raise meanwhile).
 CREATE FUNCTION ff_claim_start_lower(p_lane_id text, p_priority integer, p_queue_seq bigint) RETURNS void
@@ -109,8 +119,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r ff_claim_start;
 BEGIN
-    SELECT * INTO r FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority ORDER BY s.slot LIMIT 1;
-    IF NOT FOUND THEN
+    r := ff_claim_start_slot_of(p_lane_id, p_priority);
+    IF r.lane_id IS NULL THEN
         PERFORM ff_claim_start_register(p_lane_id, p_priority);
     ELSIF r.slot IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock_shared(1717985657, r.slot);
@@ -129,7 +139,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r ff_claim_start;
 BEGIN
-    SELECT * INTO r FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority ORDER BY s.slot LIMIT 1;
+    r := ff_claim_start_slot_of(p_lane_id, p_priority);
     IF r.slot IS NULL OR NOT pg_try_advisory_lock(1717985657, r.slot) THEN
         RETURN;
     END IF;

@@ -4,9 +4,11 @@ use crate::error::{WfError, WfResult};
 use crate::postgres::raise::guarded;
 use crate::store::claim_starts::{self, RowChange};
 use pgrx::prelude::*;
+use std::cell::Cell;
 use std::num::NonZeroUsize;
 
 /// The attribute numbers of the columns the trigger reads.
+#[derive(Clone, Copy)]
 struct Columns {
     lane_id: NonZeroUsize,
     priority: NonZeroUsize,
@@ -28,6 +30,33 @@ fn columns(desc: pg_sys::TupleDesc) -> WfResult<Columns> {
     Ok(Columns { lane_id: need(found[0])?, priority: need(found[1])?, eligibility_state: need(found[2])?, queue_seq: need(found[3])? })
 }
 
+thread_local! {
+    /// The attribute numbers found for a relation (its oid), kept until its relcache entry is dropped.
+    static KNOWN: Cell<Option<(pg_sys::Oid, Columns)>> = const { Cell::new(None) };
+}
+
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if relid == pg_sys::InvalidOid || KNOWN.with(Cell::get).is_some_and(|(known, _)| known == relid) {
+        KNOWN.with(|k| k.set(None));
+    }
+}
+
+/// Register the invalidation callback of the trigger's column numbers (from `_PG_init`).
+pub fn register() {
+    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
+}
+
+/// The column numbers of the trigger's relation, found once per relcache entry.
+fn columns_of(relid: pg_sys::Oid, desc: pg_sys::TupleDesc) -> WfResult<Columns> {
+    if let Some((_, c)) = KNOWN.with(Cell::get).filter(|(known, _)| *known == relid) {
+        return Ok(c);
+    }
+    let c = columns(desc)?;
+    KNOWN.with(|k| k.set(Some((relid, c))));
+    Ok(c)
+}
+
 /// One column of a row, NULL as None.
 fn value<T: FromDatum>(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, at: NonZeroUsize) -> Option<T> {
     // SAFETY: tuple and desc are the trigger's, at is one of desc's attribute numbers.
@@ -46,17 +75,18 @@ fn ff_claim_start_row<'a>(
     let data = trigger.trigger_data();
     // SAFETY: a row trigger's data: tg_relation is open, tg_trigtuple is the row (the old one for an
     // update, whose new one is tg_newtuple).
-    let (desc, update) = unsafe { ((*data.tg_relation).rd_att, pgrx::trigger_support::trigger_fired_by_update(data.tg_event)) };
+    let (relid, desc, update) =
+        unsafe { ((*data.tg_relation).rd_id, (*data.tg_relation).rd_att, pgrx::trigger_support::trigger_fired_by_update(data.tg_event)) };
     let (new, old) = if update { (data.tg_newtuple, Some(data.tg_trigtuple)) } else { (data.tg_trigtuple, None) };
     guarded(|| {
-        let c = columns(desc)?;
+        let c = columns_of(relid, desc)?;
         if !claimable(new, desc, &c) {
             return Ok(());
         }
         let lane = value::<String>(new, desc, c.lane_id).unwrap_or_default();
         let priority = value::<i32>(new, desc, c.priority).unwrap_or(0);
         let old = old.map(|o| (claimable(o, desc, &c), value::<i32>(o, desc, c.priority).unwrap_or(0)));
-        let row = RowChange { lane: &lane, priority, queue_seq: value::<i64>(new, desc, c.queue_seq).unwrap_or(0), claimable: true, old };
+        let row = RowChange { lane: &lane, priority, queue_seq: value::<i64>(new, desc, c.queue_seq).unwrap_or(0), old };
         Spi::connect(|client| claim_starts::row_changed(client, row))
     });
     Ok(trigger.new())

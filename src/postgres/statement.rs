@@ -149,7 +149,6 @@ scalar_params!(
     Vec<String>,
     Vec<Option<String>>,
     Vec<pgrx::Uuid>,
-    Vec<i32>,
     Vec<i64>
 );
 

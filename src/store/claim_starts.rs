@@ -138,12 +138,11 @@ fn created(client: &SpiClient<'_>, lane: &str, priority: i32) -> WfResult<()> {
     Ok(())
 }
 
-/// The row trigger's decision, from the row's old and new (lane, priority, eligibility, queue_seq).
+/// A row the trigger saw become or stay claimable: its (lane, priority, queue_seq), and its old state.
 pub struct RowChange<'a> {
     pub lane: &'a str,
     pub priority: i32,
     pub queue_seq: i64,
-    pub claimable: bool,
     /// The old row (an update): whether it was claimable, and its priority.
     pub old: Option<(bool, i32)>,
 }
@@ -152,7 +151,6 @@ pub struct RowChange<'a> {
 /// of a row that becomes claimable (or moves to another priority while claimable).
 pub fn row_changed(client: &SpiClient<'_>, row: RowChange<'_>) -> WfResult<()> {
     match row.old {
-        _ if !row.claimable => Ok(()),
         None => created(client, row.lane, row.priority),
         Some((was_claimable, old_priority)) if !was_claimable || old_priority != row.priority => {
             lower::execute(client, lower::Args { lane_id: row.lane, priority: row.priority, queue_seq: row.queue_seq }).map(drop)
