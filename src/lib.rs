@@ -46,10 +46,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     postgres::settings::register();
-    postgres::release::register();
-    store::lanes::register();
-    store::claim_starts::register();
-    api::claim_start::register();
+    postgres::relcache::register();
 }
 
 // The in-database tests live in pgrx-tests/ and are compiled into test builds only.

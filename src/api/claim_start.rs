@@ -35,16 +35,11 @@ thread_local! {
     static KNOWN: Cell<Option<(pg_sys::Oid, Columns)>> = const { Cell::new(None) };
 }
 
-unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+/// A relation's relcache entry went (crate::postgres::relcache): the column numbers, if they are its.
+pub fn forget(relid: pg_sys::Oid) {
     if relid == pg_sys::InvalidOid || KNOWN.with(Cell::get).is_some_and(|(known, _)| known == relid) {
         KNOWN.with(|k| k.set(None));
     }
-}
-
-/// Register the invalidation callback of the trigger's column numbers (from `_PG_init`).
-pub fn register() {
-    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
 }
 
 /// The column numbers of the trigger's relation, found once per relcache entry.

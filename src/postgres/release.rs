@@ -18,14 +18,9 @@ thread_local! {
     static ON_0_1_SCHEMA: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
-unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+/// A relation's relcache entry went (crate::postgres::relcache): read the schema's release again.
+pub fn forget(_relid: pg_sys::Oid) {
     ON_0_1_SCHEMA.with(|c| c.set(None));
-}
-
-/// Register the invalidation callback (from `_PG_init`).
-pub fn register() {
-    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
 }
 
 /// Whether this database's ff_engine schema is 0.1.0's.

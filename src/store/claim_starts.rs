@@ -47,18 +47,13 @@ thread_local! {
     static OIDS: Cell<(pg_sys::Oid, pg_sys::Oid)> = const { Cell::new((pg_sys::InvalidOid, pg_sys::InvalidOid)) };
 }
 
-unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+/// A relation's relcache entry went (crate::postgres::relcache): the copies, if it is ff_claim_start.
+pub fn forget(relid: pg_sys::Oid) {
     if relid == pg_sys::InvalidOid || relid == OIDS.with(Cell::get).0 {
         LANES.with(|l| l.borrow_mut().clear());
         REGISTERED.with(|r| r.borrow_mut().clear());
         OIDS.with(|o| o.set((pg_sys::InvalidOid, pg_sys::InvalidOid)));
     }
-}
-
-/// Register the invalidation callback (from `_PG_init`).
-pub fn register() {
-    // SAFETY: called once per backend from _PG_init; the callback only clears thread-locals.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
 }
 
 fn bad(e: pgrx::spi::SpiError) -> WfError {

@@ -25,17 +25,12 @@ thread_local! {
     static FORGOTTEN: Cell<u64> = const { Cell::new(0) };
 }
 
-unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+/// A relation's relcache entry went (crate::postgres::relcache): the paused lanes, if it is their table.
+pub fn forget(relid: pg_sys::Oid) {
     if relid == pg_sys::InvalidOid || relid == TABLE.with(Cell::get) {
         PAUSED.with(|p| p.borrow_mut().take());
         FORGOTTEN.with(|f| f.set(f.get() + 1));
     }
-}
-
-/// Register the invalidation callback (from `_PG_init`).
-pub fn register() {
-    // SAFETY: called once per backend from _PG_init; the callback only clears a thread-local.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0usize)) };
 }
 
 fn bad(e: pgrx::spi::SpiError) -> WfError {
