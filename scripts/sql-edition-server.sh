@@ -32,8 +32,10 @@ if $pgtle; then
   root="$FF_PG_HOME/pgtle/$major"
   [ -f "$stage$prefix/lib/pg_tle.so" ] || { echo "sql-edition-server: no pg_tle staged for $major under $stage (scripts/setup.sh builds it for 15)" >&2; exit 1; }
 fi
-# Made again when the original server changed version (a package upgrade, say).
-if [ ! -x "$root$prefix/bin/postgres" ] || [ "$("$root$prefix/bin/postgres" --version)" != "$("$prefix/bin/postgres" --version)" ]; then
+# Made again when the original server changed version (a package upgrade, say), or gained Citus
+# (scripts/setup.sh unpacks it into PostgreSQL 18).
+if [ ! -x "$root$prefix/bin/postgres" ] || [ "$("$root$prefix/bin/postgres" --version)" != "$("$prefix/bin/postgres" --version)" ] \
+  || { [ -f "$prefix/lib/citus.so" ] && [ ! -f "$root$prefix/lib/citus.so" ]; }; then
   rm -rf "$root"
   for t in "${trees[@]}"; do
     mkdir -p "$root$(dirname "$t")"

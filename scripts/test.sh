@@ -9,7 +9,9 @@
 #  5. the Debian package for 15 (scripts/test-package.sh), then PostgreSQL 16 and 18: build and install there, and run the integration suite again on each
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
-#  6. the SQL edition: the same suite again on 15 (all of it), on 18, 14 and 17 (as in 5), FF_EDITION=sql,
+#     The Citus test (tests/citus.rs) runs only in 6.
+#  6. Citus on 18: a coordinator and two workers (scripts/citus-cluster.sh), tests/citus.rs, both editions.
+#  7. the SQL edition: the same suite again on 15 (all of it), on 18, 14 and 17 (as in 5), FF_EDITION=sql,
 #     and on 15 once more installed through pg_tle (FF_PGTLE_INSTALLER).
 # Every pass prints how many tests skipped and why (tests that do not apply to an edition or a server
 # say so through the harness, FF_SKIP_LOG).
@@ -88,7 +90,7 @@ source scripts/majors.sh
 suite=()
 for t in tests/*.rs; do
   name=$(basename "$t" .rs)
-  case "$name" in regress | cron | docs) ;; *) suite+=(--test "$name") ;; esac
+  case "$name" in regress | cron | docs | citus) ;; *) suite+=(--test "$name") ;; esac
 done
 for major in 16 18; do
   step=$(date +%s)
@@ -96,6 +98,30 @@ for major in 16 18; do
   FF_PG_MAJOR=$major bash scripts/install.sh
   with_cluster "$(pg_prefix "$major")/bin" env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests "${suite[@]}"
   echo "== PostgreSQL $major passed in $(( $(date +%s) - step )) s"
+done
+
+# Citus: a coordinator and two workers on PostgreSQL 18 (scripts/citus-cluster.sh, Citus unpacked by
+# setup.sh), both editions: ff_distribute, each partition-first call on the one node of its partition,
+# a claim race across the cluster (tests/citus.rs).
+for edition in rust sql; do
+  step=$(date +%s)
+  echo "== Citus on PostgreSQL 18, the $edition edition: tests/citus.rs"
+  if [ "$edition" = rust ]; then bindir="$(pg_prefix 18)/bin"; else bindir="$(bash scripts/sql-edition-server.sh 18)/bin"; fi
+  dir=$(mktemp -d /tmp/ff_citus.XXXXXX)
+  rc=0
+  FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    bash scripts/citus-cluster.sh start "$dir" >/dev/null
+  FF_SKIP_LOG="$dir.skipped" FF_CITUS_CLUSTER="$dir" FF_PG_BINDIR="$bindir" FF_EDITION="$edition" env -u RUST_BACKTRACE \
+    cargo test --quiet -p ff-engine-tests --test citus || rc=$?
+  FF_PG_BINDIR="$bindir" bash scripts/citus-cluster.sh stop "$dir"
+  rm -rf "$dir"
+  if [ -s "$dir.skipped" ]; then
+    echo "== $(wc -l <"$dir.skipped") tests skipped in this pass:"
+    sed 's/^/   /' "$dir.skipped"
+  fi
+  rm -f "$dir.skipped"
+  [ "$rc" = 0 ] || exit "$rc"
+  echo "== Citus, the $edition edition, passed in $(( $(date +%s) - step )) s"
 done
 
 # The SQL edition: the same suite, through the harness's one switch. FF_EDITION=sql runs it

@@ -80,9 +80,16 @@ COMMENT ON TABLE ff_waiter IS
     'outbox channel, or a waiter for one execution''s or flow''s end (channel ff_completion_of, lane_id '
     'the execution id or flow:<flow id>). The first writer that makes work for it deletes the row and notifies.';
 
--- The operator view gains attempt count, terminal time, last failure and result size (new columns
--- last, so CREATE OR REPLACE keeps the old ones).
-CREATE OR REPLACE VIEW ff_executions AS
+-- ff_exec_core.partition_key becomes a plain smallint, the type of every other table's partition_key:
+-- Citus co-locates tables only when their distribution columns have one type, and delegates a
+-- function only by an argument of that type (docs/scale-out.md). The values come only from the
+-- partition function and the id parser, both bounded to 0..255. The view reading the column goes
+-- first and comes back below, with the columns it gains: attempt count, terminal time, last failure
+-- and result size.
+DROP VIEW ff_executions;
+ALTER TABLE ff_exec_core ALTER COLUMN partition_key TYPE smallint;
+DROP DOMAIN ff_partition_key;
+CREATE VIEW ff_executions AS
 SELECT '{fp:' || e.partition_key || '}:' || e.execution_id AS execution_id, e.lane_id, e.namespace, e.priority,
        e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.attempt_state, e.public_state, e.attempt_index,
        e.lease_epoch, e.lease_expires_at_ms, e.created_at_ms,
@@ -364,6 +371,32 @@ SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ff_claim_execution_0_2_wrapper';
+
+-- ff_engine::api::claims::ff_claim_in
+CREATE  FUNCTION "ff_claim_in"(
+	"partition_key" smallint, /* Option < i16 > */
+	"lane_id" TEXT, /* Option < & str > */
+	"worker_id" TEXT, /* Option < & str > */
+	"worker_instance_id" TEXT, /* Option < & str > */
+	"capabilities" TEXT[] DEFAULT '{}', /* :: std :: option :: Option < Vec < Option < String > > > */
+	"lease_ttl_ms" bigint DEFAULT 30000, /* Option < i64 > */
+	"max_items" INT DEFAULT 1 /* Option < i32 > */
+) RETURNS TABLE (
+	"execution_id" TEXT,  /* String */
+	"attempt_index" INT,  /* i32 */
+	"attempt_id" uuid,  /* pgrx :: Uuid */
+	"lease_id" uuid,  /* pgrx :: Uuid */
+	"lease_epoch" bigint,  /* i64 */
+	"lease_expires_at_ms" bigint,  /* i64 */
+	"resumed" bool,  /* bool */
+	"payload" bytea,  /* :: std :: option :: Option < Vec < u8 > > */
+	"continuation" TEXT,  /* Option < String > */
+	"step_count" INT  /* i32 */
+)
+SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ff_claim_in_wrapper';
 
 -- ff_engine::api::claims::ff_claim_resumed_execution
 CREATE OR REPLACE FUNCTION "ff_claim_resumed_execution"(
@@ -2172,6 +2205,226 @@ END
 $$;
 COMMENT ON FUNCTION ff_unschedule_tick() IS 'Remove the pg_cron job ff_schedule_tick made (false when there is none). WF035 without pg_cron.';
 
+----------------------------------------------------------------------------------------------------
+-- ff_engine, both editions: scale-out on Citus (docs/scale-out.md). ff_distribute turns an installed
+-- ff_engine on a Citus coordinator into a distributed one: every per-execution table distributed by
+-- partition_key and co-located with ff_exec_core, the rarely written tables replicated to every node,
+-- and the partition-first forms of the hot calls (`<call>_in(partition_key, …)`) registered so that
+-- Citus runs each on the node that holds its partition, in one round trip. Those forms work on one node
+-- too: they check the partition and call the plain function. Event tables, claim starts and waiter
+-- announcements stay on each node. The function names Citus's functions in PL/pgSQL, which resolves
+-- them only when it runs: without Citus it raises WF035, and nothing is built from its arguments.
+
+-- Whether this database's ff_exec_core is distributed by Citus.
+CREATE FUNCTION ff_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = 'ff_exec_core'::regclass);
+END
+$$;
+COMMENT ON FUNCTION ff_distributed() IS 'Whether ff_exec_core is distributed by Citus (internal).';
+
+-- The execution id, when its {fp:N} is the given partition; WF001 partition_mismatch otherwise.
+CREATE FUNCTION ff_in_partition(p_partition_key smallint, p_execution_id text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    IF (ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'))).partition_key
+       IS DISTINCT FROM ff_required(p_partition_key, 'partition_key') THEN
+        PERFORM ff_invalid('partition_mismatch', 'partition_key must be the partition of execution_id');
+    END IF;
+    RETURN p_execution_id;
+END
+$$;
+COMMENT ON FUNCTION ff_in_partition(smallint, text) IS
+    'The execution id if it is in the given partition, else WF001 partition_mismatch (internal).';
+
+-- The tables ff_distribute distributes by partition_key, co-located with ff_exec_core.
+CREATE FUNCTION ff_distributed_tables() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['ff_attempt', 'ff_claim_grant', 'ff_deadline', 'ff_suspension', 'ff_waitpoint', 'ff_signal',
+                 'ff_signal_dedup', 'ff_suspend_dedup', 'ff_usage_dedup', 'ff_step', 'ff_stream', 'ff_frame', 'ff_flow',
+                 'ff_flow_member', 'ff_flow_dependency', 'ff_quota_admission']
+$$;
+COMMENT ON FUNCTION ff_distributed_tables() IS
+    'The per-execution tables distributed with ff_exec_core (internal).';
+
+-- The partition-first forms Citus delegates by their first argument.
+CREATE FUNCTION ff_delegated_functions() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['ff_create_execution_in', 'ff_claim_in', 'ff_renew_lease_in', 'ff_complete_in', 'ff_fail_in',
+                 'ff_suspend_in', 'ff_deliver_signal_in']
+$$;
+COMMENT ON FUNCTION ff_delegated_functions() IS 'The partition-first functions ff_distribute delegates (internal).';
+
+-- Distribute ff_engine over the Citus cluster this database is the coordinator of (run once, as a
+-- superuser, after CREATE EXTENSION ff_engine and citus_add_node). Idempotent: a second call changes
+-- nothing. Returns every table and function it placed and how.
+CREATE FUNCTION ff_distribute(shard_count integer DEFAULT 32)
+RETURNS TABLE (object text, placement text)
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    t text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'feature_unavailable: Citus is not installed in this database'
+            USING ERRCODE = 'WF035', DETAIL = 'citus',
+                  HINT = 'Add citus to shared_preload_libraries on every node, CREATE EXTENSION citus, add the workers (docs/scale-out.md).';
+    END IF;
+    IF shard_count IS NULL OR shard_count NOT BETWEEN 1 AND 256 THEN
+        PERFORM ff_invalid('invalid_shard_count', 'shard_count must be between 1 and 256');
+    END IF;
+    IF NOT ff_distributed() THEN
+        PERFORM ff_distribute_tables(shard_count);
+    END IF;
+    FOREACH t IN ARRAY ff_delegated_functions() LOOP
+        PERFORM create_distributed_function(p.oid::regprocedure, 'partition_key', colocate_with => 'ff_exec_core')
+        FROM pg_proc p WHERE p.proname = t AND p.pronamespace = '@extschema@'::regnamespace;
+    END LOOP;
+    RETURN QUERY
+        SELECT d.logicalrelid::text, CASE d.partmethod WHEN 'h' THEN 'distributed by partition_key' ELSE 'reference' END
+        FROM pg_catalog.pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+        WHERE c.relnamespace = '@extschema@'::regnamespace
+        UNION ALL
+        SELECT o.objid::regprocedure::text, 'delegated by partition_key'
+        FROM pg_catalog.pg_dist_object o JOIN pg_proc p ON o.classid = 'pg_proc'::regclass AND p.oid = o.objid
+        WHERE o.distribution_argument_index IS NOT NULL AND p.pronamespace = '@extschema@'::regnamespace
+        ORDER BY 2, 1;
+END
+$$;
+COMMENT ON FUNCTION ff_distribute(integer) IS
+    'On a Citus coordinator: distribute ff_engine''s tables by partition and delegate the partition-first calls. WF035 without Citus.';
+
+-- ff_distribute's table conversion: unique keys that include the partition, then the tables.
+CREATE FUNCTION ff_distribute_tables(p_shard_count integer) RETURNS void
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    t text;
+BEGIN
+    -- Row triggers on a distributed table (the claim-start trigger) are Citus's "unsafe" triggers:
+    -- they touch only node-local objects here.
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    PERFORM set_config('citus.shard_count', p_shard_count::text, true);
+    -- A unique index of a distributed table includes its distribution column: for an execution
+    -- without a flow the partition is a function of the lane, so this is the same constraint.
+    DROP INDEX ff_exec_core_idempotency;
+    CREATE UNIQUE INDEX ff_exec_core_idempotency ON ff_exec_core (partition_key, lane_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    COMMENT ON INDEX ff_exec_core_idempotency IS 'Idempotent create: one execution per (partition, lane, idempotency_key).';
+    -- Citus converts a table with a foreign key only together with the tables it references, which
+    -- fails on the workers' copies of the extension's tables: the two foreign keys to the replicated
+    -- tables go. They only cascade the deletion of a budget or a quota policy, which the API never
+    -- deletes, and budgets and quotas are not distributed (ff_create_execution_in refuses them).
+    ALTER TABLE ff_budget_usage DROP CONSTRAINT ff_budget_usage_budget_id_fkey;
+    ALTER TABLE ff_quota_admission DROP CONSTRAINT ff_quota_admission_quota_policy_id_fkey;
+    PERFORM create_distributed_table('ff_exec_core', 'partition_key');
+    FOREACH t IN ARRAY ff_distributed_tables() LOOP
+        PERFORM create_distributed_table(t::regclass, 'partition_key', colocate_with => 'ff_exec_core');
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['ff_keystore', 'ff_lane_pause', 'ff_budget', 'ff_budget_usage', 'ff_quota_policy'] LOOP
+        PERFORM create_reference_table(t::regclass);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ff_distribute_tables(integer) IS 'ff_distribute''s conversion of the tables (internal).';
+
+----------------------------------------------------------------------------------------------------
+-- The partition-first forms of the hot calls. Each checks that its arguments are in the partition
+-- and calls the plain function; distributed, Citus runs the call on the node of that partition. They
+-- run as the owner, as the plain functions' bodies do, and are granted as the plain functions are.
+
+-- ff_create_execution_in's checks: the partition is the new execution's, and a distributed install
+-- takes no budgets or quotas.
+CREATE FUNCTION ff_check_create_in(p_partition_key smallint, p_lane_id text, p_budget_ids text[], p_quota_policy_id uuid,
+    p_execution_id text, p_flow_id uuid) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    partition_of_new smallint;
+BEGIN
+    IF (cardinality(p_budget_ids) > 0 OR p_quota_policy_id IS NOT NULL) AND ff_distributed() THEN
+        RAISE EXCEPTION 'feature_unavailable: budgets and quotas are not distributed'
+            USING ERRCODE = 'WF035', DETAIL = 'distributed_admission';
+    END IF;
+    IF p_execution_id IS NOT NULL THEN
+        partition_of_new := (ff_parse_execution_id(p_execution_id)).partition_key;
+    ELSE
+        partition_of_new := ff_partition_for(ff_check_lane_id(ff_required(p_lane_id, 'lane_id')), p_flow_id);
+    END IF;
+    IF ff_required(p_partition_key, 'partition_key') IS DISTINCT FROM partition_of_new THEN
+        PERFORM ff_invalid('partition_mismatch', 'partition_key must be the partition of the new execution');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_create_in(smallint, text, text[], uuid, text, uuid) IS
+    'Check ff_create_execution_in''s partition and admission arguments (internal).';
+
+CREATE FUNCTION ff_create_execution_in(partition_key smallint,
+    lane_id text, payload bytea DEFAULT NULL, priority integer DEFAULT 0, required_capabilities text[] DEFAULT '{}',
+    namespace text DEFAULT NULL, tags jsonb DEFAULT '{}', budget_ids text[] DEFAULT '{}', quota_policy_id uuid DEFAULT NULL,
+    delay_until_ms bigint DEFAULT NULL, max_attempts integer DEFAULT 1, retry_backoff_ms bigint DEFAULT 1000,
+    idempotency_key text DEFAULT NULL, execution_id text DEFAULT NULL, flow_id uuid DEFAULT NULL, deadline_at_ms bigint DEFAULT NULL,
+    depends_on text[] DEFAULT NULL, parent_execution_id text DEFAULT NULL, parent_waitpoint_key text DEFAULT NULL)
+RETURNS TABLE (execution_id text, created boolean)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT ff_check_create_in($1, $2, $8, $9, $14, $15);
+    SELECT * FROM ff_create_execution($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19);
+$$;
+COMMENT ON FUNCTION ff_create_execution_in(smallint, text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer,
+    bigint, text, text, uuid, bigint, text[], text, text) IS
+    'ff_create_execution with its partition first (ff_partition_for(lane_id, flow_id), or the given execution_id''s): delegated on a distributed install.';
+
+CREATE FUNCTION ff_renew_lease_in(partition_key smallint, execution_id text, lease_id uuid, lease_epoch bigint,
+    lease_ttl_ms bigint DEFAULT 30000)
+RETURNS TABLE (lease_expires_at_ms bigint, lease_epoch bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_renew_lease(ff_in_partition($1, $2), $3, $4, $5)
+$$;
+COMMENT ON FUNCTION ff_renew_lease_in(smallint, text, uuid, bigint, bigint) IS
+    'ff_renew_lease with the execution''s partition first: delegated on a distributed install.';
+
+CREATE FUNCTION ff_complete_in(partition_key smallint, execution_id text, lease_id uuid, lease_epoch bigint,
+    result bytea DEFAULT NULL)
+RETURNS TABLE (outcome text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_complete(ff_in_partition($1, $2), $3, $4, $5)
+$$;
+COMMENT ON FUNCTION ff_complete_in(smallint, text, uuid, bigint, bytea) IS
+    'ff_complete with the execution''s partition first: delegated on a distributed install.';
+
+CREATE FUNCTION ff_fail_in(partition_key smallint, execution_id text, lease_id uuid, lease_epoch bigint, message text,
+    retryable boolean DEFAULT true, failure_class text DEFAULT NULL, detail bytea DEFAULT NULL)
+RETURNS TABLE (outcome text, retry_at_ms bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_fail(ff_in_partition($1, $2), $3, $4, $5, $6, $7, $8)
+$$;
+COMMENT ON FUNCTION ff_fail_in(smallint, text, uuid, bigint, text, boolean, text, bytea) IS
+    'ff_fail with the execution''s partition first: delegated on a distributed install.';
+
+CREATE FUNCTION ff_suspend_in(partition_key smallint, execution_id text, lease_id uuid, lease_epoch bigint,
+    resume_condition jsonb, waitpoints jsonb DEFAULT NULL, timeout_at_ms bigint DEFAULT NULL, timeout_behavior text DEFAULT 'fail',
+    reason_code text DEFAULT 'waiting_for_signal', requested_by text DEFAULT 'worker', suspension_id uuid DEFAULT NULL,
+    idempotency_key text DEFAULT NULL, continuation text DEFAULT NULL)
+RETURNS TABLE (outcome text, suspension_id uuid, waitpoint_id uuid, waitpoint_key text, token text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_suspend(ff_in_partition($1, $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+$$;
+COMMENT ON FUNCTION ff_suspend_in(smallint, text, uuid, bigint, jsonb, jsonb, bigint, text, text, text, uuid, text, text) IS
+    'ff_suspend with the execution''s partition first: delegated on a distributed install.';
+
+CREATE FUNCTION ff_deliver_signal_in(partition_key smallint, execution_id text, waitpoint_id uuid, token text, signal_name text,
+    signal_id uuid DEFAULT NULL, signal_category text DEFAULT '', source_type text DEFAULT '', source_identity text DEFAULT '',
+    payload bytea DEFAULT NULL, correlation_id text DEFAULT NULL, idempotency_key text DEFAULT NULL,
+    dedup_ttl_ms bigint DEFAULT 86400000, resume_delay_ms bigint DEFAULT 0, max_signals_per_execution integer DEFAULT 10000)
+RETURNS TABLE (outcome text, signal_id uuid, effect text)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_deliver_signal(ff_in_partition($1, $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+$$;
+COMMENT ON FUNCTION ff_deliver_signal_in(smallint, text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint,
+    bigint, integer) IS
+    'ff_deliver_signal with the execution''s partition first: delegated on a distributed install.';
+
 -- ff_engine finalize: ownership, privileges and comments. Runs last in the extension script.
 --
 -- A trusted extension's script runs as the bootstrap superuser, so everything it creates would be
@@ -2295,7 +2548,11 @@ BEGIN
             ('ff_await_completion', 'ff_worker'), ('ff_lane_holdback', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
-            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
+            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler'),
+            -- The partition-first forms (sql/shared/citus.sql), as their plain functions.
+            ('ff_create_execution_in', 'ff_worker'), ('ff_claim_in', 'ff_worker'), ('ff_renew_lease_in', 'ff_worker'),
+            ('ff_complete_in', 'ff_worker'), ('ff_fail_in', 'ff_worker'), ('ff_suspend_in', 'ff_worker'),
+            ('ff_deliver_signal_in', 'ff_signaler')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -2320,6 +2577,7 @@ BEGIN
             ('ff_claim_execution', 'Verify and consume a claim grant; open the next attempt or re-lease an interrupted one (resumed) under a new fenced lease.'),
             ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
             ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
+            ('ff_claim_in', 'ff_claim in one partition (partition_key first): delegated to its node on a distributed install.'),
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),

@@ -121,7 +121,11 @@ BEGIN
             ('ff_await_completion', 'ff_worker'), ('ff_lane_holdback', 'ff_worker'),
             -- Wake-ups: a worker announces itself on its lane; anyone who reads the outbox may
             -- announce itself on its channels.
-            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler')
+            ('ff_await_lane', 'ff_worker'), ('ff_await_events', 'ff_worker'), ('ff_await_events', 'ff_signaler'),
+            -- The partition-first forms (sql/shared/citus.sql), as their plain functions.
+            ('ff_create_execution_in', 'ff_worker'), ('ff_claim_in', 'ff_worker'), ('ff_renew_lease_in', 'ff_worker'),
+            ('ff_complete_in', 'ff_worker'), ('ff_fail_in', 'ff_worker'), ('ff_suspend_in', 'ff_worker'),
+            ('ff_deliver_signal_in', 'ff_signaler')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -146,6 +150,7 @@ BEGIN
             ('ff_claim_execution', 'Verify and consume a claim grant; open the next attempt or re-lease an interrupted one (resumed) under a new fenced lease.'),
             ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
             ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
+            ('ff_claim_in', 'ff_claim in one partition (partition_key first): delegated to its node on a distributed install.'),
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),

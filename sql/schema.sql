@@ -32,8 +32,6 @@ $roles$;
 -- re-reads (stringToNode) and re-plans every CHECK constraint of a table in each INSERT/UPDATE
 -- statement, while a domain's check is compiled once per backend (type cache). Measured on the
 -- benchmark's workload 3: +13-19 % claim+complete cycles/s against the same checks as table CHECKs.
-CREATE DOMAIN ff_partition_key AS smallint CHECK (VALUE BETWEEN 0 AND 255);
-COMMENT ON DOMAIN ff_partition_key IS 'The N of {fp:N}: 0..255.';
 CREATE DOMAIN ff_lifecycle_phase AS text
     CHECK (VALUE IN ('submitted','runnable','active','suspended','terminal'));
 COMMENT ON DOMAIN ff_lifecycle_phase IS 'Execution lifecycle phase (canonical FlowFabric literal).';
@@ -100,7 +98,7 @@ COMMENT ON INDEX ff_keystore_one_active IS 'At most one active key; serves WHERE
 -- Executions and attempts
 ----------------------------------------------------------------------------------------------------
 CREATE TABLE ff_exec_core (
-    partition_key            ff_partition_key NOT NULL,
+    partition_key            smallint NOT NULL,
     execution_id             uuid     NOT NULL,
     lane_id                  text     NOT NULL,
     namespace                text,

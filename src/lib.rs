@@ -39,6 +39,19 @@ pgrx::extension_sql_file!(
     requires = ["claim_start", api::claim_start::ff_claim_start_row]
 );
 pgrx::extension_sql_file!("../sql/conditions.sql", name = "conditions", requires = [api::conditions::ff_cond_check]);
+pgrx::extension_sql_file!(
+    "../sql/shared/citus.sql",
+    name = "citus",
+    requires = [
+        "shared_ids",
+        api::executions::ff_create_execution_0_2,
+        api::leases::ff_renew_lease,
+        api::leases::ff_complete,
+        api::leases::ff_fail_0_2,
+        api::suspensions::ff_suspend,
+        api::signals::ff_deliver_signal,
+    ]
+);
 pgrx::extension_sql_file!("../sql/cron.sql", name = "cron");
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 

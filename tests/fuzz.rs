@@ -85,6 +85,7 @@ fn hostile(sql_type: &str) -> Vec<String> {
         ],
         "bigint" => vec!["NULL", "-1", "0", "9223372036854775807", "(-9223372036854775807 - 1)", "4611686018427387904"],
         "integer" => vec!["NULL", "-1", "0", "2147483647", "(-2147483647 - 1)"],
+        "smallint" => vec!["NULL", "-1", "0", "255", "256", "32767", "(-32767 - 1)"],
         "boolean" => vec!["NULL", "true", "false"],
         "interval" => vec!["NULL", "'0'", "'-1 second'", "'1 microsecond'", "'5 seconds'", "'7 minutes'", "'100 years'"],
         "uuid" => vec!["NULL", "'00000000-0000-0000-0000-000000000000'", "gen_random_uuid()"],
@@ -148,6 +149,7 @@ fn populate(c: &mut Client) -> Population {
 /// Functions whose execution is the suspended one (they act on waitpoints and signals).
 const ON_SUSPENDED: &[&str] = &[
     "ff_deliver_signal",
+    "ff_deliver_signal_in",
     "ff_deliver_approval_signal",
     "ff_read_waitpoint_token",
     "ff_list_pending_waitpoints",
@@ -162,6 +164,10 @@ fn plausible(p: &Population, function: &str, name: &str, sql_type: &str) -> Stri
         ("execution_id", _) if ON_SUSPENDED.contains(&function) => q(&p.suspended),
         ("execution_id", _) => q(&p.leased),
         ("after_execution_id", _) => "NULL".into(),
+        // The partition-first forms: a new execution's partition in lane fz, or the execution's.
+        ("partition_key", _) if function == "ff_create_execution_in" || function == "ff_claim_in" => "ff_partition_for('fz', NULL)".into(),
+        ("partition_key", _) if ON_SUSPENDED.contains(&function) => format!("(ff_parse_execution_id({})).partition_key", q(&p.suspended)),
+        ("partition_key", _) => format!("(ff_parse_execution_id({})).partition_key", q(&p.leased)),
         ("lease_id", _) => q(&p.lease_id),
         ("lease_epoch", _) => p.lease_epoch.to_string(),
         ("waitpoint_id", _) => q(&p.waitpoint_id),

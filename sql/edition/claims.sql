@@ -191,6 +191,54 @@ $$;
 COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admitted claim candidates (internal).';
 
 
+-- Up to `max_rows` candidates of the lane in one partition (ff_claim_in), locked, best first: each
+-- priority the lane has registered here, highest first, scanned from the head (a partition's claim
+-- leaves the claim starts alone: the query that moves one reads every partition of the lane). The
+-- lean statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
+CREATE FUNCTION ff_pick_in_partition(p_partition smallint, p_lane_id text, caps text[], now_ms bigint, max_rows bigint)
+RETURNS ff_claim_candidate[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    admitted ff_claim_candidate[] := '{}';
+    c ff_claim_candidate;
+    prio integer;
+BEGIN
+    IF EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id) THEN
+        RETURN admitted;
+    END IF;
+    FOR prio IN SELECT DISTINCT s.priority FROM ff_claim_start s WHERE s.lane_id = p_lane_id ORDER BY 1 DESC LOOP
+        FOR c IN
+            -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_in_partition.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, '{}'::uuid[], max_rows - cardinality(admitted), prio, 0, p_partition
+            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
+                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
+                   e.priority AS scan_priority, 0::bigint AS scan_start, e.queue_seq - 0 >= 64 AS start_behind
+                   , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
+            FROM ff_exec_core e
+            WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= 0
+              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+              AND e.required_capabilities <@ caps
+              AND e.execution_id <> ALL ('{}'::uuid[])
+              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+              AND e.partition_key = p_partition
+            ORDER BY e.queue_seq
+            LIMIT max_rows - cardinality(admitted)
+            FOR UPDATE OF e SKIP LOCKED
+            -- @end statement
+        LOOP
+            IF c.needs_admission THEN
+                RAISE EXCEPTION 'feature_unavailable: budgets and quotas are not distributed'
+                    USING ERRCODE = 'WF035', DETAIL = 'distributed_admission';
+            END IF;
+            admitted := admitted || c;
+        END LOOP;
+        EXIT WHEN cardinality(admitted) >= max_rows;
+    END LOOP;
+    RETURN admitted;
+END
+$$;
+COMMENT ON FUNCTION ff_pick_in_partition(smallint, text, text[], bigint, bigint) IS
+    'Pick and lock claim candidates of a lane in one partition (internal).';
+
 -- Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one; consume
 -- any grant; write the lease event; hand back the progress (the continuation the attempt resumes
 -- from and the step count: the statement claims/claim_progress.sql, written in below; not run for a
@@ -372,7 +420,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION ff_claim_body(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_lease_ttl_ms bigint,
-    p_max_items integer)
+    p_max_items integer, p_partition smallint)
 RETURNS SETOF ff_lease_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
@@ -385,7 +433,11 @@ BEGIN
     IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
         PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
     END IF;
-    FOREACH c IN ARRAY ff_pick(p_lane_id, caps, now_ms, p_max_items) LOOP
+    IF p_partition NOT BETWEEN 0 AND 255 THEN
+        PERFORM ff_invalid('invalid_partition_key', 'partition_key must be between 0 and 255');
+    END IF;
+    FOREACH c IN ARRAY CASE WHEN p_partition IS NULL THEN ff_pick(p_lane_id, caps, now_ms, p_max_items)
+                            ELSE ff_pick_in_partition(p_partition, p_lane_id, caps, now_ms, p_max_items) END LOOP
         RETURN NEXT ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
         n := n + 1;
     END LOOP;
@@ -394,12 +446,22 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ff_claim_body(text, text, text, text[], bigint, integer) IS 'ff_claim''s body (internal).';
+COMMENT ON FUNCTION ff_claim_body(text, text, text, text[], bigint, integer, smallint) IS 'ff_claim''s and ff_claim_in''s body (internal).';
 
 CREATE FUNCTION ff_claim(lane_id text, worker_id text, worker_instance_id text, capabilities text[] DEFAULT '{}',
     lease_ttl_ms bigint DEFAULT 30000, max_items integer DEFAULT 1)
 RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
     lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
 LANGUAGE sql STABLE AS $$
-    SELECT * FROM @extschema@.ff_claim_body($1, $2, $3, $4, $5, $6)
+    SELECT * FROM @extschema@.ff_claim_body($1, $2, $3, $4, $5, $6, NULL)
+$$;
+
+-- ff_claim in one partition: on a distributed install, the call Citus delegates to the node holding
+-- the partition's shard (docs/scale-out.md). VOLATILE: Citus delegates no other.
+CREATE FUNCTION ff_claim_in(partition_key smallint, lane_id text, worker_id text, worker_instance_id text,
+    capabilities text[] DEFAULT '{}', lease_ttl_ms bigint DEFAULT 30000, max_items integer DEFAULT 1)
+RETURNS TABLE (execution_id text, attempt_index integer, attempt_id uuid, lease_id uuid, lease_epoch bigint,
+    lease_expires_at_ms bigint, resumed boolean, payload bytea, continuation text, step_count integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+    SELECT * FROM ff_claim_body($2, $3, $4, $5, $6, $7, ff_required($1, 'partition_key'))
 $$;

@@ -244,12 +244,15 @@ BEGIN
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');
     p_priority := coalesce(p_priority, 0);
-    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
+    -- Sorted and without repeats, as the Rust edition stores them; apart from the insert, which a
+    -- distributed install (Citus) cannot plan with a sub-select among its values.
+    caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
+    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
         eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
         idempotency_key, created_at_ms, updated_at_ms)
-    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1), p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
     ON CONFLICT DO NOTHING
     RETURNING execution_id
     -- @end statement

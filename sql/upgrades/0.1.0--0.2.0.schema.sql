@@ -75,9 +75,16 @@ COMMENT ON TABLE ff_waiter IS
     'outbox channel, or a waiter for one execution''s or flow''s end (channel ff_completion_of, lane_id '
     'the execution id or flow:<flow id>). The first writer that makes work for it deletes the row and notifies.';
 
--- The operator view gains attempt count, terminal time, last failure and result size (new columns
--- last, so CREATE OR REPLACE keeps the old ones).
-CREATE OR REPLACE VIEW ff_executions AS
+-- ff_exec_core.partition_key becomes a plain smallint, the type of every other table's partition_key:
+-- Citus co-locates tables only when their distribution columns have one type, and delegates a
+-- function only by an argument of that type (docs/scale-out.md). The values come only from the
+-- partition function and the id parser, both bounded to 0..255. The view reading the column goes
+-- first and comes back below, with the columns it gains: attempt count, terminal time, last failure
+-- and result size.
+DROP VIEW ff_executions;
+ALTER TABLE ff_exec_core ALTER COLUMN partition_key TYPE smallint;
+DROP DOMAIN ff_partition_key;
+CREATE VIEW ff_executions AS
 SELECT '{fp:' || e.partition_key || '}:' || e.execution_id AS execution_id, e.lane_id, e.namespace, e.priority,
        e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.attempt_state, e.public_state, e.attempt_index,
        e.lease_epoch, e.lease_expires_at_ms, e.created_at_ms,

@@ -72,6 +72,23 @@ statement! {
     }
 }
 statement! {
+    /// The lean candidate statement restricted to one partition (`ff_claim_in`): on a distributed
+    /// install, the shard the call runs on.
+    mod candidates_in_partition = variants [[
+        "claims/candidate_columns.sql", "claims/candidate_needs_admission.sql", "claims/candidate_filter.sql",
+        "claims/candidate_in_partition.sql", "claims/candidate_order.sql",
+    ]];
+    args<'a> {
+        lane_id: &'a str, capabilities: Vec<String>, now_ms: i64, refused_execution_ids: Vec<pgrx::Uuid>, max_rows: i64,
+        priority: i32, start_seq: i64, partition_key: i16,
+    }
+    row {
+        partition_key: i16, execution_id: pgrx::Uuid, quota_policy_id: Option<pgrx::Uuid>, attempt_state: String,
+        attempt_index: i32, current_attempt_id: Option<pgrx::Uuid>, interrupt_reason: Option<String>, reserved: bool,
+        scan_priority: i32, scan_start: i64, start_behind: bool, needs_admission: bool,
+    }
+}
+statement! {
     mod start_after_scan = "claims/start_after_scan.sql";
     args<'a> { lane_id: &'a str, priority: i32, start_seq: i64, found: bool, now_ms: i64 }
     row {}
@@ -148,6 +165,20 @@ struct Candidate {
 
 impl From<&candidates::Row> for Candidate {
     fn from(r: &candidates::Row) -> Self {
+        Candidate {
+            id: ex_id(r.partition_key, &r.execution_id),
+            quota_policy_id: r.quota_policy_id,
+            attempt_state: r.attempt_state.clone(),
+            attempt_index: r.attempt_index,
+            current_attempt_id: r.current_attempt_id,
+            interrupt_reason: r.interrupt_reason.clone(),
+            reserved: r.reserved,
+        }
+    }
+}
+
+impl From<&candidates_in_partition::Row> for Candidate {
+    fn from(r: &candidates_in_partition::Row) -> Self {
         Candidate {
             id: ex_id(r.partition_key, &r.execution_id),
             quota_policy_id: r.quota_policy_id,
@@ -240,6 +271,40 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
     Ok(admitted)
 }
 
+/// Up to `limit` candidates of the lane in one partition (`ff_claim_in`), locked: each priority the
+/// lane has registered here, highest first, scanned from the head (a partition's claim leaves the
+/// claim starts alone: the query that moves one reads every partition of the lane). The lean
+/// statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
+fn pick_in_partition(client: &SpiClient<'_>, partition: i16, scan: &Scan<'_>, limit: i64) -> WfResult<Vec<Candidate>> {
+    let mut admitted = Vec::new();
+    if crate::store::lanes::is_paused(client, scan.lane)? {
+        return Ok(admitted);
+    }
+    for at in claim_starts::starts(client, scan.lane, true)? {
+        let args = candidates_in_partition::Args {
+            lane_id: scan.lane,
+            capabilities: scan.caps.to_vec(),
+            now_ms: scan.now,
+            refused_execution_ids: Vec::new(),
+            max_rows: limit - admitted.len() as i64,
+            priority: at.priority,
+            start_seq: 0,
+            partition_key: partition,
+        };
+        for row in candidates_in_partition::all(client, args)? {
+            if row.needs_admission {
+                return Err(WfError::new(ErrorKind::FeatureUnavailable, "budgets and quotas are not distributed")
+                    .with_detail("distributed_admission"));
+            }
+            admitted.push(Candidate::from(&row));
+        }
+        if admitted.len() as i64 >= limit {
+            break;
+        }
+    }
+    Ok(admitted)
+}
+
 /// Admitted candidates of one priority, appended to `admitted` up to `limit`. Quota-limited ones are
 /// re-checked under their policy's lock; refused ones are skipped and the scan continues. Whether the
 /// scan's first row was a stride past the priority's claim start.
@@ -315,6 +380,28 @@ fn capabilities_arg(caps: Option<Vec<String>>) -> WfResult<Vec<String>> {
     let caps = caps.unwrap_or_default();
     ids::validate_capabilities(&caps, "capabilities")?;
     Ok(caps)
+}
+
+/// Which partitions a claim scans: every one (`ff_claim`), or the one given (`ff_claim_in`; a number
+/// out of range is refused after the other arguments, the SQL edition's order).
+pub enum Partition {
+    Every,
+    Only(i16),
+}
+
+/// What a claim scans: a lane (an argument, checked here), in the partitions given.
+pub struct Target<'a> {
+    pub lane: Option<&'a str>,
+    pub partition: Partition,
+}
+
+fn in_range(partition: Option<i16>) -> WfResult<()> {
+    match partition {
+        Some(p) if !(0..=255).contains(&p) => {
+            Err(WfError::invalid_input("invalid_partition_key", "partition_key must be between 0 and 255"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `ff_claim_for_worker`'s row: execution_id, partition_key, grant_key, expires_at_ms.
@@ -487,7 +574,7 @@ pub fn claim_execution(
 
 /// `ff_claim`: pick and lease up to `max_items`.
 pub fn claim_batch(
-    lane: Option<&str>,
+    target: Target<'_>,
     worker_id: Option<&str>,
     instance: Option<&str>,
     caps: Option<Vec<String>>,
@@ -495,6 +582,11 @@ pub fn claim_batch(
     max_items: Option<i32>,
     progress: Progress,
 ) -> WfResult<Vec<LeaseRow>> {
+    let Target { lane, partition } = target;
+    let partition = match partition {
+        Partition::Every => None,
+        Partition::Only(p) => Some(p),
+    };
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;
@@ -503,9 +595,13 @@ pub fn claim_batch(
     if !(1..=1000).contains(&max_items) {
         return Err(WfError::invalid_input("invalid_max_items", "max_items must be between 1 and 1000"));
     }
+    in_range(partition)?;
     let now = now_ms();
     Spi::connect_mut(|client| {
-        let picked = pick(client, lane, &caps, now, max_items as i64)?;
+        let picked = match partition {
+            None => pick(client, lane, &caps, now, max_items as i64)?,
+            Some(p) => pick_in_partition(client, p, &Scan { lane, caps: &caps, now }, max_items as i64)?,
+        };
         let mut out = Vec::with_capacity(picked.len());
         for c in picked {
             let attempt = lifecycle::attempt_for_claim(&c.attempt_state, c.attempt_index)?;
