@@ -33,6 +33,7 @@ pgrx::extension_sql_file!(
 );
 pgrx::extension_sql_file!("../sql/shared/lanes.sql", name = "lanes", requires = ["shared_ids", api::flows::ff_lanes_changed]);
 pgrx::extension_sql_file!("../sql/shared/claim_start.sql", name = "claim_start", requires = ["shared_ids"]);
+pgrx::extension_sql_file!("../sql/shared/scan_starts.sql", name = "scan_starts", requires = ["shared_ids"]);
 pgrx::extension_sql_file!(
     "../sql/claim_start_triggers.sql",
     name = "claim_start_triggers",

@@ -29,24 +29,28 @@ DECLARE
     n integer := 0;
     lanes text[] := '{}';
     r record;
+    scan_from bigint := ff_scan_from('promote_delayed', now_ms, p_namespace IS NULL AND p_tag_key IS NULL);
 BEGIN
     FOR r IN
-        -- @statement scanners/promote_delayed.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        -- @statement scanners/promote_delayed.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value, scan_from
         WITH due AS (
             SELECT partition_key, execution_id FROM ff_exec_core
-            WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= now_ms
+            WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= now_ms AND eligible_at_ms >= scan_from
               AND (p_namespace::text IS NULL OR namespace = p_namespace) AND (p_tag_key::text IS NULL OR tags ->> p_tag_key = p_tag_value)
             ORDER BY eligible_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED)
         UPDATE ff_exec_core e SET eligibility_state = 'eligible_now', public_state = 'waiting',
                eligible_at_ms = NULL, updated_at_ms = now_ms
         FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
-          AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'not_eligible_until_time' AND e.eligible_at_ms <= now_ms
+          AND e.lifecycle_phase = 'runnable' AND e.eligibility_state || '' = 'not_eligible_until_time' AND e.eligible_at_ms <= now_ms
         RETURNING e.lane_id
         -- @end statement
     LOOP
         n := n + 1;
         lanes := lanes || r.lane_id;
     END LOOP;
+    IF p_namespace IS NULL AND p_tag_key IS NULL AND n < max_rows THEN
+        PERFORM ff_scan_done('promote_delayed', now_ms);
+    END IF;
     PERFORM ff_wake('{}', ARRAY(SELECT DISTINCT unnest(lanes)));
     RETURN n;
 END
@@ -150,21 +154,28 @@ CREATE FUNCTION ff_task_expire_suspensions(now_ms bigint, max_rows bigint, p_nam
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer := 0;
+    found_rows integer := 0;
     r record;
+    scan_from bigint := ff_scan_from('expire_suspensions', now_ms, p_namespace IS NULL AND p_tag_key IS NULL);
 BEGIN
     FOR r IN
-        -- @statement signals/due_suspensions.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        -- @statement signals/due_suspensions.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value, scan_from
         SELECT s.partition_key, s.execution_id FROM ff_suspension s WHERE s.state = 'open' AND s.timeout_at_ms <= now_ms
+          AND s.timeout_at_ms >= scan_from
           AND (p_namespace::text IS NULL AND p_tag_key::text IS NULL OR EXISTS (
                 SELECT 1 FROM ff_exec_core x WHERE x.partition_key = s.partition_key AND x.execution_id = s.execution_id
                   AND (p_namespace::text IS NULL OR x.namespace = p_namespace) AND (p_tag_key::text IS NULL OR x.tags ->> p_tag_key = p_tag_value)))
         ORDER BY timeout_at_ms LIMIT max_rows
         -- @end statement
     LOOP
+        found_rows := found_rows + 1;
         IF ff_apply_suspension_timeout(r.partition_key, r.execution_id, now_ms) THEN
             n := n + 1;
         END IF;
     END LOOP;
+    IF p_namespace IS NULL AND p_tag_key IS NULL AND found_rows < max_rows THEN
+        PERFORM ff_scan_done('expire_suspensions', now_ms);
+    END IF;
     RETURN n;
 END
 $$;
@@ -174,15 +185,17 @@ CREATE FUNCTION ff_task_expire_deadlines(now_ms bigint, max_rows bigint, p_names
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer := 0;
+    found_rows integer := 0;
     r record;
+    scan_from bigint := ff_scan_from('expire_deadlines', now_ms, p_namespace IS NULL AND p_tag_key IS NULL);
 BEGIN
     FOR r IN
-        -- @statement scanners/due_deadlines.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value
+        -- @statement scanners/due_deadlines.sql: now_ms, max_rows, p_namespace, p_tag_key, p_tag_value, scan_from
         WITH due AS (
             SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
             FROM ff_deadline d
             JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
-            WHERE d.deadline_at_ms <= now_ms
+            WHERE d.deadline_at_ms <= now_ms AND d.deadline_at_ms >= scan_from
               AND (p_namespace::text IS NULL OR e.namespace = p_namespace) AND (p_tag_key::text IS NULL OR e.tags ->> p_tag_key = p_tag_value)
             ORDER BY d.deadline_at_ms
             LIMIT max_rows
@@ -192,12 +205,16 @@ BEGIN
         SELECT partition_key, execution_id, lifecycle_phase, ownership_state FROM due
         -- @end statement
     LOOP
+        found_rows := found_rows + 1;
         IF r.lifecycle_phase <> 'terminal' THEN
             PERFORM ff_terminate_locked(r.partition_key, r.execution_id, 'expired', now_ms, 'deadline_exceeded', 'deadline', 'expired',
                                         r.ownership_state = 'leased', 'timeout');
             n := n + 1;
         END IF;
     END LOOP;
+    IF p_namespace IS NULL AND p_tag_key IS NULL AND found_rows < max_rows THEN
+        PERFORM ff_scan_done('expire_deadlines', now_ms);
+    END IF;
     RETURN n;
 END
 $$;
@@ -347,11 +364,12 @@ CREATE FUNCTION ff_expire_leases_now(now_ms bigint, max_rows bigint, p_namespace
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     max_reclaims integer := ff_setting_int('ff_engine.max_reclaims', 1000, 0, false);
+    scan_from bigint := ff_scan_from('expire_leases', now_ms, p_namespace IS NULL AND p_tag_key IS NULL);
 BEGIN
-    -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims, p_namespace, p_tag_key, p_tag_value
+    -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims, p_namespace, p_tag_key, p_tag_value, scan_from
     WITH due AS (
         SELECT partition_key, execution_id FROM ff_exec_core
-        WHERE ownership_state = 'leased' AND lease_expires_at_ms <= now_ms
+        WHERE ownership_state = 'leased' AND lease_expires_at_ms <= now_ms AND lease_expires_at_ms >= scan_from
           AND (p_namespace::text IS NULL OR namespace = p_namespace) AND (p_tag_key::text IS NULL OR tags ->> p_tag_key = p_tag_value)
         ORDER BY lease_expires_at_ms LIMIT max_rows FOR UPDATE SKIP LOCKED),
     upd AS (
@@ -367,7 +385,7 @@ BEGIN
           lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1,
           updated_at_ms = now_ms
         FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
-          AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= now_ms
+          AND e.ownership_state || '' = 'leased' AND e.lease_expires_at_ms <= now_ms
         RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
                   e.attempt_index),
     att AS (
@@ -390,6 +408,9 @@ BEGIN
     FROM upd
     -- @end statement
     INTO failed, expired, lanes;
+    IF p_namespace IS NULL AND p_tag_key IS NULL AND expired < max_rows THEN
+        PERFORM ff_scan_done('expire_leases', now_ms);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION ff_expire_leases_now(bigint, bigint, text, text, text) IS 'Lease expiry (internal).';

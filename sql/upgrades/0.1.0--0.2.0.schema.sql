@@ -3,7 +3,9 @@
 -- assembled with
 --   cargo pgrx schema pg15 --out /tmp/ff_engine--0.2.0.sql
 --   scripts/upgrade-script.py 0.1.0 0.2.0 sql/shared/errors.sql sql/shared/ids.sql sql/shared/flows.sql \
---       sql/shared/lanes.sql sql/upgrades/0.1.0--0.2.0.flows.sql sql/conditions.sql sql/cron.sql
+--       sql/shared/lanes.sql sql/upgrades/0.1.0--0.2.0.flows.sql sql/shared/claim_start.sql \
+--       sql/shared/scan_starts.sql sql/claim_start_triggers.sql sql/upgrades/0.1.0--0.2.0.claim_start.sql \
+--       sql/conditions.sql sql/cron.sql sql/shared/citus.sql
 
 -- Lease revocation interrupts an attempt for a new reason.
 ALTER DOMAIN ff_interrupt_reason DROP CONSTRAINT ff_interrupt_reason_check;

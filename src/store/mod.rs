@@ -17,6 +17,7 @@ pub mod lanes;
 pub mod leases;
 pub mod operator;
 pub mod progress;
+pub mod scan_starts;
 pub mod scanners;
 pub mod signals;
 pub mod suspensions;

@@ -9,6 +9,7 @@ use crate::postgres::notify::{wake, Channel};
 use crate::postgres::statement::{now_ms, Param};
 use crate::statement;
 use crate::store::leases::{terminate_locked, Termination};
+use crate::store::scan_starts;
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::PgOid;
 use pgrx::prelude::*;
@@ -29,12 +30,12 @@ statement! {
 }
 statement! {
     mod promote_delayed = "scanners/promote_delayed.sql";
-    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a>, scan_from: i64 }
     row { lane_id: String }
 }
 statement! {
     mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
-    args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, filter: ScanFilter<'a> }
+    args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, filter: ScanFilter<'a>, scan_from: i64 }
     row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
 }
 statement! {
@@ -51,7 +52,7 @@ statement! {
 
 statement! {
     mod due_deadlines = "scanners/due_deadlines.sql";
-    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a>, scan_from: i64 }
     row { partition_key: i16, execution_id: pgrx::Uuid, lifecycle_phase: String, ownership_state: String }
 }
 
@@ -197,8 +198,10 @@ const VERIFY_CLAIM_STARTS: usize = 5;
 
 /// Promote due delayed executions and wake the sleeping workers of their lanes.
 fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let args = promote_delayed::Args { now_ms, max_rows, filter: f };
+    let run = scan_starts::begin(client, "promote_delayed", now_ms, &f)?;
+    let args = promote_delayed::Args { now_ms, max_rows, filter: f, scan_from: run.from };
     let promoted = promote_delayed::all(client, args)?;
+    run.end(client, promoted.len(), max_rows)?;
     let mut lanes: Vec<&str> = promoted.iter().map(|r| r.lane_id.as_str()).collect();
     lanes.sort_unstable();
     lanes.dedup();
@@ -208,8 +211,10 @@ fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: S
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
-    let args = expire_leases::Args { now_ms, max_rows, max_reclaims, filter: f };
+    let run = scan_starts::begin(client, "expire_leases", now_ms, &f)?;
+    let args = expire_leases::Args { now_ms, max_rows, max_reclaims, filter: f, scan_from: run.from };
     let r = expire_leases::one(client, args)?;
+    run.end(client, r.expired as usize, max_rows)?;
     if r.expired > 0 {
         let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
         let lanes = r.lanes.unwrap_or_default();
@@ -223,7 +228,8 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: Sca
 /// deadline rows dealt with are deleted, including those of executions that finished in time; the
 /// count is of executions expired.
 fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let args = due_deadlines::Args { now_ms, max_rows, filter: f };
+    let run = scan_starts::begin(client, "expire_deadlines", now_ms, &f)?;
+    let args = due_deadlines::Args { now_ms, max_rows, filter: f, scan_from: run.from };
     let due = due_deadlines::all(client, args)?;
     let expiry = Termination {
         states: lifecycle::EXPIRED,
@@ -240,6 +246,7 @@ fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanF
             expired += 1;
         }
     }
+    run.end(client, due.len(), max_rows)?;
     Ok(expired)
 }
 

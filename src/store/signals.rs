@@ -88,7 +88,7 @@ statement! {
 }
 statement! {
     mod due_suspensions = "signals/due_suspensions.sql";
-    args<'a> { now_ms: i64, max_rows: i64, filter: crate::store::scanners::ScanFilter<'a> }
+    args<'a> { now_ms: i64, max_rows: i64, filter: crate::store::scanners::ScanFilter<'a>, scan_from: i64 }
     row { partition_key: i16, execution_id: pgrx::Uuid }
 }
 statement! {
@@ -550,8 +550,10 @@ fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, lane_id: &str, due: d
 
 /// Apply each due suspension's timeout behaviour; returns how many were processed.
 pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64, f: crate::store::scanners::ScanFilter<'_>) -> WfResult<usize> {
-    let args = due_suspensions::Args { now_ms: now, max_rows, filter: f };
+    let run = crate::store::scan_starts::begin(client, "expire_suspensions", now, &f)?;
+    let args = due_suspensions::Args { now_ms: now, max_rows, filter: f, scan_from: run.from };
     let due = due_suspensions::all(client, args)?;
+    let found = due.len();
     let mut n = 0;
     for d in due {
         let (partition_key, execution_id) = (d.partition_key, d.execution_id);
@@ -564,5 +566,6 @@ pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64, f: cr
         apply_timeout(client, &ex_id(partition_key, &execution_id), &locked.lane_id, recheck, now)?;
         n += 1;
     }
+    run.end(client, found, max_rows)?;
     Ok(n)
 }

@@ -4,11 +4,12 @@
 -- $1 now_ms
 -- $2 max_rows
 -- $3..$5 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
+-- $6 scan_from (sql/shared/scan_starts.sql)
 WITH due AS (
     SELECT d.partition_key, d.execution_id, e.lifecycle_phase, e.ownership_state
     FROM ff_deadline d
     JOIN ff_exec_core e ON e.partition_key = d.partition_key AND e.execution_id = d.execution_id
-    WHERE d.deadline_at_ms <= $1
+    WHERE d.deadline_at_ms <= $1 AND d.deadline_at_ms >= $6
       AND ($3::text IS NULL OR e.namespace = $3) AND ($4::text IS NULL OR e.tags ->> $4 = $5)
     ORDER BY d.deadline_at_ms
     LIMIT $2

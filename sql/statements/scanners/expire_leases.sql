@@ -7,9 +7,10 @@
 -- $2 max_rows
 -- $3 max_reclaims
 -- $4..$6 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
+-- $7 scan_from (sql/shared/scan_starts.sql)
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
-    WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1
+    WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1 AND lease_expires_at_ms >= $7
       AND ($4::text IS NULL OR namespace = $4) AND ($5::text IS NULL OR tags ->> $5 = $6)
     ORDER BY lease_expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED),
 upd AS (
@@ -25,7 +26,10 @@ upd AS (
       lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1,
       updated_at_ms = $1
     FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
-      AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= $1
+      -- Written so that it implies nothing about ff_exec_core_leases: the update reaches its rows by
+      -- the primary key from `due`, never by walking that index from its head (every entry a held
+      -- snapshot keeps alive).
+      AND e.ownership_state || '' = 'leased' AND e.lease_expires_at_ms <= $1
     RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
               e.attempt_index),
 att AS (
