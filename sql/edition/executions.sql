@@ -244,8 +244,7 @@ BEGIN
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');
     p_priority := coalesce(p_priority, 0);
-    -- Sorted and without repeats, as the Rust edition stores them; apart from the insert, which a
-    -- distributed install (Citus) cannot plan with a sub-select among its values.
+    -- Sorted, no repeats (as the Rust edition); not in the insert, which Citus cannot plan with it.
     caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
     -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
