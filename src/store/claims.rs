@@ -163,33 +163,25 @@ struct Candidate {
     reserved: bool,
 }
 
-impl From<&candidates::Row> for Candidate {
-    fn from(r: &candidates::Row) -> Self {
-        Candidate {
-            id: ex_id(r.partition_key, &r.execution_id),
-            quota_policy_id: r.quota_policy_id,
-            attempt_state: r.attempt_state.clone(),
-            attempt_index: r.attempt_index,
-            current_attempt_id: r.current_attempt_id,
-            interrupt_reason: r.interrupt_reason.clone(),
-            reserved: r.reserved,
+/// A candidate from a row of either candidate statement (the same columns).
+macro_rules! candidate_from {
+    ($($row:ty),+) => {$(
+        impl From<&$row> for Candidate {
+            fn from(r: &$row) -> Self {
+                Candidate {
+                    id: ex_id(r.partition_key, &r.execution_id),
+                    quota_policy_id: r.quota_policy_id,
+                    attempt_state: r.attempt_state.clone(),
+                    attempt_index: r.attempt_index,
+                    current_attempt_id: r.current_attempt_id,
+                    interrupt_reason: r.interrupt_reason.clone(),
+                    reserved: r.reserved,
+                }
+            }
         }
-    }
+    )+};
 }
-
-impl From<&candidates_in_partition::Row> for Candidate {
-    fn from(r: &candidates_in_partition::Row) -> Self {
-        Candidate {
-            id: ex_id(r.partition_key, &r.execution_id),
-            quota_policy_id: r.quota_policy_id,
-            attempt_state: r.attempt_state.clone(),
-            attempt_index: r.attempt_index,
-            current_attempt_id: r.current_attempt_id,
-            interrupt_reason: r.interrupt_reason.clone(),
-            reserved: r.reserved,
-        }
-    }
-}
+candidate_from!(candidates::Row, candidates_in_partition::Row);
 
 /// The next batch of candidates of one priority: the lean statement first; the full one when a row
 /// needs admission (or on later rounds, after a quota refused some).
