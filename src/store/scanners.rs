@@ -198,7 +198,7 @@ const VERIFY_CLAIM_STARTS: usize = 5;
 
 /// Promote due delayed executions and wake the sleeping workers of their lanes.
 fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let run = scan_starts::begin(client, "promote_delayed", now_ms, &f)?;
+    let run = scan_starts::begin(client, Task::PromoteDelayed.name(), now_ms, &f)?;
     let args = promote_delayed::Args { now_ms, max_rows, filter: f, scan_from: run.from };
     let promoted = promote_delayed::all(client, args)?;
     run.end(client, promoted.len(), max_rows)?;
@@ -211,7 +211,7 @@ fn promote_delayed_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: S
 
 fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
     let max_reclaims = crate::postgres::settings::MAX_RECLAIMS.get();
-    let run = scan_starts::begin(client, "expire_leases", now_ms, &f)?;
+    let run = scan_starts::begin(client, Task::ExpireLeases.name(), now_ms, &f)?;
     let args = expire_leases::Args { now_ms, max_rows, max_reclaims, filter: f, scan_from: run.from };
     let r = expire_leases::one(client, args)?;
     run.end(client, r.expired as usize, max_rows)?;
@@ -228,7 +228,7 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: Sca
 /// deadline rows dealt with are deleted, including those of executions that finished in time; the
 /// count is of executions expired.
 fn expire_deadlines(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: ScanFilter<'_>) -> WfResult<usize> {
-    let run = scan_starts::begin(client, "expire_deadlines", now_ms, &f)?;
+    let run = scan_starts::begin(client, Task::ExpireDeadlines.name(), now_ms, &f)?;
     let args = due_deadlines::Args { now_ms, max_rows, filter: f, scan_from: run.from };
     let due = due_deadlines::all(client, args)?;
     let expiry = Termination {

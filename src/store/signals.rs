@@ -550,7 +550,7 @@ fn apply_timeout(client: &SpiClient<'_>, id: &ExecutionId, lane_id: &str, due: d
 
 /// Apply each due suspension's timeout behaviour; returns how many were processed.
 pub fn expire_suspensions(client: &SpiClient<'_>, now: i64, max_rows: i64, f: crate::store::scanners::ScanFilter<'_>) -> WfResult<usize> {
-    let run = crate::store::scan_starts::begin(client, "expire_suspensions", now, &f)?;
+    let run = crate::store::scan_starts::begin(client, crate::store::scanners::Task::ExpireSuspensions.name(), now, &f)?;
     let args = due_suspensions::Args { now_ms: now, max_rows, filter: f, scan_from: run.from };
     let due = due_suspensions::all(client, args)?;
     let found = due.len();
