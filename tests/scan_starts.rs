@@ -11,14 +11,28 @@ use std::time::{Duration, Instant};
 /// Index entries read from `index` so far, as the statistics show them once this session's are
 /// flushed (PostgreSQL 15 on: forced at the next idle moment; 14: its collector, within 500 ms).
 fn entries_so_far(c: &mut Client, index: &str) -> i64 {
-    c.batch_execute(
-        "DO $$ BEGIN IF to_regproc('pg_stat_force_next_flush') IS NOT NULL THEN \
-         EXECUTE 'SELECT pg_stat_force_next_flush()'; END IF; END $$",
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    c.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
-    c.query_one("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = $1", &[&index]).unwrap().get(0)
+    // PostgreSQL 15+ flushes on request; 14's collector takes the counts asynchronously (a backend
+    // sends them at most every 500 ms, the collector writes them later), so read until two reads
+    // 600 ms apart agree.
+    let read = |c: &mut Client| -> i64 {
+        c.batch_execute(
+            "DO $$ BEGIN IF to_regproc('pg_stat_force_next_flush') IS NOT NULL THEN \
+             EXECUTE 'SELECT pg_stat_force_next_flush()'; END IF; END $$",
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        c.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+        c.query_one("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = $1", &[&index]).unwrap().get(0)
+    };
+    let mut last = read(c);
+    for _ in 0..15 {
+        let now = read(c);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 /// Index entries the statements of `sql` read from `index`.
