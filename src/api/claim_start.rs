@@ -59,7 +59,7 @@ fn value<T: FromDatum>(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDes
 }
 
 fn claimable(tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, c: &Columns) -> bool {
-    value::<String>(tuple, desc, c.eligibility_state).as_deref() == Some("eligible_now")
+    value::<&str>(tuple, desc, c.eligibility_state) == Some("eligible_now")
 }
 
 /// BEFORE INSERT and BEFORE UPDATE OF eligibility_state, priority on ff_exec_core.

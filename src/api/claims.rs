@@ -3,7 +3,7 @@
 use crate::checks::text_array;
 use crate::error::required;
 use crate::postgres::raise::guarded;
-use crate::store::claims::{self, Partition, Progress};
+use crate::store::claims::{self, Progress};
 use pgrx::prelude::*;
 
 /// Pick the best eligible execution of a lane and reserve it with a signed, single-use grant.
@@ -106,7 +106,7 @@ fn ff_claim_0_2(
 > {
     TableIterator::new(guarded(|| {
         let capabilities = text_array(capabilities, "capabilities")?;
-        let target = claims::Target { lane: lane_id, partition: Partition::Every };
+        let target = claims::Target { lane: lane_id, partition: None };
         claims::claim_batch(target, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items, Progress::Read)
     }))
 }
@@ -139,7 +139,7 @@ fn ff_claim_in(
     ),
 > {
     TableIterator::new(guarded(|| {
-        let partition = Partition::Only(required(partition_key, "partition_key")?);
+        let partition = Some(required(partition_key, "partition_key")?);
         let capabilities = text_array(capabilities, "capabilities")?;
         let target = claims::Target { lane: lane_id, partition };
         claims::claim_batch(target, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items, Progress::Read)

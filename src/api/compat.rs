@@ -232,7 +232,7 @@ fn ff_claim(
 > {
     let rows = guarded(|| {
         let capabilities = crate::checks::text_array(capabilities, "capabilities")?;
-        let target = claims::Target { lane: lane_id, partition: claims::Partition::Every };
+        let target = claims::Target { lane: lane_id, partition: None };
         claims::claim_batch(target, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items, Progress::Skip)
     });
     TableIterator::new(rows.into_iter().map(lease_row_0_1))

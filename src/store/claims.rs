@@ -265,36 +265,62 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
 
 /// Up to `limit` candidates of the lane in one partition (`ff_claim_in`), locked: each priority the
 /// lane has registered here, highest first, scanned from the head (a partition's claim leaves the
-/// claim starts alone: the query that moves one reads every partition of the lane). The lean
-/// statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
+/// claim starts alone: the query that moves one reads every partition of the lane); a claim that
+/// finds nothing reads the lane's priorities again, as `pick` does. The lean statement only: a
+/// distributed install takes no budgets or quotas (docs/scale-out.md).
 fn pick_in_partition(client: &SpiClient<'_>, partition: i16, scan: &Scan<'_>, limit: i64) -> WfResult<Vec<Candidate>> {
     let mut admitted = Vec::new();
     if crate::store::lanes::is_paused(client, scan.lane)? {
         return Ok(admitted);
     }
-    for at in claim_starts::starts(client, scan.lane, true)? {
-        let args = candidates_in_partition::Args {
-            lane_id: scan.lane,
-            capabilities: scan.caps.to_vec(),
-            now_ms: scan.now,
-            refused_execution_ids: Vec::new(),
-            max_rows: limit - admitted.len() as i64,
-            priority: at.priority,
-            start_seq: 0,
-            partition_key: partition,
-        };
-        for row in candidates_in_partition::all(client, args)? {
-            if row.needs_admission {
-                return Err(WfError::new(ErrorKind::FeatureUnavailable, "budgets and quotas are not distributed")
-                    .with_detail("distributed_admission"));
+    let mut starts = claim_starts::starts(client, scan.lane, false)?;
+    for pass in 0..2 {
+        for &at in &starts {
+            partition_priority(client, partition, scan, at, limit, &mut admitted)?;
+            if admitted.len() as i64 >= limit {
+                return Ok(admitted);
             }
-            admitted.push(Candidate::from(&row));
         }
-        if admitted.len() as i64 >= limit {
+        if pass > 0 || !admitted.is_empty() {
             break;
         }
+        let again = claim_starts::starts(client, scan.lane, true)?;
+        if again.iter().map(|s| s.priority).eq(starts.iter().map(|s| s.priority)) {
+            break;
+        }
+        starts = again;
     }
     Ok(admitted)
+}
+
+/// One priority's candidates in one partition, from the head, appended to `admitted` up to `limit`.
+fn partition_priority(
+    client: &SpiClient<'_>,
+    partition: i16,
+    scan: &Scan<'_>,
+    at: Start,
+    limit: i64,
+    admitted: &mut Vec<Candidate>,
+) -> WfResult<()> {
+    let args = candidates_in_partition::Args {
+        lane_id: scan.lane,
+        capabilities: scan.caps.to_vec(),
+        now_ms: scan.now,
+        refused_execution_ids: Vec::new(),
+        max_rows: limit - admitted.len() as i64,
+        priority: at.priority,
+        start_seq: 0,
+        partition_key: partition,
+    };
+    for row in candidates_in_partition::all(client, args)? {
+        if row.needs_admission {
+            return Err(
+                WfError::new(ErrorKind::FeatureUnavailable, "budgets and quotas are not distributed").with_detail("distributed_admission")
+            );
+        }
+        admitted.push(Candidate::from(&row));
+    }
+    Ok(())
 }
 
 /// Admitted candidates of one priority, appended to `admitted` up to `limit`. Quota-limited ones are
@@ -374,17 +400,12 @@ fn capabilities_arg(caps: Option<Vec<String>>) -> WfResult<Vec<String>> {
     Ok(caps)
 }
 
-/// Which partitions a claim scans: every one (`ff_claim`), or the one given (`ff_claim_in`; a number
-/// out of range is refused after the other arguments, the SQL edition's order).
-pub enum Partition {
-    Every,
-    Only(i16),
-}
-
-/// What a claim scans: a lane (an argument, checked here), in the partitions given.
+/// What a claim scans: a lane (an argument, checked here), in every partition (`ff_claim`) or the one
+/// given (`ff_claim_in`; a number out of range is refused after the other arguments, the SQL
+/// edition's order).
 pub struct Target<'a> {
     pub lane: Option<&'a str>,
-    pub partition: Partition,
+    pub partition: Option<i16>,
 }
 
 fn in_range(partition: Option<i16>) -> WfResult<()> {
@@ -575,10 +596,6 @@ pub fn claim_batch(
     progress: Progress,
 ) -> WfResult<Vec<LeaseRow>> {
     let Target { lane, partition } = target;
-    let partition = match partition {
-        Partition::Every => None,
-        Partition::Only(p) => Some(p),
-    };
     let lane = lane_arg(lane)?;
     let w = worker(worker_id, instance)?;
     let caps = capabilities_arg(caps)?;
