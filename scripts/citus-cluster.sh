@@ -4,6 +4,8 @@
 #   scripts/citus-cluster.sh start DIR   -- initdb if needed, start if not running, CREATE EXTENSION
 #                                           citus on each node and add the workers (idempotent)
 #   scripts/citus-cluster.sh stop DIR
+#   scripts/citus-cluster.sh restart DIR NODE
+#                                        -- restart one node (coordinator, worker1, worker2), fast
 #     FF_PG_BINDIR: the PostgreSQL 18 binaries Citus is installed with (scripts/setup.sh installs it
 #     into the PostgreSQL 18 that setup unpacks); FF_PG_OPTIONS: more server options.
 # Prints nothing on success but the socket directory (for PGHOST).
@@ -45,5 +47,9 @@ case "$cmd" in
       fi
     done
     ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  restart)
+    name=${3:?restart DIR NODE}
+    as_pg "$BIN/pg_ctl" -D "$dir/$name" -l "$dir/$name.log" -m fast -w restart >/dev/null
+    ;;
+  *) echo "usage: $0 start|stop DIR, or restart DIR NODE" >&2; exit 2 ;;
 esac

@@ -102,7 +102,7 @@ done
 
 # Citus: a coordinator and two workers on PostgreSQL 18 (scripts/citus-cluster.sh, Citus unpacked by
 # setup.sh), both editions: ff_distribute, each partition-first call on the one node of its partition,
-# a claim race across the cluster (tests/citus.rs).
+# claim and signal races, bad input, wake-ups on the node (tests/citus.rs).
 for edition in rust sql; do
   step=$(date +%s)
   echo "== Citus on PostgreSQL 18, the $edition edition: tests/citus.rs"

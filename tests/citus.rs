@@ -1,15 +1,25 @@
 //! ff_engine distributed on a real Citus cluster: a coordinator and two workers on unix sockets
 //! (scripts/citus-cluster.sh; FF_CITUS_CLUSTER names its directory, `scripts/test.sh` starts one per
-//! edition). `ff_distribute` places the tables; each partition-first call made on the coordinator runs
-//! on exactly one node, the one holding its partition's shard — counted from Citus's own log of the
-//! commands it sends (`citus.log_remote_commands`); sixteen claimers racing on the cluster get every
-//! execution exactly once. Both editions. What does not distribute yet is listed in docs/scale-out.md.
+//! edition). `ff_distribute` places the tables; each partition-first call made on the coordinator —
+//! create, claim, renew, complete, fail, suspend, deliver — runs on exactly one node, the one holding
+//! its partition's shard, counted from Citus's own log of the commands it sends
+//! (`citus.log_remote_commands`). On the cluster: an execution suspends and resumes by a signal sent
+//! through the coordinator, sixteen claimers get every execution exactly once, sixteen signalers
+//! resume one execution exactly once, bad input gets a documented SQLSTATE, a worker waiting on the
+//! node of its partition is woken, and a worker node restarted mid-run loses nothing. Both editions.
+//! What does not distribute yet is listed in docs/scale-out.md.
 
 use ff_engine_tests::*;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex, Once};
+use std::time::Duration;
+use uuid::Uuid;
+
+const COORDINATOR: u16 = 5432;
 
 /// The cluster's directory, or None (the test says it is skipped, and why).
 fn cluster() -> Option<PathBuf> {
@@ -22,10 +32,10 @@ fn cluster() -> Option<PathBuf> {
     }
 }
 
-/// A session on the coordinator; the remote commands Citus logs for it are appended to `log`.
-fn coordinator(dir: &std::path::Path, log: Option<Arc<Mutex<Vec<String>>>>) -> Client {
+/// A session on the node listening on `port`; the remote commands Citus logs for it go to `log`.
+fn node(dir: &Path, port: u16, log: Option<Arc<Mutex<Vec<String>>>>) -> Result<Client, postgres::Error> {
     let mut config = postgres::Config::new();
-    config.host_path(dir.join("sock")).port(5432).user("postgres").dbname("postgres");
+    config.host_path(dir.join("sock")).port(port).user("postgres").dbname("postgres");
     if let Some(log) = log {
         config.notice_callback(move |n| {
             if n.message().starts_with("issuing ") {
@@ -33,14 +43,18 @@ fn coordinator(dir: &std::path::Path, log: Option<Arc<Mutex<Vec<String>>>>) -> C
             }
         });
     }
-    config.connect(NoTls).unwrap()
+    config.connect(NoTls)
+}
+
+fn coordinator(dir: &Path) -> Client {
+    node(dir, COORDINATOR, None).unwrap()
 }
 
 /// CREATE EXTENSION ff_engine on the coordinator (Citus creates it on the workers), a key, and
 /// `ff_distribute`, once per cluster (the cluster is fresh for each run of this file).
-fn distributed(dir: &std::path::Path) -> Client {
+fn distributed(dir: &Path) -> Client {
     static SETUP: Once = Once::new();
-    let mut c = coordinator(dir, None);
+    let mut c = coordinator(dir);
     SETUP.call_once(|| {
         c.batch_execute("CREATE EXTENSION IF NOT EXISTS ff_engine CASCADE").unwrap();
         assert_edition(&mut c);
@@ -55,8 +69,16 @@ fn distributed(dir: &std::path::Path) -> Client {
     c
 }
 
+/// A lane whose partition's shard is on one worker.
+#[derive(Clone, Debug)]
+struct Placed {
+    lane: String,
+    partition: i16,
+    port: u16,
+}
+
 /// The port of the worker holding the shard of `partition`.
-fn node_of(c: &mut Client, partition: i16) -> String {
+fn node_of(c: &mut Client, partition: i16) -> u16 {
     let port: i32 = c
         .query_one(
             "SELECT nodeport FROM pg_dist_shard_placement \
@@ -65,91 +87,200 @@ fn node_of(c: &mut Client, partition: i16) -> String {
         )
         .unwrap()
         .get(0);
-    port.to_string()
+    port as u16
 }
 
-/// Lanes whose partitions fall on each of the two workers, and their partitions.
-fn lanes_on_both_workers(c: &mut Client) -> Vec<(String, i16, String)> {
-    let mut by_node: BTreeMap<String, (String, i16)> = BTreeMap::new();
+/// One lane per worker, named `<prefix>-<n>` (each test has lanes of its own).
+fn lanes_on_both_workers(c: &mut Client, prefix: &str) -> Vec<Placed> {
+    let mut by_node: BTreeMap<u16, Placed> = BTreeMap::new();
     for i in 0..64 {
-        let lane = format!("cit-lane-{i}");
-        let p: i16 = c.query_one("SELECT ff_partition_for($1, NULL)", &[&lane]).unwrap().get(0);
-        by_node.entry(node_of(c, p)).or_insert((lane, p));
+        let lane = format!("{prefix}-{i}");
+        let partition: i16 = c.query_one("SELECT ff_partition_for($1, NULL)", &[&lane]).unwrap().get(0);
+        let port = node_of(c, partition);
+        by_node.entry(port).or_insert(Placed { lane, partition, port });
     }
     assert_eq!(by_node.len(), 2, "lanes on both workers: {by_node:?}");
-    by_node.into_iter().map(|(node, (lane, p))| (lane, p, node)).collect()
+    by_node.into_values().collect()
 }
 
-/// Why the Rust edition's claims do not run on a cluster yet.
-const RUST_CLAIM: &str = "the Rust edition's claim writes the lease, the attempt and the lease event in one statement \
-    whose CTEs insert, which Citus does not route to one shard (docs/scale-out.md, \"Not built\")";
+/// One waitpoint `k`, satisfied by a signal named `go`.
+const SINGLE: &str = r#"{"Single":{"waitpoint_key":"k","matcher":{"ByName":"go"}}}"#;
 
-/// Run `sql` ($1 partition, $2 lane) for a lane on each worker; assert that each call went, whole, to
-/// the node of its partition and to no other (one remote command: the call, not its statements).
-fn assert_one_node_per_call(dir: &std::path::Path, function: &str, sql: &str) {
+/// Create and claim an execution of the lane, through the coordinator: its lease.
+fn leased(c: &mut Client, at: &Placed) -> Lease {
+    c.query_one("SELECT * FROM ff_create_execution_in($1, $2, '\\x01')", &[&at.partition, &at.lane]).unwrap();
+    lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1')", &[&at.partition, &at.lane]).unwrap())
+}
+
+/// A leased execution suspended on `cond` with waitpoint `k`: its lease, the waitpoint and its token.
+fn suspended(c: &mut Client, at: &Placed, cond: &str) -> (Lease, Uuid, String) {
+    let l = leased(c, at);
+    let r = c
+        .query_one(
+            "SELECT waitpoint_id, token FROM ff_suspend_in($1, $2, $3, $4, $5::text::jsonb, '[{\"waitpoint_key\":\"k\"}]')",
+            &[&at.partition, &l.execution_id, &l.lease_id, &l.lease_epoch, &cond],
+        )
+        .unwrap();
+    (l, r.get(0), r.get(1))
+}
+
+/// A call: its SQL and its arguments.
+type Call = (&'static str, Vec<Box<dyn ToSql + Sync>>);
+
+/// For a lane on each worker: make the state `prepare` needs, then run its call on the coordinator;
+/// assert that the call went, whole, to the node of its partition and to no other (one remote
+/// command: the call, not its statements).
+fn assert_one_node_per_call(dir: &Path, function: &str, prepare: impl Fn(&mut Client, &Placed) -> Call) {
     let mut setup = distributed(dir);
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut c = coordinator(dir, Some(log.clone()));
+    let mut c = node(dir, COORDINATOR, Some(log.clone())).unwrap();
     c.batch_execute("SET citus.log_remote_commands = on").unwrap();
-    for (lane, p, node) in lanes_on_both_workers(&mut setup) {
-        c.query_one("SELECT * FROM ff_create_execution_in($1, $2, '\\x01')", &[&p, &lane]).unwrap();
+    for at in lanes_on_both_workers(&mut setup, &format!("one-{function}")) {
+        let (sql, args) = prepare(&mut setup, &at);
+        let args: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
         log.lock().unwrap().clear();
-        let rows = c.query(sql, &[&p, &lane]).unwrap();
-        assert_eq!(rows.len(), 1, "{function} in {lane}");
+        let rows = c.query(sql, &args).unwrap();
+        assert!(!rows.is_empty(), "{function} in {}", at.lane);
         let sent = log.lock().unwrap().clone();
-        assert_eq!(sent.len(), 1, "{function} in {lane}: one command to one node, got {sent:?}");
-        assert!(sent[0].contains(&format!("public.{function}(")), "{function} in {lane}: sent {sent:?}");
-        assert!(sent[0].contains(&format!(":{node} ")), "{function} in {lane}: sent to {sent:?}, its partition is on {node}");
+        assert_eq!(sent.len(), 1, "{function} in {}: one command to one node, got {sent:?}", at.lane);
+        assert!(sent[0].contains(&format!("public.{function}(")), "{function} in {}: sent {sent:?}", at.lane);
+        assert!(sent[0].contains(&format!(":{} ", at.port)), "{function} in {}: sent {sent:?}, its partition is on {}", at.lane, at.port);
     }
 }
 
 #[test]
 fn each_create_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
-    assert_one_node_per_call(&dir, "ff_create_execution_in", "SELECT * FROM ff_create_execution_in($1, $2, '\\x02')");
+    assert_one_node_per_call(&dir, "ff_create_execution_in", |_, at| {
+        ("SELECT * FROM ff_create_execution_in($1, $2, '\\x02')", vec![Box::new(at.partition), Box::new(at.lane.clone())])
+    });
 }
 
 #[test]
 fn each_claim_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
-    if sql_edition_only(RUST_CLAIM) {
-        return;
-    }
-    assert_one_node_per_call(&dir, "ff_claim_in", "SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1')");
+    assert_one_node_per_call(&dir, "ff_claim_in", |c, at| {
+        c.query_one("SELECT * FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap();
+        ("SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1')", vec![Box::new(at.partition), Box::new(at.lane.clone())])
+    });
+}
+
+/// The partition, execution id, lease id and epoch of a lease, as call arguments.
+fn lease_args(at: &Placed, l: Lease) -> Vec<Box<dyn ToSql + Sync>> {
+    vec![Box::new(at.partition), Box::new(l.execution_id), Box::new(l.lease_id), Box::new(l.lease_epoch)]
 }
 
 #[test]
-fn a_partition_first_call_with_another_partition_is_refused_on_the_cluster() {
+fn each_renew_runs_on_the_one_node_of_its_partition() {
+    let Some(dir) = cluster() else { return };
+    assert_one_node_per_call(&dir, "ff_renew_lease_in", |c, at| {
+        ("SELECT * FROM ff_renew_lease_in($1, $2, $3, $4)", lease_args(at, leased(c, at)))
+    });
+}
+
+#[test]
+fn each_complete_runs_on_the_one_node_of_its_partition() {
+    let Some(dir) = cluster() else { return };
+    assert_one_node_per_call(&dir, "ff_complete_in", |c, at| {
+        ("SELECT * FROM ff_complete_in($1, $2, $3, $4, '\\x2a')", lease_args(at, leased(c, at)))
+    });
+}
+
+#[test]
+fn each_fail_runs_on_the_one_node_of_its_partition() {
+    let Some(dir) = cluster() else { return };
+    assert_one_node_per_call(&dir, "ff_fail_in", |c, at| {
+        ("SELECT * FROM ff_fail_in($1, $2, $3, $4, 'boom')", lease_args(at, leased(c, at)))
+    });
+}
+
+#[test]
+fn each_suspend_runs_on_the_one_node_of_its_partition() {
+    let Some(dir) = cluster() else { return };
+    assert_one_node_per_call(&dir, "ff_suspend_in", |c, at| {
+        let mut args = lease_args(at, leased(c, at));
+        args.push(Box::new(SINGLE));
+        ("SELECT * FROM ff_suspend_in($1, $2, $3, $4, $5::text::jsonb, '[{\"waitpoint_key\":\"k\"}]')", args)
+    });
+}
+
+#[test]
+fn each_signal_runs_on_the_one_node_of_its_partition() {
+    let Some(dir) = cluster() else { return };
+    assert_one_node_per_call(&dir, "ff_deliver_signal_in", |c, at| {
+        let (l, waitpoint, token) = suspended(c, at, SINGLE);
+        let args: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(at.partition), Box::new(l.execution_id), Box::new(waitpoint), Box::new(token)];
+        ("SELECT * FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')", args)
+    });
+}
+
+/// The rows of `table` for an execution on the node at `port` (the event tables are per node).
+fn events_on(dir: &Path, port: u16, table: &str, execution_id: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM {table} WHERE execution_id = $1");
+    node(dir, port, None).unwrap().query_one(&sql, &[&execution_id]).unwrap().get(0)
+}
+
+#[test]
+fn a_suspended_execution_resumes_by_a_signal_sent_through_the_coordinator() {
     let Some(dir) = cluster() else { return };
     let mut c = distributed(&dir);
-    let (lane, p, _) = lanes_on_both_workers(&mut c).remove(0);
-    let e = assert_code(&mut c, "SELECT * FROM ff_create_execution_in($1, $2)", &[&((p + 1) % 256), &lane], "WF001");
-    assert_eq!(e.detail.as_deref(), Some("partition_mismatch"), "{e:?}");
-    let e = assert_code(&mut c, "SELECT * FROM ff_create_execution_in($1, $2, budget_ids => '{b1}')", &[&p, &lane], "WF035");
-    assert_eq!(e.detail.as_deref(), Some("distributed_admission"), "{e:?}");
+    for at in lanes_on_both_workers(&mut c, "resume") {
+        let (l, waitpoint, token) = suspended(&mut c, &at, SINGLE);
+        let effect: String = c
+            .query_one(
+                "SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')",
+                &[&at.partition, &l.execution_id, &waitpoint, &token],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(effect, "resume_condition_satisfied");
+        let again = assert_code(
+            &mut c,
+            "SELECT * FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')",
+            &[&at.partition, &l.execution_id, &waitpoint, &token],
+            "WF030",
+        );
+        assert_eq!(again.detail, None, "{again:?}");
+        let resumed =
+            lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, $2, 'w2', 'inst-2')", &[&at.partition, &at.lane]).unwrap());
+        assert_eq!((resumed.execution_id.as_str(), resumed.resumed), (l.execution_id.as_str(), true));
+        c.query_one(
+            "SELECT * FROM ff_complete_in($1, $2, $3, $4)",
+            &[&at.partition, &resumed.execution_id, &resumed.lease_id, &resumed.lease_epoch],
+        )
+        .unwrap();
+        let state: String = c
+            .query_one(
+                "SELECT public_state FROM ff_exec_core WHERE partition_key = $1 AND execution_id = split_part($2, '}:', 2)::uuid",
+                &[&at.partition, &l.execution_id],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(state, "completed");
+        // The events were written on the node that ran the calls.
+        let outcomes: Vec<String> = node(&dir, at.port, None)
+            .unwrap()
+            .query("SELECT outcome FROM ff_completion_event WHERE execution_id = $1 ORDER BY event_id", &[&l.execution_id])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(outcomes, ["resumed", "success"]);
+        assert_eq!(events_on(&dir, at.port, "ff_signal_event", &l.execution_id), 1);
+        assert_eq!(events_on(&dir, COORDINATOR, "ff_completion_event", &l.execution_id), 0);
+    }
 }
 
 #[test]
 fn sixteen_claimers_on_the_cluster_get_every_execution_exactly_once() {
     let Some(dir) = cluster() else { return };
-    if sql_edition_only(RUST_CLAIM) {
-        return;
-    }
     let mut c = distributed(&dir);
-    let lanes = lanes_on_both_workers(&mut c);
-    let lanes: Vec<(String, i16)> = lanes.into_iter().map(|(l, p, _)| (format!("{l}-race"), p)).collect();
-    // The race lanes' own partitions (the suffix moves them).
-    let lanes: Vec<(String, i16)> = lanes
-        .into_iter()
-        .map(|(l, _)| {
-            let p: i16 = c.query_one("SELECT ff_partition_for($1, NULL)", &[&l]).unwrap().get(0);
-            (l, p)
-        })
-        .collect();
+    let lanes = lanes_on_both_workers(&mut c, "race");
     let mut created = HashSet::new();
-    for (lane, p) in &lanes {
+    for at in &lanes {
         for _ in 0..100 {
-            let id: String = c.query_one("SELECT execution_id FROM ff_create_execution_in($1, $2)", &[p, lane]).unwrap().get(0);
+            let id: String =
+                c.query_one("SELECT execution_id FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap().get(0);
             created.insert(id);
         }
     }
@@ -159,12 +290,14 @@ fn sixteen_claimers_on_the_cluster_get_every_execution_exactly_once() {
         .map(|w| {
             let (dir, claimed, start, lanes) = (dir.clone(), claimed.clone(), start.clone(), lanes.clone());
             std::thread::spawn(move || {
-                let mut c = coordinator(&dir, None);
+                let mut c = coordinator(&dir);
                 start.wait();
                 let mut idle = 0;
                 while idle < lanes.len() {
-                    let (lane, p) = &lanes[(w + idle) % lanes.len()];
-                    let rows = c.query("SELECT execution_id FROM ff_claim_in($1, $2, $3, 'inst')", &[p, lane, &format!("w{w}")]).unwrap();
+                    let at = &lanes[(w + idle) % lanes.len()];
+                    let rows = c
+                        .query("SELECT execution_id FROM ff_claim_in($1, $2, $3, 'inst')", &[&at.partition, &at.lane, &format!("w{w}")])
+                        .unwrap();
                     match rows.first() {
                         Some(r) => {
                             claimed.lock().unwrap().push(r.get::<_, String>(0));
@@ -183,9 +316,254 @@ fn sixteen_claimers_on_the_cluster_get_every_execution_exactly_once() {
     let distinct: HashSet<_> = claimed.iter().cloned().collect();
     assert_eq!(distinct.len(), claimed.len(), "an execution claimed twice");
     assert_eq!(distinct, created, "every execution claimed");
-    let leased: i64 = c
-        .query_one("SELECT count(*) FROM ff_exec_core WHERE lane_id LIKE 'cit-lane-%-race' AND ownership_state = 'leased'", &[])
+    let leased: i64 =
+        c.query_one("SELECT count(*) FROM ff_exec_core WHERE lane_id LIKE 'race-%' AND ownership_state = 'leased'", &[]).unwrap().get(0);
+    assert_eq!(leased, 200);
+}
+
+#[test]
+fn sixteen_signalers_on_the_cluster_resume_one_execution_once() {
+    let Some(dir) = cluster() else { return };
+    let mut c = distributed(&dir);
+    let cond = r#"{"Composite":{"kind":"Count","n":20,"count_kind":"DistinctSources","waitpoints":["k"]}}"#;
+    for at in lanes_on_both_workers(&mut c, "storm") {
+        let (l, waitpoint, token) = suspended(&mut c, &at, cond);
+        let start = Arc::new(Barrier::new(16));
+        let signalers: Vec<_> = (0..16)
+            .map(|s| {
+                let (dir, start, at, eid, token) = (dir.clone(), start.clone(), at.clone(), l.execution_id.clone(), token.clone());
+                std::thread::spawn(move || {
+                    let mut c = coordinator(&dir);
+                    start.wait();
+                    let mut effects = Vec::new();
+                    for i in 0..3 {
+                        let source = format!("u{s}-{i}");
+                        match c.query_one(
+                            "SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'vote', source_type => 'user', source_identity => $5)",
+                            &[&at.partition, &eid, &waitpoint, &token, &source],
+                        ) {
+                            Ok(r) => effects.push(r.get::<_, String>(0)),
+                            Err(e) => assert_eq!(db_err(&e).code, "WF030", "after the resume the waitpoint is closed"),
+                        }
+                    }
+                    effects
+                })
+            })
+            .collect();
+        let effects: Vec<String> = signalers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        assert_eq!(effects.iter().filter(|e| *e == "resume_condition_satisfied").count(), 1, "{effects:?}");
+        assert_eq!(effects.len(), 20, "exactly the satisfying signals were accepted before the resume closed the waitpoint");
+        assert_eq!(events_on(&dir, at.port, "ff_signal_event", &l.execution_id), 20, "no signal lost");
+        let resumed =
+            lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, $2, 'w2', 'inst-2')", &[&at.partition, &at.lane]).unwrap());
+        assert_eq!((resumed.execution_id, resumed.resumed), (l.execution_id, true));
+        assert!(c.query("SELECT * FROM ff_claim_in($1, $2, 'w2', 'inst-2')", &[&at.partition, &at.lane]).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_partition_first_call_with_another_partition_is_refused_on_the_cluster() {
+    let Some(dir) = cluster() else { return };
+    let mut c = distributed(&dir);
+    let at = lanes_on_both_workers(&mut c, "mismatch").remove(0);
+    let e = assert_code(&mut c, "SELECT * FROM ff_create_execution_in($1, $2)", &[&((at.partition + 1) % 256), &at.lane], "WF001");
+    assert_eq!(e.detail.as_deref(), Some("partition_mismatch"), "{e:?}");
+    let e = assert_code(&mut c, "SELECT * FROM ff_create_execution_in($1, $2, budget_ids => '{b1}')", &[&at.partition, &at.lane], "WF035");
+    assert_eq!(e.detail.as_deref(), Some("distributed_admission"), "{e:?}");
+}
+
+#[test]
+fn a_call_citus_does_not_delegate_is_refused_with_a_clear_error() {
+    let Some(dir) = cluster() else { return };
+    let mut c = distributed(&dir);
+    let at = lanes_on_both_workers(&mut c, "undelegated").remove(0);
+    let l = leased(&mut c, &at);
+    // An argument Citus cannot evaluate before it routes (a volatile call): the call runs on the
+    // coordinator, which holds no shard.
+    let e = assert_code(
+        &mut c,
+        "SELECT * FROM ff_complete_in($1, $2, (SELECT $3::uuid WHERE random() >= 0), $4)",
+        &[&at.partition, &l.execution_id, &l.lease_id, &l.lease_epoch],
+        "WF035",
+    );
+    assert_eq!(e.detail.as_deref(), Some("not_delegated"), "{e:?}");
+    let e = assert_code(&mut c, "SELECT * FROM ff_claim_in($1, $2 || (SELECT ''), 'w', 'i')", &[&at.partition, &at.lane], "WF035");
+    assert_eq!(e.detail.as_deref(), Some("not_delegated"), "{e:?}");
+    // Delegated, the same calls go through.
+    c.query_one("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &[&at.partition, &l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap();
+}
+
+/// Hostile SQL values per argument kind, for the partition-first calls on the cluster.
+fn hostile(kind: &str, other_partition: i16, other_execution: &str) -> Vec<String> {
+    let texts = ["NULL::text", "''", "repeat('x', 1048576)", "chr(1)"].map(String::from).to_vec();
+    match kind {
+        "partition" => ["NULL::smallint", "(-1)::smallint", "256::smallint", "32767::smallint"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("{other_partition}::smallint")])
+            .collect(),
+        "execution" => ["NULL::text", "''", "'garbage'", "'{fp:1}:not-a-uuid'", "repeat('x', 1048576)"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("'{other_execution}'")])
+            .collect(),
+        "uuid" => vec!["NULL::uuid".into(), "gen_random_uuid()".into()],
+        "epoch" => vec!["NULL::bigint".into(), "(-1)::bigint".into(), "9223372036854775807".into()],
+        "jsonb" => {
+            ["NULL::jsonb", "'{}'::jsonb", "'[1,2]'::jsonb", "'\"x\"'::jsonb", "'{\"Single\":{}}'::jsonb"].map(String::from).to_vec()
+        }
+        "token" => ["NULL::text", "''", "'k1:' || repeat('0', 64)", "repeat('k', 100000)"].map(String::from).to_vec(),
+        "name" => ["NULL::text", "''", "repeat('x', 1048576)"].map(String::from).to_vec(),
+        _ => texts,
+    }
+}
+
+#[test]
+fn bad_input_to_the_hot_calls_on_the_cluster_gets_a_documented_sqlstate() {
+    let Some(dir) = cluster() else { return };
+    let mut c = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut c, "hostile");
+    let (at, other) = (&lanes[0], &lanes[1]);
+    let (l, waitpoint, token) = suspended(&mut c, at, SINGLE);
+    let live = leased(&mut c, at);
+    let other_execution = leased(&mut c, other).execution_id;
+    let quote = |s: &str| format!("'{s}'");
+    // Each call with valid arguments, as (kind, SQL value) per position.
+    let calls: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("ff_create_execution_in", vec![("partition", format!("{}::smallint", at.partition)), ("text", quote(&at.lane))]),
+        (
+            "ff_claim_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("text", quote(&at.lane)),
+                ("text", "'w'".into()),
+                ("text", "'i'".into()),
+            ],
+        ),
+        (
+            "ff_renew_lease_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("execution", quote(&live.execution_id)),
+                ("uuid", quote(&live.lease_id.to_string())),
+                ("epoch", live.lease_epoch.to_string()),
+            ],
+        ),
+        (
+            "ff_complete_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("execution", quote(&live.execution_id)),
+                ("uuid", quote(&live.lease_id.to_string())),
+                ("epoch", (live.lease_epoch + 1).to_string()),
+            ],
+        ),
+        (
+            "ff_fail_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("execution", quote(&live.execution_id)),
+                ("uuid", quote(&live.lease_id.to_string())),
+                ("epoch", (live.lease_epoch + 1).to_string()),
+                ("text", "'boom'".into()),
+            ],
+        ),
+        (
+            "ff_suspend_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("execution", quote(&live.execution_id)),
+                ("uuid", quote(&live.lease_id.to_string())),
+                ("epoch", (live.lease_epoch + 1).to_string()),
+                ("jsonb", quote(SINGLE) + "::jsonb"),
+            ],
+        ),
+        (
+            "ff_deliver_signal_in",
+            vec![
+                ("partition", format!("{}::smallint", at.partition)),
+                ("execution", quote(&l.execution_id)),
+                ("uuid", quote(&waitpoint.to_string())),
+                ("token", quote(&token)),
+                ("name", "'go'".into()),
+            ],
+        ),
+    ];
+    // This test's rows (the other tests run meanwhile).
+    let rows = "SELECT (SELECT count(*) FROM ff_exec_core WHERE lane_id LIKE 'hostile-%') \
+        + (SELECT count(*) FROM ff_signal s JOIN ff_exec_core e USING (partition_key, execution_id) WHERE e.lane_id LIKE 'hostile-%') \
+        + (SELECT count(*) FROM ff_suspension s JOIN ff_exec_core e USING (partition_key, execution_id) WHERE e.lane_id LIKE 'hostile-%')";
+    let before: i64 = c.query_one(rows, &[]).unwrap().get(0);
+    let mut refused = 0;
+    let mut accepted = Vec::new();
+    for (function, args) in &calls {
+        for (at_arg, (kind, _)) in args.iter().enumerate() {
+            for value in hostile(kind, other.partition, &other_execution) {
+                let list: Vec<&str> =
+                    args.iter().enumerate().map(|(i, (_, v))| if i == at_arg { value.as_str() } else { v.as_str() }).collect();
+                let sql = format!("SELECT * FROM {function}({})", list.join(", "));
+                let shown = format!("{function} with argument {} = {}", at_arg + 1, &value[..value.len().min(40)]);
+                match c.query(&sql, &[]) {
+                    Ok(rows) => accepted.push((shown, rows.len())),
+                    Err(e) => {
+                        let e = e.as_db_error().unwrap_or_else(|| panic!("{shown}: connection lost: {e}"));
+                        let code = e.code().code();
+                        assert!(DOCUMENTED_SQLSTATES.contains(&code), "{shown}: undocumented {code} {}", e.message());
+                        assert!(!looks_like_backtrace(e.message()), "{shown}: {}", e.message());
+                        refused += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(refused > 100, "{refused} calls refused");
+    assert!(accepted.iter().all(|(_, rows)| *rows == 0), "accepted with a result: {accepted:?}");
+    let after: i64 = c.query_one(rows, &[]).unwrap().get(0);
+    assert_eq!(after, before, "a refused call wrote nothing");
+    // The lease and the waitpoint the hostile calls aimed at are intact.
+    c.query_one("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &[&at.partition, &live.execution_id, &live.lease_id, &live.lease_epoch])
+        .unwrap();
+    let effect: String = c
+        .query_one("SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')", &[&at.partition, &l.execution_id, &waitpoint, &token])
         .unwrap()
         .get(0);
-    assert_eq!(leased, 200);
+    assert_eq!(effect, "resume_condition_satisfied");
+}
+
+/// The first notification on `c` within `wait`, as (channel, payload).
+fn notified(c: &mut Client, wait: Duration) -> Option<(String, String)> {
+    let mut n = c.notifications();
+    let got = n.timeout_iter(wait).next().unwrap();
+    got.map(|n| (n.channel().to_string(), n.payload().to_string()))
+}
+
+#[test]
+fn a_worker_waiting_on_the_node_of_its_partition_is_woken() {
+    let Some(dir) = cluster() else { return };
+    let mut c = distributed(&dir);
+    for at in lanes_on_both_workers(&mut c, "wake") {
+        // A worker announced on the node of its lane's partition, and one announced on the coordinator.
+        let mut on_node = node(&dir, at.port, None).unwrap();
+        let mut elsewhere = coordinator(&dir);
+        for w in [&mut on_node, &mut elsewhere] {
+            let pid: i32 = w.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+            w.batch_execute(&format!("LISTEN ff_wake_{pid}")).unwrap();
+            w.query_one("SELECT ff_await_lane($1)", &[&at.lane]).unwrap();
+        }
+        let pid: i32 = on_node.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        c.query_one("SELECT * FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap();
+        assert_eq!(notified(&mut on_node, Duration::from_secs(5)), Some((format!("ff_wake_{pid}"), at.lane.clone())));
+        assert_eq!(notified(&mut elsewhere, Duration::from_millis(300)), None, "the create ran on the node, not here");
+        // A subscriber caught up on the node hears the completion written there.
+        on_node.batch_execute("LISTEN ff_completion").unwrap();
+        on_node.query_one("SELECT ff_await_events('{ff_completion}')", &[]).unwrap();
+        let l = lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1')", &[&at.partition, &at.lane]).unwrap());
+        c.query_one("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &[&at.partition, &l.execution_id, &l.lease_id, &l.lease_epoch])
+            .unwrap();
+        let (channel, _) = notified(&mut on_node, Duration::from_secs(5)).expect("the completion's notification on the node");
+        assert_eq!(channel, "ff_completion");
+        let read: i64 =
+            on_node.query_one("SELECT count(*) FROM ff_completion_event WHERE execution_id = $1", &[&l.execution_id]).unwrap().get(0);
+        assert_eq!(read, 1);
+    }
 }

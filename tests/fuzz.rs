@@ -8,12 +8,6 @@
 use ff_engine_tests::*;
 use postgres::Client;
 
-/// The SQLSTATEs docs/errors.md documents.
-const DOCUMENTED: &[&str] = &[
-    "WF001", "WF002", "WF003", "WF004", "WF005", "WF010", "WF020", "WF021", "WF022", "WF023", "WF024", "WF025", "WF026", "WF030", "WF031",
-    "WF032", "WF033", "WF034", "WF035", "22P02", "22003", "42501", "40001", "40P01", "57014",
-];
-
 /// A deterministic pseudo-random sequence (64-bit LCG), so a failing run repeats with its seed.
 struct Rng(u64);
 impl Rng {
@@ -227,7 +221,7 @@ fn call(c: &mut Client, role: &str, sql: &str, before: &[(String, i64)], out: &m
             panic!("connection lost (crashed backend?) on {}: {e}", &sql[..sql.len().min(300)]);
         };
         let code = db.code().code();
-        if !DOCUMENTED.contains(&code) {
+        if !DOCUMENTED_SQLSTATES.contains(&code) {
             out.bad.push(format!("{code} {} ← {}", db.message(), &sql[..sql.len().min(300)]));
         }
     }
@@ -340,7 +334,7 @@ fn documented_or_ok<T>(result: Result<T, postgres::Error>, what: &str) -> Option
         Ok(v) => Some(v),
         Err(e) => {
             let db = e.as_db_error().unwrap_or_else(|| panic!("connection lost on {what}: {e}"));
-            assert!(DOCUMENTED.contains(&db.code().code()), "{what}: undocumented {} {}", db.code().code(), db.message());
+            assert!(DOCUMENTED_SQLSTATES.contains(&db.code().code()), "{what}: undocumented {} {}", db.code().code(), db.message());
             None
         }
     }

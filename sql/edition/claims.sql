@@ -193,8 +193,9 @@ COMMENT ON FUNCTION ff_pick(text, text[], bigint, bigint) IS 'Pick and lock admi
 
 -- Up to `max_rows` candidates of the lane in one partition (ff_claim_in), locked, best first: each
 -- priority the lane has registered here, highest first, scanned from the head (a partition's claim
--- leaves the claim starts alone: the query that moves one reads every partition of the lane). The
--- lean statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
+-- leaves the claim starts alone: the query that moves one reads every partition of the lane). First,
+-- on a distributed install, the partition must be on this node (WF035 not_delegated). The lean
+-- statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
 CREATE FUNCTION ff_pick_in_partition(p_partition smallint, p_lane_id text, caps text[], now_ms bigint, max_rows bigint)
 RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
@@ -203,6 +204,7 @@ DECLARE
     c ff_claim_candidate;
     prio integer;
 BEGIN
+    PERFORM ff_check_partition_here(p_partition);
     IF EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id) THEN
         RETURN admitted;
     END IF;

@@ -20,6 +20,26 @@ END
 $$;
 COMMENT ON FUNCTION ff_distributed() IS 'Whether ff_exec_core is distributed by Citus (internal).';
 
+-- WF035 not_delegated when the partition's shard is on another node: a partition-first call that
+-- Citus did not delegate (an argument that is an expression rather than a constant or a parameter,
+-- or a call inside a transaction block or another function) would otherwise reach the shard through
+-- a connection as ff_engine_owner, which cannot log in. Nothing on one node.
+CREATE FUNCTION ff_check_partition_here(p_partition_key smallint) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    IF ff_distributed() THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p JOIN pg_catalog.pg_dist_local_group g USING (groupid)
+                       WHERE p.shardid = get_shard_id_for_distribution_column('@extschema@.ff_exec_core', p_partition_key)) THEN
+            RAISE EXCEPTION 'feature_unavailable: partition % is on another node, and Citus ran this call here', p_partition_key
+                USING ERRCODE = 'WF035', DETAIL = 'not_delegated',
+                      HINT = 'Call a partition-first function at the top level of its own statement with constant or parameter arguments (docs/scale-out.md).';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_check_partition_here(smallint) IS
+    'WF035 not_delegated when the partition''s shard is not on this node of a distributed install (internal).';
+
 -- The execution id, when its {fp:N} is the given partition; WF001 partition_mismatch otherwise.
 CREATE FUNCTION ff_in_partition(p_partition_key smallint, p_execution_id text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
@@ -28,6 +48,7 @@ BEGIN
        IS DISTINCT FROM ff_required(p_partition_key, 'partition_key') THEN
         PERFORM ff_invalid('partition_mismatch', 'partition_key must be the partition of execution_id');
     END IF;
+    PERFORM ff_check_partition_here(p_partition_key);
     RETURN p_execution_id;
 END
 $$;
@@ -76,6 +97,7 @@ BEGIN
         PERFORM create_distributed_function(p.oid::regprocedure, 'partition_key', colocate_with => 'ff_exec_core')
         FROM pg_proc p WHERE p.proname = t AND p.pronamespace = '@extschema@'::regnamespace;
     END LOOP;
+    PERFORM ff_distribute_plans();
     RETURN QUERY
         SELECT d.logicalrelid::text, CASE d.partmethod WHEN 'h' THEN 'distributed by partition_key' ELSE 'reference' END
         FROM pg_catalog.pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
@@ -89,6 +111,42 @@ END
 $$;
 COMMENT ON FUNCTION ff_distribute(integer) IS
     'On a Citus coordinator: distribute ff_engine''s tables by partition and delegate the partition-first calls. WF035 without Citus.';
+
+-- ff_distribute's plan cache mode, on every node: the functions that pin force_generic_plan on one
+-- node (sql/finalize.sql says why) let PostgreSQL choose on a cluster. Citus plans a statement whose
+-- CTEs write a node-local table (the event tables) or insert only once its parameters are bound,
+-- and it prices the generic plan of such a statement out, so that the plan cache keeps custom
+-- plans for it; under force_generic_plan the plan cache never asks. The command is a constant.
+CREATE FUNCTION ff_distribute_plans() RETURNS void
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    failed text;
+BEGIN
+    SELECT string_agg(r.result, '; ') INTO failed
+    FROM run_command_on_all_nodes($cmd$
+        SET citus.enable_ddl_propagation = off;
+        DO $do$
+        DECLARE
+            f regprocedure;
+        BEGIN
+            FOR f IN
+                SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                WHERE p.pronamespace = '@extschema@'::regnamespace AND p.proname LIKE 'ff\_%'
+                  AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)
+            LOOP
+                EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = auto', f);
+            END LOOP;
+        END
+        $do$
+    $cmd$) r
+    WHERE NOT r.success;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'feature_unavailable: ff_distribute could not set the plan cache mode on every node: %', failed
+            USING ERRCODE = 'WF035', DETAIL = 'citus';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_distribute_plans() IS 'ff_distribute''s plan cache mode on every node (internal).';
 
 -- ff_distribute's table conversion: unique keys that include the partition, then the tables.
 CREATE FUNCTION ff_distribute_tables(p_shard_count integer) RETURNS void
@@ -148,6 +206,7 @@ BEGIN
     IF ff_required(p_partition_key, 'partition_key') IS DISTINCT FROM partition_of_new THEN
         PERFORM ff_invalid('partition_mismatch', 'partition_key must be the partition of the new execution');
     END IF;
+    PERFORM ff_check_partition_here(p_partition_key);
 END
 $$;
 COMMENT ON FUNCTION ff_check_create_in(smallint, text, text[], uuid, text, uuid) IS

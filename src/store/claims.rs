@@ -89,6 +89,11 @@ statement! {
     }
 }
 statement! {
+    mod check_partition_here = "claims/check_partition_here.sql";
+    args { partition_key: i16 }
+    row {}
+}
+statement! {
     mod start_after_scan = "claims/start_after_scan.sql";
     args<'a> { lane_id: &'a str, priority: i32, start_seq: i64, found: bool, now_ms: i64 }
     row {}
@@ -266,9 +271,11 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
 /// Up to `limit` candidates of the lane in one partition (`ff_claim_in`), locked: each priority the
 /// lane has registered here, highest first, scanned from the head (a partition's claim leaves the
 /// claim starts alone: the query that moves one reads every partition of the lane); a claim that
-/// finds nothing reads the lane's priorities again, as `pick` does. The lean statement only: a
+/// finds nothing reads the lane's priorities again, as `pick` does. First, on a distributed install,
+/// the partition must be on this node (WF035 not_delegated). The lean statement only: a
 /// distributed install takes no budgets or quotas (docs/scale-out.md).
 fn pick_in_partition(client: &SpiClient<'_>, partition: i16, scan: &Scan<'_>, limit: i64) -> WfResult<Vec<Candidate>> {
+    check_partition_here::execute(client, check_partition_here::Args { partition_key: partition })?;
     let mut admitted = Vec::new();
     if crate::store::lanes::is_paused(client, scan.lane)? {
         return Ok(admitted);

@@ -377,6 +377,12 @@ impl TestDb<'_> {
     }
 }
 
+/// The SQLSTATEs docs/errors.md documents: every error an API call may raise.
+pub const DOCUMENTED_SQLSTATES: &[&str] = &[
+    "WF001", "WF002", "WF003", "WF004", "WF005", "WF010", "WF020", "WF021", "WF022", "WF023", "WF024", "WF025", "WF026", "WF030", "WF031",
+    "WF032", "WF033", "WF034", "WF035", "22P02", "22003", "42501", "40001", "40P01", "57014",
+];
+
 /// The SQLSTATE, message and detail of a failed statement.
 #[derive(Debug, Clone)]
 pub struct DbErr {
