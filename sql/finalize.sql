@@ -172,6 +172,7 @@ BEGIN
             ('ff_budget_status', 'Usage, soft limit and hard limit of a budget, one row per dimension.'),
             ('ff_create_quota_policy', 'Create a quota policy: requests per sliding window and/or an active-concurrency cap.'),
             ('ff_tick', 'Run every scanner task once (max_rows each), over the executions of namespace and/or tag_key = tag_value when given; one row per task with the rows it processed.'),
+            ('ff_tick_node', 'ff_tick for the node it runs on: on a Citus node, the tasks that touch executions once per shard placed there; on one node, ff_tick. Rows summed per task.'),
             ('ff_promote_delayed', 'Scanner: make delayed executions whose time has come eligible now.'),
             ('ff_expire_grants', 'Scanner: delete expired, unconsumed claim grants.'),
             ('ff_expire_leases', 'Scanner: reclaim executions whose lease expired (epoch + 1); fail them after ff_engine.max_reclaims expiries.'),

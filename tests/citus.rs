@@ -6,7 +6,8 @@
 //! (`citus.log_remote_commands`). On the cluster: an execution suspends and resumes by a signal sent
 //! through the coordinator, sixteen claimers get every execution exactly once, sixteen signalers
 //! resume one execution exactly once, bad input gets a documented SQLSTATE, a worker waiting on the
-//! node of its partition is woken, and a worker node restarted mid-run loses nothing. Both editions.
+//! node of its partition is woken, each node's `ff_tick_node` runs the scanners over the shards it
+//! holds, and a worker node restarted mid-run loses nothing. Both editions.
 //! What does not distribute yet is listed in docs/scale-out.md.
 
 use ff_engine_tests::*;
@@ -15,8 +16,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier, Mutex, Once};
-use std::time::Duration;
+use std::sync::{Arc, Barrier, Mutex, Once, RwLock};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const COORDINATOR: u16 = 5432;
@@ -151,6 +152,7 @@ fn assert_one_node_per_call(dir: &Path, function: &str, prepare: impl Fn(&mut Cl
 #[test]
 fn each_create_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_create_execution_in", |_, at| {
         ("SELECT * FROM ff_create_execution_in($1, $2, '\\x02')", vec![Box::new(at.partition), Box::new(at.lane.clone())])
     });
@@ -159,6 +161,7 @@ fn each_create_runs_on_the_one_node_of_its_partition() {
 #[test]
 fn each_claim_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_claim_in", |c, at| {
         c.query_one("SELECT * FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap();
         ("SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1')", vec![Box::new(at.partition), Box::new(at.lane.clone())])
@@ -173,6 +176,7 @@ fn lease_args(at: &Placed, l: Lease) -> Vec<Box<dyn ToSql + Sync>> {
 #[test]
 fn each_renew_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_renew_lease_in", |c, at| {
         ("SELECT * FROM ff_renew_lease_in($1, $2, $3, $4)", lease_args(at, leased(c, at)))
     });
@@ -181,6 +185,7 @@ fn each_renew_runs_on_the_one_node_of_its_partition() {
 #[test]
 fn each_complete_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_complete_in", |c, at| {
         ("SELECT * FROM ff_complete_in($1, $2, $3, $4, '\\x2a')", lease_args(at, leased(c, at)))
     });
@@ -189,6 +194,7 @@ fn each_complete_runs_on_the_one_node_of_its_partition() {
 #[test]
 fn each_fail_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_fail_in", |c, at| {
         ("SELECT * FROM ff_fail_in($1, $2, $3, $4, 'boom')", lease_args(at, leased(c, at)))
     });
@@ -197,6 +203,7 @@ fn each_fail_runs_on_the_one_node_of_its_partition() {
 #[test]
 fn each_suspend_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_suspend_in", |c, at| {
         let mut args = lease_args(at, leased(c, at));
         args.push(Box::new(SINGLE));
@@ -207,6 +214,7 @@ fn each_suspend_runs_on_the_one_node_of_its_partition() {
 #[test]
 fn each_signal_runs_on_the_one_node_of_its_partition() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     assert_one_node_per_call(&dir, "ff_deliver_signal_in", |c, at| {
         let (l, waitpoint, token) = suspended(c, at, SINGLE);
         let args: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(at.partition), Box::new(l.execution_id), Box::new(waitpoint), Box::new(token)];
@@ -223,6 +231,7 @@ fn events_on(dir: &Path, port: u16, table: &str, execution_id: &str) -> i64 {
 #[test]
 fn a_suspended_execution_resumes_by_a_signal_sent_through_the_coordinator() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     for at in lanes_on_both_workers(&mut c, "resume") {
         let (l, waitpoint, token) = suspended(&mut c, &at, SINGLE);
@@ -274,6 +283,7 @@ fn a_suspended_execution_resumes_by_a_signal_sent_through_the_coordinator() {
 #[test]
 fn sixteen_claimers_on_the_cluster_get_every_execution_exactly_once() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut c, "race");
     let mut created = HashSet::new();
@@ -324,6 +334,7 @@ fn sixteen_claimers_on_the_cluster_get_every_execution_exactly_once() {
 #[test]
 fn sixteen_signalers_on_the_cluster_resume_one_execution_once() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     let cond = r#"{"Composite":{"kind":"Count","n":20,"count_kind":"DistinctSources","waitpoints":["k"]}}"#;
     for at in lanes_on_both_workers(&mut c, "storm") {
@@ -364,6 +375,7 @@ fn sixteen_signalers_on_the_cluster_resume_one_execution_once() {
 #[test]
 fn a_partition_first_call_with_another_partition_is_refused_on_the_cluster() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     let at = lanes_on_both_workers(&mut c, "mismatch").remove(0);
     let e = assert_code(&mut c, "SELECT * FROM ff_create_execution_in($1, $2)", &[&((at.partition + 1) % 256), &at.lane], "WF001");
@@ -375,6 +387,7 @@ fn a_partition_first_call_with_another_partition_is_refused_on_the_cluster() {
 #[test]
 fn a_call_citus_does_not_delegate_is_refused_with_a_clear_error() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     let at = lanes_on_both_workers(&mut c, "undelegated").remove(0);
     let l = leased(&mut c, &at);
@@ -421,6 +434,7 @@ fn hostile(kind: &str, other_partition: i16, other_execution: &str) -> Vec<Strin
 #[test]
 fn bad_input_to_the_hot_calls_on_the_cluster_gets_a_documented_sqlstate() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut c, "hostile");
     let (at, other) = (&lanes[0], &lanes[1]);
@@ -540,6 +554,7 @@ fn notified(c: &mut Client, wait: Duration) -> Option<(String, String)> {
 #[test]
 fn a_worker_waiting_on_the_node_of_its_partition_is_woken() {
     let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
     for at in lanes_on_both_workers(&mut c, "wake") {
         // A worker announced on the node of its lane's partition, and one announced on the coordinator.
@@ -566,4 +581,218 @@ fn a_worker_waiting_on_the_node_of_its_partition_is_woken() {
             on_node.query_one("SELECT count(*) FROM ff_completion_event WHERE execution_id = $1", &[&l.execution_id]).unwrap().get(0);
         assert_eq!(read, 1);
     }
+}
+
+#[test]
+fn each_node_ticks_the_shards_it_holds() {
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut c, "tick");
+    let mut delayed = Vec::new();
+    let mut expiring = Vec::new();
+    for at in &lanes {
+        let id: String = c
+            .query_one(
+                "SELECT execution_id FROM ff_create_execution_in($1, $2, delay_until_ms => $3)",
+                &[&at.partition, &at.lane, &(now_ms() + 300)],
+            )
+            .unwrap()
+            .get(0);
+        delayed.push(id);
+        c.query_one("SELECT * FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap();
+        let l = lease_from_row(
+            &c.query_one("SELECT * FROM ff_claim_in($1, $2, 'w1', 'inst-1', lease_ttl_ms => 300)", &[&at.partition, &at.lane]).unwrap(),
+        );
+        expiring.push(l);
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    // The coordinator holds no shard: its node tick has nothing to do.
+    assert!(c.query("SELECT * FROM ff_tick_node()", &[]).unwrap().is_empty());
+    for at in &lanes {
+        let mut n = node(&dir, at.port, None).unwrap();
+        let ran: BTreeMap<String, i32> =
+            n.query("SELECT * FROM ff_tick_node()", &[]).unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert!(ran["promote_delayed"] >= 1 && ran["expire_leases"] >= 1, "on {}: {ran:?}", at.port);
+        assert!(!ran.contains_key("gc_keys") && !ran.contains_key("verify_claim_starts"), "{ran:?}");
+    }
+    for (i, at) in lanes.iter().enumerate() {
+        // Both are claimable again: the expired lease's attempt as a resumed one.
+        let mut got = HashSet::new();
+        for row in c.query("SELECT * FROM ff_claim_in($1, $2, 'w2', 'inst-2', max_items => 10)", &[&at.partition, &at.lane]).unwrap() {
+            got.insert(lease_from_row(&row).execution_id);
+        }
+        assert!(got.contains(&delayed[i]) && got.contains(&expiring[i].execution_id), "{got:?}");
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Tests hold this to read; the one that restarts a node holds it to write (alone).
+static SHARED: RwLock<()> = RwLock::new(());
+
+/// A coordinator session that is opened again after an error (a node restarting).
+struct Session<'d> {
+    dir: &'d Path,
+    client: Option<Client>,
+}
+
+impl Session<'_> {
+    /// Run `sql`; on any error but a database error of `codes`, drop the session and say so.
+    fn query(&mut self, sql: &str, args: &[&(dyn ToSql + Sync)], codes: &[&str]) -> Result<Vec<postgres::Row>, Option<String>> {
+        if self.client.is_none() {
+            self.client = node(self.dir, COORDINATOR, None).ok();
+        }
+        let Some(client) = self.client.as_mut() else {
+            std::thread::sleep(Duration::from_millis(100));
+            return Err(None);
+        };
+        client.query(sql, args).map_err(|e| match e.as_db_error().map(|d| d.code().code()) {
+            Some(code) if codes.contains(&code) => Some(code.to_string()),
+            _ => {
+                self.client = None;
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            }
+        })
+    }
+}
+
+/// Claim and complete in `lanes` until every execution of the run is completed (as the database
+/// says: a reply lost in the restart leaves the client unsure); each completion this worker was told
+/// of is pushed to `done`. A claim whose reply was lost leaves a lease that expires and is claimed
+/// again.
+fn claim_and_complete(dir: &Path, lanes: &[Placed], w: usize, done: &Mutex<Vec<String>>, total: i64) {
+    let mut s = Session { dir, client: None };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let completed = "SELECT count(*) FROM ff_exec_core WHERE lane_id LIKE 'restart-%' AND public_state = 'completed'";
+    let mut turn = w;
+    loop {
+        assert!(Instant::now() < deadline, "the run did not finish: {} completions seen", done.lock().unwrap().len());
+        turn += 1;
+        let at = &lanes[turn % lanes.len()];
+        let claim = "SELECT * FROM ff_claim_in($1, $2, $3, 'inst', lease_ttl_ms => 3000)";
+        let Ok(rows) = s.query(claim, &[&at.partition, &at.lane, &format!("w{w}")], &[]) else { continue };
+        let Some(lease) = rows.first().map(lease_from_row) else {
+            if s.query(completed, &[], &[]).is_ok_and(|r| r[0].get::<_, i64>(0) == total) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let args: [&(dyn ToSql + Sync); 4] = [&at.partition, &lease.execution_id, &lease.lease_id, &lease.lease_epoch];
+        while Instant::now() < deadline {
+            match s.query("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &args, &["WF020", "WF021"]) {
+                Ok(_) => {
+                    done.lock().unwrap().push(lease.execution_id.clone());
+                    break;
+                }
+                // A retry after a lost reply, or a lease that expired while the node restarted.
+                Err(Some(_)) => break,
+                Err(None) => {}
+            }
+        }
+    }
+}
+
+/// `ff_tick_node` on each worker every 300 ms, as each node's scheduler would, until dropped.
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(dir: &Path) -> Ticker {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (dir, stopped) = (dir.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                for port in [5433, 5434] {
+                    if let Ok(mut n) = node(&dir, port, None) {
+                        if let Err(e) = n.query("SELECT * FROM ff_tick_node()", &[]) {
+                            eprintln!("ff_tick_node on {port}: {e}");
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        Ticker { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_worker_node_restarted_mid_run_loses_nothing() {
+    let Some(dir) = cluster() else { return };
+    let _alone = SHARED.write().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut c, "restart");
+    let mut created = HashSet::new();
+    for at in &lanes {
+        for _ in 0..150 {
+            let id: String =
+                c.query_one("SELECT execution_id FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap().get(0);
+            created.insert(id);
+        }
+    }
+    let total = created.len();
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let total_i64 = total as i64;
+    let ticker = Ticker::start(&dir);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (dir, lanes, done) = (dir.clone(), lanes.clone(), done.clone());
+            std::thread::spawn(move || claim_and_complete(&dir, &lanes, w, &done, total_i64))
+        })
+        .collect();
+    while done.lock().unwrap().len() < total / 4 {
+        assert!(workers.iter().all(|w| !w.is_finished()), "a worker stopped before the restart");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/citus-cluster.sh");
+    let restarted = std::process::Command::new("bash").arg(&script).arg("restart").arg(&dir).arg("worker2").status().unwrap();
+    assert!(restarted.success(), "restarting worker2");
+    let completed_at_restart = done.lock().unwrap().len();
+    for w in workers {
+        w.join().unwrap();
+    }
+    drop(ticker);
+    assert!(completed_at_restart < total, "the restart came mid-run");
+    let done = done.lock().unwrap();
+    let distinct: HashSet<String> = done.iter().cloned().collect();
+    assert_eq!(distinct.len(), done.len(), "a completion acknowledged twice");
+    assert!(distinct.is_subset(&created));
+    eprintln!("{} of {total} completions acknowledged (the rest lost their reply in the restart)", done.len());
+    let completed: i64 =
+        c.query_one("SELECT count(*) FROM ff_exec_core WHERE lane_id LIKE 'restart-%' AND public_state = 'completed'", &[]).unwrap().get(0);
+    assert_eq!(completed as usize, total);
+    // One success event each, on the node of its partition.
+    let ids: Vec<String> = created.iter().cloned().collect();
+    let mut events = 0;
+    for at in &lanes {
+        let mut n = node(&dir, at.port, None).unwrap();
+        let per_execution: Vec<i64> = n
+            .query(
+                "SELECT count(*) FROM ff_completion_event WHERE execution_id = ANY($1) AND outcome = 'success' GROUP BY execution_id",
+                &[&ids],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(per_execution.iter().all(|n| *n == 1), "a completion recorded twice on {}", at.port);
+        events += per_execution.len();
+    }
+    assert_eq!(events, total, "a completion event per execution");
 }

@@ -22,8 +22,9 @@ COMMENT ON FUNCTION ff_distributed() IS 'Whether ff_exec_core is distributed by 
 
 -- WF035 not_delegated when the partition's shard is on another node: a partition-first call that
 -- Citus did not delegate (an argument that is an expression rather than a constant or a parameter,
--- or a call inside a transaction block or another function) would otherwise reach the shard through
--- a connection as ff_engine_owner, which cannot log in. Nothing on one node.
+-- or a call inside a transaction block or another function) would otherwise run here, reaching the
+-- shard statement by statement over connections and writing its events and wake-ups on this node
+-- instead of the partition's. Nothing on one node.
 CREATE FUNCTION ff_check_partition_here(p_partition_key smallint) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
 BEGIN
@@ -39,6 +40,29 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_partition_here(smallint) IS
     'WF035 not_delegated when the partition''s shard is not on this node of a distributed install (internal).';
+
+-- The partitions of each shard of ff_exec_core placed on this node, one array per shard, for
+-- ff_tick_node; one NULL (every partition) when this database is not distributed.
+CREATE FUNCTION ff_node_partitions() RETURNS SETOF smallint[]
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp AS $$
+BEGIN
+    IF NOT ff_distributed() THEN
+        RETURN NEXT NULL::smallint[];
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT array_agg(s.partition ORDER BY s.partition)
+        FROM (SELECT p::smallint AS partition,
+                     get_shard_id_for_distribution_column('@extschema@.ff_exec_core', p::smallint) AS shardid
+              FROM generate_series(0, 255) p) s
+        WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement pl JOIN pg_catalog.pg_dist_local_group g USING (groupid)
+                      WHERE pl.shardid = s.shardid)
+        GROUP BY s.shardid
+        ORDER BY s.shardid;
+END
+$$;
+COMMENT ON FUNCTION ff_node_partitions() IS
+    'The partitions of each ff_exec_core shard on this node, or one NULL when not distributed (internal).';
 
 -- The execution id, when its {fp:N} is the given partition; WF001 partition_mismatch otherwise.
 CREATE FUNCTION ff_in_partition(p_partition_key smallint, p_execution_id text) RETURNS text
@@ -97,7 +121,7 @@ BEGIN
         PERFORM create_distributed_function(p.oid::regprocedure, 'partition_key', colocate_with => 'ff_exec_core')
         FROM pg_proc p WHERE p.proname = t AND p.pronamespace = '@extschema@'::regnamespace;
     END LOOP;
-    PERFORM ff_distribute_plans();
+    PERFORM ff_distribute_nodes();
     RETURN QUERY
         SELECT d.logicalrelid::text, CASE d.partmethod WHEN 'h' THEN 'distributed by partition_key' ELSE 'reference' END
         FROM pg_catalog.pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
@@ -112,12 +136,17 @@ $$;
 COMMENT ON FUNCTION ff_distribute(integer) IS
     'On a Citus coordinator: distribute ff_engine''s tables by partition and delegate the partition-first calls. WF035 without Citus.';
 
--- ff_distribute's plan cache mode, on every node: the functions that pin force_generic_plan on one
--- node (sql/finalize.sql says why) let PostgreSQL choose on a cluster. Citus plans a statement whose
--- CTEs write a node-local table (the event tables) or insert only once its parameters are bound,
--- and it prices the generic plan of such a statement out, so that the plan cache keeps custom
--- plans for it; under force_generic_plan the plan cache never asks. The command is a constant.
-CREATE FUNCTION ff_distribute_plans() RETURNS void
+-- What ff_distribute sets on every node (the commands are constants):
+-- * plan_cache_mode = auto on the functions that pin force_generic_plan on one node
+--   (sql/finalize.sql says why): Citus plans a statement whose CTEs insert or write a node-local
+--   table (the event tables) only once its parameters are bound, and prices the generic plan of
+--   such a statement out so that the plan cache keeps custom plans; under force_generic_plan the
+--   plan cache never asks.
+-- * LOGIN for ff_engine_owner, with no password: Citus connects between nodes, and from a node to
+--   itself, as the role running a statement, and the SECURITY DEFINER functions run as the owner.
+--   A step of a statement planned in steps (an update reading another step's rows) travels through
+--   such a connection. pg_hba.conf decides who may use it (docs/scale-out.md).
+CREATE FUNCTION ff_distribute_nodes() RETURNS void
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     failed text;
@@ -125,6 +154,7 @@ BEGIN
     SELECT string_agg(r.result, '; ') INTO failed
     FROM run_command_on_all_nodes($cmd$
         SET citus.enable_ddl_propagation = off;
+        ALTER ROLE ff_engine_owner LOGIN;
         DO $do$
         DECLARE
             f regprocedure;
@@ -141,12 +171,12 @@ BEGIN
     $cmd$) r
     WHERE NOT r.success;
     IF failed IS NOT NULL THEN
-        RAISE EXCEPTION 'feature_unavailable: ff_distribute could not set the plan cache mode on every node: %', failed
+        RAISE EXCEPTION 'feature_unavailable: ff_distribute could not prepare every node: %', failed
             USING ERRCODE = 'WF035', DETAIL = 'citus';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ff_distribute_plans() IS 'ff_distribute''s plan cache mode on every node (internal).';
+COMMENT ON FUNCTION ff_distribute_nodes() IS 'ff_distribute''s settings on every node (internal).';
 
 -- ff_distribute's table conversion: unique keys that include the partition, then the tables.
 CREATE FUNCTION ff_distribute_tables(p_shard_count integer) RETURNS void

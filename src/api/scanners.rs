@@ -19,6 +19,14 @@ fn ff_tick_0_2(
     TableIterator::new(guarded(|| scanners::tick(&Task::ALL, max_rows, ScanFilter::new(namespace, tag_key, tag_value)?)))
 }
 
+/// `ff_tick` for the node it runs on: on a Citus node (from that node's scheduler), every task that
+/// touches executions once per shard placed there; on one node, `ff_tick`.
+#[pg_extern(security_definer, parallel_unsafe)]
+#[search_path(@extschema@, pg_temp)]
+fn ff_tick_node(max_rows: default!(Option<i32>, 1000)) -> TableIterator<'static, (name!(task, String), name!(processed, i32))> {
+    TableIterator::new(guarded(|| scanners::tick_node(max_rows)))
+}
+
 /// Promote delayed executions whose time has come to eligible_now.
 #[pg_extern(name = "ff_promote_delayed", security_definer, parallel_unsafe)]
 #[search_path(@extschema@, pg_temp)]

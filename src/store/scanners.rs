@@ -29,6 +29,11 @@ statement! {
     row { processed: i32 }
 }
 statement! {
+    mod node_partitions = "scanners/node_partitions.sql";
+    args {}
+    row { partitions: Option<Vec<i16>> }
+}
+statement! {
     mod promote_delayed = "scanners/promote_delayed.sql";
     args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a>, scan_from: i64 }
     row { lane_id: String }
@@ -63,13 +68,15 @@ statement! {
 }
 
 /// Which executions a scanner may touch (FlowFabric's ScannerFilter): those of one namespace and/or
-/// with one tag (`tags ->> tag_key = tag_value`), so that each tenant's scanner touches only its own.
-/// The default touches every execution.
+/// with one tag (`tags ->> tag_key = tag_value`), so that each tenant's scanner touches only its own;
+/// and, for `ff_tick_node` on a Citus node, those of the partitions of one local shard (so that
+/// Citus routes each statement to that shard). The default touches every execution.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanFilter<'a> {
     pub namespace: Option<&'a str>,
     pub tag_key: Option<&'a str>,
     pub tag_value: Option<&'a str>,
+    pub partitions: Option<&'a [i16]>,
 }
 
 impl<'a> ScanFilter<'a> {
@@ -80,21 +87,28 @@ impl<'a> ScanFilter<'a> {
         if tag_key.is_some() != tag_value.is_some() {
             return Err(crate::error::WfError::invalid_input("invalid_tag_filter", "tag_key and tag_value must be given together"));
         }
-        Ok(ScanFilter { namespace, tag_key, tag_value })
+        Ok(ScanFilter { namespace, tag_key, tag_value, partitions: None })
+    }
+
+    /// The same filter restricted to `partitions`.
+    pub fn in_partitions(self, partitions: &'a [i16]) -> Self {
+        ScanFilter { partitions: Some(partitions), ..self }
     }
 
     /// Whether it narrows anything.
     pub fn is_filtered(&self) -> bool {
-        self.namespace.is_some() || self.tag_key.is_some()
+        self.namespace.is_some() || self.tag_key.is_some() || self.partitions.is_some()
     }
 }
 
-/// A filter binds three statement parameters: namespace, tag_key, tag_value (`-- $n..$m filter`).
+/// A filter binds four statement parameters: namespace, tag_key, tag_value, partitions (`-- $n..$m
+/// filter`).
 impl Param for ScanFilter<'_> {
     fn describe(name: &'static str, out: &mut Vec<(&'static str, PgOid)>) {
         for _ in 0..3 {
             <Option<&str> as Param>::describe(name, out);
         }
+        <Option<Vec<i16>> as Param>::describe(name, out);
     }
     fn push<'a>(self, out: &mut Vec<DatumWithOid<'a>>)
     where
@@ -103,6 +117,7 @@ impl Param for ScanFilter<'_> {
         for value in [self.namespace, self.tag_key, self.tag_value] {
             value.push(out);
         }
+        self.partitions.map(<[i16]>::to_vec).push(out);
     }
 }
 
@@ -304,6 +319,28 @@ pub fn tick(tasks: &[Task], max_rows: Option<i32>, filter: ScanFilter<'_>) -> Wf
             ))
         })
         .collect()
+}
+
+/// `ff_tick_node`: on a node of a distributed install, the tasks that touch executions once per
+/// shard placed on this node, each restricted to that shard's partitions (so that Citus routes every
+/// statement to the local shard, and the node-wide scan starts stay as they are); on one node,
+/// `ff_tick`. One (task, processed) per task, summed over the shards.
+pub fn tick_node(max_rows: Option<i32>) -> WfResult<Vec<(String, i32)>> {
+    let shards = Spi::connect(|client| node_partitions::all(client, node_partitions::Args {}))?;
+    let mut totals: Vec<(String, i32)> = Vec::new();
+    for shard in &shards {
+        let filter = match &shard.partitions {
+            Some(partitions) => ScanFilter::default().in_partitions(partitions),
+            None => ScanFilter::default(),
+        };
+        for (task, processed) in tick(&Task::ALL, max_rows, filter)? {
+            match totals.iter_mut().find(|(t, _)| *t == task) {
+                Some((_, total)) => *total += processed,
+                None => totals.push((task, processed)),
+            }
+        }
+    }
+    Ok(totals)
 }
 
 /// The event tables, in the order of `prune_events`' variants.

@@ -6,12 +6,13 @@
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
--- $4..$6 filter (namespace, tag_key, tag_value: store::scanners::ScanFilter)
--- $7 scan_from (sql/shared/scan_starts.sql)
+-- $4..$7 filter (namespace, tag_key, tag_value, partitions: store::scanners::ScanFilter)
+-- $8 scan_from (sql/shared/scan_starts.sql)
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
-    WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1 AND lease_expires_at_ms >= $7
+    WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1 AND lease_expires_at_ms >= $8
       AND ($4::text IS NULL OR namespace = $4) AND ($5::text IS NULL OR tags ->> $5 = $6)
+      AND ($7::smallint[] IS NULL OR partition_key = ANY($7))
     ORDER BY lease_expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED),
 upd AS (
     UPDATE ff_exec_core e SET
@@ -25,7 +26,7 @@ upd AS (
       last_error        = CASE WHEN e.reclaim_count + 1 > $3 THEN 'max_reclaims_exceeded' ELSE e.last_error END,
       lease_epoch = e.lease_epoch + 1, lease_expires_at_ms = NULL, reclaim_count = e.reclaim_count + 1,
       updated_at_ms = $1
-    FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
+    FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id AND ($7::smallint[] IS NULL OR e.partition_key = ANY($7))
       -- Written so that it implies nothing about ff_exec_core_leases: the update reaches its rows by
       -- the primary key from `due`, never by walking that index from its head (every entry a held
       -- snapshot keeps alive).
@@ -37,7 +38,7 @@ att AS (
         ended_at_ms = CASE WHEN upd.lifecycle_phase = 'terminal' THEN $1 ELSE a.ended_at_ms END,
         outcome = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'failed' ELSE a.outcome END,
         error_message = CASE WHEN upd.lifecycle_phase = 'terminal' THEN 'max_reclaims_exceeded' ELSE a.error_message END
-    FROM upd WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id
+    FROM upd WHERE a.partition_key = upd.partition_key AND a.execution_id = upd.execution_id AND ($7::smallint[] IS NULL OR a.partition_key = ANY($7))
       AND a.attempt_index = upd.attempt_index AND a.ended_at_ms IS NULL),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)

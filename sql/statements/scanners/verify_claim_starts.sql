@@ -3,5 +3,5 @@
 -- lowered (the tasks of ff_tick count rows).
 -- $1 now_ms
 -- $2 max_rows (unused: one look per slot)
--- $3..$5 filter (claim starts belong to lanes, not executions: a filtered tick does not run this task; unused)
+-- $3..$6 filter (claim starts belong to lanes, not executions: a filtered tick does not run this task; unused)
 SELECT 1 AS processed FROM generate_series(1, ff_claim_start_verify(NULL, NULL, $1, 0))

@@ -6,8 +6,8 @@
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
--- $4..$6 filter (0.1.0's scanners take no filter: unused)
--- $7 scan_from (0.1.0's schema keeps no scan starts: unused)
+-- $4..$7 filter (0.1.0's scanners take no filter: unused)
+-- $8 scan_from (0.1.0's schema keeps no scan starts: unused)
 WITH due AS (
     SELECT partition_key, execution_id FROM ff_exec_core
     WHERE ownership_state = 'leased' AND lease_expires_at_ms <= $1
