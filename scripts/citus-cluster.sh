@@ -7,13 +7,16 @@
 #   scripts/citus-cluster.sh restart DIR NODE
 #                                        -- restart one node (coordinator, worker1, worker2), fast
 #     FF_PG_BINDIR: the PostgreSQL 18 binaries Citus is installed with (scripts/setup.sh installs it
-#     into the PostgreSQL 18 that setup unpacks); FF_PG_OPTIONS: more server options.
+#     into the PostgreSQL 18 that setup unpacks); FF_PG_OPTIONS: more server options;
+#     FF_CITUS_WORKERS: 1 or 2 (the default) workers.
 # Prints nothing on success but the socket directory (for PGHOST).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?directory}
 BIN=${FF_PG_BINDIR:?FF_PG_BINDIR: the bin directory of a PostgreSQL with Citus}
 as_pg() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 nodes=(coordinator:5432 worker1:5433 worker2:5434)
+workers=(5433 5434)
+if [ "${FF_CITUS_WORKERS:-2}" = 1 ]; then nodes=(coordinator:5432 worker1:5433); workers=(5433); fi
 psql_at() { as_pg "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/sock" -p "$1" -U postgres -d postgres -At -c "$2"; }
 case "$cmd" in
   start)
@@ -31,9 +34,9 @@ case "$cmd" in
       fi
       psql_at "$port" "CREATE EXTENSION IF NOT EXISTS citus"
     done
-    if [ "$(psql_at 5432 "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND isactive")" != 3 ]; then
+    if [ "$(psql_at 5432 "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND isactive")" != "${#nodes[@]}" ]; then
       psql_at 5432 "SELECT citus_set_coordinator_host('$dir/sock', 5432)" >/dev/null
-      for port in 5433 5434; do
+      for port in "${workers[@]}"; do
         psql_at 5432 "SELECT citus_add_node('$dir/sock', $port)" >/dev/null
       done
     fi
