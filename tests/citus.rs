@@ -6,8 +6,9 @@
 //! (`citus.log_remote_commands`). On the cluster: an execution suspends and resumes by a signal sent
 //! through the coordinator, sixteen claimers get every execution exactly once, sixteen signalers
 //! resume one execution exactly once, bad input gets a documented SQLSTATE, a worker waiting on the
-//! node of its partition is woken, each node's `ff_tick_node` runs the scanners over the shards it
-//! holds, and a worker node restarted mid-run loses nothing. Both editions.
+//! node of its partition is woken, a flow releases its dependent in its partition, each node's
+//! `ff_tick_node` runs the scanners over the shards it holds, and a worker node restarted mid-run
+//! loses nothing. Both editions.
 //! What does not distribute yet is listed in docs/scale-out.md.
 
 use ff_engine_tests::*;
@@ -624,6 +625,37 @@ fn each_node_ticks_the_shards_it_holds() {
         }
         assert!(got.contains(&delayed[i]) && got.contains(&expiring[i].execution_id), "{got:?}");
     }
+}
+
+#[test]
+fn a_flow_on_the_cluster_releases_its_dependent_in_its_partition() {
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    let flow: Uuid = c.query_one("SELECT flow_id FROM ff_create_flow()", &[]).unwrap().get(0);
+    // Members are placed by their flow: both lanes' members in the flow's partition.
+    let p: i16 = c.query_one("SELECT ff_partition_for('flow-a', $1)", &[&flow]).unwrap().get(0);
+    let other: i16 = c.query_one("SELECT ff_partition_for('flow-b', $1)", &[&flow]).unwrap().get(0);
+    assert_eq!(p, other, "a flow's members share its partition");
+    let a: String =
+        c.query_one("SELECT execution_id FROM ff_create_execution_in($1, 'flow-a', flow_id => $2)", &[&p, &flow]).unwrap().get(0);
+    let b: String = c
+        .query_one(
+            "SELECT execution_id FROM ff_create_execution_in($1, 'flow-b', flow_id => $2, depends_on => $3)",
+            &[&p, &flow, &vec![a.clone()]],
+        )
+        .unwrap()
+        .get(0);
+    assert!(c.query("SELECT * FROM ff_claim_in($1, 'flow-b', 'w', 'i')", &[&p]).unwrap().is_empty(), "b waits for a");
+    let la = lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, 'flow-a', 'w', 'i')", &[&p]).unwrap());
+    assert_eq!(la.execution_id, a);
+    c.query_one("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &[&p, &a, &la.lease_id, &la.lease_epoch]).unwrap();
+    // Released in the transaction that completed a.
+    let lb = lease_from_row(&c.query_one("SELECT * FROM ff_claim_in($1, 'flow-b', 'w', 'i')", &[&p]).unwrap());
+    assert_eq!(lb.execution_id, b);
+    c.query_one("SELECT * FROM ff_complete_in($1, $2, $3, $4)", &[&p, &b, &lb.lease_id, &lb.lease_epoch]).unwrap();
+    let state: String = c.query_one("SELECT state FROM ff_get_flow($1)", &[&flow]).unwrap().get(0);
+    assert_eq!(state, "completed");
 }
 
 fn now_ms() -> i64 {
