@@ -88,6 +88,19 @@ per_client() { # setup workload
   esac
   echo $((secs * rate * 8 / clients))
 }
+# Stop the setup running now: after each run, and on exit (an aborted run leaves no servers behind).
+setup='' dir=''
+stop_setup() {
+  [ -n "$dir" ] || return 0
+  case $setup in
+    one-node) FF_PG_BINDIR=$BIN bash scripts/cluster.sh stop "$dir" >/dev/null 2>&1 ;;
+    citus-1-worker) FF_CITUS_WORKERS=1 FF_PG_BINDIR=$BIN bash scripts/citus-cluster.sh stop "$dir" >/dev/null 2>&1 ;;
+    *) FF_PG_BINDIR=$BIN bash scripts/citus-cluster.sh stop "$dir" >/dev/null 2>&1 ;;
+  esac
+  rm -rf "$dir"
+  dir=''
+}
+trap stop_setup EXIT
 for setup in one-node citus-1-worker citus-2-workers; do
   for w in w1 w3; do
     dir=$(mktemp -d /tmp/ff_bench_citus.XXXXXX)
@@ -111,12 +124,7 @@ for setup in one-node citus-1-worker citus-2-workers; do
     if [ "$w" = w3 ]; then fill "$sock" "$n"; fi
     line="$setup $w $(run "$sock" "bench/citus/$w.sql" "$n" "${instances[@]}")"
     echo "$line" | tee -a "$results"
-    case $setup in
-      one-node) FF_PG_BINDIR=$BIN bash scripts/cluster.sh stop "$dir" >/dev/null ;;
-      citus-1-worker) FF_CITUS_WORKERS=1 FF_PG_BINDIR=$BIN bash scripts/citus-cluster.sh stop "$dir" ;;
-      *) FF_PG_BINDIR=$BIN bash scripts/citus-cluster.sh stop "$dir" ;;
-    esac
-    rm -rf "$dir"
+    stop_setup
   done
 done
 echo "bench-citus: $results ($secs s per run, $clients clients, $(nproc) cores)"

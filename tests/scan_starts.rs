@@ -9,24 +9,26 @@ use postgres::Client;
 use std::time::{Duration, Instant};
 
 /// Index entries read from `index` so far, as the statistics show them once this session's are
-/// flushed (PostgreSQL 15 on: forced at the next idle moment; 14: its collector, within 500 ms).
+/// flushed. PostgreSQL 15 on flushes on request (at the next idle moment: before the next query is
+/// read); 14's collector takes the counts asynchronously (a backend sends them at most every 500 ms,
+/// the collector writes them later), so there the counts are read until two reads 600 ms apart agree.
 fn entries_so_far(c: &mut Client, index: &str) -> i64 {
-    // PostgreSQL 15+ flushes on request; 14's collector takes the counts asynchronously (a backend
-    // sends them at most every 500 ms, the collector writes them later), so read until two reads
-    // 600 ms apart agree.
     let read = |c: &mut Client| -> i64 {
-        c.batch_execute(
-            "DO $$ BEGIN IF to_regproc('pg_stat_force_next_flush') IS NOT NULL THEN \
-             EXECUTE 'SELECT pg_stat_force_next_flush()'; END IF; END $$",
-        )
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(600));
         c.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
         c.query_one("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = $1", &[&index]).unwrap().get(0)
     };
-    let mut last = read(c);
+    let version: i32 = c.query_one("SELECT current_setting('server_version_num')::int", &[]).unwrap().get(0);
+    if version >= 150000 {
+        c.batch_execute("SELECT pg_stat_force_next_flush()").unwrap();
+        return read(c);
+    }
+    let settled = |c: &mut Client| -> i64 {
+        std::thread::sleep(Duration::from_millis(600));
+        read(c)
+    };
+    let mut last = settled(c);
     for _ in 0..15 {
-        let now = read(c);
+        let now = settled(c);
         if now == last {
             return now;
         }

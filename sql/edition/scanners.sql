@@ -520,7 +520,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 DECLARE
     n bigint := ff_batch_size(max_rows);
     tasks text[] := ff_tick_tasks();
-    counts integer[] := array_fill(NULL::integer, ARRAY[cardinality(ff_tick_tasks())]);
+    counts integer[] := array_fill(NULL::integer, ARRAY[cardinality(tasks)]);
     parts smallint[];
     i integer;
 BEGIN

@@ -10,6 +10,7 @@ unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
     crate::store::lanes::forget(relid);
     crate::store::claim_starts::forget(relid);
     crate::api::claim_start::forget(relid);
+    crate::store::distribution::forget(relid);
 }
 
 /// Register the callback (from `_PG_init`).

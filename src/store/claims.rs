@@ -89,11 +89,6 @@ statement! {
     }
 }
 statement! {
-    mod check_partition_here = "claims/check_partition_here.sql";
-    args { partition_key: i16 }
-    row {}
-}
-statement! {
     mod start_after_scan = "claims/start_after_scan.sql";
     args<'a> { lane_id: &'a str, priority: i32, start_seq: i64, found: bool, now_ms: i64 }
     row {}
@@ -229,31 +224,64 @@ struct Scan<'a> {
 
 /// Up to `limit` admitted candidates of the lane, locked: each priority the lane ever had claimable
 /// work at, highest first, from its claim start (on release 0.1.0's schema, which keeps no starts,
-/// one scan of every priority). A claim that finds nothing reads the lane's priorities again and, if
-/// they changed, looks once more.
+/// one scan of every priority).
 fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i64) -> WfResult<Vec<Candidate>> {
+    let mut admitted = Vec::new();
     if crate::store::lanes::is_paused(client, lane)? {
-        return Ok(Vec::new());
+        return Ok(admitted);
     }
     let scan = Scan { lane, caps, now };
-    let mut admitted = Vec::new();
     if crate::postgres::release::on_0_1_schema(client)? {
         pick_priority(client, &scan, Start { priority: 0, start_seq: 0 }, limit, &mut admitted)?;
         return Ok(admitted);
     }
+    each_priority(client, lane, limit, &mut admitted, |at, admitted| {
+        let before = admitted.len();
+        let behind = pick_priority(client, &scan, at, limit, admitted)?;
+        // The scan tells the claim start what it found: nothing admitted, or a first row a stride past it.
+        let found = admitted.len() > before;
+        if !found || behind {
+            let args = start_after_scan::Args { lane_id: lane, priority: at.priority, start_seq: at.start_seq, found, now_ms: now };
+            start_after_scan::execute(client, args)?;
+        }
+        Ok(())
+    })?;
+    Ok(admitted)
+}
+
+/// Up to `limit` candidates of the lane in one partition (`ff_claim_in`), locked: each priority the
+/// lane has registered here, highest first, scanned from the head (a partition's claim leaves the
+/// claim starts alone: the query that moves one reads every partition of the lane). First, on a
+/// distributed install, the partition must be on this node (WF035 not_delegated). The lean
+/// statement only: a distributed install takes no budgets or quotas (docs/scale-out.md).
+fn pick_in_partition(client: &SpiClient<'_>, partition: i16, scan: &Scan<'_>, limit: i64) -> WfResult<Vec<Candidate>> {
+    crate::store::distribution::check_partition_here(client, partition)?;
+    let mut admitted = Vec::new();
+    if crate::store::lanes::is_paused(client, scan.lane)? {
+        return Ok(admitted);
+    }
+    each_priority(client, scan.lane, limit, &mut admitted, |at, admitted| {
+        partition_priority(client, partition, scan, at, limit, admitted)
+    })?;
+    Ok(admitted)
+}
+
+/// Runs `scan_priority` for each priority of the lane's claim starts, highest first, until
+/// `admitted` holds `limit` candidates. A pass that finds nothing reads the lane's priorities again
+/// and, if they changed, looks once more.
+fn each_priority(
+    client: &SpiClient<'_>,
+    lane: &str,
+    limit: i64,
+    admitted: &mut Vec<Candidate>,
+    mut scan_priority: impl FnMut(Start, &mut Vec<Candidate>) -> WfResult<()>,
+) -> WfResult<()> {
     let mut starts = claim_starts::starts(client, lane, false)?;
     for pass in 0..2 {
         for &at in &starts {
-            let before = admitted.len();
-            let behind = pick_priority(client, &scan, at, limit, &mut admitted)?;
-            // The scan tells the claim start what it found: nothing admitted, or a first row a stride past it.
-            let found = admitted.len() > before;
-            if !found || behind {
-                let args = start_after_scan::Args { lane_id: lane, priority: at.priority, start_seq: at.start_seq, found, now_ms: now };
-                start_after_scan::execute(client, args)?;
-            }
+            scan_priority(at, admitted)?;
             if admitted.len() as i64 >= limit {
-                return Ok(admitted);
+                return Ok(());
             }
         }
         if pass > 0 || !admitted.is_empty() {
@@ -265,39 +293,7 @@ fn pick(client: &SpiClient<'_>, lane: &str, caps: &[String], now: i64, limit: i6
         }
         starts = again;
     }
-    Ok(admitted)
-}
-
-/// Up to `limit` candidates of the lane in one partition (`ff_claim_in`), locked: each priority the
-/// lane has registered here, highest first, scanned from the head (a partition's claim leaves the
-/// claim starts alone: the query that moves one reads every partition of the lane); a claim that
-/// finds nothing reads the lane's priorities again, as `pick` does. First, on a distributed install,
-/// the partition must be on this node (WF035 not_delegated). The lean statement only: a
-/// distributed install takes no budgets or quotas (docs/scale-out.md).
-fn pick_in_partition(client: &SpiClient<'_>, partition: i16, scan: &Scan<'_>, limit: i64) -> WfResult<Vec<Candidate>> {
-    check_partition_here::execute(client, check_partition_here::Args { partition_key: partition })?;
-    let mut admitted = Vec::new();
-    if crate::store::lanes::is_paused(client, scan.lane)? {
-        return Ok(admitted);
-    }
-    let mut starts = claim_starts::starts(client, scan.lane, false)?;
-    for pass in 0..2 {
-        for &at in &starts {
-            partition_priority(client, partition, scan, at, limit, &mut admitted)?;
-            if admitted.len() as i64 >= limit {
-                return Ok(admitted);
-            }
-        }
-        if pass > 0 || !admitted.is_empty() {
-            break;
-        }
-        let again = claim_starts::starts(client, scan.lane, true)?;
-        if again.iter().map(|s| s.priority).eq(starts.iter().map(|s| s.priority)) {
-            break;
-        }
-        starts = again;
-    }
-    Ok(admitted)
+    Ok(())
 }
 
 /// One priority's candidates in one partition, from the head, appended to `admitted` up to `limit`.

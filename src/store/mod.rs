@@ -10,6 +10,7 @@
 pub mod budgets;
 pub mod claim_starts;
 pub mod claims;
+pub mod distribution;
 pub mod executions;
 pub mod inspection;
 pub mod keystore;
