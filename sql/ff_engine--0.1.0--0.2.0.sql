@@ -1968,10 +1968,17 @@ COMMENT ON FUNCTION ff_claim_start_lower_slot(ff_claim_start, bigint) IS
 
 -- The registration of a (lane, priority) that claims use: its lowest slot (NULL: beyond the pool); a
 -- row of NULLs when the pair is not registered.
+-- PL/pgSQL rather than SQL: PostgreSQL cannot inline the look-up, and would parse and plan a SQL
+-- function's body again in every transaction that calls it; PL/pgSQL keeps its plan for the session.
 CREATE FUNCTION ff_claim_start_slot_of(p_lane_id text, p_priority integer) RETURNS ff_claim_start
-LANGUAGE sql STABLE AS $$
-    SELECT s.* FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority
-    ORDER BY s.slot LIMIT 1
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r ff_claim_start;
+BEGIN
+    SELECT s.* INTO r FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority
+    ORDER BY s.slot LIMIT 1;
+    RETURN r;
+END
 $$;
 COMMENT ON FUNCTION ff_claim_start_slot_of(text, integer) IS
     'The registration of a (lane, priority) that claims use, its lowest slot (internal).';
