@@ -37,6 +37,7 @@ BEGIN
             EXECUTE format('ALTER FUNCTION %s SET jit = off', r.fn);
             EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_generic_plan', r.fn);
             EXECUTE format('ALTER FUNCTION %s SET enable_seqscan = off', r.fn);
+            EXECUTE format('ALTER FUNCTION %s SET enable_bitmapscan = off', r.fn);
         END IF;
     END LOOP;
 END
