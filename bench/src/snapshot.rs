@@ -4,8 +4,8 @@
 //! the claim call's p50 / p99, and index tuples read per cycle (all the database's indexes, from
 //! pg_stat_user_indexes); per run: the first and last 30 s side by side, table and index sizes, dead
 //! tuples, the index that grew most, and for ff_engine `EXPLAIN (ANALYZE, BUFFERS)` of one claim scan
-//! from its claim start and from the head at half time and at the end. Output: `<out>/snapshot.csv` and
-//! `<out>/snapshot.md`.
+//! from its claim start and from the head at 150 s (half time in a shorter run) and at the end.
+//! Output: `<out>/snapshot.csv` and `<out>/snapshot.md`.
 
 use crate::stats::{percentiles, BResult, Pcts, Rec};
 use crate::{prepare, run_clients, Env, Mode, Opts, Run, Workload};
@@ -218,15 +218,29 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
     Ok(Pass { mode: mode.name(), held, windows, first, last, plans: samples.plans, before, after })
 }
 
-/// The claim scan of workload 3's lane, from its claim start and from the head, as EXPLAIN shows it.
-const EXPLAIN_FROM: &str = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) \
-     SELECT e.execution_id FROM ff_exec_core e \
-     WHERE e.lane_id = 'bulk' AND e.priority = 0 AND e.queue_seq >= $1 \
+/// The claim scan of workload 3's first lane, prepared as the engine's functions plan it (a generic
+/// plan, no sequential or bitmap scans), to show with EXPLAIN from its claim start and from the head.
+const PREPARE_SCAN: &str = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; \
+     SET enable_bitmapscan = off; SET jit = off; \
+     PREPARE ff_claim_scan(text, bigint) AS SELECT e.execution_id FROM ff_exec_core e \
+     WHERE e.lane_id = $1 AND e.priority = 0 AND e.queue_seq >= $2 \
        AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
      ORDER BY e.queue_seq LIMIT 1";
 
+/// Workload 3's first lane in the variant run.
+fn first_lane() -> &'static str {
+    if variant() == Variant::Lanes16 {
+        "bulk0"
+    } else {
+        "bulk"
+    }
+}
+
+/// When the claim scan's plans are taken besides the end: 150 s in, or half time in a shorter run.
+const EXPLAIN_AT: Duration = Duration::from_secs(150);
+
 /// Index tuples read at the start of each window (after the warm-up), and the claim scan's plans at
-/// half time and at the end.
+/// 150 s (half time in a shorter run) and at the end.
 fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -> Samples {
     let mut out = Samples::default();
     let Ok(mut c) = postgres::Client::connect(conninfo, postgres::NoTls) else { return out };
@@ -234,16 +248,20 @@ fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -
         let _ = c.batch_execute("SELECT pg_stat_clear_snapshot()");
         c.query_one("SELECT coalesce(sum(idx_tup_read), 0)::bigint FROM pg_stat_user_indexes", &[]).map(|r| r.get(0)).unwrap_or(0)
     };
+    if explain {
+        let _ = c.batch_execute(PREPARE_SCAN);
+    }
     std::thread::sleep(warmup);
     let start = std::time::Instant::now();
     let windows = (duration.as_secs_f64() / WINDOW.as_secs_f64()).ceil() as u32;
+    let early = if duration > EXPLAIN_AT { (EXPLAIN_AT.as_secs() / WINDOW.as_secs()) as u32 } else { windows / 2 };
     for w in 0..=windows {
         let at = WINDOW * w;
         if let Some(wait) = at.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
         }
         out.index_tuples.push(read(&mut c));
-        if explain && (w == windows / 2 || w == windows) {
+        if explain && (w == early || w == windows) {
             out.plans.extend(plans(&mut c, at));
         }
     }
@@ -251,15 +269,21 @@ fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -
 }
 
 fn plans(c: &mut postgres::Client, at: Duration) -> Vec<(String, String)> {
+    let lane = first_lane();
     let start: i64 = c
-        .query_one("SELECT coalesce(min(coalesce(pg_sequence_last_value(start_seq), 0)), 0) FROM ff_claim_start WHERE lane_id = 'bulk' AND priority = 0", &[])
+        .query_one(
+            "SELECT coalesce(min(coalesce(pg_sequence_last_value(start_seq), 0)), 0) FROM ff_claim_start \
+             WHERE lane_id = $1 AND priority = 0",
+            &[&lane],
+        )
         .map(|r| r.get(0))
         .unwrap_or(0);
     [(format!("at {} s, from the claim start ({start})", at.as_secs()), start), (format!("at {} s, from the head", at.as_secs()), 0)]
         .into_iter()
         .map(|(what, from)| {
+            let explain = format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) EXECUTE ff_claim_scan('{lane}', {from})");
             let lines: Vec<String> =
-                c.query(EXPLAIN_FROM, &[&from]).map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect()).unwrap_or_default();
+                c.query(explain.as_str(), &[]).map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect()).unwrap_or_default();
             (what, lines.join("\n"))
         })
         .collect()
