@@ -828,3 +828,49 @@ fn a_worker_node_restarted_mid_run_loses_nothing() {
     }
     assert_eq!(events, total, "a completion event per execution");
 }
+
+#[test]
+fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
+    use ff_engine_client as fc;
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut setup = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut setup, "client");
+    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let ids = rt.block_on(async {
+        let c = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+        let mut ids = Vec::new();
+        for at in &lanes {
+            // More cycles than the plan cache's five custom plans: the generic plan is delegated too.
+            for _ in 0..7 {
+                let id = c.create_execution(&fc::NewExecution::new(&at.lane).payload(vec![1])).await.unwrap().execution_id;
+                let l = c.claim(&at.lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+                assert_eq!(l.lease.execution_id, id);
+                c.renew_lease(&l.lease, 30_000).await.unwrap();
+                let cond = fc::ResumeCondition::single("k", fc::SignalMatcher::name("go"));
+                let s = c.suspend(&l.lease, &fc::Suspend::new(cond)).await.unwrap();
+                let wp = &s.waitpoints[0];
+                let d = c.deliver_signal(&fc::Signal::new(id, wp.waitpoint_id, wp.token.clone(), "go")).await.unwrap();
+                assert!(d.resumed(), "{d:?}");
+                let again = c.claim(&at.lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+                assert!(again.resumed);
+                c.complete(&again.lease, None).await.unwrap();
+                ids.push((at.port, id.to_string()));
+            }
+        }
+        ids
+    });
+    // Each call ran on the node of its partition: the events are there, none on the coordinator.
+    for (port, id) in ids {
+        let outcomes: Vec<String> = node(&dir, port, None)
+            .unwrap()
+            .query("SELECT outcome FROM ff_completion_event WHERE execution_id = $1 ORDER BY event_id", &[&id])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(outcomes, ["resumed", "success"], "{id} on {port}");
+        assert_eq!(events_on(&dir, COORDINATOR, "ff_completion_event", &id), 0, "{id}");
+    }
+}

@@ -350,3 +350,64 @@ fn dropped_connections_are_retried() {
         }
     });
 }
+
+#[test]
+fn a_partition_first_client_runs_the_hot_calls_through_their_in_forms() {
+    let db = Cluster::shared().fresh_db("client_partition_first");
+    let mut setup = db.connect();
+    setup.query("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
+    setup.batch_execute(&format!("ALTER DATABASE {} SET track_functions = 'all'", db.name)).unwrap();
+    block_on(partition_first_cycle(db.conninfo("postgres")));
+    // Every hot call went through its partition-first form (counted once the backends flush).
+    let names = [
+        "ff_create_execution_in",
+        "ff_claim_in",
+        "ff_renew_lease_in",
+        "ff_suspend_in",
+        "ff_deliver_signal_in",
+        "ff_complete_in",
+        "ff_fail_in",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        setup.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+        let called: Vec<String> =
+            column(&mut setup, "SELECT funcname::text FROM pg_stat_user_functions WHERE funcname LIKE 'ff\\_%\\_in' AND calls > 0", &[]);
+        let missing: Vec<&&str> = names.iter().filter(|n| !called.iter().any(|c| c == *n)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not called through their _in forms: {missing:?} (called: {called:?})");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+async fn partition_first_cycle(conninfo: String) {
+    let c = Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+    assert!(c.is_partition_first());
+    let flow = c.create_flow(None, None, json!({})).await.unwrap().0;
+    for e in [NewExecution::new("pf-lane"), NewExecution::new("pf-lane").flow(flow)] {
+        let created = c.create_execution(&e.clone().payload(vec![1])).await.unwrap();
+        assert_eq!(created.execution_id.partition, e.partition());
+    }
+    // The lane's own partition: the solo execution (the flow member is in its flow's partition).
+    let l = c.claim("pf-lane", "w", "i", &[], 30_000, 5).await.unwrap();
+    assert_eq!(l.len(), 1, "{l:?}");
+    let lease = &l[0].lease;
+    c.renew_lease(lease, 30_000).await.unwrap();
+    let s = c.suspend(lease, &Suspend::new(ResumeCondition::single("k", SignalMatcher::name("go")))).await.unwrap();
+    let wp = &s.waitpoints[0];
+    let d = c.deliver_signal(&Signal::new(lease.execution_id, wp.waitpoint_id, wp.token.clone(), "go")).await.unwrap();
+    assert_eq!(d.effect, Some(SignalEffect::Satisfied), "{d:?}");
+    let again = c.claim("pf-lane", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+    assert!(again.resumed);
+    // complete_many is one ff_complete_in per lease; a stale fence is refused, not the batch.
+    let stale = Lease { lease_epoch: again.lease.lease_epoch + 7, ..again.lease };
+    let outcomes = c.complete_many(&[(stale, None), (again.lease, Some(b"ok".to_vec()))]).await.unwrap();
+    assert_eq!(outcomes[0].outcome, CompleteManyStatus::Refused(ErrorKind::LeaseConflict), "{outcomes:?}");
+    assert_eq!(outcomes[1].outcome, CompleteManyStatus::Completed, "{outcomes:?}");
+    let retried = c.create_execution(&NewExecution::new("pf-lane").retries(2, 0)).await.unwrap();
+    let l = c.claim("pf-lane", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+    assert_eq!(l.lease.execution_id, retried.execution_id);
+    assert!(matches!(c.fail(&l.lease, "boom", true).await.unwrap(), FailOutcome::RetryScheduled { .. }));
+}

@@ -71,6 +71,16 @@ impl NewExecution {
         }
     }
 
+    /// The partition the execution goes to: its given id's, else its flow's, else its lane's (as
+    /// `ff_partition_for` computes it).
+    pub fn partition(&self) -> u16 {
+        match (&self.execution_id, &self.flow_id) {
+            (Some(id), _) => id.partition,
+            (None, Some(flow)) => ff_engine_core::ids::partition_for_flow(flow),
+            (None, None) => ff_engine_core::ids::partition_for_lane(&self.lane_id),
+        }
+    }
+
     /// Set the payload.
     pub fn payload(mut self, payload: impl Into<Vec<u8>>) -> Self {
         self.payload = Some(payload.into());
@@ -199,12 +209,15 @@ impl Client {
         let parent = e.parent.as_ref().map(|(p, _)| p.to_string());
         let parent_key = e.parent.as_ref().map(|(_, k)| k.as_str());
         let r = self
-            .row(
+            .row_in(
+                e.partition(),
                 "SELECT execution_id, created FROM ff_create_execution(lane_id => $1, payload => $2, priority => $3, \
                  required_capabilities => $4, namespace => $5, tags => $6, budget_ids => $7, quota_policy_id => $8, \
                  delay_until_ms => $9, max_attempts => $10, retry_backoff_ms => $11, idempotency_key => $12, \
                  execution_id => $13, flow_id => $14, deadline_at_ms => $15, depends_on => $16, \
                  parent_execution_id => $17, parent_waitpoint_key => $18)",
+                "SELECT execution_id, created FROM ff_create_execution_in($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, $15, $16, $17, $18, $19)",
                 &[
                     &e.lane_id,
                     &e.payload,
@@ -297,10 +310,13 @@ impl Client {
         max_items: i32,
     ) -> Result<Vec<ClaimedExecution>> {
         let rows = self
-            .rows(
+            .rows_in(
+                ff_engine_core::ids::partition_for_lane(lane_id),
                 "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload, \
                  continuation, step_count FROM ff_claim(lane_id => $1, worker_id => $2, worker_instance_id => $3, capabilities => $4, \
                  lease_ttl_ms => $5, max_items => $6)",
+                "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload, \
+                 continuation, step_count FROM ff_claim_in($1, $2, $3, $4, $5, $6, $7)",
                 &[&lane_id, &worker_id, &worker_instance_id, &capabilities, &lease_ttl_ms, &max_items],
             )
             .await?;
@@ -355,9 +371,11 @@ impl Client {
     pub async fn renew_lease(&self, lease: &Lease, lease_ttl_ms: i64) -> Result<RenewedLease> {
         let id = lease.execution_id.to_string();
         let r = self
-            .row(
+            .row_in(
+                lease.execution_id.partition,
                 "SELECT lease_expires_at_ms, lease_epoch FROM ff_renew_lease(execution_id => $1, lease_id => $2, \
                  lease_epoch => $3, lease_ttl_ms => $4)",
+                "SELECT lease_expires_at_ms, lease_epoch FROM ff_renew_lease_in($1, $2, $3, $4, $5)",
                 &[&id, &lease.lease_id, &lease.lease_epoch, &lease_ttl_ms],
             )
             .await?;
@@ -368,8 +386,10 @@ impl Client {
     pub async fn complete(&self, lease: &Lease, result: Option<&[u8]>) -> Result<()> {
         let id = lease.execution_id.to_string();
         let r = self
-            .row(
+            .row_in(
+                lease.execution_id.partition,
                 "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3, result => $4)",
+                "SELECT outcome FROM ff_complete_in($1, $2, $3, $4, $5)",
                 &[&id, &lease.lease_id, &lease.lease_epoch, &result],
             )
             .await?;
@@ -380,7 +400,12 @@ impl Client {
     }
 
     /// `ff_complete_many`: complete several leases in one call; one bad fence does not fail the others.
+    /// Partition-first ([`ClientBuilder::partition_first`](crate::ClientBuilder::partition_first)): one
+    /// `ff_complete_in` per lease, each answered as `ff_complete_many` answers it.
     pub async fn complete_many(&self, items: &[(Lease, Option<Vec<u8>>)]) -> Result<Vec<CompleteManyOutcome>> {
+        if self.is_partition_first() {
+            return self.complete_each(items).await;
+        }
         let leases: Vec<serde_json::Value> = items
             .iter()
             .map(|(l, result)| {
@@ -400,13 +425,32 @@ impl Client {
         rows.iter().map(|r| Ok(CompleteManyOutcome { execution_id: col(r, 0)?, outcome: CompleteManyStatus::parse(col(r, 1)?)? })).collect()
     }
 
+    /// [`Client::complete_many`] as one [`Client::complete`] per lease, a failed fence answered as the
+    /// outcome `ff_complete_many` gives it.
+    async fn complete_each(&self, items: &[(Lease, Option<Vec<u8>>)]) -> Result<Vec<CompleteManyOutcome>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (lease, result) in items {
+            let outcome = match self.complete(lease, result.as_deref()).await {
+                Ok(()) => CompleteManyStatus::Completed,
+                Err(e) => match e.kind() {
+                    Some(kind) => CompleteManyStatus::Refused(kind),
+                    None => return Err(e),
+                },
+            };
+            outcomes.push(CompleteManyOutcome { execution_id: lease.execution_id.to_string(), outcome });
+        }
+        Ok(outcomes)
+    }
+
     /// `ff_fail`: fail the attempt; retried with backoff while attempts remain and `retryable`.
     pub async fn fail(&self, lease: &Lease, message: &str, retryable: bool) -> Result<FailOutcome> {
         let id = lease.execution_id.to_string();
         let r = self
-            .row(
+            .row_in(
+                lease.execution_id.partition,
                 "SELECT outcome, retry_at_ms FROM ff_fail(execution_id => $1, lease_id => $2, lease_epoch => $3, \
                  message => $4, retryable => $5)",
+                "SELECT outcome, retry_at_ms FROM ff_fail_in($1, $2, $3, $4, $5, $6)",
                 &[&id, &lease.lease_id, &lease.lease_epoch, &message, &retryable],
             )
             .await?;
@@ -419,9 +463,11 @@ impl Client {
     pub async fn fail_with(&self, lease: &Lease, message: &str, class: FailureClass, detail: Option<&[u8]>) -> Result<FailOutcome> {
         let id = lease.execution_id.to_string();
         let r = self
-            .row(
+            .row_in(
+                lease.execution_id.partition,
                 "SELECT outcome, retry_at_ms FROM ff_fail(execution_id => $1, lease_id => $2, lease_epoch => $3, \
                  message => $4, failure_class => $5, detail => $6)",
+                "SELECT outcome, retry_at_ms FROM ff_fail_in($1, $2, $3, $4, $5, true, $6, $7)",
                 &[&id, &lease.lease_id, &lease.lease_epoch, &message, &class.as_str(), &detail],
             )
             .await?;

@@ -205,11 +205,14 @@ impl Client {
         let condition = s.condition.to_json();
         let bindings = s.bindings_json();
         let rows = self
-            .rows(
+            .rows_in(
+                lease.execution_id.partition,
                 "SELECT outcome, suspension_id, waitpoint_id, waitpoint_key, token FROM ff_suspend(execution_id => $1, \
                  lease_id => $2, lease_epoch => $3, resume_condition => $4, waitpoints => $5, timeout_at_ms => $6, \
                  timeout_behavior => $7, reason_code => $8, requested_by => $9, suspension_id => $10, \
                  idempotency_key => $11, continuation => $12)",
+                "SELECT outcome, suspension_id, waitpoint_id, waitpoint_key, token FROM ff_suspend_in($1, $2, $3, $4, $5, $6, \
+                 $7, $8, $9, $10, $11, $12, $13)",
                 &[
                     &id,
                     &lease.lease_id,
@@ -240,11 +243,14 @@ impl Client {
     pub async fn deliver_signal(&self, s: &Signal) -> Result<DeliveredSignal> {
         let id = s.execution_id.to_string();
         let r = self
-            .row(
+            .row_in(
+                s.execution_id.partition,
                 "SELECT outcome, signal_id, effect FROM ff_deliver_signal(execution_id => $1, waitpoint_id => $2, token => $3, \
                  signal_name => $4, signal_id => $5, signal_category => $6, source_type => $7, source_identity => $8, \
                  payload => $9, correlation_id => $10, idempotency_key => $11, dedup_ttl_ms => $12, \
                  resume_delay_ms => $13, max_signals_per_execution => $14)",
+                "SELECT outcome, signal_id, effect FROM ff_deliver_signal_in($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, $15)",
                 &[
                     &id,
                     &s.waitpoint_id,

@@ -26,6 +26,7 @@ pub struct Client {
     pool: Pool,
     config: std::sync::Arc<tokio_postgres::Config>,
     retry: RetryPolicy,
+    partition_first: bool,
 }
 
 /// Builds a [`Client`]: pool size and retry policy.
@@ -34,6 +35,7 @@ pub struct ClientBuilder {
     config: tokio_postgres::Config,
     max_connections: usize,
     retry: RetryPolicy,
+    partition_first: bool,
 }
 
 impl ClientBuilder {
@@ -49,12 +51,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Call the partition-first forms (`ff_create_execution_in`, `ff_claim_in`, `ff_renew_lease_in`,
+    /// `ff_complete_in`, `ff_fail_in`, `ff_suspend_in`, `ff_deliver_signal_in`), the partition computed
+    /// here and sent as a bound parameter (default false). On a Citus cluster (`ff_distribute`) each
+    /// such call then runs whole on the node of its partition; the plain functions run on the node the
+    /// client is connected to. A claim visits the lane's own partition (`ff_partition_for(lane, NULL)`:
+    /// flow members in another partition are not claimed this way); [`Client::complete_many`] is one
+    /// `ff_complete_in` per lease; the other methods call the plain functions.
+    pub fn partition_first(mut self, on: bool) -> Self {
+        self.partition_first = on;
+        self
+    }
+
     /// Create the pool (connections are opened on first use).
     pub fn build(self) -> Result<Client> {
         let config = std::sync::Arc::new(self.config.clone());
         let manager = Manager::from_config(self.config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(self.max_connections).build().map_err(|e| Error::Pool(e.to_string()))?;
-        Ok(Client { pool, config, retry: self.retry })
+        Ok(Client { pool, config, retry: self.retry, partition_first: self.partition_first })
     }
 }
 
@@ -66,7 +80,7 @@ impl Client {
         if config.get_application_name().is_none() {
             config.application_name("ff_engine_client");
         }
-        Ok(ClientBuilder { config, max_connections: 16, retry: RetryPolicy::default() })
+        Ok(ClientBuilder { config, max_connections: 16, retry: RetryPolicy::default(), partition_first: false })
     }
 
     /// Connect with default settings and check the connection (one `SELECT 1`).
@@ -91,6 +105,35 @@ impl Client {
         self.retry
     }
 
+    /// Whether the hot calls go through their partition-first forms ([`ClientBuilder::partition_first`]).
+    pub fn is_partition_first(&self) -> bool {
+        self.partition_first
+    }
+
+    /// Run a hot call: `plain` with `params`, or, partition-first, `in_partition` with the partition as
+    /// `$1` and `params` after it (positional: Citus delegates a call by its plain arguments).
+    pub(crate) async fn rows_in(
+        &self,
+        partition: u16,
+        plain: &'static str,
+        in_partition: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>> {
+        if !self.partition_first {
+            return self.rows(plain, params).await;
+        }
+        let partition = partition as i16;
+        let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(params.len() + 1);
+        all.push(&partition);
+        all.extend_from_slice(params);
+        self.rows(in_partition, &all).await
+    }
+
+    /// [`Client::rows_in`] for a call that returns exactly one row.
+    pub(crate) async fn row_in(&self, partition: u16, plain: &'static str, in_partition: &'static str, params: &Params<'_>) -> Result<Row> {
+        one_row(self.rows_in(partition, plain, in_partition, params).await?)
+    }
+
     /// Run one statement, retrying retryable failures.
     pub(crate) async fn rows(&self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>> {
         let mut retry = 0;
@@ -113,17 +156,21 @@ impl Client {
 
     /// Run a statement that returns exactly one row.
     pub(crate) async fn row(&self, sql: &'static str, params: &Params<'_>) -> Result<Row> {
-        let mut rows = self.rows(sql, params).await?;
-        match rows.len() {
-            1 => Ok(rows.remove(0)),
-            n => Err(Error::Protocol(format!("expected one row, got {n}"))),
-        }
+        one_row(self.rows(sql, params).await?)
     }
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client").field("status", &self.pool.status()).field("retry", &self.retry).finish()
+    }
+}
+
+/// The one row of a call's answer.
+fn one_row(mut rows: Vec<Row>) -> Result<Row> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        n => Err(Error::Protocol(format!("expected one row, got {n}"))),
     }
 }
 

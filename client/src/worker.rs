@@ -48,7 +48,7 @@ pub struct WorkerOptions {
     pub tick_interval: Option<Duration>,
     /// Record completions with `ff_complete_many`, batching those that finish while the previous batch is
     /// being written (default true: one round trip and one commit for many executions under load, no
-    /// added wait when idle). False: one `ff_complete` per execution.
+    /// added wait when idle). False, or a partition-first client: one `ff_complete` per execution.
     pub batch_completions: bool,
 }
 
@@ -413,7 +413,7 @@ impl Background {
                 }
             })
         });
-        let (completer, batcher) = if o.batch_completions {
+        let (completer, batcher) = if o.batch_completions && !client.is_partition_first() {
             let (tx, rx) = mpsc::unbounded_channel();
             (Some(tx), Some(tokio::spawn(complete_in_batches(client.clone(), rx))))
         } else {
