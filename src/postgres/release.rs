@@ -10,31 +10,30 @@
 //! ones autovacuum causes cost one catalog read on the next call that needs the answer.
 
 use crate::error::{WfError, WfResult};
+use crate::postgres::relcache::Remembered;
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
-use std::cell::Cell;
 
 thread_local! {
-    static ON_0_1_SCHEMA: Cell<Option<bool>> = const { Cell::new(None) };
+    static ON_0_1_SCHEMA: Remembered = const { Remembered::new() };
 }
 
 /// A relation's relcache entry went (crate::postgres::relcache): read the schema's release again.
 pub fn forget(_relid: pg_sys::Oid) {
-    ON_0_1_SCHEMA.with(|c| c.set(None));
+    ON_0_1_SCHEMA.with(Remembered::forget);
 }
 
 /// Whether this database's ff_engine schema is 0.1.0's.
 pub fn on_0_1_schema(client: &SpiClient<'_>) -> WfResult<bool> {
-    if let Some(known) = ON_0_1_SCHEMA.with(Cell::get) {
-        return Ok(known);
-    }
+    ON_0_1_SCHEMA.with(|r| r.get_or_read(|| read_on_0_1_schema(client)))
+}
+
+fn read_on_0_1_schema(client: &SpiClient<'_>) -> WfResult<bool> {
     let version = client
         .select("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'ff_engine'", Some(1), &[])
         .map_err(|e| WfError::corruption(format!("reading the extension's version: {e}")))?
         .first()
         .get_one::<String>()
         .map_err(|e| WfError::corruption(format!("reading the extension's version: {e}")))?;
-    let known = version.as_deref() == Some("0.1.0");
-    ON_0_1_SCHEMA.with(|c| c.set(Some(known)));
-    Ok(known)
+    Ok(version.as_deref() == Some("0.1.0"))
 }

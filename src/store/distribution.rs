@@ -4,10 +4,10 @@
 //! tables), so on one node a partition-first call pays no statement for it.
 
 use crate::error::WfResult;
+use crate::postgres::relcache::Remembered;
 use crate::statement;
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
-use std::cell::Cell;
 
 statement! {
     mod distributed = "distribution/distributed.sql";
@@ -21,22 +21,17 @@ statement! {
 }
 
 thread_local! {
-    static DISTRIBUTED: Cell<Option<bool>> = const { Cell::new(None) };
+    static DISTRIBUTED: Remembered = const { Remembered::new() };
 }
 
 /// A relation's relcache entry went (crate::postgres::relcache): read the answer again when needed.
 pub fn forget(_relid: pg_sys::Oid) {
-    DISTRIBUTED.with(|c| c.set(None));
+    DISTRIBUTED.with(Remembered::forget);
 }
 
 /// Whether ff_exec_core is distributed by Citus.
 fn is_distributed(client: &SpiClient<'_>) -> WfResult<bool> {
-    if let Some(known) = DISTRIBUTED.with(Cell::get) {
-        return Ok(known);
-    }
-    let known = distributed::one(client, distributed::Args {})?.distributed;
-    DISTRIBUTED.with(|c| c.set(Some(known)));
-    Ok(known)
+    DISTRIBUTED.with(|r| r.get_or_read(|| Ok(distributed::one(client, distributed::Args {})?.distributed)))
 }
 
 /// WF035 not_delegated when this database is distributed and the partition's shard is on another
