@@ -144,6 +144,28 @@ fn run_as_postgres(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// The processes whose parent is `pid` (from /proc).
+fn child_pids(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| proc_stat(*p).is_some_and(|(_, parent)| parent == pid))
+        .collect()
+}
+
+/// Whether process `pid` exists and is not a zombie (an unreaped zombie holds no shared memory).
+fn process_alive(pid: i32) -> bool {
+    proc_stat(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
+}
+
+/// State letter and parent pid of `pid`, from /proc/<pid>/stat ("pid (comm) S ppid …").
+fn proc_stat(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((state, rest.next()?.parse().ok()?))
+}
+
 impl Cluster {
     /// initdb + start a new cluster under /tmp. `settings` are extra `-c name=value` server options.
     pub fn start(settings: &[&str]) -> Cluster {
@@ -184,7 +206,19 @@ impl Cluster {
         c
     }
 
+    /// Start the server; on failure, the panic carries the end of the server's log.
     fn pg_ctl_start(&self) {
+        let log = self.root.join("server.log");
+        let started = std::panic::catch_unwind(|| self.pg_ctl_start_once());
+        if let Err(e) = started {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            let message = e.downcast_ref::<String>().cloned().unwrap_or_default();
+            panic!("{message}\nend of {}:\n{}", log.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+    }
+
+    fn pg_ctl_start_once(&self) {
         let bin = pg_bindir();
         run_as_postgres(&[
             bin.join("pg_ctl").to_str().unwrap(),
@@ -200,19 +234,30 @@ impl Cluster {
     }
 
     /// Kill the postmaster with SIGKILL (no shutdown, no checkpoint), then start it again: crash recovery.
+    /// Its backends notice the postmaster's death and exit; the restart waits for them (a backend still
+    /// attached to the old shared memory makes the new postmaster refuse to start), and kills any
+    /// that has not exited after 10 s. Exited but not yet reaped (zombie) counts as gone.
     pub fn crash_and_restart(&self) {
         let pidfile = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).expect("postmaster.pid");
         let pid: i32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+        let children = child_pids(pid);
         unsafe { libc::kill(pid, libc::SIGKILL) };
-        // Wait until the postmaster's pid is gone (Postgres then treats its lock files as stale).
-        for _ in 0..200 {
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                break;
+        let gone = |pids: &[i32]| pids.iter().all(|p| !process_alive(*p));
+        let mut waited = 0;
+        while !gone(&[pid]) || !gone(&children) {
+            if waited == 200 {
+                children.iter().for_each(|p| unsafe {
+                    libc::kill(*p, libc::SIGKILL);
+                });
             }
+            assert!(waited < 400, "the killed server's processes did not exit in 20 s");
             std::thread::sleep(std::time::Duration::from_millis(50));
+            waited += 1;
         }
-        std::thread::sleep(std::time::Duration::from_millis(300)); // backends exit on postmaster death
+        // A killed postmaster not yet reaped still answers kill(pid, 0), which the new one would take
+        // for a live owner of the lock files: they are stale, remove them.
         let _ = std::fs::remove_file(self.data_dir().join("postmaster.pid"));
+        let _ = std::fs::remove_file(self.socket_dir.join(format!(".s.PGSQL.{}.lock", self.port)));
         self.pg_ctl_start();
     }
 
