@@ -232,6 +232,73 @@ fn a_producer_committing_after_the_start_passed_its_row_is_found_by_the_verifier
     assert_eq!(claim_one(&mut c, "lane", "w").unwrap().execution_id, late2);
 }
 
+/// The verifier's floor of a lane's priority (its lowest slot): where ff_claim_start_verify scans from.
+fn floor_of(c: &mut Client, lane: &str, priority: i32) -> i64 {
+    c.query_one(
+        "SELECT coalesce(pg_sequence_last_value(('ff_claim_floor_' || slot)::regclass), 0) FROM ff_claim_start \
+         WHERE lane_id = $1 AND priority = $2 ORDER BY slot LIMIT 1",
+        &[&lane, &priority],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Rows and index entries of ff_exec_core one verification of a lane's priority reads (ff_claim_start_verify, the
+/// task ff_tick runs for every slot), by its transaction's statistics, on a new connection (a session's
+/// are pending until flushed, and count from the last flush). Sequential scans are off, as the planner
+/// chooses on a large table (this one is small).
+fn verification_reads(db: &TestDb<'_>, lane: &str, priority: i32) -> i64 {
+    let mut c = db.connect();
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("SET LOCAL enable_seqscan = off").unwrap();
+    tx.query_one("SELECT ff_claim_start_verify($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, 0)", &[&lane, &priority])
+        .unwrap();
+    let read: i64 = tx
+        .query_one(
+            "SELECT (SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = 'ff_exec_core') \
+                    + (SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid))::bigint FROM pg_index WHERE indrelid = 'ff_exec_core'::regclass)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    tx.commit().unwrap();
+    read
+}
+
+#[test]
+fn the_verifier_scans_from_a_floor_that_stops_below_open_producers() {
+    let (db, mut c) = seeded("start_floor");
+    let first = create_many(&mut c, "lane", 400, 5);
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM ff_exec_core").unwrap();
+    let mut p = db.connect();
+    let mut producer = p.transaction().unwrap();
+    let late: String = producer.query_one("SELECT execution_id FROM ff_create_execution('lane', priority => 5)", &[]).unwrap().get(0);
+    let late_seq: i64 = producer
+        .query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&late])
+        .unwrap()
+        .get(0);
+    assert_eq!(drain(&mut c, "lane", 400), first);
+    // Verifications while the producer is open: the floor never passes its row.
+    for _ in 0..3 {
+        c.batch_execute("SELECT * FROM ff_tick()").unwrap();
+    }
+    assert!(floor_of(&mut c, "lane", 5) <= late_seq, "the floor stays below an open producer's row");
+    producer.commit().unwrap();
+    c.batch_execute("SELECT * FROM ff_tick()").unwrap();
+    assert_eq!(drain(&mut c, "lane", 1), vec![late], "the verifier found the late row");
+    // With no transaction open but the snapshot's reader (it has no id), two verifications move the
+    // floor past every row claimed: the next reads none of the entries the snapshot keeps.
+    let second = create_many(&mut c, "lane", 400, 5);
+    assert_eq!(drain(&mut c, "lane", 400), second);
+    c.batch_execute("SELECT * FROM ff_tick(); SELECT * FROM ff_tick()").unwrap();
+    assert!(floor_of(&mut c, "lane", 5) > seq_of(&mut c, &second[399]), "the floor passed the claimed rows");
+    let read = verification_reads(&db, "lane", 5);
+    assert!(read < 20, "a verification read {read} rows and index entries (800 claimed under the held snapshot)");
+    assert_starts_are_lower_bounds(&mut c, "lane");
+    holder.batch_execute("COMMIT").unwrap();
+}
+
 #[test]
 fn priorities_keep_their_order_as_their_starts_move() {
     let (_db, mut c) = seeded("start_priorities");

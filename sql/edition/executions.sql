@@ -246,6 +246,8 @@ BEGIN
     p_priority := coalesce(p_priority, 0);
     -- Sorted, no repeats (as the Rust edition); not in the insert, which Citus cannot plan with it.
     caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
+    -- The transaction id before the row's queue_seq (the claim-start verifier's floor relies on it).
+    PERFORM pg_current_xact_id();
     -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,

@@ -25,6 +25,16 @@
 --   its transaction commits after a raise passed its number (a producer that holds its transaction):
 --   ff_claim_start_verify lowers the start to the true head, from ff_tick and from a claim that
 --   finds a priority empty (at most once a second per slot). Such a row waits at most until then.
+-- * The verifier scans from its slot's floor, not from the priority's first entry (which, while a
+--   snapshot is held, is every entry claimed since it began). Below the floor every create has ended
+--   and a verifier saw its row, so only transitions can make a row claimable there, and they lower
+--   the start themselves. Floors rise to the settled mark: a mark is the queue_seq high-water taken
+--   with the xmax of a snapshot taken after it (one for the whole database, at most once per verifier
+--   interval); it settles once the xmin of a later snapshot passed that xmax (every transaction in
+--   progress when it was taken has ended). A create takes its transaction id before its queue_seq
+--   (executions/insert_execution.sql), so whoever held a number at or below a settled mark has ended,
+--   and a slot's verifier that scans from its floor after the mark settled sees every such row; then
+--   its floor rises past the mark. A writer open for long holds the marks back, not the verifier.
 -- Registration never waits for another transaction: two that register the same (lane, priority) at
 -- once each insert a row with a slot of its own, and from then on the lower slot is the one claims,
 -- transitions and raises use (the other stays unused; until the first commits, the second is used,
@@ -40,10 +50,23 @@ BEGIN
         EXECUTE format('CREATE SEQUENCE ff_claim_verified_%s AS bigint MINVALUE 0 START 0', i);
         EXECUTE format('COMMENT ON SEQUENCE ff_claim_verified_%s IS %L', i,
             'When the claim start of this slot was last verified (ms since the epoch).');
+        EXECUTE format('CREATE SEQUENCE ff_claim_floor_%s AS bigint MINVALUE 0 START 0', i);
+        EXECUTE format('COMMENT ON SEQUENCE ff_claim_floor_%s IS %L', i,
+            'Where the verifier of this claim-start slot scans from: below it every create ended and was verified.');
     END LOOP;
 END
 $pool$;
 
+CREATE SEQUENCE ff_claim_mark_seq AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE ff_claim_mark_seq IS 'The queue_seq high-water when the claim-start mark was taken.';
+CREATE SEQUENCE ff_claim_mark_xid AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE ff_claim_mark_xid IS
+    'The xmax of a snapshot taken after the claim-start mark''s high-water: the mark settles when every id below it ended.';
+CREATE SEQUENCE ff_claim_mark_at AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE ff_claim_mark_at IS 'When the claim-start mark was last checked (ms since the epoch).';
+CREATE SEQUENCE ff_claim_settled_seq AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE ff_claim_settled_seq IS
+    'The high-water of the last settled claim-start mark: every create holding a number up to it has ended.';
 CREATE SEQUENCE ff_claim_start_slot AS integer MINVALUE 1 START 1;
 COMMENT ON SEQUENCE ff_claim_start_slot IS 'Hands out claim-start slots (1 to 128), never twice.';
 CREATE SEQUENCE ff_claim_start_generation AS bigint MINVALUE 0 START 0;
@@ -174,15 +197,68 @@ $$;
 COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
     'The first claimable queue_seq of a (lane, priority) from a number on (internal).';
 
+-- Check the claim-start mark, at most once per p_min_interval_ms and by one session at a time (class
+-- 1717985659, to the end of the transaction): once settled, its high-water becomes the settled one
+-- and a new mark is taken (the high-water, then in a later statement, so a later snapshot, the xmax).
+-- Only in READ COMMITTED: a transaction snapshot (REPEATABLE READ) is not a later one. A mark from
+-- beyond the current xmax (the database was restored elsewhere) counts as settled. Returns the
+-- settled high-water.
+CREATE FUNCTION ff_claim_mark_check(p_now_ms bigint, p_min_interval_ms bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    mark_seq bigint;
+    mark_xid bigint;
+    snapshot pg_snapshot;
+BEGIN
+    IF coalesce(pg_sequence_last_value('ff_claim_mark_at'), 0) > p_now_ms - p_min_interval_ms
+       OR current_setting('transaction_isolation') <> 'read committed'
+       OR NOT pg_try_advisory_xact_lock(1717985659, 0) THEN
+        RETURN coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0);
+    END IF;
+    PERFORM setval('ff_claim_mark_at', greatest(p_now_ms, 0), true);
+    mark_seq := coalesce(pg_sequence_last_value('ff_claim_mark_seq'), 0);
+    mark_xid := coalesce(pg_sequence_last_value('ff_claim_mark_xid'), 0);
+    snapshot := pg_current_snapshot();
+    IF pg_snapshot_xmin(snapshot)::text::bigint >= mark_xid OR pg_snapshot_xmax(snapshot)::text::bigint < mark_xid THEN
+        PERFORM setval('ff_claim_settled_seq', greatest(mark_seq, coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0)), true);
+        PERFORM setval('ff_claim_mark_seq', coalesce(pg_sequence_last_value(pg_get_serial_sequence('ff_exec_core', 'queue_seq')::regclass), 0), true);
+        PERFORM setval('ff_claim_mark_xid', pg_snapshot_xmax(pg_current_snapshot())::text::bigint, true);
+    END IF;
+    RETURN coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0);
+END
+$$;
+COMMENT ON FUNCTION ff_claim_mark_check(bigint, bigint) IS
+    'Settle the claim-start mark and take a new one, at most once per interval (internal).';
+
+-- Verify one slot: lower its start to the first claimable row from its floor, then raise the floor
+-- past p_settled_seq (the high-water of a mark that settled before the scan), in READ COMMITTED.
+-- Whether the start was lowered.
+CREATE FUNCTION ff_claim_start_verify_slot(r ff_claim_start, p_settled_seq bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    floor_seq regclass := to_regclass('ff_claim_floor_' || r.slot);
+    scan_from bigint := coalesce(pg_sequence_last_value(floor_seq), 0);
+    lowered boolean := ff_claim_start_lower_slot(r, ff_claim_head(r.lane_id, r.priority, scan_from));
+BEGIN
+    IF p_settled_seq >= scan_from AND current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM setval(floor_seq, p_settled_seq + 1, true);
+    END IF;
+    RETURN lowered;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_verify_slot(ff_claim_start, bigint) IS
+    'Lower a slot''s claim start to its true head, scanning from its floor (internal).';
+
 -- Lower the starts of a lane's priority (every priority: NULL; every lane: NULL) to their true heads,
--- scanning each priority from its first entry; it never raises one (that is ff_claim_start_advance's,
--- under the gate), so it takes no gate and holds up no transition. From ff_tick, and from a claim that
--- found a priority empty, when the slot was not verified within p_min_interval_ms. Returns how many
--- starts it lowered.
+-- scanning each from its floor; it never raises one (that is ff_claim_start_advance's, under the
+-- gate), so it takes no gate and holds up no transition. From ff_tick, and from a claim that found a
+-- priority empty, when the slot was not verified within p_min_interval_ms. Returns how many starts it
+-- lowered.
 CREATE FUNCTION ff_claim_start_verify(p_lane_id text, p_priority integer, p_now_ms bigint, p_min_interval_ms bigint)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+    settled_seq bigint := ff_claim_mark_check(p_now_ms, p_min_interval_ms);
     r ff_claim_start;
     lowered integer := 0;
 BEGIN
@@ -192,7 +268,7 @@ BEGIN
              ORDER BY s.slot LOOP
         CONTINUE WHEN coalesce(pg_sequence_last_value(r.verified_seq), 0) > p_now_ms - p_min_interval_ms;
         PERFORM setval(r.verified_seq, p_now_ms, true);
-        IF ff_claim_start_lower_slot(r, ff_claim_head(r.lane_id, r.priority, 0)) THEN
+        IF ff_claim_start_verify_slot(r, settled_seq) THEN
             lowered := lowered + 1;
         END IF;
     END LOOP;

@@ -109,7 +109,7 @@ pub fn starts(client: &SpiClient<'_>, lane: &str, fresh: bool) -> WfResult<Vec<S
 statement! {
     mod registered = "claims/start_registered.sql";
     args<'a> { lane_id: &'a str, priority: i32 }
-    row { registered: bool }
+    row { registered_by: Option<i64> }
 }
 statement! {
     mod lower = "claims/start_lower.sql";
@@ -118,16 +118,17 @@ statement! {
 }
 
 /// A row was created claimable: register its (lane, priority) unless known registered. A pair is
-/// remembered only when a transaction without a transaction id yet saw it (so another, committed
-/// transaction registered it: this one's own registration could still roll back).
+/// remembered only when another transaction wrote its registration (so it is committed: this
+/// transaction's own could still roll back). A create takes its transaction id before its row
+/// (store::executions), so "this transaction has written nothing" cannot tell that here.
 fn created(client: &SpiClient<'_>, lane: &str, priority: i32) -> WfResult<()> {
     let key = (lane.to_string(), priority);
     if REGISTERED.with(|r| r.borrow().contains(&key)) {
         return Ok(());
     }
-    // SAFETY: reads the current transaction's state.
-    let had_xid = unsafe { pg_sys::GetTopTransactionIdIfAny() } != pg_sys::InvalidTransactionId;
-    if registered::one(client, registered::Args { lane_id: lane, priority })?.registered && !had_xid {
+    let registered_by = registered::one(client, registered::Args { lane_id: lane, priority })?.registered_by;
+    // SAFETY: reads the current transaction's state; any 32-bit value is a valid argument.
+    if registered_by.is_some_and(|xid| unsafe { !pg_sys::TransactionIdIsCurrentTransactionId(pg_sys::TransactionId::from(xid as u32)) }) {
         REGISTERED.with(|r| r.borrow_mut().insert(key));
     }
     Ok(())

@@ -172,6 +172,10 @@ fn create_checked(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: FlowArgs<'_
             idempotency_key,
             now_ms: now_ms(),
         };
+        // The transaction id before the row's queue_seq: the claim-start verifier's floor relies on
+        // whoever holds a queue_seq holding an id (sql/shared/claim_start.sql).
+        // SAFETY: assigns the current transaction's id, as the insert would.
+        unsafe { pg_sys::GetTopTransactionId() };
         if insert_execution::optional(client, args)?.is_some() {
             if let Some(deadline_at_ms) = n.deadline_at_ms {
                 insert_deadline::execute(client, insert_deadline::Args { partition_key, execution_id, deadline_at_ms })?;

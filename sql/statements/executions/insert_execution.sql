@@ -1,4 +1,6 @@
--- Create an execution; nothing when its id or (lane, idempotency key) already exists.
+-- Create an execution; nothing when its id or (lane, idempotency key) already exists. Callers take the
+-- transaction id first (the claim-start floor, sql/shared/claim_start.sql: a queue_seq is held only by
+-- a transaction with an id).
 -- $1 partition_key
 -- $2 execution_id
 -- $3 lane_id
