@@ -234,6 +234,7 @@ DECLARE
     delayed boolean;
     inserted uuid;
     new_key record;
+    own_xid xid8;
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
@@ -246,8 +247,9 @@ BEGIN
     p_priority := coalesce(p_priority, 0);
     -- Sorted, no repeats (as the Rust edition); not in the insert, which Citus cannot plan with it.
     caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
-    -- The transaction id before the row's queue_seq (the claim-start verifier's floor relies on it).
-    PERFORM pg_current_xact_id();
+    -- The transaction id before the row's queue_seq (the claim-start verifier's floor relies on it); an
+    -- assignment, which PL/pgSQL evaluates without starting an executor as PERFORM does.
+    own_xid := pg_current_xact_id();
     -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
