@@ -764,6 +764,52 @@ impl Drop for Ticker {
     }
 }
 
+/// Deliver signal `go` through the coordinator to the waitpoint of a suspension made by `suspended`.
+fn deliver(c: &mut Client, at: &Placed, s: &(Lease, Uuid, String)) -> Result<String, postgres::Error> {
+    c.query_one("SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')", &[&at.partition, &s.0.execution_id, &s.1, &s.2])
+        .map(|r| r.get(0))
+}
+
+/// The kid a token was signed under.
+fn kid_of(token: &str) -> &str {
+    token.split(':').next().unwrap()
+}
+
+#[test]
+fn a_key_rotated_through_the_coordinator_signs_and_verifies_on_every_worker() {
+    let Some(dir) = cluster() else { return };
+    // Alone: the other tests sign with the active key.
+    let _alone = SHARED.write().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut c, "rotate");
+    let active: String = c.query_one("SELECT kid FROM ff_hmac_kids() WHERE active", &[]).unwrap().get(0);
+    let before: Vec<_> = lanes.iter().map(|at| suspended(&mut c, at, SINGLE)).collect();
+    let next = format!("{active}-r");
+    let r = c.query_one("SELECT outcome, previous_kid FROM ff_rotate_hmac($1, grace_ms => 600000)", &[&next]).unwrap();
+    assert_eq!((r.get::<_, String>(0), r.get::<_, Option<String>>(1)), ("rotated".to_string(), Some(active.clone())));
+    // The keystore is a reference table: every worker has the new key, in the rotation's transaction.
+    for at in &lanes {
+        let kid: String = node(&dir, at.port, None).unwrap().query_one("SELECT kid FROM ff_hmac_kids() WHERE active", &[]).unwrap().get(0);
+        assert_eq!(kid, next, "the active key on the worker at {}", at.port);
+    }
+    let after: Vec<_> = lanes.iter().map(|at| suspended(&mut c, at, SINGLE)).collect();
+    for (at, (old, new)) in lanes.iter().zip(before.iter().zip(&after)) {
+        assert_eq!((kid_of(&old.2), kid_of(&new.2)), (active.as_str(), next.as_str()), "tokens signed on the worker at {}", at.port);
+        assert_eq!(deliver(&mut c, at, old).unwrap(), "resume_condition_satisfied", "an old token within its grace");
+        assert_eq!(deliver(&mut c, at, new).unwrap(), "resume_condition_satisfied", "a token of the new key");
+    }
+    // Retired with no grace: the tokens of the key rotated away from are refused on every worker.
+    let last: Vec<_> = lanes.iter().map(|at| suspended(&mut c, at, SINGLE)).collect();
+    let third = format!("{active}-r2");
+    c.query_one("SELECT * FROM ff_rotate_hmac($1, grace_ms => 0)", &[&third]).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    for (at, s) in lanes.iter().zip(&last) {
+        let sql = "SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')";
+        let e = assert_code(&mut c, sql, &[&at.partition, &s.0.execution_id, &s.1, &s.2], "WF003");
+        assert!(!e.message.contains(&s.2), "the error does not echo the token: {e:?}");
+    }
+}
+
 #[test]
 fn a_worker_node_restarted_mid_run_loses_nothing() {
     let Some(dir) = cluster() else { return };
