@@ -301,20 +301,7 @@ impl Cluster {
     /// in which `CREATE EXTENSION ff_engine` ran once (copying a database is quicker than creating the
     /// extension in each: about 0.25 s a test).
     pub fn fresh_db(&self, name: &str) -> TestDb<'_> {
-        let template = self.template.get_or_init(|| {
-            let mut admin = self.connect("postgres", "postgres");
-            admin.batch_execute("DROP DATABASE IF EXISTS ff_template WITH (FORCE)").unwrap();
-            let mut c = match pgtle_installer() {
-                None => {
-                    admin.batch_execute("CREATE DATABASE ff_template").unwrap();
-                    self.connect("ff_template", "postgres")
-                }
-                Some(installer) => self.install_through_pgtle(&installer),
-            };
-            c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
-            assert_edition(&mut c);
-            "ff_template".to_string()
-        });
+        let template = self.template.get_or_init(|| self.make_template());
         let mut admin = self.connect("postgres", "postgres");
         let db = format!("t_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
@@ -323,6 +310,36 @@ impl Cluster {
         let strategy = if version >= 150000 { " STRATEGY FILE_COPY" } else { "" };
         admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {template}{strategy}")).unwrap();
         TestDb { cluster: self, name: db }
+    }
+
+    /// The template database, `ff_template`: made once per cluster, and kept for the next test binary
+    /// of a run on a shared cluster (`FF_TEST_CLUSTER`; each binary made its own, ~0.6 s apiece) while
+    /// what it was made from is unchanged, as its comment records: the edition, the installed
+    /// extension (its control file's time), the pg_tle installer and the server's start.
+    fn make_template(&self) -> String {
+        let mut admin = self.connect("postgres", "postgres");
+        let made_from = template_source(&mut admin);
+        let existing: Option<String> = admin
+            .query_opt("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'ff_template'", &[])
+            .unwrap()
+            .and_then(|r| r.get(0));
+        if existing.as_deref() == Some(made_from.as_str()) {
+            assert_edition(&mut self.connect("ff_template", "postgres"));
+            return "ff_template".to_string();
+        }
+        admin.batch_execute("DROP DATABASE IF EXISTS ff_template WITH (FORCE)").unwrap();
+        let mut c = match pgtle_installer() {
+            None => {
+                admin.batch_execute("CREATE DATABASE ff_template").unwrap();
+                self.connect("ff_template", "postgres")
+            }
+            Some(installer) => self.install_through_pgtle(&installer),
+        };
+        c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
+        assert_edition(&mut c);
+        drop(c);
+        admin.execute(&format!("COMMENT ON DATABASE ff_template IS '{}'", made_from.replace('\'', "''")), &[]).unwrap();
+        "ff_template".to_string()
     }
 
     /// The way RDS, Aurora and Supabase install ff_engine: pg_tle in `template1` (created by a
@@ -369,6 +386,22 @@ impl Cluster {
     pub fn log_path(&self) -> PathBuf {
         self.root.join("server.log")
     }
+}
+
+/// What a template database is made from (`Cluster::make_template`), as one line.
+fn template_source(admin: &mut Client) -> String {
+    let control: Option<String> = admin
+        .query_one(
+            "SELECT (pg_stat_file(setting || '/extension/ff_engine.control', true)).modification::text FROM pg_config WHERE name = 'SHAREDIR'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let started: String = admin.query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0);
+    let installer = std::env::var_os("FF_PGTLE_INSTALLER")
+        .map(|p| format!("{} {:?}", p.to_string_lossy(), std::fs::metadata(&p).and_then(|m| m.modified()).ok()))
+        .unwrap_or_default();
+    format!("ff_engine test template: {:?}, control {}, installer {installer}, server {started}", edition(), control.unwrap_or_default())
 }
 
 /// Fails unless the ff_engine installed in `c`'s database is the edition this run tests: the Rust
