@@ -876,6 +876,54 @@ fn a_worker_node_restarted_mid_run_loses_nothing() {
 }
 
 #[test]
+fn an_idle_worker_of_a_partition_first_client_is_woken_on_the_node_of_its_partition() {
+    use ff_engine_client as fc;
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut setup = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut setup, "idle");
+    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for at in lanes {
+        let delays = rt.block_on(async {
+            let client = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
+            let mut options = fc::WorkerOptions::new(&at.lane, "w");
+            options.max_idle_poll = Duration::from_secs(10);
+            let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let worker = tokio::spawn(fc::Worker::new(client, options).run(
+                move |_job: fc::Job| {
+                    let _ = started_tx.send(Instant::now());
+                    async { fc::Outcome::Complete(None) }
+                },
+                async move {
+                    let _ = stop_rx.await;
+                },
+            ));
+            let creator = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+            let mut delays = Vec::new();
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_millis(400)).await; // the worker is asleep by now
+                let t0 = Instant::now();
+                creator.create_execution(&fc::NewExecution::new(&at.lane)).await.unwrap();
+                match tokio::time::timeout(Duration::from_secs(3), started.recv()).await {
+                    Ok(Some(t1)) => delays.push(t1 - t0),
+                    _ => delays.push(Duration::from_secs(3)),
+                }
+            }
+            let _ = stop_tx.send(());
+            worker.await.unwrap().unwrap();
+            delays
+        });
+        assert!(
+            delays.iter().all(|d| *d < Duration::from_millis(1000)),
+            "woken on the node at {}, not polled (fallback 10 s): {delays:?}",
+            at.port
+        );
+    }
+}
+
+#[test]
 fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
     use ff_engine_client as fc;
     let Some(dir) = cluster() else { return };

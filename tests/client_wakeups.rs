@@ -14,7 +14,11 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// Start a worker on `lane` whose handler reports when it starts; create one execution at a time on
 /// the idle lane and return each create → handler start delay.
 async fn idle_wakeups(conninfo: &str, lane: &str, wakeups: bool, rounds: usize, gap: Duration) -> Vec<Duration> {
-    let client = Client::builder(conninfo).unwrap().max_connections(2).build().unwrap();
+    idle_wakeups_of(Client::builder(conninfo).unwrap().max_connections(2).build().unwrap(), conninfo, lane, wakeups, rounds, gap).await
+}
+
+/// As [`idle_wakeups`], with the worker's client given.
+async fn idle_wakeups_of(client: Client, conninfo: &str, lane: &str, wakeups: bool, rounds: usize, gap: Duration) -> Vec<Duration> {
     let mut options = WorkerOptions::new(lane, "w");
     options.max_idle_poll = Duration::from_secs(10);
     options.wakeups = wakeups;
@@ -53,6 +57,19 @@ fn an_idle_worker_is_woken_by_a_create() {
     let worst = delays.iter().max().unwrap();
     eprintln!("create -> handler start: {delays:?}");
     assert!(*worst < Duration::from_millis(500), "woken, not polled (fallback 10 s): {delays:?}");
+}
+
+#[test]
+fn an_idle_worker_of_a_partition_first_client_on_one_node_is_woken_there() {
+    // It looks for the node of its lane's partition (Citus); on one node there is none, and it waits
+    // on the server it connects to.
+    let db = Cluster::shared().fresh_db("client_wake_partition_first");
+    let conninfo = db.conninfo("postgres");
+    let delays = block_on(async move {
+        let client = Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
+        idle_wakeups_of(client, &conninfo, "idle", true, 5, Duration::from_millis(300)).await
+    });
+    assert!(delays.iter().all(|d| *d < Duration::from_millis(500)), "woken, not polled (fallback 10 s): {delays:?}");
 }
 
 #[test]

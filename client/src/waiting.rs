@@ -24,7 +24,15 @@ pub(crate) async fn listening_connection_for(
     application_name: &str,
     payload: Option<String>,
 ) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
-    let mut config = c.pg_config().clone();
+    listening_connection_to(c.pg_config().clone(), application_name, payload).await
+}
+
+/// As [`listening_connection_for`], to the server `config` names.
+pub(crate) async fn listening_connection_to(
+    mut config: tokio_postgres::Config,
+    application_name: &str,
+    payload: Option<String>,
+) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
     config.application_name(application_name);
     let (client, mut connection) = config.connect(NoTls).await?;
     let (tx, wakeups) = mpsc::unbounded_channel();
