@@ -875,6 +875,9 @@ fn a_worker_node_restarted_mid_run_loses_nothing() {
     assert_eq!(events, total, "a completion event per execution");
 }
 
+#[path = "support/idle_worker.rs"]
+mod idle_worker;
+
 #[test]
 fn an_idle_worker_of_a_partition_first_client_is_woken_on_the_node_of_its_partition() {
     use ff_engine_client as fc;
@@ -887,33 +890,8 @@ fn an_idle_worker_of_a_partition_first_client_is_woken_on_the_node_of_its_partit
     for at in lanes {
         let delays = rt.block_on(async {
             let client = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
-            let mut options = fc::WorkerOptions::new(&at.lane, "w");
-            options.max_idle_poll = Duration::from_secs(10);
-            let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
-            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let worker = tokio::spawn(fc::Worker::new(client, options).run(
-                move |_job: fc::Job| {
-                    let _ = started_tx.send(Instant::now());
-                    async { fc::Outcome::Complete(None) }
-                },
-                async move {
-                    let _ = stop_rx.await;
-                },
-            ));
             let creator = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
-            let mut delays = Vec::new();
-            for _ in 0..3 {
-                tokio::time::sleep(Duration::from_millis(400)).await; // the worker is asleep by now
-                let t0 = Instant::now();
-                creator.create_execution(&fc::NewExecution::new(&at.lane)).await.unwrap();
-                match tokio::time::timeout(Duration::from_secs(3), started.recv()).await {
-                    Ok(Some(t1)) => delays.push(t1 - t0),
-                    _ => delays.push(Duration::from_secs(3)),
-                }
-            }
-            let _ = stop_tx.send(());
-            worker.await.unwrap().unwrap();
-            delays
+            idle_worker::idle_wakeups(client, &creator, &at.lane, true, 3, Duration::from_millis(400)).await
         });
         assert!(
             delays.iter().all(|d| *d < Duration::from_millis(1000)),

@@ -5,48 +5,19 @@
 use ff_engine_client::*;
 use ff_engine_tests::*;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(f)
 }
 
-/// Start a worker on `lane` whose handler reports when it starts; create one execution at a time on
-/// the idle lane and return each create → handler start delay.
-async fn idle_wakeups(conninfo: &str, lane: &str, wakeups: bool, rounds: usize, gap: Duration) -> Vec<Duration> {
-    idle_wakeups_of(Client::builder(conninfo).unwrap().max_connections(2).build().unwrap(), conninfo, lane, wakeups, rounds, gap).await
-}
+#[path = "support/idle_worker.rs"]
+mod idle_worker;
 
-/// As [`idle_wakeups`], with the worker's client given.
-async fn idle_wakeups_of(client: Client, conninfo: &str, lane: &str, wakeups: bool, rounds: usize, gap: Duration) -> Vec<Duration> {
-    let mut options = WorkerOptions::new(lane, "w");
-    options.max_idle_poll = Duration::from_secs(10);
-    options.wakeups = wakeups;
-    let (started_tx, mut started) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(Worker::new(client, options).run(
-        move |_job: Job| {
-            let _ = started_tx.send(Instant::now());
-            async { Outcome::Complete(None) }
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+/// [`idle_worker::idle_wakeups`] with a plain client for the worker and one for the creates.
+async fn idle_wakeups(conninfo: &str, lane: &str, wakeups: bool, rounds: usize, gap: Duration) -> Vec<Duration> {
+    let client = Client::builder(conninfo).unwrap().max_connections(2).build().unwrap();
     let creator = Client::connect(conninfo).await.unwrap();
-    let mut delays = Vec::new();
-    for _ in 0..rounds {
-        tokio::time::sleep(gap).await; // the worker is asleep by now
-        let t0 = Instant::now();
-        creator.create_execution(&NewExecution::new(lane)).await.unwrap();
-        match tokio::time::timeout(Duration::from_secs(3), started.recv()).await {
-            Ok(Some(t1)) => delays.push(t1 - t0),
-            _ => delays.push(Duration::from_secs(3)),
-        }
-    }
-    let _ = stop_tx.send(());
-    worker.await.unwrap().unwrap();
-    delays
+    idle_worker::idle_wakeups(client, &creator, lane, wakeups, rounds, gap).await
 }
 
 #[test]
@@ -67,7 +38,8 @@ fn an_idle_worker_of_a_partition_first_client_on_one_node_is_woken_there() {
     let conninfo = db.conninfo("postgres");
     let delays = block_on(async move {
         let client = Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
-        idle_wakeups_of(client, &conninfo, "idle", true, 5, Duration::from_millis(300)).await
+        let creator = Client::connect(&conninfo).await.unwrap();
+        idle_worker::idle_wakeups(client, &creator, "idle", true, 5, Duration::from_millis(300)).await
     });
     assert!(delays.iter().all(|d| *d < Duration::from_millis(500)), "woken, not polled (fallback 10 s): {delays:?}");
 }
