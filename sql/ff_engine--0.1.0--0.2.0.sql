@@ -2064,38 +2064,40 @@ COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
 -- Check the claim-start mark, at most once per p_min_interval_ms and by one session at a time (class
 -- 1717985659, to the end of the transaction): once settled, its high-water becomes the settled one
 -- and a new mark is taken (the high-water, then in a later statement, so a later snapshot, the xmax).
--- Only in READ COMMITTED: a transaction snapshot (REPEATABLE READ) is not a later one. A mark from
--- beyond the current xmax (the database was restored elsewhere) counts as settled. Returns the
--- settled high-water.
+-- A mark from beyond the current xmax (the database was restored elsewhere) counts as settled.
+-- Returns the settled high-water; NULL outside READ COMMITTED, where no floor may rise (a
+-- transaction snapshot is not a later one).
 CREATE FUNCTION ff_claim_mark_check(p_now_ms bigint, p_min_interval_ms bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    mark_seq bigint;
+    settled_seq bigint := coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0);
     mark_xid bigint;
     snapshot pg_snapshot;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN NULL;
+    END IF;
     IF coalesce(pg_sequence_last_value('ff_claim_mark_at'), 0) > p_now_ms - p_min_interval_ms
-       OR current_setting('transaction_isolation') <> 'read committed'
        OR NOT pg_try_advisory_xact_lock(1717985659, 0) THEN
-        RETURN coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0);
+        RETURN settled_seq;
     END IF;
     PERFORM setval('ff_claim_mark_at', greatest(p_now_ms, 0), true);
-    mark_seq := coalesce(pg_sequence_last_value('ff_claim_mark_seq'), 0);
     mark_xid := coalesce(pg_sequence_last_value('ff_claim_mark_xid'), 0);
     snapshot := pg_current_snapshot();
     IF pg_snapshot_xmin(snapshot)::text::bigint >= mark_xid OR pg_snapshot_xmax(snapshot)::text::bigint < mark_xid THEN
-        PERFORM setval('ff_claim_settled_seq', greatest(mark_seq, coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0)), true);
+        settled_seq := greatest(settled_seq, coalesce(pg_sequence_last_value('ff_claim_mark_seq'), 0));
+        PERFORM setval('ff_claim_settled_seq', settled_seq, true);
         PERFORM setval('ff_claim_mark_seq', coalesce(pg_sequence_last_value(pg_get_serial_sequence('ff_exec_core', 'queue_seq')::regclass), 0), true);
         PERFORM setval('ff_claim_mark_xid', pg_snapshot_xmax(pg_current_snapshot())::text::bigint, true);
     END IF;
-    RETURN coalesce(pg_sequence_last_value('ff_claim_settled_seq'), 0);
+    RETURN settled_seq;
 END
 $$;
 COMMENT ON FUNCTION ff_claim_mark_check(bigint, bigint) IS
     'Settle the claim-start mark and take a new one, at most once per interval (internal).';
 
 -- Verify one slot: lower its start to the first claimable row from its floor, then raise the floor
--- past p_settled_seq (the high-water of a mark that settled before the scan), in READ COMMITTED.
+-- past p_settled_seq (the high-water of a mark that settled before the scan; NULL: it stays).
 -- Whether the start was lowered.
 CREATE FUNCTION ff_claim_start_verify_slot(r ff_claim_start, p_settled_seq bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
@@ -2104,7 +2106,7 @@ DECLARE
     scan_from bigint := coalesce(pg_sequence_last_value(floor_seq), 0);
     lowered boolean := ff_claim_start_lower_slot(r, ff_claim_head(r.lane_id, r.priority, scan_from));
 BEGIN
-    IF p_settled_seq >= scan_from AND current_setting('transaction_isolation') = 'read committed' THEN
+    IF p_settled_seq >= scan_from THEN
         PERFORM setval(floor_seq, p_settled_seq + 1, true);
     END IF;
     RETURN lowered;
@@ -2122,7 +2124,8 @@ CREATE FUNCTION ff_claim_start_verify(p_lane_id text, p_priority integer, p_now_
 RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    settled_seq bigint := ff_claim_mark_check(p_now_ms, p_min_interval_ms);
+    settled_seq bigint;
+    checked boolean := false;
     r ff_claim_start;
     lowered integer := 0;
 BEGIN
@@ -2132,6 +2135,11 @@ BEGIN
              ORDER BY s.slot LOOP
         CONTINUE WHEN coalesce(pg_sequence_last_value(r.verified_seq), 0) > p_now_ms - p_min_interval_ms;
         PERFORM setval(r.verified_seq, p_now_ms, true);
+        IF NOT checked THEN
+            -- Only when a slot is due: a claim that finds a priority empty calls this on every claim.
+            settled_seq := ff_claim_mark_check(p_now_ms, p_min_interval_ms);
+            checked := true;
+        END IF;
         IF ff_claim_start_verify_slot(r, settled_seq) THEN
             lowered := lowered + 1;
         END IF;
