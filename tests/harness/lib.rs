@@ -130,18 +130,28 @@ pub struct Cluster {
 }
 
 fn run_as_postgres(args: &[&str]) -> std::process::Output {
+    let out = try_run_as_postgres(args);
+    if !out.status.success() {
+        panic!("{}", failed(args, &out));
+    }
+    out
+}
+
+/// Run `args` as the postgres user, whatever its exit status.
+fn try_run_as_postgres(args: &[&str]) -> std::process::Output {
     // The server must not inherit RUST_BACKTRACE, or Rust backtraces would reach clients in DETAIL.
-    let out = Command::new("runuser")
+    Command::new("runuser")
         .args(["-u", "postgres", "--"])
         .args(args)
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .output()
-        .expect("runuser (util-linux) must be available");
-    if !out.status.success() {
-        panic!("command {:?} failed: {}\n{}", args, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    }
-    out
+        .expect("runuser (util-linux) must be available")
+}
+
+/// What a failed command printed.
+fn failed(args: &[&str], out: &std::process::Output) -> String {
+    format!("command {:?} failed: {}\n{}", args, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 /// The processes whose parent is `pid` (from /proc).
@@ -208,29 +218,25 @@ impl Cluster {
 
     /// Start the server; on failure, the panic carries the end of the server's log.
     fn pg_ctl_start(&self) {
+        let (pg_ctl, data) = (pg_bindir().join("pg_ctl"), self.data_dir());
         let log = self.root.join("server.log");
-        let started = std::panic::catch_unwind(|| self.pg_ctl_start_once());
-        if let Err(e) = started {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            let message = e.downcast_ref::<String>().cloned().unwrap_or_default();
-            panic!("{message}\nend of {}:\n{}", log.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-        }
-    }
-
-    fn pg_ctl_start_once(&self) {
-        let bin = pg_bindir();
-        run_as_postgres(&[
-            bin.join("pg_ctl").to_str().unwrap(),
+        let args = [
+            pg_ctl.to_str().unwrap(),
             "-D",
-            self.data_dir().to_str().unwrap(),
+            data.to_str().unwrap(),
             "-l",
-            self.root.join("server.log").to_str().unwrap(),
+            log.to_str().unwrap(),
             "-o",
             &self.server_options,
             "-w",
             "start",
-        ]);
+        ];
+        let out = try_run_as_postgres(&args);
+        if !out.status.success() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            panic!("{}\nend of {}:\n{}", failed(&args, &out), log.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
     }
 
     /// Kill the postmaster with SIGKILL (no shutdown, no checkpoint), then start it again: crash recovery.
@@ -242,9 +248,8 @@ impl Cluster {
         let pid: i32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
         let children = child_pids(pid);
         unsafe { libc::kill(pid, libc::SIGKILL) };
-        let gone = |pids: &[i32]| pids.iter().all(|p| !process_alive(*p));
         let mut waited = 0;
-        while !gone(&[pid]) || !gone(&children) {
+        while std::iter::once(&pid).chain(&children).any(|p| process_alive(*p)) {
             if waited == 200 {
                 children.iter().for_each(|p| unsafe {
                     libc::kill(*p, libc::SIGKILL);
