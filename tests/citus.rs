@@ -764,10 +764,12 @@ impl Drop for Ticker {
     }
 }
 
+/// Signal `go` to a waitpoint through its partition-first call: partition, execution, waitpoint, token.
+const DELIVER_GO: &str = "SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')";
+
 /// Deliver signal `go` through the coordinator to the waitpoint of a suspension made by `suspended`.
 fn deliver(c: &mut Client, at: &Placed, s: &(Lease, Uuid, String)) -> Result<String, postgres::Error> {
-    c.query_one("SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')", &[&at.partition, &s.0.execution_id, &s.1, &s.2])
-        .map(|r| r.get(0))
+    c.query_one(DELIVER_GO, &[&at.partition, &s.0.execution_id, &s.1, &s.2]).map(|r| r.get(0))
 }
 
 /// The kid a token was signed under.
@@ -804,8 +806,7 @@ fn a_key_rotated_through_the_coordinator_signs_and_verifies_on_every_worker() {
     c.query_one("SELECT * FROM ff_rotate_hmac($1, grace_ms => 0)", &[&third]).unwrap();
     std::thread::sleep(Duration::from_millis(5));
     for (at, s) in lanes.iter().zip(&last) {
-        let sql = "SELECT effect FROM ff_deliver_signal_in($1, $2, $3, $4, 'go')";
-        let e = assert_code(&mut c, sql, &[&at.partition, &s.0.execution_id, &s.1, &s.2], "WF003");
+        let e = assert_code(&mut c, DELIVER_GO, &[&at.partition, &s.0.execution_id, &s.1, &s.2], "WF003");
         assert!(!e.message.contains(&s.2), "the error does not echo the token: {e:?}");
     }
 }

@@ -102,8 +102,8 @@ fn start_of(c: &mut Client, lane: &str, priority: i32) -> i64 {
     .expect("the priority is registered")
 }
 
-/// The queue_seq of an execution.
-fn seq_of(c: &mut Client, execution_id: &str) -> i64 {
+/// The queue_seq of an execution (as `c`, a session or an open transaction, sees it).
+fn seq_of(c: &mut impl postgres::GenericClient, execution_id: &str) -> i64 {
     c.query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&execution_id])
         .unwrap()
         .get(0)
@@ -207,10 +207,7 @@ fn a_producer_committing_after_the_start_passed_its_row_is_found_by_the_verifier
     let mut p = db.connect();
     let mut tx = p.transaction().unwrap();
     let late: String = tx.query_one("SELECT execution_id FROM ff_create_execution('lane')", &[]).unwrap().get(0);
-    let late_seq: i64 = tx
-        .query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&late])
-        .unwrap()
-        .get(0);
+    let late_seq = seq_of(&mut tx, &late);
     let newer = create_many(&mut c, "lane", 200, 0);
     assert_eq!(drain(&mut c, "lane", 200), newer, "the uncommitted one is not visible");
     assert!(claim_one(&mut c, "lane", "w").is_none());
@@ -274,10 +271,7 @@ fn the_verifier_scans_from_a_floor_that_stops_below_open_producers() {
     let mut p = db.connect();
     let mut producer = p.transaction().unwrap();
     let late: String = producer.query_one("SELECT execution_id FROM ff_create_execution('lane', priority => 5)", &[]).unwrap().get(0);
-    let late_seq: i64 = producer
-        .query_one("SELECT queue_seq FROM ff_exec_core WHERE '{fp:' || partition_key || '}:' || execution_id = $1", &[&late])
-        .unwrap()
-        .get(0);
+    let late_seq = seq_of(&mut producer, &late);
     assert_eq!(drain(&mut c, "lane", 400), first);
     // Verifications while the producer is open: the floor never passes its row.
     for _ in 0..3 {
