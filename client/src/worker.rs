@@ -554,7 +554,7 @@ const NODE_OF_PARTITION: &str = "SELECT nodename, nodeport FROM pg_dist_shard_pl
 
 /// On a Citus cluster, the connection settings of the node holding the shard of the lane's partition,
 /// where the delegated calls of that partition run and notify (docs/scale-out.md): the client's user,
-/// database and password, that node's host and port. None on one node (no Citus, or `ff_exec_core` not
+/// database, password and options, that node's host and port. None on one node (no Citus, or `ff_exec_core` not
 /// distributed: the look-up fails) — the client's own server, where its calls notify.
 async fn node_of_lane(client: &Client, lane_id: &str) -> Option<tokio_postgres::Config> {
     let partition = ff_engine_core::ids::partition_for_lane(lane_id) as i16;
@@ -572,6 +572,9 @@ async fn node_of_lane(client: &Client, lane_id: &str) -> Option<tokio_postgres::
     }
     if let Some(password) = base.get_password() {
         node.password(password);
+    }
+    if let Some(options) = base.get_options() {
+        node.options(options); // e.g. a search_path the calls need
     }
     if let Some(timeout) = base.get_connect_timeout() {
         node.connect_timeout(*timeout);
