@@ -947,3 +947,81 @@ fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
         assert_eq!(events_on(&dir, COORDINATOR, "ff_completion_event", &id), 0, "{id}");
     }
 }
+
+/// The announcements of `key` (an execution id, or `flow:<id>`) waiting for an end on the node at `port`.
+fn completion_waiters(dir: &Path, port: u16, key: &str) -> i64 {
+    node(dir, port, None)
+        .unwrap()
+        .query_one("SELECT count(*) FROM ff_waiter WHERE channel = 'ff_completion_of' AND lane_id = $1", &[&key])
+        .unwrap()
+        .get(0)
+}
+
+/// Until `key` is announced on the node at `port` (at most 5 s); whether it was.
+fn announced_on(dir: &Path, port: u16, key: &str) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        if completion_waiters(dir, port, key) == 1 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_partition_first_client_waits_for_an_end_on_the_node_of_its_partition() {
+    use ff_engine_client as fc;
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut setup = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut setup, "waitend");
+    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let c = rt.block_on(async { fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap() });
+    for at in &lanes {
+        // An execution: the wait is announced on its node, and the completion sent through the
+        // coordinator (run there by the delegated call) takes the announcement and wakes it.
+        let (id, lease) = rt.block_on(async {
+            let id = c.create_execution(&fc::NewExecution::new(&at.lane)).await.unwrap().execution_id;
+            (id, c.claim(&at.lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0).lease)
+        });
+        let waiting = {
+            let c = c.clone();
+            rt.spawn(async move { c.wait_for_completion(&id, Duration::from_secs(20)).await })
+        };
+        let key = id.to_string();
+        assert!(announced_on(&dir, at.port, &key), "{key}: announced on its node {}", at.port);
+        assert_eq!(completion_waiters(&dir, COORDINATOR, &key), 0);
+        rt.block_on(c.complete(&lease, None)).unwrap();
+        let finished = rt.block_on(waiting).unwrap().unwrap();
+        assert!(finished.is_some(), "{key}");
+        assert_eq!(completion_waiters(&dir, at.port, &key), 0, "{key}: the completing transaction took the announcement");
+
+        // A flow in the lane's partition (where the client claims the lane): the same for the end of
+        // its last member.
+        let flow = loop {
+            let f = Uuid::new_v4();
+            if ff_engine_core::ids::partition_for_flow(&f) as i16 == at.partition {
+                break f;
+            }
+        };
+        let lease = rt.block_on(async {
+            c.create_flow(Some(flow), None, serde_json::json!({})).await.unwrap();
+            let member = c.create_execution(&fc::NewExecution::new(&at.lane).flow(flow)).await.unwrap().execution_id;
+            let l = c.claim(&at.lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0).lease;
+            assert_eq!(l.execution_id, member);
+            l
+        });
+        let waiting = {
+            let c = c.clone();
+            rt.spawn(async move { c.wait_for_flow(flow, Duration::from_secs(20)).await })
+        };
+        let key = format!("flow:{flow}");
+        assert!(announced_on(&dir, at.port, &key), "{key}: announced on its node {}", at.port);
+        rt.block_on(c.complete(&lease, None)).unwrap();
+        let ended = rt.block_on(waiting).unwrap().unwrap().expect("the flow ended");
+        assert_eq!(completion_waiters(&dir, at.port, &key), 0, "{key}");
+        assert!(ended.drained(), "{ended:?}");
+    }
+}

@@ -184,8 +184,9 @@ impl Client {
     /// (`ff_await_completion(flow_id)`): only the ends of this flow's members wake it.
     pub async fn wait_for_flow(&self, flow_id: Uuid, timeout: Duration) -> Result<Option<FlowInfo>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut waiter = CompletionWaiter::open(self).await?;
-        if waiter.until_ended(&Awaited::Flow(flow_id), deadline).await? {
+        let awaited = Awaited::Flow(flow_id);
+        let mut waiter = CompletionWaiter::open(self, &awaited).await?;
+        if waiter.until_ended(&awaited, deadline).await? {
             return Ok(Some(self.get_flow(flow_id).await?));
         }
         Ok(None)

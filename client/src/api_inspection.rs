@@ -263,9 +263,9 @@ impl Client {
     /// second); the connection is its own and is closed on return.
     pub async fn wait_for_completion(&self, execution_id: &ExecutionId, timeout: Duration) -> Result<Option<FinishedExecution>> {
         let deadline = Instant::now().checked_add(timeout);
-        let id = execution_id.to_string();
-        let mut waiter = CompletionWaiter::open(self).await?;
-        if waiter.until_ended(&Awaited::Execution(&id), deadline).await? {
+        let awaited = Awaited::Execution(execution_id);
+        let mut waiter = CompletionWaiter::open(self, &awaited).await?;
+        if waiter.until_ended(&awaited, deadline).await? {
             return self.finished(execution_id).await;
         }
         Ok(None)

@@ -210,7 +210,9 @@ impl FrameTail {
     }
 
     async fn listen(&self) -> Result<Listener> {
-        let (client, wakeups) = crate::waiting::listening_connection(&self.client, "ff_engine_frame_tail").await?;
+        // Where ff_append_frame (not delegated on a cluster) runs and notifies: the client's server.
+        let config = self.client.pg_config().clone();
+        let (client, wakeups) = crate::waiting::listening_connection(config, "ff_engine_frame_tail", None).await?;
         client.batch_execute("LISTEN ff_frame").await?;
         Ok(Listener { client, wakeups })
     }

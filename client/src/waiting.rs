@@ -2,33 +2,16 @@
 //! it waits for and is notified on its own channel (`ff_wake_<pid>`) by the transaction that ends it,
 //! and by nothing else. A connection of its own, closed on return.
 
-use crate::{Client, Result};
+use crate::{Client, ExecutionId, Result};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 use uuid::Uuid;
 
-/// A connection of its own (named `application_name`) whose notifications, whatever the channel, are
-/// passed on as wake-ups; the receiver ends when the connection closes.
+/// A connection of its own to the server `config` names (as `application_name`) whose notifications
+/// are passed on as wake-ups — all of them, or those whose payload is `payload` when given; the
+/// receiver ends when the connection closes.
 pub(crate) async fn listening_connection(
-    c: &Client,
-    application_name: &str,
-) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
-    listening_connection_for(c, application_name, None).await
-}
-
-/// As [`listening_connection`], passing on only the notifications whose payload is `payload` when
-/// given.
-pub(crate) async fn listening_connection_for(
-    c: &Client,
-    application_name: &str,
-    payload: Option<String>,
-) -> Result<(tokio_postgres::Client, mpsc::UnboundedReceiver<()>)> {
-    listening_connection_to(c.pg_config().clone(), application_name, payload).await
-}
-
-/// As [`listening_connection_for`], to the server `config` names.
-pub(crate) async fn listening_connection_to(
     mut config: tokio_postgres::Config,
     application_name: &str,
     payload: Option<String>,
@@ -50,8 +33,63 @@ pub(crate) async fn listening_connection_to(
 
 /// What is waited for.
 pub(crate) enum Awaited<'a> {
-    Execution(&'a str),
+    Execution(&'a ExecutionId),
     Flow(Uuid),
+}
+
+impl Awaited<'_> {
+    /// The partition whose transactions end it: the execution's, or the flow's (its members').
+    fn partition(&self) -> u16 {
+        match self {
+            Awaited::Execution(id) => id.partition,
+            Awaited::Flow(f) => ff_engine_core::ids::partition_for_flow(f),
+        }
+    }
+}
+
+/// Where a session waits for what the transactions of `partition` announce: the client's own server;
+/// for a partition-first client on a Citus cluster, the node holding that partition's shard, where its
+/// delegated calls run and notify (docs/scale-out.md).
+pub(crate) async fn where_to_wait(client: &Client, partition: u16) -> tokio_postgres::Config {
+    if client.is_partition_first() {
+        if let Some(node) = node_of_partition(client, partition).await {
+            return node;
+        }
+    }
+    client.pg_config().clone()
+}
+
+/// The node holding the shard of a partition (Citus: `pg_dist_shard_placement`).
+const NODE_OF_PARTITION: &str = "SELECT nodename, nodeport FROM pg_dist_shard_placement \
+     WHERE shardid = get_shard_id_for_distribution_column('ff_exec_core', $1::smallint) LIMIT 1";
+
+/// On a Citus cluster, the connection settings of the node holding the shard of `partition`: the
+/// client's user, database, password, options and connect timeout, that node's host and port. None on
+/// one node (no Citus, or `ff_exec_core` not distributed: the look-up fails).
+async fn node_of_partition(client: &Client, partition: u16) -> Option<tokio_postgres::Config> {
+    let partition = partition as i16;
+    let rows = client.rows(NODE_OF_PARTITION, &[&partition]).await.ok()?;
+    let row = rows.first()?;
+    let (host, port): (String, i32) = (row.try_get(0).ok()?, row.try_get(1).ok()?);
+    let base = client.pg_config();
+    let mut node = tokio_postgres::Config::new();
+    node.host(&host).port(u16::try_from(port).ok()?);
+    if let Some(user) = base.get_user() {
+        node.user(user);
+    }
+    if let Some(dbname) = base.get_dbname() {
+        node.dbname(dbname);
+    }
+    if let Some(password) = base.get_password() {
+        node.password(password);
+    }
+    if let Some(options) = base.get_options() {
+        node.options(options); // e.g. a search_path the calls need
+    }
+    if let Some(timeout) = base.get_connect_timeout() {
+        node.connect_timeout(*timeout);
+    }
+    Some(node)
 }
 
 /// A session announced on one execution's or flow's end.
@@ -65,8 +103,10 @@ pub(crate) struct CompletionWaiter {
 const SAFETY_POLL: Duration = Duration::from_secs(1);
 
 impl CompletionWaiter {
-    pub(crate) async fn open(c: &Client) -> Result<CompletionWaiter> {
-        let (client, wakeups) = listening_connection(c, "ff_engine_waiter").await?;
+    /// A session where the transactions that end `what` notify (see [`where_to_wait`]).
+    pub(crate) async fn open(c: &Client, what: &Awaited<'_>) -> Result<CompletionWaiter> {
+        let config = where_to_wait(c, what.partition()).await;
+        let (client, wakeups) = listening_connection(config, "ff_engine_waiter", None).await?;
         client.batch_execute("DO $$ BEGIN EXECUTE format('LISTEN %I', 'ff_wake_' || pg_backend_pid()); END $$").await?;
         Ok(CompletionWaiter { client, wakeups })
     }
@@ -87,7 +127,7 @@ impl CompletionWaiter {
     /// Announce (again); true when it has ended already.
     async fn announce(&self, what: &Awaited<'_>) -> Result<bool> {
         let row = match what {
-            Awaited::Execution(id) => self.client.query_one("SELECT ff_await_completion(execution_id => $1)", &[id]).await?,
+            Awaited::Execution(id) => self.client.query_one("SELECT ff_await_completion(execution_id => $1)", &[&id.to_string()]).await?,
             Awaited::Flow(f) => self.client.query_one("SELECT ff_await_completion(flow_id => $1)", &[f]).await?,
         };
         Ok(row.get(0))

@@ -521,14 +521,9 @@ pub(crate) struct LaneWaker {
 
 impl LaneWaker {
     pub(crate) async fn connect(client: &Client, lane_id: &str) -> Result<LaneWaker> {
-        let mut config = client.pg_config().clone();
-        if client.is_partition_first() {
-            if let Some(node) = node_of_lane(client, lane_id).await {
-                config = node;
-            }
-        }
+        let config = crate::waiting::where_to_wait(client, ff_engine_core::ids::partition_for_lane(lane_id)).await;
         // This lane's notifications only; the receiver ends when the connection closes.
-        let (pg, notified) = crate::waiting::listening_connection_to(config, "ff_engine_worker_waker", Some(lane_id.to_string())).await?;
+        let (pg, notified) = crate::waiting::listening_connection(config, "ff_engine_worker_waker", Some(lane_id.to_string())).await?;
         let pid: i32 = pg.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
         pg.batch_execute(&format!("LISTEN ff_wake_{pid}; LISTEN ff_lane_ready")).await?;
         let announce = pg.prepare("SELECT ff_await_lane($1)").await?;
@@ -546,40 +541,6 @@ impl LaneWaker {
     pub(crate) async fn woken(&mut self) -> bool {
         self.notified.recv().await.is_some()
     }
-}
-
-/// The node holding the shard of a partition (Citus: `pg_dist_shard_placement`).
-const NODE_OF_PARTITION: &str = "SELECT nodename, nodeport FROM pg_dist_shard_placement \
-     WHERE shardid = get_shard_id_for_distribution_column('ff_exec_core', $1::smallint) LIMIT 1";
-
-/// On a Citus cluster, the connection settings of the node holding the shard of the lane's partition,
-/// where the delegated calls of that partition run and notify (docs/scale-out.md): the client's user,
-/// database, password and options, that node's host and port. None on one node (no Citus, or `ff_exec_core` not
-/// distributed: the look-up fails) — the client's own server, where its calls notify.
-async fn node_of_lane(client: &Client, lane_id: &str) -> Option<tokio_postgres::Config> {
-    let partition = ff_engine_core::ids::partition_for_lane(lane_id) as i16;
-    let rows = client.rows(NODE_OF_PARTITION, &[&partition]).await.ok()?;
-    let row = rows.first()?;
-    let (host, port): (String, i32) = (row.try_get(0).ok()?, row.try_get(1).ok()?);
-    let base = client.pg_config();
-    let mut node = tokio_postgres::Config::new();
-    node.host(&host).port(u16::try_from(port).ok()?);
-    if let Some(user) = base.get_user() {
-        node.user(user);
-    }
-    if let Some(dbname) = base.get_dbname() {
-        node.dbname(dbname);
-    }
-    if let Some(password) = base.get_password() {
-        node.password(password);
-    }
-    if let Some(options) = base.get_options() {
-        node.options(options); // e.g. a search_path the calls need
-    }
-    if let Some(timeout) = base.get_connect_timeout() {
-        node.connect_timeout(*timeout);
-    }
-    Some(node)
 }
 
 /// A completion waiting for the batcher: the lease, the result, and where to say whether it was recorded.

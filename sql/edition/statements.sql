@@ -24,20 +24,20 @@ SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
        dl.deadline_at_ms,
        e.last_error, e.payload, e.result,
        (SELECT x.continuation FROM ff_suspension x
-        WHERE x.partition_key = e.partition_key AND x.execution_id = e.execution_id
-          AND x.history_seq > (SELECT t.history_seq FROM ff_attempt t WHERE t.partition_key = e.partition_key
+        WHERE x.partition_key = $1 AND x.execution_id = e.execution_id
+          AND x.history_seq > (SELECT t.history_seq FROM ff_attempt t WHERE t.partition_key = $1
                                AND t.execution_id = e.execution_id AND t.attempt_index = e.attempt_index)
         ORDER BY x.history_seq DESC LIMIT 1) AS continuation,
-       (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = e.partition_key AND st.execution_id = e.execution_id)
+       (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = $1 AND st.execution_id = e.execution_id)
            AS step_count,
        (SELECT coalesce(array_agg('{fp:' || d.partition_key || '}:' || d.upstream_id ORDER BY d.upstream_id), '{}')
-        FROM ff_flow_dependency d JOIN ff_exec_core u ON u.partition_key = d.partition_key AND u.execution_id = d.upstream_id
-        WHERE d.partition_key = e.partition_key AND d.downstream_id = e.execution_id AND u.public_state <> 'completed') AS blocked_by
+        FROM ff_flow_dependency d JOIN ff_exec_core u ON u.partition_key = $1 AND u.execution_id = d.upstream_id
+        WHERE d.partition_key = $1 AND d.downstream_id = e.execution_id AND u.public_state <> 'completed') AS blocked_by
 FROM ff_exec_core e
 CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
-                    FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a
-LEFT JOIN ff_deadline dl ON dl.partition_key = e.partition_key AND dl.execution_id = e.execution_id
-LEFT JOIN ff_suspension s ON s.partition_key = e.partition_key AND s.execution_id = e.execution_id AND s.state = 'open'
+                    FROM ff_attempt t WHERE t.partition_key = $1 AND t.execution_id = e.execution_id) a
+LEFT JOIN ff_deadline dl ON dl.partition_key = $1 AND dl.execution_id = e.execution_id
+LEFT JOIN ff_suspension s ON s.partition_key = $1 AND s.execution_id = e.execution_id AND s.state = 'open'
 WHERE e.partition_key = $1 AND e.execution_id = $2;
 END
 $ff_stmt$;

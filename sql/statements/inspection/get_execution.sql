@@ -2,6 +2,8 @@
 -- first started, its open suspension, the continuation its current attempt resumes from (that
 -- attempt's latest suspension's, as a claim hands it back) and how many steps it stored. Never a
 -- grant, a token or a secret. blocked_by: the flow upstreams it waits for that have not completed.
+-- Every table is restricted by the partition itself ($1), not through a join to the execution's row,
+-- so that Citus routes the whole statement to the partition's shard (docs/scale-out.md).
 -- $1 partition_key smallint
 -- $2 execution_id uuid
 -- returns lane_id text, namespace text, flow_id uuid, tags jsonb, priority integer, lifecycle_phase text, ownership_state text, eligibility_state text, attempt_state text, public_state text, attempt_index integer, attempt_count integer, max_attempts integer, created_at_ms bigint, started_at_ms bigint, terminal_at_ms bigint, updated_at_ms bigint, lease_worker_id text, lease_worker_instance_id text, lease_expires_at_ms bigint, lease_epoch bigint, suspension_id uuid, suspension_reason text, next_retry_at_ms bigint, deadline_at_ms bigint, last_error text, payload bytea, result bytea, continuation text, step_count integer, blocked_by text[]
@@ -21,18 +23,18 @@ SELECT e.lane_id, e.namespace, e.flow_id, e.tags, e.priority,
        dl.deadline_at_ms,
        e.last_error, e.payload, e.result,
        (SELECT x.continuation FROM ff_suspension x
-        WHERE x.partition_key = e.partition_key AND x.execution_id = e.execution_id
-          AND x.history_seq > (SELECT t.history_seq FROM ff_attempt t WHERE t.partition_key = e.partition_key
+        WHERE x.partition_key = $1 AND x.execution_id = e.execution_id
+          AND x.history_seq > (SELECT t.history_seq FROM ff_attempt t WHERE t.partition_key = $1
                                AND t.execution_id = e.execution_id AND t.attempt_index = e.attempt_index)
         ORDER BY x.history_seq DESC LIMIT 1) AS continuation,
-       (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = e.partition_key AND st.execution_id = e.execution_id)
+       (SELECT count(*)::integer FROM ff_step st WHERE st.partition_key = $1 AND st.execution_id = e.execution_id)
            AS step_count,
        (SELECT coalesce(array_agg('{fp:' || d.partition_key || '}:' || d.upstream_id ORDER BY d.upstream_id), '{}')
-        FROM ff_flow_dependency d JOIN ff_exec_core u ON u.partition_key = d.partition_key AND u.execution_id = d.upstream_id
-        WHERE d.partition_key = e.partition_key AND d.downstream_id = e.execution_id AND u.public_state <> 'completed') AS blocked_by
+        FROM ff_flow_dependency d JOIN ff_exec_core u ON u.partition_key = $1 AND u.execution_id = d.upstream_id
+        WHERE d.partition_key = $1 AND d.downstream_id = e.execution_id AND u.public_state <> 'completed') AS blocked_by
 FROM ff_exec_core e
 CROSS JOIN LATERAL (SELECT count(*)::integer AS attempt_count, min(t.started_at_ms) AS started_at_ms
-                    FROM ff_attempt t WHERE t.partition_key = e.partition_key AND t.execution_id = e.execution_id) a
-LEFT JOIN ff_deadline dl ON dl.partition_key = e.partition_key AND dl.execution_id = e.execution_id
-LEFT JOIN ff_suspension s ON s.partition_key = e.partition_key AND s.execution_id = e.execution_id AND s.state = 'open'
+                    FROM ff_attempt t WHERE t.partition_key = $1 AND t.execution_id = e.execution_id) a
+LEFT JOIN ff_deadline dl ON dl.partition_key = $1 AND dl.execution_id = e.execution_id
+LEFT JOIN ff_suspension s ON s.partition_key = $1 AND s.execution_id = e.execution_id AND s.state = 'open'
 WHERE e.partition_key = $1 AND e.execution_id = $2
