@@ -15,7 +15,7 @@ use ff_engine_tests::*;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex, Once, RwLock};
 use std::time::{Duration, Instant};
@@ -1024,4 +1024,69 @@ fn a_partition_first_client_waits_for_an_end_on_the_node_of_its_partition() {
         assert_eq!(completion_waiters(&dir, at.port, &key), 0, "{key}");
         assert!(ended.drained(), "{ended:?}");
     }
+}
+
+/// Create, claim and complete `n` executions on each lane through `c`: each one's worker node.
+async fn completed_on(c: &ff_engine_client::Client, lanes: &[Placed], n: usize) -> HashMap<ff_engine_client::ExecutionId, u16> {
+    let mut ours = HashMap::new();
+    for at in lanes {
+        for _ in 0..n {
+            let id = c.create_execution(&ff_engine_client::NewExecution::new(&at.lane)).await.unwrap().execution_id;
+            let l = c.claim(&at.lane, "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+            c.complete(&l.lease, None).await.unwrap();
+            ours.insert(id, at.port);
+        }
+    }
+    ours
+}
+
+/// Read `all` until every execution of `ours` has had its completion, each once and from its node;
+/// the events of other tests' executions (the cluster is shared) pass by.
+async fn read_each_from_its_node(all: &mut ff_engine_client::NodeSubscriptions, mut ours: HashMap<ff_engine_client::ExecutionId, u16>) {
+    while !ours.is_empty() {
+        let (node, e) = tokio::time::timeout(Duration::from_secs(20), all.next()).await.expect("an event within 20 s").unwrap();
+        let id = e.header().unwrap().execution_id;
+        if let Some(port) = ours.remove(&id) {
+            assert!(matches!(node, ff_engine_client::EventNode::Worker { port: p, .. } if p == port), "{id} read on {node:?}, not {port}");
+        }
+    }
+}
+
+#[test]
+fn a_subscriber_everywhere_reads_the_events_of_every_node() {
+    use ff_engine_client as fc;
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut setup = distributed(&dir);
+    let lanes = lanes_on_both_workers(&mut setup, "everywhere");
+    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
+        let nodes = c.event_nodes().await.unwrap();
+        assert_eq!(nodes[0], fc::EventNode::Connected);
+        let mut workers: Vec<u16> =
+            nodes.iter().filter_map(|n| if let fc::EventNode::Worker { port, .. } = n { Some(*port) } else { None }).collect();
+        workers.sort();
+        let mut expected: Vec<u16> = lanes.iter().map(|at| at.port).collect();
+        expected.sort();
+        assert_eq!(workers, expected, "{nodes:?}");
+        let options = fc::SubscriptionOptions::new([fc::EventKind::Completion]);
+        let after: Vec<(fc::EventNode, fc::Cursor)> = vec![];
+        let mut all = c.subscribe_everywhere(options.clone(), &after).await.unwrap();
+        let first = completed_on(&c, &lanes, 3).await;
+        read_each_from_its_node(&mut all, first.clone()).await;
+        // A later subscription after the cursors handed out: the new events, none again.
+        let cursors = all.cursors();
+        drop(all);
+        let later = completed_on(&c, &lanes, 2).await;
+        let mut again = c.subscribe_everywhere(options, &cursors).await.unwrap();
+        let mut pending = later.clone();
+        while !pending.is_empty() {
+            let (_, e) = tokio::time::timeout(Duration::from_secs(20), again.next()).await.expect("an event").unwrap();
+            let id = e.header().unwrap().execution_id;
+            assert!(!first.contains_key(&id), "{id} handed out again after the cursors");
+            pending.remove(&id);
+        }
+    });
 }

@@ -184,3 +184,30 @@ fn concurrent_writers_and_terminations() {
         assert_eq!(lease_ids.iter().collect::<HashSet<_>>().len(), 480);
     });
 }
+
+/// On one server there is one outbox: `event_nodes` is that server, and a subscription everywhere is
+/// one subscription there, whose cursor starts a later one after what was handed out.
+#[test]
+fn on_one_server_a_subscription_everywhere_is_one_subscription() {
+    let db = Cluster::shared().fresh_db("client_sub_everywhere");
+    block_on(async {
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        assert_eq!(c.event_nodes().await.unwrap(), vec![EventNode::Connected]);
+        let options = SubscriptionOptions::new([EventKind::Completion]);
+        let mut all = c.subscribe_everywhere(options.clone(), &[]).await.unwrap();
+        let first = run_to_completion(&c, "everywhere", 3).await;
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let (node, e) = tokio::time::timeout(Duration::from_secs(20), all.next()).await.expect("an event").unwrap();
+            assert_eq!(node, EventNode::Connected);
+            seen.push(e.header().expect("an execution's event").execution_id);
+        }
+        assert_eq!(seen, first);
+        let cursors = all.cursors();
+        drop(all);
+        let second = run_to_completion(&c, "everywhere", 1).await;
+        let mut again = c.subscribe_everywhere(options, &cursors).await.unwrap();
+        let (_, e) = tokio::time::timeout(Duration::from_secs(20), again.next()).await.expect("an event").unwrap();
+        assert_eq!(e.header().unwrap().execution_id, second[0], "after the cursors: nothing handed out twice");
+    });
+}

@@ -293,7 +293,7 @@ impl Cursor {
         [self.signal, self.lease, self.completion, self.operator][k.index()]
     }
 
-    fn set(&mut self, k: EventKind, v: i64) {
+    pub(crate) fn set(&mut self, k: EventKind, v: i64) {
         *[&mut self.signal, &mut self.lease, &mut self.completion, &mut self.operator][k.index()] = v;
     }
 }
@@ -416,9 +416,17 @@ pub struct Subscription {
 }
 
 impl Client {
-    /// Subscribe to outbox events with its own connection (opened lazily by the first `next`).
+    /// Subscribe to outbox events with its own connection (opened lazily by the first `next`), on the
+    /// server the client connects to. On a Citus cluster that is the coordinator's outbox only: see
+    /// [`Client::subscribe_everywhere`].
     pub fn subscribe(&self, options: SubscriptionOptions) -> Subscription {
-        let mut config = self.pg_config().clone();
+        Subscription::to(self.pg_config().clone(), options)
+    }
+}
+
+impl Subscription {
+    /// A subscription to the outbox of the server `config` names.
+    pub(crate) fn to(mut config: tokio_postgres::Config, options: SubscriptionOptions) -> Subscription {
         config.application_name("ff_engine_subscriber");
         Subscription {
             config,

@@ -7,7 +7,8 @@
 //!   themselves in `Debug`/`Display`; [`ResumeCondition`] builds the API's JSON; outcomes are enums.
 //! * [`Error`]: one variant per SQLSTATE of ff_engine's `docs/errors.md`, carrying message and DETAIL.
 //! * [`Subscription`]: signal, lease and completion events, exactly once per subscriber in event-id
-//!   order, across reconnects (LISTEN or polling).
+//!   order, across reconnects (LISTEN or polling); on a Citus cluster, one per node that writes events
+//!   ([`Client::subscribe_everywhere`]).
 //! * [`Worker`]: the claim / handle / renew / complete loop with graceful stop; a [`Job`] runs durable
 //!   steps ([`Job::step`]: once per execution, the stored value on every later attempt), hands back
 //!   the continuation of the suspension it resumed from, and appends output frames.
@@ -33,6 +34,7 @@ mod api_signals;
 mod client;
 mod client_error;
 mod condition;
+mod event_nodes;
 mod events;
 mod retry;
 mod types;
@@ -47,6 +49,7 @@ pub use api_signals::{Signal, Suspend, WaitpointBinding};
 pub use client::{Client, ClientBuilder};
 pub use client_error::{Error, Result, ServerError};
 pub use condition::{Distinct, ResumeCondition, SignalMatcher};
+pub use event_nodes::{EventNode, NodeSubscriptions};
 pub use events::{Cursor, Delivery, Event, EventHeader, EventKind, Subscription, SubscriptionOptions};
 pub use ff_engine_core::error::ErrorKind;
 pub use ff_engine_core::ids::ExecutionId;

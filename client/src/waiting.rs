@@ -63,17 +63,22 @@ pub(crate) async fn where_to_wait(client: &Client, partition: u16) -> tokio_post
 const NODE_OF_PARTITION: &str = "SELECT nodename, nodeport FROM pg_dist_shard_placement \
      WHERE shardid = get_shard_id_for_distribution_column('ff_exec_core', $1::smallint) LIMIT 1";
 
-/// On a Citus cluster, the connection settings of the node holding the shard of `partition`: the
-/// client's user, database, password, options and connect timeout, that node's host and port. None on
-/// one node (no Citus, or `ff_exec_core` not distributed: the look-up fails).
+/// On a Citus cluster, the connection settings of the node holding the shard of `partition` (see
+/// [`node_config`]). None on one node (no Citus, or `ff_exec_core` not distributed: the look-up fails).
 async fn node_of_partition(client: &Client, partition: u16) -> Option<tokio_postgres::Config> {
     let partition = partition as i16;
     let rows = client.rows(NODE_OF_PARTITION, &[&partition]).await.ok()?;
     let row = rows.first()?;
     let (host, port): (String, i32) = (row.try_get(0).ok()?, row.try_get(1).ok()?);
+    Some(node_config(client, &host, u16::try_from(port).ok()?))
+}
+
+/// The connection settings of another node of the client's cluster: the client's user, database,
+/// password, options and connect timeout, that node's host and port.
+pub(crate) fn node_config(client: &Client, host: &str, port: u16) -> tokio_postgres::Config {
     let base = client.pg_config();
     let mut node = tokio_postgres::Config::new();
-    node.host(&host).port(u16::try_from(port).ok()?);
+    node.host(host).port(port);
     if let Some(user) = base.get_user() {
         node.user(user);
     }
@@ -89,7 +94,7 @@ async fn node_of_partition(client: &Client, partition: u16) -> Option<tokio_post
     if let Some(timeout) = base.get_connect_timeout() {
         node.connect_timeout(*timeout);
     }
-    Some(node)
+    node
 }
 
 /// A session announced on one execution's or flow's end.
