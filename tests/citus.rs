@@ -1071,6 +1071,12 @@ fn a_subscriber_everywhere_reads_the_events_of_every_node() {
         let mut expected: Vec<u16> = lanes.iter().map(|at| at.port).collect();
         expected.sort();
         assert_eq!(workers, expected, "{nodes:?}");
+        // A client connected to a worker lists itself once, as the server it connects to.
+        let on_worker = format!("host={} port={} user=postgres dbname=postgres", dir.join("sock").display(), workers[0]);
+        let w = fc::Client::builder(&on_worker).unwrap().max_connections(1).build().unwrap();
+        let from_worker = w.event_nodes().await.unwrap();
+        assert_eq!(from_worker.len(), 2, "{from_worker:?}");
+        assert!(!from_worker.iter().any(|n| matches!(n, fc::EventNode::Worker { port, .. } if *port == workers[0])), "{from_worker:?}");
         let options = fc::SubscriptionOptions::new([fc::EventKind::Completion]);
         let after: Vec<(fc::EventNode, fc::Cursor)> = vec![];
         let mut all = c.subscribe_everywhere(options.clone(), &after).await.unwrap();

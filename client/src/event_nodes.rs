@@ -27,15 +27,18 @@ pub enum EventNode {
     },
 }
 
-/// The workers holding shards of `ff_exec_core` (not the coordinator, group 0), in a stable order.
+/// The other nodes holding shards of `ff_exec_core` than the one connected to (its group is
+/// `pg_dist_local_group`'s; the coordinator's is 0), in a stable order.
 const WORKERS_WITH_SHARDS: &str = "SELECT DISTINCT n.nodename, n.nodeport \
      FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid JOIN pg_dist_node n ON n.groupid = p.groupid \
-     WHERE s.logicalrelid = 'ff_exec_core'::regclass AND n.groupid <> 0 ORDER BY 1, 2";
+     WHERE s.logicalrelid = 'ff_exec_core'::regclass AND n.groupid <> (SELECT groupid FROM pg_dist_local_group) \
+     ORDER BY 1, 2";
 
 impl Client {
     /// The nodes whose outboxes hold events: the server the client connects to and, on a Citus
-    /// cluster, every worker holding shards (as the cluster's metadata says now; after a rebalance,
-    /// ask again).
+    /// cluster, every other node holding shards (as the cluster's metadata says now; after a
+    /// rebalance, ask again). Connect to the coordinator: the calls it runs itself (those Citus does
+    /// not delegate) write their events there, and a client connected to a worker does not list it.
     pub async fn event_nodes(&self) -> Result<Vec<EventNode>> {
         let mut nodes = vec![EventNode::Connected];
         match self.rows(WORKERS_WITH_SHARDS, &[]).await {
