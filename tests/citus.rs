@@ -809,6 +809,20 @@ fn a_key_rotated_through_the_coordinator_signs_and_verifies_on_every_worker() {
         let e = assert_code(&mut c, DELIVER_GO, &[&at.partition, &s.0.execution_id, &s.1, &s.2], "WF003");
         assert!(!e.message.contains(&s.2), "the error does not echo the token: {e:?}");
     }
+    // ff_gc_keys through the coordinator deletes the key past its grace from every node's copy, and
+    // only it (the first key is still within its grace).
+    let removed: i32 = c.query_one("SELECT ff_gc_keys()", &[]).unwrap().get(0);
+    assert_eq!(removed, 1);
+    for port in [COORDINATOR].into_iter().chain(lanes.iter().map(|at| at.port)) {
+        let kids: Vec<String> = node(&dir, port, None)
+            .unwrap()
+            .query("SELECT kid FROM ff_hmac_kids() ORDER BY kid", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(kids.contains(&active) && kids.contains(&third) && !kids.contains(&next), "the keys on the node at {port}: {kids:?}");
+    }
 }
 
 #[test]
