@@ -1634,22 +1634,34 @@ BEGIN
         FROM (SELECT row_number() OVER () AS ord, g.budget_ids FROM eligible g WHERE cardinality(g.budget_ids) > 0) x
         JOIN ff_budget b ON b.budget_id = ANY (x.budget_ids)
         WHERE EXISTS (SELECT 1 FROM jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
-                      LEFT JOIN ff_budget_usage u ON u.budget_id = b.budget_id AND u.dimension = h.dimension
                       WHERE CASE WHEN b.reset_interval_ms IS NOT NULL
                                       AND coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms <= now_ms
-                                 THEN 0 ELSE coalesce(u.used, 0) END >= h.hard_limit::numeric)
+                                 THEN 0
+                                 ELSE coalesce((SELECT u.used FROM ff_budget_usage u
+                                                WHERE u.budget_id = b.budget_id AND u.dimension = h.dimension), 0)
+                            END >= h.hard_limit::numeric)
         GROUP BY x.ord),
-    -- The quota policies of eligible executions that are full, as the claim sees them.
+    -- The quota policies of eligible executions that are full, as the claim sees them: each one's
+    -- admissions in its window and its active executions, counted by aggregates (not subqueries
+    -- correlated to the policy, a join Citus refuses over its distributed tables).
+    admitted AS (
+        SELECT a.quota_policy_id, count(*) AS requests, min(a.admitted_at_ms) AS first_at_ms
+        FROM ff_quota_admission a JOIN ff_quota_policy p ON p.quota_policy_id = a.quota_policy_id
+        WHERE a.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g) AND a.admitted_at_ms > now_ms - p.window_ms
+        GROUP BY a.quota_policy_id),
+    active AS (
+        SELECT x.quota_policy_id, count(*) AS active
+        FROM ff_exec_core x
+        WHERE x.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)
+          AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms)
+        GROUP BY x.quota_policy_id),
     quota AS (
-        SELECT p.quota_policy_id,
-               (SELECT count(*) FROM ff_quota_admission a
-                WHERE a.quota_policy_id = p.quota_policy_id AND a.admitted_at_ms > now_ms - p.window_ms) AS requests,
-               (SELECT min(a.admitted_at_ms) FROM ff_quota_admission a
-                WHERE a.quota_policy_id = p.quota_policy_id AND a.admitted_at_ms > now_ms - p.window_ms) + p.window_ms AS slot_at_ms,
-               (SELECT count(*) FROM ff_exec_core x
-                WHERE x.quota_policy_id = p.quota_policy_id AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms)) AS active,
-               p.max_requests_per_window, p.active_concurrency_cap
-        FROM ff_quota_policy p WHERE p.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)),
+        SELECT p.quota_policy_id, coalesce(ad.requests, 0) AS requests, ad.first_at_ms + p.window_ms AS slot_at_ms,
+               coalesce(ac.active, 0) AS active, p.max_requests_per_window, p.active_concurrency_cap
+        FROM ff_quota_policy p
+        LEFT JOIN admitted ad ON ad.quota_policy_id = p.quota_policy_id
+        LEFT JOIN active ac ON ac.quota_policy_id = p.quota_policy_id
+        WHERE p.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)),
     held AS (
         SELECT 'lane_paused' AS reason, NULL::bigint AS earliest FROM eligible g
         WHERE EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)

@@ -1110,3 +1110,18 @@ fn a_subscriber_everywhere_reads_the_events_of_every_node() {
         }
     });
 }
+
+#[test]
+fn lane_holdback_reads_a_lane_across_the_cluster() {
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    for at in lanes_on_both_workers(&mut c, "holdback") {
+        let later = now_ms() + 600_000;
+        c.query_one("SELECT * FROM ff_create_execution_in($1, $2, delay_until_ms => $3)", &[&at.partition, &at.lane, &later]).unwrap();
+        c.query_one("SELECT * FROM ff_create_execution_in($1, $2)", &[&at.partition, &at.lane]).unwrap();
+        let rows: Vec<(String, i64, Option<i64>)> =
+            c.query("SELECT * FROM ff_lane_holdback($1)", &[&at.lane]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert_eq!(rows, [("delayed".to_string(), 1, Some(later))], "the lane on {}", at.port);
+    }
+}
