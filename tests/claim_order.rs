@@ -88,7 +88,7 @@ fn priorities_interleave_with_races_and_raises() {
 }
 
 // Claim starts (sql/shared/claim_start.sql): where each priority's scan begins. These move them (a
-// start moves once a claim lands 64 numbers past it) and check, after every step, that no claimable
+// start moves once a claim lands 16 numbers past it) and check, after every step, that no claimable
 // row is below its start, and that the order above still holds.
 
 /// The claim start of a lane's priority (the lower one when it has two slots).

@@ -107,7 +107,7 @@ BEGIN
         -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_admission.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
         SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
                e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-               e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 64 AS start_behind
+               e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 16 AS start_behind
                , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
         FROM ff_exec_core e
         WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
@@ -213,7 +213,7 @@ BEGIN
             -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_in_partition.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, '{}'::uuid[], max_rows - cardinality(admitted), prio, 0, p_partition
             SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
                    e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-                   e.priority AS scan_priority, 0::bigint AS scan_start, e.queue_seq - 0 >= 64 AS start_behind
+                   e.priority AS scan_priority, 0::bigint AS scan_start, e.queue_seq - 0 >= 16 AS start_behind
                    , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
             FROM ff_exec_core e
             WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= 0

@@ -287,7 +287,7 @@ COMMENT ON FUNCTION ff_claim_start_verify(text, integer, bigint, bigint) IS
     'Lower claim starts to their true heads, at most once per interval per slot (internal).';
 
 -- After a claim's scan of one priority from p_start (claims/start_after_scan.sql): the scan admitted
--- a first row a stride (64 numbers) past the start: move the start up; it admitted none: verify the
+-- a first row a stride (16 numbers) past the start: move the start up; it admitted none: verify the
 -- start (at most once a second). An empty scan never moves a start up: the numbers past the last
 -- visible row may belong to creates not committed yet, which a worker woken by their commit must find.
 CREATE FUNCTION ff_claim_start_after_scan(p_lane_id text, p_priority integer, p_start bigint, p_found boolean,

@@ -4,7 +4,7 @@
 -- statements share these fragments: the lean one (without candidate_admission) for the common case,
 -- and the full one (candidate_admission) whose budget and quota predicates make a refused head never
 -- block the lane. Each row says which priority's scan found it and from where; start_behind: the row
--- is a stride (64 numbers) past that start, so the claim moves the start up.
+-- is a stride (16 numbers) past that start, so the claim moves the start up.
 -- $1 lane_id
 -- $2 capabilities
 -- $3 now_ms
@@ -14,4 +14,4 @@
 -- $7 start_seq
 SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
        e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-       e.priority AS scan_priority, $7::bigint AS scan_start, e.queue_seq - $7 >= 64 AS start_behind
+       e.priority AS scan_priority, $7::bigint AS scan_start, e.queue_seq - $7 >= 16 AS start_behind
