@@ -4,7 +4,10 @@
 //! the claim call's p50 / p99, and index tuples read per cycle (all the database's indexes, from
 //! pg_stat_user_indexes); per run: the first and last 30 s side by side, table and index sizes, dead
 //! tuples, the index that grew most, and for ff_engine `EXPLAIN (ANALYZE, BUFFERS)` of one claim scan
-//! from its claim start and from the head at 150 s (half time in a shorter run) and at the end.
+//! from its claim start and from the head at 150 s (half time in a shorter run) and at the end. Per
+//! window too: the CPU seconds autovacuum spent (its workers' log lines, `log_autovacuum_min_duration
+//! = 0`, counted in the window they ended in) — with a held snapshot it removes nothing, finds the dead
+//! tuples again and scans every table again each naptime, on the cores the workload runs on.
 //! Output: `<out>/snapshot.csv` and `<out>/snapshot.md`.
 
 use crate::stats::{percentiles, BResult, Pcts, Rec};
@@ -125,14 +128,39 @@ struct Window {
     claim: Pcts,
     /// Index tuples read per cycle (NaN when not sampled).
     index_tuples_per_cycle: f64,
+    /// Share of one core autovacuum's workers used (their CPU seconds over the window's length).
+    autovacuum_cores: f64,
 }
 
-/// What the sampler saw: the database's index tuples read at each window's start, and the claim
-/// scan's plans.
+/// What the sampler saw: the database's index tuples read at each window's start, the server log's
+/// length then, and the claim scan's plans.
 #[derive(Default)]
 struct Samples {
     index_tuples: Vec<i64>,
+    log_offsets: Vec<u64>,
     plans: Vec<(String, String)>,
+}
+
+/// CPU seconds (user + system) of the autovacuum and autoanalyze runs logged in `log`.
+fn autovacuum_cpu(log: &str) -> f64 {
+    let mut total = 0.0;
+    let mut in_autovacuum = false;
+    for line in log.lines() {
+        if line.contains("automatic vacuum of table") || line.contains("automatic analyze of table") {
+            in_autovacuum = true;
+        } else if !line.starts_with(char::is_whitespace) {
+            in_autovacuum = false;
+        }
+        if let (true, Some(at)) = (in_autovacuum, line.find("CPU: user: ")) {
+            total += seconds_after(&line[at..], "user: ") + seconds_after(&line[at..], "system: ");
+        }
+    }
+    total
+}
+
+/// The number of seconds following `label` in `text` ("user: 0.41 s").
+fn seconds_after(text: &str, label: &str) -> f64 {
+    text.find(label).and_then(|at| text[at + label.len()..].split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0.0)
 }
 
 /// One run: a mode, with or without the held snapshot.
@@ -184,6 +212,7 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
     prepare(env, opts, Workload::ClaimComplete, mode, DEPTH);
     env.sql(db, "CHECKPOINT");
     let before = sizes(env, db);
+    let log = env.cluster.log_path();
     let mut holder = env.cluster.connect(db, "postgres");
     if held {
         // The snapshot is taken by the first statement and kept until COMMIT: what a long report, a
@@ -194,7 +223,8 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
     let explain = matches!(mode, Mode::Ext | Mode::ExtQuiet | Mode::ExtAlways | Mode::SqlEdition);
     let sampler = {
         let (conninfo, warmup) = (env.conninfo(db), opts.warmup);
-        std::thread::spawn(move || sample(&conninfo, warmup, duration, explain))
+        let log = log.clone();
+        std::thread::spawn(move || sample(&conninfo, &log, warmup, duration, explain))
     };
     let stop = Arc::new(AtomicBool::new(false));
     let side = if explain { side_session(env.conninfo(db), variant(), stop.clone()) } else { None };
@@ -210,11 +240,12 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
         holder.batch_execute("COMMIT")?;
     }
     let rec = rec?;
-    let windows = windows(&rec, duration, &samples.index_tuples);
+    let autovacuum = autovacuum_per_window(&log, &samples.log_offsets);
+    let sampled = Sampled { index_tuples: &samples.index_tuples, autovacuum_cpu: &autovacuum };
+    let windows = windows(&rec, duration, &sampled);
     let span = (SPAN.as_secs() / WINDOW.as_secs()) as u32;
     let count = windows.len() as u32;
-    let (first, last) =
-        (summary(&rec, 0..span.min(count), &samples.index_tuples), summary(&rec, count.saturating_sub(span)..count, &samples.index_tuples));
+    let (first, last) = (summary(&rec, 0..span.min(count), &sampled), summary(&rec, count.saturating_sub(span)..count, &sampled));
     Ok(Pass { mode: mode.name(), held, windows, first, last, plans: samples.plans, before, after })
 }
 
@@ -239,9 +270,21 @@ fn first_lane() -> &'static str {
 /// When the claim scan's plans are taken besides the end: 150 s in, or half time in a shorter run.
 const EXPLAIN_AT: Duration = Duration::from_secs(150);
 
-/// Index tuples read at the start of each window (after the warm-up), and the claim scan's plans at
-/// 150 s (half time in a shorter run) and at the end.
-fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -> Samples {
+/// Autovacuum's CPU seconds logged in each window: between consecutive offsets of the server log.
+fn autovacuum_per_window(log: &std::path::Path, offsets: &[u64]) -> Vec<f64> {
+    let Ok(text) = std::fs::read(log) else { return Vec::new() };
+    let slice = |a: u64, b: u64| String::from_utf8_lossy(&text[(a as usize).min(text.len())..(b as usize).min(text.len())]).into_owned();
+    offsets.windows(2).map(|w| autovacuum_cpu(&slice(w[0], w[1]))).collect()
+}
+
+/// The server log's length now (0 when it cannot be read).
+fn log_length(log: &std::path::Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Index tuples read and the server log's length at the start of each window (after the warm-up),
+/// and the claim scan's plans at 150 s (half time in a shorter run) and at the end.
+fn sample(conninfo: &str, log: &std::path::Path, warmup: Duration, duration: Duration, explain: bool) -> Samples {
     let mut out = Samples::default();
     let Ok(mut c) = postgres::Client::connect(conninfo, postgres::NoTls) else { return out };
     let read = |c: &mut postgres::Client| -> i64 {
@@ -261,6 +304,7 @@ fn sample(conninfo: &str, warmup: Duration, duration: Duration, explain: bool) -
             std::thread::sleep(wait);
         }
         out.index_tuples.push(read(&mut c));
+        out.log_offsets.push(log_length(log));
         if explain && (w == early || w == windows) {
             out.plans.extend(plans(&mut c, at));
         }
@@ -289,13 +333,21 @@ fn plans(c: &mut postgres::Client, at: Duration) -> Vec<(String, String)> {
         .collect()
 }
 
-fn windows(rec: &Rec, duration: Duration, index_tuples: &[i64]) -> Vec<Window> {
+/// What the sampler's figures give per window: index tuples read at each window's start, autovacuum's
+/// CPU seconds in each window.
+struct Sampled<'a> {
+    index_tuples: &'a [i64],
+    autovacuum_cpu: &'a [f64],
+}
+
+fn windows(rec: &Rec, duration: Duration, sampled: &Sampled) -> Vec<Window> {
     let count = (duration.as_secs_f64() / WINDOW.as_secs_f64()).ceil() as u32;
-    (0..count).map(|w| summary(rec, w..w + 1, index_tuples)).collect()
+    (0..count).map(|w| summary(rec, w..w + 1, sampled)).collect()
 }
 
 /// The windows `range` taken together.
-fn summary(rec: &Rec, range: std::ops::Range<u32>, index_tuples: &[i64]) -> Window {
+fn summary(rec: &Rec, range: std::ops::Range<u32>, sampled: &Sampled) -> Window {
+    let index_tuples = sampled.index_tuples;
     let len = WINDOW.as_secs_f64() * range.len() as f64;
     let mut claims: Vec<u32> = range.clone().flat_map(|w| rec.window_lat.get(&(w, "claim")).cloned().unwrap_or_default()).collect();
     let cycles: u64 = range.clone().map(|w| rec.window_cycles.get(&w).copied().unwrap_or(0)).sum();
@@ -303,7 +355,13 @@ fn summary(rec: &Rec, range: std::ops::Range<u32>, index_tuples: &[i64]) -> Wind
         (Some(a), Some(b)) if cycles > 0 => (b - a) as f64 / cycles as f64,
         _ => f64::NAN,
     };
-    Window { cycles_per_s: cycles as f64 / len, claim: percentiles(&mut claims), index_tuples_per_cycle: tuples }
+    let autovacuum: f64 = range.clone().filter_map(|w| sampled.autovacuum_cpu.get(w as usize)).sum();
+    Window {
+        cycles_per_s: cycles as f64 / len,
+        claim: percentiles(&mut claims),
+        index_tuples_per_cycle: tuples,
+        autovacuum_cores: autovacuum / len,
+    }
 }
 
 /// The held-snapshot comparison for every mode given (workload-3 capable ones).
@@ -341,12 +399,13 @@ pub fn main(env: &Env, opts: &Opts, modes: &[Mode], duration: Duration) -> BResu
 const MB: f64 = 1024.0 * 1024.0;
 
 fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult<()> {
-    let mut csv = String::from("mode,snapshot_held,window,cycles_per_s,claim_p50_ms,claim_p99_ms,index_tuples_per_cycle\n");
+    let mut csv =
+        String::from("mode,snapshot_held,window,cycles_per_s,claim_p50_ms,claim_p99_ms,index_tuples_per_cycle,autovacuum_cores\n");
     let mut md = format!(
         "PostgreSQL {}, workload 3 at depth {DEPTH}, variant {} (ff_engine's modes), {} clients, {}s per run after a {}s \
          warm-up; the first and the last {} s of each run (every {} s window: snapshot.csv).\n\n\
-         | mode | snapshot | first: cycles/s | p50 / p99 ms | index tuples per cycle | last: cycles/s | p50 / p99 ms | index tuples per cycle |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|\n",
+         | mode | snapshot | first: cycles/s | p50 / p99 ms | index tuples per cycle | autovacuum cores | last: cycles/s | p50 / p99 ms | index tuples per cycle | autovacuum cores |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         env.version,
         opts.held_variant.name(),
         opts.clients.iter().max().unwrap_or(&4),
@@ -359,12 +418,16 @@ fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult
         let held = if p.held { "held" } else { "none" };
         for (n, w) in p.windows.iter().enumerate() {
             csv += &format!(
-                "{},{},{n},{:.1},{:.3},{:.3},{:.1}\n",
-                p.mode, p.held, w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle
+                "{},{},{n},{:.1},{:.3},{:.3},{:.1},{:.3}\n",
+                p.mode, p.held, w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle, w.autovacuum_cores
             );
         }
-        let cell =
-            |w: &Window| format!("{:.0} | {:.2} / {:.2} | {:.1}", w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle);
+        let cell = |w: &Window| {
+            format!(
+                "{:.0} | {:.2} / {:.2} | {:.1} | {:.2}",
+                w.cycles_per_s, w.claim.p50, w.claim.p99, w.index_tuples_per_cycle, w.autovacuum_cores
+            )
+        };
         md += &format!("| {} | {held} | {} | {} |\n", p.mode, cell(&p.first), cell(&p.last));
     }
     md += "\n| mode | snapshot | tables MB before → after | indexes MB before → after | dead tuples after | index grown most |\n\
@@ -393,4 +456,21 @@ fn write(opts: &Opts, passes: &[Pass], env: &Env, duration: Duration) -> BResult
     std::fs::write(opts.out.join("snapshot.csv"), csv)?;
     std::fs::write(opts.out.join("snapshot.md"), md)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::autovacuum_cpu;
+
+    #[test]
+    fn autovacuum_cpu_adds_up_the_runs_logged_and_nothing_else() {
+        let log = "2026-12-06 09:40:01.123 UTC [77] LOG:  automatic vacuum of table \"b.public.ff_exec_core\": index scans: 0\n\
+                   \tpages: 0 removed, 9000 remain, 9000 scanned (100.00% of total)\n\
+                   \tsystem usage: CPU: user: 0.41 s, system: 0.02 s, elapsed: 0.50 s\n\
+                   2026-12-06 09:40:02.000 UTC [78] LOG:  automatic analyze of table \"b.public.ff_attempt\"\n\
+                   \tsystem usage: CPU: user: 0.10 s, system: 0.00 s, elapsed: 0.11 s\n\
+                   2026-12-06 09:40:03.000 UTC [79] LOG:  duration: 12 ms\n\
+                   \tsystem usage: CPU: user: 9.00 s, system: 9.00 s, elapsed: 9.00 s\n";
+        assert!((autovacuum_cpu(log) - 0.53).abs() < 1e-9, "{}", autovacuum_cpu(log));
+    }
 }
