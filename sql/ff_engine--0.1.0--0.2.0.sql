@@ -1612,26 +1612,45 @@ COMMENT ON FUNCTION ff_flow_recount(smallint, uuid[], bigint) IS 'Count a member
 -- one execution out of it (ff_hold_execution, ff_release_execution), and pausing the whole lane
 -- (ff_pause_lane, ff_resume_lane, ff_list_lanes). Written once: both editions install this file.
 
-CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
+-- A lane's runnable executions held for the lane's or their own state: the lane paused (every
+-- eligible one), delayed, blocked by dependencies, reserved by a grant (reason, executions, earliest).
+CREATE FUNCTION ff_lane_held_by_state(p_lane_id text, now_ms bigint)
 RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
-DECLARE
-    now_ms bigint := ff_now_ms();
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    p_lane_id := ff_required(p_lane_id, 'lane_id');
-    p_lane_id := ff_check_lane_id(p_lane_id);
     RETURN QUERY
     WITH runnable AS (
-        SELECT e.eligibility_state, e.eligible_at_ms, e.reserved_until_ms, e.budget_ids, e.quota_policy_id
+        SELECT e.eligibility_state, e.eligible_at_ms, e.reserved_until_ms
         FROM ff_exec_core e WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable'),
-    eligible AS (
-        SELECT r.* FROM runnable r WHERE r.eligibility_state = 'eligible_now'),
-    -- The budgets each eligible execution draws on whose hard limit is reached, as the claim sees
-    -- them, with when each resets (NULL: it does not).
-    budget AS (
+    held AS (
+        SELECT 'lane_paused' AS reason, NULL::bigint AS earliest FROM runnable r
+        WHERE r.eligibility_state = 'eligible_now' AND EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
+        UNION ALL
+        SELECT 'delayed', r.eligible_at_ms FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
+        UNION ALL
+        SELECT 'dependencies', NULL FROM runnable r WHERE r.eligibility_state = 'blocked_by_dependencies'
+        UNION ALL
+        SELECT 'reserved', r.reserved_until_ms FROM runnable r
+        WHERE r.eligibility_state = 'eligible_now' AND r.reserved_until_ms > now_ms)
+    SELECT h.reason, count(*), min(h.earliest) FROM held h GROUP BY h.reason;
+END
+$$;
+COMMENT ON FUNCTION ff_lane_held_by_state(text, bigint) IS 'A lane''s executions held by pause, delay, dependencies or reservation (internal).';
+
+-- A lane's eligible executions held by a budget whose hard limit is reached, as the claim sees it;
+-- the earliest time one of them could pass is when the last of its full budgets resets (NULL when
+-- one of them does not).
+CREATE FUNCTION ff_lane_held_by_budget(p_lane_id text, now_ms bigint)
+RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    WITH budget AS (
         SELECT x.ord, bool_and(b.reset_interval_ms IS NOT NULL) AS resets,
                max(coalesce(b.last_reset_at_ms, b.created_at_ms) + b.reset_interval_ms) AS reset_at_ms
-        FROM (SELECT row_number() OVER () AS ord, g.budget_ids FROM eligible g WHERE cardinality(g.budget_ids) > 0) x
+        FROM (SELECT row_number() OVER () AS ord, e.budget_ids FROM ff_exec_core e
+              WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+                AND cardinality(e.budget_ids) > 0) x
         JOIN ff_budget b ON b.budget_id = ANY (x.budget_ids)
         WHERE EXISTS (SELECT 1 FROM jsonb_each_text(b.hard_limits) AS h(dimension, hard_limit)
                       WHERE CASE WHEN b.reset_interval_ms IS NOT NULL
@@ -1640,18 +1659,32 @@ BEGIN
                                  ELSE coalesce((SELECT u.used FROM ff_budget_usage u
                                                 WHERE u.budget_id = b.budget_id AND u.dimension = h.dimension), 0)
                             END >= h.hard_limit::numeric)
-        GROUP BY x.ord),
-    -- The quota policies of eligible executions that are full, as the claim sees them: each one's
-    -- admissions in its window and its active executions, counted by aggregates (not subqueries
-    -- correlated to the policy, a join Citus refuses over its distributed tables).
+        GROUP BY x.ord)
+    SELECT 'budget'::text, count(*), min(CASE WHEN b.resets THEN b.reset_at_ms END) FROM budget b HAVING count(*) > 0;
+END
+$$;
+COMMENT ON FUNCTION ff_lane_held_by_budget(text, bigint) IS 'A lane''s executions held by a full budget (internal).';
+
+-- A lane's eligible executions held by a full quota policy, as the claim sees it: its admissions in
+-- the window (quota_rate, until the oldest leaves it) and its active executions (quota_concurrency),
+-- counted by aggregates (not subqueries correlated to the policy, a join Citus refuses over its
+-- distributed tables).
+CREATE FUNCTION ff_lane_held_by_quota(p_lane_id text, now_ms bigint)
+RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    WITH eligible AS (
+        SELECT e.quota_policy_id FROM ff_exec_core e
+        WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+          AND e.quota_policy_id IS NOT NULL),
     admitted AS (
         SELECT a.quota_policy_id, count(*) AS requests, min(a.admitted_at_ms) AS first_at_ms
         FROM ff_quota_admission a JOIN ff_quota_policy p ON p.quota_policy_id = a.quota_policy_id
         WHERE a.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g) AND a.admitted_at_ms > now_ms - p.window_ms
         GROUP BY a.quota_policy_id),
     active AS (
-        SELECT x.quota_policy_id, count(*) AS active
-        FROM ff_exec_core x
+        SELECT x.quota_policy_id, count(*) AS active FROM ff_exec_core x
         WHERE x.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)
           AND (x.ownership_state = 'leased' OR x.reserved_until_ms > now_ms)
         GROUP BY x.quota_policy_id),
@@ -1663,23 +1696,30 @@ BEGIN
         LEFT JOIN active ac ON ac.quota_policy_id = p.quota_policy_id
         WHERE p.quota_policy_id IN (SELECT g.quota_policy_id FROM eligible g)),
     held AS (
-        SELECT 'lane_paused' AS reason, NULL::bigint AS earliest FROM eligible g
-        WHERE EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
-        UNION ALL
-        SELECT 'delayed', r.eligible_at_ms FROM runnable r WHERE r.eligibility_state = 'not_eligible_until_time'
-        UNION ALL
-        SELECT 'dependencies', NULL FROM runnable r WHERE r.eligibility_state = 'blocked_by_dependencies'
-        UNION ALL
-        SELECT 'reserved', g.reserved_until_ms FROM eligible g WHERE g.reserved_until_ms > now_ms
-        UNION ALL
-        SELECT 'budget', CASE WHEN b.resets THEN b.reset_at_ms END FROM budget b
-        UNION ALL
-        SELECT 'quota_rate', q.slot_at_ms FROM eligible g JOIN quota q ON q.quota_policy_id = g.quota_policy_id
+        SELECT 'quota_rate' AS reason, q.slot_at_ms AS earliest FROM eligible g JOIN quota q ON q.quota_policy_id = g.quota_policy_id
         WHERE q.requests >= q.max_requests_per_window
         UNION ALL
         SELECT 'quota_concurrency', NULL FROM eligible g JOIN quota q ON q.quota_policy_id = g.quota_policy_id
         WHERE q.active >= q.active_concurrency_cap)
-    SELECT h.reason, count(*), min(h.earliest) FROM held h GROUP BY h.reason ORDER BY h.reason;
+    SELECT h.reason, count(*), min(h.earliest) FROM held h GROUP BY h.reason;
+END
+$$;
+COMMENT ON FUNCTION ff_lane_held_by_quota(text, bigint) IS 'A lane''s executions held by a full quota policy (internal).';
+
+CREATE FUNCTION ff_lane_holdback_body(p_lane_id text)
+RETURNS TABLE (r_reason text, r_executions bigint, r_earliest_at_ms bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    now_ms bigint := ff_now_ms();
+BEGIN
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    RETURN QUERY
+    SELECT h.* FROM (
+        SELECT * FROM ff_lane_held_by_state(p_lane_id, now_ms)
+        UNION ALL SELECT * FROM ff_lane_held_by_budget(p_lane_id, now_ms)
+        UNION ALL SELECT * FROM ff_lane_held_by_quota(p_lane_id, now_ms)) h
+    ORDER BY h.r_reason;
 END
 $$;
 COMMENT ON FUNCTION ff_lane_holdback_body(text) IS 'ff_lane_holdback''s body (internal).';
@@ -2163,7 +2203,7 @@ COMMENT ON FUNCTION ff_claim_start_verify(text, integer, bigint, bigint) IS
     'Lower claim starts to their true heads, at most once per interval per slot (internal).';
 
 -- After a claim's scan of one priority from p_start (claims/start_after_scan.sql): the scan admitted
--- a first row a stride (64 numbers) past the start: move the start up; it admitted none: verify the
+-- a first row a stride (16 numbers) past the start: move the start up; it admitted none: verify the
 -- start (at most once a second). An empty scan never moves a start up: the numbers past the last
 -- visible row may belong to creates not committed yet, which a worker woken by their commit must find.
 CREATE FUNCTION ff_claim_start_after_scan(p_lane_id text, p_priority integer, p_start bigint, p_found boolean,

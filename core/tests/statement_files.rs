@@ -289,3 +289,42 @@ fn the_sql_edition_spells_out_only_the_writes_listed_here() {
     let allowed: std::collections::BTreeMap<String, usize> = ALLOWED.iter().map(|(f, n, _)| (f.to_string(), *n)).collect();
     assert_eq!(found, allowed, "hand-written writes per file of sql/edition (move new ones to sql/statements/)");
 }
+
+/// No SQL function either edition installs runs over 60 hand-written lines, from its `CREATE` to its
+/// closing `$$;`: a statement inlined from `sql/statements/` (between `-- @statement` and
+/// `-- @end statement`) counts as one line, since it is written and read in its own file. A longer
+/// function is split along its steps, as the core's modules are.
+#[test]
+fn no_sql_function_runs_over_60_hand_written_lines() {
+    const MAX_LINES: usize = 60;
+    let mut long = Vec::new();
+    for (path, sql) in sql_sources() {
+        let (mut current, mut lines, mut inlined) = (None::<String>, 0, false);
+        for line in sql.lines() {
+            let starts = line.strip_prefix("CREATE FUNCTION ").or_else(|| line.strip_prefix("CREATE OR REPLACE FUNCTION "));
+            if let (None, Some(rest)) = (&current, starts) {
+                current = Some(rest.split('(').next().unwrap_or(rest).to_string());
+                lines = 0;
+            }
+            let Some(name) = &current else { continue };
+            if line.contains("-- @statement ") {
+                (inlined, lines) = (true, lines + 1);
+                continue;
+            }
+            if line.contains("-- @end statement") {
+                inlined = false;
+                continue;
+            }
+            if !inlined {
+                lines += 1;
+            }
+            if !line.starts_with(char::is_whitespace) && line.trim_end().ends_with("$$;") {
+                if lines > MAX_LINES {
+                    long.push(format!("{} {name}: {lines} lines", path.file_name().unwrap().to_string_lossy()));
+                }
+                current = None;
+            }
+        }
+    }
+    assert!(long.is_empty(), "SQL functions over {MAX_LINES} hand-written lines (split them): {long:#?}");
+}
