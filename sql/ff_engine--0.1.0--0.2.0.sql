@@ -2766,6 +2766,33 @@ COMMENT ON FUNCTION ff_deliver_signal_in(smallint, text, uuid, text, text, uuid,
     bigint, integer) IS
     'ff_deliver_signal with the execution''s partition first: delegated on a distributed install.';
 
+-- The partitions other than the lane's own (ff_partition_for(lane, NULL)) that hold claimable work of
+-- the lane, at most 16, lowest first: where a partition-first client claims besides the lane's own
+-- partition, since a flow's members live in the flow's partition, whatever their lanes. Read-only,
+-- the lane's runnable executions on each partition read once (the index on lane and phase); on a
+-- distributed install one statement through the coordinator, which every shard answers.
+CREATE FUNCTION ff_lane_partitions_body(p_lane_id text) RETURNS TABLE (r_partition_key smallint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    home smallint;
+BEGIN
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    home := ff_partition_for(p_lane_id, NULL);
+    RETURN QUERY
+    SELECT DISTINCT e.partition_key FROM ff_exec_core e
+    WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+      AND e.partition_key <> home
+    ORDER BY 1 LIMIT 16;
+END
+$$;
+COMMENT ON FUNCTION ff_lane_partitions_body(text) IS 'ff_lane_partitions''s body (internal).';
+
+CREATE FUNCTION ff_lane_partitions(lane_id text) RETURNS TABLE (partition_key smallint)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_lane_partitions_body($1)
+$$;
+
 -- ff_engine finalize: ownership, privileges and comments. Runs last in the extension script.
 --
 -- A trusted extension's script runs as the bootstrap superuser, so everything it creates would be
@@ -2898,7 +2925,7 @@ BEGIN
             -- The partition-first forms (sql/shared/citus.sql), as their plain functions.
             ('ff_create_execution_in', 'ff_worker'), ('ff_claim_in', 'ff_worker'), ('ff_renew_lease_in', 'ff_worker'),
             ('ff_complete_in', 'ff_worker'), ('ff_fail_in', 'ff_worker'), ('ff_suspend_in', 'ff_worker'),
-            ('ff_deliver_signal_in', 'ff_signaler')
+            ('ff_deliver_signal_in', 'ff_signaler'), ('ff_lane_partitions', 'ff_worker')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -2924,6 +2951,7 @@ BEGIN
             ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
             ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
             ('ff_claim_in', 'ff_claim in one partition (partition_key first): delegated to its node on a distributed install.'),
+            ('ff_lane_partitions', 'The partitions other than the lane''s own holding claimable work of the lane (flow members live in their flow''s partition), at most 16: where a partition-first claim looks besides the lane''s partition.'),
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),

@@ -130,7 +130,7 @@ BEGIN
             -- The partition-first forms (sql/shared/citus.sql), as their plain functions.
             ('ff_create_execution_in', 'ff_worker'), ('ff_claim_in', 'ff_worker'), ('ff_renew_lease_in', 'ff_worker'),
             ('ff_complete_in', 'ff_worker'), ('ff_fail_in', 'ff_worker'), ('ff_suspend_in', 'ff_worker'),
-            ('ff_deliver_signal_in', 'ff_signaler')
+            ('ff_deliver_signal_in', 'ff_signaler'), ('ff_lane_partitions', 'ff_worker')
         ) AS g(fn_name, role)
         JOIN pg_proc p ON p.proname IN (g.fn_name, g.fn_name || '_body') AND p.pronamespace = '@extschema@'::regnamespace
     LOOP
@@ -156,6 +156,7 @@ BEGIN
             ('ff_claim_resumed_execution', 'As ff_claim_execution, but only for grants on interrupted attempts (not_a_resumed_execution otherwise).'),
             ('ff_claim', 'Pick and lease up to max_items executions of a lane in one call (grant and consume together).'),
             ('ff_claim_in', 'ff_claim in one partition (partition_key first): delegated to its node on a distributed install.'),
+            ('ff_lane_partitions', 'The partitions other than the lane''s own holding claimable work of the lane (flow members live in their flow''s partition), at most 16: where a partition-first claim looks besides the lane''s partition.'),
             ('ff_renew_lease', 'Extend the current lease by lease_ttl_ms from now (fenced by lease id and epoch).'),
             ('ff_complete', 'Complete the leased attempt with an optional result (fenced; a repeated complete is lease_conflict).'),
             ('ff_complete_many', 'Complete many leases in one call; one row per element, a bad fence fails only its own element.'),

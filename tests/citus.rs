@@ -962,6 +962,45 @@ fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
     }
 }
 
+/// A flow member waits in its flow's partition, on the other worker than its lane's own partition:
+/// `ff_lane_partitions` through the coordinator lists it, and a partition-first client's claim takes
+/// it from there (it looks at most once a second per lane; its first claim looks).
+#[test]
+fn a_partition_first_client_claims_a_flow_member_outside_its_lanes_partition() {
+    use ff_engine_client as fc;
+    let Some(dir) = cluster() else { return };
+    let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
+    let mut c = distributed(&dir);
+    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for at in lanes_on_both_workers(&mut c, "stray") {
+        let (flow, p) = loop {
+            let flow = Uuid::new_v4();
+            let p: i16 = c.query_one("SELECT ff_partition_for($1, $2)", &[&at.lane, &flow]).unwrap().get(0);
+            if node_of(&mut c, p) != at.port {
+                break (flow, p);
+            }
+        };
+        c.query_one("SELECT * FROM ff_create_flow($1)", &[&flow]).unwrap();
+        let member: String =
+            c.query_one("SELECT execution_id FROM ff_create_execution_in($1, $2, flow_id => $3)", &[&p, &at.lane, &flow]).unwrap().get(0);
+        let listed: Vec<i16> =
+            c.query("SELECT partition_key FROM ff_lane_partitions($1)", &[&at.lane]).unwrap().iter().map(|r| r.get(0)).collect();
+        assert_eq!(listed, vec![p], "{member}");
+        let claimed = rt.block_on(async {
+            let client = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+            let got = client.claim(&at.lane, "w", "i", &[], 30_000, 5).await.unwrap();
+            for l in &got {
+                client.complete(&l.lease, None).await.unwrap();
+            }
+            got.into_iter().map(|l| l.lease.execution_id.to_string()).collect::<Vec<_>>()
+        });
+        assert_eq!(claimed, vec![member.clone()], "the member in partition {p}, lane {} at {}", at.lane, at.port);
+        let state: String = c.query_one("SELECT state FROM ff_get_flow($1)", &[&flow]).unwrap().get(0);
+        assert_eq!(state, "completed");
+    }
+}
+
 /// The announcements of `key` (an execution id, or `flow:<id>`) waiting for an end on the node at `port`.
 fn completion_waiters(dir: &Path, port: u16, key: &str) -> i64 {
     node(dir, port, None)

@@ -385,15 +385,25 @@ fn a_partition_first_client_runs_the_hot_calls_through_their_in_forms() {
 async fn partition_first_cycle(conninfo: String) {
     let c = Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
     assert!(c.is_partition_first());
-    let flow = c.create_flow(None, None, json!({})).await.unwrap().0;
+    let home = ff_engine_core::ids::partition_for_lane("pf-lane");
+    let flow = loop {
+        let flow = c.create_flow(None, None, json!({})).await.unwrap().0;
+        if ff_engine_core::ids::partition_for_flow(&flow) != home {
+            break flow;
+        }
+    };
     for e in [NewExecution::new("pf-lane"), NewExecution::new("pf-lane").flow(flow)] {
         let created = c.create_execution(&e.clone().payload(vec![1])).await.unwrap();
         assert_eq!(created.execution_id.partition, e.partition());
     }
-    // The lane's own partition: the solo execution (the flow member is in its flow's partition).
+    // The flow member in its flow's partition (ff_lane_partitions lists it), then the solo execution
+    // in the lane's own.
+    assert_eq!(c.lane_partitions("pf-lane").await.unwrap(), vec![ff_engine_core::ids::partition_for_flow(&flow)]);
     let l = c.claim("pf-lane", "w", "i", &[], 30_000, 5).await.unwrap();
-    assert_eq!(l.len(), 1, "{l:?}");
-    let lease = &l[0].lease;
+    let partitions: Vec<u16> = l.iter().map(|x| x.lease.execution_id.partition).collect();
+    assert_eq!(partitions, vec![ff_engine_core::ids::partition_for_flow(&flow), home], "{l:?}");
+    c.complete(&l[0].lease, None).await.unwrap();
+    let lease = &l[1].lease;
     c.renew_lease(lease, 30_000).await.unwrap();
     let s = c.suspend(lease, &Suspend::new(ResumeCondition::single("k", SignalMatcher::name("go")))).await.unwrap();
     let wp = &s.waitpoints[0];

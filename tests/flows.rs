@@ -612,6 +612,36 @@ fn members_share_their_flow_partition_and_pruning_takes_their_rows() {
     assert_no_orphans(&mut c);
 }
 
+/// `ff_lane_partitions`: the partitions besides the lane's own where it has claimable work — where a
+/// flow's members wait, whatever their lanes — and none once that work is claimed or blocked.
+#[test]
+fn a_lane_lists_the_other_partitions_its_flow_members_wait_in() {
+    let (_db, mut c) = seeded("flow_lane_partitions");
+    let partitions = |c: &mut Client, lane: &str| -> Vec<i16> {
+        c.query("SELECT partition_key FROM ff_lane_partitions($1)", &[&lane]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    let home: i16 = c.query_one("SELECT ff_partition_for('x', NULL)", &[]).unwrap().get(0);
+    let f = loop {
+        let f = new_flow(&mut c);
+        let p: i16 = c.query_one("SELECT ff_partition_for('x', $1)", &[&f]).unwrap().get(0);
+        if p != home {
+            break f;
+        }
+    };
+    let p: i16 = c.query_one("SELECT ff_partition_for('x', $1)", &[&f]).unwrap().get(0);
+    create_in(&mut c, "x", "");
+    assert!(partitions(&mut c, "x").is_empty(), "work in the lane's own partition is not listed");
+    let a = member(&mut c, "x", f, &[]);
+    member(&mut c, "x", f, &[&a]);
+    assert_eq!(partitions(&mut c, "x"), vec![p], "the flow's partition holds a claimable member of x");
+    assert!(partitions(&mut c, "y").is_empty(), "another lane has none");
+    let leases: Vec<Lease> = (0..2).map(|_| claim(&mut c, "x")).collect();
+    assert!(leases.iter().any(|l| l.execution_id == a), "{leases:?}");
+    assert!(partitions(&mut c, "x").is_empty(), "a claimed member and a blocked one are not claimable");
+    assert_eq!(assert_code(&mut c, "SELECT * FROM ff_lane_partitions(NULL)", &[], "WF001").detail.as_deref(), Some("lane_id_required"));
+    assert_code(&mut c, "SELECT * FROM ff_lane_partitions('')", &[], "WF001");
+}
+
 /// Notifications received on a session's own wake channel within `ms`.
 fn notifications(c: &mut Client, ms: u64) -> Vec<String> {
     use postgres::fallible_iterator::FallibleIterator;

@@ -300,6 +300,9 @@ impl Client {
     }
 
     /// `ff_claim`: grant and lease up to `max_items` executions in one call (the worker loop's claim).
+    /// Partition-first ([`ClientBuilder::partition_first`](crate::ClientBuilder::partition_first)):
+    /// `ff_claim_in` on the lane's partition and, at most once a second per lane, first on the other
+    /// partitions [`Client::lane_partitions`] lists, up to `max_items` in all.
     pub async fn claim(
         &self,
         lane_id: &str,
@@ -309,9 +312,45 @@ impl Client {
         lease_ttl_ms: i64,
         max_items: i32,
     ) -> Result<Vec<ClaimedExecution>> {
+        let home = ff_engine_core::ids::partition_for_lane(lane_id);
+        if !self.is_partition_first() {
+            return self.claim_in(home, lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, max_items).await;
+        }
+        let mut partitions = if self.lane_partitions_due(lane_id) { self.lane_partitions(lane_id).await? } else { Vec::new() };
+        partitions.push(home);
+        let mut got = Vec::new();
+        for partition in partitions {
+            let left = max_items.saturating_sub(got.len() as i32);
+            if left <= 0 && !got.is_empty() {
+                break;
+            }
+            got.extend(self.claim_in(partition, lane_id, worker_id, worker_instance_id, capabilities, lease_ttl_ms, left).await?);
+        }
+        Ok(got)
+    }
+
+    /// `ff_lane_partitions`: the partitions other than the lane's own that hold claimable work of the
+    /// lane (at most 16): flow members live in their flow's partition, whatever their lanes.
+    pub async fn lane_partitions(&self, lane_id: &str) -> Result<Vec<u16>> {
+        let rows = self.rows("SELECT partition_key FROM ff_lane_partitions(lane_id => $1)", &[&lane_id]).await?;
+        rows.iter().map(|r| col::<i16>(r, 0).map(|p| p as u16)).collect()
+    }
+
+    /// One `ff_claim` (`ff_claim_in` on `partition`, partition-first).
+    #[allow(clippy::too_many_arguments)]
+    async fn claim_in(
+        &self,
+        partition: u16,
+        lane_id: &str,
+        worker_id: &str,
+        worker_instance_id: &str,
+        capabilities: &[String],
+        lease_ttl_ms: i64,
+        max_items: i32,
+    ) -> Result<Vec<ClaimedExecution>> {
         let rows = self
             .rows_in(
-                ff_engine_core::ids::partition_for_lane(lane_id),
+                partition,
                 "SELECT execution_id, lease_id, lease_epoch, attempt_index, attempt_id, lease_expires_at_ms, resumed, payload, \
                  continuation, step_count FROM ff_claim(lane_id => $1, worker_id => $2, worker_instance_id => $3, capabilities => $4, \
                  lease_ttl_ms => $5, max_items => $6)",

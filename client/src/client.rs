@@ -27,7 +27,14 @@ pub struct Client {
     config: std::sync::Arc<tokio_postgres::Config>,
     retry: RetryPolicy,
     partition_first: bool,
+    /// Partition-first: when each lane last looked for its work in other partitions.
+    lane_looks: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
+
+/// How often a partition-first claim looks for its lane's work outside the lane's own partition
+/// (`ff_lane_partitions`): at most once a second per lane and client, so such work waits at most about
+/// a second and an idle lane costs one more statement a second.
+pub(crate) const LANE_PARTITIONS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Builds a [`Client`]: pool size and retry policy.
 #[derive(Debug, Clone)]
@@ -55,9 +62,11 @@ impl ClientBuilder {
     /// `ff_complete_in`, `ff_fail_in`, `ff_suspend_in`, `ff_deliver_signal_in`), the partition computed
     /// here and sent as a bound parameter (default false). On a Citus cluster (`ff_distribute`) each
     /// such call then runs whole on the node of its partition; the plain functions run on the node the
-    /// client is connected to. A claim visits the lane's own partition (`ff_partition_for(lane, NULL)`:
-    /// flow members in another partition are not claimed this way); [`Client::complete_many`] is one
-    /// `ff_complete_in` per lease; the other methods call the plain functions.
+    /// client is connected to. A claim visits the lane's own partition (`ff_partition_for(lane, NULL)`)
+    /// and, at most once a second per lane, the other partitions that hold claimable work of the lane
+    /// ([`Client::lane_partitions`]: a flow's members live in the flow's partition, whatever their
+    /// lanes), those first; [`Client::complete_many`] is one `ff_complete_in` per lease; the other
+    /// methods call the plain functions.
     pub fn partition_first(mut self, on: bool) -> Self {
         self.partition_first = on;
         self
@@ -68,7 +77,7 @@ impl ClientBuilder {
         let config = std::sync::Arc::new(self.config.clone());
         let manager = Manager::from_config(self.config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(self.max_connections).build().map_err(|e| Error::Pool(e.to_string()))?;
-        Ok(Client { pool, config, retry: self.retry, partition_first: self.partition_first })
+        Ok(Client { pool, config, retry: self.retry, partition_first: self.partition_first, lane_looks: Default::default() })
     }
 }
 
@@ -108,6 +117,20 @@ impl Client {
     /// Whether the hot calls go through their partition-first forms ([`ClientBuilder::partition_first`]).
     pub fn is_partition_first(&self) -> bool {
         self.partition_first
+    }
+
+    /// Whether a partition-first claim on `lane_id` is due to look at the lane's other partitions (and,
+    /// if so, that it looks now).
+    pub(crate) fn lane_partitions_due(&self, lane_id: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut looks = self.lane_looks.lock().unwrap_or_else(|e| e.into_inner());
+        match looks.get(lane_id) {
+            Some(at) if now.duration_since(*at) < LANE_PARTITIONS_EVERY => false,
+            _ => {
+                looks.insert(lane_id.to_string(), now);
+                true
+            }
+        }
     }
 
     /// Run a hot call: `plain` with `params`, or, partition-first, `in_partition` with the partition as

@@ -306,3 +306,30 @@ $$;
 COMMENT ON FUNCTION ff_deliver_signal_in(smallint, text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint,
     bigint, integer) IS
     'ff_deliver_signal with the execution''s partition first: delegated on a distributed install.';
+
+-- The partitions other than the lane's own (ff_partition_for(lane, NULL)) that hold claimable work of
+-- the lane, at most 16, lowest first: where a partition-first client claims besides the lane's own
+-- partition, since a flow's members live in the flow's partition, whatever their lanes. Read-only,
+-- the lane's runnable executions on each partition read once (the index on lane and phase); on a
+-- distributed install one statement through the coordinator, which every shard answers.
+CREATE FUNCTION ff_lane_partitions_body(p_lane_id text) RETURNS TABLE (r_partition_key smallint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    home smallint;
+BEGIN
+    p_lane_id := ff_required(p_lane_id, 'lane_id');
+    p_lane_id := ff_check_lane_id(p_lane_id);
+    home := ff_partition_for(p_lane_id, NULL);
+    RETURN QUERY
+    SELECT DISTINCT e.partition_key FROM ff_exec_core e
+    WHERE e.lane_id = p_lane_id AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+      AND e.partition_key <> home
+    ORDER BY 1 LIMIT 16;
+END
+$$;
+COMMENT ON FUNCTION ff_lane_partitions_body(text) IS 'ff_lane_partitions''s body (internal).';
+
+CREATE FUNCTION ff_lane_partitions(lane_id text) RETURNS TABLE (partition_key smallint)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM @extschema@.ff_lane_partitions_body($1)
+$$;
