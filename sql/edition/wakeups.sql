@@ -44,14 +44,18 @@ $$;
 COMMENT ON FUNCTION ff_wake_share_locks_sorted(text[], text[]) IS 'Take several keys'' wake-up locks in lock order (internal).';
 
 -- The writers' share locks of the keys written, in the one lock order (ff_wake_keys: bytes of
--- channel, then lane, as the Rust edition); whether there was a key. One key, the common case, is one
--- expression PostgreSQL writes into ff_wake; more keys take one statement.
+-- channel, then lane, as the Rust edition); whether there was a key. One key, or two channels (an end:
+-- lease events and completions), the common cases, are one expression PostgreSQL writes into ff_wake
+-- (the CASE orders the two locks); more keys take one statement.
 CREATE FUNCTION ff_wake_share_locks(channels text[], lanes text[]) RETURNS boolean
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
     SELECT CASE coalesce(cardinality(channels), 0) + coalesce(cardinality(lanes), 0)
         WHEN 0 THEN false
         WHEN 1 THEN ff_wake_lock(coalesce(channels[1], 'ff_lane_ready'), coalesce(lanes[1], ''), false)
-        ELSE ff_wake_share_locks_sorted(channels, lanes) END
+        ELSE CASE WHEN cardinality(channels) = 2 AND coalesce(cardinality(lanes), 0) = 0
+                       AND ff_wake_lock(least(channels[1] COLLATE "C", channels[2] COLLATE "C"), '', false)
+                  THEN ff_wake_lock(greatest(channels[1] COLLATE "C", channels[2] COLLATE "C"), '', false)
+                  ELSE ff_wake_share_locks_sorted(channels, lanes) END END
 $$;
 COMMENT ON FUNCTION ff_wake_share_locks(text[], text[]) IS 'Take the writers'' wake-up locks (internal).';
 
@@ -86,23 +90,39 @@ END
 $$;
 COMMENT ON FUNCTION ff_wake_announced(text[], text[]) IS 'Notify and forget the announced waiters of the keys written (internal).';
 
--- Wake the waiters on the outbox `channels` written and the `lanes` made claimable; call after the
--- writes. Takes the share locks first, then reads ff_waiter in a statement of its own.
-CREATE FUNCTION ff_wake(channels text[], lanes text[]) RETURNS void
+-- ff_wake under a setting of ff_engine.notify other than the default ('on' or unset): 'everyone'
+-- notifies every channel and lane written; whether the setting (an alias of 'on') still means the
+-- announced waiters.
+CREATE FUNCTION ff_wake_by_setting(channels text[], lanes text[]) RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     mode text := ff_notify_mode();
     c text;
 BEGIN
-    IF mode = 'announced' THEN
-        -- The share locks first; then, unless nobody has announced since ff_waiter was last vacuumed
-        -- empty (no block), the announcements.
-        IF ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0 THEN
-            PERFORM ff_wake_announced(channels, lanes);
-        END IF;
-    ELSIF mode = 'everyone' THEN
+    IF mode = 'everyone' THEN
         FOREACH c IN ARRAY channels LOOP PERFORM pg_notify(c, ''); END LOOP;
         FOREACH c IN ARRAY lanes LOOP PERFORM pg_notify('ff_lane_ready', c); END LOOP;
+    END IF;
+    RETURN mode = 'announced';
+END
+$$;
+COMMENT ON FUNCTION ff_wake_by_setting(text[], text[]) IS 'ff_wake under a non-default ff_engine.notify (internal).';
+
+-- Wake the waiters on the outbox `channels` written and the `lanes` made claimable; call after the
+-- writes. Takes the share locks first, then reads ff_waiter in a statement of its own. The default
+-- setting is told by two comparisons and the other settings' aliases folded only when one is set:
+-- PL/pgSQL compiles each expression it evaluates again in every transaction, and every call of a hot
+-- path is a transaction of its own.
+CREATE FUNCTION ff_wake(channels text[], lanes text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+BEGIN
+    IF coalesce(current_setting('ff_engine.notify', true), 'on') NOT IN ('on', '') AND NOT ff_wake_by_setting(channels, lanes) THEN
+        RETURN;
+    END IF;
+    -- The share locks first; then, unless nobody has announced since ff_waiter was last vacuumed
+    -- empty (no block), the announcements.
+    IF ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0 THEN
+        PERFORM ff_wake_announced(channels, lanes);
     END IF;
 END
 $$;
