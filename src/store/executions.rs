@@ -196,14 +196,19 @@ fn create_checked(args: CreateArgs<'_>, pass: Passthrough<'_>, flow: FlowArgs<'_
             }
             return Ok((n.id.to_string(), true));
         }
-        // Nothing inserted: an idempotent replay, or an explicit id that already exists.
-        if let Some(idempotency_key) = idempotency_key {
-            if let Some(row) = by_idempotency_key::optional(client, by_idempotency_key::Args { lane_id: n.lane_id, idempotency_key })? {
-                return Ok((ex_id(row.partition_key, &row.execution_id).to_string(), false));
-            }
-        }
-        Err(WfError::invalid_input("execution_id_exists", "an execution with this execution_id already exists"))
+        replayed(client, n.lane_id, idempotency_key)
     })
+}
+
+/// Nothing inserted: an idempotent replay (the execution created first under the key), or an
+/// explicit id that already exists.
+fn replayed(client: &SpiClient<'_>, lane_id: &str, idempotency_key: Option<&str>) -> WfResult<(String, bool)> {
+    if let Some(idempotency_key) = idempotency_key {
+        if let Some(row) = by_idempotency_key::optional(client, by_idempotency_key::Args { lane_id, idempotency_key })? {
+            return Ok((ex_id(row.partition_key, &row.execution_id).to_string(), false));
+        }
+    }
+    Err(WfError::invalid_input("execution_id_exists", "an execution with this execution_id already exists"))
 }
 
 /// The budgets and quota policy an execution names must exist.
