@@ -658,6 +658,21 @@ fn a_flow_on_the_cluster_releases_its_dependent_in_its_partition() {
     assert_eq!(state, "completed");
 }
 
+/// The coordinator's connection string, for the client crate.
+fn coordinator_conninfo(dir: &Path) -> String {
+    format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display())
+}
+
+/// A runtime for the client crate's calls.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// A partition-first client of the coordinator with at most `connections` connections.
+fn partition_first_client(conninfo: &str, connections: usize) -> ff_engine_client::Client {
+    ff_engine_client::Client::builder(conninfo).unwrap().partition_first(true).max_connections(connections).build().unwrap()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
@@ -895,17 +910,15 @@ mod idle_worker;
 
 #[test]
 fn an_idle_worker_of_a_partition_first_client_is_woken_on_the_node_of_its_partition() {
-    use ff_engine_client as fc;
     let Some(dir) = cluster() else { return };
     let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut setup = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut setup, "idle");
-    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (conninfo, rt) = (coordinator_conninfo(&dir), runtime());
     for at in lanes {
         let delays = rt.block_on(async {
-            let client = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
-            let creator = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+            let client = partition_first_client(&conninfo, 2);
+            let creator = partition_first_client(&conninfo, 1);
             idle_worker::idle_wakeups(client, &creator, &at.lane, true, 3, Duration::from_millis(400)).await
         });
         assert!(
@@ -923,10 +936,9 @@ fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
     let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut setup = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut setup, "client");
-    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (conninfo, rt) = (coordinator_conninfo(&dir), runtime());
     let ids = rt.block_on(async {
-        let c = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+        let c = partition_first_client(&conninfo, 1);
         let mut ids = Vec::new();
         for at in &lanes {
             // More cycles than the plan cache's five custom plans: the generic plan is delegated too.
@@ -967,12 +979,10 @@ fn a_partition_first_client_runs_each_cycle_on_the_node_of_its_partition() {
 /// it from there (it looks at most once a second per lane; its first claim looks).
 #[test]
 fn a_partition_first_client_claims_a_flow_member_outside_its_lanes_partition() {
-    use ff_engine_client as fc;
     let Some(dir) = cluster() else { return };
     let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut c = distributed(&dir);
-    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (conninfo, rt) = (coordinator_conninfo(&dir), runtime());
     for at in lanes_on_both_workers(&mut c, "stray") {
         let (flow, p) = loop {
             let flow = Uuid::new_v4();
@@ -988,7 +998,7 @@ fn a_partition_first_client_claims_a_flow_member_outside_its_lanes_partition() {
             c.query("SELECT partition_key FROM ff_lane_partitions($1)", &[&at.lane]).unwrap().iter().map(|r| r.get(0)).collect();
         assert_eq!(listed, vec![p], "{member}");
         let claimed = rt.block_on(async {
-            let client = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(1).build().unwrap();
+            let client = partition_first_client(&conninfo, 1);
             let got = client.claim(&at.lane, "w", "i", &[], 30_000, 5).await.unwrap();
             for l in &got {
                 client.complete(&l.lease, None).await.unwrap();
@@ -1029,9 +1039,8 @@ fn a_partition_first_client_waits_for_an_end_on_the_node_of_its_partition() {
     let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut setup = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut setup, "waitend");
-    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let c = rt.block_on(async { fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap() });
+    let (conninfo, rt) = (coordinator_conninfo(&dir), runtime());
+    let c = rt.block_on(async { partition_first_client(&conninfo, 2) });
     for at in &lanes {
         // An execution: the wait is announced on its node, and the completion sent through the
         // coordinator (run there by the delegated call) takes the announcement and wakes it.
@@ -1112,10 +1121,9 @@ fn a_subscriber_everywhere_reads_the_events_of_every_node() {
     let _shared = SHARED.read().unwrap_or_else(|e| e.into_inner());
     let mut setup = distributed(&dir);
     let lanes = lanes_on_both_workers(&mut setup, "everywhere");
-    let conninfo = format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (conninfo, rt) = (coordinator_conninfo(&dir), runtime());
     rt.block_on(async {
-        let c = fc::Client::builder(&conninfo).unwrap().partition_first(true).max_connections(2).build().unwrap();
+        let c = partition_first_client(&conninfo, 2);
         let nodes = c.event_nodes().await.unwrap();
         assert_eq!(nodes[0], fc::EventNode::Connected);
         let mut workers: Vec<u16> =

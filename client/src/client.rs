@@ -32,8 +32,8 @@ pub struct Client {
 }
 
 /// How often a partition-first claim looks for its lane's work outside the lane's own partition
-/// (`ff_lane_partitions`): at most once a second per lane and client, so such work waits at most about
-/// a second and an idle lane costs one more statement a second.
+/// (`ff_lane_partitions`): at most once a second per lane and client, so such work waits up to a second
+/// longer than work in the lane's own partition, and an idle lane costs one more statement a second.
 pub(crate) const LANE_PARTITIONS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Builds a [`Client`]: pool size and retry policy.
