@@ -278,6 +278,12 @@ COMMENT ON VIEW ff_completions IS
     'Completion events with the execution''s flow, for a success its result size and bytes (result: not for ff_signaler), '
     'for a failure its class.';
 
+-- The claim scan keys a lane by its hash (schema.sql says why); the index is built again.
+DROP INDEX ff_exec_core_claimable;
+CREATE INDEX ff_exec_core_claimable ON ff_exec_core (hashtext(lane_id), priority DESC, queue_seq)
+    WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now';
+COMMENT ON INDEX ff_exec_core_claimable IS 'Claim scan: lane (by its hash), priority desc, oldest first; claimable rows only.';
+
 -- Functions new in 0.2.0, or with a new definition.
 -- ff_engine::api::progress::ff_append_frame
 CREATE  FUNCTION "ff_append_frame"(
@@ -1916,7 +1922,8 @@ WHERE e.flow_id IS NOT NULL AND e.partition_key = ff_partition_for('', e.flow_id
 
 -- ff_engine, both editions: where a claim starts its scan of a lane's priority.
 --
--- A claim walks ff_exec_core_claimable (lane, priority desc, queue_seq) from the head of each priority.
+-- A claim walks ff_exec_core_claimable (lane's hash, priority desc, queue_seq) from the head of each
+-- priority.
 -- Every claimed row leaves an index entry behind that only VACUUM removes, and VACUUM cannot while any
 -- snapshot older than the claim is held (a report, pg_dump, a client idle in a transaction): each claim
 -- then walks every row claimed since that snapshot began. The claim start of a (lane, priority) is a
@@ -2105,7 +2112,8 @@ CREATE FUNCTION ff_claim_head(p_lane_id text, p_priority integer, p_from bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN (SELECT e.queue_seq FROM ff_exec_core e
-            WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
+            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = p_priority
+              AND e.queue_seq >= p_from
               AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
             ORDER BY e.queue_seq LIMIT 1);
 END

@@ -143,11 +143,16 @@ COMMENT ON TABLE ff_exec_core IS
     'The row lock (FOR UPDATE) is the per-execution mutex of every operation. reserved_until_ms is the '
     'expiry of an outstanding claim grant: kept on the row so concurrent claimers re-check it. '
     'completion_waited: someone announced a wait for its end (ff_await_completion), which then notifies them.';
--- Serves: ff_claim_for_worker / ff_claim candidate scan: WHERE lane_id = $1 AND runnable AND
--- eligible_now ORDER BY priority DESC, queue_seq (oldest first) ... FOR UPDATE SKIP LOCKED.
-CREATE INDEX ff_exec_core_claimable ON ff_exec_core (lane_id, priority DESC, queue_seq)
+-- Serves: ff_claim_for_worker / ff_claim candidate scan: WHERE hashtext(lane_id) = hashtext($1) AND
+-- lane_id = $1 AND priority = $2 AND queue_seq >= start AND runnable AND eligible_now ORDER BY
+-- queue_seq (oldest first) ... FOR UPDATE SKIP LOCKED, per priority. The lane is keyed by its hash, a
+-- fixed-width first column: a B-tree checks every key of every entry on a leaf page it reads, and
+-- behind a variable-length first column each later key is found by walking the entry (about half of
+-- a claim's instructions at depth, measured). Lanes whose hashes collide share entries, which the
+-- lane_id test on the row tells apart.
+CREATE INDEX ff_exec_core_claimable ON ff_exec_core (hashtext(lane_id), priority DESC, queue_seq)
     WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now';
-COMMENT ON INDEX ff_exec_core_claimable IS 'Claim scan: lane, priority desc, oldest first; claimable rows only.';
+COMMENT ON INDEX ff_exec_core_claimable IS 'Claim scan: lane (by its hash), priority desc, oldest first; claimable rows only.';
 -- Serves: ff_promote_delayed: WHERE eligibility_state = 'not_eligible_until_time' AND eligible_at_ms <= now.
 CREATE INDEX ff_exec_core_delayed ON ff_exec_core (eligible_at_ms)
     WHERE eligibility_state = 'not_eligible_until_time';

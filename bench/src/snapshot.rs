@@ -254,7 +254,7 @@ fn pass(env: &Env, opts: &Opts, mode: Mode, held: bool, duration: Duration) -> B
 const PREPARE_SCAN: &str = "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; \
      SET enable_bitmapscan = off; SET jit = off; \
      PREPARE ff_claim_scan(text, bigint) AS SELECT e.execution_id FROM ff_exec_core e \
-     WHERE e.lane_id = $1 AND e.priority = 0 AND e.queue_seq >= $2 \
+     WHERE hashtext(e.lane_id) = hashtext($1) AND e.lane_id = $1 AND e.priority = 0 AND e.queue_seq >= $2 \
        AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now' \
      ORDER BY e.queue_seq LIMIT 1";
 

@@ -110,7 +110,7 @@ BEGIN
                e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 16 AS start_behind
                , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
         FROM ff_exec_core e
-        WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
+        WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
           AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
           AND e.required_capabilities <@ caps
           AND e.execution_id <> ALL (refused)
@@ -216,7 +216,7 @@ BEGIN
                    e.priority AS scan_priority, 0::bigint AS scan_start, e.queue_seq - 0 >= 16 AS start_behind
                    , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
             FROM ff_exec_core e
-            WHERE e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= 0
+            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= 0
               AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
               AND e.required_capabilities <@ caps
               AND e.execution_id <> ALL ('{}'::uuid[])

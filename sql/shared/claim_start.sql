@@ -1,6 +1,7 @@
 -- ff_engine, both editions: where a claim starts its scan of a lane's priority.
 --
--- A claim walks ff_exec_core_claimable (lane, priority desc, queue_seq) from the head of each priority.
+-- A claim walks ff_exec_core_claimable (lane's hash, priority desc, queue_seq) from the head of each
+-- priority.
 -- Every claimed row leaves an index entry behind that only VACUUM removes, and VACUUM cannot while any
 -- snapshot older than the claim is held (a report, pg_dump, a client idle in a transaction): each claim
 -- then walks every row claimed since that snapshot began. The claim start of a (lane, priority) is a
@@ -189,7 +190,8 @@ CREATE FUNCTION ff_claim_head(p_lane_id text, p_priority integer, p_from bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN (SELECT e.queue_seq FROM ff_exec_core e
-            WHERE e.lane_id = p_lane_id AND e.priority = p_priority AND e.queue_seq >= p_from
+            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = p_priority
+              AND e.queue_seq >= p_from
               AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
             ORDER BY e.queue_seq LIMIT 1);
 END

@@ -272,3 +272,9 @@ LEFT JOIN ff_exec_core e ON e.partition_key = c.partition_key
 COMMENT ON VIEW ff_completions IS
     'Completion events with the execution''s flow, for a success its result size and bytes (result: not for ff_signaler), '
     'for a failure its class.';
+
+-- The claim scan keys a lane by its hash (schema.sql says why); the index is built again.
+DROP INDEX ff_exec_core_claimable;
+CREATE INDEX ff_exec_core_claimable ON ff_exec_core (hashtext(lane_id), priority DESC, queue_seq)
+    WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now';
+COMMENT ON INDEX ff_exec_core_claimable IS 'Claim scan: lane (by its hash), priority desc, oldest first; claimable rows only.';

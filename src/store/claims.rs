@@ -2,21 +2,22 @@
 //! `ff_claim_resumed_execution` (verify + consume the grant, open or re-lease the attempt), and
 //! `ff_claim` (pick + lease up to `max_items` in one call).
 //!
-//! The candidate statement is one index scan of `ff_exec_core_claimable` (lane, priority desc, oldest
-//! first) with `FOR UPDATE SKIP LOCKED`; budget and quota admission are predicates of the same
-//! statement, so a refused head never blocks the lane. `EXPLAIN (ANALYZE)` of the generic plan with
-//! 200 000 executions queued (4 lanes), PostgreSQL 15:
+//! The candidate statement scans `ff_exec_core_claimable` (the lane's hash, priority desc, oldest
+//! first) once per priority the lane has, each from its claim start, with `FOR UPDATE SKIP LOCKED`;
+//! budget and quota admission are predicates of the same statement, so a refused head never blocks
+//! the lane. The generic plan of each scan (`EXPLAIN` of it, and the buffers it reads from its start
+//! and from the head: the held-snapshot benchmark's `snapshot.md`):
 //!
 //! ```text
-//! Limit (actual rows=1 loops=1)
-//!   ->  LockRows (actual rows=1 loops=1)
-//!         ->  Index Scan using ff_exec_core_claimable on ff_exec_core e (actual rows=1 loops=1)
-//!               Index Cond: (lane_id = $1)
-//!               Filter: (... (required_capabilities <@ $2) AND ((reserved_until_ms IS NULL) OR
-//!                        (reserved_until_ms <= $3)) ... ((cardinality(budget_ids) = 0) OR (NOT (SubPlan 1))))
-//!               SubPlan 1 / SubPlan 4: budget and quota checks (never executed for rows without them)
-//! Execution Time: 0.085 ms        (empty lane: 0.053 ms, one index probe)
+//! Limit
+//!   ->  LockRows
+//!         ->  Index Scan using ff_exec_core_claimable on ff_exec_core e
+//!               Index Cond: ((hashtext(lane_id) = hashtext($1)) AND (priority = $6) AND (queue_seq >= $7))
+//!               Filter: ((lane_id = $1) AND (required_capabilities <@ $2) AND ... reserved_until_ms ...)
 //! ```
+//! The lane's hash is the index's first column because it is fixed-width: a B-tree checks every key
+//! of every entry on a leaf page it reads, and behind a variable-length first column each later key
+//! is found by walking the entry. The `lane_id` filter tells apart lanes whose hashes collide.
 //! Capabilities are a filter on that ordered scan, not a separate index: a GIN index on
 //! `required_capabilities` could not return rows in priority order.
 //! A quota-limited candidate is re-checked under a lock on its policy row before it is admitted.

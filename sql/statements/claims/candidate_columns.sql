@@ -1,5 +1,5 @@
--- Claim candidates of one priority of a lane: one index scan of ff_exec_core_claimable (lane, priority,
--- oldest first) from the priority's claim start (sql/shared/claim_start.sql, claims/starts.sql) with
+-- Claim candidates of one priority of a lane: one index scan of ff_exec_core_claimable (the lane's
+-- hash, priority, oldest first) from the priority's claim start (sql/shared/claim_start.sql, claims/starts.sql) with
 -- FOR UPDATE SKIP LOCKED, so a row another claimer holds is passed over, never waited for. Two
 -- statements share these fragments: the lean one (without candidate_admission) for the common case,
 -- and the full one (candidate_admission) whose budget and quota predicates make a refused head never
