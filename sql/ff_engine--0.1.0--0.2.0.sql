@@ -2066,17 +2066,25 @@ COMMENT ON FUNCTION ff_claim_start_slot_of(text, integer) IS
     'The registration of a (lane, priority) that claims use, its lowest slot (internal).';
 
 -- A row became claimable at p_queue_seq: the start of its (lane, priority) goes down to it, and its
--- gate is held shared until the transaction ends (no raise meanwhile).
+-- gate is held shared until the transaction ends (no raise meanwhile). The slot is read here, not
+-- through ff_claim_start_slot_of, and ff_claim_start_lower_slot is called only when the start is above
+-- the row: a transition pays one statement and no nested call when nothing is to lower.
 CREATE FUNCTION ff_claim_start_lower(p_lane_id text, p_priority integer, p_queue_seq bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r ff_claim_start;
+    above boolean;
 BEGIN
-    r := ff_claim_start_slot_of(p_lane_id, p_priority);
-    IF r.lane_id IS NULL THEN
+    -- One statement finds the slot, takes its gate (NULL without a slot: no lock) and then reads its
+    -- start (AND evaluates left to right and stops at the first false).
+    SELECT s.*, pg_advisory_xact_lock_shared(1717985657, s.slot) IS NOT NULL
+                AND coalesce(pg_sequence_last_value(s.start_seq), 0) > p_queue_seq
+    INTO r.lane_id, r.priority, r.slot, r.start_seq, r.verified_seq, above
+    FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority
+    ORDER BY s.slot LIMIT 1;
+    IF NOT FOUND THEN
         PERFORM ff_claim_start_register(p_lane_id, p_priority);
-    ELSIF r.slot IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock_shared(1717985657, r.slot);
+    ELSIF above THEN
         PERFORM ff_claim_start_lower_slot(r, p_queue_seq);
     END IF;
 END

@@ -4,7 +4,11 @@
 CREATE FUNCTION ff_claim_start_became_claimable() RETURNS trigger
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    IF NEW.eligibility_state = 'eligible_now' AND (OLD.eligibility_state <> 'eligible_now' OR OLD.priority <> NEW.priority) THEN
+    -- Two tests: most updates (a claim, a suspension, an end) compile and run only the first.
+    IF NEW.eligibility_state <> 'eligible_now' THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.eligibility_state <> 'eligible_now' OR OLD.priority <> NEW.priority THEN
         PERFORM ff_claim_start_lower(NEW.lane_id, NEW.priority, NEW.queue_seq);
     END IF;
     RETURN NEW;

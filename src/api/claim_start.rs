@@ -82,7 +82,7 @@ fn ff_claim_start_row<'a>(
         let priority = value::<i32>(new, desc, c.priority).unwrap_or(0);
         let old = old.map(|o| (claimable(o, desc, &c), value::<i32>(o, desc, c.priority).unwrap_or(0)));
         let row = RowChange { lane: &lane, priority, queue_seq: value::<i64>(new, desc, c.queue_seq).unwrap_or(0), old };
-        Spi::connect(|client| claim_starts::row_changed(client, row))
+        claim_starts::row_changed(row)
     });
     Ok(trigger.new())
 }
