@@ -93,16 +93,44 @@ $$;
 COMMENT ON FUNCTION ff_quota_admit(ff_claim_candidate, bigint) IS 'Admit a quota-limited claim candidate (internal).';
 
 -- Admitted candidates of one priority of the lane, scanned from its claim start, locked (FOR UPDATE
--- SKIP LOCKED), oldest first, appended to `admitted` up to `max_rows`; budget and quota admission are
--- predicates of the scan, and a quota-limited candidate is re-checked under its policy's lock (refused
--- ones are skipped and the scan goes on, past them).
+-- SKIP LOCKED), oldest first, appended to `admitted` up to `max_rows`. First the lean statement, as
+-- the Rust edition's claims::candidate_batch: when it finds rows and none needs admission, they are
+-- the answer (its plan opens one table and one index; the full statement's budget and quota
+-- sub-plans are set up on every execution). Otherwise the full statement: budget and quota admission
+-- are predicates of the scan, and a quota-limited candidate is re-checked under its policy's lock
+-- (refused ones are skipped and the scan goes on, past them; rows the lean statement locked stay
+-- locked until commit, which only makes other claimers skip them meanwhile).
 CREATE FUNCTION ff_pick_priority(p_lane_id text, caps text[], now_ms bigint, max_rows bigint, prio integer, start bigint,
     admitted ff_claim_candidate[], refused uuid[]) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     c ff_claim_candidate;
     any_refused boolean := false;
+    lean ff_claim_candidate[];
+    lean_needs_admission boolean;
 BEGIN
+    IF cardinality(refused) = 0 THEN
+        SELECT array_agg(x::ff_claim_candidate), bool_or(x.needs_admission) INTO lean, lean_needs_admission FROM (
+            -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
+            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
+                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
+                   e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 16 AS start_behind
+                   , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
+            FROM ff_exec_core e
+            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
+              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+              AND e.required_capabilities <@ caps
+              AND e.execution_id <> ALL (refused)
+              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+            ORDER BY e.queue_seq
+            LIMIT max_rows - cardinality(admitted)
+            FOR UPDATE OF e SKIP LOCKED
+            -- @end statement
+        ) x;
+        IF NOT lean_needs_admission THEN  -- NULL (no row) runs the full statement too
+            RETURN admitted || lean;
+        END IF;
+    END IF;
     FOR c IN
         -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_admission.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
         SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
