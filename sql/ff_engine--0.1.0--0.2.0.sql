@@ -1297,10 +1297,13 @@ END
 $$;
 COMMENT ON FUNCTION ff_execution_ended() IS 'An execution that is a flow member or waited for ended: release or skip its dependents, signal its parent, notify its waiters (internal).';
 
--- Fires for flow members and executions someone waits for, when lifecycle_phase is written: the WHEN
--- clause is all other executions pay (+1.3 % instructions on workload 1, BENCHMARKS.md); the
--- function returns at once unless the execution just became terminal.
-CREATE TRIGGER ff_execution_ended AFTER UPDATE OF lifecycle_phase ON ff_exec_core FOR EACH ROW
+-- Fires for flow members and executions someone waits for, when completed_at_ms is written: every
+-- statement that ends an execution writes it (leases/end_lease.sql, leases/terminate.sql,
+-- scanners/expire_leases.sql, ff_flow_skip), and no claim, suspension or resume does, so only those
+-- statements prepare the WHEN clause (PostgreSQL reads and prepares it again for every statement
+-- whose UPDATE names the column: ~14 000 instructions). The function returns at once unless the
+-- execution just became terminal.
+CREATE TRIGGER ff_execution_ended AFTER UPDATE OF completed_at_ms ON ff_exec_core FOR EACH ROW
     WHEN (NEW.flow_id IS NOT NULL OR NEW.completion_waited)
     EXECUTE FUNCTION ff_execution_ended();
 COMMENT ON TRIGGER ff_execution_ended ON ff_exec_core IS
