@@ -8,6 +8,7 @@
 #   FF_INSTR_NO_INSTALL=1 ./scripts/instructions.sh   # measure whatever ff_engine.so is installed now
 #   FF_INSTR_EDITION=sql ./scripts/instructions.sh    # the SQL edition (CREATE EXTENSION in a copy of the
 #                                                       server whose ff_engine is the SQL-only extension)
+#   FF_INSTR_W8=1 ./scripts/instructions.sh           # also workload 8 (fan-out / fan-in of 100 children)
 # Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
 # same prepared data directory, so start-up and the set-up cancel out. For the extension it also reports
 # how much of that runs inside the engine's SQL statements and how much of those only sets a statement
@@ -61,6 +62,7 @@ measure() { # measure LABEL PROC N [split]
 prepare ff bench/instructions/ff_engine.sql
 measure "ff_engine W1 ($edition edition)" w1 100 $split
 measure "ff_engine W3 ($edition edition)" w3 1000 $split
+if [ -n "${FF_INSTR_W8:-}" ]; then measure "ff_engine W8 ($edition edition)" w8 2 $split; fi
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100
