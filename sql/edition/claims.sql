@@ -392,6 +392,7 @@ DECLARE
     g record;
     k record;
     e record;
+    woken boolean;
 BEGIN
     p_grant_key := ff_required(p_grant_key, 'grant_key');
     p_worker_id := ff_check_worker(p_worker_id, p_worker_instance_id);
@@ -430,7 +431,7 @@ BEGIN
     END IF;
     RETURN NEXT ff_lease(ROW(g.partition_key, g.execution_uuid, NULL, e.attempt_state, e.attempt_index, e.current_attempt_id,
         e.interrupt_reason, true, 0, 0, false, false)::ff_claim_candidate, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
-    PERFORM ff_wake('{ff_lease_event}', '{}');
+    woken := ff_wake_one('ff_lease_event', '');
 END
 $$;
 COMMENT ON FUNCTION ff_claim_execution_body(text, text, text, bigint, boolean) IS 'ff_claim_execution''s body (internal).';
@@ -458,6 +459,7 @@ DECLARE
     caps text[];
     c ff_claim_candidate;
     n integer := 0;
+    woken boolean;
 BEGIN
     caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms, 'lease_ttl_ms');
     IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
@@ -472,7 +474,7 @@ BEGIN
         n := n + 1;
     END LOOP;
     IF n > 0 THEN
-        PERFORM ff_wake('{ff_lease_event}', '{}');
+        woken := ff_wake_one('ff_lease_event', '');
     END IF;
 END
 $$;

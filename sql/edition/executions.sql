@@ -235,6 +235,7 @@ DECLARE
     inserted uuid;
     new_key record;
     own_xid xid8;
+    woken boolean;
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
@@ -268,7 +269,7 @@ BEGIN
             -- Its state from its upstreams, its lane woken when it is claimable.
             PERFORM ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
         ELSIF NOT delayed THEN
-            PERFORM ff_wake('{}', ARRAY[p_lane_id]);
+            woken := ff_wake_one('ff_lane_ready', p_lane_id);
         END IF;
         r_execution_id := '{fp:' || pk || '}:' || id;
         r_created := true;

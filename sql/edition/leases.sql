@@ -123,7 +123,7 @@ DECLARE
     completed boolean;
 BEGIN
     completed := ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
-    PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
+    completed := ff_wake_one('ff_completion', '') AND ff_wake_one('ff_lease_event', '');
     outcome := 'completed';
     RETURN NEXT;
 END
@@ -137,6 +137,7 @@ DECLARE
     now_ms bigint;
     expires bigint;
     u record;
+    woken boolean;
 BEGIN
     p_lease_ttl_ms := ff_required(p_lease_ttl_ms, 'lease_ttl_ms');
     p_lease_ttl_ms := ff_check_ms(p_lease_ttl_ms, 'lease_ttl_ms', 1);
@@ -148,7 +149,7 @@ BEGIN
     RETURNING namespace, lease_id, lease_epoch INTO u;
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     VALUES (id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed');
-    PERFORM ff_wake('{ff_lease_event}', '{}');
+    woken := ff_wake_one('ff_lease_event', '');
     RETURN QUERY SELECT expires, u.lease_epoch;
 END
 $$;
@@ -171,6 +172,7 @@ DECLARE
     e ff_exec_core;
     delay bigint;
     class text;
+    woken boolean;
 BEGIN
     IF octet_length(message) > 65536 THEN
         PERFORM ff_invalid('message_too_long', 'message must be at most 64 KiB');
@@ -190,7 +192,7 @@ BEGIN
     IF NOT (class <> 'permanent' AND coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
         PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
             'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch, class, detail);
-        PERFORM ff_wake('{ff_lease_event,ff_completion}', '{}');
+        woken := ff_wake_one('ff_completion', '') AND ff_wake_one('ff_lease_event', '');
         RETURN QUERY SELECT 'terminal_failed'::text, NULL::bigint;
         RETURN;
     END IF;
@@ -201,7 +203,7 @@ BEGIN
         CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
         CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
         now_ms, NULL, 'failed', lease_id, lease_epoch, class, detail);
-    PERFORM ff_wake('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
+    woken := (delay > 0 OR ff_wake_one('ff_lane_ready', e.lane_id)) AND ff_wake_one('ff_lease_event', '');
     RETURN QUERY SELECT 'retry_scheduled'::text, now_ms + delay;
 END
 $$;
@@ -213,6 +215,7 @@ CREATE FUNCTION ff_terminate_locked(pk smallint, id uuid, p_public_state text, n
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     ref text := '{fp:' || pk || '}:' || id;
+    woken boolean;
 BEGIN
     -- @statement leases/terminate.sql: pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', p_public_state, now_ms, p_reason, p_close_reason, p_outcome, ref, was_leased, p_failure_class
     WITH upd AS (
@@ -241,7 +244,7 @@ BEGIN
     SELECT partition_key, ref, namespace, now_ms, p_outcome, p_failure_class FROM upd
     -- @end statement
     ;
-    PERFORM ff_wake(CASE WHEN was_leased THEN '{ff_lease_event,ff_completion}'::text[] ELSE '{ff_completion}'::text[] END, '{}');
+    woken := ff_wake_one('ff_completion', '') AND (NOT was_leased OR ff_wake_one('ff_lease_event', ''));
 END
 $$;
 COMMENT ON FUNCTION ff_terminate_locked(smallint, uuid, text, bigint, text, text, text, boolean, text) IS 'Terminate a locked execution (internal).';

@@ -21,6 +21,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     ref text := '{fp:' || pk || '}:' || id;
     seq bigint;
+    woken boolean;
 BEGIN
     -- @statement signals/insert_signal.sql + signals/record.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     WITH sig AS (
@@ -38,7 +39,7 @@ BEGIN
     SELECT signal_seq FROM sig
     -- @end statement
     INTO seq;
-    PERFORM ff_wake('{ff_signal_event}', '{}');
+    woken := ff_wake_one('ff_signal_event', '');
     RETURN seq;
 END
 $$;
@@ -62,6 +63,7 @@ DECLARE
     pub text := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
     eligible_at bigint := CASE WHEN delayed THEN now_ms + p_resume_delay_ms END;
     seq bigint;
+    woken boolean;
 BEGIN
     IF NOT resuming THEN
         RETURN ff_record_appended(pk, id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_id, p_signal_name, p_category, p_source_type,
@@ -94,7 +96,9 @@ BEGIN
     SELECT signal_seq FROM sig
     -- @end statement
     INTO seq;
-    PERFORM ff_wake('{ff_signal_event,ff_completion}', CASE WHEN delayed THEN '{}'::text[] ELSE ARRAY[lane_id] END);
+    -- In lock order (ff_wake_one).
+    woken := ff_wake_one('ff_completion', '') AND (delayed OR ff_wake_one('ff_lane_ready', lane_id))
+             AND ff_wake_one('ff_signal_event', '');
     RETURN seq;
 END
 $$;

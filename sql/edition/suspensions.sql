@@ -433,10 +433,7 @@ BEGIN
     IF inserted <> jsonb_array_length(fresh) THEN
         PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
     END IF;
-    IF NOT already THEN
-        PERFORM ff_wake('{ff_lease_event}', '{}');
-    END IF;
-    RETURN true;
+    RETURN already OR ff_wake_one('ff_lease_event', '');  -- the lease's end woken (true)
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_write(smallint, uuid, text, uuid, jsonb, text, text, bigint, text, text, bigint[], jsonb, bigint)
