@@ -18,11 +18,18 @@ COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker 
 
 -- A claim's arguments, checked in the Rust edition's order (its argument conversion, then the
 -- claim's own checks): the lane, the worker identity, the capabilities (NULL as none), the TTL named
--- `ttl_field`. The capabilities.
+-- `ttl_field`. The capabilities. A claim without capabilities whose arguments all pass is told by
+-- one expression first (PL/pgSQL prepares each expression again in every transaction, ~5 000
+-- instructions a check): it holds only when every check below passes.
 CREATE FUNCTION ff_check_claimer(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_ttl_ms bigint,
     ttl_field text) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    IF coalesce(cardinality(p_caps), 0) = 0 AND octet_length(p_lane_id) BETWEEN 1 AND 64 AND p_lane_id !~ '[^\x20-\x7e]'
+       AND octet_length(p_worker_id) BETWEEN 1 AND 256 AND octet_length(p_worker_instance_id) BETWEEN 1 AND 256
+       AND p_ttl_ms BETWEEN 1 AND 9007199254740991 THEN
+        RETURN coalesce(p_caps, '{}');
+    END IF;
     p_caps := ff_check_text_array(p_caps, 'capabilities');
     p_lane_id := ff_required(p_lane_id, 'lane_id');
     p_lane_id := ff_check_lane_id(p_lane_id);

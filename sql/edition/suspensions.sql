@@ -118,14 +118,21 @@ END
 $$;
 COMMENT ON FUNCTION ff_parse_bindings(jsonb) IS 'Parse ff_suspend''s waitpoints argument (internal).';
 
-CREATE FUNCTION ff_one_of(value text, allowed text[], field text) RETURNS text
+CREATE FUNCTION ff_not_one_of(value text, allowed text[], field text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    IF NOT ff_required(value, field) = ANY (allowed) THEN
-        PERFORM ff_invalid('invalid_' || field, format('%s must be one of %s', field, array_to_string(allowed, ', ')));
-    END IF;
-    RETURN value;
+    value := ff_required(value, field);
+    PERFORM ff_invalid('invalid_' || field, format('%s must be one of %s', field, array_to_string(allowed, ', ')));
+    RETURN NULL;
 END
+$$;
+COMMENT ON FUNCTION ff_not_one_of(text, text[], text) IS 'WF001 for a value not in its list (internal).';
+
+-- A required value from a list, or WF001 (<field>_required, invalid_<field>). SQL, so PostgreSQL
+-- writes it into the caller's expression: no call unless the value is refused.
+CREATE FUNCTION ff_one_of(value text, allowed text[], field text) RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value = ANY (allowed) THEN value ELSE ff_not_one_of(value, allowed, field) END
 $$;
 COMMENT ON FUNCTION ff_one_of(text, text[], text) IS 'A required value from a list, or WF001 invalid_<field> (internal).';
 
