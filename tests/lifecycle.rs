@@ -128,6 +128,67 @@ fn capabilities_priority_and_order() {
     assert_eq!(r.get::<_, String>(0), gpu);
 }
 
+/// Each bound of the hot calls' arguments, just past it (refused with its reason) and at it (accepted:
+/// the call goes on to what follows the checks). The SQL edition tells arguments that all pass by one
+/// expression before its checks; this holds both editions to the same bounds.
+#[test]
+fn hot_call_arguments_are_refused_just_past_each_bound() {
+    let (_db, mut c) = seeded("arg_bounds");
+    let past = [
+        ("SELECT * FROM ff_create_execution(E'la\\tne')", "invalid_lane_id"),
+        ("SELECT * FROM ff_create_execution('l', namespace => repeat('n', 257))", "invalid_namespace"),
+        ("SELECT * FROM ff_create_execution('l', idempotency_key => '')", "invalid_idempotency_key"),
+        ("SELECT * FROM ff_create_execution('l', max_attempts => 100001)", "invalid_max_attempts"),
+        ("SELECT * FROM ff_create_execution('l', retry_backoff_ms => 9007199254740992)", "invalid_retry_backoff_ms"),
+        ("SELECT * FROM ff_claim(E'la\\tne', 'w', 'i')", "invalid_lane_id"),
+        ("SELECT * FROM ff_claim(repeat('l', 65), 'w', 'i')", "invalid_lane_id"),
+        ("SELECT * FROM ff_claim('l', repeat('w', 257), 'i')", "invalid_worker_id"),
+        ("SELECT * FROM ff_claim('l', 'w', '')", "invalid_worker_instance_id"),
+        ("SELECT * FROM ff_claim('l', 'w', 'i', lease_ttl_ms => 0)", "invalid_lease_ttl_ms"),
+        ("SELECT * FROM ff_claim('l', 'w', 'i', capabilities => '{\"\"}')", "invalid_capabilities"),
+    ];
+    let token = format!("kid-1:{}", "0".repeat(64));
+    let deliver = |extra: &str| {
+        format!("SELECT * FROM ff_deliver_signal('{{fp:1}}:00000000-0000-4000-8000-000000000000', gen_random_uuid(), '{token}', {extra})")
+    };
+    let past_delivery = [
+        ("repeat('s', 257)", "invalid_signal_name"),
+        ("''", "invalid_signal_name"),
+        ("'s', signal_category => repeat('c', 257)", "invalid_signal_category"),
+        ("'s', source_identity => repeat('c', 257)", "invalid_source_identity"),
+        ("'s', correlation_id => repeat('c', 257)", "invalid_correlation_id"),
+        ("'s', idempotency_key => repeat('k', 257)", "invalid_idempotency_key"),
+        ("'s', dedup_ttl_ms => -1", "invalid_dedup_ttl_ms"),
+        ("'s', resume_delay_ms => 9007199254740992", "invalid_resume_delay_ms"),
+        ("'s', max_signals_per_execution => NULL", "max_signals_per_execution_required"),
+    ];
+    let delivered: Vec<(String, &str)> = past_delivery.iter().map(|(extra, why)| (deliver(extra), *why)).collect();
+    for (sql, why) in past.iter().map(|(s, w)| (s.to_string(), *w)).chain(delivered) {
+        let e = assert_code(&mut c, &sql, &[], "WF001");
+        assert_eq!(e.detail.as_deref(), Some(why), "{sql}");
+    }
+    // At each bound: created, nothing to claim, and a delivery that reaches the token's verification.
+    let created: bool = c
+        .query_one(
+            "SELECT created FROM ff_create_execution(' ~' || repeat('l', 62), namespace => repeat('n', 256), tags => '{\"a\": 1}',
+                 idempotency_key => repeat('k', 256), max_attempts => 100000, retry_backoff_ms => 9007199254740991)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(created);
+    let claimed = c
+        .query("SELECT * FROM ff_claim(repeat('l', 64), repeat('w', 256), repeat('i', 256), lease_ttl_ms => 9007199254740991)", &[])
+        .unwrap();
+    assert!(claimed.is_empty());
+    let at = deliver(
+        "repeat('s', 256), signal_category => repeat('c', 256), source_type => repeat('c', 256), source_identity => repeat('c', 256),
+         correlation_id => repeat('c', 256), idempotency_key => repeat('k', 256), dedup_ttl_ms => 9007199254740991,
+         resume_delay_ms => 9007199254740991",
+    );
+    assert_code(&mut c, &at, &[], "WF002");
+}
+
 #[test]
 fn create_validation_idempotency_and_delay() {
     let (_db, mut c) = seeded("create_rules");

@@ -93,13 +93,22 @@ $$;
 COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field> for bad capability tokens (internal).';
 
 -- An execution's arguments, checked in the Rust edition's order (its argument conversion, then
--- creation::validate); the capabilities with NULL as none.
+-- creation::validate); the capabilities with NULL as none. An execution without capabilities or
+-- budgets whose arguments all pass is told by one expression first (as ff_check_claimer): it holds
+-- only when every check below passes.
 CREATE FUNCTION ff_check_new_execution(p_lane_id text, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_idempotency_key text, budgets text[], max_attempts integer, backoff bigint) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     caps text[];
 BEGIN
+    IF coalesce(cardinality(p_required_capabilities), 0) = 0 AND coalesce(cardinality(p_budget_ids), 0) = 0
+       AND octet_length(p_lane_id) BETWEEN 1 AND 64 AND p_lane_id !~ '[^\x20-\x7e]'
+       AND coalesce(octet_length(p_namespace) BETWEEN 1 AND 256, true) AND coalesce(octet_length(p_idempotency_key) BETWEEN 1 AND 256, true)
+       AND coalesce(jsonb_typeof(p_tags) = 'object' AND octet_length(p_tags::text) < 256, true)
+       AND coalesce(max_attempts BETWEEN 1 AND 100000, true) AND coalesce(backoff BETWEEN 0 AND 9007199254740991, true) THEN
+        RETURN coalesce(p_required_capabilities, '{}');
+    END IF;
     -- Argument conversion (the Rust edition's, before its body).
     p_required_capabilities := ff_check_text_array(p_required_capabilities, 'required_capabilities');
     p_tags := ff_check_jsonb(p_tags, 'tags');

@@ -280,19 +280,15 @@ $$;
 COMMENT ON FUNCTION ff_deliver(smallint, uuid, uuid, text, uuid, text, text, text, bytea, text, text, bigint, bigint, bigint, text, text, bigint)
     IS 'Deliver a signal (internal).';
 
-CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid, p_token text, p_signal_name text, p_signal_id uuid,
-    p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
-    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals integer)
-RETURNS TABLE (r_outcome text, r_signal_id uuid, r_effect text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+-- A delivery's argument checks in the Rust edition's order (core/src/delivery.rs check_fields, then the
+-- durations and the cap; the settings they are capped by read where the Rust edition reads them).
+CREATE FUNCTION ff_check_delivery(p_waitpoint_id uuid, p_signal_name text, p_category text, p_source_type text,
+    p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text, p_dedup_ttl_ms bigint,
+    p_resume_delay_ms bigint, p_max_signals integer) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    d record;
-    ttl bigint;
-    delay bigint;
-    max_signals bigint;
+    capped bigint;
 BEGIN
-    -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap.
     p_waitpoint_id := ff_required(p_waitpoint_id, 'waitpoint_id');
     p_signal_name := ff_required(p_signal_name, 'signal_name');
     p_signal_name := ff_check_optional_text(p_signal_name, 'signal_name', 256);
@@ -309,10 +305,43 @@ BEGIN
     p_payload := ff_check_payload(p_payload, 'payload');
     p_dedup_ttl_ms := ff_required(p_dedup_ttl_ms, 'dedup_ttl_ms');
     p_dedup_ttl_ms := ff_check_ms(p_dedup_ttl_ms, 'dedup_ttl_ms', 0);
-    ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
+    capped := ff_dedup_ttl_ms(p_dedup_ttl_ms);
     p_resume_delay_ms := ff_required(p_resume_delay_ms, 'resume_delay_ms');
     p_resume_delay_ms := ff_check_ms(p_resume_delay_ms, 'resume_delay_ms', 0);
-    max_signals := ff_max_signals(ff_required(p_max_signals, 'max_signals_per_execution'));
+    capped := ff_max_signals(ff_required(p_max_signals, 'max_signals_per_execution'));
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_check_delivery(uuid, text, text, text, text, bytea, text, text, bigint, bigint, integer)
+    IS 'Check a delivery''s arguments in order (internal).';
+
+CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid, p_token text, p_signal_name text, p_signal_id uuid,
+    p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
+    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals integer)
+RETURNS TABLE (r_outcome text, r_signal_id uuid, r_effect text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    d record;
+    ttl bigint;
+    delay bigint;
+    max_signals bigint;
+BEGIN
+    -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap: a
+    -- delivery whose arguments all pass is told by one expression (as ff_check_claimer); any other
+    -- runs every check in order.
+    IF NOT coalesce(p_waitpoint_id IS NOT NULL AND octet_length(p_signal_name) BETWEEN 1 AND 256
+                    AND coalesce(greatest(octet_length(p_category), octet_length(p_source_type), octet_length(p_source_identity),
+                                          octet_length(p_correlation_id)), 0) <= 256
+                    AND coalesce(octet_length(p_idempotency_key) BETWEEN 1 AND 256, true)
+                    AND p_dedup_ttl_ms BETWEEN 0 AND 9007199254740991 AND p_resume_delay_ms BETWEEN 0 AND 9007199254740991
+                    AND p_max_signals IS NOT NULL, false) THEN
+        PERFORM ff_check_delivery(p_waitpoint_id, p_signal_name, p_category, p_source_type, p_source_identity, p_payload,
+            p_correlation_id, p_idempotency_key, p_dedup_ttl_ms, p_resume_delay_ms, p_max_signals);
+    END IF;
+    p_payload := ff_check_payload(p_payload, 'payload');
+    ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
+    max_signals := ff_max_signals(p_max_signals);
     d := ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
         coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
         p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
