@@ -6,6 +6,7 @@
 # protocol, no waiting. Not part of the test command.
 #   ./scripts/instructions.sh            # release build of ff_engine: W1 and W3; Absurd's W1 if absurdctl is installed
 #   FF_INSTR_NO_INSTALL=1 ./scripts/instructions.sh   # measure whatever ff_engine.so is installed now
+#   FF_INSTR_CALLS=1 ./scripts/instructions.sh        # also W1 call by call (create, claim, suspend, ...)
 #   FF_INSTR_EDITION=sql ./scripts/instructions.sh    # the SQL edition (CREATE EXTENSION in a copy of the
 #                                                       server whose ff_engine is the SQL-only extension)
 #   FF_INSTR_W8=1 ./scripts/instructions.sh           # also workload 8 (fan-out / fan-in of 100 children)
@@ -63,6 +64,16 @@ prepare ff bench/instructions/ff_engine.sql
 measure "ff_engine W1 ($edition edition)" w1 100 $split
 measure "ff_engine W3 ($edition edition)" w3 1000 $split
 if [ -n "${FF_INSTR_W8:-}" ]; then measure "ff_engine W8 ($edition edition)" w8 2 $split; fi
+if [ -n "${FF_INSTR_CALLS:-}" ]; then   # W1 call by call: procedures running its first k calls, k = 1..6
+  # Not 4 alone: a run of the first four calls leaves resumed executions claimable, which the next
+  # cycle's claim would take instead of the new one.
+  prev=0; calls=(create claim suspend "" "deliver + claim resumed" complete)
+  for k in 1 2 3 5 6; do
+    once=$(count w1_first "$k, 50"); twice=$(count w1_first "$k, 100")
+    printf '%-34s %12s instructions\n' "  W1 ${calls[k - 1]}" "$(( (twice - once) / 50 - prev ))"
+    prev=$(( (twice - once) / 50 ))
+  done
+fi
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100

@@ -17,6 +17,26 @@ BEGIN
     PERFORM * FROM ff_complete(l.execution_id, l.lease_id, l.lease_epoch); COMMIT;
   END LOOP;
 END $$;
+-- W1's first k calls (FF_INSTR_CALLS=1 ./scripts/instructions.sh: a call's cost is the difference of
+-- k and k - 1; the executions runs of 1, 2, 3 or 5 calls leave behind are not claimable).
+CREATE PROCEDURE w1_first(k int, n int) LANGUAGE plpgsql AS $$
+DECLARE l record; s record;
+BEGIN
+  FOR i IN 1..n LOOP
+    PERFORM * FROM ff_create_execution('cg'); COMMIT;
+    CONTINUE WHEN k < 2;
+    SELECT * INTO l FROM ff_claim('cg', 'w', 'i', max_items => 1); COMMIT;
+    CONTINUE WHEN k < 3;
+    SELECT * INTO s FROM ff_suspend(l.execution_id, l.lease_id, l.lease_epoch,
+                                    '{"Single":{"waitpoint_key":"k1","matcher":{"ByName":"go"}}}'); COMMIT;
+    CONTINUE WHEN k < 4;
+    PERFORM * FROM ff_deliver_signal(l.execution_id, s.waitpoint_id, s.token, 'go'); COMMIT;
+    CONTINUE WHEN k < 5;
+    SELECT * INTO l FROM ff_claim('cg', 'w', 'i', max_items => 1); COMMIT;
+    CONTINUE WHEN k < 6;
+    PERFORM * FROM ff_complete(l.execution_id, l.lease_id, l.lease_epoch); COMMIT;
+  END LOOP;
+END $$;
 -- W3: claim + complete from a queue.
 CREATE PROCEDURE w3(n int) LANGUAGE plpgsql AS $$
 DECLARE l record;
