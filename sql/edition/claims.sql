@@ -16,18 +16,27 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_check_worker(text, text) IS 'WF001 unless a valid worker identity (internal).';
 
+-- Whether a claim without capabilities has a valid lane, worker identity and TTL: one expression,
+-- written into the caller (PL/pgSQL prepares each expression again in every transaction, ~5 000
+-- instructions a check); it holds only when every check of ff_check_claimer passes.
+CREATE FUNCTION ff_claimer_valid(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_ttl_ms bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(cardinality(p_caps), 0) = 0 AND octet_length(p_lane_id) BETWEEN 1 AND 64 AND p_lane_id !~ '[^\x20-\x7e]'
+       AND octet_length(p_worker_id) BETWEEN 1 AND 256 AND octet_length(p_worker_instance_id) BETWEEN 1 AND 256
+       AND p_ttl_ms BETWEEN 1 AND 9007199254740991
+$$;
+COMMENT ON FUNCTION ff_claimer_valid(text, text, text, text[], bigint) IS 'Whether a claim without capabilities passes its checks (internal).';
+
 -- A claim's arguments, checked in the Rust edition's order (its argument conversion, then the
 -- claim's own checks): the lane, the worker identity, the capabilities (NULL as none), the TTL named
 -- `ttl_field`. The capabilities. A claim without capabilities whose arguments all pass is told by
--- one expression first (PL/pgSQL prepares each expression again in every transaction, ~5 000
--- instructions a check): it holds only when every check below passes.
+-- one expression first (ff_claimer_valid).
 CREATE FUNCTION ff_check_claimer(p_lane_id text, p_worker_id text, p_worker_instance_id text, p_caps text[], p_ttl_ms bigint,
     ttl_field text) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    IF coalesce(cardinality(p_caps), 0) = 0 AND octet_length(p_lane_id) BETWEEN 1 AND 64 AND p_lane_id !~ '[^\x20-\x7e]'
-       AND octet_length(p_worker_id) BETWEEN 1 AND 256 AND octet_length(p_worker_instance_id) BETWEEN 1 AND 256
-       AND p_ttl_ms BETWEEN 1 AND 9007199254740991 THEN
+    IF ff_claimer_valid(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_ttl_ms) THEN
         RETURN coalesce(p_caps, '{}');
     END IF;
     p_caps := ff_check_text_array(p_caps, 'capabilities');
@@ -493,12 +502,18 @@ DECLARE
     n integer := 0;
     woken boolean;
 BEGIN
-    caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms, 'lease_ttl_ms');
-    IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
-        PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
-    END IF;
-    IF p_partition NOT BETWEEN 0 AND 255 THEN
-        PERFORM ff_invalid('invalid_partition_key', 'partition_key must be between 0 and 255');
+    -- The common claim's arguments told by one expression; any other runs the checks in order.
+    IF ff_claimer_valid(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms)
+       AND p_max_items BETWEEN 1 AND 1000 AND (p_partition IS NULL OR p_partition BETWEEN 0 AND 255) THEN
+        caps := '{}';
+    ELSE
+        caps := ff_check_claimer(p_lane_id, p_worker_id, p_worker_instance_id, p_caps, p_lease_ttl_ms, 'lease_ttl_ms');
+        IF ff_required(p_max_items, 'max_items') NOT BETWEEN 1 AND 1000 THEN
+            PERFORM ff_invalid('invalid_max_items', 'max_items must be between 1 and 1000');
+        END IF;
+        IF p_partition NOT BETWEEN 0 AND 255 THEN
+            PERFORM ff_invalid('invalid_partition_key', 'partition_key must be between 0 and 255');
+        END IF;
     END IF;
     FOREACH c IN ARRAY CASE WHEN p_partition IS NULL THEN ff_pick(p_lane_id, caps, now_ms, p_max_items)
                             ELSE ff_pick_in_partition(p_partition, p_lane_id, caps, now_ms, p_max_items) END LOOP

@@ -60,13 +60,29 @@ CREATE FUNCTION ff_max_payload_bytes() RETURNS integer
 LANGUAGE sql STABLE AS $$ SELECT ff_setting_int('ff_engine.max_payload_bytes', 1048576, 0, true)::integer $$;
 COMMENT ON FUNCTION ff_max_payload_bytes() IS 'ff_engine.max_payload_bytes (internal).';
 
--- A payload within ff_engine.max_payload_bytes (WF001 <field>_too_large); the payload.
+-- A payload over ff_engine.max_payload_bytes: WF001 <field>_too_large; the payload otherwise.
+CREATE FUNCTION ff_check_payload_size(value bytea, field text) RETURNS bytea
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+BEGIN
+    IF octet_length(value) > ff_max_payload_bytes() THEN
+        PERFORM ff_reject(value, field || '_too_large', format('%s is %s bytes; at most %s are accepted', field,
+                                                                octet_length(value), ff_max_payload_bytes()));
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION ff_check_payload_size(bytea, text) IS 'WF001 <field>_too_large for a payload over the setting (internal).';
+
+-- A payload within ff_engine.max_payload_bytes (WF001 <field>_too_large); the payload. Written into
+-- the caller's expression: with the setting unset, no payload or one within the default 1 MiB is
+-- told by three function calls; anything else by ff_check_payload_size, which reads the setting (a
+-- malformed one is an error with no payload too, as in the Rust edition). PostgreSQL prepares every
+-- function call of an expression, the branches not taken too, in each transaction.
 CREATE FUNCTION ff_check_payload(value bytea, field text) RETURNS bytea
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
-    SELECT CASE WHEN octet_length(value) > ff_max_payload_bytes()
-                THEN ff_reject(value, field || '_too_large', format('%s is %s bytes; at most %s are accepted', field,
-                                                                    octet_length(value), ff_max_payload_bytes()))
-                ELSE value END
+    SELECT CASE WHEN coalesce(current_setting('ff_engine.max_payload_bytes', true), '') = ''
+                     AND (value IS NULL OR octet_length(value) <= 1048576)
+                THEN value ELSE ff_check_payload_size(value, field) END
 $$;
 COMMENT ON FUNCTION ff_check_payload(bytea, text) IS 'WF001 <field>_too_large (internal).';
 
@@ -255,8 +271,10 @@ BEGIN
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');
     p_priority := coalesce(p_priority, 0);
-    -- Sorted, no repeats (as the Rust edition); not in the insert, which Citus cannot plan with it.
-    caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
+    -- Sorted, no repeats (as the Rust edition), not in the insert (Citus cannot plan it there).
+    IF cardinality(caps) > 1 THEN
+        caps := ARRAY(SELECT DISTINCT c COLLATE "C" FROM unnest(caps) c ORDER BY 1);
+    END IF;
     -- The transaction id before the row's queue_seq (the claim-start verifier's floor relies on it); an
     -- assignment, which PL/pgSQL evaluates without starting an executor as PERFORM does.
     own_xid := pg_current_xact_id();

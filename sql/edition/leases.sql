@@ -37,6 +37,15 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_fence(ff_exec_core, uuid, bigint, bigint) IS 'Check a lease fence on a locked row (internal).';
 
+-- Whether the fence of docs/semantics.md §3 holds on a locked row: one expression, written into the
+-- caller; when it does not (or cannot tell: NULLs), ff_check_fence says why in its order.
+CREATE FUNCTION ff_fence_holds(e ff_exec_core, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(e.lease_id = p_lease_id AND e.lease_epoch = p_lease_epoch AND e.lease_expires_at_ms > now_ms
+                    AND e.lifecycle_phase = 'active' AND e.ownership_state = 'leased', false)
+$$;
+COMMENT ON FUNCTION ff_fence_holds(ff_exec_core, uuid, bigint, bigint) IS 'Whether a lease fence holds on a locked row (internal).';
+
 -- Lock the execution row (the per-execution mutex) and check the caller's fence: lease_conflict,
 -- lease_expired, execution_not_active, in that order. Returns the row.
 CREATE FUNCTION ff_lock_leased(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, now_ms bigint) RETURNS ff_exec_core
@@ -44,10 +53,14 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     e ff_exec_core;
 BEGIN
-    p_lease_id := ff_required(p_lease_id, 'lease_id');
-    p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
+    IF p_lease_id IS NULL OR p_lease_epoch IS NULL THEN
+        p_lease_id := ff_required(p_lease_id, 'lease_id');
+        p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
+    END IF;
     e := ff_lock_execution(pk, id);
-    e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    IF NOT ff_fence_holds(e, p_lease_id, p_lease_epoch, now_ms) THEN
+        e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    END IF;
     RETURN e;
 END
 $$;
@@ -123,7 +136,9 @@ DECLARE
     completed boolean;
 BEGIN
     completed := ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
-    completed := ff_wake_one('ff_completion', '') AND ff_wake_one('ff_lease_event', '');
+    completed := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
+                 OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
+                    AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
     outcome := 'completed';
     RETURN NEXT;
 END
@@ -192,7 +207,9 @@ BEGIN
     IF NOT (class <> 'permanent' AND coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
         PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
             'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch, class, detail);
-        woken := ff_wake_one('ff_completion', '') AND ff_wake_one('ff_lease_event', '');
+        woken := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
+                 OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
+                    AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
         RETURN QUERY SELECT 'terminal_failed'::text, NULL::bigint;
         RETURN;
     END IF;
@@ -203,7 +220,9 @@ BEGIN
         CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
         CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
         now_ms, NULL, 'failed', lease_id, lease_epoch, class, detail);
-    woken := (delay > 0 OR ff_wake_one('ff_lane_ready', e.lane_id)) AND ff_wake_one('ff_lease_event', '');
+    woken := NOT ff_wake_wanted('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END)
+             OR (delay > 0 OR ff_wake_lock('ff_lane_ready', e.lane_id, false)) AND ff_wake_lock('ff_lease_event', '', false)
+                AND ff_wake_waiters('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END);
     RETURN QUERY SELECT 'retry_scheduled'::text, now_ms + delay;
 END
 $$;

@@ -97,8 +97,10 @@ BEGIN
     -- @end statement
     INTO seq;
     -- In lock order (ff_wake_one).
-    woken := ff_wake_one('ff_completion', '') AND (delayed OR ff_wake_one('ff_lane_ready', lane_id))
-             AND ff_wake_one('ff_signal_event', '');
+    woken := NOT ff_wake_wanted('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END)
+             OR ff_wake_lock('ff_completion', '', false) AND (delayed OR ff_wake_lock('ff_lane_ready', lane_id, false))
+                AND ff_wake_lock('ff_signal_event', '', false)
+                AND ff_wake_waiters('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END);
     RETURN seq;
 END
 $$;

@@ -136,7 +136,8 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_one_of(text, text[], text) IS 'A required value from a list, or WF001 invalid_<field> (internal).';
 
--- suspend::check (core/src/suspend.rs), after the argument conversion: the condition, the binding
+-- suspend::check (core/src/suspend.rs), after the argument conversion (which passed the condition
+-- through ff_check_jsonb): the condition, the binding
 -- specs, the timeout behaviour (auto_resume is auto_resume_with_timeout_signal), and the checks of
 -- the other arguments, in the Rust edition's order.
 CREATE FUNCTION ff_suspend_check(p_condition jsonb, p_waitpoints jsonb, p_timeout_at_ms bigint, p_timeout_behavior text,
@@ -391,9 +392,11 @@ BEGIN
     IF EXISTS (SELECT 1 FROM ff_suspension x WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'open') THEN
         PERFORM ff_raise('WF023', 'already_suspended', 'the execution already has an open suspension');
     END IF;
-    p_lease_id := ff_required(p_lease_id, 'lease_id');
-    p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
-    e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    IF NOT ff_fence_holds(e, p_lease_id, p_lease_epoch, now_ms) THEN
+        p_lease_id := ff_required(p_lease_id, 'lease_id');
+        p_lease_epoch := ff_required(p_lease_epoch, 'lease_epoch');
+        e := ff_check_fence(e, p_lease_id, p_lease_epoch, now_ms);
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -109,24 +109,40 @@ END
 $$;
 COMMENT ON FUNCTION ff_wake_by_setting(text[], text[]) IS 'ff_wake under a non-default ff_engine.notify (internal).';
 
+-- Whether the writers of `channels` and `lanes` wake anyone under ff_engine.notify: the default ('on'
+-- or unset) told by two comparisons, any other setting by ff_wake_by_setting (which notifies every
+-- key itself under 'always'). SQL, written into the caller's expression.
+CREATE FUNCTION ff_wake_wanted(channels text[], lanes text[]) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT coalesce(current_setting('ff_engine.notify', true), 'on') IN ('on', '') OR ff_wake_by_setting(channels, lanes)
+$$;
+COMMENT ON FUNCTION ff_wake_wanted(text[], text[]) IS 'Whether writers wake announced waiters under ff_engine.notify (internal).';
+
+-- The announced waiters of the keys written, once their share locks are held: ff_wake_announced, when
+-- the waiter table has ever had a row (its size, not a query); true. SQL, written into the caller.
+CREATE FUNCTION ff_wake_waiters(channels text[], lanes text[]) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT CASE WHEN pg_relation_size('ff_waiter') > 0 THEN ff_wake_announced(channels, lanes) ELSE true END
+$$;
+COMMENT ON FUNCTION ff_wake_waiters(text[], text[]) IS 'Wake the announced waiters of keys whose locks are held (internal).';
+
 -- ff_wake of one key, the channel's (lane_id '') or the lane's (channel 'ff_lane_ready'), as one
 -- expression PostgreSQL writes into the caller (SQL, inlined): a hot path evaluates it in an
 -- assignment, which PL/pgSQL runs without starting an executor, and a constant key's lock number is
 -- computed when the caller's plan is made. ff_wake costs a statement, a call and its CASE over every
--- number of keys, ~85 000 instructions a key; this ~20 000. Several keys in lock order, channel then
--- lane, by bytes (as ff_wake_keys sorts them), e.g.
---   woken := ff_wake_one('ff_completion', '') AND ff_wake_one('ff_lease_event', '');
--- True.
+-- number of keys, ~85 000 instructions a key; this ~20 000. True. Several keys are one expression of
+-- the same three parts, the share locks in lock order, channel then lane, by bytes (as ff_wake_keys
+-- sorts them), e.g.
+--   woken := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
+--            OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
+--               AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
 CREATE FUNCTION ff_wake_one(channel text, lane_id text) RETURNS boolean
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-    SELECT CASE WHEN (coalesce(current_setting('ff_engine.notify', true), 'on') IN ('on', '')
-                      OR ff_wake_by_setting(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
-                                            CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END))
-                     AND ff_wake_lock(channel, lane_id, false)
-                     AND pg_relation_size('ff_waiter') > 0
-                THEN ff_wake_announced(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
-                                       CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
-                ELSE true END
+    SELECT NOT ff_wake_wanted(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
+                              CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
+           OR ff_wake_lock(channel, lane_id, false)
+              AND ff_wake_waiters(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
+                                  CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
 $$;
 COMMENT ON FUNCTION ff_wake_one(text, text) IS 'ff_wake of one key, written into the caller (internal).';
 
