@@ -64,7 +64,7 @@ prepare ff bench/instructions/ff_engine.sql
 measure "ff_engine W1 ($edition edition)" w1 100 $split
 measure "ff_engine W3 ($edition edition)" w3 1000 $split
 if [ -n "${FF_INSTR_W8:-}" ]; then measure "ff_engine W8 ($edition edition)" w8 2 $split; fi
-if [ -n "${FF_INSTR_CALLS:-}" ]; then   # W1 call by call: procedures running its first k calls, k = 1..6
+if [ -n "${FF_INSTR_CALLS:-}" ]; then   # W1 call by call: procedures running its first k calls, k = 1, 2, 3, 5, 6
   # Not 4 alone: a run of the first four calls leaves resumed executions claimable, which the next
   # cycle's claim would take instead of the new one.
   prev=0; calls=(create claim suspend "" "deliver + claim resumed" complete)

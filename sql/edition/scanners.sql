@@ -142,7 +142,7 @@ BEGIN
         ;
     ELSE
         -- auto_resume_with_timeout_signal: a synthetic `timeout` signal is the satisfier.
-        PERFORM ff_record_signal(pk, id, t.lane_id,
+        PERFORM ff_record_signal(pk, id, '{fp:' || pk || '}:' || id, t.lane_id,
             coalesce(wp.waitpoint_id, '00000000-0000-0000-0000-000000000000'), coalesce(wp.waitpoint_key, ''), wp.suspension_id,
             gen_random_uuid(), 'timeout', '', 'system', '', NULL, NULL, NULL, 'resume_condition_satisfied', true,
             ARRAY[9223372036854775807]::bigint[], 0, 'timed_out_auto_resume', now_ms);

@@ -14,12 +14,11 @@ COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (i
 -- Record an accepted signal that does not resume: the signal row, the execution's signal count and
 -- the signal event, one statement (signals/insert_signal.sql + signals/record.sql); then the wake-up.
 -- The new signal's seq.
-CREATE FUNCTION ff_record_appended(pk smallint, id uuid, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
+CREATE FUNCTION ff_record_appended(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, now_ms bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    ref text := '{fp:' || pk || '}:' || id;
     seq bigint;
     woken boolean;
 BEGIN
@@ -43,21 +42,21 @@ BEGIN
     RETURN seq;
 END
 $$;
-COMMENT ON FUNCTION ff_record_appended(smallint, uuid, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, bigint)
+COMMENT ON FUNCTION ff_record_appended(smallint, uuid, text, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, bigint)
     IS 'Record an accepted signal that does not resume (internal).';
 
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
 -- one statement, the Rust edition's (signals/record*.sql, inlined). Then the wake-ups. Shared by
--- delivery and the suspension timeout's auto-resume. The new signal's seq.
-CREATE FUNCTION ff_record_signal(pk smallint, id uuid, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
+-- delivery and the suspension timeout's auto-resume. `ref` is the execution's id as text ('{fp:' ||
+-- pk || '}:' || id; a caller holding a parsed id passes that). The new signal's seq.
+CREATE FUNCTION ff_record_signal(pk smallint, id uuid, ref text, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    ref text := '{fp:' || pk || '}:' || id;
     delayed boolean := p_resume_delay_ms > 0;
     elig text := CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
     pub text := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
@@ -66,7 +65,7 @@ DECLARE
     woken boolean;
 BEGIN
     IF NOT resuming THEN
-        RETURN ff_record_appended(pk, id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_id, p_signal_name, p_category, p_source_type,
+        RETURN ff_record_appended(pk, id, ref, p_waitpoint_id, p_waitpoint_key, sid, p_signal_id, p_signal_name, p_category, p_source_type,
             p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, now_ms);
     END IF;
     -- @statement signals/insert_signal.sql + signals/record_and_resume.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
@@ -104,7 +103,7 @@ BEGIN
     RETURN seq;
 END
 $$;
-COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, boolean, bigint[], bigint, text, bigint)
+COMMENT ON FUNCTION ff_record_signal(smallint, uuid, text, text, uuid, text, uuid, uuid, text, text, text, text, bytea, text, text, text, boolean, bigint[], bigint, text, bigint)
     IS 'Record an accepted signal, resuming when it satisfies (internal).';
 
 -- Deliver a signal (the token path when token is given, else the operator path naming its lane).
@@ -223,13 +222,14 @@ $$;
 COMMENT ON FUNCTION ff_delivery_target(smallint, uuid, ff_exec_core, uuid, text, bigint, text, bigint)
     IS 'Read and check a delivery''s waitpoint under the execution''s lock (internal).';
 
-CREATE FUNCTION ff_deliver(pk smallint, id uuid, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
+-- The steps of docs/semantics.md §6 after the argument checks, on execution (pk, id) whose id as
+-- text is `ref`; one ff_deliver_signal row.
+CREATE FUNCTION ff_deliver(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
     p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
     p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint,
     OUT r_outcome text, OUT r_signal_id uuid, OUT r_effect text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    ref text := '{fp:' || pk || '}:' || id;
     e ff_exec_core;
     wp record;
     sid uuid;
@@ -263,7 +263,7 @@ BEGIN
         sats := effect.sats;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
-    seq := ff_record_signal(pk, id, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
+    seq := ff_record_signal(pk, id, ref, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
         p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
         'condition_satisfied', now_ms);
     IF p_idempotency_key IS NOT NULL THEN
@@ -279,7 +279,7 @@ BEGIN
     r_outcome := 'accepted'; r_signal_id := p_signal_id; r_effect := eff;
 END
 $$;
-COMMENT ON FUNCTION ff_deliver(smallint, uuid, uuid, text, uuid, text, text, text, bytea, text, text, bigint, bigint, bigint, text, text, bigint)
+COMMENT ON FUNCTION ff_deliver(smallint, uuid, text, uuid, text, uuid, text, text, text, bytea, text, text, bigint, bigint, bigint, text, text, bigint)
     IS 'Deliver a signal (internal).';
 
 -- A delivery's argument checks in the Rust edition's order (core/src/delivery.rs check_fields, then the
@@ -344,7 +344,7 @@ BEGIN
     p_payload := ff_check_payload(p_payload, 'payload');
     ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
     max_signals := ff_max_signals(p_max_signals);
-    d := ff_deliver(id.partition_key, id.execution_uuid, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
+    d := ff_deliver(id.partition_key, id.execution_uuid, p_execution_id, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
         coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
         p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
     r_outcome := d.r_outcome; r_signal_id := d.r_signal_id; r_effect := d.r_effect;
@@ -377,7 +377,7 @@ BEGIN
     signal_name := ff_check_optional_text(signal_name, 'signal_name', 256);
     idempotency_suffix := ff_required(idempotency_suffix, 'idempotency_suffix');
     idempotency_suffix := ff_check_optional_text(idempotency_suffix, 'idempotency_suffix', 256);
-    RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, waitpoint_id, signal_name, gen_random_uuid(), 'approval',
+    RETURN QUERY SELECT * FROM ff_deliver(id.partition_key, id.execution_uuid, execution_id, waitpoint_id, signal_name, gen_random_uuid(), 'approval',
         'operator', session_user::text, NULL, NULL, 'approval:' || signal_name || ':' || idempotency_suffix,
         ff_dedup_ttl_ms(86400000), 0, ff_max_signals(10000), NULL, lane_id, ff_now_ms());
 END
@@ -464,7 +464,7 @@ CREATE FUNCTION ff_deliver_engine_signal(pk smallint, id uuid, waitpoint_id uuid
 RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    RETURN (SELECT d.r_effect FROM ff_deliver(pk, id, waitpoint_id, signal_name, gen_random_uuid(), 'flow', 'child_execution',
+    RETURN (SELECT d.r_effect FROM ff_deliver(pk, id, '{fp:' || pk || '}:' || id, waitpoint_id, signal_name, gen_random_uuid(), 'flow', 'child_execution',
         source_identity, payload, NULL, NULL, 0, 0, 2147483647,
         NULL, (SELECT e.lane_id FROM ff_exec_core e WHERE e.partition_key = pk AND e.execution_id = id), ff_now_ms()) d);
 END

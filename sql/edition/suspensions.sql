@@ -494,7 +494,7 @@ BEGIN
     p_condition := ff_check_jsonb(p_condition, 'resume_condition');
     p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
     id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    ref := '{fp:' || id.partition_key || '}:' || id.execution_uuid;
+    ref := p_execution_id;  -- parsed, hence canonical: '{fp:' || partition_key || '}:' || execution_uuid
     now_ms := ff_now_ms();
     checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
                                 p_idempotency_key, p_continuation, now_ms);
