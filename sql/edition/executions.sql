@@ -55,9 +55,14 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_check_jsonb(jsonb, text) IS 'WF001 for JSON the Rust edition cannot read; the value (internal).';
 
--- ff_engine.max_payload_bytes (default 1 MiB).
+-- ff_engine.max_payload_bytes's default, 1 MiB (a constant PostgreSQL folds into its callers).
+CREATE FUNCTION ff_default_max_payload_bytes() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1048576 $$;
+COMMENT ON FUNCTION ff_default_max_payload_bytes() IS 'The default of ff_engine.max_payload_bytes (internal).';
+
+-- ff_engine.max_payload_bytes.
 CREATE FUNCTION ff_max_payload_bytes() RETURNS integer
-LANGUAGE sql STABLE AS $$ SELECT ff_setting_int('ff_engine.max_payload_bytes', 1048576, 0, true)::integer $$;
+LANGUAGE sql STABLE AS $$ SELECT ff_setting_int('ff_engine.max_payload_bytes', ff_default_max_payload_bytes(), 0, true)::integer $$;
 COMMENT ON FUNCTION ff_max_payload_bytes() IS 'ff_engine.max_payload_bytes (internal).';
 
 -- A payload over ff_engine.max_payload_bytes: WF001 <field>_too_large; the payload otherwise.
@@ -74,14 +79,14 @@ $$;
 COMMENT ON FUNCTION ff_check_payload_size(bytea, text) IS 'WF001 <field>_too_large for a payload over the setting (internal).';
 
 -- A payload within ff_engine.max_payload_bytes (WF001 <field>_too_large); the payload. Written into
--- the caller's expression: with the setting unset, no payload or one within the default 1 MiB is
+-- the caller's expression: with the setting unset, no payload or one within the default is
 -- told by three function calls; anything else by ff_check_payload_size, which reads the setting (a
 -- malformed one is an error with no payload too, as in the Rust edition). PostgreSQL prepares every
 -- function call of an expression, the branches not taken too, in each transaction.
 CREATE FUNCTION ff_check_payload(value bytea, field text) RETURNS bytea
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
     SELECT CASE WHEN coalesce(current_setting('ff_engine.max_payload_bytes', true), '') = ''
-                     AND (value IS NULL OR octet_length(value) <= 1048576)
+                     AND (value IS NULL OR octet_length(value) <= ff_default_max_payload_bytes())
                 THEN value ELSE ff_check_payload_size(value, field) END
 $$;
 COMMENT ON FUNCTION ff_check_payload(bytea, text) IS 'WF001 <field>_too_large (internal).';
@@ -110,7 +115,7 @@ COMMENT ON FUNCTION ff_check_capabilities(text[], text) IS 'WF001 invalid_<field
 
 -- An execution's arguments, checked in the Rust edition's order (its argument conversion, then
 -- creation::validate); the capabilities with NULL as none. An execution without capabilities or
--- budgets whose arguments all pass is told by one expression first (as ff_check_claimer): it holds
+-- budgets whose arguments all pass is told by one expression first (as ff_claimer_valid): it holds
 -- only when every check below passes.
 CREATE FUNCTION ff_check_new_execution(p_lane_id text, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_idempotency_key text, budgets text[], max_attempts integer, backoff bigint) RETURNS text[]

@@ -326,11 +326,10 @@ DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     d record;
     ttl bigint;
-    delay bigint;
     max_signals bigint;
 BEGIN
     -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap: a
-    -- delivery whose arguments all pass is told by one expression (as ff_check_claimer); any other
+    -- delivery whose arguments all pass is told by one expression (as ff_claimer_valid); any other
     -- runs every check in order.
     IF NOT coalesce(p_waitpoint_id IS NOT NULL AND octet_length(p_signal_name) BETWEEN 1 AND 256
                     AND coalesce(greatest(octet_length(p_category), octet_length(p_source_type), octet_length(p_source_identity),
