@@ -8,8 +8,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     e ff_exec_core;
 BEGIN
-    SELECT * INTO e FROM ff_exec_core WHERE partition_key = pk AND execution_id = id FOR UPDATE;
-    IF NOT FOUND THEN
+    e := (SELECT x FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE);
+    IF e.execution_id IS NULL THEN
         PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
     END IF;
     RETURN e;
