@@ -314,12 +314,13 @@ COMMENT ON FUNCTION ff_pick_in_partition(smallint, text, text[], bigint, bigint)
 -- any grant; write the lease event; hand back the progress (the continuation the attempt resumes
 -- from and the step count: the statement claims/claim_progress.sql, written in below; not run for a
 -- first attempt, which has neither). One ff_claim row.
-CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instance_id text, lease_ttl_ms bigint, now_ms bigint,
-    OUT r_execution_id text, OUT r_attempt_index integer, OUT r_attempt_id uuid, OUT r_lease_id uuid, OUT r_lease_epoch bigint,
-    OUT r_lease_expires_at_ms bigint, OUT r_resumed boolean, OUT r_payload bytea, OUT r_continuation text,
-    OUT r_step_count integer)
+CREATE FUNCTION ff_lease(c ff_claim_candidate, p_worker_id text, p_worker_instance_id text, lease_ttl_ms bigint, now_ms bigint)
+RETURNS ff_lease_row
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+    -- The row's fields (ff_lease_row), returned as one row at the end.
+    r_execution_id text; r_attempt_index integer; r_attempt_id uuid; r_lease_id uuid; r_lease_epoch bigint;
+    r_lease_expires_at_ms bigint; r_resumed boolean; r_payload bytea; r_continuation text; r_step_count integer;
     new_attempt boolean;
     ns text;
 BEGIN
@@ -370,6 +371,8 @@ BEGIN
             r_continuation := NULL;  -- a new attempt starts from the beginning
         END IF;
     END IF;
+    RETURN ROW(r_execution_id, r_attempt_index, r_attempt_id, r_lease_id, r_lease_epoch, r_lease_expires_at_ms, r_resumed,
+               r_payload, r_continuation, r_step_count)::ff_lease_row;
 END
 $$;
 COMMENT ON FUNCTION ff_lease(ff_claim_candidate, text, text, bigint, bigint) IS 'Lease a locked candidate (internal).';

@@ -402,25 +402,30 @@ END
 $$;
 COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitpoint needs (internal).';
 
+-- A new signal's effect, and the satisfiers when it satisfies (else those before it). A declared
+-- type, not OUT parameters: PostgreSQL builds the result descriptor of OUT parameters on every call.
+CREATE TYPE ff_signal_effect AS (effect text, satisfiers bigint[]);
+COMMENT ON TYPE ff_signal_effect IS 'A new signal''s effect and the satisfiers (internal).';
+
 -- ff_cond_effect for a condition that is one Count node: its count before and after the new signal,
 -- without the general evaluation (the satisfiers sorted, as ff_cond_evaluate gives them).
-CREATE FUNCTION ff_cond_count_effect(comp jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
+CREATE FUNCTION ff_cond_count_effect(comp jsonb, prior jsonb, new_signal jsonb) RETURNS ff_signal_effect
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     before record := ff_cond_eval_count(comp, prior);
     after record;
+    effect text;
+    satisfiers bigint[];
 BEGIN
     satisfiers := '{}';
     IF before.satisfied THEN
         satisfiers := ARRAY(SELECT x FROM unnest(before.satisfiers) x ORDER BY x);
     END IF;
     IF NOT (comp -> 'waitpoints') ? (new_signal ->> 'waitpoint_key') THEN
-        effect := 'signal_ignored_not_in_condition';
-        RETURN;
+        RETURN ROW('signal_ignored_not_in_condition', satisfiers)::ff_signal_effect;
     END IF;
     IF NOT ff_cond_accepts(comp -> 'matcher', new_signal) THEN
-        effect := 'signal_ignored_matcher_failed';
-        RETURN;
+        RETURN ROW('signal_ignored_matcher_failed', satisfiers)::ff_signal_effect;
     END IF;
     after := ff_cond_eval_count(comp, prior || jsonb_build_array(new_signal));
     satisfiers := '{}';
@@ -430,18 +435,21 @@ BEGIN
     effect := CASE WHEN after.satisfied AND NOT before.satisfied THEN 'resume_condition_satisfied'
                    WHEN after.progress = before.progress THEN 'appended_to_waitpoint_duplicate'
                    ELSE 'appended_to_waitpoint' END;
+    RETURN ROW(effect, satisfiers)::ff_signal_effect;
 END
 $$;
 COMMENT ON FUNCTION ff_cond_count_effect(jsonb, jsonb, jsonb) IS 'The effect of a new signal on a Count condition (internal).';
 
 -- The effect of a new signal given the signals already counted, and the evaluation after it.
-CREATE FUNCTION ff_cond_effect(c jsonb, prior jsonb, new_signal jsonb, OUT effect text, OUT satisfiers bigint[])
+CREATE FUNCTION ff_cond_effect(c jsonb, prior jsonb, new_signal jsonb) RETURNS ff_signal_effect
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     before record;
     after record;
     satisfied_before boolean;
     single jsonb := c -> 'Single';
+    effect text;
+    satisfiers bigint[];
 BEGIN
     IF single IS NOT NULL THEN
         -- A Single is satisfied by its first accepted signal: no evaluation over the list.
@@ -462,29 +470,25 @@ BEGIN
             effect := 'resume_condition_satisfied';
             satisfiers := ARRAY[(new_signal ->> 'seq')::bigint];
         END IF;
-        RETURN;
+        RETURN ROW(effect, satisfiers)::ff_signal_effect;
     END IF;
     IF c -> 'Composite' ->> 'kind' = 'Count' THEN
-        after := ff_cond_count_effect(c -> 'Composite', prior, new_signal);
-        effect := after.effect;
-        satisfiers := after.satisfiers;
-        RETURN;
+        RETURN ff_cond_count_effect(c -> 'Composite', prior, new_signal);
     END IF;
     before := ff_cond_evaluate(c, prior);
     satisfiers := before.satisfiers;
     IF NOT (new_signal ->> 'waitpoint_key') = ANY (ff_cond_keys(c)) THEN
-        effect := 'signal_ignored_not_in_condition';
-        RETURN;
+        RETURN ROW('signal_ignored_not_in_condition', satisfiers)::ff_signal_effect;
     END IF;
     IF NOT ff_cond_key_accepting(c, new_signal) THEN
-        effect := CASE WHEN c ? 'Single' THEN 'no_op' ELSE 'signal_ignored_matcher_failed' END;
-        RETURN;
+        RETURN ROW(CASE WHEN c ? 'Single' THEN 'no_op' ELSE 'signal_ignored_matcher_failed' END, satisfiers)::ff_signal_effect;
     END IF;
     after := ff_cond_evaluate(c, prior || jsonb_build_array(new_signal));
     satisfiers := after.satisfiers;
     effect := CASE WHEN after.satisfied AND NOT before.satisfied THEN 'resume_condition_satisfied'
                    WHEN after.progress = before.progress THEN 'appended_to_waitpoint_duplicate'
                    ELSE 'appended_to_waitpoint' END;
+    RETURN ROW(effect, satisfiers)::ff_signal_effect;
 END
 $$;
 COMMENT ON FUNCTION ff_cond_effect(jsonb, jsonb, jsonb) IS 'The effect of a new signal (internal).';

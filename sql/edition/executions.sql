@@ -160,20 +160,20 @@ COMMENT ON FUNCTION ff_check_new_execution(text, text[], text, jsonb, text[], te
 
 -- A new execution's key: the id given, else a child's in its parent's partition (its flow's), else
 -- one minted in the partition of its lane (or of its flow).
-CREATE FUNCTION ff_new_execution_key(p_execution_id text, p_flow_id uuid, p_parent_execution_id text, p_lane_id text,
-    OUT pk smallint, OUT id uuid)
+CREATE TYPE ff_execution_key AS (pk smallint, id uuid);
+COMMENT ON TYPE ff_execution_key IS 'An execution''s partition and uuid (internal).';
+
+CREATE FUNCTION ff_new_execution_key(p_execution_id text, p_flow_id uuid, p_parent_execution_id text, p_lane_id text)
+RETURNS ff_execution_key
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF p_execution_id IS NOT NULL THEN
-        SELECT e.partition_key, e.execution_uuid INTO pk, id FROM ff_parse_execution_id(p_execution_id) e;
+        RETURN (SELECT ROW(e.partition_key, e.execution_uuid)::ff_execution_key FROM ff_parse_execution_id(p_execution_id) e);
     ELSIF p_flow_id IS NULL AND p_parent_execution_id IS NOT NULL THEN
         -- A child is minted in its parent's partition, which is its flow's.
-        pk := (ff_parse_execution_id(p_parent_execution_id)).partition_key;
-        id := gen_random_uuid();
-    ELSE
-        pk := ff_partition_for(p_lane_id, p_flow_id);
-        id := gen_random_uuid();
+        RETURN ROW((ff_parse_execution_id(p_parent_execution_id)).partition_key, gen_random_uuid())::ff_execution_key;
     END IF;
+    RETURN ROW(ff_partition_for(p_lane_id, p_flow_id), gen_random_uuid())::ff_execution_key;
 END
 $$;
 COMMENT ON FUNCTION ff_new_execution_key(text, uuid, text, text) IS 'The partition and id of a new execution (internal).';
@@ -246,12 +246,16 @@ END
 $$;
 COMMENT ON FUNCTION ff_create_replayed(text, text) IS 'The execution an idempotent create repeats, or WF001 (internal).';
 
+-- A create's row (ff_create_execution's).
+CREATE TYPE ff_create_row AS (execution_id text, created boolean);
+COMMENT ON TYPE ff_create_row IS 'A create''s row (internal).';
+
 CREATE FUNCTION ff_create_execution_body(
     p_lane_id text, p_payload bytea, p_priority integer, p_required_capabilities text[], p_namespace text, p_tags jsonb,
     p_budget_ids text[], p_quota_policy_id uuid, p_delay_until_ms bigint, p_max_attempts integer,
     p_retry_backoff_ms bigint, p_idempotency_key text, p_execution_id text, p_flow_id uuid, p_deadline_at_ms bigint,
     p_depends_on text[], p_parent_execution_id text, p_parent_waitpoint_key text)
-RETURNS TABLE (r_execution_id text, r_created boolean)
+RETURNS SETOF ff_create_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     now_ms bigint := ff_now_ms();
@@ -263,7 +267,7 @@ DECLARE
     id uuid;
     delayed boolean;
     inserted uuid;
-    new_key record;
+    new_key ff_execution_key;
     own_xid xid8;
     woken boolean;
 BEGIN
@@ -303,15 +307,11 @@ BEGIN
         ELSIF NOT delayed THEN
             woken := ff_wake_one('ff_lane_ready', p_lane_id);
         END IF;
-        r_execution_id := '{fp:' || pk || '}:' || id;
-        r_created := true;
-        RETURN NEXT;
+        RETURN NEXT ROW('{fp:' || pk || '}:' || id, true)::ff_create_row;
         RETURN;
     END IF;
     -- Nothing inserted: an idempotent replay, or an explicit id that already exists.
-    r_execution_id := ff_create_replayed(p_lane_id, p_idempotency_key);
-    r_created := false;
-    RETURN NEXT;
+    RETURN NEXT ROW(ff_create_replayed(p_lane_id, p_idempotency_key), false)::ff_create_row;
 END
 $$;
 COMMENT ON FUNCTION ff_create_execution_body(text, bytea, integer, text[], text, jsonb, text[], uuid, bigint, integer, bigint, text, text, uuid, bigint,

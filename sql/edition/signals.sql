@@ -153,11 +153,10 @@ COMMENT ON FUNCTION ff_verify_delivery_token(smallint, uuid, text, uuid, text, b
 -- with the signals that count so far (core/src/delivery.rs); its effect and, when it satisfies, the
 -- satisfiers.
 CREATE FUNCTION ff_delivery_effect(pk smallint, id uuid, sid uuid, p_waitpoint_suspension_id uuid, cond jsonb, p_waitpoint_key text, p_signal_id uuid,
-    p_signal_name text, p_source_type text, p_source_identity text, p_correlation_id text, OUT eff text, OUT sats bigint[])
+    p_signal_name text, p_source_type text, p_source_identity text, p_correlation_id text) RETURNS ff_signal_effect
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     counted jsonb;
-    r record;
 BEGIN
     IF sid IS NULL THEN
         PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint''s suspension is closed');
@@ -171,24 +170,33 @@ BEGIN
     INTO counted FROM ff_signal g
     WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
       AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
-    r := ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
+    RETURN ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
         'waitpoint_key', p_waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
         'source_identity', p_source_identity, 'correlation_id', p_correlation_id));
-    eff := r.effect;
-    sats := r.satisfiers;
 END
 $$;
 COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
+
+-- What a delivery decides on, read under the execution's lock: the waitpoint's key, state and
+-- suspension, the first signal under the idempotency key, the open suspension and its condition.
+CREATE TYPE ff_delivery_target AS (waitpoint_key text, waitpoint_state text, waitpoint_suspension_id uuid,
+    first_signal_id uuid, open_suspension_id uuid, resume_condition jsonb);
+COMMENT ON TYPE ff_delivery_target IS 'What a delivery decides on (internal).';
 
 -- Steps 3 to 5 of a delivery, on the locked execution row `e`: the operator path must name its lane,
 -- terminal executions take no signals; the waitpoint again, under the lock, with what the decision
 -- needs (its key and state, its suspension's condition, a first signal under the idempotency key),
 -- open; the per-execution signal limit.
 CREATE FUNCTION ff_delivery_target(pk smallint, id uuid, e ff_exec_core, p_waitpoint_id uuid, p_idempotency_key text,
-    p_max_signals bigint, p_operator_lane text, now_ms bigint, OUT waitpoint_key text, OUT waitpoint_state text,
-    OUT waitpoint_suspension_id uuid, OUT first_signal_id uuid, OUT open_suspension_id uuid, OUT resume_condition jsonb)
+    p_max_signals bigint, p_operator_lane text, now_ms bigint) RETURNS ff_delivery_target
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+    waitpoint_key text;
+    waitpoint_state text;
+    waitpoint_suspension_id uuid;
+    first_signal_id uuid;
+    open_suspension_id uuid;
+    resume_condition jsonb;
     expires_at_ms bigint;
 BEGIN
     -- 3. The operator path must name its lane; terminal executions take no signals.
@@ -217,21 +225,26 @@ BEGIN
     IF e.signal_count >= p_max_signals THEN
         PERFORM ff_raise('WF032', 'signal_limit_exceeded', format('the execution already has %s signals', e.signal_count));
     END IF;
+    RETURN ROW(waitpoint_key, waitpoint_state, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition)::ff_delivery_target;
 END
 $$;
 COMMENT ON FUNCTION ff_delivery_target(smallint, uuid, ff_exec_core, uuid, text, bigint, text, bigint)
     IS 'Read and check a delivery''s waitpoint under the execution''s lock (internal).';
 
+-- A delivery's row (ff_deliver_signal's).
+CREATE TYPE ff_delivery_row AS (outcome text, signal_id uuid, effect text);
+COMMENT ON TYPE ff_delivery_row IS 'A delivery''s row (internal).';
+
 -- The steps of docs/semantics.md §6 after the argument checks, on execution (pk, id) whose id as
 -- text is `ref`; one ff_deliver_signal row.
 CREATE FUNCTION ff_deliver(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_signal_name text, p_signal_id uuid, p_category text,
     p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
-    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint,
-    OUT r_outcome text, OUT r_signal_id uuid, OUT r_effect text)
+    p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals bigint, p_token text, p_operator_lane text, now_ms bigint)
+RETURNS ff_delivery_row
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     e ff_exec_core;
-    wp record;
+    wp ff_delivery_target;
     sid uuid;
     eff text;
     sats bigint[];
@@ -248,8 +261,7 @@ BEGIN
     wp := ff_delivery_target(pk, id, e, p_waitpoint_id, p_idempotency_key, p_max_signals, p_operator_lane, now_ms);
     -- 6. Idempotency: the first signal's id, no second record, no event.
     IF p_idempotency_key IS NOT NULL AND wp.first_signal_id IS NOT NULL THEN
-        r_outcome := 'duplicate'; r_signal_id := wp.first_signal_id; r_effect := NULL;
-        RETURN;
+        RETURN ROW('duplicate', wp.first_signal_id, NULL)::ff_delivery_row;
     END IF;
     -- 7. Evaluate, then record (and resume).
     resuming := false;
@@ -259,8 +271,8 @@ BEGIN
         sid := wp.open_suspension_id;
         effect := ff_delivery_effect(pk, id, sid, wp.waitpoint_suspension_id, wp.resume_condition, wp.waitpoint_key, p_signal_id,
                                      p_signal_name, p_source_type, p_source_identity, p_correlation_id);
-        eff := effect.eff;
-        sats := effect.sats;
+        eff := effect.effect;
+        sats := effect.satisfiers;
         resuming := eff = 'resume_condition_satisfied';
     END IF;
     seq := ff_record_signal(pk, id, ref, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
@@ -276,7 +288,7 @@ BEGIN
         -- @end statement
         ;
     END IF;
-    r_outcome := 'accepted'; r_signal_id := p_signal_id; r_effect := eff;
+    RETURN ROW('accepted', p_signal_id, eff)::ff_delivery_row;
 END
 $$;
 COMMENT ON FUNCTION ff_deliver(smallint, uuid, text, uuid, text, uuid, text, text, text, bytea, text, text, bigint, bigint, bigint, text, text, bigint)
@@ -320,11 +332,10 @@ COMMENT ON FUNCTION ff_check_delivery(uuid, text, text, text, text, bytea, text,
 CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid, p_token text, p_signal_name text, p_signal_id uuid,
     p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text, p_idempotency_key text,
     p_dedup_ttl_ms bigint, p_resume_delay_ms bigint, p_max_signals integer)
-RETURNS TABLE (r_outcome text, r_signal_id uuid, r_effect text)
+RETURNS SETOF ff_delivery_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    d record;
     ttl bigint;
     max_signals bigint;
 BEGIN
@@ -343,11 +354,9 @@ BEGIN
     p_payload := ff_check_payload(p_payload, 'payload');
     ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
     max_signals := ff_max_signals(p_max_signals);
-    d := ff_deliver(id.partition_key, id.execution_uuid, p_execution_id, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
+    RETURN NEXT ff_deliver(id.partition_key, id.execution_uuid, p_execution_id, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
         coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
         p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
-    r_outcome := d.r_outcome; r_signal_id := d.r_signal_id; r_effect := d.r_effect;
-    RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION ff_deliver_signal_body(text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint, bigint, integer)
@@ -463,7 +472,7 @@ CREATE FUNCTION ff_deliver_engine_signal(pk smallint, id uuid, waitpoint_id uuid
 RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    RETURN (SELECT d.r_effect FROM ff_deliver(pk, id, '{fp:' || pk || '}:' || id, waitpoint_id, signal_name, gen_random_uuid(), 'flow', 'child_execution',
+    RETURN (SELECT d.effect FROM ff_deliver(pk, id, '{fp:' || pk || '}:' || id, waitpoint_id, signal_name, gen_random_uuid(), 'flow', 'child_execution',
         source_identity, payload, NULL, NULL, 0, 0, 2147483647,
         NULL, (SELECT e.lane_id FROM ff_exec_core e WHERE e.partition_key = pk AND e.execution_id = id), ff_now_ms()) d);
 END

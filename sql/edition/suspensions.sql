@@ -140,10 +140,17 @@ COMMENT ON FUNCTION ff_one_of(text, text[], text) IS 'A required value from a li
 -- through ff_check_jsonb): the condition, the binding
 -- specs, the timeout behaviour (auto_resume is auto_resume_with_timeout_signal), and the checks of
 -- the other arguments, in the Rust edition's order.
+CREATE TYPE ff_suspend_args AS (cond jsonb, specs jsonb, behavior text);
+COMMENT ON TYPE ff_suspend_args IS 'A suspend''s checked condition, binding specs and timeout behaviour (internal).';
+
 CREATE FUNCTION ff_suspend_check(p_condition jsonb, p_waitpoints jsonb, p_timeout_at_ms bigint, p_timeout_behavior text,
-    p_reason_code text, p_requested_by text, p_idempotency_key text, p_continuation text, now_ms bigint,
-    OUT cond jsonb, OUT specs jsonb, OUT behavior text)
+    p_reason_code text, p_requested_by text, p_idempotency_key text, p_continuation text, now_ms bigint)
+RETURNS ff_suspend_args
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    cond jsonb;
+    specs jsonb;
+    behavior text;
 BEGIN
     cond := ff_cond_parse(p_condition);
     IF p_waitpoints IS NOT NULL AND p_waitpoints <> 'null' THEN
@@ -166,13 +173,18 @@ BEGIN
     IF p_timeout_at_ms < now_ms - 600000 THEN
         PERFORM ff_invalid('timeout_at_in_past', 'timeout_at_in_past: timeout_at_ms is more than 10 minutes in the past');
     END IF;
+    RETURN ROW(cond, specs, behavior)::ff_suspend_args;
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_check(jsonb, jsonb, bigint, text, text, text, text, text, bigint) IS 'Check a suspend''s arguments (internal).';
 
+-- A suspend's row (ff_suspend's).
+CREATE TYPE ff_suspend_row AS (outcome text, suspension_id uuid, waitpoint_id uuid, waitpoint_key text, token text);
+COMMENT ON TYPE ff_suspend_row IS 'A suspend''s row (internal).';
+
 -- A suspend repeated under its idempotency key: the rows the first one returned, tokens signed again.
 CREATE FUNCTION ff_suspend_replayed(pk smallint, xid uuid, replay jsonb)
-RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+RETURNS SETOF ff_suspend_row
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     b jsonb;
@@ -318,13 +330,21 @@ END
 $$;
 COMMENT ON FUNCTION ff_suspend_buffered(smallint, uuid, uuid, jsonb, jsonb) IS 'Replay the signals buffered before a suspend (internal).';
 
+-- What a suspend writes and returns: its fresh waitpoints, the rows stored under its idempotency key
+-- and the rows it returns.
+CREATE TYPE ff_suspend_layout AS (fresh jsonb, stored jsonb, out_rows jsonb);
+COMMENT ON TYPE ff_suspend_layout IS 'A suspend''s fresh waitpoints, stored rows and returned rows (internal).';
+
 -- Sign and lay out: per bound waitpoint its token (a pending one keeps its key), a pending one bound
 -- to the suspension (closed at once when already satisfied), a fresh one listed for the write; the
 -- rows to return and to store under the idempotency key.
 CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, bound jsonb, signing_kid text,
-    signing_secret bytea, already boolean, now_ms bigint, OUT fresh jsonb, OUT stored jsonb, OUT out_rows jsonb)
+    signing_secret bytea, already boolean, now_ms bigint) RETURNS ff_suspend_layout
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+    fresh jsonb;
+    stored jsonb;
+    out_rows jsonb;
     outcome text := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
     b jsonb;
     kid text;
@@ -367,6 +387,7 @@ BEGIN
         stored := jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid));
         out_rows := '[{}]';
     END IF;
+    RETURN ROW(fresh, stored, out_rows)::ff_suspend_layout;
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, jsonb, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
@@ -473,7 +494,7 @@ COMMENT ON FUNCTION ff_suspend_remember(smallint, uuid, text, jsonb, bigint, big
 CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
     p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
     p_idempotency_key text, p_continuation text)
-RETURNS TABLE (r_outcome text, r_suspension_id uuid, r_waitpoint_id uuid, r_waitpoint_key text, r_token text)
+RETURNS SETOF ff_suspend_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record;
@@ -486,8 +507,8 @@ DECLARE
     satisfied bigint[];
     already boolean;
     outcome text;
-    checked record;
-    signed record;
+    checked ff_suspend_args;
+    signed ff_suspend_layout;
     written boolean;
 BEGIN
     -- Argument conversion, then suspend::check, in the Rust edition's order.
@@ -517,12 +538,8 @@ BEGIN
         written := ff_suspend_remember(id.partition_key, id.execution_uuid, p_idempotency_key, signed.stored, p_timeout_at_ms, now_ms);
     END IF;
     FOR i IN 0 .. jsonb_array_length(signed.out_rows) - 1 LOOP
-        r_outcome := outcome;
-        r_suspension_id := sid;
-        r_waitpoint_id := (signed.out_rows -> i ->> 'waitpoint_id')::uuid;
-        r_waitpoint_key := signed.out_rows -> i ->> 'waitpoint_key';
-        r_token := signed.out_rows -> i ->> 'token';
-        RETURN NEXT;
+        RETURN NEXT ROW(outcome, sid, (signed.out_rows -> i ->> 'waitpoint_id')::uuid, signed.out_rows -> i ->> 'waitpoint_key',
+                        signed.out_rows -> i ->> 'token')::ff_suspend_row;
     END LOOP;
 END
 $$;
