@@ -160,20 +160,17 @@ COMMENT ON FUNCTION ff_check_new_execution(text, text[], text, jsonb, text[], te
 
 -- A new execution's key: the id given, else a child's in its parent's partition (its flow's), else
 -- one minted in the partition of its lane (or of its flow).
-CREATE TYPE ff_execution_key AS (pk smallint, id uuid);
-COMMENT ON TYPE ff_execution_key IS 'An execution''s partition and uuid (internal).';
-
 CREATE FUNCTION ff_new_execution_key(p_execution_id text, p_flow_id uuid, p_parent_execution_id text, p_lane_id text)
-RETURNS ff_execution_key
+RETURNS ff_execution_ref
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF p_execution_id IS NOT NULL THEN
-        RETURN (SELECT ROW(e.partition_key, e.execution_uuid)::ff_execution_key FROM ff_parse_execution_id(p_execution_id) e);
+        RETURN ff_parse_execution_id(p_execution_id);
     ELSIF p_flow_id IS NULL AND p_parent_execution_id IS NOT NULL THEN
         -- A child is minted in its parent's partition, which is its flow's.
-        RETURN ROW((ff_parse_execution_id(p_parent_execution_id)).partition_key, gen_random_uuid())::ff_execution_key;
+        RETURN ROW((ff_parse_execution_id(p_parent_execution_id)).partition_key, gen_random_uuid())::ff_execution_ref;
     END IF;
-    RETURN ROW(ff_partition_for(p_lane_id, p_flow_id), gen_random_uuid())::ff_execution_key;
+    RETURN ROW(ff_partition_for(p_lane_id, p_flow_id), gen_random_uuid())::ff_execution_ref;
 END
 $$;
 COMMENT ON FUNCTION ff_new_execution_key(text, uuid, text, text) IS 'The partition and id of a new execution (internal).';
@@ -267,15 +264,15 @@ DECLARE
     id uuid;
     delayed boolean;
     inserted uuid;
-    new_key ff_execution_key;
+    new_key ff_execution_ref;
     own_xid xid8;
     woken boolean;
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
     new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
-    pk := new_key.pk;
-    id := new_key.id;
+    pk := new_key.partition_key;
+    id := new_key.execution_uuid;
     p_payload := ff_check_created(p_deadline_at_ms, now_ms, p_payload, budgets, p_quota_policy_id);
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');

@@ -33,8 +33,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_partition_for(text, uuid) IS 'Partition of a new execution (internal).';
 
--- Parse an execution id strictly, with the Rust edition's messages (WF001 invalid_execution_id).
-CREATE FUNCTION ff_parse_execution_id(execution_id text, OUT partition_key smallint, OUT execution_uuid uuid)
+-- An execution's partition and uuid: what its id `{fp:N}:<uuid>` holds.
+CREATE TYPE ff_execution_ref AS (partition_key smallint, execution_uuid uuid);
+COMMENT ON TYPE ff_execution_ref IS 'An execution''s partition and uuid (internal).';
+
+-- Parse an execution id strictly, with the Rust edition's messages (WF001 invalid_execution_id). A
+-- declared result type, not OUT parameters: PostgreSQL builds the result descriptor of OUT parameters
+-- on every call, a declared type's comes from its cache.
+CREATE FUNCTION ff_parse_execution_id(execution_id text) RETURNS ff_execution_ref
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     rest text;
@@ -50,9 +56,7 @@ BEGIN
     IF execution_id LIKE '{fp:%}:________-____-____-____-____________'
        AND translate(right(execution_id, 36), '0123456789abcdef', '') = '----'
        AND digits ~ '^(0|[1-9][0-9]?[0-9]?)$' AND digits::integer < 256 THEN
-        partition_key := digits::smallint;
-        execution_uuid := right(execution_id, 36)::uuid;
-        RETURN;
+        RETURN ROW(digits::smallint, right(execution_id, 36)::uuid)::ff_execution_ref;
     END IF;
     IF octet_length(execution_id) > 64 THEN
         why := 'is too long';
@@ -80,8 +84,7 @@ BEGIN
     IF why IS NOT NULL THEN
         PERFORM ff_invalid('invalid_execution_id', format('execution_id %s; expected {fp:N}:<uuid>', why));
     END IF;
-    partition_key := digits::smallint;
-    execution_uuid := uuid_text::uuid;
+    RETURN ROW(digits::smallint, uuid_text::uuid)::ff_execution_ref;
 END
 $$;
 COMMENT ON FUNCTION ff_parse_execution_id(text) IS 'Parse {fp:N}:<uuid>, or WF001 invalid_execution_id (internal).';
