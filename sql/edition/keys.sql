@@ -140,10 +140,9 @@ $$;
 CREATE FUNCTION ff_active_key() RETURNS ff_keystore
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    k ff_keystore;
+    k ff_keystore := (SELECT x FROM ff_keystore x WHERE x.active);  -- the row as one value (ff_lock_execution)
 BEGIN
-    SELECT * INTO k FROM ff_keystore x WHERE x.active;
-    IF NOT FOUND THEN
+    IF k.kid IS NULL THEN
         PERFORM ff_raise('WF004', 'keystore_empty', 'no active HMAC key; call ff_seed_hmac or ff_rotate_hmac first');
     END IF;
     RETURN k;

@@ -68,15 +68,15 @@ COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Loc
 
 -- End the current lease when the fence holds on the row's latest version: the new states, epoch + 1,
 -- the attempt closed, lease event `released`, a completion event when completion_outcome is given --
--- one statement, the Rust edition's (leases/end_lease.sql, inlined). Whether it ended the lease.
-CREATE FUNCTION ff_end_lease(pk smallint, id uuid, lifecycle_phase text, ownership_state text, eligibility_state text,
+-- one statement, the Rust edition's (leases/end_lease.sql, inlined). `ref` is the execution's id as
+-- text, as the caller parsed it (a parsed id is canonical). Whether it ended the lease.
+CREATE FUNCTION ff_end_lease(pk smallint, id uuid, ref text, lifecycle_phase text, ownership_state text, eligibility_state text,
     attempt_state text, public_state text, p_result bytea, p_eligible_at_ms bigint, p_completed_at_ms bigint, p_error text,
     now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint,
     p_failure_class text DEFAULT NULL, p_failure_detail bytea DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
-    ref text := '{fp:' || pk || '}:' || id;
     n bigint;
 BEGIN
     -- @statement leases/end_lease.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, completion_outcome, attempt_outcome, ref, p_lease_id, p_lease_epoch, p_failure_class, p_failure_detail
@@ -104,29 +104,29 @@ BEGIN
     RETURN n > 0;
 END
 $$;
-COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint,
+COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint,
     text, bytea)
     IS 'End a lease under its fence (internal).';
 
 -- Complete one lease: one statement when the fence holds; otherwise lock and let the fence say why.
 -- True (it raises otherwise).
-CREATE FUNCTION ff_complete_one(pk smallint, id uuid, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
+CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     p_result := ff_check_payload(p_result, 'result');
-    IF ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
+    IF ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
                     now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
         RETURN true;
     END IF;
     PERFORM ff_lock_leased(pk, id, p_lease_id, p_lease_epoch, now_ms);
-    IF NOT ff_end_lease(pk, id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
+    IF NOT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
                         now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
         PERFORM ff_raise('WF099', 'corruption', 'the lease end wrote nothing under the row lock');
     END IF;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION ff_complete_one(smallint, uuid, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
+COMMENT ON FUNCTION ff_complete_one(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
 
 CREATE FUNCTION ff_complete(execution_id text, lease_id uuid, lease_epoch bigint, result bytea DEFAULT NULL)
 RETURNS TABLE (outcome text)
@@ -135,7 +135,7 @@ DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
     completed boolean;
 BEGIN
-    completed := ff_complete_one(id.partition_key, id.execution_uuid, lease_id, lease_epoch, result, ff_now_ms());
+    completed := ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, ff_now_ms());
     completed := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
                  OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
                     AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
@@ -205,7 +205,7 @@ BEGIN
     now_ms := ff_now_ms();
     e := ff_lock_leased(id.partition_key, id.execution_uuid, lease_id, lease_epoch, now_ms);
     IF NOT (class <> 'permanent' AND coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
-        PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
+        PERFORM ff_end_lease(id.partition_key, id.execution_uuid, execution_id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
             'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch, class, detail);
         woken := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
                  OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
@@ -216,7 +216,7 @@ BEGIN
     -- Exponential backoff: retry_backoff_ms × 2^attempt_index, at most 24 h.
     delay := CASE WHEN e.retry_backoff_ms <= 0 THEN 0
                   ELSE least(e.retry_backoff_ms::numeric * 2::numeric ^ least(greatest(e.attempt_index, 0), 62), 86400000)::bigint END;
-    PERFORM ff_end_lease(id.partition_key, id.execution_uuid, 'runnable', 'unowned',
+    PERFORM ff_end_lease(id.partition_key, id.execution_uuid, execution_id, 'runnable', 'unowned',
         CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
         CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
         now_ms, NULL, 'failed', lease_id, lease_epoch, class, detail);
@@ -364,7 +364,7 @@ BEGIN
             CONTINUE;
         END IF;
         BEGIN
-            PERFORM ff_complete_one(it.pk, it.id, it.lease_id, it.lease_epoch, it.result, now_ms);
+            PERFORM ff_complete_one(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms);
             outcomes[it.i + 1] := 'completed';
             completed := true;
         EXCEPTION WHEN OTHERS THEN

@@ -294,9 +294,6 @@ DECLARE
     sig_effect text;
     sats bigint[];
 BEGIN
-    IF NOT bound @> '[{"pending": true}]' THEN
-        RETURN NULL;  -- signals are buffered on pending waitpoints only
-    END IF;
     FOR s IN
         SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity, g.correlation_id FROM ff_signal g
         WHERE g.partition_key = pk AND g.execution_id = xid
@@ -528,7 +525,8 @@ BEGIN
     signing := ff_active_key();
     bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, checked.cond, checked.specs, now_ms);
     sid := coalesce(p_suspension_id, gen_random_uuid());
-    satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound);
+    -- Signals are buffered on pending waitpoints only.
+    satisfied := CASE WHEN bound @> '[{"pending": true}]' THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
     already := satisfied IS NOT NULL;
     outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
     signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.secret, already, now_ms);
