@@ -35,6 +35,36 @@ async fn terminate(su: &Client, pid: i32) -> bool {
     su.pool().get().await.unwrap().query_one("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap().get(0)
 }
 
+/// What a stalled subscription waits for: the ids after its cursor in each table it follows, the
+/// server's snapshot, and every transaction that holds an id (and so the horizon) back.
+async fn diagnose(c: &Client, sub: &Subscription) -> String {
+    let cursor = sub.cursor();
+    let conn = c.pool().get().await.unwrap();
+    let row = conn
+        .query_one(
+            "SELECT pg_current_snapshot()::text, \
+                    (SELECT array_agg(event_id ORDER BY event_id)::text FROM (SELECT event_id FROM ff_completion_event \
+                     WHERE event_id > $1 ORDER BY event_id LIMIT 10) x), \
+                    (SELECT array_agg(event_id ORDER BY event_id)::text FROM (SELECT event_id FROM ff_lease_event \
+                     WHERE event_id > $2 ORDER BY event_id LIMIT 10) x), \
+                    (SELECT string_agg(format('%s %s xid %s %s %s wait %s/%s since %s: %s', pid, datname, backend_xid, \
+                     application_name, state, wait_event_type, wait_event, xact_start, left(query, 80)), ' | ') \
+                     FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL OR wait_event_type = 'Lock')",
+            &[&cursor.completion, &cursor.lease],
+        )
+        .await
+        .unwrap();
+    let text = |i: usize| row.get::<_, Option<String>>(i).unwrap_or_default();
+    format!(
+        "cursor {cursor:?}; snapshot {}; completions after it {}; lease events after it {}; reconnects {}; sessions: {}",
+        text(0),
+        text(1),
+        text(2),
+        sub.reconnects(),
+        text(3)
+    )
+}
+
 #[test]
 fn subscription_survives_terminate_and_misses_nothing() {
     for delivery in [Delivery::Listen, Delivery::Poll] {
@@ -143,7 +173,12 @@ fn concurrent_writers_and_terminations() {
         let mut terminated = HashSet::new();
         let mut since = 0;
         while completions.len() < 240 {
-            let e = tokio::time::timeout(Duration::from_secs(30), sub.next()).await.expect("event").unwrap();
+            // Longer than max_gap_wait (30 s): a hole (an id a writer's rolled-back transaction took)
+            // is held back until every older transaction of the cluster, another test's too, has ended.
+            let Ok(e) = tokio::time::timeout(Duration::from_secs(40), sub.next()).await else {
+                panic!("no event within 40 s after {} completions: {}", completions.len(), diagnose(&c, &sub).await);
+            };
+            let e = e.unwrap();
             match &e {
                 Event::Completion { header, .. } => completions.push((header.event_id, header.execution_id)),
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
@@ -170,7 +205,10 @@ fn concurrent_writers_and_terminations() {
         // rolled-back insert) is held back until provably final, or for max_gap_wait (30 s) while a
         // transaction of another test keeps the horizon back: wait longer than that.
         while lease_ids.len() < 480 {
-            match tokio::time::timeout(Duration::from_secs(40), sub.next()).await.expect("lease event").unwrap() {
+            let Ok(e) = tokio::time::timeout(Duration::from_secs(40), sub.next()).await else {
+                panic!("no lease event within 40 s after {}: {}", lease_ids.len(), diagnose(&c, &sub).await);
+            };
+            match e.unwrap() {
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
                 other => panic!("{other:?}"),
             }
