@@ -68,8 +68,8 @@ impl Variant {
             Variant::Retries10 => Some(("SELECT ff_promote_delayed()", Duration::from_millis(50))),
             Variant::Raises => Some((
                 "SELECT ff_change_priority(x.id, 1) FROM (SELECT '{fp:' || partition_key || '}:' || execution_id AS id \
-                 FROM ff_exec_core WHERE lane_id = 'bulk' AND lifecycle_phase = 'runnable' \
-                   AND eligibility_state = 'eligible_now' AND priority = 0 \
+                 FROM ff_exec_core WHERE hashtext(lane_id) = hashtext('bulk') AND lane_id = 'bulk' \
+                   AND lifecycle_phase = 'runnable' AND eligibility_state = 'eligible_now' AND priority = 0 \
                  ORDER BY queue_seq DESC OFFSET (random() * 200)::int LIMIT 1) x",
                 Duration::from_millis(50),
             )),
