@@ -328,6 +328,28 @@ fn buffering_pending_waitpoints_and_listing() {
     assert_eq!(c.query("SELECT * FROM ff_list_pending_waitpoints($1)", &[&eid]).unwrap().len(), 1, "only the open one (unused)");
 }
 
+/// Two open pending waitpoints with the same key: a suspend that derives its bindings binds the older
+/// one (then the smaller id), in both editions, whatever order the rows are stored in.
+#[test]
+fn derived_binding_reuses_the_oldest_pending_waitpoint_of_a_key() {
+    let (_db, mut c) = seeded("sig_oldest_pending");
+    let create = "SELECT waitpoint_id FROM ff_create_waitpoint($1, $2, $3, 'dup')";
+    for i in 0..8 {
+        let l = leased(&mut c, &format!("lane{i}"));
+        let older: Uuid = c.query_one(create, &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
+        std::thread::sleep(Duration::from_millis(2));
+        let newer: Uuid = c.query_one(create, &[&l.execution_id, &l.lease_id, &l.lease_epoch]).unwrap().get(0);
+        // A new version of the older row (an indexed column written: not HOT), so that it now comes
+        // after the newer one in the table and in its key's index.
+        c.execute("UPDATE ff_waitpoint SET expires_at_ms = expires_at_ms + 1 WHERE waitpoint_id = $1", &[&older]).unwrap();
+        let (outcome, _, wps) = suspend(&mut c, &l, &single("dup", "go"), "").unwrap();
+        assert_eq!(outcome, "suspended");
+        assert_eq!(wps.iter().map(|w| w.0).collect::<Vec<_>>(), vec![older], "execution {i}: the older of {older} and {newer}");
+        let state: String = c.query_one("SELECT state::text FROM ff_waitpoint WHERE waitpoint_id = $1", &[&newer]).unwrap().get(0);
+        assert_eq!(state, "pending", "the newer one stays pending");
+    }
+}
+
 #[test]
 fn suspend_rules() {
     let (db, mut c) = seeded("sig_suspend_rules");

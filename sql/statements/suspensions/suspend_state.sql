@@ -1,6 +1,7 @@
 -- Everything suspend decides on, read in one statement after the execution row is locked: whether a
 -- suspension is open, the stored result of an idempotent replay, the active signing key, and the
--- execution's open waitpoints (one row each; a single row of NULLs in those columns when none).
+-- execution's open waitpoints (one row each, oldest first, then by id: a derived binding reuses the
+-- first pending one of its key; a single row of NULLs in those columns when none).
 -- The replay is a scalar sub-select, not a join: with no idempotency key its filter folds to false,
 -- and Citus routes a statement to one shard only when each distributed table in a join keeps its
 -- partition filter (docs/scale-out.md).
@@ -17,3 +18,4 @@ SELECT EXISTS (SELECT 1 FROM ff_suspension s
 FROM (SELECT 1) one
 LEFT JOIN ff_keystore k ON k.active
 LEFT JOIN ff_waitpoint w ON w.partition_key = $1 AND w.execution_id = $2 AND w.state <> 'closed'
+ORDER BY w.created_at_ms, w.waitpoint_id
