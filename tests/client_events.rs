@@ -65,6 +65,16 @@ async fn diagnose(c: &Client, sub: &Subscription) -> String {
     )
 }
 
+/// The next event, waiting longer than max_gap_wait (30 s): a hole (an id a writer's rolled-back
+/// transaction took) is held back until every older transaction of the cluster, another test's too,
+/// has ended. On a timeout, what the subscription waits for.
+async fn next_outwaiting_holes(c: &Client, sub: &mut Subscription, after: &str) -> Event {
+    match tokio::time::timeout(Duration::from_secs(40), sub.next()).await {
+        Ok(e) => e.unwrap(),
+        Err(_) => panic!("no event within 40 s after {after}: {}", diagnose(c, sub).await),
+    }
+}
+
 #[test]
 fn subscription_survives_terminate_and_misses_nothing() {
     for delivery in [Delivery::Listen, Delivery::Poll] {
@@ -173,12 +183,7 @@ fn concurrent_writers_and_terminations() {
         let mut terminated = HashSet::new();
         let mut since = 0;
         while completions.len() < 240 {
-            // Longer than max_gap_wait (30 s): a hole (an id a writer's rolled-back transaction took)
-            // is held back until every older transaction of the cluster, another test's too, has ended.
-            let Ok(e) = tokio::time::timeout(Duration::from_secs(40), sub.next()).await else {
-                panic!("no event within 40 s after {} completions: {}", completions.len(), diagnose(&c, &sub).await);
-            };
-            let e = e.unwrap();
+            let e = next_outwaiting_holes(&c, &mut sub, &format!("{} completions", completions.len())).await;
             match &e {
                 Event::Completion { header, .. } => completions.push((header.event_id, header.execution_id)),
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
@@ -201,14 +206,9 @@ fn concurrent_writers_and_terminations() {
         assert_eq!(got, expected);
         assert!(completions.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(lease_ids.windows(2).all(|w| w[0] < w[1]));
-        // Every lease event (acquired + released per execution) arrives too, once. An id hole (a writer's
-        // rolled-back insert) is held back until provably final, or for max_gap_wait (30 s) while a
-        // transaction of another test keeps the horizon back: wait longer than that.
+        // Every lease event (acquired + released per execution) arrives too, once.
         while lease_ids.len() < 480 {
-            let Ok(e) = tokio::time::timeout(Duration::from_secs(40), sub.next()).await else {
-                panic!("no lease event within 40 s after {}: {}", lease_ids.len(), diagnose(&c, &sub).await);
-            };
-            match e.unwrap() {
+            match next_outwaiting_holes(&c, &mut sub, &format!("{} lease events", lease_ids.len())).await {
                 Event::Lease { header, .. } => lease_ids.push(header.event_id),
                 other => panic!("{other:?}"),
             }
