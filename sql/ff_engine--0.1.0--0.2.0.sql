@@ -1198,6 +1198,9 @@ CREATE FUNCTION ff_flow_release(pk smallint, id uuid, now_ms bigint) RETURNS voi
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     lanes text[];
+    ready_lanes text[];
+    ready_priorities integer[];
+    ready_seqs bigint[];
 BEGIN
     WITH released AS (
         UPDATE ff_flow_member d SET upstreams_left = d.upstreams_left - 1
@@ -1214,9 +1217,14 @@ BEGIN
         FROM released r
         WHERE r.upstreams_left = 0 AND x.partition_key = pk AND x.execution_id = r.execution_id
           AND x.eligibility_state = 'blocked_by_dependencies'
-        RETURNING x.lane_id, x.eligibility_state)
-    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now') INTO lanes FROM ready;
+        RETURNING x.lane_id, x.priority, x.queue_seq, x.eligibility_state)
+    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(priority) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(queue_seq) FILTER (WHERE eligibility_state = 'eligible_now')
+    INTO lanes, ready_lanes, ready_priorities, ready_seqs FROM ready;
     IF lanes IS NOT NULL THEN
+        PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
         PERFORM ff_wake('{}', lanes);
     END IF;
 END
@@ -1580,6 +1588,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     doomed_ids uuid[];
     ready_lanes text[];
+    ready_priorities integer[];
+    ready_seqs bigint[];
 BEGIN
     PERFORM 1 FROM ff_exec_core u
     WHERE u.partition_key = pk
@@ -1608,14 +1618,17 @@ BEGIN
         FROM members c
         WHERE x.partition_key = pk AND x.execution_id = c.execution_id AND x.lifecycle_phase = 'runnable'
           AND x.eligibility_state IN ('eligible_now', 'not_eligible_until_time', 'blocked_by_dependencies')
-        RETURNING x.execution_id, x.lane_id, x.eligibility_state, c.doomed)
-    SELECT array_agg(execution_id) FILTER (WHERE doomed), array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now')
-    INTO doomed_ids, ready_lanes FROM states;
+        RETURNING x.execution_id, x.lane_id, x.priority, x.queue_seq, x.eligibility_state, c.doomed)
+    SELECT array_agg(execution_id) FILTER (WHERE doomed), array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(priority) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(queue_seq) FILTER (WHERE eligibility_state = 'eligible_now')
+    INTO doomed_ids, ready_lanes, ready_priorities, ready_seqs FROM states;
     IF doomed_ids IS NOT NULL THEN
         PERFORM ff_flow_skip(pk, doomed_ids, now_ms);
     END IF;
     IF ready_lanes IS NOT NULL THEN
-        PERFORM ff_wake('{}', ready_lanes);
+        PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
+        PERFORM ff_wake('{}', ARRAY(SELECT DISTINCT l FROM unnest(ready_lanes) l ORDER BY 1));
     END IF;
 END
 $$;
@@ -1798,7 +1811,7 @@ DECLARE
     e record;
     upstreams integer;
 BEGIN
-    SELECT x.eligibility_state, x.eligible_at_ms, x.namespace, x.lane_id INTO e FROM ff_exec_core x
+    SELECT x.eligibility_state, x.eligible_at_ms, x.namespace, x.lane_id, x.priority, x.queue_seq INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
@@ -1817,6 +1830,9 @@ BEGIN
         updated_at_ms = now_ms
     WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
     RETURNING eligibility_state INTO e.eligibility_state;
+    IF e.eligibility_state = 'eligible_now' THEN
+        PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
+    END IF;
     INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
     VALUES (id.partition_key, '{fp:' || id.partition_key || '}:' || id.execution_uuid, e.namespace, now_ms, 'execution_released',
             session_user, jsonb_build_object('eligibility_state', e.eligibility_state));
@@ -2098,6 +2114,23 @@ END
 $$;
 COMMENT ON FUNCTION ff_claim_start_lower(text, integer, bigint) IS
     'Lower the claim start of a (lane, priority) to a row that became claimable (internal).';
+
+-- Rows (lane, priority, queue_seq, zipped arrays) became claimable in one statement: each (lane,
+-- priority) goes down to its oldest, in a fixed order. For the statements of flows and lanes that
+-- make rows claimable: the SQL edition has no trigger and lowers here; in the Rust edition the row
+-- trigger already did, so this finds every start at or below its rows and lowers nothing.
+CREATE FUNCTION ff_claim_start_lower_rows(p_lane_ids text[], p_priorities integer[], p_queue_seqs bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_lane_ids IS NOT NULL THEN
+        PERFORM ff_claim_start_lower(l, p, min(s))
+        FROM unnest(p_lane_ids, p_priorities, p_queue_seqs) AS u(l, p, s)
+        GROUP BY l, p ORDER BY l, p;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_lower_rows(text[], integer[], bigint[]) IS
+    'Lower the claim starts of rows one statement made claimable (internal).';
 
 -- The claim start of a (lane, priority) goes up to the first row a fresh statement sees claimable from
 -- p_from, unless a transition is under way on its slot (the gate

@@ -333,3 +333,123 @@ fn a_claim_start_survives_a_crash_of_the_server() {
     assert_eq!(drain(&mut c, "lane", 100), ids[200..].to_vec(), "and claims go on in order");
     cluster.stop();
 }
+
+/// The server's clock, in ms since the epoch.
+fn now_ms(c: &mut Client) -> i64 {
+    c.query_one("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", &[]).unwrap().get(0)
+}
+
+/// Claim `x`, the lane's only claimable row (it must be its oldest).
+fn claim_x(c: &mut Client, lane: &str, x: &str, lease_ttl_ms: i64) -> Lease {
+    let l = lease_from_row(&c.query_one("SELECT * FROM ff_claim($1, 'w', 'i', lease_ttl_ms => $2)", &[&lane, &lease_ttl_ms]).unwrap());
+    assert_eq!(l.execution_id, x);
+    l
+}
+
+/// Suspend a leased execution on waitpoint key `k`; its waitpoint id and token.
+fn suspend_x(c: &mut Client, l: &Lease, extra: &str) -> (uuid::Uuid, String) {
+    let r = c
+        .query_one(
+            &format!(
+                "SELECT waitpoint_id, token FROM ff_suspend($1, $2, $3, '{{\"Single\":{{\"waitpoint_key\":\"k\",\"matcher\":{{\"ByName\":\"go\"}}}}}}'{extra})"
+            ),
+            &[&l.execution_id, &l.lease_id, &l.lease_epoch],
+        )
+        .unwrap();
+    (r.get(0), r.get(1))
+}
+
+/// `x` (the lane's oldest row, out of the claimable set now) is passed by claims of 40 newer rows,
+/// which move the start above it; then `transition` makes it claimable again: the start comes back
+/// down to it at once (no claim, no verifier in between) and it is handed out next.
+fn check_transition(c: &mut Client, lane: &str, x: &str, transition: impl FnOnce(&mut Client)) {
+    let newer = create_many(c, lane, 40, 0);
+    assert_eq!(drain(c, lane, 40), newer, "{lane}: the row is not claimable before the transition");
+    let seq = seq_of(c, x);
+    assert!(start_of(c, lane, 0) > seq, "{lane}: the claims moved the start past the row");
+    transition(c);
+    assert!(start_of(c, lane, 0) <= seq, "{lane}: the transition lowered the start to its row");
+    assert_eq!(claim_one(c, lane, "w").map(|l| l.execution_id), Some(x.to_string()), "{lane}: handed out next");
+    assert_starts_are_lower_bounds(c, lane);
+}
+
+/// A filtered tick (namespace `ns`): its tasks run, the claim-start verifier does not.
+fn tick_ns(c: &mut Client) {
+    c.query("SELECT * FROM ff_tick(namespace => 'ns')", &[]).unwrap();
+}
+
+#[test]
+fn every_transition_that_makes_a_row_claimable_lowers_its_start() {
+    let (_db, mut c) = seeded("start_transitions");
+    // Resumed by a signal.
+    let x = create_in(&mut c, "signal", "");
+    let l = claim_x(&mut c, "signal", &x, 30000);
+    let (wp, token) = suspend_x(&mut c, &l, "");
+    check_transition(&mut c, "signal", &x, |c| {
+        c.query_one("SELECT * FROM ff_deliver_signal($1, $2, $3, 'go')", &[&x, &wp, &token]).unwrap();
+    });
+    // Resumed by an operator.
+    let x = create_in(&mut c, "operator_resume", "");
+    let l = claim_x(&mut c, "operator_resume", &x, 30000);
+    suspend_x(&mut c, &l, "");
+    check_transition(&mut c, "operator_resume", &x, |c| {
+        c.query_one("SELECT * FROM ff_resume_execution($1)", &[&x]).unwrap();
+    });
+    // Resumed by its suspension's timeout.
+    let x = create_in(&mut c, "timeout", "namespace => 'ns'");
+    let l = claim_x(&mut c, "timeout", &x, 30000);
+    let due = now_ms(&mut c) + 300;
+    suspend_x(&mut c, &l, &format!(", timeout_at_ms => {due}, timeout_behavior => 'auto_resume'"));
+    check_transition(&mut c, "timeout", &x, |c| {
+        std::thread::sleep(Duration::from_millis((due - now_ms(c) + 20).max(0) as u64));
+        tick_ns(c);
+    });
+    // Retried at once (no backoff).
+    let x = create_in(&mut c, "retry", "max_attempts => 2, retry_backoff_ms => 0");
+    let l = claim_x(&mut c, "retry", &x, 30000);
+    check_transition(&mut c, "retry", &x, |c| {
+        let r = c.query_one("SELECT outcome FROM ff_fail($1, $2, $3, 'boom')", &[&x, &l.lease_id, &l.lease_epoch]).unwrap();
+        assert_eq!(r.get::<_, String>(0), "retry_scheduled");
+    });
+    // Reclaimed when its lease expired.
+    let x = create_in(&mut c, "reclaim", "namespace => 'ns'");
+    claim_x(&mut c, "reclaim", &x, 300);
+    let due = now_ms(&mut c) + 300;
+    check_transition(&mut c, "reclaim", &x, |c| {
+        std::thread::sleep(Duration::from_millis((due - now_ms(c) + 20).max(0) as u64));
+        tick_ns(c);
+    });
+    // Promoted when its delay ended.
+    let due = now_ms(&mut c) + 300;
+    let x = create_in(&mut c, "promote", &format!("namespace => 'ns', delay_until_ms => {due}"));
+    check_transition(&mut c, "promote", &x, |c| {
+        std::thread::sleep(Duration::from_millis((due - now_ms(c) + 20).max(0) as u64));
+        tick_ns(c);
+    });
+    // Replayed after a permanent failure.
+    let x = create_in(&mut c, "replay", "");
+    let l = claim_x(&mut c, "replay", &x, 30000);
+    c.query_one("SELECT * FROM ff_fail($1, $2, $3, 'boom', retryable => false)", &[&x, &l.lease_id, &l.lease_epoch]).unwrap();
+    check_transition(&mut c, "replay", &x, |c| {
+        c.query_one("SELECT * FROM ff_replay_execution($1)", &[&x]).unwrap();
+    });
+    // Its lease revoked.
+    let x = create_in(&mut c, "revoke", "");
+    claim_x(&mut c, "revoke", &x, 30000);
+    check_transition(&mut c, "revoke", &x, |c| {
+        c.query_one("SELECT * FROM ff_revoke_lease($1, 'stuck')", &[&x]).unwrap();
+    });
+    // Released from an operator's hold.
+    let x = create_in(&mut c, "hold", "");
+    c.query_one("SELECT * FROM ff_hold_execution($1)", &[&x]).unwrap();
+    check_transition(&mut c, "hold", &x, |c| {
+        c.query_one("SELECT * FROM ff_release_execution($1)", &[&x]).unwrap();
+    });
+    // Released when its upstream (in another lane) completed.
+    let flow: uuid::Uuid = c.query_one("SELECT flow_id FROM ff_create_flow()", &[]).unwrap().get(0);
+    let up = create_in(&mut c, "upstream", &format!("flow_id => '{flow}'"));
+    let x = create_in(&mut c, "dependency", &format!("flow_id => '{flow}', depends_on => ARRAY['{up}']"));
+    check_transition(&mut c, "dependency", &x, |c| {
+        assert_eq!(drain(c, "upstream", 1), vec![up.clone()]);
+    });
+}

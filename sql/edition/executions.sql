@@ -295,6 +295,9 @@ BEGIN
     -- @end statement
     INTO inserted;
     IF inserted IS NOT NULL THEN
+        IF NOT delayed AND NOT EXISTS (SELECT FROM ff_claim_start s WHERE s.lane_id = p_lane_id AND s.priority = p_priority) THEN
+            PERFORM ff_claim_start_register(p_lane_id, p_priority);
+        END IF;
         IF p_deadline_at_ms IS NOT NULL THEN
             inserted := ff_insert_deadline(pk, id, p_deadline_at_ms);
         END IF;

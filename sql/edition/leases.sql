@@ -220,6 +220,9 @@ BEGIN
         CASE WHEN delay > 0 THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_retry_attempt',
         CASE WHEN delay > 0 THEN 'delayed' ELSE 'waiting' END, NULL, CASE WHEN delay > 0 THEN now_ms + delay END, NULL, message,
         now_ms, NULL, 'failed', lease_id, lease_epoch, class, detail);
+    IF delay <= 0 THEN
+        PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
+    END IF;
     woken := NOT ff_wake_wanted('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END)
              OR (delay > 0 OR ff_wake_lock('ff_lane_ready', e.lane_id, false)) AND ff_wake_lock('ff_lease_event', '', false)
                 AND ff_wake_waiters('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END);

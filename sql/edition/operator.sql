@@ -20,6 +20,9 @@ BEGIN
     now_ms := ff_now_ms();
     PERFORM ff_stmt_operator_change_priority(id.partition_key, id.execution_uuid, priority, now_ms, ff_change_priority.execution_id,
         jsonb_build_object('from', e.priority, 'to', priority));
+    IF e.eligibility_state = 'eligible_now' THEN
+        PERFORM ff_claim_start_lower(e.lane_id, priority, e.queue_seq);
+    END IF;
     PERFORM ff_wake('{ff_operator_event}', '{}');
     RETURN QUERY SELECT 'changed'::text, e.priority;
 END
@@ -42,6 +45,7 @@ BEGIN
     END IF;
     PERFORM ff_stmt_operator_replay(id.partition_key, id.execution_uuid, 'runnable', 'unowned', 'eligible_now',
         'pending_replay_attempt', 'waiting', ff_now_ms(), ff_replay_execution.execution_id, reason, coalesce(keep_steps, true));
+    PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
     PERFORM ff_flow_replayed(id.partition_key, id.execution_uuid, coalesce(with_dependents, false));
     PERFORM ff_wake('{ff_operator_event}', ARRAY[e.lane_id]);
     RETURN QUERY SELECT 'replayed'::text, e.public_state::text;
@@ -70,6 +74,7 @@ BEGIN
     now_ms := ff_now_ms();
     PERFORM ff_stmt_operator_revoke_lease(id.partition_key, id.execution_uuid, 'runnable', 'lease_revoked', 'eligible_now',
         'attempt_interrupted', 'waiting', now_ms, ff_revoke_lease.execution_id, reason);
+    PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
     PERFORM ff_wake('{ff_lease_event,ff_operator_event}', ARRAY[e.lane_id]);
     RETURN QUERY SELECT 'revoked'::text, e.lease_epoch;
 END

@@ -28,6 +28,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer := 0;
     lanes text[] := '{}';
+    priorities integer[] := '{}';
+    seqs bigint[] := '{}';
     r record;
     scan_from bigint := ff_scan_from('promote_delayed', now_ms, p_namespace IS NULL AND p_tag_key IS NULL AND p_partitions IS NULL);
 BEGIN
@@ -43,12 +45,17 @@ BEGIN
                eligible_at_ms = NULL, updated_at_ms = now_ms
         FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id AND (p_partitions::smallint[] IS NULL OR e.partition_key = ANY(p_partitions))
           AND e.lifecycle_phase = 'runnable' AND e.eligibility_state || '' = 'not_eligible_until_time' AND e.eligible_at_ms <= now_ms
-        RETURNING e.lane_id
+        RETURNING e.lane_id, e.priority, e.queue_seq
         -- @end statement
     LOOP
         n := n + 1;
         lanes := lanes || r.lane_id;
+        priorities := priorities || r.priority;
+        seqs := seqs || r.queue_seq;
     END LOOP;
+    IF n > 0 THEN
+        PERFORM ff_claim_start_lower_rows(lanes, priorities, seqs);
+    END IF;
     IF p_namespace IS NULL AND p_tag_key IS NULL AND p_partitions IS NULL AND n < max_rows THEN
         PERFORM ff_scan_done('promote_delayed', now_ms);
     END IF;
@@ -110,7 +117,7 @@ DECLARE
     t record;
     wp record;
 BEGIN
-    SELECT x.lane_id INTO t FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE SKIP LOCKED;
+    SELECT x.lane_id, x.priority, x.queue_seq INTO t FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -146,6 +153,7 @@ BEGIN
             coalesce(wp.waitpoint_id, '00000000-0000-0000-0000-000000000000'), coalesce(wp.waitpoint_key, ''), wp.suspension_id,
             gen_random_uuid(), 'timeout', '', 'system', '', NULL, NULL, NULL, 'resume_condition_satisfied', true,
             ARRAY[9223372036854775807]::bigint[], 0, 'timed_out_auto_resume', now_ms);
+        PERFORM ff_claim_start_lower(t.lane_id, t.priority, t.queue_seq);
     END CASE;
     RETURN true;
 END
@@ -370,6 +378,9 @@ CREATE FUNCTION ff_expire_leases_now(now_ms bigint, max_rows bigint, p_namespace
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     max_reclaims integer := ff_setting_int('ff_engine.max_reclaims', 1000, 0, false);
+    ready_lanes text[];
+    ready_priorities integer[];
+    ready_seqs bigint[];
     scan_from bigint := ff_scan_from('expire_leases', now_ms, p_namespace IS NULL AND p_tag_key IS NULL AND p_partitions IS NULL);
 BEGIN
     -- @statement scanners/expire_leases.sql: now_ms, max_rows, max_reclaims, p_namespace, p_tag_key, p_tag_value, p_partitions, scan_from
@@ -394,7 +405,7 @@ BEGIN
         FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id AND (p_partitions::smallint[] IS NULL OR e.partition_key = ANY(p_partitions))
           AND e.ownership_state || '' = 'leased' AND e.lease_expires_at_ms <= now_ms
         RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
-                  e.attempt_index),
+                  e.priority, e.queue_seq, e.attempt_index),
     att AS (
         UPDATE ff_attempt a SET failure_class = 'infra_crash',
             ended_at_ms = CASE WHEN upd.lifecycle_phase = 'terminal' THEN now_ms ELSE a.ended_at_ms END,
@@ -411,10 +422,16 @@ BEGIN
         SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'failed', 'infra_crash'
         FROM upd WHERE lifecycle_phase = 'terminal')
     SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-           array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes
+           array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
+           array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
+           array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
+           array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs
     FROM upd
     -- @end statement
-    INTO failed, expired, lanes;
+    INTO failed, expired, lanes, ready_lanes, ready_priorities, ready_seqs;
+    IF ready_lanes IS NOT NULL THEN
+        PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
+    END IF;
     IF p_namespace IS NULL AND p_tag_key IS NULL AND p_partitions IS NULL AND expired < max_rows THEN
         PERFORM ff_scan_done('expire_leases', now_ms);
     END IF;

@@ -50,7 +50,8 @@ COMMENT ON FUNCTION ff_record_appended(smallint, uuid, text, uuid, text, uuid, u
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
 -- one statement, the Rust edition's (signals/record*.sql, inlined). Then the wake-ups. Shared by
 -- delivery and the suspension timeout's auto-resume. `ref` is the execution's id as text ('{fp:' ||
--- pk || '}:' || id; a caller holding a parsed id passes that). The new signal's seq.
+-- pk || '}:' || id; a caller holding a parsed id passes that). A resume's caller lowers the claim
+-- start (sql/edition/claim_starts.sql). The new signal's seq.
 CREATE FUNCTION ff_record_signal(pk smallint, id uuid, ref text, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
@@ -184,9 +185,11 @@ $$;
 COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, uuid, jsonb, text, uuid, text, text, text, text) IS 'Evaluate a delivered signal against its suspension''s condition (internal).';
 
 -- What a delivery decides on, read under the execution's lock: the waitpoint's key, state and
--- suspension, the first signal under the idempotency key, the open suspension and its condition.
+-- suspension, the first signal under the idempotency key, the open suspension and its condition, and
+-- the claim-start registration of the execution's (lane, priority) that a resume lowers
+-- (sql/shared/claim_start.sql: whether there is one, its slot and start).
 CREATE TYPE ff_delivery_target AS (waitpoint_key text, waitpoint_state text, waitpoint_suspension_id uuid,
-    first_signal_id uuid, open_suspension_id uuid, resume_condition jsonb);
+    first_signal_id uuid, open_suspension_id uuid, resume_condition jsonb, claim_slot integer);
 COMMENT ON TYPE ff_delivery_target IS 'What a delivery decides on (internal).';
 
 -- Steps 3 to 5 of a delivery, on the locked execution row `e`: the operator path must name its lane,
@@ -204,6 +207,7 @@ DECLARE
     open_suspension_id uuid;
     resume_condition jsonb;
     expires_at_ms bigint;
+    claim_slot integer;
 BEGIN
     -- 3. The operator path must name its lane; terminal executions take no signals.
     IF p_operator_lane IS NOT NULL AND e.lane_id <> p_operator_lane THEN
@@ -216,8 +220,10 @@ BEGIN
     SELECT w.waitpoint_key, w.state, w.expires_at_ms, w.suspension_id,
            (SELECT d.signal_id FROM ff_signal_dedup d WHERE d.partition_key = pk AND d.execution_id = id
               AND d.waitpoint_id = p_waitpoint_id AND d.idempotency_key = p_idempotency_key AND d.expires_at_ms > now_ms),
-           s.suspension_id, s.resume_condition
-    INTO waitpoint_key, waitpoint_state, expires_at_ms, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition
+           s.suspension_id, s.resume_condition,
+           (SELECT x.slot FROM ff_claim_start x WHERE x.lane_id = e.lane_id AND x.priority = e.priority ORDER BY x.slot LIMIT 1)
+    INTO waitpoint_key, waitpoint_state, expires_at_ms, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition,
+         claim_slot
     FROM ff_waitpoint w
     LEFT JOIN ff_suspension s ON s.partition_key = pk AND s.execution_id = id AND s.state = 'open'
     WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id;
@@ -231,7 +237,8 @@ BEGIN
     IF e.signal_count >= p_max_signals THEN
         PERFORM ff_raise('WF032', 'signal_limit_exceeded', format('the execution already has %s signals', e.signal_count));
     END IF;
-    RETURN ROW(waitpoint_key, waitpoint_state, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition)::ff_delivery_target;
+    RETURN ROW(waitpoint_key, waitpoint_state, waitpoint_suspension_id, first_signal_id, open_suspension_id, resume_condition,
+               claim_slot)::ff_delivery_target;
 END
 $$;
 COMMENT ON FUNCTION ff_delivery_target(smallint, uuid, ff_exec_core, uuid, text, bigint, text, bigint)
@@ -284,6 +291,11 @@ BEGIN
     seq := ff_record_signal(pk, id, ref, e.lane_id, p_waitpoint_id, wp.waitpoint_key, sid, p_signal_id, p_signal_name, p_category,
         p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
         'condition_satisfied', now_ms);
+    -- Resumed claimable: its claim start comes down to it (the registration read under the lock).
+    IF resuming AND NOT p_resume_delay_ms > 0
+       AND ff_claim_start_above(wp.claim_slot, e.queue_seq) THEN
+        PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
+    END IF;
     IF p_idempotency_key IS NOT NULL THEN
         dedup_expires := least(now_ms::numeric + p_dedup_ttl_ms, 9223372036854775807)::bigint;
         -- @statement signals/dedup_put.sql: pk, id, p_waitpoint_id, p_idempotency_key, p_signal_id, dedup_expires
@@ -447,6 +459,9 @@ BEGIN
         PERFORM ff_raise('WF033', 'execution_not_suspended', format('the execution is %s, not suspended', e.lifecycle_phase));
     END IF;
     PERFORM ff_resume_by_operator(id.partition_key, id.execution_uuid, sid, now_ms, resume_delay_ms);
+    IF resume_delay_ms <= 0 THEN
+        PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
+    END IF;
     PERFORM ff_wake('{ff_completion}', CASE WHEN resume_delay_ms > 0 THEN '{}'::text[] ELSE ARRAY[e.lane_id] END);
     RETURN QUERY SELECT 'resumed'::text;
 END

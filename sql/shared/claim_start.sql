@@ -170,6 +170,23 @@ $$;
 COMMENT ON FUNCTION ff_claim_start_lower(text, integer, bigint) IS
     'Lower the claim start of a (lane, priority) to a row that became claimable (internal).';
 
+-- Rows (lane, priority, queue_seq, zipped arrays) became claimable in one statement: each (lane,
+-- priority) goes down to its oldest, in a fixed order. For the statements of flows and lanes that
+-- make rows claimable: the SQL edition has no trigger and lowers here; in the Rust edition the row
+-- trigger already did, so this finds every start at or below its rows and lowers nothing.
+CREATE FUNCTION ff_claim_start_lower_rows(p_lane_ids text[], p_priorities integer[], p_queue_seqs bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_lane_ids IS NOT NULL THEN
+        PERFORM ff_claim_start_lower(l, p, min(s))
+        FROM unnest(p_lane_ids, p_priorities, p_queue_seqs) AS u(l, p, s)
+        GROUP BY l, p ORDER BY l, p;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_claim_start_lower_rows(text[], integer[], bigint[]) IS
+    'Lower the claim starts of rows one statement made claimable (internal).';
+
 -- The claim start of a (lane, priority) goes up to the first row a fresh statement sees claimable from
 -- p_from, unless a transition is under way on its slot (the gate
 -- is taken; a later claim tries again) or the start moved since the claimer read it (p_from).

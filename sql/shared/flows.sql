@@ -174,6 +174,9 @@ CREATE FUNCTION ff_flow_release(pk smallint, id uuid, now_ms bigint) RETURNS voi
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     lanes text[];
+    ready_lanes text[];
+    ready_priorities integer[];
+    ready_seqs bigint[];
 BEGIN
     WITH released AS (
         UPDATE ff_flow_member d SET upstreams_left = d.upstreams_left - 1
@@ -190,9 +193,14 @@ BEGIN
         FROM released r
         WHERE r.upstreams_left = 0 AND x.partition_key = pk AND x.execution_id = r.execution_id
           AND x.eligibility_state = 'blocked_by_dependencies'
-        RETURNING x.lane_id, x.eligibility_state)
-    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now') INTO lanes FROM ready;
+        RETURNING x.lane_id, x.priority, x.queue_seq, x.eligibility_state)
+    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(priority) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(queue_seq) FILTER (WHERE eligibility_state = 'eligible_now')
+    INTO lanes, ready_lanes, ready_priorities, ready_seqs FROM ready;
     IF lanes IS NOT NULL THEN
+        PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
         PERFORM ff_wake('{}', lanes);
     END IF;
 END
@@ -556,6 +564,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     doomed_ids uuid[];
     ready_lanes text[];
+    ready_priorities integer[];
+    ready_seqs bigint[];
 BEGIN
     PERFORM 1 FROM ff_exec_core u
     WHERE u.partition_key = pk
@@ -584,14 +594,17 @@ BEGIN
         FROM members c
         WHERE x.partition_key = pk AND x.execution_id = c.execution_id AND x.lifecycle_phase = 'runnable'
           AND x.eligibility_state IN ('eligible_now', 'not_eligible_until_time', 'blocked_by_dependencies')
-        RETURNING x.execution_id, x.lane_id, x.eligibility_state, c.doomed)
-    SELECT array_agg(execution_id) FILTER (WHERE doomed), array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now')
-    INTO doomed_ids, ready_lanes FROM states;
+        RETURNING x.execution_id, x.lane_id, x.priority, x.queue_seq, x.eligibility_state, c.doomed)
+    SELECT array_agg(execution_id) FILTER (WHERE doomed), array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(priority) FILTER (WHERE eligibility_state = 'eligible_now'),
+           array_agg(queue_seq) FILTER (WHERE eligibility_state = 'eligible_now')
+    INTO doomed_ids, ready_lanes, ready_priorities, ready_seqs FROM states;
     IF doomed_ids IS NOT NULL THEN
         PERFORM ff_flow_skip(pk, doomed_ids, now_ms);
     END IF;
     IF ready_lanes IS NOT NULL THEN
-        PERFORM ff_wake('{}', ready_lanes);
+        PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
+        PERFORM ff_wake('{}', ARRAY(SELECT DISTINCT l FROM unnest(ready_lanes) l ORDER BY 1));
     END IF;
 END
 $$;

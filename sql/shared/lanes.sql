@@ -175,7 +175,7 @@ DECLARE
     e record;
     upstreams integer;
 BEGIN
-    SELECT x.eligibility_state, x.eligible_at_ms, x.namespace, x.lane_id INTO e FROM ff_exec_core x
+    SELECT x.eligibility_state, x.eligible_at_ms, x.namespace, x.lane_id, x.priority, x.queue_seq INTO e FROM ff_exec_core x
     WHERE x.partition_key = id.partition_key AND x.execution_id = id.execution_uuid FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF010', 'not_found', 'execution not found', 'execution');
@@ -194,6 +194,9 @@ BEGIN
         updated_at_ms = now_ms
     WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
     RETURNING eligibility_state INTO e.eligibility_state;
+    IF e.eligibility_state = 'eligible_now' THEN
+        PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
+    END IF;
     INSERT INTO ff_operator_event (partition_key, execution_id, namespace, occurred_at_ms, action, actor, detail)
     VALUES (id.partition_key, '{fp:' || id.partition_key || '}:' || id.execution_uuid, e.namespace, now_ms, 'execution_released',
             session_user, jsonb_build_object('eligibility_state', e.eligibility_state));

@@ -197,7 +197,7 @@ macro_rules! columns {
         }
     )*};
 }
-columns!(bool, i16, i32, i64, String, Vec<u8>, pgrx::Uuid, pgrx::JsonB, Vec<String>, Vec<i64>, Vec<i16>);
+columns!(bool, i16, i32, i64, String, Vec<u8>, pgrx::Uuid, pgrx::JsonB, Vec<String>, Vec<i64>, Vec<i32>, Vec<i16>);
 
 /// The signing key a statement reads with the `kid, secret, active, expires_at_ms` columns of
 /// `ff_keystore` (usually LEFT JOINed, so that reading a key costs no statement of its own); `None`

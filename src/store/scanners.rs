@@ -36,12 +36,15 @@ statement! {
 statement! {
     mod promote_delayed = "scanners/promote_delayed.sql";
     args<'a> { now_ms: i64, max_rows: i64, filter: ScanFilter<'a>, scan_from: i64 }
-    row { lane_id: String }
+    row { lane_id: String, priority: i32, queue_seq: i64 }
 }
 statement! {
     mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
     args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, filter: ScanFilter<'a>, scan_from: i64 }
-    row { failed: i64, expired: i64, lanes: Option<Vec<String>> }
+    row {
+        failed: i64, expired: i64, lanes: Option<Vec<String>>,
+        claimable_lane_ids: Option<Vec<String>>, claimable_priorities: Option<Vec<i32>>, claimable_queue_seqs: Option<Vec<i64>>,
+    }
 }
 statement! {
     /// Variants: signal, lease, completion, operator events.

@@ -2,7 +2,8 @@
 -- more than max_reclaims (ff_engine.max_reclaims) expiries; the attempt records failure class
 -- infra_crash (a reclaim resumes it; a terminal one is closed as failed); lease event `expired`, and
 -- a completion event `failed` (infra_crash) for those that became terminal; the lanes of those back in a lane (their sleeping
--- workers are woken).
+-- workers are woken), and each of those rows' lane, priority and queue_seq (the SQL edition lowers
+-- their claim starts, sql/edition/claim_starts.sql).
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
@@ -32,7 +33,7 @@ upd AS (
       -- snapshot keeps alive).
       AND e.ownership_state || '' = 'leased' AND e.lease_expires_at_ms <= $1
     RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id,
-              e.attempt_index),
+              e.priority, e.queue_seq, e.attempt_index),
 att AS (
     UPDATE ff_attempt a SET failure_class = 'infra_crash',
         ended_at_ms = CASE WHEN upd.lifecycle_phase = 'terminal' THEN $1 ELSE a.ended_at_ms END,
@@ -49,5 +50,8 @@ ce AS (
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed', 'infra_crash'
     FROM upd WHERE lifecycle_phase = 'terminal')
 SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes
+       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
+       array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
+       array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
+       array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs
 FROM upd

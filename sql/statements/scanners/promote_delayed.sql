@@ -1,5 +1,6 @@
 -- Promote delayed executions whose time has come to eligible_now, oldest first; one row per
--- execution promoted, with its lane (whose sleeping workers are woken).
+-- execution promoted, with its lane (whose sleeping workers are woken), priority and queue_seq (the
+-- SQL edition lowers their claim starts, sql/edition/claim_starts.sql).
 -- $1 now_ms
 -- $2 max_rows
 -- $3..$6 filter (namespace, tag_key, tag_value, partitions: store::scanners::ScanFilter)
@@ -16,4 +17,4 @@ FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.exec
   -- Written so that it implies nothing about ff_exec_core_delayed: the update reaches its rows by the
   -- primary key from `due`, never by walking that index from its head.
   AND e.lifecycle_phase = 'runnable' AND e.eligibility_state || '' = 'not_eligible_until_time' AND e.eligible_at_ms <= $1
-RETURNING e.lane_id
+RETURNING e.lane_id, e.priority, e.queue_seq

@@ -26,7 +26,7 @@ upd AS (
       updated_at_ms = $1
     FROM due WHERE e.partition_key = due.partition_key AND e.execution_id = due.execution_id
       AND e.ownership_state = 'leased' AND e.lease_expires_at_ms <= $1
-    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id),
+    RETURNING e.partition_key, e.execution_id, e.namespace, e.lease_id, e.lease_epoch, e.lifecycle_phase, e.lane_id, e.priority, e.queue_seq),
 le AS (
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, lease_id, lease_epoch, 'expired'
@@ -36,5 +36,8 @@ ce AS (
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed'
     FROM upd WHERE lifecycle_phase = 'terminal')
 SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes
+       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
+       array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
+       array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
+       array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs
 FROM upd
