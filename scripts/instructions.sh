@@ -10,6 +10,8 @@
 #   FF_INSTR_EDITION=sql ./scripts/instructions.sh    # the SQL edition (CREATE EXTENSION in a copy of the
 #                                                       server whose ff_engine is the SQL-only extension)
 #   FF_INSTR_W8=1 ./scripts/instructions.sh           # also workload 8 (fan-out / fan-in of 100 children)
+#   FF_INSTR_EXTRA=file.sql ./scripts/instructions.sh # run file.sql after ff_engine's set-up (e.g. drop a
+#                                                       trigger, to measure what it costs)
 # Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
 # same prepared data directory, so start-up and the set-up cancel out. For the extension it also reports
 # how much of that runs inside the engine's SQL statements and how much of those only sets a statement
@@ -37,6 +39,7 @@ prepare() { # prepare NAME SETUP_SQL [absurd]
   psql_pg -d postgres -c "CREATE DATABASE cg"
   [ "${3:-}" = absurd ] && absurdctl init -h "$work" -p 5499 -U postgres -d cg >/dev/null
   psql_pg -d cg -f "$2"
+  [ "${3:-}" = absurd ] || [ -z "${FF_INSTR_EXTRA:-}" ] || psql_pg -d cg -f "$FF_INSTR_EXTRA"
   psql_pg -d cg -c "VACUUM ANALYZE"
   as_pg "$BIN/pg_ctl" -D "$work/data" -w stop >/dev/null
 }

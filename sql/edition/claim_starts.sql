@@ -1,9 +1,11 @@
 -- ff_engine, SQL edition: how it keeps the claim starts (sql/shared/claim_start.sql) below every
--- claimable row. The Rust edition does it in row triggers (C: sql/claim_start_triggers.sql). Here a
--- create registers a new (lane, priority) in a BEFORE INSERT trigger (below), and each transition
--- that makes a row claimable lowers its (lane, priority)'s start after its statement, in the same
--- transaction:
---   resume by a signal          signals.sql, ff_deliver; scanners.sql, a timeout's auto-resume
+-- claimable row. The Rust edition does it in row triggers (C: sql/claim_start_triggers.sql); here each
+-- create and each transition that makes a row claimable does it itself, after its statement, in the
+-- same transaction:
+--   create                      executions.sql, ff_create_execution_body: the first claimable row of
+--                               a (lane, priority) registers the pair
+--   resume by a signal          signals.sql, ff_deliver (the pair's slot read with the waitpoint);
+--                               scanners.sql, a suspension timeout's auto-resume
 --   resume by an operator       signals.sql, ff_resume_execution
 --   retry without backoff       leases.sql, ff_fail
 --   promotion, lease expiry     scanners.sql (their statements return the rows they made claimable)
@@ -11,10 +13,12 @@
 --   release of a hold           sql/shared/lanes.sql
 --   dependency release, recount sql/shared/flows.sql (both editions; after the Rust edition's
 --                               trigger it finds every start already low enough)
--- A PL/pgSQL row trigger on updates of eligibility_state fired five times per workload-1 cycle (four
--- of them making the row unclaimable) and read the registration in a statement of its own: 2.4 % of
--- the cycle's instructions. The shared suite's transition test (tests/claim_order.rs) moves a start
--- past a row and checks that each transition above brings it back down.
+-- Why not triggers, as the Rust edition: a PL/pgSQL row trigger on updates of eligibility_state fires
+-- five times per workload-1 cycle (four of them on updates that make the row unclaimable) and reads
+-- the pair's registration in a statement of its own; with the insert trigger that is 3.5 % of the
+-- cycle's instructions, against 1.9 % for these calls (docs/benchmarks-2026-12-03.md). The shared
+-- suite's transition test (tests/claim_order.rs) moves a start past a row and checks that each
+-- transition above brings it back down.
 -- Taking the gate after the row's update rather than before is as safe: a raise that ran between the
 -- two did not see the row (not committed), and the lowering, before the commit, brings the start back
 -- down to it.

@@ -19,9 +19,10 @@
 --   current start (rows other claimers hold locked count as claimable: their claim may roll back).
 --   It runs while holding the slot's gate exclusively, tried without waiting.
 -- * Lowered by every transition that makes a row claimable (retry, resume, reclaim, revoke, replay,
---   promotion, release, dependency release, priority change: the triggers below), which first take
---   the slot's gate shared until their transaction ends. So a raise never runs while a transition is
---   uncommitted, and a raise's statement sees every transition that committed before it.
+--   promotion, release, dependency release, priority change: the Rust edition's row trigger,
+--   sql/claim_start_triggers.sql; in the SQL edition the transition itself, sql/edition/claim_starts.sql),
+--   which take the slot's gate shared until their transaction ends. So a raise never runs while a
+--   transition is uncommitted, and a raise's statement sees every transition that committed before it.
 -- * A row inserted claimable (a create) gets a queue_seq above every start already set, except when
 --   its transaction commits after a raise passed its number (a producer that holds its transaction):
 --   ff_claim_start_verify lowers the start to the true head, from ff_tick and from a claim that
