@@ -292,7 +292,7 @@ BEGIN
         p_source_type, p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, resuming, sats, p_resume_delay_ms,
         'condition_satisfied', now_ms);
     -- Resumed claimable: its claim start comes down to it (the registration read under the lock).
-    IF resuming AND NOT p_resume_delay_ms > 0
+    IF resuming AND NOT coalesce(p_resume_delay_ms > 0, false)
        AND ff_claim_start_above(wp.claim_slot, e.queue_seq) THEN
         PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
     END IF;
