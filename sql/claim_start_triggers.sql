@@ -1,8 +1,8 @@
 -- ff_engine, Rust edition: the triggers that keep the claim starts (sql/shared/claim_start.sql) below
 -- every claimable row. One C function (src/store/claim_starts.rs) fired BEFORE the write, without a
 -- WHEN clause: PostgreSQL parses a WHEN clause again for every statement that updates a row, which cost
--- more than a call that returns at once when the row does not become claimable. (The SQL edition's
--- are in sql/edition/claim_start_triggers.sql.)
+-- more than a call that returns at once when the row does not become claimable. (The SQL edition
+-- keeps them without triggers: sql/edition/claim_starts.sql.)
 COMMENT ON FUNCTION ff_claim_start_row() IS
     'Register a created claimable row''s (lane, priority); lower the claim start to a row that becomes claimable (internal).';
 CREATE TRIGGER ff_claim_start_inserted BEFORE INSERT ON ff_exec_core FOR EACH ROW

@@ -15,8 +15,8 @@
 --                               trigger it finds every start already low enough)
 -- Why not triggers, as the Rust edition: a PL/pgSQL row trigger on updates of eligibility_state fires
 -- five times per workload-1 cycle (four of them on updates that make the row unclaimable) and reads
--- the pair's registration in a statement of its own; with the insert trigger that is 3.5 % of the
--- cycle's instructions, against 1.9 % for these calls (docs/benchmarks-2026-12-03.md). The shared
+-- the pair's registration in a statement of its own; with the insert trigger that is 3.2 % of the
+-- cycle's instructions, against 1.5 % for these calls (docs/benchmarks-2026-12-03.md). The shared
 -- suite's transition test (tests/claim_order.rs) moves a start past a row and checks that each
 -- transition above brings it back down.
 -- Taking the gate after the row's update rather than before is as safe: a raise that ran between the

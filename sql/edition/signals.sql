@@ -186,8 +186,8 @@ COMMENT ON FUNCTION ff_delivery_effect(smallint, uuid, uuid, uuid, jsonb, text, 
 
 -- What a delivery decides on, read under the execution's lock: the waitpoint's key, state and
 -- suspension, the first signal under the idempotency key, the open suspension and its condition, and
--- the claim-start registration of the execution's (lane, priority) that a resume lowers
--- (sql/shared/claim_start.sql: whether there is one, its slot and start).
+-- the lowest claim-start slot of the execution's (lane, priority), which a resume lowers
+-- (sql/edition/claim_starts.sql; NULL: none).
 CREATE TYPE ff_delivery_target AS (waitpoint_key text, waitpoint_state text, waitpoint_suspension_id uuid,
     first_signal_id uuid, open_suspension_id uuid, resume_condition jsonb, claim_slot integer);
 COMMENT ON TYPE ff_delivery_target IS 'What a delivery decides on (internal).';
