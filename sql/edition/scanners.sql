@@ -422,15 +422,15 @@ BEGIN
         SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, now_ms, 'failed', 'infra_crash'
         FROM upd WHERE lifecycle_phase = 'terminal')
     SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-           array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
            array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
            array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
            array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs
     FROM upd
     -- @end statement
-    INTO failed, expired, lanes, ready_lanes, ready_priorities, ready_seqs;
+    INTO failed, expired, ready_lanes, ready_priorities, ready_seqs;
     IF ready_lanes IS NOT NULL THEN
         PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
+        lanes := ARRAY(SELECT DISTINCT l FROM unnest(ready_lanes) l ORDER BY 1);
     END IF;
     IF p_namespace IS NULL AND p_tag_key IS NULL AND p_partitions IS NULL AND expired < max_rows THEN
         PERFORM ff_scan_done('expire_leases', now_ms);

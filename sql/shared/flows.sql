@@ -173,7 +173,6 @@ COMMENT ON FUNCTION ff_flow_join(smallint, uuid, uuid, text, text, text[]) IS 'J
 CREATE FUNCTION ff_flow_release(pk smallint, id uuid, now_ms bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    lanes text[];
     ready_lanes text[];
     ready_priorities integer[];
     ready_seqs bigint[];
@@ -194,14 +193,13 @@ BEGIN
         WHERE r.upstreams_left = 0 AND x.partition_key = pk AND x.execution_id = r.execution_id
           AND x.eligibility_state = 'blocked_by_dependencies'
         RETURNING x.lane_id, x.priority, x.queue_seq, x.eligibility_state)
-    SELECT array_agg(DISTINCT lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
-           array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
+    SELECT array_agg(lane_id) FILTER (WHERE eligibility_state = 'eligible_now'),
            array_agg(priority) FILTER (WHERE eligibility_state = 'eligible_now'),
            array_agg(queue_seq) FILTER (WHERE eligibility_state = 'eligible_now')
-    INTO lanes, ready_lanes, ready_priorities, ready_seqs FROM ready;
-    IF lanes IS NOT NULL THEN
+    INTO ready_lanes, ready_priorities, ready_seqs FROM ready;
+    IF ready_lanes IS NOT NULL THEN
         PERFORM ff_claim_start_lower_rows(ready_lanes, ready_priorities, ready_seqs);
-        PERFORM ff_wake('{}', lanes);
+        PERFORM ff_wake('{}', ARRAY(SELECT DISTINCT l FROM unnest(ready_lanes) l ORDER BY 1));
     END IF;
 END
 $$;

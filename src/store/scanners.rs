@@ -42,7 +42,7 @@ statement! {
     mod expire_leases = "scanners/expire_leases.sql", on 0.1.0 schema "releases/0.1.0/scanners/expire_leases.sql";
     args<'a> { now_ms: i64, max_rows: i64, max_reclaims: i32, filter: ScanFilter<'a>, scan_from: i64 }
     row {
-        failed: i64, expired: i64, lanes: Option<Vec<String>>,
+        failed: i64, expired: i64,
         claimable_lane_ids: Option<Vec<String>>, claimable_priorities: Option<Vec<i32>>, claimable_queue_seqs: Option<Vec<i64>>,
     }
 }
@@ -235,8 +235,10 @@ fn expire_leases_task(client: &SpiClient<'_>, now_ms: i64, max_rows: i64, f: Sca
     run.end(client, r.expired as usize, max_rows)?;
     if r.expired > 0 {
         let channels: &[Channel] = if r.failed > 0 { &[Channel::Lease, Channel::Completion] } else { &[Channel::Lease] };
-        let lanes = r.lanes.unwrap_or_default();
-        wake(client, channels, &lanes.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let mut lanes: Vec<&str> = r.claimable_lane_ids.iter().flatten().map(String::as_str).collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        wake(client, channels, &lanes)?;
     }
     Ok(r.expired as usize)
 }

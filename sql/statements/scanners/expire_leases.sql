@@ -1,9 +1,9 @@
 -- Lease expiry: back to the lane as an interrupted attempt (epoch + 1), or terminal failed after
 -- more than max_reclaims (ff_engine.max_reclaims) expiries; the attempt records failure class
 -- infra_crash (a reclaim resumes it; a terminal one is closed as failed); lease event `expired`, and
--- a completion event `failed` (infra_crash) for those that became terminal; the lanes of those back in a lane (their sleeping
--- workers are woken), and each of those rows' lane, priority and queue_seq (the SQL edition lowers
--- their claim starts, sql/edition/claim_starts.sql).
+-- a completion event `failed` (infra_crash) for those that became terminal; the lane, priority and
+-- queue_seq of each row back in a lane (its lane's sleeping workers are woken; the SQL edition lowers
+-- the claim starts, sql/edition/claim_starts.sql).
 -- $1 now_ms
 -- $2 max_rows
 -- $3 max_reclaims
@@ -50,7 +50,6 @@ ce AS (
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed', 'infra_crash'
     FROM upd WHERE lifecycle_phase = 'terminal')
 SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
        array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
        array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
        array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs

@@ -36,7 +36,6 @@ ce AS (
     SELECT partition_key, '{fp:' || partition_key || '}:' || execution_id, namespace, $1, 'failed'
     FROM upd WHERE lifecycle_phase = 'terminal')
 SELECT count(*) FILTER (WHERE lifecycle_phase = 'terminal') AS failed, count(*) AS expired,
-       array_agg(DISTINCT lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS lanes,
        array_agg(lane_id) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_lane_ids,
        array_agg(priority) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_priorities,
        array_agg(queue_seq) FILTER (WHERE lifecycle_phase = 'runnable') AS claimable_queue_seqs
