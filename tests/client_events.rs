@@ -158,6 +158,45 @@ fn out_of_order_commits_and_rollbacks_keep_id_order() {
     });
 }
 
+/// The writer of the lower event id can have the larger transaction id: B's transaction takes its id
+/// first, A's takes the lower event id, B commits. The read that meets the hole sees B as the latest
+/// completed transaction, so its snapshot's `xmax` is below A's id; a rule "final once a later `xmin`
+/// reaches that `xmax`" drops A's event as soon as A is the oldest transaction running. The subscriber
+/// must hold B's event back until A commits, then yield both in order.
+#[test]
+fn a_lower_event_id_held_by_a_younger_transaction_is_waited_for() {
+    let db = Cluster::shared().fresh_db("client_sub_young");
+    block_on(async {
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        // Polling: a listening subscriber's announcement is a transaction of its own, whose id, later
+        // than A's, would lift the snapshot's `xmax` past A's and hide the fault.
+        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Completion]).polling(Duration::from_millis(20)));
+        run_to_completion(&c, "young", 1).await;
+        let (first, _, _) = next_completion(&mut sub).await;
+        for lane in ["young-a", "young-b"] {
+            c.create_execution(&NewExecution::new(lane)).await.unwrap();
+        }
+        let a = c.claim("young-a", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        let b = c.claim("young-b", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        let complete = "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3)";
+        let (mut conn_a, mut conn_b) = (c.pool().get().await.unwrap(), c.pool().get().await.unwrap());
+        let tx_b = conn_b.transaction().await.unwrap();
+        let xid_b: String = tx_b.query_one("SELECT pg_current_xact_id()::text", &[]).await.unwrap().get(0);
+        let tx_a = conn_a.transaction().await.unwrap();
+        tx_a.query(complete, &[&a.lease.execution_id.to_string(), &a.lease.lease_id, &a.lease.lease_epoch]).await.unwrap();
+        tx_b.query(complete, &[&b.lease.execution_id.to_string(), &b.lease.lease_id, &b.lease.lease_epoch]).await.unwrap();
+        let xid_a: String = tx_a.query_one("SELECT pg_current_xact_id()::text", &[]).await.unwrap().get(0);
+        assert!(xid_a.parse::<i64>().unwrap() > xid_b.parse::<i64>().unwrap(), "A's transaction is the younger");
+        tx_b.commit().await.unwrap();
+        // Many reads meet the hole meanwhile (it is re-read every 20 ms).
+        assert!(tokio::time::timeout(Duration::from_millis(800), sub.next()).await.is_err(), "B's event must wait for A's lower id");
+        tx_a.commit().await.unwrap();
+        let (ia, ea, _) = next_completion(&mut sub).await;
+        let (ib, eb, _) = next_completion(&mut sub).await;
+        assert_eq!((ia, ea, ib, eb), (first + 1, a.lease.execution_id, first + 2, b.lease.execution_id));
+    });
+}
+
 /// Many writers commit concurrently while the subscriber reads and its connection is terminated again and
 /// again: it yields each completion exactly once, ids strictly increasing.
 #[test]

@@ -14,9 +14,12 @@
 //! id 11 can commit before id 10 does, and a rolled-back insert leaves a hole for ever. Reading "ids
 //! after the last one seen" would then skip id 10. So the subscriber delivers only the contiguous run
 //! after its cursor and holds back at a hole until the hole is proven final: every read returns its
-//! snapshot's `xmin`/`xmax`; once a later snapshot's `xmin` passes the `xmax` recorded when the hole was
-//! first seen, every transaction that could have taken the missing ids has ended, so a still-missing id
-//! never will commit. (`max_gap_wait` bounds the wait when an unrelated transaction stays open for long.)
+//! snapshot's `xmin` and the next transaction id to be assigned; once a later snapshot's `xmin` reaches
+//! that next id as it was when the hole was first seen, every transaction that could have taken the
+//! missing ids has ended (the engine writes an event only in a transaction that already has its id), so a
+//! still-missing id never will commit. The snapshot's `xmax` would not do: it is one past the latest
+//! *completed* transaction, and a running one can hold a larger id. (`max_gap_wait` bounds the wait when
+//! an unrelated transaction stays open for long.)
 
 use crate::client::col;
 use crate::retry::{jitter_seed, RetryPolicy};
@@ -27,6 +30,20 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 use uuid::Uuid;
+
+/// The `FROM` of every read: its snapshot's `xmin`, and the next transaction id to be assigned when
+/// it ran (`xmax` + `age(xmax)`: `age` counts from that id and assigns none). Not the snapshot's
+/// `xmax`: that is one past the latest *completed* transaction, and a transaction still running can hold
+/// a larger id, assigned before the snapshot.
+macro_rules! snapshot_bounds {
+    () => {
+        concat!(
+            "FROM (SELECT pg_snapshot_xmin(c.s)::text::bigint AS xmin, ",
+            "pg_snapshot_xmax(c.s)::text::bigint + age(xid(pg_snapshot_xmax(c.s))) AS next_xid ",
+            "FROM (SELECT pg_current_snapshot() AS s) c) s "
+        )
+    };
+}
 
 /// The four outbox tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,10 +70,9 @@ impl EventKind {
 
     /// Completion events with their results' bytes.
     const COMPLETIONS_WITH_RESULTS: &'static str = concat!(
-        "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
+        "SELECT s.xmin, s.next_xid, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
         "e.outcome, e.flow_id, e.result_bytes, e.result, e.failure_class ",
-        "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
-        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+        snapshot_bounds!(),
         "LEFT JOIN LATERAL (SELECT * FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
         "ORDER BY e.event_id"
     );
@@ -65,41 +81,37 @@ impl EventKind {
         self as usize
     }
 
-    // One statement (one snapshot): the snapshot's xmin/xmax, then the rows after the cursor.
+    // One statement (one snapshot): the snapshot's bounds, then the rows after the cursor.
     fn sql(self) -> &'static str {
         match self {
             EventKind::Signal => concat!(
-                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "SELECT s.xmin, s.next_xid, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
                 "e.signal_id, e.waitpoint_id, e.signal_name, e.source_type, e.source_identity, e.effect ",
-                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
-                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                snapshot_bounds!(),
                 "LEFT JOIN LATERAL (SELECT * FROM ff_signal_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
             EventKind::Lease => concat!(
-                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "SELECT s.xmin, s.next_xid, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
                 "e.lease_id, e.lease_epoch, e.event_type ",
-                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
-                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                snapshot_bounds!(),
                 "LEFT JOIN LATERAL (SELECT * FROM ff_lease_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
             // The view adds the execution's flow and, for a success, its result's size (and bytes: with
             // `SubscriptionOptions::with_results`, a column ff_signaler may not read).
             EventKind::Completion => concat!(
-                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
+                "SELECT s.xmin, s.next_xid, e.event_id, e.partition_key, e.execution_id, e.namespace, e.produced_at_ms, ",
                 "e.outcome, e.flow_id, e.result_bytes, NULL::bytea, e.failure_class ",
-                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
-                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                snapshot_bounds!(),
                 "LEFT JOIN LATERAL (SELECT event_id, partition_key, execution_id, namespace, produced_at_ms, outcome, flow_id, ",
                 "result_bytes, failure_class FROM ff_completions WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
             EventKind::Operator => concat!(
-                "SELECT s.xmin, s.xmax, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
+                "SELECT s.xmin, s.next_xid, e.event_id, e.partition_key, e.execution_id, e.namespace, e.occurred_at_ms, ",
                 "e.action::text, e.actor, e.reason, e.detail, e.lane_id ",
-                "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, ",
-                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s ",
+                snapshot_bounds!(),
                 "LEFT JOIN LATERAL (SELECT * FROM ff_operator_event WHERE event_id > $1 ORDER BY event_id LIMIT $2) e ON true ",
                 "ORDER BY e.event_id"
             ),
@@ -320,7 +332,9 @@ pub struct SubscriptionOptions {
     pub poll_interval: Duration,
     /// Rows read per statement.
     pub batch: i64,
-    /// Longest a hole in the ids holds back later events (see the module docs).
+    /// Longest a hole in the ids holds back later events (see the module docs). A hole still open
+    /// after it is passed for good: an event whose transaction commits more than this long after it
+    /// was written is never delivered. Keep it above the longest transaction that calls the engine.
     pub max_gap_wait: Duration,
     /// Completion events carry their results' bytes (not for a client in role ff_signaler).
     pub with_results: bool,
@@ -384,7 +398,9 @@ impl SubscriptionOptions {
 #[derive(Debug, Clone, Copy)]
 struct Hole {
     first_missing: i64,
-    seen_xmax: i64,
+    /// The next transaction id to be assigned when the hole was first seen: the writer of the missing
+    /// id had its transaction id then.
+    next_xid_then: i64,
     seen_at: Instant,
 }
 
@@ -615,7 +631,7 @@ impl Subscription {
             let start = self.cursor.get(kind); // `next` reads only once the buffer is drained
             let rows = conn.client.query(stmt, &[&start, &self.options.batch]).await?;
             let full = rows.iter().filter(|r| r.get::<_, Option<i64>>(2).is_some()).count() as i64 == self.options.batch;
-            let (xmin, xmax): (i64, i64) = match rows.first() {
+            let (xmin, next_xid): (i64, i64) = match rows.first() {
                 Some(r) => (col(r, 0)?, col(r, 1)?),
                 None => continue,
             };
@@ -626,13 +642,14 @@ impl Subscription {
                     let hole = self.holes[kind.index()];
                     match hole {
                         Some(h) if h.first_missing == expected => {
-                            let final_now = xmin >= h.seen_xmax || h.seen_at.elapsed() >= self.options.max_gap_wait;
+                            let final_now = xmin >= h.next_xid_then || h.seen_at.elapsed() >= self.options.max_gap_wait;
                             if !final_now {
                                 break;
                             }
                         }
                         _ => {
-                            self.holes[kind.index()] = Some(Hole { first_missing: expected, seen_xmax: xmax, seen_at: Instant::now() });
+                            self.holes[kind.index()] =
+                                Some(Hole { first_missing: expected, next_xid_then: next_xid, seen_at: Instant::now() });
                             break;
                         }
                     }
