@@ -63,7 +63,7 @@ CREATE SEQUENCE ff_claim_mark_seq AS bigint MINVALUE 0 START 0;
 COMMENT ON SEQUENCE ff_claim_mark_seq IS 'The queue_seq high-water when the claim-start mark was taken.';
 CREATE SEQUENCE ff_claim_mark_xid AS bigint MINVALUE 0 START 0;
 COMMENT ON SEQUENCE ff_claim_mark_xid IS
-    'The xmax of a snapshot taken after the claim-start mark''s high-water: the mark settles when every id below it ended.';
+    'The transaction id horizon (ff_xid_horizon) taken after the claim-start mark''s high-water: the mark settles when every id below it ended.';
 CREATE SEQUENCE ff_claim_mark_at AS bigint MINVALUE 0 START 0;
 COMMENT ON SEQUENCE ff_claim_mark_at IS 'When the claim-start mark was last checked (ms since the epoch).';
 CREATE SEQUENCE ff_claim_settled_seq AS bigint MINVALUE 0 START 0;
@@ -225,10 +225,29 @@ $$;
 COMMENT ON FUNCTION ff_claim_head(text, integer, bigint) IS
     'The first claimable queue_seq of a (lane, priority) from a number on (internal).';
 
+-- Past every transaction id assigned so far, as far as any session can tell: past the snapshot's xmax
+-- (one past the latest *completed* transaction) and past every transaction in progress, prepared ones
+-- included (pg_stat_activity's backend_xid is readable by every role; its copy is refreshed first, as
+-- a transaction keeps the first it read). The xmax alone is not: a transaction in progress can hold a
+-- larger id than any completed one. Never less than an earlier call's result on the same cluster.
+CREATE FUNCTION ff_xid_horizon(p_snapshot pg_snapshot) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    SELECT pg_stat_clear_snapshot();
+    -- Each 32-bit id as its signed distance from the xmax's low 32 bits (in-progress ids are within 2^31).
+    SELECT x.xmax + greatest(0, max(((a.xid::text::bigint - x.xmax % 4294967296 + 6442450944) % 4294967296) - 2147483647))
+    FROM (SELECT pg_snapshot_xmax(p_snapshot)::text::bigint AS xmax) x
+    LEFT JOIN (SELECT backend_xid AS xid FROM pg_catalog.pg_stat_activity WHERE backend_xid IS NOT NULL
+               UNION ALL SELECT transaction FROM pg_catalog.pg_prepared_xacts) a ON true
+    GROUP BY x.xmax;
+$$;
+COMMENT ON FUNCTION ff_xid_horizon(pg_snapshot) IS
+    'Past every transaction id assigned so far: the snapshot''s xmax and every transaction in progress (internal).';
+
 -- Check the claim-start mark, at most once per p_min_interval_ms and by one session at a time (class
 -- 1717985659, to the end of the transaction): once settled, its high-water becomes the settled one
--- and a new mark is taken (the high-water, then in a later statement, so a later snapshot, the xmax).
--- A mark from beyond the current xmax (the database was restored elsewhere) counts as settled.
+-- and a new mark is taken (the high-water, then in a later statement, so a later snapshot, the id
+-- horizon: ff_xid_horizon). A mark from beyond the current horizon (the database was restored
+-- elsewhere) counts as settled.
 -- Returns the settled high-water; NULL outside READ COMMITTED, where no floor may rise (a
 -- transaction snapshot is not a later one).
 CREATE FUNCTION ff_claim_mark_check(p_now_ms bigint, p_min_interval_ms bigint) RETURNS bigint
@@ -248,11 +267,11 @@ BEGIN
     PERFORM setval('ff_claim_mark_at', greatest(p_now_ms, 0), true);
     mark_xid := coalesce(pg_sequence_last_value('ff_claim_mark_xid'), 0);
     snapshot := pg_current_snapshot();
-    IF pg_snapshot_xmin(snapshot)::text::bigint >= mark_xid OR pg_snapshot_xmax(snapshot)::text::bigint < mark_xid THEN
+    IF pg_snapshot_xmin(snapshot)::text::bigint >= mark_xid OR ff_xid_horizon(snapshot) < mark_xid THEN
         settled_seq := greatest(settled_seq, coalesce(pg_sequence_last_value('ff_claim_mark_seq'), 0));
         PERFORM setval('ff_claim_settled_seq', settled_seq, true);
         PERFORM setval('ff_claim_mark_seq', coalesce(pg_sequence_last_value(pg_get_serial_sequence('ff_exec_core', 'queue_seq')::regclass), 0), true);
-        PERFORM setval('ff_claim_mark_xid', pg_snapshot_xmax(pg_current_snapshot())::text::bigint, true);
+        PERFORM setval('ff_claim_mark_xid', ff_xid_horizon(pg_current_snapshot()), true);
     END IF;
     RETURN settled_seq;
 END
