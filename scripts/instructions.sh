@@ -12,6 +12,10 @@
 #   FF_INSTR_W8=1 ./scripts/instructions.sh           # also workload 8 (fan-out / fan-in of 100 children)
 #   FF_INSTR_EXTRA=file.sql ./scripts/instructions.sh # run file.sql after ff_engine's set-up (e.g. drop a
 #                                                       trigger, to measure what it costs)
+#   FF_INSTR_INITS=1 ./scripts/instructions.sh        # also where W1's function and operator set-ups come
+#                                                       from (~2 000 instructions each): per PL/pgSQL function,
+#                                                       statement and function set up (bench/instructions/
+#                                                       function_inits.c, built with $CC or cc; no valgrind)
 # Each figure is (instructions of 2n cycles - instructions of n cycles) / n, both from a copy of the
 # same prepared data directory, so start-up and the set-up cancel out. For the extension it also reports
 # how much of that runs inside the engine's SQL statements and how much of those only sets a statement
@@ -41,7 +45,22 @@ prepare() { # prepare NAME SETUP_SQL [absurd]
   psql_pg -d cg -f "$2"
   [ "${3:-}" = absurd ] || [ -z "${FF_INSTR_EXTRA:-}" ] || psql_pg -d cg -f "$FF_INSTR_EXTRA"
   psql_pg -d cg -c "VACUUM ANALYZE"
+  as_pg "$BIN/psql" -X -At -F '|' -h "$work" -p 5499 -U postgres -d cg -c "SELECT oid, oid::regprocedure FROM pg_proc" >"$work/names"
   as_pg "$BIN/pg_ctl" -D "$work/data" -w stop >/dev/null
+}
+function_inits() { # function_inits PROC N -> set-ups per cycle of CALL PROC(n), by statement
+  # The server's headers: the SQL edition's server copy has none; Debian's 15 has (the same major).
+  local include; include=$("$BIN/pg_config" --includedir-server 2>/dev/null || true)
+  [ -f "$include/postgres.h" ] || include=$(/usr/lib/postgresql/15/bin/pg_config --includedir-server)
+  command -v "${CC:-cc}" >/dev/null || { echo "FF_INSTR_INITS needs a C compiler (\$CC, default cc)" >&2; exit 2; }
+  "${CC:-cc}" -O2 -fPIC -shared -I"$include" -o "$work/function_inits.so" bench/instructions/function_inits.c
+  for n in "$2" $(($2 * 2)); do
+    rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+    echo "CALL $1($n);" | as_pg env FF_INITS_OUT="$work/inits_$n" "$BIN/postgres" --single -D "$work/run" \
+      -c shared_preload_libraries="$work/function_inits.so" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
+    cat "$work/inits_$n".* >"$work/inits_$n"
+  done
+  python3 bench/instructions/function_inits.py "$work/inits_$2" "$work/inits_$(($2 * 2))" "$2" "$work/names"
 }
 count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of the prepared data directory
   rm -rf "$work/run"; cp -a "$work/data" "$work/run"
@@ -77,6 +96,7 @@ if [ -n "${FF_INSTR_CALLS:-}" ]; then   # W1 call by call: procedures running it
     prev=$(( (twice - once) / 50 ))
   done
 fi
+if [ -n "${FF_INSTR_INITS:-}" ]; then function_inits w1 50; fi
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100
