@@ -197,6 +197,41 @@ fn a_lower_event_id_held_by_a_younger_transaction_is_waited_for() {
     });
 }
 
+/// A rolled-back event id is passed as soon as no transaction of this database can hold it, even while
+/// a transaction of another database of the server stays open: that one holds every snapshot's `xmin`
+/// back (the rule "a later `xmin` reaches the next id" would wait for it, or for `max_gap_wait`, 30 s),
+/// but it cannot hold an event id here.
+#[test]
+fn a_transaction_open_in_another_database_does_not_hold_a_hole() {
+    let cluster = Cluster::shared();
+    let db = cluster.fresh_db("client_sub_here");
+    let elsewhere = cluster.fresh_db("client_sub_elsewhere");
+    block_on(async {
+        let other = Client::connect(&elsewhere.conninfo("postgres")).await.unwrap();
+        let mut other_conn = other.pool().get().await.unwrap();
+        let open = other_conn.transaction().await.unwrap();
+        open.query_one("SELECT pg_current_xact_id()::text", &[]).await.unwrap();
+
+        let c = Client::connect(&db.conninfo("postgres")).await.unwrap();
+        let mut sub = c.subscribe(SubscriptionOptions::new([EventKind::Completion]));
+        run_to_completion(&c, "here", 1).await;
+        next_completion(&mut sub).await;
+        c.create_execution(&NewExecution::new("here-rolled-back")).await.unwrap();
+        let l = c.claim("here-rolled-back", "w", "i", &[], 30_000, 1).await.unwrap().remove(0);
+        {
+            let mut conn = c.pool().get().await.unwrap();
+            let tx = conn.transaction().await.unwrap();
+            let complete = "SELECT outcome FROM ff_complete(execution_id => $1, lease_id => $2, lease_epoch => $3)";
+            tx.query(complete, &[&l.lease.execution_id.to_string(), &l.lease.lease_id, &l.lease.lease_epoch]).await.unwrap();
+            tx.rollback().await.unwrap();
+        }
+        let after = run_to_completion(&c, "here", 1).await;
+        let e = tokio::time::timeout(Duration::from_secs(5), sub.next()).await.expect("past the hole within 5 s").unwrap();
+        assert_eq!(e.header().unwrap().execution_id, after[0]);
+        open.rollback().await.unwrap();
+    });
+}
+
 /// Many writers commit concurrently while the subscriber reads and its connection is terminated again and
 /// again: it yields each completion exactly once, ids strictly increasing.
 #[test]

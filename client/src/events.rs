@@ -18,8 +18,11 @@
 //! that next id as it was when the hole was first seen, every transaction that could have taken the
 //! missing ids has ended (the engine writes an event only in a transaction that already has its id), so a
 //! still-missing id never will commit. The snapshot's `xmax` would not do: it is one past the latest
-//! *completed* transaction, and a running one can hold a larger id. (`max_gap_wait` bounds the wait when
-//! an unrelated transaction stays open for long.)
+//! *completed* transaction, and a running one can hold a larger id. The same holds once a look at the
+//! transactions in progress *of this database* (`pg_stat_activity`, readable by every role), taken after
+//! the hole was seen, finds none below that id: a later read still missing it misses it for good, and a
+//! long transaction in another database of the server does not hold the subscriber back. (`max_gap_wait`
+//! bounds the wait when an unrelated transaction of this database stays open for long.)
 
 use crate::client::col;
 use crate::retry::{jitter_seed, RetryPolicy};
@@ -401,12 +404,27 @@ struct Hole {
     /// The next transaction id to be assigned when the hole was first seen: the writer of the missing
     /// id had its transaction id then.
     next_xid_then: i64,
+    /// A look at the transactions in progress, taken after the hole was first seen, found none of this
+    /// database below `next_xid_then`: the writer had ended then, so a later read that still misses
+    /// the id misses it for good.
+    writers_ended: bool,
     seen_at: Instant,
 }
+
+/// The oldest transaction in progress in this database, prepared ones included, as a 64-bit id (NULL:
+/// none): `pg_stat_activity`'s `backend_xid` is readable by every role, and its 32 bits are placed
+/// against the snapshot's `xmax` (an id in progress is within 2^31 of it).
+const OLDEST_WRITER_HERE: &str = concat!(
+    "SELECT min(s.xmax + (t.xid::text::bigint - s.xmax % 4294967296 + 6442450944) % 4294967296 - 2147483648) ",
+    "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) s, ",
+    "(SELECT backend_xid AS xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL ",
+    "UNION ALL SELECT transaction FROM pg_prepared_xacts WHERE database = current_database()) t"
+);
 
 struct Connection {
     client: tokio_postgres::Client,
     statements: Vec<(EventKind, tokio_postgres::Statement)>,
+    oldest_writer_here: tokio_postgres::Statement,
     wakeups: mpsc::UnboundedReceiver<()>,
     backend_pid: i32,
 }
@@ -620,7 +638,8 @@ impl Subscription {
                 if kind == EventKind::Completion && self.options.with_results { EventKind::COMPLETIONS_WITH_RESULTS } else { kind.sql() };
             statements.push((kind, client.prepare(sql).await?));
         }
-        Ok(Connection { client, statements, wakeups, backend_pid })
+        let oldest_writer_here = client.prepare(OLDEST_WRITER_HERE).await?;
+        Ok(Connection { client, statements, oldest_writer_here, wakeups, backend_pid })
     }
 
     /// Read every followed table after its cursor into the buffer (contiguous runs only).
@@ -642,14 +661,18 @@ impl Subscription {
                     let hole = self.holes[kind.index()];
                     match hole {
                         Some(h) if h.first_missing == expected => {
-                            let final_now = xmin >= h.next_xid_then || h.seen_at.elapsed() >= self.options.max_gap_wait;
+                            let final_now = xmin >= h.next_xid_then || h.writers_ended || h.seen_at.elapsed() >= self.options.max_gap_wait;
                             if !final_now {
                                 break;
                             }
                         }
                         _ => {
-                            self.holes[kind.index()] =
-                                Some(Hole { first_missing: expected, next_xid_then: next_xid, seen_at: Instant::now() });
+                            self.holes[kind.index()] = Some(Hole {
+                                first_missing: expected,
+                                next_xid_then: next_xid,
+                                writers_ended: false,
+                                seen_at: Instant::now(),
+                            });
                             break;
                         }
                     }
@@ -660,6 +683,15 @@ impl Subscription {
             }
             if full && self.holes[kind.index()].is_none() {
                 self.must_read = true;
+            }
+        }
+        // After the reads that saw the holes, before the read that may pass them: whether their writers
+        // have ended, told by this database's transactions alone (a long one elsewhere on the server
+        // holds the snapshots' xmin back, not these holes).
+        if self.holes.iter().flatten().any(|h| !h.writers_ended) {
+            let oldest: Option<i64> = col(&conn.client.query_one(&conn.oldest_writer_here, &[]).await?, 0)?;
+            for h in self.holes.iter_mut().flatten() {
+                h.writers_ended |= oldest.is_none_or(|x| x >= h.next_xid_then);
             }
         }
         Ok(())
