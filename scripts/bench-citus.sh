@@ -6,17 +6,25 @@
 #   scripts/bench-citus.sh [SECONDS] [CLIENTS]     defaults 20 and 8 (SECONDS sizes each run: a
 #                                                   number of W1 cycles, or a W3 backlog to drain,
 #                                                   per client); writes bench/results/citus/results.txt
+#   FF_CITUS_EDITION=sql scripts/bench-citus.sh     the SQL edition instead (scripts/sql-edition-server.sh
+#                                                   18); writes bench/results/citus-sql/results.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/majors.sh
 source scripts/majors.sh
 secs=${1:-20}
 clients=${2:-8}
-BIN="$(pg_prefix 18)/bin"
-out=bench/results/citus
+if [ "${FF_CITUS_EDITION:-rust}" = sql ]; then
+  BIN="$(bash scripts/sql-edition-server.sh 18)/bin"
+  out=bench/results/citus-sql
+  echo "bench-citus: the SQL edition on PostgreSQL 18"
+else
+  BIN="$(pg_prefix 18)/bin"
+  out=bench/results/citus
+  echo "bench-citus: release build into PostgreSQL 18"
+  FF_PG_MAJOR=18 bash scripts/install.sh --release >/dev/null
+fi
 mkdir -p "$out"
-echo "bench-citus: release build into PostgreSQL 18"
-FF_PG_MAJOR=18 bash scripts/install.sh --release >/dev/null
 as_pg() { env -u RUST_BACKTRACE runuser -u postgres -- "$@"; }
 options="-c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
