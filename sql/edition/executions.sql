@@ -124,10 +124,11 @@ DECLARE
     caps text[];
 BEGIN
     IF coalesce(cardinality(p_required_capabilities), 0) = 0 AND coalesce(cardinality(p_budget_ids), 0) = 0
-       AND octet_length(p_lane_id) BETWEEN 1 AND 64 AND p_lane_id !~ '[^\x20-\x7e]'
-       AND coalesce(octet_length(p_namespace) BETWEEN 1 AND 256, true) AND coalesce(octet_length(p_idempotency_key) BETWEEN 1 AND 256, true)
+       AND octet_length(p_lane_id) <@ '[1,64]'::int4range AND p_lane_id !~ '[^\x20-\x7e]'
+       AND coalesce(octet_length(p_namespace) <@ '[1,256]'::int4range, true)
+       AND coalesce(octet_length(p_idempotency_key) <@ '[1,256]'::int4range, true)
        AND coalesce(jsonb_typeof(p_tags) = 'object' AND octet_length(p_tags::text) < 256, true)
-       AND coalesce(max_attempts BETWEEN 1 AND 100000, true) AND coalesce(backoff BETWEEN 0 AND 9007199254740991, true) THEN
+       AND coalesce(max_attempts <@ '[1,100000]'::int4range, true) AND coalesce(backoff <@ '[0,9007199254740991]'::int8range, true) THEN
         RETURN coalesce(p_required_capabilities, '{}');
     END IF;
     -- Argument conversion (the Rust edition's, before its body).

@@ -360,11 +360,12 @@ BEGIN
     -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap: a
     -- delivery whose arguments all pass is told by one expression (as ff_claimer_valid); any other
     -- runs every check in order.
-    IF NOT coalesce(p_waitpoint_id IS NOT NULL AND octet_length(p_signal_name) BETWEEN 1 AND 256
+    IF NOT coalesce(p_waitpoint_id IS NOT NULL AND octet_length(p_signal_name) <@ '[1,256]'::int4range
                     AND coalesce(greatest(octet_length(p_category), octet_length(p_source_type), octet_length(p_source_identity),
                                           octet_length(p_correlation_id)), 0) <= 256
-                    AND coalesce(octet_length(p_idempotency_key) BETWEEN 1 AND 256, true)
-                    AND p_dedup_ttl_ms BETWEEN 0 AND 9007199254740991 AND p_resume_delay_ms BETWEEN 0 AND 9007199254740991
+                    AND coalesce(octet_length(p_idempotency_key) <@ '[1,256]'::int4range, true)
+                    AND p_dedup_ttl_ms <@ '[0,9007199254740991]'::int8range
+                    AND p_resume_delay_ms <@ '[0,9007199254740991]'::int8range
                     AND p_max_signals IS NOT NULL, false) THEN
         PERFORM ff_check_delivery(p_waitpoint_id, p_signal_name, p_category, p_source_type, p_source_identity, p_payload,
             p_correlation_id, p_idempotency_key, p_dedup_ttl_ms, p_resume_delay_ms, p_max_signals);

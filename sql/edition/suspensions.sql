@@ -102,7 +102,7 @@ BEGIN
         IF EXISTS (SELECT 1 FROM jsonb_object_keys(e.x) k WHERE k NOT IN ('waitpoint_id', 'waitpoint_key')) THEN
             PERFORM ff_invalid('invalid_waitpoints', 'invalid_waitpoints: a binding has waitpoint_key and optionally waitpoint_id');
         END IF;
-        IF jsonb_typeof(e.x -> 'waitpoint_key') IS DISTINCT FROM 'string' OR octet_length(e.x ->> 'waitpoint_key') NOT BETWEEN 1 AND 256 THEN
+        IF jsonb_typeof(e.x -> 'waitpoint_key') IS DISTINCT FROM 'string' OR NOT octet_length(e.x ->> 'waitpoint_key') <@ '[1,256]'::int4range THEN
             PERFORM ff_invalid('invalid_waitpoint_key', 'invalid_waitpoint_key: waitpoint keys are 1-256 bytes');
         END IF;
         u := NULL;
