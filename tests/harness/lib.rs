@@ -8,9 +8,9 @@
 //! (`scripts/sql-edition-server.sh` makes a copy of a server in which `ff_engine` is the SQL edition).
 //! Every database still gets ff_engine by `CREATE EXTENSION ff_engine` (in the template `fresh_db`
 //! copies), and the template is checked to hold the edition asked for, so a mislabelled run fails
-//! instead of passing twice. The template also checks, on every event row written in a test, that
-//! the writing transaction had its transaction id before it took the event id
-//! (`event_ids_after_xid.sql`: the event subscription's gap rule relies on it).
+//! instead of passing twice. The template also checks, on every event row and execution written in
+//! a test, that the writing transaction had its transaction id before it drew the row's number
+//! (`ids_after_xid.sql`: the event subscription's gap rule and the claim-start verifier rely on it).
 
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
@@ -345,7 +345,7 @@ impl Cluster {
         c.batch_execute("CREATE EXTENSION ff_engine").unwrap();
         assert_edition(&mut c);
         drop(c);
-        self.connect("ff_template", "postgres").batch_execute(include_str!("event_ids_after_xid.sql")).unwrap();
+        self.connect("ff_template", "postgres").batch_execute(include_str!("ids_after_xid.sql")).unwrap();
         admin.execute(&format!("COMMENT ON DATABASE ff_template IS '{}'", made_from.replace('\'', "''")), &[]).unwrap();
         "ff_template".to_string()
     }
