@@ -67,9 +67,11 @@ $$;
 COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Lock an execution and check a lease fence (internal).';
 
 -- End the current lease when the fence holds on the row's latest version: the new states, epoch + 1,
--- the attempt closed, lease event `released`, a completion event when completion_outcome is given --
--- one statement, the Rust edition's (leases/end_lease.sql, inlined). `ref` is the execution's id as
--- text, as the caller parsed it (a parsed id is canonical). Whether it ended the lease.
+-- the attempt closed, lease event `released`, a completion event when completion_outcome is given.
+-- The Rust edition's one statement (leases/end_lease.sql) as four: PL/pgSQL runs them for less, and
+-- Citus routes each whole where it plans the one statement in steps through intermediate results.
+-- `ref` is the execution's id as text, as the caller parsed it (a parsed id is canonical). Whether it
+-- ended the lease.
 CREATE FUNCTION ff_end_lease(pk smallint, id uuid, ref text, lifecycle_phase text, ownership_state text, eligibility_state text,
     attempt_state text, public_state text, p_result bytea, p_eligible_at_ms bigint, p_completed_at_ms bigint, p_error text,
     now_ms bigint, completion_outcome text, attempt_outcome text, p_lease_id uuid, p_lease_epoch bigint,
@@ -77,38 +79,49 @@ CREATE FUNCTION ff_end_lease(pk smallint, id uuid, ref text, lifecycle_phase tex
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
-    n bigint;
+    ns text;
+    epoch bigint;
+    ai integer;
 BEGIN
-    -- @statement leases/end_lease.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, completion_outcome, attempt_outcome, ref, p_lease_id, p_lease_epoch, p_failure_class, p_failure_detail
-    WITH upd AS (
-        UPDATE ff_exec_core SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state, eligibility_state = ff_end_lease.eligibility_state,
-            attempt_state = ff_end_lease.attempt_state, public_state = ff_end_lease.public_state, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
-            result = coalesce(p_result, result), eligible_at_ms = p_eligible_at_ms, completed_at_ms = p_completed_at_ms,
-            last_error = coalesce(p_error, last_error), updated_at_ms = now_ms
-        WHERE partition_key = pk AND execution_id = id AND lease_id = p_lease_id AND lease_epoch = p_lease_epoch
-          AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > now_ms)
-          AND lifecycle_phase = 'active' AND ownership_state || '' = 'leased'
-        RETURNING partition_key, namespace, lease_id, lease_epoch, attempt_index),
-    att AS (
-        UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error, failure_class = p_failure_class, failure_detail = p_failure_detail
-        WHERE partition_key = pk AND execution_id = id AND attempt_index = (SELECT attempt_index FROM upd)),
-    le AS (
-        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'released' FROM upd),
-    ce AS (
-        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
-        SELECT partition_key, ref, namespace, now_ms, completion_outcome, p_failure_class FROM upd WHERE completion_outcome IS NOT NULL)
-    SELECT count(*) AS ended FROM upd
+    -- @statement leases/end_lease_row.sql: pk, id, ff_end_lease.lifecycle_phase, ff_end_lease.ownership_state, ff_end_lease.eligibility_state, ff_end_lease.attempt_state, ff_end_lease.public_state, p_result, p_eligible_at_ms, p_completed_at_ms, p_error, now_ms, p_lease_id, p_lease_epoch
+    UPDATE ff_exec_core SET lifecycle_phase = ff_end_lease.lifecycle_phase, ownership_state = ff_end_lease.ownership_state, eligibility_state = ff_end_lease.eligibility_state,
+        attempt_state = ff_end_lease.attempt_state, public_state = ff_end_lease.public_state, lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+        result = coalesce(p_result, result), eligible_at_ms = p_eligible_at_ms, completed_at_ms = p_completed_at_ms,
+        last_error = coalesce(p_error, last_error), updated_at_ms = now_ms
+    WHERE partition_key = pk AND execution_id = id AND lease_id = p_lease_id AND lease_epoch = p_lease_epoch
+      AND (lease_expires_at_ms IS NULL OR lease_expires_at_ms > now_ms)
+      AND lifecycle_phase = 'active' AND ownership_state || '' = 'leased'
+    RETURNING namespace, lease_epoch, attempt_index
     -- @end statement
-    INTO n;
-    RETURN n > 0;
+    INTO ns, epoch, ai;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    -- @statement leases/end_attempt.sql: pk, id, ai, now_ms, attempt_outcome, p_error, p_failure_class, p_failure_detail
+    UPDATE ff_attempt SET ended_at_ms = now_ms, outcome = attempt_outcome, error_message = p_error, failure_class = p_failure_class, failure_detail = p_failure_detail
+    WHERE partition_key = pk AND execution_id = id AND attempt_index = ai
+    -- @end statement
+    ;
+    -- @statement events/lease_event.sql: pk, ref, ns, now_ms, p_lease_id, epoch, 'released'
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (pk, ref, ns, now_ms, p_lease_id, epoch, 'released')
+    -- @end statement
+    ;
+    IF completion_outcome IS NOT NULL THEN
+        -- @statement events/completion_event.sql: pk, ref, ns, now_ms, completion_outcome, p_failure_class
+        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+        VALUES (pk, ref, ns, now_ms, completion_outcome, p_failure_class)
+        -- @end statement
+        ;
+    END IF;
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, text, bytea, bigint, bigint, text, bigint, text, text, uuid, bigint,
     text, bytea)
     IS 'End a lease under its fence (internal).';
 
--- Complete one lease: one statement when the fence holds; otherwise lock and let the fence say why.
+-- Complete one lease: its end when the fence holds; otherwise lock and let the fence say why.
 -- True (it raises otherwise).
 CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
@@ -162,8 +175,11 @@ BEGIN
     UPDATE ff_exec_core SET lease_expires_at_ms = expires, updated_at_ms = now_ms
     WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
     RETURNING namespace, lease_id, lease_epoch INTO u;
+    -- @statement events/lease_event.sql: id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed'
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-    VALUES (id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed');
+    VALUES (id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed')
+    -- @end statement
+    ;
     woken := ff_wake_one('ff_lease_event', '');
     RETURN QUERY SELECT expires, u.lease_epoch;
 END

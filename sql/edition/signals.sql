@@ -12,32 +12,36 @@ LANGUAGE sql STABLE AS $$ SELECT least(requested, ff_setting_int('ff_engine.max_
 COMMENT ON FUNCTION ff_max_signals(bigint) IS 'A signal cap under its ceiling (internal).';
 
 -- Record an accepted signal that does not resume: the signal row, the execution's signal count and
--- the signal event, one statement (signals/insert_signal.sql + signals/record.sql); then the wake-up.
--- The new signal's seq.
+-- the signal event (the Rust edition's signals/insert_signal.sql + signals/record.sql, statement by
+-- statement, as ff_record_signal); then the wake-up. The new signal's seq.
 CREATE FUNCTION ff_record_appended(pk smallint, id uuid, ref text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, now_ms bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     seq bigint;
+    ns text;
     woken boolean;
 BEGIN
-    -- @statement signals/insert_signal.sql + signals/record.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    WITH sig AS (
-        INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
-            signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
-            effect, accepted_at_ms)
-        VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
-    cnt AS (
-        UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
-        RETURNING namespace),
-    ev AS (
-        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
-            signal_name, source_type, source_identity, effect)
-        SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM cnt)
-    SELECT signal_seq FROM sig
+    -- @statement signals/signal_row.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms
+    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
+        signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
+        effect, accepted_at_ms)
+    VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
+    RETURNING signal_seq
     -- @end statement
     INTO seq;
+    -- @statement signals/count_signal.sql: pk, id
+    UPDATE ff_exec_core SET signal_count = signal_count + 1 WHERE partition_key = pk AND execution_id = id
+    RETURNING namespace
+    -- @end statement
+    INTO ns;
+    -- @statement events/signal_event.sql: pk, ref, ns, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff
+    INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
+        signal_name, source_type, source_identity, effect)
+    VALUES (pk, ref, ns, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff)
+    -- @end statement
+    ;
     woken := ff_wake_one('ff_signal_event', '');
     RETURN seq;
 END
@@ -48,10 +52,11 @@ COMMENT ON FUNCTION ff_record_appended(smallint, uuid, text, uuid, text, uuid, u
 -- Record an accepted signal with its effect: the signal row, the execution's signal count and the
 -- signal event; when it resumes, also the suspension and its waitpoints closed (the placeholder seq
 -- 2^63-1 among the satisfiers becomes the new signal's), the resumed states and the completion event:
--- one statement, the Rust edition's (signals/record*.sql, inlined). Then the wake-ups. Shared by
--- delivery and the suspension timeout's auto-resume. `ref` is the execution's id as text ('{fp:' ||
--- pk || '}:' || id; a caller holding a parsed id passes that). A resume's caller lowers the claim
--- start (sql/edition/claim_starts.sql). The new signal's seq.
+-- the Rust edition's one statement (signals/record*.sql) statement by statement, as the lease end
+-- (ff_end_lease). Then the wake-ups. Shared by delivery and the suspension timeout's auto-resume.
+-- `ref` is the execution's id as text ('{fp:' || pk || '}:' || id; a caller holding a parsed id
+-- passes that). A resume's caller lowers the claim start (sql/edition/claim_starts.sql). The new
+-- signal's seq.
 CREATE FUNCTION ff_record_signal(pk smallint, id uuid, ref text, lane_id text, p_waitpoint_id uuid, p_waitpoint_key text, sid uuid, p_signal_id uuid,
     p_signal_name text, p_category text, p_source_type text, p_source_identity text, p_payload bytea, p_correlation_id text,
     p_idempotency_key text, eff text, resuming boolean, sats bigint[], p_resume_delay_ms bigint, close_reason text, now_ms bigint)
@@ -63,39 +68,50 @@ DECLARE
     pub text := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
     eligible_at bigint := CASE WHEN delayed THEN now_ms + p_resume_delay_ms END;
     seq bigint;
+    ns text;
     woken boolean;
 BEGIN
     IF NOT resuming THEN
         RETURN ff_record_appended(pk, id, ref, p_waitpoint_id, p_waitpoint_key, sid, p_signal_id, p_signal_name, p_category, p_source_type,
             p_source_identity, p_payload, p_correlation_id, p_idempotency_key, eff, now_ms);
     END IF;
-    -- @statement signals/insert_signal.sql + signals/record_and_resume.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms, ref, sats, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, ff_record_signal.close_reason
-    WITH sig AS (
-        INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
-            signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
-            effect, accepted_at_ms)
-        VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms) RETURNING signal_seq),
-    sus AS (
-        UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
-            closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, (SELECT signal_seq FROM sig))
-        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state = 'open'),
-    wps AS (
-        UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason
-        WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state <> 'closed'),
-    upd AS (
-        UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
-            eligibility_state = elig, attempt_state = 'attempt_interrupted', public_state = pub, eligible_at_ms = eligible_at, updated_at_ms = now_ms
-        WHERE partition_key = pk AND execution_id = id RETURNING partition_key, namespace),
-    ev AS (
-        INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
-            signal_name, source_type, source_identity, effect)
-        SELECT pk, ref, namespace, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff FROM upd),
-    ce AS (
-        INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome)
-        SELECT partition_key, ref, namespace, now_ms, 'resumed' FROM upd)
-    SELECT signal_seq FROM sig
+    -- @statement signals/signal_row.sql: pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms
+    INSERT INTO ff_signal (partition_key, execution_id, signal_id, waitpoint_id, waitpoint_key, suspension_id,
+        signal_name, signal_category, source_type, source_identity, correlation_id, idempotency_key, payload,
+        effect, accepted_at_ms)
+    VALUES (pk, id, p_signal_id, p_waitpoint_id, p_waitpoint_key, sid, p_signal_name, p_category, p_source_type, p_source_identity, p_correlation_id, p_idempotency_key, p_payload, eff, now_ms)
+    RETURNING signal_seq
     -- @end statement
     INTO seq;
+    -- @statement signals/close_suspension.sql: pk, id, sid, p_signal_id, seq, sats, now_ms, ff_record_signal.close_reason
+    UPDATE ff_suspension SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason,
+        closer_signal_id = p_signal_id, satisfier_seqs = array_replace(sats, 9223372036854775807, seq)
+    WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state = 'open'
+    -- @end statement
+    ;
+    -- @statement signals/close_waitpoints.sql: pk, id, sid, now_ms, ff_record_signal.close_reason
+    UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = now_ms, close_reason = ff_record_signal.close_reason
+    WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state <> 'closed'
+    -- @end statement
+    ;
+    -- @statement signals/resume_row.sql: pk, id, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, now_ms
+    UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
+        eligibility_state = elig, attempt_state = 'attempt_interrupted', public_state = pub, eligible_at_ms = eligible_at, updated_at_ms = now_ms
+    WHERE partition_key = pk AND execution_id = id
+    RETURNING namespace
+    -- @end statement
+    INTO ns;
+    -- @statement events/signal_event.sql: pk, ref, ns, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff
+    INSERT INTO ff_signal_event (partition_key, execution_id, namespace, occurred_at_ms, signal_id, waitpoint_id,
+        signal_name, source_type, source_identity, effect)
+    VALUES (pk, ref, ns, now_ms, p_signal_id, p_waitpoint_id, p_signal_name, p_source_type, p_source_identity, eff)
+    -- @end statement
+    ;
+    -- @statement events/completion_event.sql: pk, ref, ns, now_ms, 'resumed', NULL
+    INSERT INTO ff_completion_event (partition_key, execution_id, namespace, occurred_at_ms, outcome, failure_class)
+    VALUES (pk, ref, ns, now_ms, 'resumed', NULL)
+    -- @end statement
+    ;
     -- In lock order (ff_wake_one).
     woken := NOT ff_wake_wanted('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END)
              OR ff_wake_lock('ff_completion', '', false) AND (delayed OR ff_wake_lock('ff_lane_ready', lane_id, false))

@@ -420,8 +420,10 @@ END
 $$;
 COMMENT ON FUNCTION ff_suspend_lock(smallint, uuid, text, uuid, bigint, bigint) IS 'Lock a suspending execution and check its fence (internal).';
 
--- Write a suspend (one statement, the Rust edition's): the suspension (closed at once when the
--- buffered signals already satisfy it), the fresh waitpoints, the lease's end; then the wake-up.
+-- Write a suspend: the suspension (closed at once when the buffered signals already satisfy it),
+-- the fresh waitpoints, the lease's end; then the wake-up. The Rust edition's one statement
+-- (suspensions/suspend_write.sql) statement by statement, as the lease end (ff_end_lease): cheaper
+-- in PL/pgSQL, and each statement one shard's on Citus.
 CREATE FUNCTION ff_suspend_write(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, p_reason_code text, p_requested_by text,
     p_timeout_at_ms bigint, behavior text, p_continuation text, satisfied bigint[], fresh jsonb, now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
@@ -430,38 +432,48 @@ DECLARE
     sus_state text := CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END;
     closed_at bigint := CASE WHEN satisfied IS NOT NULL THEN now_ms END;
     closing text := CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END;
-    inserted integer;
+    w record;
+    ns text;
+    lid uuid;
+    epoch bigint;
 BEGIN
-    -- @statement suspensions/suspend_write.sql: pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied, fresh, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', NOT already, ref
-    WITH sus AS (
-        INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code,
-            requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason,
-            satisfier_seqs)
-        VALUES (pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)),
-    wps AS (
+    -- @statement suspensions/insert_suspension.sql: pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied
+    INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code,
+        requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason,
+        satisfier_seqs)
+    VALUES (pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)
+    -- @end statement
+    ;
+    FOR w IN SELECT * FROM jsonb_to_recordset(fresh) AS x(waitpoint_id uuid, waitpoint_key text, token_kid text,
+                                                          token_fingerprint text, required_signal_names text[]) LOOP
+        -- @statement suspensions/insert_fresh_waitpoint.sql: pk, xid, w.waitpoint_id, w.waitpoint_key, sid, w.token_kid, w.token_fingerprint, w.required_signal_names, now_ms, p_timeout_at_ms
         INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
             token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
-        SELECT pk, xid, w.waitpoint_id, w.waitpoint_key, sid, 'active', w.token_kid, w.token_fingerprint,
-               w.required_signal_names, now_ms, now_ms, p_timeout_at_ms
-        FROM jsonb_to_recordset(fresh) AS w(waitpoint_id uuid, waitpoint_key text, token_kid text,
-             token_fingerprint text, required_signal_names text[])
-        ON CONFLICT DO NOTHING RETURNING 1),
-    upd AS (
-        UPDATE ff_exec_core SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
-            attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
-            interrupt_reason = 'suspended', updated_at_ms = now_ms
-        WHERE partition_key = pk AND execution_id = xid AND NOT already
-        RETURNING partition_key, namespace, lease_id, lease_epoch),
-    ev AS (
-        INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-        SELECT partition_key, ref, namespace, now_ms, lease_id, lease_epoch, 'revoked' FROM upd)
-    SELECT count(*) AS inserted FROM wps
-    -- @end statement
-    INTO inserted;
-    IF inserted <> jsonb_array_length(fresh) THEN
-        PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
+        VALUES (pk, xid, w.waitpoint_id, w.waitpoint_key, sid, 'active', w.token_kid, w.token_fingerprint, w.required_signal_names, now_ms, now_ms, p_timeout_at_ms)
+        ON CONFLICT DO NOTHING
+        -- @end statement
+        ;
+        IF NOT FOUND THEN
+            PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
+        END IF;
+    END LOOP;
+    IF already THEN
+        RETURN true;
     END IF;
-    RETURN already OR ff_wake_one('ff_lease_event', '');  -- the lease's end woken (true)
+    -- @statement suspensions/suspend_lease_end.sql: pk, xid, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', now_ms
+    UPDATE ff_exec_core SET lifecycle_phase = 'suspended', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+        attempt_state = 'attempt_interrupted', public_state = 'suspended', lease_epoch = lease_epoch + 1, lease_expires_at_ms = NULL,
+        interrupt_reason = 'suspended', updated_at_ms = now_ms
+    WHERE partition_key = pk AND execution_id = xid
+    RETURNING namespace, lease_id, lease_epoch
+    -- @end statement
+    INTO ns, lid, epoch;
+    -- @statement events/lease_event.sql: pk, ref, ns, now_ms, lid, epoch, 'revoked'
+    INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
+    VALUES (pk, ref, ns, now_ms, lid, epoch, 'revoked')
+    -- @end statement
+    ;
+    RETURN ff_wake_one('ff_lease_event', '');  -- the lease's end woken (true)
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_write(smallint, uuid, text, uuid, jsonb, text, text, bigint, text, text, bigint[], jsonb, bigint)
