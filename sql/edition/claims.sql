@@ -326,9 +326,10 @@ DECLARE
     new_attempt boolean;
     ns text;
 BEGIN
-    -- Written out as three statements, not the Rust edition's one (claims/lease_*.sql): in PL/pgSQL the
-    -- one statement with its data-modifying CTEs measured 36 000 instructions more per claim
-    -- (FF_INSTR_EDITION=sql ./scripts/instructions.sh, workload 3).
+    -- One table per statement (claims/lease_row.sql and the files it names), not the Rust edition's
+    -- one statement (claims/lease_*.sql): in PL/pgSQL the one statement with its data-modifying CTEs
+    -- measured 36 000 instructions more per claim (FF_INSTR_EDITION=sql ./scripts/instructions.sh,
+    -- workload 3).
     CASE c.attempt_state
         WHEN 'pending_first_attempt' THEN r_attempt_index := 0; new_attempt := true; r_resumed := false;
         WHEN 'pending_retry_attempt', 'pending_replay_attempt' THEN
@@ -341,23 +342,35 @@ BEGIN
     r_lease_expires_at_ms := now_ms + lease_ttl_ms;
     r_execution_id := '{fp:' || c.partition_key || '}:' || c.execution_id;
     IF c.reserved THEN
-        DELETE FROM ff_claim_grant WHERE partition_key = c.partition_key AND execution_id = c.execution_id;
+        -- @statement claims/drop_grant.sql: c.partition_key, c.execution_id
+        DELETE FROM ff_claim_grant WHERE partition_key = c.partition_key AND execution_id = c.execution_id
+        -- @end statement
+        ;
     END IF;
+    -- @statement claims/lease_row.sql: c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, r_lease_id, r_lease_expires_at_ms, p_worker_id, p_worker_instance_id, now_ms, 'active', 'leased', 'not_applicable', 'running_attempt', 'active'
     UPDATE ff_exec_core SET lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
-        attempt_state = 'running_attempt', public_state = 'active', attempt_index = r_attempt_index,
-        current_attempt_id = r_attempt_id, lease_id = r_lease_id, lease_epoch = lease_epoch + 1,
-        lease_expires_at_ms = r_lease_expires_at_ms, lease_worker_id = p_worker_id,
+        attempt_state = 'running_attempt', public_state = 'active', attempt_index = r_attempt_index, current_attempt_id = r_attempt_id, lease_id = r_lease_id,
+        lease_epoch = lease_epoch + 1, lease_expires_at_ms = r_lease_expires_at_ms, lease_worker_id = p_worker_id,
         lease_worker_instance_id = p_worker_instance_id, interrupt_reason = NULL, eligible_at_ms = NULL,
         reserved_until_ms = NULL, updated_at_ms = now_ms
     WHERE partition_key = c.partition_key AND execution_id = c.execution_id
-    RETURNING lease_epoch, payload, namespace INTO r_lease_epoch, r_payload, ns;
+    RETURNING namespace, lease_epoch, payload
+    -- @end statement
+    INTO ns, r_lease_epoch, r_payload;
     IF new_attempt THEN
+        -- @statement claims/attempt_row.sql: c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms
         INSERT INTO ff_attempt (partition_key, execution_id, attempt_index, attempt_id, worker_id, worker_instance_id, started_at_ms)
-        VALUES (c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms);
+        VALUES (c.partition_key, c.execution_id, r_attempt_index, r_attempt_id, p_worker_id, p_worker_instance_id, now_ms)
+        -- @end statement
+        ;
     END IF;
+    -- An interrupted attempt is reclaimed after its lease expired or was revoked, acquired after a
+    -- suspension (the domain ff_interrupt_reason has those three).
+    -- @statement events/lease_event.sql: c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch, CASE WHEN c.interrupt_reason <> 'suspended' THEN 'reclaimed' ELSE 'acquired' END
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
-    VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch,
-            CASE WHEN c.interrupt_reason IN ('lease_expired', 'lease_revoked') THEN 'reclaimed' ELSE 'acquired' END);
+    VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch, CASE WHEN c.interrupt_reason <> 'suspended' THEN 'reclaimed' ELSE 'acquired' END)
+    -- @end statement
+    ;
     r_step_count := 0;
     IF NOT (new_attempt AND r_attempt_index = 0) THEN
         -- @statement claims/claim_progress.sql: c.partition_key, c.execution_id, r_attempt_index

@@ -172,9 +172,12 @@ BEGIN
     now_ms := ff_now_ms();
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     expires := now_ms + p_lease_ttl_ms;
+    -- @statement leases/renew_row.sql: id.partition_key, id.execution_uuid, expires, now_ms
     UPDATE ff_exec_core SET lease_expires_at_ms = expires, updated_at_ms = now_ms
     WHERE partition_key = id.partition_key AND execution_id = id.execution_uuid
-    RETURNING namespace, lease_id, lease_epoch INTO u;
+    RETURNING namespace, lease_id, lease_epoch
+    -- @end statement
+    INTO u;
     -- @statement events/lease_event.sql: id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed'
     INSERT INTO ff_lease_event (partition_key, execution_id, namespace, occurred_at_ms, lease_id, lease_epoch, event_type)
     VALUES (id.partition_key, p_execution_id, u.namespace, now_ms, u.lease_id, u.lease_epoch, 'renewed')

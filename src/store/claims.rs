@@ -31,6 +31,7 @@ use crate::postgres::notify::{notify, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
 use crate::store::claim_starts::{self, Start};
+use crate::store::events;
 use crate::tokens::{self, GrantClaims};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -143,6 +144,28 @@ statement! {
         execution_ref: &'a str, event_type: &'a str, states: States,
     }
     row { lease_epoch: i64, payload: Option<Vec<u8>> }
+}
+
+statement! {
+    mod lease_row = "claims/lease_row.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, attempt_index: i32, attempt_id: pgrx::Uuid, lease_id: pgrx::Uuid,
+        lease_expires_at_ms: i64, worker_id: &'a str, worker_instance_id: &'a str, now_ms: i64, states: States,
+    }
+    row { namespace: Option<String>, lease_epoch: i64, payload: Option<Vec<u8>> }
+}
+statement! {
+    mod attempt_row = "claims/attempt_row.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, attempt_index: i32, attempt_id: pgrx::Uuid, worker_id: &'a str,
+        worker_instance_id: &'a str, now_ms: i64,
+    }
+    row {}
+}
+statement! {
+    mod drop_grant = "claims/drop_grant.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row {}
 }
 
 statement! {
@@ -481,6 +504,52 @@ fn progress_of(client: &SpiClient<'_>, c: &Candidate, attempt: &ClaimedAttempt, 
     Ok((if attempt.new_attempt { None } else { r.continuation }, r.step_count))
 }
 
+/// `lease` one table per statement (events::by_table): the same rows.
+fn lease_by_table(client: &SpiClient<'_>, a: lease::Args<'_>, reserved: bool) -> WfResult<lease::Row> {
+    let (partition_key, execution_id) = (a.partition_key, a.execution_id);
+    if reserved {
+        drop_grant::execute(client, drop_grant::Args { partition_key, execution_id })?;
+    }
+    let leased = lease_row::one(
+        client,
+        lease_row::Args {
+            partition_key,
+            execution_id,
+            attempt_index: a.attempt_index,
+            attempt_id: a.attempt_id,
+            lease_id: a.lease_id,
+            lease_expires_at_ms: a.lease_expires_at_ms,
+            worker_id: a.worker_id,
+            worker_instance_id: a.worker_instance_id,
+            now_ms: a.now_ms,
+            states: a.states,
+        },
+    )?;
+    if a.new_attempt {
+        let attempt = attempt_row::Args {
+            partition_key,
+            execution_id,
+            attempt_index: a.attempt_index,
+            attempt_id: a.attempt_id,
+            worker_id: a.worker_id,
+            worker_instance_id: a.worker_instance_id,
+            now_ms: a.now_ms,
+        };
+        attempt_row::execute(client, attempt)?;
+    }
+    let event = events::lease_event::Args {
+        partition_key,
+        execution_ref: a.execution_ref,
+        namespace: leased.namespace.as_deref(),
+        now_ms: a.now_ms,
+        lease_id: Some(a.lease_id),
+        lease_epoch: leased.lease_epoch,
+        event_type: a.event_type,
+    };
+    events::lease_event::execute(client, event)?;
+    Ok(lease::Row { lease_epoch: leased.lease_epoch, payload: leased.payload })
+}
+
 /// Lease a locked, claimable execution: open the next attempt or re-lease the interrupted one.
 fn lease_locked(
     client: &SpiClient<'_>,
@@ -517,7 +586,7 @@ fn lease_locked(
         states: lifecycle::CLAIMED,
     };
     let variant = 2 * c.reserved as usize + attempt.new_attempt as usize;
-    let row = lease::one_of(variant, client, args)?;
+    let row = if events::by_table(client)? { lease_by_table(client, args, c.reserved)? } else { lease::one_of(variant, client, args)? };
     let (continuation, step_count) = progress_of(client, c, &attempt, progress)?;
     Ok((
         execution_ref,

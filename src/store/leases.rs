@@ -1,7 +1,8 @@
 //! Lease operations: renew, complete (one and many), fail, cancel. Each checks the fence (semantics
-//! §3) under the execution row lock and applies one statement that changes the state and writes its
-//! outbox events; `complete` first tries that statement with the fence in its WHERE and locks only
-//! when it does not hold (to say why). Every lease end bumps the epoch.
+//! §3) under the execution row lock and changes the state and writes its outbox events (one table
+//! per statement: crate::store::events); `complete` first ends the lease with the fence in the
+//! execution's update and locks only when it does not hold (to say why). Every lease end bumps the
+//! epoch.
 
 use crate::batch;
 use crate::error::{required, ErrorKind, WfError, WfResult};
@@ -11,6 +12,7 @@ use crate::postgres::args::{ex_key, parse_execution_id, to_pg_uuid};
 use crate::postgres::notify::{notify, wake, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
+use crate::store::events;
 use crate::store::executions::lock_leased;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -29,6 +31,28 @@ statement! {
         failure_class: Option<&'a str>, failure_detail: Option<&'a [u8]>,
     }
     row { ended: i64 }
+}
+statement! {
+    mod renew_row = "leases/renew_row.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, lease_expires_at_ms: i64, now_ms: i64 }
+    row { namespace: Option<String>, lease_id: Option<pgrx::Uuid>, lease_epoch: i64 }
+}
+statement! {
+    mod end_lease_row = "leases/end_lease_row.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, states: States, result: Option<&'a [u8]>, eligible_at_ms: Option<i64>,
+        completed_at_ms: Option<i64>, error_message: Option<&'a str>, now_ms: i64, lease_id: Option<pgrx::Uuid>,
+        lease_epoch: Option<i64>,
+    }
+    row { namespace: Option<String>, lease_epoch: i64, attempt_index: i32 }
+}
+statement! {
+    mod end_attempt = "leases/end_attempt.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, attempt_index: i32, now_ms: i64, attempt_outcome: &'a str,
+        error_message: Option<&'a str>, failure_class: Option<&'a str>, failure_detail: Option<&'a [u8]>,
+    }
+    row {}
 }
 statement! {
     pub mod lock_any = "leases/lock_any.sql";
@@ -63,6 +87,9 @@ struct LeaseEnd<'a> {
 /// Run `end_lease`; whether the fence held and the lease was ended. The caller wakes the listeners
 /// (once per call, however many leases it ended).
 fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<bool> {
+    if events::by_table(client)? {
+        return end_lease_by_table(client, id, end, now);
+    }
     let (partition_key, execution_id) = ex_key(id);
     let execution_ref = id.to_string();
     let args = end_lease::Args {
@@ -85,6 +112,59 @@ fn end_lease(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: 
     Ok(end_lease::one(client, args)?.ended > 0)
 }
 
+/// `end_lease` one table per statement (events::by_table): the same rows.
+fn end_lease_by_table(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<bool> {
+    let (partition_key, execution_id) = ex_key(id);
+    let row = end_lease_row::Args {
+        partition_key,
+        execution_id,
+        states: end.states,
+        result: end.result,
+        eligible_at_ms: end.eligible_at_ms,
+        completed_at_ms: end.completed_at_ms,
+        error_message: end.error,
+        now_ms: now,
+        lease_id: end.lease_id,
+        lease_epoch: end.lease_epoch,
+    };
+    let Some(ended) = end_lease_row::optional(client, row)? else { return Ok(false) };
+    let attempt = end_attempt::Args {
+        partition_key,
+        execution_id,
+        attempt_index: ended.attempt_index,
+        now_ms: now,
+        attempt_outcome: end.attempt_outcome,
+        error_message: end.error,
+        failure_class: end.failure_class,
+        failure_detail: end.failure_detail,
+    };
+    end_attempt::execute(client, attempt)?;
+    let execution_ref = id.to_string();
+    let namespace = ended.namespace.as_deref();
+    let event = events::lease_event::Args {
+        partition_key,
+        execution_ref: &execution_ref,
+        namespace,
+        now_ms: now,
+        lease_id: end.lease_id,
+        lease_epoch: ended.lease_epoch,
+        event_type: "released",
+    };
+    events::lease_event::execute(client, event)?;
+    if let Some(outcome) = end.completion_outcome {
+        let event = events::completion_event::Args {
+            partition_key,
+            execution_ref: &execution_ref,
+            namespace,
+            now_ms: now,
+            outcome,
+            failure_class: end.failure_class,
+        };
+        events::completion_event::execute(client, event)?;
+    }
+    Ok(true)
+}
+
 /// End a lease whose fence was just checked under the row lock: it must hold.
 fn end_locked(client: &SpiClient<'_>, id: &ExecutionId, end: &LeaseEnd<'_>, now: i64) -> WfResult<()> {
     if end_lease(client, id, end, now)? {
@@ -104,11 +184,35 @@ pub fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epo
         let expires = now + ttl;
         let (partition_key, execution_id) = ex_key(&id);
         let execution_ref = id.to_string();
-        let args = renew::Args { partition_key, execution_id, lease_expires_at_ms: expires, now_ms: now, execution_ref: &execution_ref };
-        let epoch = renew::one(client, args)?.lease_epoch;
+        let epoch = if events::by_table(client)? {
+            renew_by_table(client, &id, expires, now)?
+        } else {
+            let args =
+                renew::Args { partition_key, execution_id, lease_expires_at_ms: expires, now_ms: now, execution_ref: &execution_ref };
+            renew::one(client, args)?.lease_epoch
+        };
         notify(client, &[Channel::Lease])?;
         Ok((expires, epoch))
     })
+}
+
+/// `renew` one table per statement (events::by_table): the same rows. The new epoch.
+fn renew_by_table(client: &SpiClient<'_>, id: &ExecutionId, expires: i64, now: i64) -> WfResult<i64> {
+    let (partition_key, execution_id) = ex_key(id);
+    let row = renew_row::Args { partition_key, execution_id, lease_expires_at_ms: expires, now_ms: now };
+    let renewed = renew_row::one(client, row)?;
+    let execution_ref = id.to_string();
+    let event = events::lease_event::Args {
+        partition_key,
+        execution_ref: &execution_ref,
+        namespace: renewed.namespace.as_deref(),
+        now_ms: now,
+        lease_id: renewed.lease_id,
+        lease_epoch: renewed.lease_epoch,
+        event_type: "renewed",
+    };
+    events::lease_event::execute(client, event)?;
+    Ok(renewed.lease_epoch)
 }
 
 fn complete_one(

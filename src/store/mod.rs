@@ -11,6 +11,7 @@ pub mod budgets;
 pub mod claim_starts;
 pub mod claims;
 pub mod distribution;
+pub mod events;
 pub mod executions;
 pub mod inspection;
 pub mod keystore;

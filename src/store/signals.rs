@@ -14,6 +14,7 @@ use crate::postgres::notify::{notify, wake, Channel};
 use crate::postgres::settings;
 use crate::postgres::statement::now_ms;
 use crate::statement;
+use crate::store::events;
 use crate::store::leases::{self, Termination};
 use crate::tokens;
 use pgrx::prelude::*;
@@ -67,6 +68,39 @@ statement! {
         eligible_at_ms: Option<i64>, close_reason: &'a str,
     }
     row { signal_seq: i64 }
+}
+statement! {
+    mod signal_row = "signals/signal_row.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, signal_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str,
+        suspension_id: Option<pgrx::Uuid>, signal_name: &'a str, signal_category: &'a str, source_type: &'a str,
+        source_identity: &'a str, correlation_id: Option<&'a str>, idempotency_key: Option<&'a str>, payload: Option<&'a [u8]>,
+        effect: &'a str, now_ms: i64,
+    }
+    row { signal_seq: i64 }
+}
+statement! {
+    mod count_signal = "signals/count_signal.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid }
+    row { namespace: Option<String> }
+}
+statement! {
+    mod close_suspension = "signals/close_suspension.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, suspension_id: Option<pgrx::Uuid>, signal_id: pgrx::Uuid, signal_seq: i64,
+        satisfier_seqs: Vec<i64>, now_ms: i64, close_reason: &'a str,
+    }
+    row {}
+}
+statement! {
+    mod close_waitpoints = "signals/close_waitpoints.sql";
+    args<'a> { partition_key: i16, execution_id: pgrx::Uuid, suspension_id: Option<pgrx::Uuid>, now_ms: i64, close_reason: &'a str }
+    row {}
+}
+statement! {
+    mod resume_row = "signals/resume_row.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, states: States, eligible_at_ms: Option<i64>, now_ms: i64 }
+    row { namespace: Option<String> }
 }
 statement! {
     mod resume_by_operator = "signals/resume_by_operator.sql";
@@ -252,7 +286,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
     if let (Some(_), Some(first)) = (d.idempotency_key, wp.first_signal_id) {
         return Ok(("duplicate".to_string(), first, None));
     }
-    // 7. Evaluate, then record (and resume) in one statement.
+    // 7. Evaluate, then record (and resume).
     let (effect, suspension_id, resumes) = evaluate(&rows, d)?;
     let key = wp.waitpoint_key.clone();
     drop(rows);
@@ -272,6 +306,85 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
         )?;
     }
     Ok(("accepted".to_string(), d.signal_id, Some(effect.to_string())))
+}
+
+/// `record` one table per statement (events::by_table): the same rows.
+fn record_by_table(client: &SpiClient<'_>, a: record::Args<'_>, resuming: bool) -> WfResult<()> {
+    let (partition_key, execution_id) = (a.partition_key, a.execution_id);
+    let row = signal_row::Args {
+        partition_key,
+        execution_id,
+        signal_id: a.signal_id,
+        waitpoint_id: a.waitpoint_id,
+        waitpoint_key: a.waitpoint_key,
+        suspension_id: a.suspension_id,
+        signal_name: a.signal_name,
+        signal_category: a.signal_category,
+        source_type: a.source_type,
+        source_identity: a.source_identity,
+        correlation_id: a.correlation_id,
+        idempotency_key: a.idempotency_key,
+        payload: a.payload,
+        effect: a.effect,
+        now_ms: a.now_ms,
+    };
+    let signal_seq = signal_row::one(client, row)?.signal_seq;
+    let namespace = if resuming {
+        resume_by_table(client, &a, signal_seq)?
+    } else {
+        count_signal::one(client, count_signal::Args { partition_key, execution_id })?.namespace
+    };
+    record_events(client, &a, namespace.as_deref(), resuming)
+}
+
+/// The resume of `record_by_table`: the suspension and its waitpoints closed, the execution resumed.
+/// Its namespace.
+fn resume_by_table(client: &SpiClient<'_>, a: &record::Args<'_>, signal_seq: i64) -> WfResult<Option<String>> {
+    let (partition_key, execution_id, suspension_id, now_ms, close_reason) =
+        (a.partition_key, a.execution_id, a.suspension_id, a.now_ms, a.close_reason);
+    let sus = close_suspension::Args {
+        partition_key,
+        execution_id,
+        suspension_id,
+        signal_id: a.signal_id,
+        signal_seq,
+        satisfier_seqs: a.satisfier_seqs.clone(),
+        now_ms,
+        close_reason,
+    };
+    close_suspension::execute(client, sus)?;
+    close_waitpoints::execute(client, close_waitpoints::Args { partition_key, execution_id, suspension_id, now_ms, close_reason })?;
+    let resumed = resume_row::Args { partition_key, execution_id, states: a.states, eligible_at_ms: a.eligible_at_ms, now_ms };
+    Ok(resume_row::one(client, resumed)?.namespace)
+}
+
+/// The events of `record_by_table`: the signal's, and the completion event `resumed` when it resumed.
+fn record_events(client: &SpiClient<'_>, a: &record::Args<'_>, namespace: Option<&str>, resuming: bool) -> WfResult<()> {
+    let event = events::signal_event::Args {
+        partition_key: a.partition_key,
+        execution_ref: a.execution_ref,
+        namespace,
+        now_ms: a.now_ms,
+        signal_id: a.signal_id,
+        waitpoint_id: a.waitpoint_id,
+        signal_name: a.signal_name,
+        source_type: a.source_type,
+        source_identity: a.source_identity,
+        effect: a.effect,
+    };
+    events::signal_event::execute(client, event)?;
+    if resuming {
+        let event = events::completion_event::Args {
+            partition_key: a.partition_key,
+            execution_ref: a.execution_ref,
+            namespace,
+            now_ms: a.now_ms,
+            outcome: "resumed",
+            failure_class: None,
+        };
+        events::completion_event::execute(client, event)?;
+    }
+    Ok(())
 }
 
 /// Record an accepted signal (`record`, variant 0), or record it and resume (variant 1), and wake the
@@ -315,7 +428,11 @@ fn record(
         eligible_at_ms: (r.delay_ms > 0).then_some(now + r.delay_ms),
         close_reason: r.close_reason,
     };
-    record::execute_of(resuming as usize, client, args)?;
+    if events::by_table(client)? {
+        record_by_table(client, args, resuming)?;
+    } else {
+        record::execute_of(resuming as usize, client, args)?;
+    }
     if !resuming {
         return notify(client, &[Channel::Signal]);
     }

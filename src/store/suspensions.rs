@@ -14,6 +14,7 @@ use crate::postgres::args::{ex_id, ex_key, from_pg_uuid, parse_execution_id, to_
 use crate::postgres::notify::{notify, Channel};
 use crate::postgres::statement::now_ms;
 use crate::statement;
+use crate::store::events;
 use crate::store::executions::{lock_for_lease, lock_leased};
 use crate::suspend::{self, Layout, ResultRow, Signed, SuspendRequest};
 use crate::tokens;
@@ -65,6 +66,29 @@ statement! {
         end_lease: bool, execution_ref: &'a str,
     }
     row { inserted: i64 }
+}
+statement! {
+    mod insert_suspension = "suspensions/insert_suspension.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, suspension_id: pgrx::Uuid, suspension_state: &'a str,
+        resume_condition: pgrx::JsonB, reason_code: &'a str, requested_by: &'a str, timeout_at_ms: Option<i64>,
+        timeout_behavior: &'a str, continuation: Option<&'a str>, now_ms: i64, closed_at_ms: Option<i64>,
+        close_reason: Option<&'a str>, satisfier_seqs: Option<Vec<i64>>,
+    }
+    row {}
+}
+statement! {
+    mod insert_fresh_waitpoint = "suspensions/insert_fresh_waitpoint.sql";
+    args<'a> {
+        partition_key: i16, execution_id: pgrx::Uuid, waitpoint_id: pgrx::Uuid, waitpoint_key: &'a str, suspension_id: pgrx::Uuid,
+        token_kid: &'a str, token_fingerprint: &'a str, required_signal_names: Vec<String>, now_ms: i64, expires_at_ms: Option<i64>,
+    }
+    row {}
+}
+statement! {
+    mod suspend_lease_end = "suspensions/suspend_lease_end.sql";
+    args { partition_key: i16, execution_id: pgrx::Uuid, states: States, now_ms: i64 }
+    row { namespace: Option<String>, lease_id: Option<pgrx::Uuid>, lease_epoch: i64 }
 }
 statement! {
     mod bind_pending = "suspensions/bind_pending.sql";
@@ -286,9 +310,66 @@ fn bind_pending_waitpoints(client: &SpiClient<'_>, id: &ExecutionId, l: &Layout,
     Ok(())
 }
 
+/// `suspend_write` one table per statement (events::by_table): the same rows, each fresh waitpoint
+/// by its own insert (on a Citus cluster an `INSERT … SELECT` from its JSON goes to every shard). How
+/// many fresh waitpoints were inserted.
+fn write_by_table(client: &SpiClient<'_>, a: suspend_write::Args<'_>) -> WfResult<i64> {
+    let (partition_key, execution_id, suspension_id, now_ms) = (a.partition_key, a.execution_id, a.suspension_id, a.now_ms);
+    let suspension = insert_suspension::Args {
+        partition_key,
+        execution_id,
+        suspension_id,
+        suspension_state: a.suspension_state,
+        resume_condition: a.resume_condition,
+        reason_code: a.reason_code,
+        requested_by: a.requested_by,
+        timeout_at_ms: a.timeout_at_ms,
+        timeout_behavior: a.timeout_behavior,
+        continuation: a.continuation,
+        now_ms,
+        closed_at_ms: a.closed_at_ms,
+        close_reason: a.close_reason,
+        satisfier_seqs: a.satisfier_seqs,
+    };
+    insert_suspension::execute(client, suspension)?;
+    let mut inserted = 0;
+    for w in a.fresh_waitpoints.0.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let text = |field: &str| w[field].as_str().ok_or_else(|| WfError::corruption(format!("a fresh waitpoint without {field}")));
+        let waitpoint_id = uuid::Uuid::parse_str(text("waitpoint_id")?).map_err(|e| WfError::corruption(e.to_string()))?;
+        let names = w["required_signal_names"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let waitpoint = insert_fresh_waitpoint::Args {
+            partition_key,
+            execution_id,
+            waitpoint_id: to_pg_uuid(&waitpoint_id),
+            waitpoint_key: text("waitpoint_key")?,
+            suspension_id,
+            token_kid: text("token_kid")?,
+            token_fingerprint: text("token_fingerprint")?,
+            required_signal_names: names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect(),
+            now_ms,
+            expires_at_ms: a.timeout_at_ms,
+        };
+        inserted += insert_fresh_waitpoint::execute(client, waitpoint)? as i64;
+    }
+    if a.end_lease {
+        let ended = suspend_lease_end::one(client, suspend_lease_end::Args { partition_key, execution_id, states: a.states, now_ms })?;
+        let event = events::lease_event::Args {
+            partition_key,
+            execution_ref: a.execution_ref,
+            namespace: ended.namespace.as_deref(),
+            now_ms,
+            lease_id: ended.lease_id,
+            lease_epoch: ended.lease_epoch,
+            event_type: "revoked",
+        };
+        events::lease_event::execute(client, event)?;
+    }
+    Ok(inserted)
+}
+
 /// Write the suspend: bound pending waitpoints, then the suspension (closed at once when already
 /// satisfied, so observers can see why), the fresh waitpoints and, unless already satisfied, the end
-/// of the lease, in one statement.
+/// of the lease (one table per statement: events::by_table).
 #[allow(clippy::too_many_arguments)]
 fn write(
     client: &SpiClient<'_>,
@@ -325,7 +406,8 @@ fn write(
         end_lease: !already,
         execution_ref: &execution_ref,
     };
-    if suspend_write::one(client, args)?.inserted != fresh_count {
+    let inserted = if events::by_table(client)? { write_by_table(client, args)? } else { suspend_write::one(client, args)?.inserted };
+    if inserted != fresh_count {
         return Err(WfError::invalid_input("waitpoint_id_exists", "waitpoint_id_exists: that waitpoint id is already used"));
     }
     if !already {

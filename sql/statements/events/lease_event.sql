@@ -1,5 +1,5 @@
--- A lease event in the outbox of the node that runs the call (event tables are node-local on a
--- Citus cluster, so this is a statement of its own there too).
+-- A lease event in the outbox of the node that runs the call (a statement of its own: event tables
+-- are node-local on a Citus cluster; see leases/end_lease_row.sql).
 -- $1 partition_key
 -- $2 execution_ref
 -- $3 namespace

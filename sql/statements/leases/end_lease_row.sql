@@ -1,9 +1,9 @@
 -- End the current lease on the execution's row: new states, epoch + 1 -- only if the caller's fence
--- holds on the row's latest version (as leases/end_lease.sql, whose first part this is; the SQL
--- edition runs the lease end as this statement, leases/end_attempt.sql and the events', which
--- PL/pgSQL runs for less than the one statement, and which Citus routes whole where it plans the one
--- statement in steps). Returns the namespace, the new epoch and the attempt to close; no row when
--- the fence does not hold. `ownership_state || ''`: see leases/end_lease.sql.
+-- holds on the row's latest version (the first part of leases/end_lease.sql, which 0.1.0's schema
+-- runs whole; both editions end a lease one table per statement: this, leases/end_attempt.sql and
+-- the events' -- fewer instructions than the one statement, and one shard's each on Citus, which
+-- plans the one statement in steps). Returns the namespace, the new epoch and the attempt to close;
+-- no row when the fence does not hold. `ownership_state || ''`: see leases/end_lease.sql.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states

@@ -1,5 +1,5 @@
--- Close a suspension its signal satisfied (signals/record_and_resume.sql's, for the SQL edition): the
--- placeholder seq i64::MAX among the satisfiers becomes the signal's.
+-- Close a suspension its signal satisfied (signals/record_and_resume.sql's): the placeholder seq
+-- i64::MAX among the satisfiers becomes the signal's.
 -- $1 partition_key
 -- $2 execution_id
 -- $3 suspension_id

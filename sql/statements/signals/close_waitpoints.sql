@@ -1,5 +1,4 @@
--- Close the waitpoints of a suspension its signal satisfied (signals/record_and_resume.sql's, for the
--- SQL edition).
+-- Close the waitpoints of a suspension its signal satisfied (signals/record_and_resume.sql's).
 -- $1 partition_key
 -- $2 execution_id
 -- $3 suspension_id

@@ -1,5 +1,5 @@
 -- Resume an execution its signal satisfied: the signal counted, the resumed states
--- (signals/record_and_resume.sql's, for the SQL edition). Returns the namespace its events need.
+-- (signals/record_and_resume.sql's). Returns the namespace its events need.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states

@@ -1,6 +1,6 @@
 -- Record an accepted signal's row (the first part of signals/record.sql and
--- signals/record_and_resume.sql, for the SQL edition's delivery, which writes statement by statement:
--- see leases/end_lease_row.sql). Returns its seq.
+-- signals/record_and_resume.sql, which 0.1.0's schema runs whole; a delivery writes one table per
+-- statement: see leases/end_lease_row.sql). Returns its seq.
 -- $1 partition_key
 -- $2 execution_id
 -- $3 signal_id

@@ -1,5 +1,5 @@
--- Record a suspension (the first part of suspensions/suspend_write.sql, for the SQL edition's
--- suspend, which writes statement by statement: see leases/end_lease_row.sql).
+-- Record a suspension (the first part of suspensions/suspend_write.sql, which 0.1.0's schema runs
+-- whole; a suspend writes one table per statement: see leases/end_lease_row.sql).
 -- $1 partition_key
 -- $2 execution_id
 -- $3 suspension_id

@@ -1,6 +1,6 @@
 -- End a suspending execution's lease (its row already locked and fenced): the suspended states, epoch
--- + 1, the attempt interrupted (the lease end of suspensions/suspend_write.sql, for the SQL edition's
--- suspend). Returns what the lease event needs.
+-- + 1, the attempt interrupted (the lease end of suspensions/suspend_write.sql). Returns what the
+-- lease event needs.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states
