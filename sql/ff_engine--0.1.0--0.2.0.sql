@@ -1308,7 +1308,7 @@ $$;
 COMMENT ON FUNCTION ff_execution_ended() IS 'An execution that is a flow member or waited for ended: release or skip its dependents, signal its parent, notify its waiters (internal).';
 
 -- Fires for flow members and executions someone waits for, when completed_at_ms is written: every
--- statement that ends an execution writes it (leases/end_lease.sql, leases/terminate.sql,
+-- statement that ends an execution writes it (leases/end_lease_row.sql, leases/terminate.sql,
 -- scanners/expire_leases.sql, ff_flow_skip), and no claim, suspension or resume does, so only those
 -- statements prepare the WHEN clause (PostgreSQL reads and prepares it again for every statement
 -- whose UPDATE names the column: ~14 000 instructions). The function returns at once unless the

@@ -68,8 +68,8 @@ COMMENT ON FUNCTION ff_lock_leased(smallint, uuid, uuid, bigint, bigint) IS 'Loc
 
 -- End the current lease when the fence holds on the row's latest version: the new states, epoch + 1,
 -- the attempt closed, lease event `released`, a completion event when completion_outcome is given.
--- The Rust edition's one statement (leases/end_lease.sql) as four: PL/pgSQL runs them for less, and
--- Citus routes each whole where it plans the one statement in steps through intermediate results.
+-- One table per statement (leases/end_lease_row.sql and the files it names), as the Rust edition:
+-- cheaper than one statement with data-modifying CTEs, and Citus routes each whole.
 -- `ref` is the execution's id as text, as the caller parsed it (a parsed id is canonical). Whether it
 -- ended the lease.
 CREATE FUNCTION ff_end_lease(pk smallint, id uuid, ref text, lifecycle_phase text, ownership_state text, eligibility_state text,

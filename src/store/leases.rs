@@ -23,7 +23,8 @@ statement! {
     row { lease_epoch: i64 }
 }
 statement! {
-    mod end_lease = "leases/end_lease.sql", on 0.1.0 schema "releases/0.1.0/leases/end_lease.sql";
+    /// The lease end as one statement, on 0.1.0's schema only (events::by_table).
+    mod end_lease = "releases/0.1.0/leases/end_lease.sql";
     args<'a> {
         partition_key: i16, execution_id: pgrx::Uuid, states: States, result: Option<&'a [u8]>, eligible_at_ms: Option<i64>,
         completed_at_ms: Option<i64>, error_message: Option<&'a str>, now_ms: i64, completion_outcome: Option<&'a str>,

@@ -1,5 +1,5 @@
 -- Close an attempt whose lease ended: when, its outcome, and a failure's message, class and detail
--- (the second part of leases/end_lease.sql; see leases/end_lease_row.sql).
+-- (see leases/end_lease_row.sql).
 -- $1 partition_key
 -- $2 execution_id
 -- $3 attempt_index

@@ -1,9 +1,15 @@
 -- End the current lease on the execution's row: new states, epoch + 1 -- only if the caller's fence
--- holds on the row's latest version (the first part of leases/end_lease.sql, which 0.1.0's schema
--- runs whole; both editions end a lease one table per statement: this, leases/end_attempt.sql and
--- the events' -- fewer instructions than the one statement, and one shard's each on Citus, which
--- plans the one statement in steps). Returns the namespace, the new epoch and the attempt to close;
--- no row when the fence does not hold. `ownership_state || ''`: see leases/end_lease.sql.
+-- holds on the row's latest version (the UPDATE waits for the row lock and re-checks its WHERE on
+-- what committed meanwhile). The fence terms are lifecycle::check_fence's acceptance, term for term.
+-- A lease ends one table per statement: this, leases/end_attempt.sql and the events' (fewer
+-- instructions than one statement with data-modifying CTEs, which 0.1.0's schema still runs:
+-- releases/0.1.0/leases/end_lease.sql; and one shard's each on Citus, which plans such a statement
+-- in steps). Returns the namespace, the new epoch and the attempt to close; no row when the fence
+-- does not hold: ff_complete runs it before locking and locks only when it ended nothing, to let
+-- check_fence say why. `ownership_state || ''` keeps the partial index ff_exec_core_leases (whose
+-- predicate a plain `ownership_state = 'leased'` would imply) out of the plan: a generic plan made
+-- while few leases existed scanned it whole, by expiry, instead of the primary key, and under a
+-- held snapshot that index keeps every lease ever ended.
 -- $1 partition_key
 -- $2 execution_id
 -- $3..$7 states

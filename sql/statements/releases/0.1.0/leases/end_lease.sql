@@ -1,4 +1,5 @@
--- leases/end_lease.sql for a database still on 0.1.0's schema (src/postgres/release.rs): the statement without what that schema lacks.
+-- The lease end as one statement, for a database still on 0.1.0's schema (src/postgres/release.rs;
+-- on later schemas leases/end_lease_row.sql and the files it names, one table each).
 -- End the current lease: new states, epoch + 1, attempt closed, lease event `released`, and a
 -- completion event when completion_outcome is not NULL -- only if the caller's fence holds on the
 -- row's latest version (the UPDATE waits for the row lock and re-checks its WHERE on what committed
