@@ -183,11 +183,11 @@ pub fn renew(execution_id: Option<&str>, lease_id: Option<pgrx::Uuid>, lease_epo
     Spi::connect_mut(|client| {
         lock_leased(client, &id, lease_id, lease_epoch, now)?;
         let expires = now + ttl;
-        let (partition_key, execution_id) = ex_key(&id);
-        let execution_ref = id.to_string();
         let epoch = if events::by_table(client)? {
             renew_by_table(client, &id, expires, now)?
         } else {
+            let (partition_key, execution_id) = ex_key(&id);
+            let execution_ref = id.to_string();
             let args =
                 renew::Args { partition_key, execution_id, lease_expires_at_ms: expires, now_ms: now, execution_ref: &execution_ref };
             renew::one(client, args)?.lease_epoch

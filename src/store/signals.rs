@@ -309,7 +309,7 @@ pub fn deliver(client: &SpiClient<'_>, id: &ExecutionId, d: &Delivery<'_>, proof
 }
 
 /// `record` one table per statement (events::by_table): the same rows.
-fn record_by_table(client: &SpiClient<'_>, a: record::Args<'_>, resuming: bool) -> WfResult<()> {
+fn record_by_table(client: &SpiClient<'_>, mut a: record::Args<'_>, resuming: bool) -> WfResult<()> {
     let (partition_key, execution_id) = (a.partition_key, a.execution_id);
     let row = signal_row::Args {
         partition_key,
@@ -330,7 +330,8 @@ fn record_by_table(client: &SpiClient<'_>, a: record::Args<'_>, resuming: bool) 
     };
     let signal_seq = signal_row::one(client, row)?.signal_seq;
     let namespace = if resuming {
-        resume_by_table(client, &a, signal_seq)?
+        let satisfier_seqs = std::mem::take(&mut a.satisfier_seqs);
+        resume_by_table(client, &a, signal_seq, satisfier_seqs)?
     } else {
         count_signal::one(client, count_signal::Args { partition_key, execution_id })?.namespace
     };
@@ -339,7 +340,7 @@ fn record_by_table(client: &SpiClient<'_>, a: record::Args<'_>, resuming: bool) 
 
 /// The resume of `record_by_table`: the suspension and its waitpoints closed, the execution resumed.
 /// Its namespace.
-fn resume_by_table(client: &SpiClient<'_>, a: &record::Args<'_>, signal_seq: i64) -> WfResult<Option<String>> {
+fn resume_by_table(client: &SpiClient<'_>, a: &record::Args<'_>, signal_seq: i64, satisfier_seqs: Vec<i64>) -> WfResult<Option<String>> {
     let (partition_key, execution_id, suspension_id, now_ms, close_reason) =
         (a.partition_key, a.execution_id, a.suspension_id, a.now_ms, a.close_reason);
     let sus = close_suspension::Args {
@@ -348,7 +349,7 @@ fn resume_by_table(client: &SpiClient<'_>, a: &record::Args<'_>, signal_seq: i64
         suspension_id,
         signal_id: a.signal_id,
         signal_seq,
-        satisfier_seqs: a.satisfier_seqs.clone(),
+        satisfier_seqs,
         now_ms,
         close_reason,
     };
