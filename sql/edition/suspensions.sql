@@ -198,21 +198,59 @@ END
 $$;
 COMMENT ON FUNCTION ff_suspend_replayed(smallint, uuid, jsonb) IS 'The rows of a suspend repeated under its idempotency key (internal).';
 
+-- A suspend's bindings (core/src/bindings.rs resolve), primary first, one array per field: each
+-- bound waitpoint's id and key, whether it was created pending, and a pending one's token kid (NULL
+-- for a fresh one). Arrays, not a jsonb object per binding: building such an object and reading its
+-- fields back cost ~30 000 instructions per waitpoint more (PostgreSQL looks up how to convert every
+-- value into jsonb on each call), and `true = ANY (pending)` tells whether any is pending in one
+-- operator.
+CREATE TYPE ff_bindings AS (ids uuid[], keys text[], pending boolean[], kids text[]);
+COMMENT ON TYPE ff_bindings IS 'A suspend''s bound waitpoints, primary first (internal).';
+
+-- Whether the bindings `keys` and `ids` bind each waitpoint key and id once (core/src/bindings.rs
+-- check), and only keys the condition references: WF001 in the Rust edition's order, binding by binding.
+CREATE FUNCTION ff_bindings_check(cond_keys text[], keys text[], ids uuid[]) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    k text;
+BEGIN
+    FOREACH k IN ARRAY cond_keys LOOP
+        IF array_position(keys, k) IS NULL THEN
+            PERFORM ff_invalid('referenced_waitpoint_key_missing_binding', 'referenced_waitpoint_key_missing_binding: ' || k);
+        END IF;
+    END LOOP;
+    FOR i IN 1 .. cardinality(keys) LOOP
+        IF NOT keys[i] = ANY (cond_keys) THEN
+            PERFORM ff_invalid('extra_binding_not_referenced_by_condition', 'extra_binding_not_referenced_by_condition: ' || keys[i]);
+        END IF;
+        IF array_position(keys[1:i - 1], keys[i]) IS NOT NULL OR array_position(ids[1:i - 1], ids[i]) IS NOT NULL THEN
+            PERFORM ff_invalid('duplicate_binding', 'duplicate_binding: each waitpoint key and id may be bound once');
+        END IF;
+    END LOOP;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION ff_bindings_check(text[], text[], uuid[]) IS 'Check bindings given as specs against the condition''s keys (internal).';
+
 -- Bindings given as specs (core/src/bindings.rs resolve): use_pending ones looked up, fresh ones
 -- minted, then checked against the condition's keys.
-CREATE FUNCTION ff_bindings_from_specs(pk smallint, xid uuid, cond jsonb, keys text[], specs jsonb, now_ms bigint) RETURNS jsonb
+CREATE FUNCTION ff_bindings_from_specs(pk smallint, xid uuid, cond jsonb, cond_keys text[], specs jsonb, now_ms bigint) RETURNS ff_bindings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    bound jsonb := '[]';
+    ids uuid[] := '{}';
+    keys text[] := '{}';
+    pending boolean[] := '{}';
+    kids text[] := '{}';
     b jsonb;
     pw record;
-    k text;
-    i integer;
+    checked boolean;
 BEGIN
     FOR b IN SELECT x FROM jsonb_array_elements(specs) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
         IF NOT (b ->> 'use_pending')::boolean THEN
-            bound := bound || jsonb_build_array(jsonb_build_object('id', coalesce((b ->> 'id')::uuid, gen_random_uuid()),
-                'key', b ->> 'key', 'pending', false));
+            ids := ids || coalesce((b ->> 'id')::uuid, gen_random_uuid());
+            keys := keys || (b ->> 'key');
+            pending := pending || false;
+            kids := kids || NULL::text;
             CONTINUE;
         END IF;
         SELECT x.waitpoint_id, x.waitpoint_key, x.state, x.expires_at_ms, x.token_kid INTO pw FROM ff_waitpoint x
@@ -227,65 +265,52 @@ BEGIN
         IF pw.expires_at_ms <= now_ms THEN
             PERFORM ff_invalid('pending_waitpoint_expired', 'pending_waitpoint_expired: the pending waitpoint has expired');
         END IF;
-        bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', pw.waitpoint_key, 'pending', true, 'kid', pw.token_kid));
+        ids := ids || pw.waitpoint_id;
+        keys := keys || pw.waitpoint_key;
+        pending := pending || true;
+        kids := kids || pw.token_kid;
     END LOOP;
-    IF cond ? 'Single' AND bound -> 0 ->> 'key' <> cond -> 'Single' ->> 'waitpoint_key' THEN
+    IF cond ? 'Single' AND keys[1] <> cond -> 'Single' ->> 'waitpoint_key' THEN
         PERFORM ff_invalid('waitpoint_key_mismatch', 'waitpoint_key_mismatch: the Single condition''s key differs from the primary binding');
     END IF;
-    FOREACH k IN ARRAY keys LOOP
-        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(bound) x WHERE x ->> 'key' = k) THEN
-            PERFORM ff_invalid('referenced_waitpoint_key_missing_binding', 'referenced_waitpoint_key_missing_binding: ' || k);
-        END IF;
-    END LOOP;
-    i := 0;
-    FOR b IN SELECT x FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
-        IF NOT (b ->> 'key') = ANY (keys) THEN
-            PERFORM ff_invalid('extra_binding_not_referenced_by_condition', 'extra_binding_not_referenced_by_condition: ' || (b ->> 'key'));
-        END IF;
-        IF EXISTS (SELECT 1 FROM jsonb_array_elements(bound) WITH ORDINALITY AS a(x, o)
-                   WHERE o <= i AND (x ->> 'key' = b ->> 'key' OR x ->> 'id' = b ->> 'id')) THEN
-            PERFORM ff_invalid('duplicate_binding', 'duplicate_binding: each waitpoint key and id may be bound once');
-        END IF;
-        i := i + 1;
-    END LOOP;
-    RETURN bound;
+    checked := ff_bindings_check(cond_keys, keys, ids);
+    RETURN ROW(ids, keys, pending, kids)::ff_bindings;
 END
 $$;
 COMMENT ON FUNCTION ff_bindings_from_specs(smallint, uuid, jsonb, text[], jsonb, bigint) IS 'Resolve and check bindings given as specs (internal).';
 
--- Bindings (core/src/bindings.rs resolve): one JSON object per bound waitpoint, primary first
--- (id, key, pending, and a pending one's token kid), checked against the condition's keys.
-CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS jsonb
+-- Bindings (core/src/bindings.rs resolve): without specs, per key of the condition its oldest open
+-- pending waitpoint, else a fresh one; with specs, ff_bindings_from_specs.
+CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS ff_bindings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    keys text[];
-    bound jsonb := '[]';
+    cond_keys text[] := ff_cond_keys(cond);
+    ids uuid[] := '{}';
+    pending boolean[] := '{}';
+    kids text[] := '{}';
     pw record;
     k text;
 BEGIN
-    keys := ff_cond_keys(cond);
-    IF specs IS NULL THEN
-        FOREACH k IN ARRAY keys LOOP
-            SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
-            WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'pending'
-              AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
-            ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
-            IF FOUND THEN
-                bound := bound || jsonb_build_array(jsonb_build_object('id', pw.waitpoint_id, 'key', k, 'pending', true, 'kid', pw.token_kid));
-            ELSE
-                bound := bound || jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'key', k, 'pending', false));
-            END IF;
-        END LOOP;
-        RETURN bound;  -- one binding per key, each key once: nothing to check
+    IF specs IS NOT NULL THEN
+        RETURN ff_bindings_from_specs(pk, xid, cond, cond_keys, specs, now_ms);
     END IF;
-    RETURN ff_bindings_from_specs(pk, xid, cond, keys, specs, now_ms);
+    FOREACH k IN ARRAY cond_keys LOOP
+        SELECT x.waitpoint_id, x.token_kid INTO pw FROM ff_waitpoint x
+        WHERE x.partition_key = pk AND x.execution_id = xid AND x.state = 'pending'
+          AND x.waitpoint_key = k AND (x.expires_at_ms IS NULL OR x.expires_at_ms > now_ms)
+        ORDER BY x.created_at_ms, x.waitpoint_id LIMIT 1;
+        ids := ids || CASE WHEN FOUND THEN pw.waitpoint_id ELSE gen_random_uuid() END;
+        pending := pending || FOUND;
+        kids := kids || pw.token_kid;
+    END LOOP;
+    RETURN ROW(ids, cond_keys, pending, kids)::ff_bindings;  -- one binding per key, each key once: nothing to check
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_bindings(smallint, uuid, jsonb, jsonb, bigint) IS 'Resolve a suspend''s waitpoint bindings (internal).';
 
 -- The signals buffered on the bound pending waitpoints, evaluated in order against the condition,
 -- each one's effect recorded; the satisfiers when they already satisfy it, else NULL.
-CREATE FUNCTION ff_suspend_buffered(pk smallint, xid uuid, sid uuid, cond jsonb, bound jsonb) RETURNS bigint[]
+CREATE FUNCTION ff_suspend_buffered(pk smallint, xid uuid, sid uuid, cond jsonb, bound ff_bindings) RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     s record;
@@ -297,7 +322,7 @@ BEGIN
     FOR s IN
         SELECT g.signal_seq, g.signal_id, g.waitpoint_key, g.signal_name, g.source_type, g.source_identity, g.correlation_id FROM ff_signal g
         WHERE g.partition_key = pk AND g.execution_id = xid
-          AND g.waitpoint_id IN (SELECT (x ->> 'id')::uuid FROM jsonb_array_elements(bound) x WHERE (x ->> 'pending')::boolean)
+          AND g.waitpoint_id IN (SELECT u.id FROM unnest(bound.ids, bound.pending) AS u(id, pending) WHERE u.pending)
         ORDER BY g.signal_seq
     LOOP
         IF satisfied IS NOT NULL THEN
@@ -325,69 +350,62 @@ BEGIN
     RETURN satisfied;
 END
 $$;
-COMMENT ON FUNCTION ff_suspend_buffered(smallint, uuid, uuid, jsonb, jsonb) IS 'Replay the signals buffered before a suspend (internal).';
+COMMENT ON FUNCTION ff_suspend_buffered(smallint, uuid, uuid, jsonb, ff_bindings) IS 'Replay the signals buffered before a suspend (internal).';
 
--- What a suspend writes and returns: its fresh waitpoints, the rows stored under its idempotency key
--- and the rows it returns.
-CREATE TYPE ff_suspend_layout AS (fresh jsonb, stored jsonb, out_rows jsonb);
-COMMENT ON TYPE ff_suspend_layout IS 'A suspend''s fresh waitpoints, stored rows and returned rows (internal).';
+-- A fresh waitpoint a suspend inserts.
+CREATE TYPE ff_fresh_waitpoint AS (waitpoint_id uuid, waitpoint_key text, token_kid text, token_fingerprint text,
+    required_signal_names text[]);
+COMMENT ON TYPE ff_fresh_waitpoint IS 'A fresh waitpoint a suspend inserts (internal).';
+
+-- What a suspend writes and returns: its fresh waitpoints and the rows it returns (which, under an
+-- idempotency key, it also stores: ff_suspend_remember).
+CREATE TYPE ff_suspend_layout AS (fresh ff_fresh_waitpoint[], out_rows ff_suspend_row[]);
+COMMENT ON TYPE ff_suspend_layout IS 'A suspend''s fresh waitpoints and returned rows (internal).';
 
 -- Sign and lay out: per bound waitpoint its token (a pending one keeps its key), a pending one bound
 -- to the suspension (closed at once when already satisfied), a fresh one listed for the write; the
--- rows to return and to store under the idempotency key.
-CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, bound jsonb, signing_kid text,
+-- rows to return (one without a waitpoint when none is left to return).
+CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, bound ff_bindings, signing_kid text,
     signing_secret bytea, already boolean, now_ms bigint) RETURNS ff_suspend_layout
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    fresh jsonb;
-    stored jsonb;
-    out_rows jsonb;
+    fresh ff_fresh_waitpoint[] := '{}';
+    out_rows ff_suspend_row[] := '{}';
     outcome text := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
-    b jsonb;
     kid text;
     token text;
     names text[];
-    bind_id uuid;
     bind_state text;
     bind_close text;
 BEGIN
-    fresh := '[]';
-    stored := '[]';
-    out_rows := '[]';
-    FOR i IN 0 .. jsonb_array_length(bound) - 1 LOOP
-        b := bound -> i;
-        kid := CASE WHEN (b ->> 'pending')::boolean THEN b ->> 'kid' ELSE signing_kid END;
-        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_secret, ref, (b ->> 'id')::uuid)
-                      ELSE ff_token_for(pk, xid, (b ->> 'id')::uuid, kid) END;
-        names := ff_cond_required_names(cond, b ->> 'key');
-        IF (b ->> 'pending')::boolean THEN
-            bind_id := (b ->> 'id')::uuid;
+    FOR i IN 1 .. cardinality(bound.ids) LOOP
+        kid := CASE WHEN bound.pending[i] THEN bound.kids[i] ELSE signing_kid END;
+        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_secret, ref, bound.ids[i])
+                      ELSE ff_token_for(pk, xid, bound.ids[i], kid) END;
+        names := ff_cond_required_names(cond, bound.keys[i]);
+        IF bound.pending[i] THEN
             bind_state := CASE WHEN already THEN 'closed' ELSE 'active' END;
             bind_close := CASE WHEN already THEN 'satisfied_before_suspend' END;
-            -- @statement suspensions/bind_pending.sql: pk, xid, bind_id, bind_state, sid, now_ms, names, bind_close
+            -- @statement suspensions/bind_pending.sql: pk, xid, bound.ids[i], bind_state, sid, now_ms, names, bind_close
             UPDATE ff_waitpoint SET state = bind_state, suspension_id = sid, activated_at_ms = now_ms, required_signal_names = names,
                 closed_at_ms = CASE WHEN bind_state = 'closed' THEN now_ms END, close_reason = bind_close
-            WHERE partition_key = pk AND execution_id = xid AND waitpoint_id = bind_id
+            WHERE partition_key = pk AND execution_id = xid AND waitpoint_id = bound.ids[i]
             -- @end statement
             ;
         ELSIF already THEN
             CONTINUE;
         ELSE
-            fresh := fresh || jsonb_build_array(jsonb_build_object('waitpoint_id', b ->> 'id', 'waitpoint_key', b ->> 'key', 'token_kid', kid,
-                'token_fingerprint', ff_fingerprint(token), 'required_signal_names', to_jsonb(names)));
+            fresh := fresh || ROW(bound.ids[i], bound.keys[i], kid, ff_fingerprint(token), names)::ff_fresh_waitpoint;
         END IF;
-        stored := stored || jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid, 'waitpoint_id', b ->> 'id',
-            'waitpoint_key', b ->> 'key', 'token_kid', kid));
-        out_rows := out_rows || jsonb_build_array(jsonb_build_object('waitpoint_id', b ->> 'id', 'waitpoint_key', b ->> 'key', 'token', token));
+        out_rows := out_rows || ROW(outcome, sid, bound.ids[i], bound.keys[i], token)::ff_suspend_row;
     END LOOP;
-    IF jsonb_array_length(out_rows) = 0 THEN
-        stored := jsonb_build_array(jsonb_build_object('outcome', outcome, 'suspension_id', sid));
-        out_rows := '[{}]';
+    IF cardinality(out_rows) = 0 THEN
+        out_rows := ARRAY[ROW(outcome, sid, NULL, NULL, NULL)::ff_suspend_row];
     END IF;
-    RETURN ROW(fresh, stored, out_rows)::ff_suspend_layout;
+    RETURN ROW(fresh, out_rows)::ff_suspend_layout;
 END
 $$;
-COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, jsonb, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
+COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, ff_bindings, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
 
 -- A suspend's lock and fence: the execution row locked; the rows of an earlier suspend under the same
 -- idempotency key when there is one (returned, no more checks); else WF023 when a suspension is open,
@@ -425,14 +443,14 @@ COMMENT ON FUNCTION ff_suspend_lock(smallint, uuid, text, uuid, bigint, bigint) 
 -- (suspensions/suspend_write.sql) statement by statement, as the lease end (ff_end_lease): cheaper
 -- in PL/pgSQL, and each statement one shard's on Citus.
 CREATE FUNCTION ff_suspend_write(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, p_reason_code text, p_requested_by text,
-    p_timeout_at_ms bigint, behavior text, p_continuation text, satisfied bigint[], fresh jsonb, now_ms bigint) RETURNS boolean
+    p_timeout_at_ms bigint, behavior text, p_continuation text, satisfied bigint[], fresh ff_fresh_waitpoint[], now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     already boolean := satisfied IS NOT NULL;
     sus_state text := CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END;
     closed_at bigint := CASE WHEN satisfied IS NOT NULL THEN now_ms END;
     closing text := CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END;
-    w record;
+    w ff_fresh_waitpoint;
     ns text;
     lid uuid;
     epoch bigint;
@@ -444,8 +462,7 @@ BEGIN
     VALUES (pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)
     -- @end statement
     ;
-    FOR w IN SELECT * FROM jsonb_to_recordset(fresh) AS x(waitpoint_id uuid, waitpoint_key text, token_kid text,
-                                                          token_fingerprint text, required_signal_names text[]) LOOP
+    FOREACH w IN ARRAY fresh LOOP
         -- @statement suspensions/insert_fresh_waitpoint.sql: pk, xid, w.waitpoint_id, w.waitpoint_key, sid, w.token_kid, w.token_fingerprint, w.required_signal_names, now_ms, p_timeout_at_ms
         INSERT INTO ff_waitpoint (partition_key, execution_id, waitpoint_id, waitpoint_key, suspension_id, state,
             token_kid, token_fingerprint, required_signal_names, created_at_ms, activated_at_ms, expires_at_ms)
@@ -476,17 +493,25 @@ BEGIN
     RETURN ff_wake_one('ff_lease_event', '');  -- the lease's end woken (true)
 END
 $$;
-COMMENT ON FUNCTION ff_suspend_write(smallint, uuid, text, uuid, jsonb, text, text, bigint, text, text, bigint[], jsonb, bigint)
+COMMENT ON FUNCTION ff_suspend_write(smallint, uuid, text, uuid, jsonb, text, text, bigint, text, text, bigint[], ff_fresh_waitpoint[], bigint)
     IS 'Write a suspend (internal).';
 
 -- Remember a suspend's rows under its idempotency key, until a minute past its timeout (a week
--- without one).
-CREATE FUNCTION ff_suspend_remember(pk smallint, xid uuid, p_idempotency_key text, stored jsonb, p_timeout_at_ms bigint,
+-- without one): per row its outcome and suspension, and its waitpoint's id, key and token kid (the
+-- token itself is signed again when the suspend is repeated: ff_suspend_replayed).
+CREATE FUNCTION ff_suspend_remember(pk smallint, xid uuid, p_idempotency_key text, out_rows ff_suspend_row[], p_timeout_at_ms bigint,
     now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     dedup_expires bigint;
+    stored jsonb;
 BEGIN
+    stored := (SELECT jsonb_agg(CASE WHEN r.waitpoint_id IS NULL
+                                     THEN jsonb_build_object('outcome', r.outcome, 'suspension_id', r.suspension_id)
+                                     ELSE jsonb_build_object('outcome', r.outcome, 'suspension_id', r.suspension_id,
+                                              'waitpoint_id', r.waitpoint_id, 'waitpoint_key', r.waitpoint_key,
+                                              'token_kid', split_part(r.token, ':', 1)) END ORDER BY r.o)
+               FROM unnest(out_rows) WITH ORDINALITY AS r(outcome, suspension_id, waitpoint_id, waitpoint_key, token, o));
     dedup_expires := CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END;
     -- @statement suspensions/dedup_put.sql: pk, xid, p_idempotency_key, stored, dedup_expires
     INSERT INTO ff_suspend_dedup (partition_key, execution_id, idempotency_key, result_rows, expires_at_ms)
@@ -498,7 +523,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION ff_suspend_remember(smallint, uuid, text, jsonb, bigint, bigint) IS 'Remember a suspend under its idempotency key (internal).';
+COMMENT ON FUNCTION ff_suspend_remember(smallint, uuid, text, ff_suspend_row[], bigint, bigint) IS 'Remember a suspend under its idempotency key (internal).';
 
 CREATE FUNCTION ff_suspend_body(p_execution_id text, p_lease_id uuid, p_lease_epoch bigint, p_condition jsonb, p_waitpoints jsonb,
     p_timeout_at_ms bigint, p_timeout_behavior text, p_reason_code text, p_requested_by text, p_suspension_id uuid,
@@ -511,13 +536,13 @@ DECLARE
     now_ms bigint;
     replay jsonb;
     signing record;
-    bound jsonb := '[]';
+    bound ff_bindings;
     sid uuid;
     satisfied bigint[];
     already boolean;
-    outcome text;
     checked ff_suspend_args;
     signed ff_suspend_layout;
+    out_row ff_suspend_row;
     written boolean;
 BEGIN
     -- Argument conversion, then suspend::check, in the Rust edition's order.
@@ -538,18 +563,16 @@ BEGIN
     bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, checked.cond, checked.specs, now_ms);
     sid := coalesce(p_suspension_id, gen_random_uuid());
     -- Signals are buffered on pending waitpoints only.
-    satisfied := CASE WHEN bound @> '[{"pending": true}]' THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
+    satisfied := CASE WHEN true = ANY (bound.pending) THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
     already := satisfied IS NOT NULL;
-    outcome := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
     signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.secret, already, now_ms);
     written := ff_suspend_write(id.partition_key, id.execution_uuid, ref, sid, checked.cond, p_reason_code, p_requested_by,
                                 p_timeout_at_ms, checked.behavior, p_continuation, satisfied, signed.fresh, now_ms);
     IF p_idempotency_key IS NOT NULL THEN
-        written := ff_suspend_remember(id.partition_key, id.execution_uuid, p_idempotency_key, signed.stored, p_timeout_at_ms, now_ms);
+        written := ff_suspend_remember(id.partition_key, id.execution_uuid, p_idempotency_key, signed.out_rows, p_timeout_at_ms, now_ms);
     END IF;
-    FOR i IN 0 .. jsonb_array_length(signed.out_rows) - 1 LOOP
-        RETURN NEXT ROW(outcome, sid, (signed.out_rows -> i ->> 'waitpoint_id')::uuid, signed.out_rows -> i ->> 'waitpoint_key',
-                        signed.out_rows -> i ->> 'token')::ff_suspend_row;
+    FOREACH out_row IN ARRAY signed.out_rows LOOP
+        RETURN NEXT out_row;
     END LOOP;
 END
 $$;
