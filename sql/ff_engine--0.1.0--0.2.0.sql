@@ -975,11 +975,13 @@ DECLARE
     why text;
 BEGIN
     -- A well-formed id: the shape by LIKE (the uuid's four hyphens in place), its uuid lowercase hex
-    -- but for those four, the partition's digits. One regular expression of the whole id costs more
-    -- (~50 000 instructions: PostgreSQL builds its automaton's states anew for every match, one per
-    -- position of {8}, {4}, ...). The checks below only say what is wrong with another.
+    -- but for those four (a regular expression without counted repetitions), the partition's digits.
+    -- One regular expression of the whole id costs more (~50 000 instructions: PostgreSQL builds its
+    -- automaton's states anew for every match, one per position of {8}, {4}, ...), translate() of the
+    -- uuid to its hyphens too (~27 000 against ~16 000: it steps through both strings character by
+    -- character). The checks below only say what is wrong with another.
     IF execution_id LIKE '{fp:%}:________-____-____-____-____________'
-       AND translate(right(execution_id, 36), '0123456789abcdef', '') = '----'
+       AND right(execution_id, 36) ~ '^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$'
        AND digits ~ '^(0|[1-9][0-9]?[0-9]?)$' AND digits::integer < 256 THEN
         RETURN ROW(digits::smallint, right(execution_id, 36)::uuid)::ff_execution_ref;
     END IF;

@@ -19,13 +19,13 @@ $$;
 COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256(); agrees with pgcrypto''s hmac(m, k, ''sha256'') (internal).';
 
 -- Whether two digests are equal, without an early-exit comparison of a secret-derived value: each is
--- hashed after a fresh random prefix (244 random bits of two gen_random_uuid(), which draw from
+-- hashed after a fresh random prefix (the 122 random bits of a gen_random_uuid(), which draws from
 -- pg_strong_random) and the two hashes are compared. Where the plain compare stops tells an attacker
 -- nothing about the digests, since the prefix is new on every call and never leaves the call.
 CREATE FUNCTION ff_digest_eq(a bytea, b bytea) RETURNS boolean
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL SAFE AS $$
 DECLARE
-    r bytea := uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid());
+    r bytea := uuid_send(gen_random_uuid());
 BEGIN
     RETURN sha256(r || a) = sha256(r || b);
 END
