@@ -226,10 +226,17 @@ $$;
 
 -- Whether a matcher accepts a signal (a NULL matcher, Count's absent one, accepts any): by its name, or
 -- by its correlation id.
+CREATE FUNCTION ff_cond_accepts_signal(matcher jsonb, signal_name text, correlation_id text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(matcher IS NULL OR matcher IN ('null', '"Wildcard"') OR matcher ->> 'ByName' = signal_name
+        OR matcher ->> 'ByCorrelation' = correlation_id, false)
+$$;
+COMMENT ON FUNCTION ff_cond_accepts_signal(jsonb, text, text) IS 'Whether a matcher accepts a signal of this name and correlation id (internal).';
+
+-- The same, for a signal as the evaluation lists it ({"name", "correlation_id", ...}).
 CREATE FUNCTION ff_cond_accepts(matcher jsonb, signal jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(matcher IS NULL OR matcher IN ('null', '"Wildcard"') OR matcher ->> 'ByName' = signal ->> 'name'
-        OR matcher ->> 'ByCorrelation' = signal ->> 'correlation_id', false)
+    SELECT ff_cond_accepts_signal(matcher, signal ->> 'name', signal ->> 'correlation_id')
 $$;
 COMMENT ON FUNCTION ff_cond_accepts(jsonb, jsonb) IS 'Whether a matcher accepts a signal (internal).';
 

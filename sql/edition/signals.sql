@@ -182,17 +182,22 @@ BEGIN
         PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
     END IF;
     -- An open suspension on a Single condition has counted no signal: the first one it accepts
-    -- satisfies it and closes it in the same statement. Any other reads the signals counted so far.
+    -- satisfies it and closes it in the same statement (ff_cond_effect's Single case, over no signal
+    -- counted, without the new signal as jsonb: ~75 000 instructions a delivery). Any other reads the
+    -- signals counted so far.
     IF cond ? 'Single' THEN
-        counted := '[]';
-    ELSE
-        SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
-                   'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
-                   'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
-        INTO counted FROM ff_signal g
-        WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
-          AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
+        RETURN CASE WHEN NOT p_waitpoint_key = cond -> 'Single' ->> 'waitpoint_key'
+                        THEN ROW('signal_ignored_not_in_condition', '{}')::ff_signal_effect
+                    WHEN NOT ff_cond_accepts_signal(cond -> 'Single' -> 'matcher', p_signal_name, p_correlation_id)
+                        THEN ROW('no_op', '{}')::ff_signal_effect
+                    ELSE ROW('resume_condition_satisfied', ARRAY[9223372036854775807])::ff_signal_effect END;
     END IF;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
+               'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,
+               'correlation_id', g.correlation_id) ORDER BY g.signal_seq), '[]')
+    INTO counted FROM ff_signal g
+    WHERE g.partition_key = pk AND g.execution_id = id AND g.suspension_id = sid
+      AND g.effect IN ('appended_to_waitpoint', 'appended_to_waitpoint_duplicate', 'resume_condition_satisfied');
     RETURN ff_cond_effect(cond, counted, jsonb_build_object('seq', 9223372036854775807, 'signal_id', p_signal_id,
         'waitpoint_key', p_waitpoint_key, 'name', p_signal_name, 'source_type', p_source_type,
         'source_identity', p_source_identity, 'correlation_id', p_correlation_id));
