@@ -414,6 +414,23 @@ COMMENT ON FUNCTION ff_cond_required_names(jsonb, text) IS 'Signal names a waitp
 CREATE TYPE ff_signal_effect AS (effect text, satisfiers bigint[]);
 COMMENT ON TYPE ff_signal_effect IS 'A new signal''s effect and the satisfiers (internal).';
 
+-- A Single node's effect of a new signal (its key, name, correlation id and seq), given whether it
+-- was satisfied before and by which seqs: ignored on another key, a no-op when its matcher refuses,
+-- a duplicate once satisfied, else satisfied by this signal. SQL, written into the caller: a
+-- delivery to an open Single suspension (nothing counted before) asks it without building the
+-- signal as jsonb.
+CREATE FUNCTION ff_cond_single_effect(single jsonb, waitpoint_key text, signal_name text, correlation_id text, seq bigint,
+    satisfied_before boolean, satisfiers_before bigint[]) RETURNS ff_signal_effect
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN NOT waitpoint_key = single ->> 'waitpoint_key'
+                    THEN ROW('signal_ignored_not_in_condition', satisfiers_before)::ff_signal_effect
+                WHEN NOT ff_cond_accepts_signal(single -> 'matcher', signal_name, correlation_id)
+                    THEN ROW('no_op', satisfiers_before)::ff_signal_effect
+                WHEN satisfied_before THEN ROW('appended_to_waitpoint_duplicate', satisfiers_before)::ff_signal_effect
+                ELSE ROW('resume_condition_satisfied', ARRAY[seq])::ff_signal_effect END
+$$;
+COMMENT ON FUNCTION ff_cond_single_effect(jsonb, text, text, text, bigint, boolean, bigint[]) IS 'A Single node''s effect of a new signal (internal).';
+
 -- ff_cond_effect for a condition that is one Count node: its count before and after the new signal,
 -- without the general evaluation (the satisfiers sorted, as ff_cond_evaluate gives them).
 CREATE FUNCTION ff_cond_count_effect(comp jsonb, prior jsonb, new_signal jsonb) RETURNS ff_signal_effect
@@ -467,17 +484,8 @@ BEGIN
             satisfied_before := before.satisfied;
             satisfiers := before.satisfiers;
         END IF;
-        IF NOT (new_signal ->> 'waitpoint_key') = single ->> 'waitpoint_key' THEN
-            effect := 'signal_ignored_not_in_condition';
-        ELSIF NOT ff_cond_accepts(single -> 'matcher', new_signal) THEN
-            effect := 'no_op';
-        ELSIF satisfied_before THEN
-            effect := 'appended_to_waitpoint_duplicate';
-        ELSE
-            effect := 'resume_condition_satisfied';
-            satisfiers := ARRAY[(new_signal ->> 'seq')::bigint];
-        END IF;
-        RETURN ROW(effect, satisfiers)::ff_signal_effect;
+        RETURN ff_cond_single_effect(single, new_signal ->> 'waitpoint_key', new_signal ->> 'name', new_signal ->> 'correlation_id',
+                                     (new_signal ->> 'seq')::bigint, satisfied_before, satisfiers);
     END IF;
     IF c -> 'Composite' ->> 'kind' = 'Count' THEN
         RETURN ff_cond_count_effect(c -> 'Composite', prior, new_signal);

@@ -182,15 +182,12 @@ BEGIN
         PERFORM ff_raise('WF030', 'waitpoint_closed', 'the waitpoint belongs to a closed suspension');
     END IF;
     -- An open suspension on a Single condition has counted no signal: the first one it accepts
-    -- satisfies it and closes it in the same statement (ff_cond_effect's Single case, over no signal
-    -- counted, without the new signal as jsonb: ~75 000 instructions a delivery). Any other reads the
-    -- signals counted so far.
+    -- satisfies it and closes it in the same statement (ff_cond_single_effect over nothing counted,
+    -- without the new signal as jsonb: ~75 000 instructions a delivery). Any other reads the signals
+    -- counted so far.
     IF cond ? 'Single' THEN
-        RETURN CASE WHEN NOT p_waitpoint_key = cond -> 'Single' ->> 'waitpoint_key'
-                        THEN ROW('signal_ignored_not_in_condition', '{}')::ff_signal_effect
-                    WHEN NOT ff_cond_accepts_signal(cond -> 'Single' -> 'matcher', p_signal_name, p_correlation_id)
-                        THEN ROW('no_op', '{}')::ff_signal_effect
-                    ELSE ROW('resume_condition_satisfied', ARRAY[9223372036854775807])::ff_signal_effect END;
+        RETURN ff_cond_single_effect(cond -> 'Single', p_waitpoint_key, p_signal_name, p_correlation_id, 9223372036854775807,
+                                     false, '{}');
     END IF;
     SELECT coalesce(jsonb_agg(jsonb_build_object('seq', g.signal_seq, 'signal_id', g.signal_id, 'waitpoint_key', g.waitpoint_key,
                'name', g.signal_name, 'source_type', g.source_type, 'source_identity', g.source_identity,

@@ -506,11 +506,10 @@ DECLARE
     dedup_expires bigint;
     stored jsonb;
 BEGIN
-    stored := (SELECT jsonb_agg(CASE WHEN r.waitpoint_id IS NULL
-                                     THEN jsonb_build_object('outcome', r.outcome, 'suspension_id', r.suspension_id)
-                                     ELSE jsonb_build_object('outcome', r.outcome, 'suspension_id', r.suspension_id,
-                                              'waitpoint_id', r.waitpoint_id, 'waitpoint_key', r.waitpoint_key,
-                                              'token_kid', split_part(r.token, ':', 1)) END ORDER BY r.o)
+    -- A row without a waitpoint (nothing left to return) stores its outcome and suspension only.
+    stored := (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('outcome', r.outcome, 'suspension_id', r.suspension_id,
+                   'waitpoint_id', r.waitpoint_id, 'waitpoint_key', r.waitpoint_key, 'token_kid', split_part(r.token, ':', 1)))
+                   ORDER BY r.o)
                FROM unnest(out_rows) WITH ORDINALITY AS r(outcome, suspension_id, waitpoint_id, waitpoint_key, token, o));
     dedup_expires := CASE WHEN p_timeout_at_ms IS NULL THEN now_ms + 7 * 86400000 ELSE greatest(p_timeout_at_ms, now_ms) + 60000 END;
     -- @statement suspensions/dedup_put.sql: pk, xid, p_idempotency_key, stored, dedup_expires
