@@ -119,22 +119,8 @@ TAIL
   done
   printf "SELECT pgtle.set_default_version('ff_engine', '%s');\n" "$version"
 } >"$out/pgtle/ff_engine--$version.pgtle.sql"
-{
-  cat <<HEAD
--- ff_engine $version, SQL edition, for psql -f into schema $schema (providers without pg_tle):
---   psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -f ff_engine--$version.sql
--- Idempotent: when the schema already holds ff_engine, nothing is done. Built for schema $schema;
--- scripts/sql-edition.sh --schema NAME builds one for another schema.
-\\set ON_ERROR_STOP on
-SELECT to_regclass('$schema.ff_exec_core') IS NOT NULL AS ff_engine_installed \\gset
-\\if :ff_engine_installed
-\\echo ff_engine is already installed in schema $schema: nothing to do
-\\quit
-\\endif
-BEGIN;
-CREATE SCHEMA IF NOT EXISTS $schema;
-SET LOCAL search_path = $schema;
-HEAD
+standalone_body() { # the install, to run in one transaction: every source file, then the grants of a script install
+  printf 'CREATE SCHEMA IF NOT EXISTS %s;\nSET LOCAL search_path = %s;\n' "$schema" "$schema"
   for f in "${files[@]}" sql/cron.sql; do
     printf -- '-- ---- %s ----\n' "$f"
     sed "s/@extschema@/$schema/g" "$f"
@@ -145,8 +131,84 @@ HEAD
   printf -- '-- ---- sql/finalize.sql (after its ownership block) ----\n'
   # shellcheck disable=SC2016 # a sed address, literally
   sed '1,/^\$own\$;$/d' sql/finalize.sql | sed "s/@extschema@/$schema/g"
-  printf 'COMMIT;\n'
+}
+standalone_body >"$out/standalone/body.tmp"
+# shellcheck disable=SC2016 # dollar-quote tags, literally
+body_tag='$_ff_engine_worker_body_$' worker_tag='$_ff_engine_worker_$' worker_do_tag='$_ff_engine_worker_do_$' do_tag='$_ff_engine_citus_$'
+if grep -qF -e "$body_tag" -e "$worker_tag" -e "$worker_do_tag" -e "$do_tag" "$out/standalone/body.tmp"; then
+  echo "sql-edition: the body contains a dollar-quote tag of its own" >&2; exit 1
+fi
+{
+  cat <<HEAD
+-- ff_engine $version, SQL edition, for psql -f into schema $schema (providers without pg_tle):
+--   psql "\$DATABASE_URL" -v ON_ERROR_STOP=1 -f ff_engine--$version.sql
+-- Idempotent: when the schema already holds ff_engine, nothing is done. Built for schema $schema;
+-- scripts/sql-edition.sh --schema NAME builds one for another schema.
+-- On a Citus coordinator (docs/scale-out.md) it installs on each worker that lacks ff_engine first,
+-- then here, with Citus's propagation of DDL off: Citus creates an extension on every node, a script's
+-- objects only where they are created. Add the workers before, call ff_distribute() after.
+\\set ON_ERROR_STOP on
+SELECT to_regclass('$schema.ff_exec_core') IS NOT NULL AS ff_engine_installed \\gset
+\\if :ff_engine_installed
+\\echo ff_engine is already installed in schema $schema: nothing to do
+\\quit
+\\endif
+SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS ff_engine_on_citus \\gset
+\\if :ff_engine_on_citus
+SET citus.enable_ddl_propagation = off;
+DO $do_tag
+DECLARE
+    todo record;
+    failed text;
+BEGIN
+    SELECT array_agg(w.nodename ORDER BY w.nodeport) AS names, array_agg(w.nodeport ORDER BY w.nodeport) AS ports INTO todo
+    FROM run_command_on_workers(\$\$SELECT to_regclass('$schema.ff_claim_start') IS NULL\$\$) w
+    WHERE w.success AND w.result = 't';
+    IF todo.names IS NULL THEN
+        RETURN;
+    END IF;
+    -- One statement for each worker (Citus reads one result of a command): the install, in the
+    -- transaction of that statement.
+    SELECT string_agg(format('%s:%s: %s', r.node_name, r.node_port, r.result), '; ') INTO failed
+    FROM master_run_on_worker(todo.names, todo.ports, array_fill($worker_tag
+DO $worker_do_tag
+BEGIN
+    PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
+    PERFORM set_config('client_min_messages', 'warning', true);
+    EXECUTE $body_tag
+HEAD
+  cat "$out/standalone/body.tmp"
+  cat <<TAIL
+$body_tag;
+END
+$worker_do_tag
+$worker_tag::text, ARRAY[cardinality(todo.names)]), true) r
+    WHERE NOT r.success;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'ff_engine could not be installed on every worker: %', failed;
+    END IF;
+END
+$do_tag;
+\\endif
+BEGIN;
+TAIL
+  cat "$out/standalone/body.tmp"
+  cat <<TAIL
+COMMIT;
+-- On a Citus coordinator: distributed at once (ff_distribute, with -v ff_shard_count=N, default 32),
+-- then the views on the workers, which can be created there only once the distribution has committed.
+\\if :ff_engine_on_citus
+RESET citus.enable_ddl_propagation;
+\\if :{?ff_shard_count}
+\\else
+\\set ff_shard_count 32
+\\endif
+SELECT * FROM $schema.ff_distribute(:'ff_shard_count'::integer);
+SELECT $schema.ff_distribute_script_objects();
+\\endif
+TAIL
 } >"$out/standalone/ff_engine--$version.sql"
+rm -f "$out/standalone/body.tmp"
 cat >"$out/standalone/ff_engine--$version.uninstall.sql" <<UNINSTALL
 -- Remove ff_engine $version (SQL edition) from schema $schema, with all its data. The roles
 -- (ff_engine_owner, ff_admin, ff_worker, ff_signaler) are cluster-wide and are left in place.

@@ -10,7 +10,8 @@
 #     (all of it but the pg_regress scripts, whose expected output is 15's psql, the pg_cron test, for
 #     which only 15 has a pg_cron package, and the docs check, which reads no server).
 #     The Citus test (tests/citus.rs) runs only in 6.
-#  6. Citus on 18: a coordinator and two workers (scripts/citus-cluster.sh), tests/citus.rs, both editions.
+#  6. Citus on 18: a coordinator and two workers (scripts/citus-cluster.sh), tests/citus.rs, both editions
+#     (the SQL edition also installed by its standalone script).
 #  7. the SQL edition: the same suite again on 18, 14 and 17 (as in 5), FF_EDITION=sql, and on 15
 #     installed through pg_tle (FF_PGTLE_INSTALLER); on 15 installed from files, the tests the others
 #     leave out (pg_regress, pg_cron, docs).
@@ -103,17 +104,24 @@ done
 
 # Citus: a coordinator and two workers on PostgreSQL 18 (scripts/citus-cluster.sh, Citus unpacked by
 # setup.sh), both editions: ff_distribute, each partition-first call on the one node of its partition,
-# claim and signal races, bad input, wake-ups on the node (tests/citus.rs).
-for edition in rust sql; do
+# claim and signal races, bad input, wake-ups on the node (tests/citus.rs). The SQL edition twice: as
+# its file-based extension on every node, and installed by its standalone script run on the
+# coordinator (FF_CITUS_SCRIPT), as on a managed Citus that takes no extension files.
+for edition in rust sql sql-script; do
   step=$(date +%s)
   echo "== Citus on PostgreSQL 18, the $edition edition: tests/citus.rs"
   if [ "$edition" = rust ]; then bindir="$(pg_prefix 18)/bin"; else bindir="$(bash scripts/sql-edition-server.sh 18)/bin"; fi
   dir=$(mktemp -d /tmp/ff_citus.XXXXXX)
+  script=
+  if [ "$edition" = sql-script ]; then
+    bash scripts/sql-edition.sh --out "$dir/sql-edition" --schema public >/dev/null
+    script="$dir/sql-edition/standalone/ff_engine--$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1).sql"
+  fi
   rc=0
   FF_PG_BINDIR="$bindir" FF_PG_OPTIONS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     bash scripts/citus-cluster.sh start "$dir" >/dev/null
-  FF_SKIP_LOG="$dir.skipped" FF_CITUS_CLUSTER="$dir" FF_PG_BINDIR="$bindir" FF_EDITION="$edition" env -u RUST_BACKTRACE \
-    cargo test --quiet -p ff-engine-tests --test citus || rc=$?
+  FF_SKIP_LOG="$dir.skipped" FF_CITUS_CLUSTER="$dir" FF_CITUS_SCRIPT="$script" FF_PG_BINDIR="$bindir" FF_EDITION="${edition%-script}" \
+    env -u RUST_BACKTRACE cargo test --quiet -p ff-engine-tests --test citus || rc=$?
   FF_PG_BINDIR="$bindir" bash scripts/citus-cluster.sh stop "$dir"
   rm -rf "$dir"
   if [ -s "$dir.skipped" ]; then

@@ -2625,6 +2625,24 @@ $$;
 COMMENT ON FUNCTION ff_distributed_tables() IS
     'The per-execution tables distributed with ff_exec_core (internal).';
 
+-- The tables ff_distribute replicates to every node.
+CREATE FUNCTION ff_reference_tables() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['ff_keystore', 'ff_lane_pause', 'ff_budget', 'ff_budget_usage', 'ff_quota_policy']
+$$;
+COMMENT ON FUNCTION ff_reference_tables() IS 'The tables ff_distribute replicates to every node (internal).';
+
+-- Whether ff_engine was installed by the SQL edition's standalone script (psql -f) rather than by
+-- CREATE EXTENSION: its tables are then no extension's members, which Citus treats differently.
+CREATE FUNCTION ff_installed_by_script() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = @extschema@, pg_temp AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM pg_depend d
+                       WHERE d.classid = 'pg_class'::regclass AND d.objid = 'ff_exec_core'::regclass
+                         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e')
+$$;
+COMMENT ON FUNCTION ff_installed_by_script() IS
+    'Whether ff_engine''s tables belong to no extension: the standalone script installed it (internal).';
+
 -- The partition-first forms Citus delegates by their first argument.
 CREATE FUNCTION ff_delegated_functions() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
@@ -2650,14 +2668,21 @@ BEGIN
     IF shard_count IS NULL OR shard_count NOT BETWEEN 1 AND 256 THEN
         PERFORM ff_invalid('invalid_shard_count', 'shard_count must be between 1 and 256');
     END IF;
+    PERFORM ff_distribute_nodes();
+    PERFORM ff_distribute_script_objects();
+    IF ff_installed_by_script() THEN
+        -- Citus creates the functions it delegates on the workers (an extension's are there) over the
+        -- connections of this transaction, which it may do only when it used one connection per node.
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     IF NOT ff_distributed() THEN
+        PERFORM ff_distribute_script_workers();
         PERFORM ff_distribute_tables(shard_count);
     END IF;
     FOREACH t IN ARRAY ff_delegated_functions() LOOP
         PERFORM create_distributed_function(p.oid::regprocedure, 'partition_key', colocate_with => 'ff_exec_core')
         FROM pg_proc p WHERE p.proname = t AND p.pronamespace = '@extschema@'::regnamespace;
     END LOOP;
-    PERFORM ff_distribute_nodes();
     RETURN QUERY
         SELECT d.logicalrelid::text, CASE d.partmethod WHEN 'h' THEN 'distributed by partition_key' ELSE 'reference' END
         FROM pg_catalog.pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
@@ -2714,6 +2739,123 @@ END
 $$;
 COMMENT ON FUNCTION ff_distribute_nodes() IS 'ff_distribute''s settings on every node (internal).';
 
+-- A script install on a cluster: the standalone script has created ff_engine's objects on every node
+-- (Citus creates an extension on every node, a script's objects only where they are created). Citus
+-- creates a distributed or reference table on the workers itself, so their copies of those tables go
+-- first, with what depends on them there (the views, and the functions whose signatures name a
+-- table's rows: ff_distribute_script_objects creates them again). WF035 when a worker has no
+-- ff_engine. The commands are constants and the tables' names.
+CREATE FUNCTION ff_distribute_script_workers() RETURNS void
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
+DECLARE
+    missing text;
+    failed text;
+BEGIN
+    IF NOT ff_installed_by_script() THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(format('%s:%s', r.nodename, r.nodeport), ', ') INTO missing
+    FROM run_command_on_workers($cmd$SELECT to_regclass('@extschema@.ff_claim_start') IS NOT NULL$cmd$) r
+    WHERE r.result IS DISTINCT FROM 't';
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'feature_unavailable: ff_engine is not installed on the worker %', missing
+            USING ERRCODE = 'WF035', DETAIL = 'citus',
+                  HINT = 'Run the standalone script on the coordinator once the workers are added: it installs on them too (docs/scale-out.md).';
+    END IF;
+    SELECT string_agg(r.result, '; ') INTO failed
+    FROM run_command_on_workers(
+        'SET citus.enable_ddl_propagation = off; SET client_min_messages = warning; DROP TABLE IF EXISTS '
+        || (SELECT string_agg(format('@extschema@.%I', t), ', ')
+            FROM unnest(ARRAY['ff_exec_core'] || ff_distributed_tables() || ff_reference_tables()) t)
+        || ' CASCADE') r
+    WHERE NOT r.success;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'feature_unavailable: ff_distribute could not prepare every worker: %', failed
+            USING ERRCODE = 'WF035', DETAIL = 'citus';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_distribute_script_workers() IS
+    'On a cluster installed by the standalone script: the workers'' copies of the tables Citus creates go (internal).';
+
+-- A script install on a cluster: what ff_distribute_script_workers dropped on the workers with their
+-- copies of the tables, created there again as it is here, with its owner, grants and comment: the
+-- functions whose signatures name a distributed or reference table's rows, and every view (Citus
+-- creates a view that reads distributed tables only on the workers, without grants, and none that
+-- reads a node-local table, as ff_completions does). The commands run outside this transaction, so
+-- they see the workers' tables only once the distribution has committed: ff_distribute calls this
+-- first (a repeated call completes an earlier one), and the standalone script after it. Each
+-- definition is the catalog's, written out under pg_catalog's search path; nothing comes from an
+-- argument.
+CREATE FUNCTION ff_distribute_script_objects() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    failed text;
+BEGIN
+    IF NOT @extschema@.ff_installed_by_script() OR NOT @extschema@.ff_distributed() THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(r.result, '; ') INTO failed
+    FROM run_command_on_workers(
+        'SET citus.enable_ddl_propagation = off; SET search_path = @extschema@, pg_temp; '
+        || @extschema@.ff_script_functions_ddl() || @extschema@.ff_script_views_ddl()) r
+    WHERE NOT r.success;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'feature_unavailable: ff_distribute could not complete ff_engine on every worker: %', failed
+            USING ERRCODE = 'WF035', DETAIL = 'citus';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ff_distribute_script_objects() IS
+    'On a cluster installed by the standalone script: the functions over table rows and the views on every worker, as here (internal).';
+
+-- The grants of an ACL as commands on `target` (a function's or a relation's), PUBLIC's first revoked.
+CREATE FUNCTION ff_script_grants_ddl(acl aclitem[], owner oid, kind "char", target text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('REVOKE ALL ON %s FROM PUBLIC; ', target)
+           || coalesce(string_agg(format('GRANT %s ON %s TO %s; ', a.privilege_type, target,
+                                         CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END), ''), '')
+    FROM aclexplode(coalesce(acl, acldefault(kind, owner))) a WHERE a.grantee <> owner
+$$;
+COMMENT ON FUNCTION ff_script_grants_ddl(aclitem[], oid, "char", text) IS 'An ACL as GRANT commands, for ff_distribute_script_objects (internal).';
+
+-- The functions whose signatures name a distributed or reference table's rows, as commands. PL/pgSQL,
+-- which reads Citus's catalog only when it runs (a SQL function's body is checked when created).
+CREATE FUNCTION ff_script_functions_ddl() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(string_agg(pg_get_functiondef(p.oid) || '; '
+                                   || format('ALTER FUNCTION %s OWNER TO %I; ', p.oid::regprocedure, p.proowner::regrole::text)
+                                   || @extschema@.ff_script_grants_ddl(p.proacl, p.proowner, 'f', 'FUNCTION ' || p.oid::regprocedure::text)
+                                   || format('COMMENT ON FUNCTION %s IS %L; ', p.oid::regprocedure, obj_description(p.oid, 'pg_proc')),
+                                   '' ORDER BY p.oid), '')
+        FROM pg_proc p
+        WHERE p.pronamespace = '@extschema@'::regnamespace
+          AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type ty ON d.refobjid = ty.oid
+                      JOIN pg_catalog.pg_dist_partition dp ON dp.logicalrelid = ty.typrelid
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass));
+END
+$$;
+COMMENT ON FUNCTION ff_script_functions_ddl() IS
+    'The functions over a distributed table''s rows as commands, for ff_distribute_script_objects (internal).';
+
+-- Every view of ff_engine, as commands (column grants too).
+CREATE FUNCTION ff_script_views_ddl() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(format('CREATE OR REPLACE VIEW %s AS %s ', c.oid::regclass, pg_get_viewdef(c.oid))
+                               || format('ALTER VIEW %s OWNER TO %I; ', c.oid::regclass, c.relowner::regrole::text)
+                               || @extschema@.ff_script_grants_ddl(c.relacl, c.relowner, 'r', c.oid::regclass::text)
+                               || coalesce((SELECT string_agg(format('GRANT %s (%I) ON %s TO %s; ', a.privilege_type, att.attname,
+                                                                     c.oid::regclass, quote_ident(a.grantee::regrole::text)), '')
+                                            FROM pg_attribute att, aclexplode(att.attacl) a
+                                            WHERE att.attrelid = c.oid AND a.grantee <> 0), '')
+                               || format('COMMENT ON VIEW %s IS %L; ', c.oid::regclass, obj_description(c.oid, 'pg_class')),
+                               '' ORDER BY c.relname), '')
+    FROM pg_class c WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'v'
+$$;
+COMMENT ON FUNCTION ff_script_views_ddl() IS 'Every view of ff_engine as commands, for ff_distribute_script_objects (internal).';
+
 -- ff_distribute's table conversion: unique keys that include the partition, then the tables.
 CREATE FUNCTION ff_distribute_tables(p_shard_count integer) RETURNS void
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp AS $$
@@ -2740,7 +2882,7 @@ BEGIN
     FOREACH t IN ARRAY ff_distributed_tables() LOOP
         PERFORM create_distributed_table(t::regclass, 'partition_key', colocate_with => 'ff_exec_core');
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['ff_keystore', 'ff_lane_pause', 'ff_budget', 'ff_budget_usage', 'ff_quota_policy'] LOOP
+    FOREACH t IN ARRAY ff_reference_tables() LOOP
         PERFORM create_reference_table(t::regclass);
     END LOOP;
 END

@@ -8,7 +8,8 @@
 //! resume one execution exactly once, bad input gets a documented SQLSTATE, a worker waiting on the
 //! node of its partition is woken, a flow releases its dependent in its partition, each node's
 //! `ff_tick_node` runs the scanners over the shards it holds, and a worker node restarted mid-run
-//! loses nothing. Both editions.
+//! loses nothing. Both editions; the SQL edition also installed by its standalone script run on the
+//! coordinator (FF_CITUS_SCRIPT), as on a managed Citus that takes no extension files.
 //! What does not distribute yet is listed in docs/scale-out.md.
 
 use ff_engine_tests::*;
@@ -52,13 +53,18 @@ fn coordinator(dir: &Path) -> Client {
     node(dir, COORDINATOR, None).unwrap()
 }
 
-/// CREATE EXTENSION ff_engine on the coordinator (Citus creates it on the workers), a key, and
-/// `ff_distribute`, once per cluster (the cluster is fresh for each run of this file).
+/// ff_engine installed on the coordinator — CREATE EXTENSION ff_engine (Citus creates it on the
+/// workers), or with FF_CITUS_SCRIPT the SQL edition's standalone script run there with psql, which
+/// installs on the workers itself and distributes — then a key and `ff_distribute`, once per cluster
+/// (the cluster is fresh for each run of this file).
 fn distributed(dir: &Path) -> Client {
     static SETUP: Once = Once::new();
     let mut c = coordinator(dir);
     SETUP.call_once(|| {
-        c.batch_execute("CREATE EXTENSION IF NOT EXISTS ff_engine CASCADE").unwrap();
+        match std::env::var_os("FF_CITUS_SCRIPT").filter(|s| !s.is_empty()) {
+            Some(script) => install_by_script(dir, Path::new(&script)),
+            None => c.batch_execute("CREATE EXTENSION IF NOT EXISTS ff_engine CASCADE").unwrap(),
+        }
         assert_edition(&mut c);
         c.query("SELECT * FROM ff_seed_hmac('k1', repeat('11', 32))", &[]).unwrap();
         let placed: Vec<(String, String)> =
@@ -69,6 +75,44 @@ fn distributed(dir: &Path) -> Client {
         assert_eq!(again as usize, placed.len(), "ff_distribute is idempotent");
     });
     c
+}
+
+/// The standalone script (built for schema public, as CREATE EXTENSION would place it) run on the
+/// coordinator with psql as a managed Citus's administrator would: it installs ff_engine on every
+/// worker, then on the coordinator, then distributes it (8 shards); a second run does nothing.
+fn install_by_script(dir: &Path, script: &Path) {
+    let run = || {
+        let o = std::process::Command::new(psql_path())
+            .args(["-X", "-q", "-h", dir.join("sock").to_str().unwrap(), "-p", &COORDINATOR.to_string(), "-U", "postgres"])
+            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", "ff_shard_count=8", "-f"])
+            .arg(script)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let first = run();
+    assert!(first.contains("distributed by partition_key"), "the script distributes: {first}");
+    assert!(run().contains("already installed"), "a second run does nothing");
+    let objects = |c: &mut Client| -> (i64, i64, bool, bool) {
+        let r = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'ff\\_%'), \
+                        (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'v'), \
+                        has_column_privilege('ff_signaler', 'ff_completions', 'outcome', 'SELECT'), \
+                        has_column_privilege('ff_signaler', 'ff_completions', 'result', 'SELECT')",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2), r.get(3))
+    };
+    let here = objects(&mut coordinator(dir));
+    assert_eq!((here.2, here.3), (true, false), "ff_signaler reads a completion's outcome, not its result");
+    for port in [COORDINATOR + 1, COORDINATOR + 2] {
+        let there = objects(&mut node(dir, port, None).unwrap());
+        assert_eq!(there, here, "the worker on {port} has every function and view, with their grants");
+    }
 }
 
 /// A lane whose partition's shard is on one worker.
