@@ -211,7 +211,18 @@ TAIL
 rm -f "$out/standalone/body.tmp"
 cat >"$out/standalone/ff_engine--$version.uninstall.sql" <<UNINSTALL
 -- Remove ff_engine $version (SQL edition) from schema $schema, with all its data. The roles
--- (ff_engine_owner, ff_admin, ff_worker, ff_signaler) are cluster-wide and are left in place.
+-- (ff_engine_owner, ff_admin, ff_worker, ff_signaler) are cluster-wide and are left in place. A schema
+-- that holds a table or function not named ff_* is someone else's too, and is left as it is. On a
+-- Citus coordinator this removes ff_engine from every node (Citus drops a schema it distributed there).
+\\set ON_ERROR_STOP on
+DO \$check\$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = to_regnamespace('$schema') AND relname NOT LIKE 'ff\\_%')
+       OR EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = to_regnamespace('$schema') AND proname NOT LIKE 'ff\\_%') THEN
+        RAISE EXCEPTION 'schema $schema holds objects that are not ff_engine''s: it is not dropped';
+    END IF;
+END
+\$check\$;
 DROP SCHEMA IF EXISTS $schema CASCADE;
 UNINSTALL
 echo "sql-edition: wrote $out/{extension,pgtle,standalone} for ff_engine $version (schema $schema)"

@@ -1,7 +1,8 @@
 //! The SQL edition's install artifacts (scripts/sql-edition.sh): the pg_tle installer carries the
 //! extension script byte for byte and calls pg_tle's documented functions (pg_tle itself is not
 //! reachable here, so it is not run); the standalone script installs with psql -f into a schema of its
-//! own, does nothing the second time, leaves PUBLIC nothing, works, and its uninstall script removes it.
+//! own, does nothing the second time, leaves PUBLIC nothing, works, and its uninstall script removes it;
+//! in a schema it shares it leaves the other objects as they are.
 
 use ff_engine_tests::*;
 use std::path::{Path, PathBuf};
@@ -41,15 +42,20 @@ fn body(installer: &str, n: usize) -> &str {
 
 /// Run an SQL file with psql as `user` (ON_ERROR_STOP); its output.
 fn psql_file(db: &TestDb, user: &str, file: &Path) -> String {
+    let o = psql_run(db, user, file);
+    assert!(o.status.success(), "{} as {user}: {}", file.display(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Run an SQL file with psql as `user` (ON_ERROR_STOP), whatever comes of it.
+fn psql_run(db: &TestDb, user: &str, file: &Path) -> std::process::Output {
     let cluster = db.cluster;
-    let o = Command::new(psql_path())
+    Command::new(psql_path())
         .args(["-h", cluster.socket_dir.to_str().unwrap(), "-p", &cluster.port.to_string(), "-U", user, "-d", &db.name])
         .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
         .arg(file)
         .output()
-        .unwrap();
-    assert!(o.status.success(), "{} as {user}: {}", file.display(), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).to_string()
+        .unwrap()
 }
 
 fn version() -> String {
@@ -130,6 +136,43 @@ fn the_standalone_script_installs_once_works_and_uninstalls() {
     assert_eq!(privileges, (false, true, true, false), "PUBLIC nothing; roles their functions; the keystore to nobody");
     psql(&format!("standalone/ff_engine--{v}.uninstall.sql"));
     assert_eq!(count(&mut c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'ff_sa'"), 0);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+/// The standalone script into a schema it shares with an application: it grants and hands over only
+/// its own objects (named ff_*), and its uninstall script refuses to drop the schema.
+#[test]
+fn a_shared_schema_keeps_the_applications_objects() {
+    let out = build("ff_shared");
+    let v = version();
+    let db = Cluster::shared().fresh_db("sqled_shared_schema");
+    let mut c = db.connect();
+    c.batch_execute(
+        "CREATE SCHEMA ff_shared; CREATE TABLE ff_shared.orders (id int); GRANT SELECT ON ff_shared.orders TO PUBLIC; \
+         CREATE FUNCTION ff_shared.order_total() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    )
+    .unwrap();
+    psql_file(&db, "postgres", &out.join(format!("standalone/ff_engine--{v}.sql")));
+    let kept: (bool, bool, String) = {
+        let r = c
+            .query_one(
+                "SELECT has_table_privilege('public', 'ff_shared.orders', 'SELECT'), \
+                        has_function_privilege('public', 'ff_shared.order_total()', 'EXECUTE'), \
+                        pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'ff_shared.orders'::regclass))::text",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(kept, (true, true, "postgres".to_string()), "the application's objects are left as they were");
+    let o = psql_run(&db, "postgres", &out.join(format!("standalone/ff_engine--{v}.uninstall.sql")));
+    assert!(!o.status.success(), "the uninstall script refuses a shared schema");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("holds objects that are not ff_engine's"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM pg_class WHERE oid = 'ff_shared.orders'::regclass"), 1);
     std::fs::remove_dir_all(out).unwrap();
 }
 
