@@ -114,7 +114,7 @@ for edition in rust sql sql-script; do
   dir=$(mktemp -d /tmp/ff_citus.XXXXXX)
   script=
   if [ "$edition" = sql-script ]; then
-    bash scripts/sql-edition.sh --out "$dir/sql-edition" --schema public >/dev/null
+    bash scripts/sql-edition.sh --out "$dir/sql-edition" >/dev/null
     script="$dir/sql-edition/standalone/ff_engine--$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1).sql"
   fi
   rc=0

@@ -39,6 +39,9 @@ fn cluster() -> Option<PathBuf> {
 fn node(dir: &Path, port: u16, log: Option<Arc<Mutex<Vec<String>>>>) -> Result<Client, postgres::Error> {
     let mut config = postgres::Config::new();
     config.host_path(dir.join("sock")).port(port).user("postgres").dbname("postgres");
+    if script_install() {
+        config.options("-c search_path=ff_engine,public");
+    }
     if let Some(log) = log {
         config.notice_callback(move |n| {
             if n.message().starts_with("issuing ") {
@@ -47,6 +50,15 @@ fn node(dir: &Path, port: u16, log: Option<Arc<Mutex<Vec<String>>>>) -> Result<C
         });
     }
     config.connect(NoTls)
+}
+
+/// The standalone script to install the SQL edition with (FF_CITUS_SCRIPT), when set.
+fn install_script() -> Option<PathBuf> {
+    std::env::var_os("FF_CITUS_SCRIPT").filter(|s| !s.is_empty()).map(PathBuf::from)
+}
+
+fn script_install() -> bool {
+    install_script().is_some()
 }
 
 fn coordinator(dir: &Path) -> Client {
@@ -61,8 +73,8 @@ fn distributed(dir: &Path) -> Client {
     static SETUP: Once = Once::new();
     let mut c = coordinator(dir);
     SETUP.call_once(|| {
-        match std::env::var_os("FF_CITUS_SCRIPT").filter(|s| !s.is_empty()) {
-            Some(script) => install_by_script(dir, Path::new(&script)),
+        match install_script() {
+            Some(script) => install_by_script(dir, &script),
             None => c.batch_execute("CREATE EXTENSION IF NOT EXISTS ff_engine CASCADE").unwrap(),
         }
         assert_edition(&mut c);
@@ -77,13 +89,17 @@ fn distributed(dir: &Path) -> Client {
     c
 }
 
-/// The standalone script (built for schema public, as CREATE EXTENSION would place it) run on the
-/// coordinator with psql as a managed Citus's administrator would: it installs ff_engine on every
-/// worker, then on the coordinator, then distributes it (8 shards); a second run does nothing.
+/// The standalone script (schema ff_engine, which every session of this file then searches) run on the
+/// coordinator with psql as a managed Citus's administrator would — a `CREATEROLE` role, no
+/// superuser: it installs ff_engine on every worker, then on the coordinator, then distributes it
+/// (8 shards); a second run does nothing.
 fn install_by_script(dir: &Path, script: &Path) {
+    let mut su = coordinator(dir);
+    su.batch_execute("CREATE ROLE ff_citus_admin LOGIN CREATEROLE").unwrap();
+    su.batch_execute("GRANT CREATE ON DATABASE postgres TO ff_citus_admin").unwrap();
     let run = || {
         let o = std::process::Command::new(psql_path())
-            .args(["-X", "-q", "-h", dir.join("sock").to_str().unwrap(), "-p", &COORDINATOR.to_string(), "-U", "postgres"])
+            .args(["-X", "-q", "-h", dir.join("sock").to_str().unwrap(), "-p", &COORDINATOR.to_string(), "-U", "ff_citus_admin"])
             .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", "ff_shard_count=8", "-f"])
             .arg(script)
             .env_remove("RUST_BACKTRACE")
@@ -95,23 +111,27 @@ fn install_by_script(dir: &Path, script: &Path) {
     let first = run();
     assert!(first.contains("distributed by partition_key"), "the script distributes: {first}");
     assert!(run().contains("already installed"), "a second run does nothing");
-    let objects = |c: &mut Client| -> (i64, i64, bool, bool) {
+    let objects = |c: &mut Client| -> (i64, i64, bool, bool, String) {
         let r = c
             .query_one(
-                "SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'ff\\_%'), \
-                        (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'v'), \
+                "SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'ff_engine'::regnamespace), \
+                        (SELECT count(*) FROM pg_class WHERE relnamespace = 'ff_engine'::regnamespace AND relkind = 'v'), \
                         has_column_privilege('ff_signaler', 'ff_completions', 'outcome', 'SELECT'), \
-                        has_column_privilege('ff_signaler', 'ff_completions', 'result', 'SELECT')",
+                        has_column_privilege('ff_signaler', 'ff_completions', 'result', 'SELECT'), \
+                        (SELECT string_agg(DISTINCT pg_get_userbyid(proowner)::text, ',') FROM pg_proc \
+                         WHERE pronamespace = 'ff_engine'::regnamespace)",
                 &[],
             )
             .unwrap();
-        (r.get(0), r.get(1), r.get(2), r.get(3))
+        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))
     };
     let here = objects(&mut coordinator(dir));
     assert_eq!((here.2, here.3), (true, false), "ff_signaler reads a completion's outcome, not its result");
+    // PostgreSQL 18: the admin that created ff_engine_owner may not SET ROLE to it, so it keeps them.
+    assert_eq!(here.4, "ff_citus_admin", "the installer owns the functions");
     for port in [COORDINATOR + 1, COORDINATOR + 2] {
         let there = objects(&mut node(dir, port, None).unwrap());
-        assert_eq!(there, here, "the worker on {port} has every function and view, with their grants");
+        assert_eq!(there, here, "the worker on {port} has every function and view, with their grants and owner");
     }
 }
 
@@ -189,7 +209,8 @@ fn assert_one_node_per_call(dir: &Path, function: &str, prepare: impl Fn(&mut Cl
         assert!(!rows.is_empty(), "{function} in {}", at.lane);
         let sent = log.lock().unwrap().clone();
         assert_eq!(sent.len(), 1, "{function} in {}: one command to one node, got {sent:?}", at.lane);
-        assert!(sent[0].contains(&format!("public.{function}(")), "{function} in {}: sent {sent:?}", at.lane);
+        let schema = if script_install() { "ff_engine" } else { "public" };
+        assert!(sent[0].contains(&format!("{schema}.{function}(")), "{function} in {}: sent {sent:?}", at.lane);
         assert!(sent[0].contains(&format!(":{} ", at.port)), "{function} in {}: sent {sent:?}, its partition is on {}", at.lane, at.port);
     }
 }
@@ -704,7 +725,13 @@ fn a_flow_on_the_cluster_releases_its_dependent_in_its_partition() {
 
 /// The coordinator's connection string, for the client crate.
 fn coordinator_conninfo(dir: &Path) -> String {
-    format!("host={} port={COORDINATOR} user=postgres dbname=postgres", dir.join("sock").display())
+    node_conninfo(dir, COORDINATOR)
+}
+
+/// The node on `port` as a conninfo string, searching ff_engine's schema after a script install.
+fn node_conninfo(dir: &Path, port: u16) -> String {
+    let options = if script_install() { " options='-c search_path=ff_engine,public'" } else { "" };
+    format!("host={} port={port} user=postgres dbname=postgres{options}", dir.join("sock").display())
 }
 
 /// A runtime for the client crate's calls.
@@ -1177,7 +1204,7 @@ fn a_subscriber_everywhere_reads_the_events_of_every_node() {
         expected.sort();
         assert_eq!(workers, expected, "{nodes:?}");
         // A client connected to a worker lists itself once, as the server it connects to.
-        let on_worker = format!("host={} port={} user=postgres dbname=postgres", dir.join("sock").display(), workers[0]);
+        let on_worker = node_conninfo(&dir, workers[0]);
         let w = fc::Client::builder(&on_worker).unwrap().max_connections(1).build().unwrap();
         let from_worker = w.event_nodes().await.unwrap();
         assert_eq!(from_worker.len(), 2, "{from_worker:?}");

@@ -28,9 +28,11 @@ COMMENT ON FUNCTION ff_crc16_xmodem(bytea) IS 'CRC-16/XMODEM (internal).';
 
 -- The partition of a new execution: by its flow's 16 raw bytes when it has one, else by its lane.
 -- STABLE, not IMMUTABLE: convert_to() is STABLE, and only so does PostgreSQL inline this into its caller.
+-- The CRC by its schema: the function is inlined into the caller's statement, which may run under
+-- another search path (a statement Citus sends to a worker, a caller that names the schema).
 CREATE FUNCTION ff_partition_for(lane_id text, flow_id uuid) RETURNS smallint
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT (ff_crc16_xmodem(CASE WHEN flow_id IS NULL THEN convert_to(lane_id, 'UTF8') ELSE uuid_send(flow_id) END) % 256)::smallint
+    SELECT (@extschema@.ff_crc16_xmodem(CASE WHEN flow_id IS NULL THEN convert_to(lane_id, 'UTF8') ELSE uuid_send(flow_id) END) % 256)::smallint
 $$;
 COMMENT ON FUNCTION ff_partition_for(text, uuid) IS 'Partition of a new execution (internal).';
 
