@@ -146,7 +146,8 @@ fi
 -- scripts/sql-edition.sh --schema NAME builds one for another schema.
 -- On a Citus coordinator (docs/scale-out.md) it installs on each worker that lacks ff_engine first,
 -- then here, with Citus's propagation of DDL off: Citus creates an extension on every node, a script's
--- objects only where they are created. Add the workers before, call ff_distribute() after.
+-- objects only where they are created; then it distributes (ff_distribute, -v ff_shard_count=N).
+-- Add the workers before running it.
 \\set ON_ERROR_STOP on
 SELECT to_regclass('$schema.ff_exec_core') IS NOT NULL AS ff_engine_installed \\gset
 \\if :ff_engine_installed
@@ -196,7 +197,8 @@ TAIL
   cat <<TAIL
 COMMIT;
 -- On a Citus coordinator: distributed at once (ff_distribute, with -v ff_shard_count=N, default 32),
--- then the views on the workers, which can be created there only once the distribution has committed.
+-- then the functions and views the distribution took from the workers, created there again, which
+-- can be done only once it has committed.
 \\if :ff_engine_on_citus
 RESET citus.enable_ddl_propagation;
 \\if :{?ff_shard_count}

@@ -2833,7 +2833,7 @@ BEGIN
                                    || format('COMMENT ON FUNCTION %s IS %L; ', p.oid::regprocedure, obj_description(p.oid, 'pg_proc')),
                                    '' ORDER BY p.oid), '')
         FROM pg_proc p
-        WHERE p.pronamespace = '@extschema@'::regnamespace
+        WHERE p.pronamespace = '@extschema@'::regnamespace AND p.proname LIKE 'ff\_%'
           AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type ty ON d.refobjid = ty.oid
                       JOIN pg_catalog.pg_dist_partition dp ON dp.logicalrelid = ty.typrelid
                       WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass));
@@ -2842,7 +2842,7 @@ $$;
 COMMENT ON FUNCTION ff_script_functions_ddl() IS
     'The functions over a distributed table''s rows as commands, for ff_distribute_script_objects (internal).';
 
--- Every view of ff_engine, as commands (column grants too).
+-- Every view of ff_engine (named ff_*, as all its objects), as commands (column grants too).
 CREATE FUNCTION ff_script_views_ddl() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(string_agg(format('CREATE OR REPLACE VIEW %s AS %s ', c.oid::regclass, pg_get_viewdef(c.oid))
@@ -2854,7 +2854,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                                             WHERE att.attrelid = c.oid AND a.grantee <> 0), '')
                                || format('COMMENT ON VIEW %s IS %L; ', c.oid::regclass, obj_description(c.oid, 'pg_class')),
                                '' ORDER BY c.relname), '')
-    FROM pg_class c WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'v'
+    FROM pg_class c WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'v' AND c.relname LIKE 'ff\_%'
 $$;
 COMMENT ON FUNCTION ff_script_views_ddl() IS 'Every view of ff_engine as commands, for ff_distribute_script_objects (internal).';
 
