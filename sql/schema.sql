@@ -78,6 +78,16 @@ COMMENT ON DOMAIN ff_failure_class IS 'Why an attempt failed, which decides whet
 ----------------------------------------------------------------------------------------------------
 -- Keys
 ----------------------------------------------------------------------------------------------------
+-- HMAC-SHA256's two padded keys (RFC 2104), kept with each key so that the SQL edition signs and
+-- verifies with two sha256() calls: the key (hashed first when longer than the 64-byte block)
+-- zero-padded to the block, XOR-ed with 0x36.. (inner) and 0x5c.. (outer), as one 128-byte value.
+CREATE FUNCTION ff_hmac_pads(secret bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT substr(varbit_send(b # ('x' || repeat('36', 64))::bit(512)), 5) || substr(varbit_send(b # ('x' || repeat('5c', 64))::bit(512)), 5)
+    FROM (SELECT ('x' || rpad(encode(CASE WHEN length(secret) > 64 THEN sha256(secret) ELSE secret END, 'hex'), 128, '0'))::bit(512) AS b) k
+$$;
+COMMENT ON FUNCTION ff_hmac_pads(bytea) IS 'HMAC-SHA256''s inner and outer padded keys of a secret, 64 bytes each (internal).';
+
 CREATE TABLE ff_keystore (
     kid            text PRIMARY KEY,
     secret         bytea   NOT NULL CHECK (octet_length(secret) BETWEEN 32 AND 64),
@@ -85,6 +95,7 @@ CREATE TABLE ff_keystore (
     rotated_at_ms  bigint,
     active         boolean NOT NULL,
     expires_at_ms  bigint,
+    hmac_pads      bytea   NOT NULL GENERATED ALWAYS AS (ff_hmac_pads(secret)) STORED,
     CHECK (active = (expires_at_ms IS NULL))
 );
 COMMENT ON TABLE ff_keystore IS

@@ -30,13 +30,13 @@ fn spec_and_rfc_vectors() {
     let Some((_db, mut c)) = setup("sqled_vectors") else { return };
     let token = text(
         &mut c,
-        "SELECT ff_waitpoint_token('kid-1', $1::text::bytea, '{fp:7}:6f1c1e9e-0000-4000-8000-000000000001', '6f1c1e9e-0000-4000-8000-0000000000aa')",
+        "SELECT ff_waitpoint_token('kid-1', ff_hmac_pads($1::text::bytea), '{fp:7}:6f1c1e9e-0000-4000-8000-000000000001', '6f1c1e9e-0000-4000-8000-0000000000aa')",
         &[&K1],
     );
     assert_eq!(token, "kid-1:b5ac18077d52b2213024ce556a24d956c88d10a92c80ac7dd85d36be5dd0d048");
     let grant = text(
         &mut c,
-        "SELECT ff_grant_key('kid-1', $1::text::bytea, 7::smallint, '6f1c1e9e-0000-4000-8000-000000000001', 'w1', 'wi1', 1700000000000)",
+        "SELECT ff_grant_key('kid-1', ff_hmac_pads($1::text::bytea), 7::smallint, '6f1c1e9e-0000-4000-8000-000000000001', 'w1', 'wi1', 1700000000000)",
         &[&K1],
     );
     assert_eq!(
@@ -54,7 +54,8 @@ fn spec_and_rfc_vectors() {
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
         ),
     ] {
-        let got = text(&mut c, "SELECT encode(ff_hmac_sha256($1::text::bytea, convert_to($2, 'UTF8')), 'hex')", &[&key, &msg]);
+        let got =
+            text(&mut c, "SELECT encode(ff_hmac_sha256(ff_hmac_pads($1::text::bytea), convert_to($2, 'UTF8')), 'hex')", &[&key, &msg]);
         assert_eq!(got, hmac, "{msg}");
     }
 }
@@ -74,7 +75,7 @@ fn agrees_with_pgcrypto_for_every_key_length() {
             "SELECT count(*) FROM generate_series(0, 200) n,
                  LATERAL (SELECT decode(repeat(lpad(to_hex(n % 256), 2, '0'), n), 'hex') AS key,
                                  convert_to(repeat(md5(n::text), n % 7), 'UTF8') AS msg) x
-             WHERE ff_hmac_sha256(key, msg) <> public.hmac(msg, key, 'sha256')",
+             WHERE ff_hmac_sha256(ff_hmac_pads(key), msg) <> public.hmac(msg, key, 'sha256')",
             &[],
         )
         .unwrap()
@@ -95,7 +96,8 @@ fn tokens_and_grants_cross_editions() {
         )
         .unwrap();
     let (wp, token): (uuid::Uuid, String) = (r.get(0), r.get(1));
-    let verify = "SELECT ff_digest_eq(ff_waitpoint_digest(p.kid, $1::text::bytea, $2, $3), p.digest) FROM ff_parse_token($4) p";
+    let verify =
+        "SELECT ff_digest_eq(ff_waitpoint_digest(p.kid, ff_hmac_pads($1::text::bytea), $2, $3), p.digest) FROM ff_parse_token($4) p";
     assert!(c.query_one(verify, &[&K1, &id, &wp, &token]).unwrap().get::<_, bool>(0));
     let forged = format!("{}0", &token[..token.len() - 1]);
     let forged = if forged == token { format!("{}1", &token[..token.len() - 1]) } else { forged };
@@ -103,7 +105,7 @@ fn tokens_and_grants_cross_editions() {
     let other_wp = uuid::Uuid::new_v4();
     assert!(!c.query_one(verify, &[&K1, &id, &other_wp, &token]).unwrap().get::<_, bool>(0));
     // SQL mints, Rust verifies: the delivery accepts the SQL edition's token.
-    let sql_token = text(&mut c, "SELECT ff_waitpoint_token('k1', $1::text::bytea, $2, $3)", &[&K1, &id, &wp]);
+    let sql_token = text(&mut c, "SELECT ff_waitpoint_token('k1', ff_hmac_pads($1::text::bytea), $2, $3)", &[&K1, &id, &wp]);
     assert_eq!(sql_token, token, "the same token, byte for byte");
     let effect: String = c.query_one("SELECT effect FROM ff_deliver_signal($1, $2, $3, 'go')", &[&id, &wp, &sql_token]).unwrap().get(0);
     assert_eq!(effect, "resume_condition_satisfied");
@@ -112,7 +114,7 @@ fn tokens_and_grants_cross_editions() {
     let (gid, gkey, gexp): (String, String, i64) = (g.get(0), g.get(1), g.get(2));
     let ok: bool = c
         .query_one(
-            "SELECT ff_digest_eq(ff_grant_digest(p.kid, $1::text::bytea, p.partition_key, p.execution_uuid, 'w9', 'i9', p.expires_at_ms), p.digest)
+            "SELECT ff_digest_eq(ff_grant_digest(p.kid, ff_hmac_pads($1::text::bytea), p.partition_key, p.execution_uuid, 'w9', 'i9', p.expires_at_ms), p.digest)
              FROM ff_parse_grant_key($2) p",
             &[&K1, &gkey],
         )
@@ -122,7 +124,7 @@ fn tokens_and_grants_cross_editions() {
     let (part, uuid_text) = gid.trim_start_matches("{fp:").split_once("}:").unwrap();
     let sql_key = text(
         &mut c,
-        "SELECT ff_grant_key('k1', $1::text::bytea, $2::text::smallint, $3::text::uuid, 'w9', 'i9', $4)",
+        "SELECT ff_grant_key('k1', ff_hmac_pads($1::text::bytea), $2::text::smallint, $3::text::uuid, 'w9', 'i9', $4)",
         &[&K1, &part, &uuid_text, &gexp],
     );
     assert_eq!(sql_key, gkey);

@@ -414,7 +414,7 @@ BEGIN
     END IF;
     c := picked[1];
     expires := now_ms + p_grant_ttl_ms;
-    gkey := ff_grant_key(k.kid, k.secret, c.partition_key, c.execution_id, p_worker_id, p_worker_instance_id, expires);
+    gkey := ff_grant_key(k.kid, k.hmac_pads, c.partition_key, c.execution_id, p_worker_id, p_worker_instance_id, expires);
     ghash := sha256(convert_to(gkey, 'UTF8'));
     -- @statement claims/upsert_grant.sql: c.partition_key, c.execution_id, ghash, p_worker_id, p_worker_instance_id, now_ms, expires
     WITH r AS (UPDATE ff_exec_core SET reserved_until_ms = expires WHERE partition_key = c.partition_key AND execution_id = c.execution_id)
@@ -464,9 +464,9 @@ BEGIN
     END IF;
     -- Signature (which binds the worker identity) first, then expiry, then single use. An unknown kid
     -- or a key past its grace window makes the grant invalid.
-    SELECT kid, secret, active, expires_at_ms INTO k FROM ff_keystore WHERE kid = g.kid;
+    SELECT kid, hmac_pads, active, expires_at_ms INTO k FROM ff_keystore WHERE kid = g.kid;
     IF NOT FOUND
-       OR NOT ff_digest_eq(ff_grant_digest(g.kid, k.secret, g.partition_key, g.execution_uuid, p_worker_id, p_worker_instance_id,
+       OR NOT ff_digest_eq(ff_grant_digest(g.kid, k.hmac_pads, g.partition_key, g.execution_uuid, p_worker_id, p_worker_instance_id,
                                            g.expires_at_ms), g.digest)
        OR NOT (k.active OR now_ms < k.expires_at_ms) THEN
         PERFORM ff_raise('WF025', 'invalid_claim_grant', 'the claim grant was not accepted');

@@ -3,20 +3,14 @@
 -- the Rust edition's (core/src/tokens.rs): a token or grant minted by one edition verifies in the other
 -- under the same key.
 
--- HMAC-SHA256(key, message) = sha256(opad-key || sha256(ipad-key || message)) (RFC 2104): the key,
--- hashed first when longer than the 64-byte block, zero-padded to it, XOR-ed with 0x5c.. and 0x36.. as
--- one 512-bit value each. PL/pgSQL, so that its plan is kept for the session: a SQL function that is
--- not inlined is planned anew on every call, 0.1-0.25 ms per HMAC (measured).
-CREATE FUNCTION ff_hmac_sha256(key bytea, message bytea) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    block bit(512) := ('x' || rpad(encode(CASE WHEN length(key) > 64 THEN sha256(key) ELSE key END, 'hex'), 128, '0'))::bit(512);
-BEGIN
-    RETURN sha256(substr(varbit_send(block # ('x' || repeat('5c', 64))::bit(512)), 5)
-                  || sha256(substr(varbit_send(block # ('x' || repeat('36', 64))::bit(512)), 5) || message));
-END
+-- HMAC-SHA256(key, message) = sha256(opad-key || sha256(ipad-key || message)) (RFC 2104), from the
+-- key's padded keys (ff_hmac_pads, kept with the key in ff_keystore.hmac_pads): two sha256() calls,
+-- written into the caller's expression (a SQL function PostgreSQL inlines).
+CREATE FUNCTION ff_hmac_sha256(pads bytea, message bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sha256(substr(pads, 65) || sha256(substr(pads, 1, 64) || message))
 $$;
-COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256(); agrees with pgcrypto''s hmac(m, k, ''sha256'') (internal).';
+COMMENT ON FUNCTION ff_hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 on core sha256() from a key''s padded keys (ff_hmac_pads); agrees with pgcrypto''s hmac(m, k, ''sha256'') (internal).';
 
 -- Whether two digests are equal, without an early-exit comparison of a secret-derived value: each is
 -- hashed after a fresh random prefix (the 122 random bits of a gen_random_uuid(), which draws from
@@ -35,15 +29,15 @@ COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by hashes und
 -- The waitpoint token `<kid>:<64 lowercase hex>` over `<kid>:<execution_id>:<waitpoint_id>`. The
 -- digest and token functions are STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines
 -- a SQL function only into a body no more volatile than it is declared.
-CREATE FUNCTION ff_waitpoint_digest(kid text, secret bytea, execution_id text, waitpoint_id uuid) RETURNS bytea
+CREATE FUNCTION ff_waitpoint_digest(kid text, pads bytea, execution_id text, waitpoint_id uuid) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ff_hmac_sha256(secret, convert_to(kid || ':' || execution_id || ':' || waitpoint_id::text, 'UTF8'))
+    SELECT ff_hmac_sha256(pads, convert_to(kid || ':' || execution_id || ':' || waitpoint_id::text, 'UTF8'))
 $$;
 COMMENT ON FUNCTION ff_waitpoint_digest(text, bytea, text, uuid) IS 'HMAC digest of a waitpoint token (internal).';
 
-CREATE FUNCTION ff_waitpoint_token(kid text, secret bytea, execution_id text, waitpoint_id uuid) RETURNS text
+CREATE FUNCTION ff_waitpoint_token(kid text, pads bytea, execution_id text, waitpoint_id uuid) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT kid || ':' || encode(ff_waitpoint_digest(kid, secret, execution_id, waitpoint_id), 'hex')
+    SELECT kid || ':' || encode(ff_waitpoint_digest(kid, pads, execution_id, waitpoint_id), 'hex')
 $$;
 COMMENT ON FUNCTION ff_waitpoint_token(text, bytea, text, uuid) IS 'Mint a waitpoint token; never returned but by the functions that hand tokens out (internal).';
 
@@ -67,20 +61,20 @@ COMMENT ON FUNCTION ff_parse_token(text) IS 'Split a waitpoint token into kid an
 
 -- The claim grant key `pg:{fp:N}:<uuid>:<expires_at_ms>:<kid>:<hex>` over
 -- `<kid>:{fp:N}|<uuid>|<worker_id>|<worker_instance_id>|<expires_at_ms>`.
-CREATE FUNCTION ff_grant_digest(kid text, secret bytea, partition_key smallint, execution_uuid uuid, worker_id text,
+CREATE FUNCTION ff_grant_digest(kid text, pads bytea, partition_key smallint, execution_uuid uuid, worker_id text,
                                 worker_instance_id text, expires_at_ms bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ff_hmac_sha256(secret, convert_to(
+    SELECT ff_hmac_sha256(pads, convert_to(
         kid || ':{fp:' || partition_key || '}|' || execution_uuid::text || '|' || worker_id || '|' || worker_instance_id
         || '|' || expires_at_ms, 'UTF8'))
 $$;
 COMMENT ON FUNCTION ff_grant_digest(text, bytea, smallint, uuid, text, text, bigint) IS 'HMAC digest of a claim grant (internal).';
 
-CREATE FUNCTION ff_grant_key(kid text, secret bytea, partition_key smallint, execution_uuid uuid, worker_id text,
+CREATE FUNCTION ff_grant_key(kid text, pads bytea, partition_key smallint, execution_uuid uuid, worker_id text,
                              worker_instance_id text, expires_at_ms bigint) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT 'pg:{fp:' || partition_key || '}:' || execution_uuid::text || ':' || expires_at_ms || ':' || kid || ':'
-        || encode(ff_grant_digest(kid, secret, partition_key, execution_uuid, worker_id, worker_instance_id, expires_at_ms), 'hex')
+        || encode(ff_grant_digest(kid, pads, partition_key, execution_uuid, worker_id, worker_instance_id, expires_at_ms), 'hex')
 $$;
 COMMENT ON FUNCTION ff_grant_key(text, bytea, smallint, uuid, text, text, bigint) IS 'Mint a claim grant key (internal).';
 

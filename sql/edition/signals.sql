@@ -145,7 +145,7 @@ BEGIN
     END IF;
     SELECT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id)
                AS waitpoint_exists,
-           x.kid IS NOT NULL AS key_exists, x.secret, x.active, x.expires_at_ms
+           x.kid IS NOT NULL AS key_exists, x.hmac_pads, x.active, x.expires_at_ms
     INTO k FROM (SELECT 1) one LEFT JOIN ff_keystore x ON x.kid = token_kid;
     IF NOT k.waitpoint_exists THEN
         IF p_token IS NULL THEN
@@ -154,7 +154,7 @@ BEGIN
         PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
     END IF;
     IF p_token IS NOT NULL THEN
-        IF NOT k.key_exists OR NOT ff_digest_eq(ff_waitpoint_digest(token_kid, k.secret, ref, p_waitpoint_id), digest) THEN
+        IF NOT k.key_exists OR NOT ff_digest_eq(ff_waitpoint_digest(token_kid, k.hmac_pads, ref, p_waitpoint_id), digest) THEN
             PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
         END IF;
         IF NOT (k.active OR now_ms < k.expires_at_ms) THEN

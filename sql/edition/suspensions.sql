@@ -9,11 +9,11 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     k record;
 BEGIN
-    SELECT x.kid, x.secret INTO k FROM ff_keystore x WHERE x.kid = ff_token_for.kid;
+    SELECT x.kid, x.hmac_pads INTO k FROM ff_keystore x WHERE x.kid = ff_token_for.kid;
     IF NOT FOUND THEN
         PERFORM ff_raise('WF003', 'token_expired', 'the waitpoint''s signing key was retired and reaped');
     END IF;
-    RETURN ff_waitpoint_token(k.kid, k.secret, '{fp:' || pk || '}:' || id, waitpoint_id);
+    RETURN ff_waitpoint_token(k.kid, k.hmac_pads, '{fp:' || pk || '}:' || id, waitpoint_id);
 END
 $$;
 COMMENT ON FUNCTION ff_token_for(smallint, uuid, uuid, text) IS 'Recompute a waitpoint token (internal).';
@@ -44,7 +44,7 @@ BEGIN
     now_ms := ff_now_ms();
     PERFORM ff_lock_leased(id.partition_key, id.execution_uuid, p_lease_id, p_lease_epoch, now_ms);
     k := ff_active_key();
-    token := ff_waitpoint_token(k.kid, k.secret, p_execution_id, wp);
+    token := ff_waitpoint_token(k.kid, k.hmac_pads, p_execution_id, wp);
     fingerprint := ff_fingerprint(token);
     expires := now_ms + p_expires_in_ms;
     -- @statement suspensions/insert_waitpoint.sql: id.partition_key, id.execution_uuid, wp, p_key, k.kid, fingerprint, now_ms, expires
@@ -366,7 +366,7 @@ COMMENT ON TYPE ff_suspend_layout IS 'A suspend''s fresh waitpoints and returned
 -- to the suspension (closed at once when already satisfied), a fresh one listed for the write; the
 -- rows to return (one without a waitpoint when none is left to return).
 CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond jsonb, bound ff_bindings, signing_kid text,
-    signing_secret bytea, already boolean, now_ms bigint) RETURNS ff_suspend_layout
+    signing_pads bytea, already boolean, now_ms bigint) RETURNS ff_suspend_layout
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     fresh ff_fresh_waitpoint[] := '{}';
@@ -380,7 +380,7 @@ DECLARE
 BEGIN
     FOR i IN 1 .. cardinality(bound.ids) LOOP
         kid := CASE WHEN bound.pending[i] THEN bound.kids[i] ELSE signing_kid END;
-        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_secret, ref, bound.ids[i])
+        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_pads, ref, bound.ids[i])
                       ELSE ff_token_for(pk, xid, bound.ids[i], kid) END;
         names := ff_cond_required_names(cond, bound.keys[i]);
         IF bound.pending[i] THEN
@@ -564,7 +564,7 @@ BEGIN
     -- Signals are buffered on pending waitpoints only.
     satisfied := CASE WHEN true = ANY (bound.pending) THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
     already := satisfied IS NOT NULL;
-    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.secret, already, now_ms);
+    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.hmac_pads, already, now_ms);
     written := ff_suspend_write(id.partition_key, id.execution_uuid, ref, sid, checked.cond, p_reason_code, p_requested_by,
                                 p_timeout_at_ms, checked.behavior, p_continuation, satisfied, signed.fresh, now_ms);
     IF p_idempotency_key IS NOT NULL THEN

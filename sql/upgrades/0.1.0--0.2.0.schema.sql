@@ -20,6 +20,16 @@ CREATE DOMAIN ff_failure_class AS text
     CHECK (VALUE IN ('transient','permanent','infra_crash','timeout','cancelled'));
 COMMENT ON DOMAIN ff_failure_class IS 'Why an attempt failed, which decides whether it is retried.';
 
+-- Each key keeps HMAC-SHA256's padded keys, which the SQL edition signs and verifies with (computed
+-- for the existing keys as the column is added).
+CREATE FUNCTION ff_hmac_pads(secret bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT substr(varbit_send(b # ('x' || repeat('36', 64))::bit(512)), 5) || substr(varbit_send(b # ('x' || repeat('5c', 64))::bit(512)), 5)
+    FROM (SELECT ('x' || rpad(encode(CASE WHEN length(secret) > 64 THEN sha256(secret) ELSE secret END, 'hex'), 128, '0'))::bit(512) AS b) k
+$$;
+COMMENT ON FUNCTION ff_hmac_pads(bytea) IS 'HMAC-SHA256''s inner and outer padded keys of a secret, 64 bytes each (internal).';
+ALTER TABLE ff_keystore ADD COLUMN hmac_pads bytea NOT NULL GENERATED ALWAYS AS (ff_hmac_pads(secret)) STORED;
+
 -- Execution deadlines.
 CREATE TABLE ff_deadline (
     partition_key   smallint NOT NULL,
