@@ -2,10 +2,11 @@
 -- (docs/errors.md): SQLSTATE, message `<kind>: <what>`, DETAIL when the Rust edition gives one.
 
 -- The current time in unix milliseconds (the Rust edition reads the system clock per call, not the
--- transaction's start).
+-- transaction's start). date_part's double precision, not extract's numeric: exact to well under a
+-- microsecond for centuries yet, and a third cheaper (numeric arithmetic allocates).
 CREATE FUNCTION ff_now_ms() RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
-    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+    SELECT (date_part('epoch', clock_timestamp()) * 1000)::bigint
 $$;
 COMMENT ON FUNCTION ff_now_ms() IS 'Now, in unix milliseconds (internal).';
 
