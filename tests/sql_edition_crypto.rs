@@ -181,4 +181,14 @@ fn generated_secrets_and_constant_time_compare() {
         )
         .unwrap();
     assert_eq!((r.get::<_, bool>(0), r.get::<_, bool>(1), r.get::<_, bool>(2)), (true, false, false));
+    // A presented digest against the expected one, both hashed under a key's padded keys.
+    let r = c
+        .query_one(
+            "SELECT ff_digest_matches(p, sha256('a'), sha256('a')), ff_digest_matches(p, sha256('a'), sha256('b')),
+                    ff_digest_matches(p, sha256('a'), '\\x00')
+             FROM (SELECT ff_hmac_pads($1::text::bytea) AS p) k",
+            &[&K1],
+        )
+        .unwrap();
+    assert_eq!((r.get::<_, bool>(0), r.get::<_, bool>(1), r.get::<_, bool>(2)), (true, false, false));
 }

@@ -26,6 +26,16 @@ END
 $$;
 COMMENT ON FUNCTION ff_digest_eq(bytea, bytea) IS 'Digest equality by hashes under a per-call random prefix (no early-exit compare of secret-derived bytes) (internal).';
 
+-- Whether a presented digest is the one expected under a key, without an early-exit comparison of a
+-- secret-derived value: each is hashed under the key's padded keys, which an attacker does not know,
+-- and the two hashes are compared (a double-HMAC comparison), so where the plain compare stops says
+-- nothing about the expected digest. SQL, written into the caller's expression.
+CREATE FUNCTION ff_digest_matches(pads bytea, expected bytea, presented bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sha256(pads || expected) = sha256(pads || presented)
+$$;
+COMMENT ON FUNCTION ff_digest_matches(bytea, bytea, bytea) IS 'Digest equality by hashes keyed with the key''s padded keys (no early-exit compare of secret-derived bytes) (internal).';
+
 -- The waitpoint token `<kid>:<64 lowercase hex>` over `<kid>:<execution_id>:<waitpoint_id>`. The
 -- digest and token functions are STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines
 -- a SQL function only into a body no more volatile than it is declared.

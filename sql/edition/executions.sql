@@ -261,8 +261,6 @@ DECLARE
     budgets text[] := coalesce(p_budget_ids, '{}');
     max_attempts integer := coalesce(p_max_attempts, 1);
     backoff bigint := coalesce(p_retry_backoff_ms, 1000);
-    pk smallint;
-    id uuid;
     delayed boolean;
     inserted uuid;
     new_key ff_execution_ref;
@@ -272,8 +270,6 @@ BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
     new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
-    pk := new_key.partition_key;
-    id := new_key.execution_uuid;
     p_payload := ff_check_created(p_deadline_at_ms, now_ms, p_payload, budgets, p_quota_policy_id);
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');
@@ -285,12 +281,12 @@ BEGIN
     -- The transaction id before the row's queue_seq (the claim-start verifier's floor relies on it); an
     -- assignment, which PL/pgSQL evaluates without starting an executor as PERFORM does.
     own_xid := pg_current_xact_id();
-    -- @statement executions/insert_execution.sql: pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms()
+    -- @statement executions/insert_execution.sql: new_key.partition_key, new_key.execution_uuid, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, now_ms
     INSERT INTO ff_exec_core (partition_key, execution_id, lane_id, namespace, flow_id, priority,
         required_capabilities, tags, budget_ids, quota_policy_id, payload, lifecycle_phase, ownership_state,
         eligibility_state, attempt_state, public_state, eligible_at_ms, max_attempts, retry_backoff_ms,
         idempotency_key, created_at_ms, updated_at_ms)
-    VALUES (pk, id, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, ff_now_ms(), ff_now_ms())
+    VALUES (new_key.partition_key, new_key.execution_uuid, p_lane_id, p_namespace, p_flow_id, p_priority, caps, p_tags, budgets, p_quota_policy_id, p_payload, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'pending_first_attempt', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN p_delay_until_ms END, max_attempts, backoff, p_idempotency_key, now_ms, now_ms)
     ON CONFLICT DO NOTHING
     RETURNING execution_id
     -- @end statement
@@ -300,15 +296,15 @@ BEGIN
             PERFORM ff_claim_start_register(p_lane_id, p_priority);
         END IF;
         IF p_deadline_at_ms IS NOT NULL THEN
-            inserted := ff_insert_deadline(pk, id, p_deadline_at_ms);
+            inserted := ff_insert_deadline(new_key.partition_key, new_key.execution_uuid, p_deadline_at_ms);
         END IF;
         IF p_flow_id IS NOT NULL OR p_depends_on IS NOT NULL OR p_parent_execution_id IS NOT NULL OR p_parent_waitpoint_key IS NOT NULL THEN
             -- Its state from its upstreams, its lane woken when it is claimable.
-            PERFORM ff_flow_join(pk, id, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
+            PERFORM ff_flow_join(new_key.partition_key, new_key.execution_uuid, p_flow_id, p_parent_execution_id, p_parent_waitpoint_key, p_depends_on);
         ELSIF NOT delayed THEN
             woken := ff_wake_one('ff_lane_ready', p_lane_id);
         END IF;
-        RETURN NEXT ROW('{fp:' || pk || '}:' || id, true)::ff_create_row;
+        RETURN NEXT ROW('{fp:' || new_key.partition_key || '}:' || new_key.execution_uuid, true)::ff_create_row;
         RETURN;
     END IF;
     -- Nothing inserted: an idempotent replay, or an explicit id that already exists.

@@ -121,16 +121,12 @@ COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, t
     text, bytea)
     IS 'End a lease under its fence (internal).';
 
--- Complete one lease: its end when the fence holds; otherwise lock and let the fence say why.
--- True (it raises otherwise).
-CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
+-- Complete one lease when its fence does not hold on the row's latest version: lock and let the fence
+-- say why (it raises), else end it under the lock. True.
+CREATE FUNCTION ff_complete_fenced(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint)
+RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    p_result := ff_check_payload(p_result, 'result');
-    IF ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
-                    now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
-        RETURN true;
-    END IF;
     PERFORM ff_lock_leased(pk, id, p_lease_id, p_lease_epoch, now_ms);
     IF NOT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
                         now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
@@ -139,6 +135,17 @@ BEGIN
     RETURN true;
 END
 $$;
+COMMENT ON FUNCTION ff_complete_fenced(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease under its row lock (internal).';
+
+-- Complete one lease: the result checked, then its end when the fence holds; otherwise
+-- ff_complete_fenced. True (it raises otherwise). SQL, written into the caller's expression (no
+-- PL/pgSQL call of its own); `now_ms` must be a variable there, not a call.
+CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
+LANGUAGE sql VOLATILE AS $$
+    SELECT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', ff_check_payload(p_result, 'result'),
+                        NULL, now_ms, NULL, now_ms, 'success', 'success', p_lease_id, p_lease_epoch)
+           OR ff_complete_fenced(pk, id, ref, p_lease_id, p_lease_epoch, p_result, now_ms)
+$$;
 COMMENT ON FUNCTION ff_complete_one(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
 
 CREATE FUNCTION ff_complete(execution_id text, lease_id uuid, lease_epoch bigint, result bytea DEFAULT NULL)
@@ -146,9 +153,10 @@ RETURNS TABLE (outcome text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    now_ms bigint := ff_now_ms();
     completed boolean;
 BEGIN
-    completed := ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, ff_now_ms());
+    completed := ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms);
     completed := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
                  OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
                     AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');

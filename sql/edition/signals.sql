@@ -131,22 +131,17 @@ CREATE FUNCTION ff_verify_delivery_token(pk smallint, id uuid, ref text, p_waitp
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    token_kid text;
-    digest bytea;
     k record;
 BEGIN
-    -- A token is `<kid>:<64 lowercase hex>` (ff_parse_token, read here without a query).
-    IF p_token IS NOT NULL THEN
-        IF NOT ff_token_well_formed(p_token) THEN
-            PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
-        END IF;
-        token_kid := split_part(p_token, ':', 1);
-        digest := decode(substr(p_token, strpos(p_token, ':') + 1), 'hex');
+    -- A token is `<kid>:<64 lowercase hex>` (ff_parse_token, read here without a query): its kid
+    -- names the key, the rest is the digest.
+    IF p_token IS NOT NULL AND NOT ff_token_well_formed(p_token) THEN
+        PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
     END IF;
     SELECT EXISTS (SELECT 1 FROM ff_waitpoint w WHERE w.partition_key = pk AND w.execution_id = id AND w.waitpoint_id = p_waitpoint_id)
                AS waitpoint_exists,
-           x.kid IS NOT NULL AS key_exists, x.hmac_pads, x.active, x.expires_at_ms
-    INTO k FROM (SELECT 1) one LEFT JOIN ff_keystore x ON x.kid = token_kid;
+           x.kid, x.hmac_pads, x.active, x.expires_at_ms
+    INTO k FROM (SELECT 1) one LEFT JOIN ff_keystore x ON x.kid = split_part(p_token, ':', 1);
     IF NOT k.waitpoint_exists THEN
         IF p_token IS NULL THEN
             PERFORM ff_raise('WF010', 'not_found', 'waitpoint not found', 'waitpoint');
@@ -154,7 +149,8 @@ BEGIN
         PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
     END IF;
     IF p_token IS NOT NULL THEN
-        IF NOT k.key_exists OR NOT ff_digest_eq(ff_waitpoint_digest(token_kid, k.hmac_pads, ref, p_waitpoint_id), digest) THEN
+        IF k.kid IS NULL OR NOT ff_digest_matches(k.hmac_pads, ff_waitpoint_digest(k.kid, k.hmac_pads, ref, p_waitpoint_id),
+                                                   decode(substr(p_token, strpos(p_token, ':') + 1), 'hex')) THEN
             PERFORM ff_raise('WF002', 'invalid_token', 'the waitpoint token was not accepted');
         END IF;
         IF NOT (k.active OR now_ms < k.expires_at_ms) THEN
@@ -288,7 +284,10 @@ BEGIN
     -- 2. The waitpoint exists and the token verifies under a usable key.
     verified := ff_verify_delivery_token(pk, id, ref, p_waitpoint_id, p_token, now_ms);
     -- 3.-5. The execution locked, the waitpoint read under the lock, the checks on both.
-    e := ff_lock_execution(pk, id);
+    e := (SELECT x FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = id FOR UPDATE);
+    IF e.execution_id IS NULL THEN
+        e := ff_lock_execution(pk, id);  -- raises WF010 not_found
+    END IF;
     wp := ff_delivery_target(pk, id, e, p_waitpoint_id, p_idempotency_key, p_max_signals, p_operator_lane, now_ms);
     -- 6. Idempotency: the first signal's id, no second record, no event.
     IF p_idempotency_key IS NOT NULL AND wp.first_signal_id IS NOT NULL THEN
@@ -372,8 +371,6 @@ RETURNS SETOF ff_delivery_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    ttl bigint;
-    max_signals bigint;
 BEGIN
     -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap: a
     -- delivery whose arguments all pass is told by one expression (as ff_claimer_valid); any other
@@ -388,12 +385,10 @@ BEGIN
         PERFORM ff_check_delivery(p_waitpoint_id, p_signal_name, p_category, p_source_type, p_source_identity, p_payload,
             p_correlation_id, p_idempotency_key, p_dedup_ttl_ms, p_resume_delay_ms, p_max_signals);
     END IF;
-    p_payload := ff_check_payload(p_payload, 'payload');
-    ttl := ff_dedup_ttl_ms(p_dedup_ttl_ms);
-    max_signals := ff_max_signals(p_max_signals);
     RETURN NEXT ff_deliver(id.partition_key, id.execution_uuid, p_execution_id, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
-        coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload, p_correlation_id,
-        p_idempotency_key, ttl, p_resume_delay_ms, max_signals, coalesce(p_token, ''), NULL, ff_now_ms());
+        coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), ff_check_payload(p_payload, 'payload'),
+        p_correlation_id, p_idempotency_key, ff_dedup_ttl_ms(p_dedup_ttl_ms), p_resume_delay_ms, ff_max_signals(p_max_signals),
+        coalesce(p_token, ''), NULL, ff_now_ms());
 END
 $$;
 COMMENT ON FUNCTION ff_deliver_signal_body(text, uuid, text, text, uuid, text, text, text, bytea, text, text, bigint, bigint, integer)

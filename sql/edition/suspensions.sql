@@ -417,7 +417,11 @@ DECLARE
     e ff_exec_core;
     replay jsonb;
 BEGIN
-    e := ff_lock_execution(pk, xid);
+    -- ff_lock_execution's read written here (a PL/pgSQL call less); it raises when there is no row.
+    e := (SELECT x FROM ff_exec_core x WHERE x.partition_key = pk AND x.execution_id = xid FOR UPDATE);
+    IF e.execution_id IS NULL THEN
+        e := ff_lock_execution(pk, xid);
+    END IF;
     IF p_idempotency_key IS NOT NULL THEN
         SELECT d.result_rows INTO replay FROM ff_suspend_dedup d
         WHERE d.partition_key = pk AND d.execution_id = xid AND d.idempotency_key = p_idempotency_key;
@@ -531,14 +535,12 @@ RETURNS SETOF ff_suspend_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
     id record;
-    ref text;
     now_ms bigint;
     replay jsonb;
-    signing record;
+    signing ff_keystore;
     bound ff_bindings;
     sid uuid;
     satisfied bigint[];
-    already boolean;
     checked ff_suspend_args;
     signed ff_suspend_layout;
     out_row ff_suspend_row;
@@ -548,7 +550,6 @@ BEGIN
     p_condition := ff_check_jsonb(p_condition, 'resume_condition');
     p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
     id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
-    ref := p_execution_id;  -- parsed, hence canonical: '{fp:' || partition_key || '}:' || execution_uuid
     now_ms := ff_now_ms();
     checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
                                 p_idempotency_key, p_continuation, now_ms);
@@ -558,14 +559,19 @@ BEGIN
         RETURN QUERY SELECT * FROM ff_suspend_replayed(id.partition_key, id.execution_uuid, replay);
         RETURN;
     END IF;
-    signing := ff_active_key();
+    -- ff_active_key's read written here (a PL/pgSQL call less); it raises when there is no active key.
+    signing := (SELECT x FROM ff_keystore x WHERE x.active);
+    IF signing.kid IS NULL THEN
+        signing := ff_active_key();
+    END IF;
     bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, checked.cond, checked.specs, now_ms);
     sid := coalesce(p_suspension_id, gen_random_uuid());
     -- Signals are buffered on pending waitpoints only.
     satisfied := CASE WHEN true = ANY (bound.pending) THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
-    already := satisfied IS NOT NULL;
-    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, ref, sid, checked.cond, bound, signing.kid, signing.hmac_pads, already, now_ms);
-    written := ff_suspend_write(id.partition_key, id.execution_uuid, ref, sid, checked.cond, p_reason_code, p_requested_by,
+    -- p_execution_id, parsed, is canonical: '{fp:' || partition_key || '}:' || execution_uuid.
+    signed := ff_suspend_sign(id.partition_key, id.execution_uuid, p_execution_id, sid, checked.cond, bound, signing.kid, signing.hmac_pads,
+                              satisfied IS NOT NULL, now_ms);
+    written := ff_suspend_write(id.partition_key, id.execution_uuid, p_execution_id, sid, checked.cond, p_reason_code, p_requested_by,
                                 p_timeout_at_ms, checked.behavior, p_continuation, satisfied, signed.fresh, now_ms);
     IF p_idempotency_key IS NOT NULL THEN
         written := ff_suspend_remember(id.partition_key, id.execution_uuid, p_idempotency_key, signed.out_rows, p_timeout_at_ms, now_ms);
