@@ -3047,9 +3047,10 @@ BEGIN
         FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext
           AND d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind IN ('r','v','S')
-          -- A sequence a column owns (identity) follows its table.
-          AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
-                            AND o.deptype IN ('a','i'))
+          -- A sequence a column owns (identity) follows its table. (Sequences only: on PostgreSQL 14 a
+          -- table with a generated column has such rows too, for the column's expression.)
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+                                               AND o.objid = c.oid AND o.deptype IN ('a','i')))
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);

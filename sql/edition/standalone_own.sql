@@ -19,8 +19,10 @@ BEGIN
     END IF;
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
              WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('r', 'v', 'S') AND c.relname LIKE 'ff\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
-                                 AND o.deptype IN ('a','i')) LOOP
+               -- Not a sequence a column owns (identity: it follows its table). Sequences only: on
+               -- PostgreSQL 14 a table with a generated column has such rows too.
+               AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+                                                    AND o.objid = c.oid AND o.deptype IN ('a','i'))) LOOP
         IF can_own THEN
             EXECUTE format('ALTER TABLE %s OWNER TO ff_engine_owner', r.rel);
         END IF;
