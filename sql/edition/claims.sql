@@ -230,60 +230,14 @@ COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigi
 -- Up to `max_rows` admitted candidates of the lane, locked, best first: priority desc (the priorities
 -- the lane ever had claimable work at, each from its claim start), then creation order. None while
 -- the lane is paused. Each priority's scan tells its claim start what it found: nothing admitted, or
--- a first row a stride past the start (claims/start_after_scan.sql). One row wanted, a claim's common
--- case: the lane's top priority with its start and its first candidate by the lean statement
--- (ff_pick_priority's first), in one statement; the loop takes over below that priority when it had
--- none, and from it when its candidate needs admission.
+-- a first row a stride past the start (claims/start_after_scan.sql).
 CREATE FUNCTION ff_pick(p_lane_id text, caps text[], now_ms bigint, max_rows bigint) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     admitted ff_claim_candidate[] := '{}';
     before integer;
     ps record;
-    top record;
-    below integer;
 BEGIN
-    IF max_rows = 1 THEN
-        SELECT x::ff_claim_candidate AS c, st.priority, st.start_seq INTO top
-        FROM (SELECT * FROM (
-            -- @statement claims/starts.sql: p_lane_id
-            SELECT DISTINCT ON (s.priority) s.priority, s.start_seq::oid::bigint AS start_seq_oid,
-                   coalesce(pg_sequence_last_value(s.start_seq), 0) AS start_seq
-            FROM ff_claim_start s
-            WHERE s.lane_id = p_lane_id
-            ORDER BY s.priority DESC, s.slot
-            -- @end statement
-            ) s0 LIMIT 1) st
-        LEFT JOIN LATERAL (
-            -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, '{}'::uuid[], 1, st.priority, st.start_seq
-            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
-                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-                   e.priority AS scan_priority, st.start_seq::bigint AS scan_start, e.queue_seq - st.start_seq >= 16 AS start_behind
-                   , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
-            FROM ff_exec_core e
-            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = st.priority AND e.queue_seq >= st.start_seq
-              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
-              AND e.required_capabilities <@ caps
-              AND e.execution_id <> ALL ('{}'::uuid[])
-              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
-            ORDER BY e.queue_seq
-            LIMIT 1
-            FOR UPDATE OF e SKIP LOCKED
-            -- @end statement
-        ) x ON true
-        WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id);
-        IF NOT FOUND THEN  -- no priority yet, or paused
-            RETURN admitted;
-        ELSIF (top.c).execution_id IS NULL THEN
-            PERFORM ff_claim_start_after_scan(p_lane_id, top.priority, top.start_seq, false, now_ms);
-            below := top.priority;
-        ELSIF NOT (top.c).needs_admission THEN
-            IF (top.c).start_behind THEN
-                PERFORM ff_claim_start_after_scan(p_lane_id, top.priority, top.start_seq, true, now_ms);
-            END IF;
-            RETURN ARRAY[top.c];
-        END IF;
-    END IF;
     FOR ps IN
         SELECT st.priority, st.start_seq FROM (
             -- @statement claims/starts.sql: p_lane_id
@@ -293,7 +247,7 @@ BEGIN
             WHERE s.lane_id = p_lane_id
             ORDER BY s.priority DESC, s.slot
             -- @end statement
-        ) st WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id) AND (below IS NULL OR st.priority < below)
+        ) st WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
     LOOP
         before := cardinality(admitted);
         admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}');
