@@ -157,9 +157,9 @@ DECLARE
     completed boolean;
 BEGIN
     completed := ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms);
-    completed := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
-                 OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
-                    AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
+    completed := ff_wake_default() AND ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
+                    AND ff_wake_quiet()
+                 OR ff_wake_rest('{ff_completion,ff_lease_event}', '{}');
     outcome := 'completed';
     RETURN NEXT;
 END
@@ -234,9 +234,9 @@ BEGIN
     IF NOT (class <> 'permanent' AND coalesce(retryable, true) AND e.attempt_index::bigint + 1 < e.max_attempts) THEN
         PERFORM ff_end_lease(id.partition_key, id.execution_uuid, execution_id, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal',
             'failed', NULL, NULL, now_ms, message, now_ms, 'failed', 'failed', lease_id, lease_epoch, class, detail);
-        woken := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
-                 OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
-                    AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
+        woken := ff_wake_default() AND ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
+                    AND ff_wake_quiet()
+                 OR ff_wake_rest('{ff_completion,ff_lease_event}', '{}');
         RETURN QUERY SELECT 'terminal_failed'::text, NULL::bigint;
         RETURN;
     END IF;
@@ -250,9 +250,9 @@ BEGIN
     IF delay <= 0 THEN
         PERFORM ff_claim_start_lower(e.lane_id, e.priority, e.queue_seq);
     END IF;
-    woken := NOT ff_wake_wanted('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END)
-             OR (delay > 0 OR ff_wake_lock('ff_lane_ready', e.lane_id, false)) AND ff_wake_lock('ff_lease_event', '', false)
-                AND ff_wake_waiters('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END);
+    woken := ff_wake_default() AND (delay > 0 OR ff_wake_lock('ff_lane_ready', e.lane_id, false))
+                AND ff_wake_lock('ff_lease_event', '', false) AND ff_wake_quiet()
+             OR ff_wake_rest('{ff_lease_event}', CASE WHEN delay > 0 THEN '{}' ELSE ARRAY[e.lane_id] END);
     RETURN QUERY SELECT 'retry_scheduled'::text, now_ms + delay;
 END
 $$;

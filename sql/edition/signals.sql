@@ -113,10 +113,9 @@ BEGIN
     -- @end statement
     ;
     -- In lock order (ff_wake_one).
-    woken := NOT ff_wake_wanted('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END)
-             OR ff_wake_lock('ff_completion', '', false) AND (delayed OR ff_wake_lock('ff_lane_ready', lane_id, false))
-                AND ff_wake_lock('ff_signal_event', '', false)
-                AND ff_wake_waiters('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END);
+    woken := ff_wake_default() AND ff_wake_lock('ff_completion', '', false) AND (delayed OR ff_wake_lock('ff_lane_ready', lane_id, false))
+                AND ff_wake_lock('ff_signal_event', '', false) AND ff_wake_quiet()
+             OR ff_wake_rest('{ff_completion,ff_signal_event}', CASE WHEN delayed THEN '{}' ELSE ARRAY[lane_id] END);
     RETURN seq;
 END
 $$;

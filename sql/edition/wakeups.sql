@@ -59,13 +59,21 @@ LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
 $$;
 COMMENT ON FUNCTION ff_wake_share_locks(text[], text[]) IS 'Take the writers'' wake-up locks (internal).';
 
--- Take the announcements of the keys written (every subscriber of a channel, the longest-waiting
--- worker of a lane) and notify each; ff_wake's second half, once the locks are held.
-CREATE FUNCTION ff_wake_announced(channels text[], lanes text[]) RETURNS boolean
+-- The rest of a wake-up its quick test did not settle (ff_wake_one; ff_wake): take the announcements
+-- of the keys written (every subscriber of a channel, the longest-waiting worker of a lane) and
+-- notify each. Under the default setting ('on' or unset) the caller holds the keys' share locks and
+-- ff_waiter has had a row. Under any other the quick test took no lock, and this tells the setting
+-- (ff_wake_by_setting: its aliases folded, 'always' notifying every key itself), takes the share
+-- locks in lock order and tests the size before it reads. True.
+CREATE FUNCTION ff_wake_rest(channels text[], lanes text[]) RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     woken record;
 BEGIN
+    IF coalesce(current_setting('ff_engine.notify', true), 'on') NOT IN ('on', '')
+       AND NOT (ff_wake_by_setting(channels, lanes) AND ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0) THEN
+        RETURN true;
+    END IF;
     FOR woken IN
         -- @statement wakeups/take_waiters.sql: channels, lanes
         DELETE FROM ff_waiter w
@@ -89,7 +97,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION ff_wake_announced(text[], text[]) IS 'Notify and forget the announced waiters of the keys written (internal).';
+COMMENT ON FUNCTION ff_wake_rest(text[], text[]) IS 'Notify and forget the announced waiters of the keys written (internal).';
 
 -- ff_wake under a setting of ff_engine.notify other than the default ('on' or unset): 'everyone'
 -- notifies every channel and lane written; whether the setting (an alias of 'on') still means the
@@ -109,58 +117,55 @@ END
 $$;
 COMMENT ON FUNCTION ff_wake_by_setting(text[], text[]) IS 'ff_wake under a non-default ff_engine.notify (internal).';
 
--- Whether the writers of `channels` and `lanes` wake anyone under ff_engine.notify: the default ('on'
--- or unset) told by two comparisons, any other setting by ff_wake_by_setting (which notifies every
--- key itself under 'always'). SQL, written into the caller's expression.
-CREATE FUNCTION ff_wake_wanted(channels text[], lanes text[]) RETURNS boolean
-LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-    SELECT coalesce(current_setting('ff_engine.notify', true), 'on') IN ('on', '') OR ff_wake_by_setting(channels, lanes)
+-- A wake-up's quick test, in two halves written into the caller's expression around the keys' share
+-- locks: ff_engine.notify at its default ('on' or unset), told by two comparisons, ...
+CREATE FUNCTION ff_wake_default() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(current_setting('ff_engine.notify', true), 'on') IN ('on', '')
 $$;
-COMMENT ON FUNCTION ff_wake_wanted(text[], text[]) IS 'Whether writers wake announced waiters under ff_engine.notify (internal).';
+COMMENT ON FUNCTION ff_wake_default() IS 'Whether ff_engine.notify is at its default (internal).';
 
--- The announced waiters of the keys written, once their share locks are held: ff_wake_announced, when
--- the waiter table has ever had a row (its size, not a query); true. SQL, written into the caller.
-CREATE FUNCTION ff_wake_waiters(channels text[], lanes text[]) RETURNS boolean
+-- ... and, the locks held, nobody announced since ff_waiter was last vacuumed empty (its size, not a
+-- query).
+CREATE FUNCTION ff_wake_quiet() RETURNS boolean
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-    SELECT CASE WHEN pg_relation_size('ff_waiter') > 0 THEN ff_wake_announced(channels, lanes) ELSE true END
+    SELECT pg_relation_size('ff_waiter') = 0
 $$;
-COMMENT ON FUNCTION ff_wake_waiters(text[], text[]) IS 'Wake the announced waiters of keys whose locks are held (internal).';
+COMMENT ON FUNCTION ff_wake_quiet() IS 'Whether ff_waiter has never had a row since it was vacuumed empty (internal).';
 
 -- ff_wake of one key, the channel's (lane_id '') or the lane's (channel 'ff_lane_ready'), as one
 -- expression PostgreSQL writes into the caller (SQL, inlined): a hot path evaluates it in an
 -- assignment, which PL/pgSQL runs without starting an executor, and a constant key's lock number is
--- computed when the caller's plan is made. ff_wake costs a statement, a call and its CASE over every
--- number of keys, ~85 000 instructions a key; this ~20 000. True. Several keys are one expression of
--- the same three parts, the share locks in lock order, channel then lane, by bytes (as ff_wake_keys
--- sorts them), e.g.
---   woken := NOT ff_wake_wanted('{ff_completion,ff_lease_event}', '{}')
---            OR ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
---               AND ff_wake_waiters('{ff_completion,ff_lease_event}', '{}');
+-- computed when the caller's plan is made. The quick test settles the common case: the default
+-- setting, the key's share lock, nobody announced; anything else is ff_wake_rest's, the one function
+-- the expression names (PostgreSQL sets up every function an expression names in each transaction,
+-- called or not: ~3 300 instructions a PL/pgSQL function). ff_wake costs a statement, a call and its
+-- CASE over every number of keys, ~85 000 instructions a key; this ~15 000. True. Several keys are one
+-- expression of the same parts, the share locks in lock order, channel then lane, by bytes (as
+-- ff_wake_keys sorts them), e.g.
+--   woken := ff_wake_default() AND ff_wake_lock('ff_completion', '', false)
+--              AND ff_wake_lock('ff_lease_event', '', false) AND ff_wake_quiet()
+--            OR ff_wake_rest('{ff_completion,ff_lease_event}', '{}');
 CREATE FUNCTION ff_wake_one(channel text, lane_id text) RETURNS boolean
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-    SELECT NOT ff_wake_wanted(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
-                              CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
-           OR ff_wake_lock(channel, lane_id, false)
-              AND ff_wake_waiters(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
-                                  CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
+    SELECT ff_wake_default() AND ff_wake_lock(channel, lane_id, false) AND ff_wake_quiet()
+           OR ff_wake_rest(CASE WHEN lane_id = '' THEN ARRAY[channel] ELSE '{}' END,
+                           CASE WHEN lane_id = '' THEN '{}' ELSE ARRAY[lane_id] END)
 $$;
 COMMENT ON FUNCTION ff_wake_one(text, text) IS 'ff_wake of one key, written into the caller (internal).';
 
 -- Wake the waiters on the outbox `channels` written and the `lanes` made claimable; call after the
--- writes. Takes the share locks first, then reads ff_waiter in a statement of its own. The default
--- setting is told by two comparisons and the other settings' aliases folded only when one is set:
--- PL/pgSQL compiles each expression it evaluates again in every transaction, and every call of a hot
--- path is a transaction of its own.
+-- writes. Under the default setting, the share locks first, then, unless nobody has announced since
+-- ff_waiter was last vacuumed empty (no block), the announcements (ff_wake_rest, which reads
+-- ff_waiter in a statement of its own); under any other, ff_wake_rest whole. The default setting is
+-- told by two comparisons and the other settings' aliases folded only when one is set: PL/pgSQL
+-- compiles each expression it evaluates again in every transaction, and every call of a hot path is
+-- a transaction of its own.
 CREATE FUNCTION ff_wake(channels text[], lanes text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 BEGIN
-    IF coalesce(current_setting('ff_engine.notify', true), 'on') NOT IN ('on', '') AND NOT ff_wake_by_setting(channels, lanes) THEN
-        RETURN;
-    END IF;
-    -- The share locks first; then, unless nobody has announced since ff_waiter was last vacuumed
-    -- empty (no block), the announcements.
-    IF ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0 THEN
-        PERFORM ff_wake_announced(channels, lanes);
+    IF NOT ff_wake_default() OR ff_wake_share_locks(channels, lanes) AND NOT ff_wake_quiet() THEN
+        PERFORM ff_wake_rest(channels, lanes);
     END IF;
 END
 $$;
