@@ -141,6 +141,27 @@ pub fn edition_function(file: &str, sql: &str) -> Result<String, String> {
     ))
 }
 
+/// The arguments of a `-- @statement <file>: <args>` line: split at the commas outside parentheses
+/// and quoted literals, so that an argument may be a call of several arguments
+/// (`coalesce(p_tags, '{}')`) or a literal with a comma; each trimmed.
+pub fn split_args(args: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut quoted, mut start) = (Vec::new(), 0usize, false, 0);
+    for (at, c) in args.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                out.push(args[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out
+}
+
 /// The statement `sql` written into a PL/pgSQL body: its text without the leading comment lines (and
 /// without the legend lines of fragments further down), every
 /// `$n` replaced by `args[n - 1]` (an expression of the body: a variable, a qualified parameter, a
@@ -189,6 +210,17 @@ mod tests {
             "  UPDATE t SET a = x, b = f.y\n  WHERE k = pk AND c = 'US$'\n"
         );
         assert!(inline_statement(sql, &["pk"], "").is_err());
+    }
+
+    #[test]
+    fn statement_arguments_split_at_top_level_commas() {
+        assert_eq!(split_args("pk, id"), ["pk", "id"]);
+        assert_eq!(
+            split_args(" coalesce(p_tags, '{}'), x.y ,'a,b', f(g(1, 2), 3)"),
+            ["coalesce(p_tags, '{}')", "x.y", "'a,b'", "f(g(1, 2), 3)"]
+        );
+        assert_eq!(split_args("'it''s, here', CASE WHEN a THEN 1 ELSE 2 END"), ["'it''s, here'", "CASE WHEN a THEN 1 ELSE 2 END"]);
+        assert_eq!(split_args("one"), ["one"]);
     }
 
     #[test]

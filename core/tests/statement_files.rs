@@ -169,7 +169,7 @@ fn statements_inlined_in_the_sql_edition_are_the_statement_files() {
             out.push_str(line);
             let Some((indent, rest)) = line.split_once("-- @statement ") else { continue };
             let (file, args) = rest.trim_end().split_once(": ").unwrap_or_else(|| panic!("{}: {line}", path.display()));
-            let args: Vec<&str> = args.split(',').map(str::trim).collect();
+            let args = sql_legend::split_args(args);
             let sql: String = file
                 .split(" + ")
                 .map(|f| std::fs::read_to_string(repo().join("sql/statements").join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))

@@ -124,7 +124,7 @@ CREATE FUNCTION ff_pick_priority(p_lane_id text, caps text[], now_ms bigint, max
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     c ff_claim_candidate;
-    any_refused boolean := false;
+    any_refused boolean;  -- NULL until a candidate is refused (no initial value: one expression less a call)
     lean ff_claim_candidate[];
     lean_needs_admission boolean;
 BEGIN
@@ -322,7 +322,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     -- The row's fields (ff_lease_row), returned as one row at the end.
     r_execution_id text; r_attempt_index integer; r_attempt_id uuid; r_lease_id uuid; r_lease_epoch bigint;
-    r_lease_expires_at_ms bigint; r_resumed boolean; r_payload bytea; r_continuation text; r_step_count integer;
+    r_lease_expires_at_ms bigint; r_payload bytea; r_continuation text; r_step_count integer;
     new_attempt boolean;
     ns text;
 BEGIN
@@ -330,12 +330,13 @@ BEGIN
     -- one statement (claims/lease_*.sql): in PL/pgSQL the one statement with its data-modifying CTEs
     -- measured 36 000 instructions more per claim (FF_INSTR_EDITION=sql ./scripts/instructions.sh,
     -- workload 3).
-    -- PL/pgSQL sets up a WHEN's test when it reaches it: the common states first.
+    -- PL/pgSQL sets up a WHEN's test when it reaches it: the common states first. Only an interrupted
+    -- attempt resumes: the row's `resumed` is NOT new_attempt.
     CASE c.attempt_state
-        WHEN 'pending_first_attempt' THEN r_attempt_index := 0; new_attempt := true; r_resumed := false;
-        WHEN 'attempt_interrupted' THEN r_attempt_index := c.attempt_index; new_attempt := false; r_resumed := true;
+        WHEN 'pending_first_attempt' THEN r_attempt_index := 0; new_attempt := true;
+        WHEN 'attempt_interrupted' THEN r_attempt_index := c.attempt_index; new_attempt := false;
         WHEN 'pending_retry_attempt', 'pending_replay_attempt' THEN
-            r_attempt_index := c.attempt_index + 1; new_attempt := true; r_resumed := false;
+            r_attempt_index := c.attempt_index + 1; new_attempt := true;
         ELSE PERFORM ff_raise('WF099', 'corruption', format('execution in attempt state %s cannot be claimed', c.attempt_state));
     END CASE;
     r_attempt_id := CASE WHEN NOT new_attempt AND c.current_attempt_id IS NOT NULL THEN c.current_attempt_id ELSE gen_random_uuid() END;
@@ -372,7 +373,6 @@ BEGIN
     VALUES (c.partition_key, r_execution_id, ns, now_ms, r_lease_id, r_lease_epoch, CASE WHEN c.interrupt_reason <> 'suspended' THEN 'reclaimed' ELSE 'acquired' END)
     -- @end statement
     ;
-    r_step_count := 0;
     IF NOT (new_attempt AND r_attempt_index = 0) THEN
         -- @statement claims/claim_progress.sql: c.partition_key, c.execution_id, r_attempt_index
         SELECT (SELECT s.continuation FROM ff_suspension s
@@ -387,8 +387,8 @@ BEGIN
             r_continuation := NULL;  -- a new attempt starts from the beginning
         END IF;
     END IF;
-    RETURN ROW(r_execution_id, r_attempt_index, r_attempt_id, r_lease_id, r_lease_epoch, r_lease_expires_at_ms, r_resumed,
-               r_payload, r_continuation, r_step_count)::ff_lease_row;
+    RETURN ROW(r_execution_id, r_attempt_index, r_attempt_id, r_lease_id, r_lease_epoch, r_lease_expires_at_ms, NOT new_attempt,
+               r_payload, r_continuation, coalesce(r_step_count, 0))::ff_lease_row;
 END
 $$;
 COMMENT ON FUNCTION ff_lease(ff_claim_candidate, text, text, bigint, bigint) IS 'Lease a locked candidate (internal).';

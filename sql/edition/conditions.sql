@@ -336,13 +336,14 @@ COMMENT ON FUNCTION ff_cond_evaluate(jsonb, jsonb) IS 'Evaluate a condition over
 CREATE FUNCTION ff_cond_keys(c jsonb) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-    out text[] := '{}';
+    out text[];
     k text;
     m jsonb;
 BEGIN
     IF c ? 'Single' THEN
         RETURN ARRAY[c -> 'Single' ->> 'waitpoint_key'];
     END IF;
+    out := '{}';  -- not an initial value: a Single returns above without evaluating it
     IF c -> 'Composite' ->> 'kind' = 'AllOf' THEN
         FOR m IN SELECT x FROM jsonb_array_elements(c -> 'Composite' -> 'members') WITH ORDINALITY AS a(x, o) ORDER BY o LOOP
             FOREACH k IN ARRAY ff_cond_keys(m) LOOP

@@ -64,9 +64,6 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     delayed boolean := p_resume_delay_ms > 0;
-    elig text := CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END;
-    pub text := CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END;
-    eligible_at bigint := CASE WHEN delayed THEN now_ms + p_resume_delay_ms END;
     seq bigint;
     ns text;
     woken boolean;
@@ -94,9 +91,10 @@ BEGIN
     WHERE partition_key = pk AND execution_id = id AND suspension_id = sid AND state <> 'closed'
     -- @end statement
     ;
-    -- @statement signals/resume_row.sql: pk, id, 'runnable', 'unowned', elig, 'attempt_interrupted', pub, eligible_at, now_ms
+    -- A resume delay makes it eligible at now + the delay.
+    -- @statement signals/resume_row.sql: pk, id, 'runnable', 'unowned', CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, 'attempt_interrupted', CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, now_ms
     UPDATE ff_exec_core SET signal_count = signal_count + 1, lifecycle_phase = 'runnable', ownership_state = 'unowned',
-        eligibility_state = elig, attempt_state = 'attempt_interrupted', public_state = pub, eligible_at_ms = eligible_at, updated_at_ms = now_ms
+        eligibility_state = CASE WHEN delayed THEN 'not_eligible_until_time' ELSE 'eligible_now' END, attempt_state = 'attempt_interrupted', public_state = CASE WHEN delayed THEN 'delayed' ELSE 'waiting' END, eligible_at_ms = CASE WHEN delayed THEN now_ms + p_resume_delay_ms END, updated_at_ms = now_ms
     WHERE partition_key = pk AND execution_id = id
     RETURNING namespace
     -- @end statement

@@ -285,9 +285,9 @@ CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jso
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     cond_keys text[] := ff_cond_keys(cond);
-    ids uuid[] := '{}';
-    pending boolean[] := '{}';
-    kids text[] := '{}';
+    ids uuid[];  -- appended to from NULL (no initial value: one expression less in every call)
+    pending boolean[];
+    kids text[];
     pw record;
     k text;
 BEGIN
@@ -303,7 +303,8 @@ BEGIN
         pending := pending || FOUND;
         kids := kids || pw.token_kid;
     END LOOP;
-    RETURN ROW(ids, cond_keys, pending, kids)::ff_bindings;  -- one binding per key, each key once: nothing to check
+    -- One binding per key, each key once: nothing to check.
+    RETURN ROW(coalesce(ids, '{}'), cond_keys, coalesce(pending, '{}'), coalesce(kids, '{}'))::ff_bindings;
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_bindings(smallint, uuid, jsonb, jsonb, bigint) IS 'Resolve a suspend''s waitpoint bindings (internal).';
@@ -369,9 +370,9 @@ CREATE FUNCTION ff_suspend_sign(pk smallint, xid uuid, ref text, sid uuid, cond 
     signing_pads bytea, already boolean, now_ms bigint) RETURNS ff_suspend_layout
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    fresh ff_fresh_waitpoint[] := '{}';
-    out_rows ff_suspend_row[] := '{}';
-    outcome text := CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END;
+    -- Arrays appended to from NULL (no initial value: one expression less in every call).
+    fresh ff_fresh_waitpoint[];
+    out_rows ff_suspend_row[];
     kid text;
     token text;
     names text[];
@@ -397,12 +398,12 @@ BEGIN
         ELSE
             fresh := fresh || ROW(bound.ids[i], bound.keys[i], kid, ff_fingerprint(token), names)::ff_fresh_waitpoint;
         END IF;
-        out_rows := out_rows || ROW(outcome, sid, bound.ids[i], bound.keys[i], token)::ff_suspend_row;
+        out_rows := out_rows || ROW(CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END, sid, bound.ids[i], bound.keys[i], token)::ff_suspend_row;
     END LOOP;
-    IF cardinality(out_rows) = 0 THEN
-        out_rows := ARRAY[ROW(outcome, sid, NULL, NULL, NULL)::ff_suspend_row];
+    IF out_rows IS NULL THEN
+        out_rows := ARRAY[ROW(CASE WHEN already THEN 'already_satisfied' ELSE 'suspended' END, sid, NULL, NULL, NULL)::ff_suspend_row];
     END IF;
-    RETURN ROW(fresh, out_rows)::ff_suspend_layout;
+    RETURN ROW(coalesce(fresh, '{}'), out_rows)::ff_suspend_layout;
 END
 $$;
 COMMENT ON FUNCTION ff_suspend_sign(smallint, uuid, text, uuid, jsonb, ff_bindings, text, bytea, boolean, bigint) IS 'Sign and lay out a suspend''s waitpoints (internal).';
@@ -450,20 +451,17 @@ CREATE FUNCTION ff_suspend_write(pk smallint, xid uuid, ref text, sid uuid, cond
     p_timeout_at_ms bigint, behavior text, p_continuation text, satisfied bigint[], fresh ff_fresh_waitpoint[], now_ms bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    already boolean := satisfied IS NOT NULL;
-    sus_state text := CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END;
-    closed_at bigint := CASE WHEN satisfied IS NOT NULL THEN now_ms END;
-    closing text := CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END;
     w ff_fresh_waitpoint;
     ns text;
     lid uuid;
     epoch bigint;
 BEGIN
-    -- @statement suspensions/insert_suspension.sql: pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied
+    -- Already satisfied (signals buffered on its pending waitpoints), the suspension is written closed.
+    -- @statement suspensions/insert_suspension.sql: pk, xid, sid, CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, CASE WHEN satisfied IS NOT NULL THEN now_ms END, CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END, satisfied
     INSERT INTO ff_suspension (partition_key, execution_id, suspension_id, state, resume_condition, reason_code,
         requested_by, timeout_at_ms, timeout_behavior, continuation, suspended_at_ms, closed_at_ms, close_reason,
         satisfier_seqs)
-    VALUES (pk, xid, sid, sus_state, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, closed_at, closing, satisfied)
+    VALUES (pk, xid, sid, CASE WHEN satisfied IS NOT NULL THEN 'closed' ELSE 'open' END, cond, p_reason_code, p_requested_by, p_timeout_at_ms, behavior, p_continuation, now_ms, CASE WHEN satisfied IS NOT NULL THEN now_ms END, CASE WHEN satisfied IS NOT NULL THEN 'already_satisfied' END, satisfied)
     -- @end statement
     ;
     FOREACH w IN ARRAY fresh LOOP
@@ -478,7 +476,7 @@ BEGIN
             PERFORM ff_invalid('waitpoint_id_exists', 'waitpoint_id_exists: that waitpoint id is already used');
         END IF;
     END LOOP;
-    IF already THEN
+    IF satisfied IS NOT NULL THEN
         RETURN true;
     END IF;
     -- @statement suspensions/suspend_lease_end.sql: pk, xid, 'suspended', 'unowned', 'not_applicable', 'attempt_interrupted', 'suspended', now_ms
