@@ -114,13 +114,14 @@ COMMENT ON FUNCTION ff_quota_admit(ff_claim_candidate, bigint) IS 'Admit a quota
 -- SKIP LOCKED), oldest first, appended to `admitted` up to `max_rows`. First the lean statement, as
 -- the Rust edition's claims::candidate_batch: when it finds rows and none needs admission, they are
 -- the answer (its plan opens one table and one index; the full statement's budget and quota
--- sub-plans are set up on every execution); for one row, the lean statement without the aggregate
--- over its rows (none found: the full one would find none either). Otherwise the full statement: budget and quota admission
--- are predicates of the scan, and a quota-limited candidate is re-checked under its policy's lock
--- (refused ones are skipped and the scan goes on, past them; rows the lean statement locked stay
--- locked until commit, which only makes other claimers skip them meanwhile).
+-- sub-plans are set up on every execution). For one row ff_pick runs the lean statement itself and
+-- calls this only for a row that needs admission (`lean_ran`: straight to the full statement).
+-- Otherwise the full statement: budget and quota admission are predicates of the scan, and a
+-- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
+-- scan goes on, past them; rows the lean statement locked stay locked until commit, which only makes
+-- other claimers skip them meanwhile).
 CREATE FUNCTION ff_pick_priority(p_lane_id text, caps text[], now_ms bigint, max_rows bigint, prio integer, start bigint,
-    admitted ff_claim_candidate[], refused uuid[]) RETURNS ff_claim_candidate[]
+    admitted ff_claim_candidate[], refused uuid[], lean_ran boolean) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     c ff_claim_candidate;
@@ -128,31 +129,7 @@ DECLARE
     lean ff_claim_candidate[];
     lean_needs_admission boolean;
 BEGIN
-    IF cardinality(refused) = 0 AND max_rows - cardinality(admitted) = 1 THEN
-        -- One row wanted, a claim's common case: no aggregate to set up (~25 000 instructions).
-        SELECT x.* INTO c FROM (
-            -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, 1, prio, start
-            SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
-                   e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
-                   e.priority AS scan_priority, start::bigint AS scan_start, e.queue_seq - start >= 16 AS start_behind
-                   , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
-            FROM ff_exec_core e
-            WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = prio AND e.queue_seq >= start
-              AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
-              AND e.required_capabilities <@ caps
-              AND e.execution_id <> ALL (refused)
-              AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
-            ORDER BY e.queue_seq
-            LIMIT 1
-            FOR UPDATE OF e SKIP LOCKED
-            -- @end statement
-        ) x;
-        IF NOT FOUND THEN
-            RETURN admitted;
-        ELSIF NOT c.needs_admission THEN
-            RETURN admitted || c;
-        END IF;
-    ELSIF cardinality(refused) = 0 THEN
+    IF cardinality(refused) = 0 AND NOT lean_ran THEN
         SELECT array_agg(x::ff_claim_candidate), bool_or(x.needs_admission) INTO lean, lean_needs_admission FROM (
             -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
             SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
@@ -219,12 +196,12 @@ BEGIN
         END IF;
     END LOOP;
     IF any_refused AND cardinality(admitted) < max_rows THEN
-        RETURN ff_pick_priority(p_lane_id, caps, now_ms, max_rows, prio, start, admitted, refused);
+        RETURN ff_pick_priority(p_lane_id, caps, now_ms, max_rows, prio, start, admitted, refused, true);
     END IF;
     RETURN admitted;
 END
 $$;
-COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigint, ff_claim_candidate[], uuid[]) IS
+COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigint, ff_claim_candidate[], uuid[], boolean) IS
     'Pick and lock admitted claim candidates of one priority (internal).';
 
 -- Up to `max_rows` admitted candidates of the lane, locked, best first: priority desc (the priorities
@@ -237,6 +214,7 @@ DECLARE
     admitted ff_claim_candidate[] := '{}';
     before integer;
     ps record;
+    c ff_claim_candidate;
 BEGIN
     FOR ps IN
         SELECT st.priority, st.start_seq FROM (
@@ -250,7 +228,35 @@ BEGIN
         ) st WHERE NOT EXISTS (SELECT 1 FROM ff_lane_pause p WHERE p.lane_id = p_lane_id)
     LOOP
         before := cardinality(admitted);
-        admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}');
+        IF max_rows - before = 1 THEN
+            -- One row wanted, a claim's common case: the lean statement here, without an aggregate to set
+            -- up (~25 000 instructions) or a call. None found, the full statement would find none either;
+            -- a row that needs admission is ff_pick_priority's, from its full statement.
+            SELECT x.* INTO c FROM (
+                -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, '{}', 1, ps.priority, ps.start_seq
+                SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
+                       e.current_attempt_id, e.interrupt_reason, e.reserved_until_ms IS NOT NULL AS reserved,
+                       e.priority AS scan_priority, ps.start_seq::bigint AS scan_start, e.queue_seq - ps.start_seq >= 16 AS start_behind
+                       , cardinality(e.budget_ids) > 0 OR e.quota_policy_id IS NOT NULL AS needs_admission
+                FROM ff_exec_core e
+                WHERE hashtext(e.lane_id) = hashtext(p_lane_id) AND e.lane_id = p_lane_id AND e.priority = ps.priority AND e.queue_seq >= ps.start_seq
+                  AND e.lifecycle_phase = 'runnable' AND e.eligibility_state = 'eligible_now'
+                  AND e.required_capabilities <@ caps
+                  AND e.execution_id <> ALL ('{}')
+                  AND (e.reserved_until_ms IS NULL OR e.reserved_until_ms <= now_ms)
+                ORDER BY e.queue_seq
+                LIMIT 1
+                FOR UPDATE OF e SKIP LOCKED
+                -- @end statement
+            ) x;
+            IF FOUND AND NOT c.needs_admission THEN
+                admitted := admitted || c;
+            ELSIF FOUND THEN
+                admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}', true);
+            END IF;
+        ELSE
+            admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}', false);
+        END IF;
         IF cardinality(admitted) = before OR admitted[before + 1].start_behind THEN
             PERFORM ff_claim_start_after_scan(p_lane_id, ps.priority, ps.start_seq, cardinality(admitted) > before, now_ms);
         END IF;
