@@ -269,7 +269,12 @@ DECLARE
 BEGIN
     caps := ff_check_new_execution(p_lane_id, p_required_capabilities, p_namespace, p_tags, p_budget_ids, p_idempotency_key,
         budgets, max_attempts, backoff);
-    new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
+    -- A new id without a call; an explicit id or a child's is ff_new_execution_key's.
+    IF p_execution_id IS NULL AND p_parent_execution_id IS NULL THEN
+        new_key := ROW(ff_partition_for(p_lane_id, p_flow_id), gen_random_uuid())::ff_execution_ref;
+    ELSE
+        new_key := ff_new_execution_key(p_execution_id, p_flow_id, p_parent_execution_id, p_lane_id);
+    END IF;
     p_payload := ff_check_created(p_deadline_at_ms, now_ms, p_payload, budgets, p_quota_policy_id);
     delayed := coalesce(p_delay_until_ms > now_ms, false);
     p_tags := coalesce(p_tags, '{}');

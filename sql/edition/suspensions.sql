@@ -284,13 +284,19 @@ COMMENT ON FUNCTION ff_bindings_from_specs(smallint, uuid, jsonb, text[], jsonb,
 CREATE FUNCTION ff_suspend_bindings(pk smallint, xid uuid, cond jsonb, specs jsonb, now_ms bigint) RETURNS ff_bindings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    cond_keys text[] := ff_cond_keys(cond);
+    cond_keys text[];
     ids uuid[];  -- appended to from NULL (no initial value: one expression less in every call)
     pending boolean[];
     kids text[];
     pw record;
     k text;
 BEGIN
+    -- A Single's one key read here, without a call (ff_cond_keys reads every condition's).
+    IF cond ? 'Single' THEN
+        cond_keys := ARRAY[cond -> 'Single' ->> 'waitpoint_key'];
+    ELSE
+        cond_keys := ff_cond_keys(cond);
+    END IF;
     IF specs IS NOT NULL THEN
         RETURN ff_bindings_from_specs(pk, xid, cond, cond_keys, specs, now_ms);
     END IF;
@@ -383,7 +389,13 @@ BEGIN
         kid := CASE WHEN bound.pending[i] THEN bound.kids[i] ELSE signing_kid END;
         token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_pads, ref, bound.ids[i])
                       ELSE ff_token_for(pk, xid, bound.ids[i], kid) END;
-        names := ff_cond_required_names(cond, bound.keys[i]);
+        -- A Single's required name read here, without a call (as ff_cond_required_names reads it).
+        IF cond ? 'Single' THEN
+            names := CASE WHEN cond -> 'Single' ->> 'waitpoint_key' = bound.keys[i] AND cond -> 'Single' -> 'matcher' ? 'ByName'
+                          THEN ARRAY[cond -> 'Single' -> 'matcher' ->> 'ByName'] ELSE '{}' END;
+        ELSE
+            names := ff_cond_required_names(cond, bound.keys[i]);
+        END IF;
         IF bound.pending[i] THEN
             bind_state := CASE WHEN already THEN 'closed' ELSE 'active' END;
             bind_close := CASE WHEN already THEN 'satisfied_before_suspend' END;
