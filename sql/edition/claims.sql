@@ -523,6 +523,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_tem
 DECLARE
     now_ms bigint := ff_now_ms();
     caps text[];
+    picked ff_claim_candidate[];
     c ff_claim_candidate;
     woken boolean;
 BEGIN
@@ -539,8 +540,13 @@ BEGIN
             PERFORM ff_invalid('invalid_partition_key', 'partition_key must be between 0 and 255');
         END IF;
     END IF;
-    FOREACH c IN ARRAY CASE WHEN p_partition IS NULL THEN ff_pick(p_lane_id, caps, now_ms, p_max_items)
-                            ELSE ff_pick_in_partition(p_partition, p_lane_id, caps, now_ms, p_max_items) END LOOP
+    -- Two statements, not a CASE: an expression sets up every function it names.
+    IF p_partition IS NULL THEN
+        picked := ff_pick(p_lane_id, caps, now_ms, p_max_items);
+    ELSE
+        picked := ff_pick_in_partition(p_partition, p_lane_id, caps, now_ms, p_max_items);
+    END IF;
+    FOREACH c IN ARRAY picked LOOP
         RETURN NEXT ff_lease(c, p_worker_id, p_worker_instance_id, p_lease_ttl_ms, now_ms);
     END LOOP;
     IF FOUND THEN  -- the loop leased at least one

@@ -137,14 +137,14 @@ END
 $$;
 COMMENT ON FUNCTION ff_complete_fenced(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease under its row lock (internal).';
 
--- Complete one lease: the result checked, then its end when the fence holds; otherwise
--- ff_complete_fenced. True (it raises otherwise). SQL, written into the caller's expression (no
--- PL/pgSQL call of its own); `now_ms` must be a variable there, not a call.
+-- Complete one lease: the result checked, then its end when the fence holds: true; false when it does
+-- not, and the caller then runs ff_complete_fenced in a statement of its own (an expression naming it
+-- would set it up in every transaction). SQL, written into the caller's expression (no PL/pgSQL call
+-- of its own); `now_ms` must be a variable there, not a call.
 CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
 LANGUAGE sql VOLATILE AS $$
     SELECT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', ff_check_payload(p_result, 'result'),
                         NULL, now_ms, NULL, now_ms, 'success', 'success', p_lease_id, p_lease_epoch)
-           OR ff_complete_fenced(pk, id, ref, p_lease_id, p_lease_epoch, p_result, now_ms)
 $$;
 COMMENT ON FUNCTION ff_complete_one(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
 
@@ -156,7 +156,9 @@ DECLARE
     now_ms bigint := ff_now_ms();
     completed boolean;
 BEGIN
-    completed := ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms);
+    IF NOT ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms) THEN
+        completed := ff_complete_fenced(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms);
+    END IF;
     completed := ff_wake_default() AND ff_wake_lock('ff_completion', '', false) AND ff_wake_lock('ff_lease_event', '', false)
                     AND ff_wake_quiet()
                  OR ff_wake_rest('{ff_completion,ff_lease_event}', '{}');
@@ -394,7 +396,9 @@ BEGIN
             CONTINUE;
         END IF;
         BEGIN
-            PERFORM ff_complete_one(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms);
+            IF NOT ff_complete_one(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms) THEN
+                PERFORM ff_complete_fenced(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms);
+            END IF;
             outcomes[it.i + 1] := 'completed';
             completed := true;
         EXCEPTION WHEN OTHERS THEN

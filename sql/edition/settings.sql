@@ -34,8 +34,12 @@ END
 $$;
 COMMENT ON FUNCTION ff_setting_text(text, boolean) IS 'A setting as this session may see it, NULL when unset (internal).';
 
-CREATE FUNCTION ff_setting_int_of(name text, v text, fallback bigint, min bigint) RETURNS bigint
+-- An integer setting that is set: its value as this session may see it (ff_setting_text), checked.
+-- One function, so that the expression ff_setting_int is written into names one.
+CREATE FUNCTION ff_setting_int_of(name text, fallback bigint, min bigint, superuser_only boolean) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v text := ff_setting_text(name, superuser_only);
 BEGIN
     IF v IS NULL THEN
         RETURN fallback;
@@ -49,13 +53,13 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ff_setting_int_of(text, text, bigint, bigint) IS 'An integer setting''s value checked (internal).';
+COMMENT ON FUNCTION ff_setting_int_of(text, bigint, bigint, boolean) IS 'An integer setting''s value checked (internal).';
 
 -- An integer setting, or its default. Unset is the common case and costs one current_setting(): the
 -- function is inlined into its callers' expressions.
 CREATE FUNCTION ff_setting_int(name text, fallback bigint, min bigint, superuser_only boolean) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN coalesce(current_setting(name, true), '') = '' THEN fallback
-                ELSE ff_setting_int_of(name, ff_setting_text(name, superuser_only), fallback, min) END
+                ELSE ff_setting_int_of(name, fallback, min, superuser_only) END
 $$;
 COMMENT ON FUNCTION ff_setting_int(text, bigint, bigint, boolean) IS 'An integer setting, or its default (internal).';

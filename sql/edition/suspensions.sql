@@ -387,8 +387,11 @@ DECLARE
 BEGIN
     FOR i IN 1 .. cardinality(bound.ids) LOOP
         kid := CASE WHEN bound.pending[i] THEN bound.kids[i] ELSE signing_kid END;
-        token := CASE WHEN kid = signing_kid THEN ff_waitpoint_token(signing_kid, signing_pads, ref, bound.ids[i])
-                      ELSE ff_token_for(pk, xid, bound.ids[i], kid) END;
+        IF kid = signing_kid THEN  -- two statements, not a CASE: an expression sets up every function it names
+            token := ff_waitpoint_token(signing_kid, signing_pads, ref, bound.ids[i]);
+        ELSE
+            token := ff_token_for(pk, xid, bound.ids[i], kid);
+        END IF;
         -- A Single's required name read here, without a call (as ff_cond_required_names reads it).
         IF cond ? 'Single' THEN
             names := CASE WHEN cond -> 'Single' ->> 'waitpoint_key' = bound.keys[i] AND cond -> 'Single' -> 'matcher' ? 'ByName'
@@ -557,8 +560,11 @@ DECLARE
     written boolean;
 BEGIN
     -- Argument conversion, then suspend::check, in the Rust edition's order.
-    p_condition := ff_check_jsonb(p_condition, 'resume_condition');
-    p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
+    -- Two short documents told by one expression (ff_check_jsonb names a function for long ones).
+    IF NOT coalesce(octet_length(p_condition::text) < 256 AND coalesce(octet_length(p_waitpoints::text) < 256, true), true) THEN
+        p_condition := ff_check_jsonb(p_condition, 'resume_condition');
+        p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
+    END IF;
     id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
     now_ms := ff_now_ms();
     checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
@@ -577,7 +583,9 @@ BEGIN
     bound := ff_suspend_bindings(id.partition_key, id.execution_uuid, checked.cond, checked.specs, now_ms);
     sid := coalesce(p_suspension_id, gen_random_uuid());
     -- Signals are buffered on pending waitpoints only.
-    satisfied := CASE WHEN true = ANY (bound.pending) THEN ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound) END;
+    IF true = ANY (bound.pending) THEN  -- a statement, not a CASE: an expression sets up every function it names
+        satisfied := ff_suspend_buffered(id.partition_key, id.execution_uuid, sid, checked.cond, bound);
+    END IF;
     -- p_execution_id, parsed, is canonical: '{fp:' || partition_key || '}:' || execution_uuid.
     signed := ff_suspend_sign(id.partition_key, id.execution_uuid, p_execution_id, sid, checked.cond, bound, signing.kid, signing.hmac_pads,
                               satisfied IS NOT NULL, now_ms);
