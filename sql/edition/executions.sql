@@ -78,16 +78,24 @@ END
 $$;
 COMMENT ON FUNCTION ff_check_payload_size(bytea, text) IS 'WF001 <field>_too_large for a payload over the setting (internal).';
 
+-- Whether a payload passes without reading the setting: the setting unset, and no payload or one
+-- within the default, told by three function calls. Anything else is ff_check_payload_size's, which
+-- reads the setting (a malformed one is an error with no payload too, as in the Rust edition).
+-- Written into the caller's expression. The hot calls test it in an IF and call
+-- ff_check_payload_size in a statement of their own: PostgreSQL prepares every function an
+-- expression names, the branches not taken too, in each transaction.
+CREATE FUNCTION ff_payload_fits(value bytea) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(current_setting('ff_engine.max_payload_bytes', true), '') = ''
+           AND (value IS NULL OR octet_length(value) <= ff_default_max_payload_bytes())
+$$;
+COMMENT ON FUNCTION ff_payload_fits(bytea) IS 'Whether a payload passes under the default setting (internal).';
+
 -- A payload within ff_engine.max_payload_bytes (WF001 <field>_too_large); the payload. Written into
--- the caller's expression: with the setting unset, no payload or one within the default is
--- told by three function calls; anything else by ff_check_payload_size, which reads the setting (a
--- malformed one is an error with no payload too, as in the Rust edition). PostgreSQL prepares every
--- function call of an expression, the branches not taken too, in each transaction.
+-- the caller's expression.
 CREATE FUNCTION ff_check_payload(value bytea, field text) RETURNS bytea
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
-    SELECT CASE WHEN coalesce(current_setting('ff_engine.max_payload_bytes', true), '') = ''
-                     AND (value IS NULL OR octet_length(value) <= ff_default_max_payload_bytes())
-                THEN value ELSE ff_check_payload_size(value, field) END
+    SELECT CASE WHEN ff_payload_fits(value) THEN value ELSE ff_check_payload_size(value, field) END
 $$;
 COMMENT ON FUNCTION ff_check_payload(bytea, text) IS 'WF001 <field>_too_large (internal).';
 
@@ -187,7 +195,9 @@ BEGIN
     IF p_deadline_at_ms <= now_ms THEN
         PERFORM ff_invalid('deadline_in_past', 'deadline_at_ms must be in the future');
     END IF;
-    p_payload := ff_check_payload(p_payload, 'payload');
+    IF NOT ff_payload_fits(p_payload) THEN
+        p_payload := ff_check_payload_size(p_payload, 'payload');
+    END IF;
     IF cardinality(budgets) > 0 OR p_quota_policy_id IS NOT NULL THEN
         referenced := ff_check_references(budgets, p_quota_policy_id);
     END IF;

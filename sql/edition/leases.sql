@@ -137,13 +137,14 @@ END
 $$;
 COMMENT ON FUNCTION ff_complete_fenced(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease under its row lock (internal).';
 
--- Complete one lease: the result checked, then its end when the fence holds: true; false when it does
--- not, and the caller then runs ff_complete_fenced in a statement of its own (an expression naming it
--- would set it up in every transaction). SQL, written into the caller's expression (no PL/pgSQL call
--- of its own); `now_ms` must be a variable there, not a call.
+-- Complete one lease, its result checked by the caller (ff_payload_fits, else ff_check_payload_size):
+-- its end when the fence holds: true; false when it does not, and the caller then runs
+-- ff_complete_fenced in a statement of its own (an expression naming it would set it up in every
+-- transaction). SQL, written into the caller's expression (no PL/pgSQL call of its own); `now_ms` must
+-- be a variable there, not a call.
 CREATE FUNCTION ff_complete_one(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint) RETURNS boolean
 LANGUAGE sql VOLATILE AS $$
-    SELECT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', ff_check_payload(p_result, 'result'),
+    SELECT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result,
                         NULL, now_ms, NULL, now_ms, 'success', 'success', p_lease_id, p_lease_epoch)
 $$;
 COMMENT ON FUNCTION ff_complete_one(smallint, uuid, text, uuid, bigint, bytea, bigint) IS 'Complete one lease (internal).';
@@ -152,10 +153,16 @@ CREATE FUNCTION ff_complete(execution_id text, lease_id uuid, lease_epoch bigint
 RETURNS TABLE (outcome text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
-    id record := ff_parse_execution_id(ff_required(execution_id, 'execution_id'));
+    id record;
     now_ms bigint := ff_now_ms();
     completed boolean;
 BEGIN
+    -- ff_required in a statement of its own (its CASE names ff_reject), then the parse.
+    IF execution_id IS NULL THEN PERFORM ff_required(execution_id, 'execution_id'); END IF;
+    id := ff_parse_execution_id(execution_id);
+    IF NOT ff_payload_fits(result) THEN
+        result := ff_check_payload_size(result, 'result');
+    END IF;
     IF NOT ff_complete_one(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms) THEN
         completed := ff_complete_fenced(id.partition_key, id.execution_uuid, execution_id, lease_id, lease_epoch, result, now_ms);
     END IF;
@@ -396,6 +403,9 @@ BEGIN
             CONTINUE;
         END IF;
         BEGIN
+            IF NOT ff_payload_fits(it.result) THEN
+                PERFORM ff_check_payload_size(it.result, 'result');
+            END IF;
             IF NOT ff_complete_one(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms) THEN
                 PERFORM ff_complete_fenced(it.pk, it.id, ids[it.i + 1], it.lease_id, it.lease_epoch, it.result, now_ms);
             END IF;

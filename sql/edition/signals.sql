@@ -367,8 +367,11 @@ CREATE FUNCTION ff_deliver_signal_body(p_execution_id text, p_waitpoint_id uuid,
 RETURNS SETOF ff_delivery_row
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = @extschema@, pg_temp AS $$
 DECLARE
-    id record := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    id record;
 BEGIN
+    -- ff_required in a statement of its own (its CASE names ff_reject), then the parse.
+    IF p_execution_id IS NULL THEN PERFORM ff_required(p_execution_id, 'execution_id'); END IF;
+    id := ff_parse_execution_id(p_execution_id);
     -- 1. Argument shapes (core/src/delivery.rs check_fields), then the durations and the cap: a
     -- delivery whose arguments all pass is told by one expression (as ff_claimer_valid); any other
     -- runs every check in order.
@@ -382,8 +385,11 @@ BEGIN
         PERFORM ff_check_delivery(p_waitpoint_id, p_signal_name, p_category, p_source_type, p_source_identity, p_payload,
             p_correlation_id, p_idempotency_key, p_dedup_ttl_ms, p_resume_delay_ms, p_max_signals);
     END IF;
+    IF NOT ff_payload_fits(p_payload) THEN
+        p_payload := ff_check_payload_size(p_payload, 'payload');
+    END IF;
     RETURN NEXT ff_deliver(id.partition_key, id.execution_uuid, p_execution_id, p_waitpoint_id, p_signal_name, coalesce(p_signal_id, gen_random_uuid()),
-        coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), ff_check_payload(p_payload, 'payload'),
+        coalesce(p_category, ''), coalesce(p_source_type, ''), coalesce(p_source_identity, ''), p_payload,
         p_correlation_id, p_idempotency_key, ff_dedup_ttl_ms(p_dedup_ttl_ms), p_resume_delay_ms, ff_max_signals(p_max_signals),
         coalesce(p_token, ''), NULL, ff_now_ms());
 END

@@ -565,7 +565,9 @@ BEGIN
         p_condition := ff_check_jsonb(p_condition, 'resume_condition');
         p_waitpoints := ff_check_jsonb(p_waitpoints, 'waitpoints');
     END IF;
-    id := ff_parse_execution_id(ff_required(p_execution_id, 'execution_id'));
+    -- ff_required in a statement of its own (its CASE names ff_reject), then the parse.
+    IF p_execution_id IS NULL THEN PERFORM ff_required(p_execution_id, 'execution_id'); END IF;
+    id := ff_parse_execution_id(p_execution_id);
     now_ms := ff_now_ms();
     checked := ff_suspend_check(p_condition, p_waitpoints, p_timeout_at_ms, p_timeout_behavior, p_reason_code, p_requested_by,
                                 p_idempotency_key, p_continuation, now_ms);
