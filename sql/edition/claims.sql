@@ -115,13 +115,13 @@ COMMENT ON FUNCTION ff_quota_admit(ff_claim_candidate, bigint) IS 'Admit a quota
 -- the Rust edition's claims::candidate_batch: when it finds rows and none needs admission, they are
 -- the answer (its plan opens one table and one index; the full statement's budget and quota
 -- sub-plans are set up on every execution). For one row ff_pick runs the lean statement itself and
--- calls this only for a row that needs admission (`lean_ran`: straight to the full statement).
+-- calls this only for a row that needs admission: straight to the full statement.
 -- Otherwise the full statement: budget and quota admission are predicates of the scan, and a
 -- quota-limited candidate is re-checked under its policy's lock (refused ones are skipped and the
 -- scan goes on, past them; rows the lean statement locked stay locked until commit, which only makes
 -- other claimers skip them meanwhile).
 CREATE FUNCTION ff_pick_priority(p_lane_id text, caps text[], now_ms bigint, max_rows bigint, prio integer, start bigint,
-    admitted ff_claim_candidate[], refused uuid[], lean_ran boolean) RETURNS ff_claim_candidate[]
+    admitted ff_claim_candidate[], refused uuid[]) RETURNS ff_claim_candidate[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     c ff_claim_candidate;
@@ -129,7 +129,7 @@ DECLARE
     lean ff_claim_candidate[];
     lean_needs_admission boolean;
 BEGIN
-    IF cardinality(refused) = 0 AND NOT lean_ran THEN
+    IF cardinality(refused) = 0 AND max_rows - cardinality(admitted) > 1 THEN
         SELECT array_agg(x::ff_claim_candidate), bool_or(x.needs_admission) INTO lean, lean_needs_admission FROM (
             -- @statement claims/candidate_columns.sql + claims/candidate_needs_admission.sql + claims/candidate_filter.sql + claims/candidate_order.sql: p_lane_id, caps, now_ms, refused, max_rows - cardinality(admitted), prio, start
             SELECT e.partition_key, e.execution_id, e.quota_policy_id, e.attempt_state, e.attempt_index,
@@ -196,12 +196,12 @@ BEGIN
         END IF;
     END LOOP;
     IF any_refused AND cardinality(admitted) < max_rows THEN
-        RETURN ff_pick_priority(p_lane_id, caps, now_ms, max_rows, prio, start, admitted, refused, true);
+        RETURN ff_pick_priority(p_lane_id, caps, now_ms, max_rows, prio, start, admitted, refused);
     END IF;
     RETURN admitted;
 END
 $$;
-COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigint, ff_claim_candidate[], uuid[], boolean) IS
+COMMENT ON FUNCTION ff_pick_priority(text, text[], bigint, bigint, integer, bigint, ff_claim_candidate[], uuid[]) IS
     'Pick and lock admitted claim candidates of one priority (internal).';
 
 -- Up to `max_rows` admitted candidates of the lane, locked, best first: priority desc (the priorities
@@ -252,10 +252,10 @@ BEGIN
             IF FOUND AND NOT c.needs_admission THEN
                 admitted := admitted || c;
             ELSIF FOUND THEN
-                admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}', true);
+                admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}');
             END IF;
         ELSE
-            admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}', false);
+            admitted := ff_pick_priority(p_lane_id, caps, now_ms, max_rows, ps.priority, ps.start_seq, admitted, '{}');
         END IF;
         IF cardinality(admitted) = before OR admitted[before + 1].start_behind THEN
             PERFORM ff_claim_start_after_scan(p_lane_id, ps.priority, ps.start_seq, cardinality(admitted) > before, now_ms);

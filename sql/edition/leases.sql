@@ -122,14 +122,13 @@ COMMENT ON FUNCTION ff_end_lease(smallint, uuid, text, text, text, text, text, t
     IS 'End a lease under its fence (internal).';
 
 -- Complete one lease when its fence does not hold on the row's latest version: lock and let the fence
--- say why (it raises), else end it under the lock. True.
+-- say why (it raises), else end it under the lock (ff_complete_one). True.
 CREATE FUNCTION ff_complete_fenced(pk smallint, id uuid, ref text, p_lease_id uuid, p_lease_epoch bigint, p_result bytea, now_ms bigint)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM ff_lock_leased(pk, id, p_lease_id, p_lease_epoch, now_ms);
-    IF NOT ff_end_lease(pk, id, ref, 'terminal', 'unowned', 'not_applicable', 'attempt_terminal', 'completed', p_result, NULL, now_ms, NULL,
-                        now_ms, 'success', 'success', p_lease_id, p_lease_epoch) THEN
+    IF NOT ff_complete_one(pk, id, ref, p_lease_id, p_lease_epoch, p_result, now_ms) THEN
         PERFORM ff_raise('WF099', 'corruption', 'the lease end wrote nothing under the row lock');
     END IF;
     RETURN true;
