@@ -12,6 +12,11 @@
 #   FF_INSTR_W8=1 ./scripts/instructions.sh           # also workload 8 (fan-out / fan-in of 100 children)
 #   FF_INSTR_EXTRA=file.sql ./scripts/instructions.sh # run file.sql after ff_engine's set-up (e.g. drop a
 #                                                       trigger, to measure what it costs)
+#   FF_INSTR_CPU=1 ./scripts/instructions.sh          # also W1's CPU time per cycle in one backend (user +
+#                                                       system, fsync off, 1 000 and 2 000 cycles; no
+#                                                       valgrind): instructions of different engines run
+#                                                       at different speeds, and this is what a cycle costs
+#   FF_INSTR_KEEP=DIR ./scripts/instructions.sh       # keep each callgrind output in DIR (callgrind_annotate)
 #   FF_INSTR_INITS=1 ./scripts/instructions.sh        # also where W1's function and operator set-ups come
 #                                                       from (~2 000 instructions each): per PL/pgSQL function,
 #                                                       statement and function set up (bench/instructions/
@@ -37,6 +42,7 @@ as_pg() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@
 psql_pg() { as_pg "$BIN/psql" -q -X -v ON_ERROR_STOP=1 -h "$work" -p 5499 -U postgres "$@" >/dev/null; }
 
 prepare() { # prepare NAME SETUP_SQL [absurd]
+  prepared=$1
   rm -rf "$work/data"
   as_pg "$BIN/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
   as_pg "$BIN/pg_ctl" -D "$work/data" -l "$work/log" -w -o "-c listen_addresses='' -k $work -p 5499" start >/dev/null
@@ -66,11 +72,23 @@ count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of 
   rm -rf "$work/run"; cp -a "$work/data" "$work/run"
   echo "CALL $1($2);" | as_pg valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
     "$BIN/postgres" --single -D "$work/run" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
+  [ -z "${FF_INSTR_KEEP:-}" ] || cp "$work/cg.out" "$FF_INSTR_KEEP/$prepared-$1-${2//[^0-9]/_}.callgrind"
   if [ -n "${3:-}" ]; then   # total, in the engine's statements, their executor set-up
     python3 bench/instructions/split.py "$work/cg.out"
   else
     grep -m1 '^summary:\|^totals:' "$work/cg.out" | awk '{print $2}'
   fi
+}
+cpu_us() { # cpu_us PROC N -> microseconds of CPU (user + system) of CALL PROC(N) in one backend, fsync off
+  rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+  local TIMEFORMAT='%U %S' t
+  t=$( { time (echo "CALL $1($2);" | as_pg "$BIN/postgres" --single -D "$work/run" -c fsync=off cg >"$work/single.log" 2>&1); } 2>&1 )
+  awk '{printf "%.0f", ($1 + $2) * 1000000}' <<<"$t"
+}
+measure_cpu() { # measure_cpu LABEL PROC N
+  local a b
+  a=$(cpu_us "$2" "$3"); b=$(cpu_us "$2" $(($3 * 2)))
+  printf '%-28s %12s µs of CPU per cycle (one backend)\n' "$1" "$(( (b - a) / $3 ))"
 }
 measure() { # measure LABEL PROC N [split]
   local a b
@@ -85,6 +103,7 @@ measure() { # measure LABEL PROC N [split]
 prepare ff bench/instructions/ff_engine.sql
 measure "ff_engine W1 ($edition edition)" w1 100 $split
 measure "ff_engine W3 ($edition edition)" w3 1000 $split
+if [ -n "${FF_INSTR_CPU:-}" ]; then measure_cpu "ff_engine W1 ($edition edition)" w1 1000; fi
 if [ -n "${FF_INSTR_W8:-}" ]; then measure "ff_engine W8 ($edition edition)" w8 2 $split; fi
 if [ -n "${FF_INSTR_CALLS:-}" ]; then   # W1 call by call: procedures running its first k calls, k = 1, 2, 3, 5, 6
   # Not 4 alone: a run of the first four calls leaves resumed executions claimable, which the next
@@ -100,4 +119,5 @@ if [ -n "${FF_INSTR_INITS:-}" ]; then function_inits w1 50; fi
 if command -v absurdctl >/dev/null; then
   prepare absurd bench/instructions/absurd.sql absurd
   measure "Absurd W1" w1 100
+  if [ -n "${FF_INSTR_CPU:-}" ]; then measure_cpu "Absurd W1" w1 1000; fi
 fi
