@@ -41,6 +41,8 @@ trap 'runuser -u postgres -- "$BIN/pg_ctl" -D "$work/data" -m immediate stop >/d
 as_pg() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 psql_pg() { as_pg "$BIN/psql" -q -X -v ON_ERROR_STOP=1 -h "$work" -p 5499 -U postgres "$@" >/dev/null; }
 
+fresh_run() { rm -rf "$work/run"; cp -a "$work/data" "$work/run"; }   # a copy of the prepared data directory
+single_failed() { tail "$work/single.log" >&2; exit 1; }
 prepare() { # prepare NAME SETUP_SQL [absurd]
   prepared=$1
   rm -rf "$work/data"
@@ -61,17 +63,17 @@ function_inits() { # function_inits PROC N -> set-ups per cycle of CALL PROC(n),
   command -v "${CC:-cc}" >/dev/null || { echo "FF_INSTR_INITS needs a C compiler (\$CC, default cc)" >&2; exit 2; }
   "${CC:-cc}" -O2 -fPIC -shared -I"$include" -o "$work/function_inits.so" bench/instructions/function_inits.c
   for n in "$2" $(($2 * 2)); do
-    rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+    fresh_run
     echo "CALL $1($n);" | as_pg env FF_INITS_OUT="$work/inits_$n" "$BIN/postgres" --single -D "$work/run" \
-      -c shared_preload_libraries="$work/function_inits.so" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
+      -c shared_preload_libraries="$work/function_inits.so" cg >"$work/single.log" 2>&1 || single_failed
     cat "$work/inits_$n".* >"$work/inits_$n"
   done
   python3 bench/instructions/function_inits.py "$work/inits_$2" "$work/inits_$(($2 * 2))" "$2" "$work/names"
 }
 count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of the prepared data directory
-  rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+  fresh_run
   echo "CALL $1($2);" | as_pg valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-    "$BIN/postgres" --single -D "$work/run" cg >"$work/single.log" 2>&1 || { tail "$work/single.log" >&2; exit 1; }
+    "$BIN/postgres" --single -D "$work/run" cg >"$work/single.log" 2>&1 || single_failed
   [ -z "${FF_INSTR_KEEP:-}" ] || cp "$work/cg.out" "$FF_INSTR_KEEP/$prepared-$1-${2//[^0-9]/_}.callgrind"
   if [ -n "${3:-}" ]; then   # total, in the engine's statements, their executor set-up
     python3 bench/instructions/split.py "$work/cg.out"
@@ -80,9 +82,10 @@ count() { # count PROC N [split] -> instructions of CALL PROC(N) from a copy of 
   fi
 }
 cpu_us() { # cpu_us PROC N -> microseconds of CPU (user + system) of CALL PROC(N) in one backend, fsync off
-  rm -rf "$work/run"; cp -a "$work/data" "$work/run"
+  fresh_run
   local TIMEFORMAT='%U %S' t
-  t=$( { time (echo "CALL $1($2);" | as_pg "$BIN/postgres" --single -D "$work/run" -c fsync=off cg >"$work/single.log" 2>&1); } 2>&1 )
+  t=$( { time (echo "CALL $1($2);" | as_pg "$BIN/postgres" --single -D "$work/run" -c fsync=off cg >"$work/single.log" 2>&1); } 2>&1 ) ||
+    single_failed
   awk '{printf "%.0f", ($1 + $2) * 1000000}' <<<"$t"
 }
 measure_cpu() { # measure_cpu LABEL PROC N

@@ -70,8 +70,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     woken record;
 BEGIN
-    IF coalesce(current_setting('ff_engine.notify', true), 'on') NOT IN ('on', '')
-       AND NOT (ff_wake_by_setting(channels, lanes) AND ff_wake_share_locks(channels, lanes) AND pg_relation_size('ff_waiter') > 0) THEN
+    IF NOT ff_wake_default() AND NOT (ff_wake_by_setting(channels, lanes) AND ff_wake_share_locks(channels, lanes) AND NOT ff_wake_quiet()) THEN
         RETURN true;
     END IF;
     FOR woken IN
@@ -97,7 +96,8 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION ff_wake_rest(text[], text[]) IS 'Notify and forget the announced waiters of the keys written (internal).';
+COMMENT ON FUNCTION ff_wake_rest(text[], text[]) IS
+    'A wake-up past its quick test: the setting, the locks, the announced waiters notified and forgotten (internal).';
 
 -- ff_wake under a setting of ff_engine.notify other than the default ('on' or unset): 'everyone'
 -- notifies every channel and lane written; whether the setting (an alias of 'on') still means the
